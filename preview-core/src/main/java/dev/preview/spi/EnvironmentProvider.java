@@ -1,0 +1,86 @@
+package dev.preview.spi;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Runs the environments of previews: local processes, containers on a Docker host, a namespace on
+ * Kubernetes.
+ *
+ * <h2>Contract</h2>
+ * <ul>
+ *   <li>Every method is safe to call from several threads at once for <em>different</em> keys. The
+ *       orchestrator never calls it concurrently for the same key.</li>
+ *   <li>{@link #apply} and {@link #delete} are idempotent, and a crash at any point inside them is
+ *       repaired by the next call: whatever a half-finished call left behind is adopted or removed.</li>
+ *   <li>State lives on the infrastructure: everything created carries the spec's
+ *       {@link EnvironmentSpec#labels() labels} (see {@link Labels}); {@link #list()} and
+ *       {@link #find} read them back and never answer from memory, so a new instance of the
+ *       provider (after a restart) sees exactly what an old one created.</li>
+ *   <li>Secrets are injected into the running app and never appear in labels, logs or exceptions.</li>
+ *   <li>Failures throw {@link ProviderException} (with {@code retryable} set where a retry may help).</li>
+ * </ul>
+ */
+public interface EnvironmentProvider extends AutoCloseable {
+
+  /** The provider's name, as in config ({@code local}, {@code docker}, {@code kubernetes}). */
+  String name();
+
+  /**
+   * Creates the environment of {@code spec.key()}, or updates it to the spec (a new revision, new
+   * env vars). Returns once the environment is started; readiness is checked by the caller.
+   * Idempotent: applying the same spec twice leaves one environment.
+   *
+   * @return the environment as now observed, with its URL
+   */
+  Environment apply(EnvironmentSpec spec);
+
+  /** The environment of {@code key}, if one exists (in any phase). */
+  Optional<Environment> find(PreviewKey key);
+
+  /** Every environment this provider manages, found by ownership labels. May be empty, never null. */
+  List<Environment> list();
+
+  /** Removes everything of {@code key}. Idempotent: deleting an absent environment is fine. */
+  void delete(PreviewKey key);
+
+  /** Whether {@link #suspend} and {@link #resume} work. */
+  default boolean supportsSuspend() {
+    return false;
+  }
+
+  /** Scales the environment to zero, keeping what a {@link #resume} needs. Idempotent. */
+  default void suspend(PreviewKey key) {
+    throw new UnsupportedOperationException(name() + " cannot suspend environments");
+  }
+
+  /** Starts a suspended environment again. Idempotent. */
+  default Environment resume(PreviewKey key) {
+    throw new UnsupportedOperationException(name() + " cannot resume environments");
+  }
+
+  /** The last {@code lines} lines of the app's output, oldest first; empty if unknown. */
+  default List<String> logs(PreviewKey key, int lines) {
+    return List.of();
+  }
+
+  /** Releases clients and connections; does not touch any environment. */
+  @Override
+  default void close() {}
+
+  /**
+   * Discovered with {@link java.util.ServiceLoader} from
+   * {@code META-INF/services/dev.preview.spi.EnvironmentProvider$Factory}. Must be cheap to
+   * construct: heavy clients are built in {@link #create}, only for the provider config selects.
+   */
+  interface Factory {
+    /** The name users put in {@code environment.provider}. */
+    String name();
+
+    /**
+     * Builds the provider. Reads its settings from {@code config}, then calls
+     * {@link ProviderConfig#validate()} so all problems are reported at once.
+     */
+    EnvironmentProvider create(ProviderConfig config);
+  }
+}

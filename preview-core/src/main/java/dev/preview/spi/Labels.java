@@ -1,0 +1,79 @@
+package dev.preview.spi;
+
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The ownership labels every provider puts on what it creates, and reads back in {@code list()}.
+ * They are how state lives on the infrastructure: a restarted orchestrator knows every preview,
+ * its revision and its deadlines after one {@code list()} per provider.
+ *
+ * <p>Values are plain strings. Where a platform restricts label values (Kubernetes: 63 chars of
+ * {@code [A-Za-z0-9_.-]}), the provider stores them as annotations and keeps a hashed label for
+ * selection (see {@link Names#labelValue(String)}).
+ */
+public final class Labels {
+  public static final String PREFIX = "preview.dev/";
+  /** {@code "true"} on everything this library manages. */
+  public static final String MANAGED = PREFIX + "managed";
+  /** The {@link PreviewKey#id()} of the owning preview. */
+  public static final String KEY = PREFIX + "key";
+  /** The deployed revision (commit SHA). */
+  public static final String REVISION = PREFIX + "revision";
+  /** ISO-8601 instant of creation. */
+  public static final String CREATED = PREFIX + "created";
+  /** ISO-8601 instant of the hard expiry (a push extends it). */
+  public static final String EXPIRES = PREFIX + "expires";
+  /** ISO-8601 instant of the last push or visit. */
+  public static final String LAST_ACTIVITY = PREFIX + "last-activity";
+  /** {@code "true"} when a pin label exempts the preview from TTLs. */
+  public static final String PINNED = PREFIX + "pinned";
+  /** Name of the orchestrator instance (lets several installations share one host). */
+  public static final String INSTANCE = PREFIX + "instance";
+
+  private Labels() {}
+
+  /** The labels that mark a resource as owned by the preview {@code key} at {@code revision}. */
+  public static Map<String, String> ownership(PreviewKey key, String revision) {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put(MANAGED, "true");
+    m.put(KEY, key.id());
+    if (revision != null) {
+      m.put(REVISION, revision);
+    }
+    return m;
+  }
+
+  /** Whether the labels mark a managed resource. */
+  public static boolean isManaged(Map<String, String> labels) {
+    return "true".equals(labels.get(MANAGED));
+  }
+
+  /** The owner key in the labels, if present and well formed. */
+  public static Optional<PreviewKey> key(Map<String, String> labels) {
+    String v = labels.get(KEY);
+    if (v == null) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(PreviewKey.parse(v));
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** An instant label, if present and well formed. */
+  public static Optional<Instant> instant(Map<String, String> labels, String name) {
+    String v = labels.get(name);
+    if (v == null) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(Instant.parse(v));
+    } catch (RuntimeException e) {
+      return Optional.empty();
+    }
+  }
+}

@@ -1,0 +1,159 @@
+package dev.preview.spi;
+
+import com.google.common.hash.Hashing;
+import java.nio.charset.StandardCharsets;
+import java.text.Normalizer;
+import java.util.Locale;
+
+/**
+ * Generated names for a preview's resources: deterministic, valid for their target, and
+ * collision-resistant. Each name is a readable part derived from the key followed by a short hash of
+ * the full {@link PreviewKey#id()}, so two distinct keys never share a name even when their readable
+ * parts are equal after cleaning or cutting (e.g. {@code a/b#1} and {@code a/B#1}, or two 300-char
+ * branches with the same first 50 characters). The readable part is cut first; the hash is never cut.
+ */
+public final class Names {
+  /** Length of the hash suffix, in hex characters (40 bits). */
+  static final int HASH_LENGTH = 10;
+  /** RFC 1123 label and Kubernetes namespace limit. */
+  public static final int DNS_LABEL_MAX = 63;
+  /** PostgreSQL identifier limit (NAMEDATALEN - 1), in bytes. */
+  public static final int POSTGRES_MAX = 63;
+  /** MySQL database name limit. */
+  public static final int MYSQL_MAX = 64;
+  /** MySQL (5.7+, MariaDB 10+) user name limit. */
+  public static final int MYSQL_USER_MAX = 32;
+  /** Docker container, network and volume names (kept DNS-safe, as they double as hostnames). */
+  public static final int DOCKER_MAX = 63;
+  /** Kubernetes label value limit. */
+  public static final int LABEL_VALUE_MAX = 63;
+
+  private Names() {}
+
+  /** The readable part: {@code shop-pr-42} or {@code shop-br-feature-x}, not yet cleaned. */
+  private static String readable(PreviewKey key) {
+    return key.isPullRequest()
+        ? key.repositoryName() + "-pr-" + key.number()
+        : key.repositoryName() + "-br-" + key.branch();
+  }
+
+  /** A short, stable hash of the key, lower-case hex. */
+  public static String hash(PreviewKey key) {
+    return hash(key.id());
+  }
+
+  static String hash(String text) {
+    return Hashing.sha256().hashString(text, StandardCharsets.UTF_8).toString().substring(0, HASH_LENGTH);
+  }
+
+  /** An RFC 1123 DNS label, also a valid Kubernetes namespace: {@code [a-z0-9-]}, at most 63, alphanumeric at both ends. */
+  public static String dnsLabel(PreviewKey key) {
+    return join(clean(readable(key), '-'), hash(key), '-', DNS_LABEL_MAX);
+  }
+
+  /** Same as {@link #dnsLabel(PreviewKey)}: a Kubernetes namespace name. */
+  public static String namespace(PreviewKey key) {
+    return dnsLabel(key);
+  }
+
+  /**
+   * A PostgreSQL identifier (database, schema or role name): {@code [a-z0-9_]}, starting with a
+   * letter, at most 63 bytes. Still quote it in SQL.
+   */
+  public static String postgres(PreviewKey key) {
+    return join("pv_" + clean(readable(key), '_'), hash(key), '_', POSTGRES_MAX);
+  }
+
+  /** A MySQL/MariaDB database name: {@code [a-z0-9_]}, starting with a letter, at most 64. Still quote it. */
+  public static String mysql(PreviewKey key) {
+    return join("pv_" + clean(readable(key), '_'), hash(key), '_', MYSQL_MAX);
+  }
+
+  /** A MySQL/MariaDB user name: at most 32 characters. */
+  public static String mysqlUser(PreviewKey key) {
+    return join("pv_" + clean(readable(key), '_'), hash(key), '_', MYSQL_USER_MAX);
+  }
+
+  /** A Docker container, network or volume name: {@code preview-shop-pr-42-<hash>}. */
+  public static String docker(PreviewKey key) {
+    return join("preview-" + clean(readable(key), '-'), hash(key), '-', DOCKER_MAX);
+  }
+
+  /** A Docker name for a part of a preview: {@code preview-shop-pr-42-<hash>-redis}. */
+  public static String docker(PreviewKey key, String part) {
+    String p = clean(part, '-');
+    if (p.isEmpty()) {
+      p = hash(part);
+    }
+    int room = DOCKER_MAX - p.length() - 1;
+    if (room < HASH_LENGTH + 1) {
+      throw new IllegalArgumentException("part name too long: \"" + part + "\"");
+    }
+    return join("preview-" + clean(readable(key), '-'), hash(key), '-', room) + "-" + p;
+  }
+
+  /** A Redis key prefix: {@code preview:shop-pr-42-<hash>:}. */
+  public static String redisPrefix(PreviewKey key) {
+    return "preview:" + dnsLabel(key) + ":";
+  }
+
+  /**
+   * A value that fits a Kubernetes label: at most 63 of {@code [A-Za-z0-9_.-]}, alphanumeric at both
+   * ends. Values that already fit are kept as they are; others are cleaned and suffixed with a hash.
+   */
+  public static String labelValue(String value) {
+    if (value.isEmpty()) {
+      return value;
+    }
+    if (value.length() <= LABEL_VALUE_MAX && value.matches("[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?")) {
+      return value;
+    }
+    String cleaned = value.replaceAll("[^A-Za-z0-9_.-]+", "-");
+    return join(trimNonAlnum(cleaned), hash(value), '-', LABEL_VALUE_MAX);
+  }
+
+  /**
+   * Lower-case ASCII, accents folded, every run of other characters replaced by {@code sep},
+   * no {@code sep} at either end.
+   */
+  static String clean(String text, char sep) {
+    String folded = Normalizer.normalize(text, Normalizer.Form.NFKD).toLowerCase(Locale.ROOT);
+    StringBuilder sb = new StringBuilder(folded.length());
+    boolean pendingSep = false;
+    for (int i = 0; i < folded.length(); i++) {
+      char c = folded.charAt(i);
+      if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+        if (pendingSep && sb.length() > 0) {
+          sb.append(sep);
+        }
+        pendingSep = false;
+        sb.append(c);
+      } else if (Character.getType(c) != Character.NON_SPACING_MARK) {
+        pendingSep = true;
+      }
+    }
+    return sb.toString();
+  }
+
+  private static String trimNonAlnum(String s) {
+    int a = 0;
+    int b = s.length();
+    while (a < b && !Character.isLetterOrDigit(s.charAt(a))) {
+      a++;
+    }
+    while (b > a && !Character.isLetterOrDigit(s.charAt(b - 1))) {
+      b--;
+    }
+    return s.substring(a, b);
+  }
+
+  /** {@code prefix + sep + hash}, with the prefix cut (and its trailing separators dropped) to fit {@code max}. */
+  private static String join(String prefix, String hash, char sep, int max) {
+    int room = max - hash.length() - 1;
+    String p = prefix.length() > room ? prefix.substring(0, room) : prefix;
+    while (!p.isEmpty() && !Character.isLetterOrDigit(p.charAt(p.length() - 1))) {
+      p = p.substring(0, p.length() - 1);
+    }
+    return p.isEmpty() ? hash : p + sep + hash;
+  }
+}

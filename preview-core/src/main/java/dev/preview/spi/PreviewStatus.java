@@ -1,0 +1,51 @@
+package dev.preview.spi;
+
+import java.net.URI;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * What an {@link ScmNotifier} publishes: the one sticky status of a preview. Never holds a secret.
+ *
+ * @param key the preview
+ * @param state its state
+ * @param revision the revision the status is about (may be null before the first deploy)
+ * @param url where it is reachable (null unless READY)
+ * @param links extra named links, e.g. {@code docs -> https://pr-42.example.com/docs}
+ * @param message a human sentence: why PENDING, why FAILED, why DELETED
+ * @param failedStep the step that failed (null unless FAILED)
+ * @param logTail the last log lines of the app (empty unless FAILED)
+ * @param steps how long each step of the last run took, in order
+ * @param updatedAt when this status was produced
+ */
+public record PreviewStatus(
+    PreviewKey key,
+    PreviewState state,
+    String revision,
+    URI url,
+    Map<String, URI> links,
+    String message,
+    String failedStep,
+    List<String> logTail,
+    Map<String, Duration> steps,
+    Instant updatedAt) {
+
+  public PreviewStatus {
+    Objects.requireNonNull(key, "key");
+    Objects.requireNonNull(state, "state");
+    Objects.requireNonNull(updatedAt, "updatedAt");
+    links = links == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(links));
+    logTail = logTail == null ? List.of() : List.copyOf(logTail);
+    steps = steps == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(steps));
+    message = message == null ? "" : message;
+  }
+
+  /** The hidden marker a notifier puts in its comment to find it again (one sticky comment per PR). */
+  public String marker() {
+    return "<!-- preview.dev:" + key.id() + " -->";
+  }
+}
