@@ -361,36 +361,49 @@ public final class PreviewOrchestrator implements AutoCloseable {
   }
 
   private void drain(KeyWorker w) {
-    while (true) {
-      Op op;
-      synchronized (w) {
-        op = w.pending;
-        w.pending = null;
-        if (op == null) {
-          w.running = false;
-          return;
-        }
+    Op op;
+    synchronized (w) {
+      op = w.pending;
+      w.pending = null;
+      if (op == null) {
+        w.running = false;
+        return;
       }
-      Preview result;
+    }
+    while (true) {
+      Preview result = null;
       try {
         result = op.isDeploy() ? deploy(w, op.pr) : runTeardown(op.key, op.teardownReason);
       } catch (Superseded s) {
-        fire(l -> l.onSuperseded(op.key, op.pr == null ? null : op.pr.headSha()));
+        Op superseded = op;
+        fire(l -> l.onSuperseded(superseded.key, superseded.pr == null ? null : superseded.pr.headSha()));
         log.info("{}: run for {} superseded by a newer event", op.key, op.pr == null ? "teardown" : op.pr.headSha());
-        synchronized (w) {
-          if (w.pending != null) {
-            w.pending.waiters.addAll(op.waiters);
-            continue;
-          }
-        }
-        result = Preview.of(op.key, PreviewState.PENDING, null, "superseded");
       } catch (RuntimeException | Error e) {
         log.error("{}: unexpected failure", op.key, e);
         result = Preview.of(op.key, PreviewState.FAILED, op.pr == null ? null : op.pr.headSha(), String.valueOf(e));
       }
-      for (CompletableFuture<Preview> f : op.waiters) {
-        f.complete(result);
+      Op next;
+      synchronized (w) {
+        next = w.pending;
+        w.pending = null;
+        if (next == null) {
+          w.running = false; // before completing the futures, so callers see the key idle
+        } else if (result == null) {
+          next.waiters.addAll(op.waiters); // superseded: its callers get the newer run's outcome
+        }
       }
+      if (result == null && next == null) {
+        result = Preview.of(op.key, PreviewState.PENDING, null, "superseded");
+      }
+      if (result != null) {
+        for (CompletableFuture<Preview> f : op.waiters) {
+          f.complete(result);
+        }
+      }
+      if (next == null) {
+        return;
+      }
+      op = next;
     }
   }
 
