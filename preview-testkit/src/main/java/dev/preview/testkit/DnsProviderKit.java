@@ -3,7 +3,6 @@ package dev.preview.testkit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.awaitility.Awaitility.await;
 
 import dev.preview.spi.DnsProvider;
 import dev.preview.spi.DnsRecord;
@@ -110,7 +109,7 @@ public abstract class DnsProviderKit {
   }
 
   @AfterEach
-  void deleteEveryHostnameTheTestUsed() {
+  protected final void deleteEveryHostnameTheTestUsed() {
     RuntimeException failure = null;
     try {
       if (!used.isEmpty()) {
@@ -145,7 +144,7 @@ public abstract class DnsProviderKit {
     provider().upsert(record);
     provider().upsert(record);
 
-    await("one record").atMost(timeout()).untilAsserted(() ->
+    KitIds.eventually("one record", timeout()).untilAsserted(() ->
         assertThat(at(provider(), record.hostname())).singleElement().satisfies(r -> {
           assertThat(r.value()).isEqualTo(targetAddress());
           assertThat(r.type()).isEqualTo(DnsRecord.Type.A);
@@ -160,7 +159,7 @@ public abstract class DnsProviderKit {
 
     provider().upsert(record(key, key, otherAddress()));
 
-    await("the record has the new value").atMost(timeout()).untilAsserted(() ->
+    KitIds.eventually("the record has the new value", timeout()).untilAsserted(() ->
         assertThat(at(provider(), hostname(key))).as("updated in place, not added")
             .singleElement().extracting(DnsRecord::value).isEqualTo(otherAddress()));
   }
@@ -176,7 +175,7 @@ public abstract class DnsProviderKit {
     provider().delete(hostname(key));
     assertThatCode(() -> provider().delete(hostname(key))).as("second delete").doesNotThrowAnyException();
 
-    await("the record is gone").atMost(timeout()).untilAsserted(() ->
+    KitIds.eventually("the record is gone", timeout()).untilAsserted(() ->
         assertThat(at(provider(), hostname(key))).isEmpty());
   }
 
@@ -187,7 +186,7 @@ public abstract class DnsProviderKit {
     provider().upsert(record(k1, k1, targetAddress()));
     provider().upsert(record(k2, k2, otherAddress()));
 
-    await("both records listed").atMost(timeout()).untilAsserted(() ->
+    KitIds.eventually("both records listed", timeout()).untilAsserted(() ->
         assertThat(mine(provider())).extracting(DnsRecord::hostname, DnsRecord::owner, DnsRecord::value)
             .containsExactlyInAnyOrder(
                 org.assertj.core.groups.Tuple.tuple(hostname(k1), k1, targetAddress()),
@@ -197,7 +196,7 @@ public abstract class DnsProviderKit {
     assertThat(mine(restarted)).as("list() of a new instance reads the DNS service")
         .extracting(DnsRecord::owner).containsExactlyInAnyOrder(k1, k2);
     restarted.delete(hostname(k1));
-    await("a delete by the new instance is seen by the old one").atMost(timeout()).untilAsserted(() ->
+    KitIds.eventually("a delete by the new instance is seen by the old one", timeout()).untilAsserted(() ->
         assertThat(mine(provider())).extracting(DnsRecord::owner).containsExactly(k2));
   }
 

@@ -93,7 +93,7 @@ public abstract class ScmNotifierKit {
   }
 
   @AfterEach
-  void closeNotifiers() {
+  protected final void closeNotifiers() {
     opened.forEach(ScmNotifier::close);
   }
 
