@@ -284,7 +284,9 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       awaitUp(id, key);
       apps.forEach(c -> remove(c.getId()));
     }
-    removeOldBuilds(key, image);
+    if (spec.buildContext() != null) {
+      removeOldBuilds(key, image);
+    }
   }
 
   private static List<String> appEnv(EnvironmentSpec spec) {
