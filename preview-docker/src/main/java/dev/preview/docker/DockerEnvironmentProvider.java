@@ -463,12 +463,14 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
 
   private boolean envMatches(String id, List<String> env) {
     // Secret values are not in the spec hash (a label); compare them with what the container got.
-    try {
-      String[] actual = docker.inspectContainerCmd(id).exec().getConfig().getEnv();
-      return actual != null && Set.of(actual).containsAll(env);
-    } catch (NotFoundException e) {
-      return false;
-    }
+    return engine.call("inspecting container " + id, () -> {
+      try {
+        String[] actual = docker.inspectContainerCmd(id).exec().getConfig().getEnv();
+        return actual != null && Set.of(actual).containsAll(env);
+      } catch (NotFoundException e) {
+        return false;
+      }
+    });
   }
 
   // --------------------------------------------------------------------------------------- images

@@ -329,7 +329,14 @@ class DockerProviderIT {
     PreviewKey key = key(11);
     assertThatThrownBy(() -> p.apply(spec(key, "r1").image("preview-docker-it/nope:404").build()))
         .isInstanceOf(ProviderException.class)
-        .hasMessageContaining("preview-docker-it/nope:404").hasMessageContaining("not on the Docker host");
+        .hasMessageContaining("preview-docker-it/nope:404").hasMessageContaining("not on the Docker host")
+        .hasMessageContaining("environment.pull is never");
+    DockerEnvironmentProvider pulling = provider(Map.of("pull", "missing"));
+    assertThatThrownBy(() -> pulling.apply(spec(key, "r1").image("preview-docker-it/nope:404").build()))
+        .isInstanceOf(ProviderException.class)
+        .hasMessageContaining("image preview-docker-it/nope:404 is not on the Docker host and pulling it failed")
+        .hasMessageContaining("environment.registry");
+    assertThat(TestDocker.labelled(Labels.KEY, key.id())).as("no container for a missing image").isEmpty();
   }
 
   @Test
