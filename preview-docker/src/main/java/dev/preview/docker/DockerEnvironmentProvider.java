@@ -438,14 +438,16 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   private void awaitUp(String id, PreviewKey key) {
     long deadline = System.nanoTime() + settings.updateTimeout.toNanos();
     while (true) {
-      InspectContainerResponse.ContainerState s = engine.call("inspecting the new app container of " + key,
-          () -> docker.inspectContainerCmd(id).exec().getState());
+      InspectContainerResponse c = engine.call("inspecting the new app container of " + key,
+          () -> docker.inspectContainerCmd(id).exec());
+      InspectContainerResponse.ContainerState s = c.getState();
       String health = s.getHealth() == null ? null : s.getHealth().getStatus();
-      if (Boolean.TRUE.equals(s.getRunning()) && (health == null || "healthy".equals(health))) {
+      boolean crashed = c.getRestartCount() != null && c.getRestartCount() > 0
+          || !Boolean.TRUE.equals(s.getRunning()) && !Boolean.TRUE.equals(s.getRestarting());
+      if (!crashed && Boolean.TRUE.equals(s.getRunning()) && (health == null || "healthy".equals(health))) {
         return;
       }
-      if (!Boolean.TRUE.equals(s.getRunning()) && !Boolean.TRUE.equals(s.getRestarting()) || "unhealthy".equals(health)
-          || System.nanoTime() > deadline) {
+      if (crashed || "unhealthy".equals(health) || System.nanoTime() > deadline) {
         List<String> lines = containerLogs(id, 20);
         remove(id);
         throw new ProviderException(NAME, "the new app container of " + key + " did not come up (state "

@@ -156,6 +156,25 @@ class DockerProviderIT {
   }
 
   @Test
+  void behindAProxyAnUpdateThatNeverComesUpLeavesTheRunningRevisionAlone() {
+    DockerEnvironmentProvider p = provider(Map.of("publish", Map.of("enabled", false), "update", Map.of("timeout", "10s")));
+    PreviewKey key = key(15);
+    p.apply(spec(key, "r1").build());
+    List<String> before = ids(key);
+
+    assertThatThrownBy(() -> p.apply(spec(key, "r2").command(List.of("/bin/busybox", "sh", "-c", "echo boom; exit 3")).build()))
+        .isInstanceOf(ProviderException.class)
+        .hasMessageContaining("did not come up").hasMessageContaining("previous revision keeps running")
+        .hasMessageContaining("boom");
+
+    assertThat(ids(key)).isEqualTo(before);
+    assertThat(p.find(key)).get().satisfies(e -> {
+      assertThat(e.revision()).isEqualTo("r1");
+      assertThat(e.phase()).isEqualTo(Environment.Phase.RUNNING);
+    });
+  }
+
+  @Test
   void companionDataIsResetOnAnUpdateWhenConfiguredSo() throws Exception {
     Map<String, Object> cfg = new LinkedHashMap<>(TestDocker.cacheService());
     cfg.put("update", Map.of("keepServiceData", false));
