@@ -662,9 +662,14 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       }
       if (item.isErrorIndicated()) {
         error = item.getErrorDetail() != null && item.getErrorDetail().getMessage() != null
-            ? item.getErrorDetail().getMessage() : item.getError();
+            ? item.getErrorDetail().getMessage() : legacyError(item);
         add(error);
       }
+    }
+
+    @SuppressWarnings("deprecation") // old engines send only the plain "error" field
+    private static String legacyError(BuildResponseItem item) {
+      return item.getError();
     }
 
     private synchronized void add(String line) {
