@@ -53,7 +53,8 @@ import org.slf4j.LoggerFactory;
  * of this JVM on a free port of this machine. Needs no external service.
  *
  * <p>The process gets the spec's env vars and secrets plus {@code PORT=<port>}, and must listen on
- * that port; its URL is {@code http://<host>:<port>/}. Its environment holds only a few variables of
+ * that port; its URL is {@code http://<host>:<port>/}, also given as {@code PREVIEW_URL} unless the
+ * spec sets that. Its environment holds only a few variables of
  * this JVM ({@code PATH}, {@code HOME}, locale, {@code JAVA_HOME}, ...; see {@link Builder#inheritEnv}),
  * so the orchestrator's own tokens never leak into a preview. Output (stdout and stderr) is appended
  * to a log file per preview, read back by {@link #logs}.
@@ -249,7 +250,7 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     appendLog(log, "--- preview: starting revision " + revision + " on port " + port + " at " + now() + " ---");
     Process process;
     try {
-      process = processBuilder(command, env, secrets, port, log).start();
+      process = processBuilder(command, env, secrets, port, starting.url(), log).start();
     } catch (IOException e) {
       handedOut.remove(port);
       stopPrevious(starting);
@@ -272,13 +273,15 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
   }
 
   private ProcessBuilder processBuilder(List<String> command, Map<String, String> env, Map<String, Secret> secrets,
-      int port, Path log) {
+      int port, String url, Path log) {
     ProcessBuilder pb = new ProcessBuilder(command).directory(workDir.toFile());
     Map<String, String> penv = pb.environment();
     penv.keySet().retainAll(inheritEnv);
     penv.putAll(env);
     secrets.forEach((name, value) -> penv.put(name, value.reveal()));
     penv.put("PORT", Integer.toString(port));
+    // Without a public hostname, the app's own address is its URL.
+    penv.putIfAbsent("PREVIEW_URL", url);
     pb.redirectErrorStream(true);
     pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     return pb;
