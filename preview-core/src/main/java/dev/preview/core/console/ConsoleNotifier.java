@@ -89,6 +89,17 @@ public final class ConsoleNotifier implements ScmNotifier {
     lastPrintedLines = lines.size();
   }
 
+  /**
+   * Prints a line of other output (progress, results) on the same stream. Route such lines through
+   * here so that the next update of a comment is reprinted below them rather than drawn over them.
+   */
+  public synchronized void println(String line) {
+    out.println(line);
+    out.flush();
+    lastPrinted = null;
+    lastPrintedLines = 0;
+  }
+
   /** The current body of {@code key}'s comment, as the PR would show it (with its hidden marker). */
   public synchronized Optional<String> comment(PreviewKey key) {
     return Optional.ofNullable(comments.get(key)).map(Comment::body);

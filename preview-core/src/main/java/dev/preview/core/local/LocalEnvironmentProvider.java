@@ -318,9 +318,18 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
   private ProviderException exitedAtOnce(PreviewKey key, Process process, List<String> command, Path log) {
     List<String> lines = tail(log, LOG_TAIL_ON_FAILURE);
     return new ProviderException(NAME, "the app of " + key.id() + " exited at once with code "
-        + process.exitValue() + " (command " + command + ", working directory " + workDir + ", log " + log + ")"
+        + process.exitValue() + " (command " + describe(command) + ", working directory " + workDir + ", log " + log + ")"
         + (lines.isEmpty() ? "; it printed nothing" : "; its last log lines:\n  " + String.join("\n  ", lines)),
         false);
+  }
+
+  /** The command for messages: long arguments (class paths) cut, so the reason stays readable. */
+  static String describe(List<String> command) {
+    List<String> out = new ArrayList<>();
+    for (String a : command) {
+      out.add(a.length() > 60 ? a.substring(0, 28) + "..." + a.substring(a.length() - 28) : a);
+    }
+    return String.join(" ", out);
   }
 
   private boolean accepts(int port) {

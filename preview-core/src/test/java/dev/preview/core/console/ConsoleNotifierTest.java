@@ -90,6 +90,16 @@ class ConsoleNotifierTest {
     int before = printed().split("\u001b\\[", -1).length;
     n.publish(ready(PR2, SHA)); // another PR's block is printed below, not over PR 1's
     assertThat(printed().split("\u001b\\[", -1).length).isEqualTo(before);
+    n.publish(ready(PR2, "fedcba9876543210"));
+    int afterOverwrite = printed().split("\u001b\\[", -1).length;
+    assertThat(afterOverwrite).isGreaterThan(before);
+    n.println("other output");
+    n.publish(ready(PR2, "0123456789abcdef")); // not drawn over the other output
+    assertThat(printed().split("\u001b\\[", -1).length).isEqualTo(afterOverwrite);
+    assertThat(printed()).endsWith("other output" + System.lineSeparator()
+        + "PR acme/shop#2 - status comment (updated, version 3, 16:00:00Z)" + System.lineSeparator()
+        + String.join(System.lineSeparator(), n.comment(PR2).orElseThrow().lines().skip(1).map(l -> "  | " + l).toList())
+        + System.lineSeparator());
   }
 
   @Test
