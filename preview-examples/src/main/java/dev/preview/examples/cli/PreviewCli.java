@@ -52,6 +52,10 @@ public final class PreviewCli implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
+    // Providers log through SLF4J; on a command line only their warnings matter (-D... overrides).
+    if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+      System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+    }
     // Everything printed on stdout (the console notifier included) goes through the status line,
     // so the spinner of a terminal never mixes with real output.
     StatusLine status = new StatusLine(System.out, System.console() != null);
