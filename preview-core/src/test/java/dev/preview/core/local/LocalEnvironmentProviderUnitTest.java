@@ -183,6 +183,26 @@ class LocalEnvironmentProviderUnitTest {
   }
 
   @Test
+  void anAppThatIgnoresSigtermIsKilledAfterTheStopTimeout() throws IOException {
+    LocalEnvironmentProvider p = LocalEnvironmentProvider.builder().stateDir(dir.resolve("state")).workDir(dir)
+        .startCheck(Duration.ofMillis(200)).stopTimeout(Duration.ofMillis(300)).build();
+    PreviewKey key = key();
+    Path pidFile = dir.resolve("stubborn.pid");
+    // The ignored SIGTERM is inherited by the sleep: only SIGKILL stops either of them.
+    p.apply(EnvironmentSpec.builder(key, "aaaa1111")
+        .command(List.of("sh", "-c", "trap '' TERM; sleep 300 & echo $! > " + pidFile + "; wait")).build());
+    await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(pidFile) && !Files.readString(pidFile).isBlank());
+    long grandchild = Long.parseLong(Files.readString(pidFile).trim());
+    long child = pidOf(p, key);
+
+    p.delete(key);
+
+    assertThat(ProcessHandle.of(child).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+    assertThat(ProcessHandle.of(grandchild).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+    assertThat(p.find(key)).isEmpty();
+  }
+
+  @Test
   void aRecycledPidIsNeverTakenForOurs() throws IOException {
     LocalEnvironmentProvider p = provider();
     PreviewKey key = key();
