@@ -2,7 +2,6 @@ package dev.preview.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
-import static org.awaitility.Awaitility.await;
 
 import dev.preview.spi.DatabaseConnection;
 import dev.preview.spi.DatabaseProvider;
@@ -106,7 +105,7 @@ public abstract class DatabaseProviderKit {
   }
 
   @AfterEach
-  void dropEverythingTheTestUsed() {
+  protected final void dropEverythingTheTestUsed() {
     RuntimeException failure = null;
     try {
       if (!used.isEmpty()) {
@@ -157,7 +156,7 @@ public abstract class DatabaseProviderKit {
     provider().drop(key);
     assertThatCode(() -> provider().drop(key)).as("second drop").doesNotThrowAnyException();
 
-    await("the database is gone").atMost(timeout()).untilAsserted(() ->
+    KitIds.eventually("the database is gone", timeout()).untilAsserted(() ->
         assertThat(mine(provider())).doesNotContain(key));
   }
 
@@ -174,7 +173,7 @@ public abstract class DatabaseProviderKit {
         .containsExactlyInAnyOrder(k1, k2);
 
     restarted.drop(k1);
-    await("a drop by the new instance is seen by the old one").atMost(timeout()).untilAsserted(() ->
+    KitIds.eventually("a drop by the new instance is seen by the old one", timeout()).untilAsserted(() ->
         assertThat(mine(provider())).containsExactly(k2));
   }
 

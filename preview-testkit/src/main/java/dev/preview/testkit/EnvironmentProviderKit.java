@@ -2,7 +2,6 @@ package dev.preview.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
-import static org.awaitility.Awaitility.await;
 
 import dev.preview.spi.Environment;
 import dev.preview.spi.EnvironmentProvider;
@@ -129,7 +128,7 @@ public abstract class EnvironmentProviderKit {
   }
 
   @AfterEach
-  void deleteEverythingTheTestUsed() {
+  protected final void deleteEverythingTheTestUsed() {
     RuntimeException failure = null;
     try {
       if (!used.isEmpty()) {
@@ -185,7 +184,7 @@ public abstract class EnvironmentProviderKit {
     Environment updated = provider().apply(kitSpec(key, r2).build());
 
     assertThat(updated.revision()).isEqualTo(r2);
-    await("find shows the new revision").atMost(timeout()).untilAsserted(() ->
+    KitIds.eventually("find shows the new revision", timeout()).untilAsserted(() ->
         assertThat(provider().find(key)).get().satisfies(e -> {
           assertThat(e.revision()).isEqualTo(r2);
           assertThat(e.labels()).containsEntry(Labels.REVISION, r2);
@@ -210,7 +209,7 @@ public abstract class EnvironmentProviderKit {
     provider().delete(key);
     assertThatCode(() -> provider().delete(key)).as("second delete").doesNotThrowAnyException();
 
-    await("the environment is gone").atMost(timeout()).untilAsserted(() -> {
+    KitIds.eventually("the environment is gone", timeout()).untilAsserted(() -> {
       assertThat(provider().find(key)).isEmpty();
       assertThat(mine(provider())).extracting(Environment::key).doesNotContain(key);
     });
@@ -254,7 +253,7 @@ public abstract class EnvironmentProviderKit {
     assertThat(restarted.find(k1)).as("find() of a new instance").get()
         .extracting(Environment::revision).isEqualTo(r1);
     restarted.delete(k1);
-    await("a delete by the new instance is seen by the old one").atMost(timeout()).untilAsserted(() ->
+    KitIds.eventually("a delete by the new instance is seen by the old one", timeout()).untilAsserted(() ->
         assertThat(provider().find(k1)).isEmpty());
     assertThat(provider().find(k2)).isPresent();
   }
@@ -316,14 +315,14 @@ public abstract class EnvironmentProviderKit {
 
     provider().suspend(key);
     provider().suspend(key);
-    await("suspended").atMost(timeout()).untilAsserted(() ->
+    KitIds.eventually("suspended", timeout()).untilAsserted(() ->
         assertThat(provider().find(key)).get().extracting(Environment::phase)
             .isEqualTo(Environment.Phase.SUSPENDED));
 
     provider().resume(key);
     Environment resumed = provider().resume(key);
     assertThat(resumed.key()).isEqualTo(key);
-    await("running again").atMost(timeout()).untilAsserted(() ->
+    KitIds.eventually("running again", timeout()).untilAsserted(() ->
         assertThat(provider().find(key)).get().satisfies(e -> {
           assertThat(e.phase()).isIn(Environment.Phase.RUNNING, Environment.Phase.STARTING);
           assertThat(e.revision()).isEqualTo(rev);
