@@ -160,16 +160,9 @@ public final class ConsoleNotifier implements ScmNotifier {
     };
   }
 
+  /** The state's own name, as every notifier shows it (lower case reads better in a title). */
   private static String title(PreviewState state) {
-    return switch (state) {
-      case PENDING -> "pending";
-      case PROVISIONING -> "deploying";
-      case READY -> "ready";
-      case FAILED -> "failed";
-      case SLEEPING -> "sleeping";
-      case DELETING -> "being removed";
-      case DELETED -> "removed";
-    };
+    return state.name().toLowerCase(java.util.Locale.ROOT);
   }
 
   static String shortSha(String revision) {

@@ -36,7 +36,7 @@ class PreviewDemoTest {
         .containsPattern("push PR 1 +[\\d.]+ m?s")
         .contains("PR acme/shop#1 - status comment (created, version 1")
         .contains("### [ok] Preview ready: acme/shop#2")
-        .contains("### [xx] Preview removed: acme/shop#1")
+        .contains("### [xx] Preview deleted: acme/shop#1")
         .contains("check: the state directory is empty ... ok")
         .contains("check: no process started by the demo is left ... ok")
         .doesNotContain("FAILED")
