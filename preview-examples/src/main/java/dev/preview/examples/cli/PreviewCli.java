@@ -35,7 +35,8 @@ import picocli.CommandLine.ParentCommand;
  */
 @Command(name = "preview", mixinStandardHelpOptions = true, versionProvider = PreviewCli.Version.class,
     description = "A live, isolated environment for every pull request.",
-    subcommands = {PreviewCli.Demo.class, CommandLine.HelpCommand.class})
+    subcommands = {PreviewCli.Up.class, PreviewCli.Down.class, PreviewCli.ListCommand.class,
+        PreviewCli.Reconcile.class, PreviewCli.Demo.class, CommandLine.HelpCommand.class})
 public final class PreviewCli implements Callable<Integer> {
   public static final int OK = 0;
   public static final int FAILED = 1;
@@ -75,7 +76,14 @@ public final class PreviewCli implements Callable<Integer> {
     cmd.setOut(new java.io.PrintWriter(out, true));
     cmd.setErr(new java.io.PrintWriter(err, true));
     cmd.setExecutionExceptionHandler((e, line, parsed) -> cli.failure(e));
-    return cmd.execute(args);
+    // Providers built from a config (the console notifier) print to System.out: make that ours.
+    PrintStream previous = System.out;
+    System.setOut(out);
+    try {
+      return cmd.execute(args);
+    } finally {
+      System.setOut(previous);
+    }
   }
 
   @Override
@@ -110,6 +118,154 @@ public final class PreviewCli implements Callable<Integer> {
 
   Progress progress(Object notifier) {
     return new Progress(lines(notifier), status);
+  }
+
+  /** Options shared by the commands that read a {@code preview.yaml}. */
+  abstract static class ConfigCommand implements Callable<Integer> {
+    @ParentCommand PreviewCli cli;
+
+    @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "the preview.yaml to use")
+    Path config;
+
+    PreviewKey key(String repo, int pr, Configured c) {
+      String repository = repo != null ? repo : c.repository().orElse(null);
+      if (repository == null) {
+        throw new ConfigurationException("--repo: is required (or set repository: owner/name in " + config + ")");
+      }
+      try {
+        return PreviewKey.pr(repository, pr);
+      } catch (IllegalArgumentException e) {
+        throw new ConfigurationException("--repo/--pr: " + e.getMessage());
+      }
+    }
+  }
+
+  @Command(name = "up", mixinStandardHelpOptions = true,
+      description = "Deploy (or update) the preview of a pull request at a revision and wait until it is ready.")
+  static final class Up extends ConfigCommand {
+    @Option(names = "--repo", paramLabel = "OWNER/NAME", description = "the repository (default: repository in the config)")
+    String repo;
+    @Option(names = "--pr", required = true, paramLabel = "N", description = "the pull request number")
+    int pr;
+    @Option(names = "--sha", required = true, paramLabel = "SHA", description = "the head commit to deploy")
+    String sha;
+    @Option(names = "--label", paramLabel = "LABEL", description = "a label on the PR (repeatable), e.g. flag:new-checkout")
+    List<String> labels = new ArrayList<>();
+    @Option(names = "--branch", paramLabel = "BRANCH", description = "the head branch (default: pr-<N>)")
+    String branch;
+    @Option(names = "--base", paramLabel = "BRANCH", defaultValue = "main", description = "the target branch (default: ${DEFAULT-VALUE})")
+    String base;
+    @Option(names = "--draft", description = "the PR is a draft")
+    boolean draft;
+
+    @Override
+    public Integer call() {
+      try (Configured c = Configured.load(config, cli)) {
+        PreviewKey key = key(repo, pr, c);
+        PullRequest request;
+        try {
+          request = PullRequest.open(key, sha, branch != null ? branch : "pr-" + pr, base)
+              .withLabels(new LinkedHashSet<>(labels)).withDraft(draft);
+        } catch (IllegalArgumentException e) {
+          throw new ConfigurationException("--sha/--branch/--base: " + e.getMessage());
+        }
+        c.say("preview up " + key + " at " + sha + " with " + c.summary());
+        long t0 = System.nanoTime();
+        Preview p = c.orchestrator().handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, request)).join();
+        String took = ConsoleNotifier.format(Duration.ofNanos(System.nanoTime() - t0));
+        switch (p.state()) {
+          case READY -> {
+            c.say(key + " is READY at " + p.url() + " (revision " + shortSha(p.revision()) + ", " + took + ")");
+            return OK;
+          }
+          case PENDING -> {
+            c.say(key + " is PENDING: " + p.message());
+            return OK;
+          }
+          case DELETED -> {
+            c.say(key + " gets no preview: " + p.message());
+            return OK;
+          }
+          default -> {
+            c.say(key + " " + p.state() + (p.failedStep() != null ? " at step " + p.failedStep() : "") + ": "
+                + p.message());
+            return FAILED;
+          }
+        }
+      }
+    }
+  }
+
+  @Command(name = "down", mixinStandardHelpOptions = true,
+      description = "Remove the preview of a pull request (environment, DNS, database). Removing an absent one is fine.")
+  static final class Down extends ConfigCommand {
+    @Option(names = "--repo", paramLabel = "OWNER/NAME", description = "the repository (default: repository in the config)")
+    String repo;
+    @Option(names = "--pr", required = true, paramLabel = "N", description = "the pull request number")
+    int pr;
+
+    @Override
+    public Integer call() {
+      try (Configured c = Configured.load(config, cli)) {
+        PreviewKey key = key(repo, pr, c);
+        long t0 = System.nanoTime();
+        Preview p = c.orchestrator().teardown(key, "removed with preview down").join();
+        String took = ConsoleNotifier.format(Duration.ofNanos(System.nanoTime() - t0));
+        if (p.state() == PreviewState.DELETED) {
+          c.say(key + " is removed (" + took + ")");
+          return OK;
+        }
+        c.say(key + " " + p.state() + ": " + p.message());
+        return FAILED;
+      }
+    }
+  }
+
+  @Command(name = "list", mixinStandardHelpOptions = true,
+      description = "List the previews that exist, as observed on the infrastructure.")
+  static final class ListCommand extends ConfigCommand {
+    @Override
+    public Integer call() {
+      try (Configured c = Configured.load(config, cli)) {
+        List<Preview> all = c.orchestrator().list();
+        if (all.isEmpty()) {
+          c.say("no previews");
+          return OK;
+        }
+        c.say(String.format(Locale.ROOT, "%-32s %-12s %-9s %-36s %s", "PREVIEW", "STATE", "REVISION", "URL", "EXPIRES"));
+        for (Preview p : all) {
+          c.say(String.format(Locale.ROOT, "%-32s %-12s %-9s %-36s %s", p.key(), p.state(), shortSha(p.revision()),
+              p.url() == null ? "-" : p.url(), p.expires() == null ? "-" : p.expires()));
+        }
+        return OK;
+      }
+    }
+  }
+
+  @Command(name = "reconcile", mixinStandardHelpOptions = true,
+      description = "Compare what exists with the open PRs and the policy, and repair (remove orphans and expired previews, finish teardowns).")
+  static final class Reconcile extends ConfigCommand {
+    @Option(names = "--dry-run", description = "only print what would be done")
+    boolean dryRun;
+
+    @Override
+    public Integer call() {
+      try (Configured c = Configured.load(config, cli)) {
+        ReconcileReport r = c.orchestrator().reconcile(dryRun);
+        if (r.actions().isEmpty()) {
+          c.say("nothing to repair");
+        }
+        for (ReconcileReport.Action a : r.actions()) {
+          c.say((dryRun ? "would " : a.done() ? "did " : "failed to ") + a.kind().name().toLowerCase(Locale.ROOT)
+              + " " + a.key() + ": " + a.reason());
+        }
+        if (r.scmUnknown()) {
+          c.say("the SCM could not be asked about " + r.unknownRepositories() + ": nothing of theirs was removed");
+        }
+        r.errors().forEach(e -> c.say("error: " + e));
+        return r.errors().isEmpty() ? OK : FAILED;
+      }
+    }
   }
 
   @Command(name = "demo", mixinStandardHelpOptions = true,
