@@ -45,6 +45,35 @@ class PreviewJarIT {
   }
 
   @Test
+  void upListAndDownThroughTheJarFindTheProvidersByServiceLoader() throws Exception {
+    String java = ProcessHandle.current().info().command().orElse("java");
+    Path yaml = dir.resolve("preview.yaml");
+    Files.writeString(yaml, String.join("\n",
+        "repository: acme/shop",
+        "app:",
+        "  command: ['" + java + "', -cp, '" + JAR.toAbsolutePath() + "', dev.preview.examples.sample.SampleApp]",
+        "  readiness: {timeout: 60s, interval: 100ms}",
+        "environment:",
+        "  provider: local",
+        "  stateDir: '" + dir.resolve("state") + "'",
+        "scm:",
+        "  provider: console",
+        ""));
+    String sha = "0123456789abcdef0123456789abcdef01234567";
+    Run up = run("up", "--config", yaml.toString(), "--pr", "5", "--sha", sha);
+    try {
+      assertThat(up.code()).as(up.out() + up.err()).isZero();
+      assertThat(up.out()).containsPattern("acme/shop#5 is READY at http://127\\.0\\.0\\.1:\\d+/ \\(revision 0123456");
+      Run list = run("list", "--config", yaml.toString());
+      assertThat(list.out()).containsPattern("acme/shop#5 +READY +0123456");
+    } finally {
+      Run down = run("down", "--config", yaml.toString(), "--pr", "5");
+      assertThat(down.code()).as(down.out() + down.err()).isZero();
+    }
+    assertThat(run("list", "--config", yaml.toString()).out()).contains("no previews");
+  }
+
+  @Test
   void theJarKnowsItsVersionAndItsCommands() throws Exception {
     Run version = run("--version");
     assertThat(version.code()).isZero();
