@@ -39,7 +39,7 @@ class LocalEnvironmentProviderUnitTest {
   private final List<PreviewKey> made = new ArrayList<>();
 
   private LocalEnvironmentProvider provider() {
-    return provider(Duration.ofSeconds(10));
+    return provider(Duration.ofSeconds(30)); // apply returns as soon as the app listens
   }
 
   /** Apps that never listen (sh scripts) make apply wait the whole start check: keep it short for them. */

@@ -47,7 +47,7 @@ class PreviewDemoTest {
     Matcher m2 = Pattern.compile("acme/shop#2: (http://127\\.0\\.0\\.1:\\d+/) \\(removed\\)").matcher(printed);
     assertThat(m2.find()).as(printed).isTrue();
     assertThat(List.of(m.group(1), m.group(2), m2.group(1))).doesNotHaveDuplicates();
-    assertThat(ProcessHandle.current().descendants().count()).isEqualTo(before);
+    assertThat(ProcessHandle.current().descendants().count()).isLessThanOrEqualTo(before);
   }
 
   @Test
