@@ -38,20 +38,44 @@ final class SchemaCloner {
         SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = ? AND c.relkind IN ('r','p') AND NOT c.relispartition ORDER BY c.oid""", base);
     for (String t : tables) {
-      PgSql.ddl(c, "CREATE TABLE %I.%I (LIKE %I.%I INCLUDING ALL)", target, t, base, t);
+      PgSql.ddl(c, "CREATE TABLE %I.%I (LIKE %I.%I INCLUDING ALL EXCLUDING INDEXES)", target, t, base, t);
     }
     copySequences();
     for (String t : tables) {
       copyRows(t);
     }
+    // keys and indexes after the rows (faster), under their baseline names
+    List<String[]> keys = rows("""
+        SELECT cl.relname, co.conname, pg_get_constraintdef(co.oid) FROM pg_constraint co
+        JOIN pg_class cl ON cl.oid = co.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
+        WHERE n.nspname = ? AND co.contype IN ('p','u','x') AND co.conparentid = 0 ORDER BY co.oid""", 3);
+    List<String[]> indexes = rows("""
+        SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+        JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+        WHERE n.nspname = ? AND NOT EXISTS (SELECT 1 FROM pg_constraint co WHERE co.conindid = i.oid)
+          AND NOT t.relispartition ORDER BY i.oid""", 2);
     List<String[]> fks = rows("""
         SELECT cl.relname, co.conname, pg_get_constraintdef(co.oid) FROM pg_constraint co
         JOIN pg_class cl ON cl.oid = co.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
-        WHERE n.nspname = ? AND co.contype = 'f' ORDER BY co.oid""", 3);
+        WHERE n.nspname = ? AND co.contype = 'f' AND co.conparentid = 0 ORDER BY co.oid""", 3);
     List<String[]> views = rows("""
         SELECT c.relname, pg_get_viewdef(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = ? AND c.relkind = 'v' ORDER BY c.oid""", 2);
     searchPath(target);
+    for (String[] k : keys) {
+      exec(PgSql.format(c, "ALTER TABLE %I.%I ADD CONSTRAINT %I ", target, k[0], k[1]) + k[2]);
+    }
+    // pg_get_indexdef always qualifies the table (unlike the other deparsers): re-point it
+    String from = PgSql.format(c, "%I.", base);
+    String to = PgSql.format(c, "%I.", target);
+    for (String[] i : indexes) {
+      String def = i[1];
+      int on = def.indexOf(" ON ONLY " + from) >= 0 ? def.indexOf(" ON ONLY " + from) + 9 : def.indexOf(" ON " + from) + 4;
+      if (on < 4) {
+        throw new SQLException("unexpected index definition: " + def);
+      }
+      exec(def.substring(0, on) + to + def.substring(on + from.length()));
+    }
     for (String[] fk : fks) {
       exec(PgSql.format(c, "ALTER TABLE %I.%I ADD CONSTRAINT %I ", target, fk[0], fk[1]) + fk[2]);
     }
