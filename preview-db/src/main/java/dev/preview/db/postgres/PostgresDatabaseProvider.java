@@ -202,8 +202,19 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
   }
 
   private void createSchema(Connection c, PreviewKey key, String name, String mark, String base) throws SQLException {
-    PgSql.ddl(c, "REVOKE ALL ON DATABASE %I FROM PUBLIC", sharedDatabase);
-    PgSql.ddl(c, "GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I", sharedDatabase, name);
+    // concurrent GRANTs on one database row fail with "tuple concurrently updated": serialise them
+    c.setAutoCommit(false);
+    try {
+      PgSql.column(c, "SELECT pg_advisory_xact_lock(hashtext(?))::text", "preview.dev grants " + sharedDatabase);
+      PgSql.ddl(c, "REVOKE ALL ON DATABASE %I FROM PUBLIC", sharedDatabase);
+      PgSql.ddl(c, "GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I", sharedDatabase, name);
+      c.commit();
+    } catch (SQLException | RuntimeException e) {
+      c.rollback();
+      throw e;
+    } finally {
+      c.setAutoCommit(true);
+    }
     Optional<Optional<String>> existing = schemaComment(c, name);
     if (existing.isPresent()) {
       requireOwner("schema", name, existing.get().orElse(""), key);
