@@ -1,0 +1,19 @@
+package dev.preview.dns.none;
+
+import dev.preview.spi.DnsProvider;
+import dev.preview.spi.ProviderConfig;
+
+/** {@code dns.provider: none}: takes no other key. */
+public final class NoneDnsProviderFactory implements DnsProvider.Factory {
+  @Override
+  public String name() {
+    return "none";
+  }
+
+  @Override
+  public DnsProvider create(ProviderConfig config) {
+    config.ignore("provider");
+    config.validate();
+    return NoneDnsProvider.create();
+  }
+}
