@@ -22,8 +22,8 @@ import okhttp3.HttpUrl;
  * identical records are refused, unknown ids give 81044, pages of {@code per_page} (capped at
  * {@link #maxPerPage} so tests exercise paging).
  */
-final class FakeCloudflare extends Dispatcher {
-  static final String ZONE_ID = "023e105f4ecef8ad9ca31a8372d0c353";
+public final class FakeCloudflare extends Dispatcher {
+  public static final String ZONE_ID = "023e105f4ecef8ad9ca31a8372d0c353";
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final String zone;
@@ -31,10 +31,10 @@ final class FakeCloudflare extends Dispatcher {
   private final int maxPerPage;
   private final Map<String, ObjectNode> records = new ConcurrentHashMap<>();
   private final AtomicInteger ids = new AtomicInteger();
-  final AtomicLong requests = new AtomicLong();
-  final AtomicLong writes = new AtomicLong();
+  public final AtomicLong requests = new AtomicLong();
+  public final AtomicLong writes = new AtomicLong();
 
-  FakeCloudflare(String zone, String token, int maxPerPage) {
+  public FakeCloudflare(String zone, String token, int maxPerPage) {
     this.zone = zone;
     this.token = token;
     this.maxPerPage = maxPerPage;

@@ -67,7 +67,7 @@ class PreviewLifecycleOverBind9IT {
     PullRequest pr = PullRequest.open(key, "a".repeat(40), "feature", "main");
     source.put(pr);
     assertThat(Bind9.query(host, Type.A).getRcode()).isEqualTo(Rcode.NXDOMAIN);
-    long before = dns.messagesSent();
+    long c0 = dns.messagesSent();
 
     Preview ready = await(orchestrator.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, pr)));
 
@@ -75,15 +75,28 @@ class PreviewLifecycleOverBind9IT {
     assertThat(ready.url()).hasToString("https://" + host + "/");
     assertThat(Bind9.answers(host, Type.A)).containsExactly(TARGET);
     assertThat(dns.list()).contains(new DnsRecord(host, DnsRecord.Type.A, TARGET, 60, key));
+    long c1 = dns.messagesSent() - 1; // the list() just above
+
+    PullRequest pushed = pr.withHeadSha("c".repeat(40));
+    source.put(pushed);
+    assertThat(await(orchestrator.handle(PullRequestEvent.of(PullRequestEvent.Action.UPDATED, pushed))).state())
+        .isEqualTo(PreviewState.READY);
+    assertThat(Bind9.answers(host, Type.A)).containsExactly(TARGET);
+    long c2 = dns.messagesSent();
 
     source.close(key);
-    Preview gone = await(orchestrator.handle(PullRequestEvent.of(PullRequestEvent.Action.CLOSED, pr.withState(PullRequest.State.CLOSED))));
+    Preview gone = await(orchestrator.handle(
+        PullRequestEvent.of(PullRequestEvent.Action.CLOSED, pushed.withState(PullRequest.State.CLOSED))));
 
     assertThat(gone.state()).isEqualTo(PreviewState.DELETED);
     assertThat(Bind9.query(host, Type.A).getRcode()).isEqualTo(Rcode.NXDOMAIN);
     assertThat(Bind9.query("_preview." + host, Type.TXT).getRcode()).isEqualTo(Rcode.NXDOMAIN);
-    System.out.printf("rfc2136: DNS messages for one preview lifecycle (open -> READY -> close): %d%n",
-        dns.messagesSent() - before);
+    long c3 = dns.messagesSent();
+    java.util.List<Long> calls = java.util.List.of(c1 - c0, c2 - c1 - 1, c3 - c2);
+    System.out.println("rfc2136: DNS messages open/push/close = " + calls);
+    // open: guarded update (NXRRSET: not ours yet) + claim; push: guarded update;
+    // close: AXFR (the orchestrator's list) + TXT query + guarded delete
+    assertThat(calls).containsExactly(2L, 1L, 3L);
   }
 
   @Test

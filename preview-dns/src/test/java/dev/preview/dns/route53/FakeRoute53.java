@@ -26,20 +26,20 @@ import org.w3c.dom.NodeList;
  * Route 53's checks (CREATE of an existing set, DELETE of a set that differs, a CNAME beside other
  * data: InvalidChangeBatch), and GetChange. Requests must be SigV4-signed.
  */
-final class FakeRoute53 extends Dispatcher {
+public final class FakeRoute53 extends Dispatcher {
   static final String NS = "https://route53.amazonaws.com/doc/2013-04-01/";
   static final String ZONE_ID = "Z0FAKE1ROUTE53";
 
   /** One record set: name with trailing dot, type, TTL, values. */
-  record RrSet(String name, String type, long ttl, List<String> values) {}
+  public record RrSet(String name, String type, long ttl, List<String> values) {}
 
   private final String zone;
   private final Map<String, RrSet> sets = new TreeMap<>(FakeRoute53::compareKeys);
   private final AtomicInteger changeIds = new AtomicInteger();
-  final AtomicLong requests = new AtomicLong();
-  final AtomicLong changes = new AtomicLong();
+  public final AtomicLong requests = new AtomicLong();
+  public final AtomicLong changes = new AtomicLong();
 
-  FakeRoute53(String zone) {
+  public FakeRoute53(String zone) {
     this.zone = zone.endsWith(".") ? zone : zone + ".";
   }
 
