@@ -15,7 +15,8 @@ public final class CloudflareDnsProviderFactory implements DnsProvider.Factory {
 
   @Override
   public DnsProvider create(ProviderConfig config) {
-    config.ignore("provider");
+    // provider: read by the registry; target: read by the orchestrator (where hostnames point)
+    config.ignore("provider", "target");
     Secret token = config.requiredSecret("api-token");
     String zone = config.requiredString("zone");
     Optional<String> zoneId = config.string("zone-id");

@@ -12,7 +12,8 @@ public final class NoneDnsProviderFactory implements DnsProvider.Factory {
 
   @Override
   public DnsProvider create(ProviderConfig config) {
-    config.ignore("provider");
+    // provider: read by the registry; target: read by the orchestrator (where hostnames point)
+    config.ignore("provider", "target");
     config.validate();
     return NoneDnsProvider.create();
   }

@@ -65,6 +65,7 @@ public final class Rfc2136DnsProvider implements DnsProvider {
   private final Duration timeout;
   private final boolean adopt;
   private final String txtPrefix;
+  private final Integer ttl;
   private final Ownership ownership;
   private final AtomicLong messages = new AtomicLong();
 
@@ -80,6 +81,7 @@ public final class Rfc2136DnsProvider implements DnsProvider {
     this.timeout = b.timeout;
     this.adopt = b.adopt;
     this.txtPrefix = b.txtPrefix;
+    this.ttl = b.ttl;
     this.ownership = Ownership.of(b.instance);
   }
 
@@ -102,7 +104,7 @@ public final class Rfc2136DnsProvider implements DnsProvider {
     Name host = hostName(record.hostname());
     Name ownerName = name(Zones.ownerName(txtPrefix, record.hostname()));
     Record mark = txt(ownerName, ownership.mark(record.owner()));
-    Record target = target(host, record);
+    Record target = target(host, record, ttl == null ? record.ttlSeconds() : ttl);
 
     // Steady state: we own the name, so rewrite it while our mark still reads exactly so.
     Update owned = new Update(zone);
@@ -355,10 +357,10 @@ public final class Rfc2136DnsProvider implements DnsProvider {
     return name(h);
   }
 
-  private static Record target(Name host, DnsRecord r) {
+  private static Record target(Name host, DnsRecord r, int ttl) {
     String value = r.type() == DnsRecord.Type.CNAME && !r.value().endsWith(".") ? r.value() + "." : r.value();
     try {
-      return Record.fromString(host, Type.value(r.type().name()), DClass.IN, r.ttlSeconds(), value, Name.root);
+      return Record.fromString(host, Type.value(r.type().name()), DClass.IN, ttl, value, Name.root);
     } catch (IOException e) {
       throw new IllegalArgumentException("not a valid " + r.type() + " value: \"" + r.value() + "\"", e);
     }
@@ -403,8 +405,15 @@ public final class Rfc2136DnsProvider implements DnsProvider {
     private boolean adopt;
     private String txtPrefix = "_preview";
     private String instance;
+    private Integer ttl;
 
     private Builder() {}
+
+    /** A TTL for every record, overriding the record's own (default: the record's). */
+    public Builder ttl(Integer ttl) {
+      this.ttl = ttl;
+      return this;
+    }
 
     /** Host name or address of the primary server (required). */
     public Builder server(String server) {

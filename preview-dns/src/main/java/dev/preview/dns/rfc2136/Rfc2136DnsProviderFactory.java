@@ -32,7 +32,8 @@ public final class Rfc2136DnsProviderFactory implements DnsProvider.Factory {
 
   @Override
   public DnsProvider create(ProviderConfig config) {
-    config.ignore("provider");
+    // provider: read by the registry; target: read by the orchestrator (where hostnames point)
+    config.ignore("provider", "target");
     Rfc2136DnsProvider.Builder b = Rfc2136DnsProvider.builder()
         .server(config.requiredString("server"))
         .port(config.integer("port", 53, 1, 65535))
@@ -42,6 +43,9 @@ public final class Rfc2136DnsProviderFactory implements DnsProvider.Factory {
         .adopt(config.bool("adopt", false))
         .txtPrefix(config.string("txt-prefix", "_preview"))
         .instance(config.string("instance").orElse(null));
+    if (config.has("ttl")) {
+      b.ttl(config.integer("ttl", 60, 1, 2147483647));
+    }
     Optional<String> keyFile = config.string("tsig-key-file");
     Optional<String> keyName = config.string("tsig-key-name");
     String algorithm = config.choice("tsig-algorithm", "hmac-sha256", ALGORITHMS);

@@ -76,6 +76,7 @@ public final class Route53DnsProvider implements DnsProvider {
   private final String txtPrefix;
   private final Ownership ownership;
   private final boolean waitForSync;
+  private final Long ttl;
   private final Duration syncPollInterval;
   private final Duration syncTimeout;
   private final AtomicLong calls = new AtomicLong();
@@ -93,6 +94,7 @@ public final class Route53DnsProvider implements DnsProvider {
     this.txtPrefix = b.txtPrefix;
     this.ownership = Ownership.of(b.instance);
     this.waitForSync = b.waitForSync;
+    this.ttl = b.ttl == null ? null : b.ttl.longValue();
     this.syncPollInterval = b.syncPollInterval;
     this.syncTimeout = b.syncTimeout;
 
@@ -164,7 +166,7 @@ public final class Route53DnsProvider implements DnsProvider {
 
     RRType type = RRType.fromValue(record.type().name());
     ResourceRecordSet desired = ResourceRecordSet.builder().name(host + ".").type(type)
-        .ttl((long) record.ttlSeconds())
+        .ttl(ttl != null ? ttl : (long) record.ttlSeconds())
         .resourceRecords(ResourceRecord.builder().value(value(record)).build()).build();
     List<Change> changes = new ArrayList<>();
     ResourceRecordSet sameType = null;
@@ -465,6 +467,7 @@ public final class Route53DnsProvider implements DnsProvider {
     private boolean adopt;
     private String txtPrefix = "_preview";
     private String instance;
+    private Integer ttl;
     private boolean waitForSync;
     private Duration syncPollInterval = Duration.ofSeconds(5);
     private Duration syncTimeout = Duration.ofMinutes(5);
@@ -529,6 +532,12 @@ public final class Route53DnsProvider implements DnsProvider {
 
     public Builder instance(String instance) {
       this.instance = instance;
+      return this;
+    }
+
+    /** A TTL for every record, overriding the record's own (default: the record's). */
+    public Builder ttl(Integer ttl) {
+      this.ttl = ttl;
       return this;
     }
 

@@ -15,7 +15,8 @@ public final class Route53DnsProviderFactory implements DnsProvider.Factory {
 
   @Override
   public DnsProvider create(ProviderConfig config) {
-    config.ignore("provider");
+    // provider: read by the registry; target: read by the orchestrator (where hostnames point)
+    config.ignore("provider", "target");
     Route53DnsProvider.Builder b = Route53DnsProvider.builder()
         .zone(config.requiredString("zone"))
         .hostedZoneId(config.string("hosted-zone-id").orElse(null))
@@ -30,6 +31,9 @@ public final class Route53DnsProviderFactory implements DnsProvider.Factory {
         .retries(config.integer("max-attempts", 8, 1, 50), config.duration("retry-base-delay", Duration.ofMillis(100)),
             config.duration("throttle-base-delay", Duration.ofSeconds(1)),
             config.duration("max-retry-delay", Duration.ofSeconds(20)));
+    if (config.has("ttl")) {
+      b.ttl(config.integer("ttl", 60, 1, 2147483647));
+    }
     if (config.has("private-zone")) {
       b.privateZone(config.bool("private-zone", false));
     }

@@ -54,6 +54,15 @@ class Rfc2136DnsProviderIT {
   }
 
   @Test
+  void aConfiguredTtlOverridesTheRecordsOwn() {
+    String host = Bind9.freshHost("ttl");
+    Rfc2136DnsProvider fixed = Bind9.provider(Map.of("ttl", 300, "target", "ignored: read by the orchestrator"));
+    fixed.upsert(new DnsRecord(host, DnsRecord.Type.A, "192.0.2.10", 60, key));
+    assertThat(Bind9.query(host, Type.A).getSection(org.xbill.DNS.Section.ANSWER).get(0).getTTL()).isEqualTo(300);
+    fixed.delete(host);
+  }
+
+  @Test
   void deleteRemovesRecordAndMarkAndIsIdempotent() {
     String host = Bind9.freshHost("pr");
     dns.upsert(new DnsRecord(host, DnsRecord.Type.AAAA, "2001:db8::1", 60, key));
