@@ -130,6 +130,18 @@ class CloudflareDnsProviderTest {
   }
 
   @Test
+  void aDuplicateLeftByARetriedCreateIsRemovedByTheNextUpsert() throws Exception {
+    CloudflareDnsProvider dns = builder().zoneId(ZONE_ID).build();
+    server.enqueue(page("[" + record("r1", "A", HOST, "192.0.2.10", 60, MARK) + ","
+        + record("r2", "A", HOST, "192.0.2.10", 60, MARK) + "]", 1, 1, 2));
+    server.enqueue(ok("{\"id\":\"r2\"}"));
+    dns.upsert(new DnsRecord(HOST, DnsRecord.Type.A, "192.0.2.10", 60, KEY));
+    take("GET", AT_HOST);
+    take("DELETE", "/client/v4/zones/" + ZONE_ID + "/dns_records/r2");
+    assertThat(server.getRequestCount()).as("r1 already right: no PUT").isEqualTo(2);
+  }
+
+  @Test
   void neverTouchesARecordItDoesNotOwn() throws Exception {
     CloudflareDnsProvider dns = builder().zoneId(ZONE_ID).build();
     server.enqueue(page("[" + record("x1", "A", HOST, "198.51.100.7", 300, "set by hand") + "]", 1, 1, 1));
