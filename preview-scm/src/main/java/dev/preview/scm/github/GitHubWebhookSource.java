@@ -194,6 +194,20 @@ public final class GitHubWebhookSource implements WebhookSource {
     return nl < 0 ? s : s.substring(0, nl);
   }
 
+  /** {@code scm.provider: github}: needs {@code webhook-secret}; reads {@code branch-previews} and {@code max-body-size}. */
+  public static final class Factory implements WebhookSource.Factory {
+    @Override
+    public String name() {
+      return "github";
+    }
+
+    @Override
+    public WebhookSource create(dev.preview.spi.ProviderConfig config) {
+      GitHubSettings s = GitHubSettings.read(config, false, true);
+      return builder(s.webhookSecret.get()).branchPreviews(s.branchPreviews).maxBodyBytes(s.maxBodyBytes).build();
+    }
+  }
+
   /** Options of a {@link GitHubWebhookSource}. */
   public static final class Builder {
     private final Secret secret;
