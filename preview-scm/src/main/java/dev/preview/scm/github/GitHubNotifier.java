@@ -6,6 +6,7 @@ import dev.preview.scm.StatusComment;
 import dev.preview.scm.internal.ApiClient;
 import dev.preview.scm.internal.KeyedLocks;
 import dev.preview.scm.internal.Sleeper;
+import dev.preview.scm.internal.StickyComments;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.PreviewStatus;
@@ -53,12 +54,10 @@ public final class GitHubNotifier implements ScmNotifier {
   private final String environmentPrefix;
   private final String statusContext;
   private final KeyedLocks<PreviewKey> locks = new KeyedLocks<>();
-  private final Map<PreviewKey, Comment> commentCache = new ConcurrentHashMap<>();
+  private final StickyComments sticky;
   private final Map<PreviewKey, Instant> lastPublished = new ConcurrentHashMap<>();
   private final Map<String, Long> deploymentIds = new ConcurrentHashMap<>();
   private final Map<Long, String> lastDeploymentStatus = new ConcurrentHashMap<>();
-
-  private record Comment(long id, String body) {}
 
   private GitHubNotifier(Builder b) {
     this.api = b.api();
@@ -67,6 +66,27 @@ public final class GitHubNotifier implements ScmNotifier {
     this.commitStatus = b.commitStatus;
     this.environmentPrefix = b.environmentPrefix;
     this.statusContext = b.statusContext;
+    this.sticky = new StickyComments("github", new StickyComments.Api() {
+      @Override
+      public List<StickyComments.Note> list(PreviewKey key) {
+        return api.comments(key).stream().map(c -> new StickyComments.Note(c.path("id").asLong(), c.path("body").asText(""))).toList();
+      }
+
+      @Override
+      public long create(PreviewKey key, String body) {
+        return api.createComment(key, body).path("id").asLong();
+      }
+
+      @Override
+      public void update(PreviewKey key, long id, String body) {
+        api.updateComment(key.repository(), id, body);
+      }
+
+      @Override
+      public void delete(PreviewKey key, long id) {
+        api.deleteComment(key.repository(), id);
+      }
+    });
   }
 
   /** A notifier calling {@code baseUrl} ({@code https://api.github.com}, or {@code https://HOST/api/v3} for GitHub Enterprise Server). */
@@ -91,7 +111,7 @@ public final class GitHubNotifier implements ScmNotifier {
       }
       List<ProviderException> failures = new ArrayList<>();
       if (comments && key.isPullRequest()) {
-        attempt(failures, () -> upsertComment(key, status.marker(), StatusComment.render(status)));
+        attempt(failures, () -> sticky.upsert(key, status.marker(), StatusComment.render(status)));
       }
       if (deployments) {
         attempt(failures, () -> deployment(status));
@@ -115,82 +135,6 @@ public final class GitHubNotifier implements ScmNotifier {
     } catch (ProviderException e) {
       failures.add(e);
     }
-  }
-
-  // --- the sticky comment
-
-  private void upsertComment(PreviewKey key, String marker, String body) {
-    Comment c = commentCache.get(key);
-    if (c == null) {
-      c = findComment(key, marker);
-    }
-    if (c != null) {
-      if (c.body.equals(body)) {
-        return;
-      }
-      try {
-        api.updateComment(key.repository(), c.id, body);
-        commentCache.put(key, new Comment(c.id, body));
-        return;
-      } catch (ProviderException e) {
-        if (e.httpStatus().orElse(0) != 404) {
-          throw e;
-        }
-        // Deleted by someone: look again (another may exist) before creating.
-        commentCache.remove(key);
-        c = findComment(key, marker);
-        if (c != null) {
-          api.updateComment(key.repository(), c.id, body);
-          commentCache.put(key, new Comment(c.id, body));
-          return;
-        }
-      }
-    }
-    createComment(key, marker, body);
-  }
-
-  private void createComment(PreviewKey key, String marker, String body) {
-    JsonNode created;
-    try {
-      created = api.createComment(key, body);
-    } catch (ProviderException e) {
-      if (!e.retryable()) {
-        throw e;
-      }
-      // The create may have been stored before it failed: look before trying again, once.
-      Comment stored = findComment(key, marker);
-      if (stored != null) {
-        if (!stored.body.equals(body)) {
-          api.updateComment(key.repository(), stored.id, body);
-        }
-        commentCache.put(key, new Comment(stored.id, body));
-        return;
-      }
-      created = api.createComment(key, body);
-    }
-    commentCache.put(key, new Comment(created.path("id").asLong(), body));
-  }
-
-  /** Our comment on the PR (the oldest with the marker), deleting any later duplicates; null if none. */
-  private Comment findComment(PreviewKey key, String marker) {
-    Comment first = null;
-    for (JsonNode c : api.comments(key)) {
-      String body = c.path("body").asText("");
-      if (!StatusComment.isOurs(body, marker)) {
-        continue;
-      }
-      if (first == null) {
-        first = new Comment(c.path("id").asLong(), body);
-      } else {
-        long dup = c.path("id").asLong();
-        LOG.warn("github: deleting duplicate status comment {} on {}", dup, key);
-        api.deleteComment(key.repository(), dup);
-      }
-    }
-    if (first != null) {
-      commentCache.put(key, first);
-    }
-    return first;
   }
 
   // --- deployments

@@ -215,6 +215,20 @@ public final class GitLabWebhookSource implements WebhookSource {
     return nl < 0 ? s : s.substring(0, nl);
   }
 
+  /** {@code scm.provider: gitlab}: needs {@code webhook-secret}; reads {@code branch-previews} and {@code max-body-size}. */
+  public static final class Factory implements WebhookSource.Factory {
+    @Override
+    public String name() {
+      return "gitlab";
+    }
+
+    @Override
+    public WebhookSource create(dev.preview.spi.ProviderConfig config) {
+      GitLabSettings s = GitLabSettings.read(config, false, true);
+      return builder(s.webhookSecret.get()).branchPreviews(s.branchPreviews).maxBodyBytes(s.maxBodyBytes).build();
+    }
+  }
+
   /** Options of a {@link GitLabWebhookSource}. */
   public static final class Builder {
     private final Secret token;

@@ -83,6 +83,7 @@ public final class ApiClient {
     boolean idempotent = !method.equals("POST");
     String what = method + " " + url.encodedPath();
     int secondaryHits = 0;
+    int errorRetries = 0;
     for (int attempt = 1; ; attempt++) {
       Request request = request(method, url, body, headers.get());
       try (Response response = http.newCall(request).execute()) {
@@ -105,7 +106,7 @@ public final class ApiClient {
               true, code, null);
         }
         if (code >= 500 && idempotent && attempt < maxAttempts) {
-          Duration wait = backoff.multipliedBy(1L << (attempt - 1));
+          Duration wait = backoff.multipliedBy(1L << Math.min(errorRetries++, 6));
           LOG.warn("{}: {} answered {}; retrying in {} ms", provider, what, code, wait.toMillis());
           sleeper.sleep(wait);
           continue;
@@ -113,7 +114,7 @@ public final class ApiClient {
         throw error(what, code, text);
       } catch (IOException e) {
         if (idempotent && attempt < maxAttempts && !(e instanceof InterruptedIOException && Thread.currentThread().isInterrupted())) {
-          Duration wait = backoff.multipliedBy(1L << (attempt - 1));
+          Duration wait = backoff.multipliedBy(1L << Math.min(errorRetries++, 6));
           LOG.warn("{}: {} failed ({}); retrying in {} ms", provider, what, e.toString(), wait.toMillis());
           sleeper.sleep(wait);
           continue;
