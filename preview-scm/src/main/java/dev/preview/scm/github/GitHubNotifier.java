@@ -15,7 +15,6 @@ import dev.preview.spi.ProviderException;
 import dev.preview.spi.ScmNotifier;
 import java.net.URI;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -34,9 +33,9 @@ import org.slf4j.LoggerFactory;
  * {@code success}, {@code failure} and {@code inactive}, and optionally a commit status.
  *
  * <h2>Why there is never a second comment</h2>
- * Updates of one PR run one at a time (a lock per key), a status older than the last one published
- * for that PR is dropped, and a comment is created only after listing the PR's comments found none
- * with the marker. A create that failed midway (timeout, 5xx) is not retried blindly: the comments
+ * Updates of one PR run one at a time (a lock per key; the last call wins, as the orchestrator
+ * already orders the statuses of one PR), and a comment is created only after listing the PR's
+ * comments found none with the marker. A create that failed midway (timeout, 5xx) is not retried blindly: the comments
  * are listed again first, because GitHub may have stored it. If duplicates exist anyway (two
  * processes raced), the next lookup keeps the oldest and deletes the others.
  *
@@ -55,7 +54,6 @@ public final class GitHubNotifier implements ScmNotifier {
   private final String statusContext;
   private final KeyedLocks<PreviewKey> locks = new KeyedLocks<>();
   private final StickyComments sticky;
-  private final Map<PreviewKey, Instant> lastPublished = new ConcurrentHashMap<>();
   private final Map<String, Long> deploymentIds = new ConcurrentHashMap<>();
   private final Map<Long, String> lastDeploymentStatus = new ConcurrentHashMap<>();
 
@@ -104,11 +102,6 @@ public final class GitHubNotifier implements ScmNotifier {
     Objects.requireNonNull(status, "status");
     PreviewKey key = status.key();
     locks.with(key, () -> {
-      Instant last = lastPublished.get(key);
-      if (last != null && status.updatedAt().isBefore(last)) {
-        LOG.debug("github: dropping a {} status of {} older than the one already published", status.state(), key);
-        return null;
-      }
       List<ProviderException> failures = new ArrayList<>();
       if (comments && key.isPullRequest()) {
         attempt(failures, () -> sticky.upsert(key, status.marker(), StatusComment.render(status)));
@@ -119,7 +112,6 @@ public final class GitHubNotifier implements ScmNotifier {
       if (commitStatus && status.revision() != null) {
         attempt(failures, () -> commitStatus(status));
       }
-      lastPublished.merge(key, status.updatedAt(), (a, b) -> a.isAfter(b) ? a : b);
       if (!failures.isEmpty()) {
         ProviderException first = failures.get(0);
         failures.subList(1, failures.size()).forEach(first::addSuppressed);

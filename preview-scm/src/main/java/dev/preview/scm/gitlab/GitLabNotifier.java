@@ -16,7 +16,6 @@ import dev.preview.spi.ScmNotifier;
 import dev.preview.spi.Secret;
 import java.net.URI;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -29,7 +28,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Publishes a preview's status on GitLab: one sticky MR note (found by the hidden marker, edited in
- * place; same guarantees as the GitHub notifier: per-MR serialisation, stale statuses dropped, look
+ * place; same guarantees as the GitHub notifier: per-MR serialisation with the last call winning, look
  * before create, duplicates from other processes cleaned up), an environment named after the
  * preview ({@code preview/mr-7}) whose {@code external_url} is the preview URL and which is stopped
  * on teardown, and a commit status on the head revision. Thread-safe.
@@ -46,7 +45,6 @@ public final class GitLabNotifier implements ScmNotifier {
   private final String statusName;
   private final KeyedLocks<PreviewKey> locks = new KeyedLocks<>();
   private final StickyComments sticky;
-  private final Map<PreviewKey, Instant> lastPublished = new ConcurrentHashMap<>();
   private final Map<PreviewKey, JsonNode> environmentCache = new ConcurrentHashMap<>();
   private final Map<String, String> lastCommitStatus = new ConcurrentHashMap<>();
 
@@ -101,11 +99,6 @@ public final class GitLabNotifier implements ScmNotifier {
     Objects.requireNonNull(status, "status");
     PreviewKey key = status.key();
     locks.with(key, () -> {
-      Instant last = lastPublished.get(key);
-      if (last != null && status.updatedAt().isBefore(last)) {
-        LOG.debug("gitlab: dropping a {} status of {} older than the one already published", status.state(), key);
-        return null;
-      }
       List<ProviderException> failures = new ArrayList<>();
       if (comments && key.isPullRequest()) {
         attempt(failures, () -> sticky.upsert(key, status.marker(), StatusComment.render(status)));
@@ -116,7 +109,6 @@ public final class GitLabNotifier implements ScmNotifier {
       if (commitStatus && status.revision() != null) {
         attempt(failures, () -> commitStatus(status));
       }
-      lastPublished.merge(key, status.updatedAt(), (a, b) -> a.isAfter(b) ? a : b);
       if (!failures.isEmpty()) {
         ProviderException first = failures.get(0);
         failures.subList(1, failures.size()).forEach(first::addSuppressed);
