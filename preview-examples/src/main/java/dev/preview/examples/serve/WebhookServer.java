@@ -61,6 +61,14 @@ public final class WebhookServer implements AutoCloseable {
   public static final int DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024;
   static final int REMEMBERED_DELIVERIES = 10_000;
 
+  static {
+    // The JDK server leaves Nagle on by default, which can hold a small response back for a
+    // delayed ACK (~40 ms); webhook senders time out, so answer at once. Read once, at class init.
+    if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+      System.setProperty("sun.net.httpserver.nodelay", "true");
+    }
+  }
+
   private final HttpServer http;
   private final ExecutorService requestThreads;
   private final ScheduledExecutorService reconciler;
