@@ -385,6 +385,11 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
 
   private void reportIfStuck(PreviewKey key, Namespace n) {
     String since = n.getMetadata().getDeletionTimestamp();
+    if (since == null && n.getStatus() != null && n.getStatus().getConditions() != null) {
+      // Without a deletion timestamp, the conditions the namespace controller sets tell since when.
+      since = n.getStatus().getConditions().stream().map(NamespaceCondition::getLastTransitionTime)
+          .filter(Objects::nonNull).min(String::compareTo).orElse(null);
+    }
     Instant start;
     try {
       start = since == null ? null : Instant.parse(since);
