@@ -143,13 +143,13 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
 
       List<String> pullSecrets = new ArrayList<>();
       for (String name : settings.pullSecrets) {
-        pullSecrets.add(copySecret(sourceNamespace(settings.pullSecretsNamespace), name, ns, labels, annotations, "environment.pullSecrets"));
+        pullSecrets.add(copySecret(sourceNamespace(settings.pullSecretsNamespace), name, ns, labels, annotations, "environment.pullSecrets", existing != null));
       }
       String tlsSecret = null;
       if (host != null && settings.ingressEnabled) {
         if (settings.tlsSecretName != null) {
           tlsSecret = copySecret(sourceNamespace(settings.tlsSecretNamespace), settings.tlsSecretName, ns, labels,
-              annotations, "environment.ingress.tls.secretName");
+              annotations, "environment.ingress.tls.secretName", existing != null);
         } else if (settings.tls()) {
           tlsSecret = settings.appName + "-tls"; // cert-manager issues it from the annotation
         }
@@ -162,7 +162,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
       ManifestTemplate.Context c = new ManifestTemplate.Context(ns, settings.ingressEnabled ? host : null, labels,
           annotations, pullSecrets, tlsSecret, extras);
       for (HasMetadata r : template.resources(spec, c)) {
-        client.resource(r).inNamespace(ns).createOr(NonDeletingOperation::update);
+        upsert(r, ns, existing != null);
       }
       LOG.info("applied preview {} revision {} in namespace {}", key, spec.revision(), ns);
       if (!settings.waitForReady) {
@@ -179,16 +179,35 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
       client.namespaces().resource(desired).createOr(NonDeletingOperation::update);
       return;
     }
-    // Merge rather than replace: other tools (and the API server) add their own labels to namespaces.
-    client.namespaces().withName(desired.getMetadata().getName()).edit(n -> {
-      n.getMetadata().setLabels(merged(n.getMetadata().getLabels(), desired.getMetadata().getLabels()));
-      n.getMetadata().setAnnotations(merged(n.getMetadata().getAnnotations(), desired.getMetadata().getAnnotations()));
-      return n;
-    });
+    // A JSON merge patch of labels and annotations only: one request, and it keeps what other tools
+    // (and the API server) put on the namespace.
+    client.namespaces().resource(desired).patch(PatchContext.of(PatchType.JSON_MERGE));
+  }
+
+  /**
+   * Create-or-update without server-side apply (which the CRUD mock lacks): in a new namespace,
+   * create first (one request; a 409 from a half-finished earlier call falls back to update); in an
+   * existing one, update first (GET + PUT; a 404 falls back to create). PUT replaces the whole object,
+   * so what the template no longer renders (a removed env var, a dropped quota key) goes away too.
+   */
+  private void upsert(HasMetadata r, String ns, boolean updating) {
+    var resource = client.resource(r).inNamespace(ns);
+    if (!updating) {
+      resource.createOr(NonDeletingOperation::update);
+      return;
+    }
+    try {
+      resource.update();
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != 404) {
+        throw e;
+      }
+      resource.create();
+    }
   }
 
   private String copySecret(String fromNamespace, String name, String ns, Map<String, String> labels,
-                            Map<String, String> annotations, String configKey) {
+                            Map<String, String> annotations, String configKey, boolean updating) {
     Secret source = client.secrets().inNamespace(fromNamespace).withName(name).get();
     if (source == null) {
       throw new ProviderException(NAME, "secret " + fromNamespace + "/" + name + " (from " + configKey
@@ -197,7 +216,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     Secret copy = new SecretBuilder().withNewMetadata().withName(name).withNamespace(ns)
         .withLabels(labels).withAnnotations(annotations).endMetadata()
         .withType(source.getType()).withData(source.getData()).build();
-    client.resource(copy).inNamespace(ns).createOr(NonDeletingOperation::update);
+    upsert(copy, ns, updating);
     return name;
   }
 
@@ -243,9 +262,9 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   }
 
   private void annotatePhase(String ns, Environment.Phase phase) {
-    Map<String, Object> patch = Map.of("metadata", Map.of("annotations", Map.of(PHASE, phase.name())));
-    client.namespaces().withName(ns).patch(PatchContext.of(PatchType.JSON_MERGE),
-        client.getKubernetesSerialization().asJson(patch));
+    Namespace patch = new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata().withName(ns)
+        .addToAnnotations(PHASE, phase.name()).endMetadata().build();
+    client.namespaces().resource(patch).patch(PatchContext.of(PatchType.JSON_MERGE));
   }
 
   // ------------------------------------------------------------------------------------ find/list

@@ -28,21 +28,21 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The manifests one apply renders, read back from the (CRUD mock) API server and asserted field by field. */
 @EnableKubernetesMockClient(crud = true)
 class ManifestRenderingTest {
-  KubernetesMockServer server;
-  KubernetesClient client;
+  static KubernetesMockServer server;
+  static KubernetesClient client;
 
-  private final PreviewKey key = PreviewKey.pr("acme/shop", 42);
-  private final String ns = Names.namespace(key);
-  private Environment env;
+  private static final PreviewKey key = PreviewKey.pr("acme/shop", 42);
+  private static final String ns = Names.namespace(key);
+  private static Environment env;
 
-  @BeforeEach
-  void applyOnce() {
+  @BeforeAll
+  static void applyOnce() {
     K8sFixtures.seedRegistrySecret(client);
     KubernetesEnvironmentProvider provider = KubernetesEnvironmentProvider.create(client, config(baseConfig()));
     env = provider.apply(spec(key, "0123456789abcdef0123456789abcdef01234567"));
