@@ -43,7 +43,23 @@ public final class Names {
   }
 
   static String hash(String text) {
-    return Hashing.sha256().hashString(text, StandardCharsets.UTF_8).toString().substring(0, HASH_LENGTH);
+    // UTF-8 turns every lone surrogate into '?', so "a\uD800" and "a\uD801" would share a hash;
+    // such text is hashed as UTF-16 code units instead (well-formed text keeps its UTF-8 hash).
+    return (wellFormed(text)
+        ? Hashing.sha256().hashString(text, StandardCharsets.UTF_8)
+        : Hashing.sha256().hashUnencodedChars(text)).toString().substring(0, HASH_LENGTH);
+  }
+
+  private static boolean wellFormed(String text) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** An RFC 1123 DNS label, also a valid Kubernetes namespace: {@code [a-z0-9-]}, at most 63, alphanumeric at both ends. */
@@ -79,16 +95,23 @@ public final class Names {
     return join("preview-" + clean(readable(key), '-'), hash(key), '-', DOCKER_MAX);
   }
 
-  /** A Docker name for a part of a preview: {@code preview-shop-pr-42-<hash>-redis}. */
+  /** Longest part suffix kept as is in {@link #docker(PreviewKey, String)}. */
+  static final int PART_MAX = 20;
+
+  /**
+   * A Docker name for a part of a preview: {@code preview-shop-pr-42-<hash>-redis}. The part is
+   * cleaned like the rest ({@code Redis} and {@code redis} are the same part); a part longer than
+   * 20 characters is cut and suffixed with its own hash, so the name keeps its {@code preview-}
+   * prefix and the key's hash whatever the part.
+   */
   public static String docker(PreviewKey key, String part) {
     String p = clean(part, '-');
     if (p.isEmpty()) {
       p = hash(part);
+    } else if (p.length() > PART_MAX) {
+      p = join(p, hash(part), '-', PART_MAX);
     }
     int room = DOCKER_MAX - p.length() - 1;
-    if (room < HASH_LENGTH + 1) {
-      throw new IllegalArgumentException("part name too long: \"" + part + "\"");
-    }
     return join("preview-" + clean(readable(key), '-'), hash(key), '-', room) + "-" + p;
   }
 

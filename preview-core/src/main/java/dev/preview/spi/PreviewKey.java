@@ -42,7 +42,8 @@ public final class PreviewKey implements Comparable<PreviewKey> {
     checkRepository(repository);
     Objects.requireNonNull(branch, "branch");
     if (branch.isBlank() || branch.length() > MAX_BRANCH || branch.chars().anyMatch(Character::isISOControl)
-        || branch.contains("..") || branch.startsWith("/") || branch.endsWith("/") || branch.contains(" ")) {
+        || branch.contains("..") || branch.startsWith("/") || branch.endsWith("/") || branch.contains(" ")
+        || !encodable(branch)) {
       throw new IllegalArgumentException("not a valid git branch name: \"" + printable(branch) + "\"");
     }
     return new PreviewKey(repository, 0, branch);
@@ -68,6 +69,22 @@ public final class PreviewKey implements Comparable<PreviewKey> {
         "not a preview key: \"" + printable(id) + "\" (expected owner/name#42 or owner/name@branch)");
   }
 
+  /**
+   * Whether {@code s} has no lone surrogate: such text has no UTF-8 form, so it cannot be a git ref,
+   * and it would not survive a round trip through a label or a JSON state file.
+   */
+  private static boolean encodable(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   private static void checkRepository(String repository) {
     Objects.requireNonNull(repository, "repository");
     if (repository.length() > MAX_REPOSITORY || !REPOSITORY.matcher(repository).matches()
@@ -82,7 +99,7 @@ public final class PreviewKey implements Comparable<PreviewKey> {
     String cut = s.length() > 80 ? s.substring(0, 80) + "..." : s;
     StringBuilder sb = new StringBuilder();
     cut.codePoints().forEach(c -> {
-      if (Character.isISOControl(c)) {
+      if (Character.isISOControl(c) || (c >= Character.MIN_SURROGATE && c <= Character.MAX_SURROGATE)) {
         sb.append(String.format("\\u%04x", c));
       } else {
         sb.appendCodePoint(c);

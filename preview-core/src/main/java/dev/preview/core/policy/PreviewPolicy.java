@@ -220,7 +220,10 @@ public final class PreviewPolicy {
     return Verdict.KEEP;
   }
 
-  /** The feature flags of {@code pr}'s preview: config values overridden by {@code flag:} labels. */
+  /**
+   * The feature flags of {@code pr}'s preview: config values overridden by {@code flag:} labels. A
+   * label matches a configured flag whatever its case, and keeps the configured spelling.
+   */
   public Map<String, Boolean> flags(PullRequest pr) {
     Map<String, Boolean> out = new TreeMap<>(flags);
     for (String label : pr.labels()) {
@@ -240,7 +243,16 @@ public final class PreviewPolicy {
         spec = spec.substring(0, eq).trim();
       }
       if (spec.matches("[A-Za-z0-9][A-Za-z0-9_.-]*")) {
-        out.put(spec, on);
+        // Label names are case-insensitive on GitHub and both spellings would become one
+        // FEATURE_ variable: flag:New-Checkout=off must override the configured new-checkout.
+        String name = spec;
+        for (String known : out.keySet()) {
+          if (known.equalsIgnoreCase(spec)) {
+            name = known;
+            break;
+          }
+        }
+        out.put(name, on);
       }
     }
     return out;

@@ -1,0 +1,734 @@
+package dev.preview.core.config;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.preview.core.AppTemplate;
+import dev.preview.core.ProviderKind;
+import dev.preview.core.ProviderRegistry;
+import dev.preview.core.policy.ForkMode;
+import dev.preview.core.policy.PreviewPolicy;
+import dev.preview.spi.ConfigurationException;
+import dev.preview.spi.DatabaseProvider;
+import dev.preview.spi.DnsProvider;
+import dev.preview.spi.EnvironmentProvider;
+import dev.preview.spi.PreviewKey;
+import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderNotFoundException;
+import dev.preview.spi.PullRequestSource;
+import dev.preview.spi.Resources;
+import dev.preview.spi.ScmNotifier;
+import dev.preview.spi.Secret;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+
+/**
+ * A parsed {@code preview.yaml}: the app template, the policy, and one {@link ProviderSection} per
+ * provider kind. See {@code docs/preview-yaml.md} for every key.
+ *
+ * <pre>{@code
+ * PreviewConfig config = PreviewConfig.load(Path.of("preview.yaml"));
+ * try (ConfiguredProviders providers = config.createProviders(ProviderRegistry.defaultRegistry())) {
+ *   ...
+ * }
+ * }</pre>
+ *
+ * <h2>Contract</h2>
+ * <ul>
+ *   <li>Every string value may use {@code ${NAME}} or {@code ${NAME:-default}} (the default also
+ *       applies when NAME is set but empty); {@code $${} writes a literal {@code ${}. An unset variable
+ *       without default is a problem ({@code scm.token: environment variable GITHUB_TOKEN is not set}).</li>
+ *   <li>{@link #parse}/{@link #load} report every problem of the sections read here (top level,
+ *       {@code app}, {@code policy}, {@code flags}, {@code reconcile}, provider names, interpolation,
+ *       YAML syntax with line and column) at once, as one {@link ConfigurationException}.</li>
+ *   <li>The keys of a provider section are checked by the provider itself when it is built;
+ *       {@link #createProviders} builds them all and reports every provider's problems, plus any of
+ *       this file's own (see {@link #read}), in one exception.</li>
+ *   <li>Immutable; {@link #toString()} and every message leave secret values out.</li>
+ * </ul>
+ */
+public final class PreviewConfig {
+  /** The top-level keys of {@code preview.yaml}. */
+  public static final List<String> TOP_LEVEL_KEYS = List.of(
+      "instance", "repository", "app", "environment", "database", "dns", "scm", "pullRequests",
+      "policy", "flags", "reconcile");
+  /** {@code environment.provider} when the section or the key is absent. */
+  public static final String DEFAULT_ENVIRONMENT = "local";
+  /** {@code scm.provider} when the section or the key is absent. */
+  public static final String DEFAULT_SCM = "console";
+  /** {@code instance} when absent. */
+  public static final String DEFAULT_INSTANCE = "default";
+  /** {@code reconcile.interval} when absent. */
+  public static final Duration DEFAULT_RECONCILE_INTERVAL = Duration.ofMinutes(5);
+
+  private static final Pattern INSTANCE = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?");
+  private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+  private static final Pattern FLAG_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]*");
+  private static final Pattern DNS_NAME = Pattern.compile(
+      "(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*");
+  // YAML 1.1 reads a bare off as false.
+  private static final Set<String> OFF = Set.of("off", "none", "never", "false");
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+      .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+
+  private final String source;
+  private final String instance;
+  private final String repository;
+  private final AppTemplate app;
+  private final PreviewPolicy policy;
+  private final Duration reconcileInterval;
+  private final Map<ProviderKind, ProviderSection> sections;
+  private final List<String> problems;
+  private final Set<String> unresolved;
+
+  private PreviewConfig(Reader r) {
+    this.source = r.source;
+    this.instance = r.instance;
+    this.repository = r.repository;
+    this.app = r.app;
+    this.policy = r.policy;
+    this.reconcileInterval = r.reconcileInterval;
+    this.sections = Map.copyOf(r.sections);
+    this.problems = List.copyOf(r.problems);
+    this.unresolved = Set.copyOf(r.unresolved);
+  }
+
+  /**
+   * Reads {@code file}, taking {@code ${...}} values from the process environment. A relative
+   * {@code app.buildContext} is resolved against the file's directory.
+   *
+   * @throws ConfigurationException listing every problem (a missing file is one too)
+   */
+  public static PreviewConfig load(Path file) {
+    return strict(read(file, System::getenv));
+  }
+
+  /**
+   * Parses {@code yaml}.
+   *
+   * @param env where {@code ${NAME}} values come from (e.g. {@code System::getenv} or a map's {@code get})
+   * @param sourceName the file name, for syntax errors ({@code preview.yaml line 3, column 7: ...})
+   * @throws ConfigurationException listing every problem
+   */
+  public static PreviewConfig parse(String yaml, Function<String, String> env, String sourceName) {
+    return strict(read(yaml, env, sourceName, null));
+  }
+
+  /**
+   * Like {@link #load} but never throws for problems in the file: they are kept in {@link #problems()}
+   * and reported by {@link #createProviders} together with the providers' own, so a command line can
+   * show every problem of the file in one round. Values with problems fall back to their defaults.
+   */
+  public static PreviewConfig read(Path file, Function<String, String> env) {
+    Objects.requireNonNull(file, "file");
+    String text;
+    try {
+      text = Files.readString(file, StandardCharsets.UTF_8);
+    } catch (NoSuchFileException e) {
+      throw new ConfigurationException(file + ": file not found (working directory: "
+          + Path.of("").toAbsolutePath() + ")");
+    } catch (IOException e) {
+      throw new ConfigurationException(file + ": cannot be read: " + e.getMessage());
+    }
+    Path dir = file.toAbsolutePath().getParent();
+    return read(text, env, file.toString(), dir);
+  }
+
+  /** Like {@link #parse} but keeps problems in {@link #problems()}; see {@link #read(Path, Function)}. */
+  public static PreviewConfig read(String yaml, Function<String, String> env, String sourceName) {
+    return read(yaml, env, sourceName, null);
+  }
+
+  private static PreviewConfig read(String yaml, Function<String, String> env, String sourceName, Path baseDir) {
+    Objects.requireNonNull(yaml, "yaml");
+    Objects.requireNonNull(env, "env");
+    Reader r = new Reader(sourceName == null ? "preview.yaml" : sourceName, env, baseDir);
+    r.read(yaml);
+    return new PreviewConfig(r);
+  }
+
+  private static PreviewConfig strict(PreviewConfig c) {
+    if (!c.problems.isEmpty()) {
+      throw new ConfigurationException(c.problems);
+    }
+    return c;
+  }
+
+  /**
+   * Builds every configured provider through {@code registry} and reports, in ONE
+   * {@link ConfigurationException}, every problem: this file's own ({@link #problems()}), unknown
+   * provider names (with the artifact to add), and each provider's {@code ProviderConfig} problems.
+   * On failure, the providers already built are closed.
+   *
+   * <p>Without a {@code pullRequests} section, the pull request source named like the {@code scm}
+   * provider is built from the {@code scm} section when the registry has one (GitHub notifies and
+   * lists PRs with the same token); otherwise there is none.
+   */
+  public ConfiguredProviders createProviders(ProviderRegistry registry) {
+    Objects.requireNonNull(registry, "registry");
+    Set<String> all = new LinkedHashSet<>(problems);
+    List<AutoCloseable> created = new ArrayList<>();
+    EnvironmentProvider env = create(all, created, sections.get(ProviderKind.ENVIRONMENT), registry::environment);
+    DatabaseProvider db = create(all, created, sections.get(ProviderKind.DATABASE), registry::database);
+    DnsProvider dns = create(all, created, sections.get(ProviderKind.DNS), registry::dns);
+    ScmNotifier notifier = create(all, created, sections.get(ProviderKind.SCM), registry::notifier);
+    PullRequestSource prs = create(all, created, pullRequestsSection(registry).orElse(null), registry::pullRequests);
+    if (!all.isEmpty() || env == null || notifier == null) {
+      ConfiguredProviders.closeAll(created);
+      throw new ConfigurationException(all.isEmpty() ? List.of("environment: no provider could be built") : List.copyOf(all));
+    }
+    return new ConfiguredProviders(env, db, dns, notifier, prs);
+  }
+
+  /**
+   * The section the pull request source is built from: {@code pullRequests} if present, else the
+   * {@code scm} section when {@code registry} has a pull request source of the scm provider's name.
+   */
+  public Optional<ProviderSection> pullRequestsSection(ProviderRegistry registry) {
+    ProviderSection explicit = sections.get(ProviderKind.PULL_REQUESTS);
+    if (explicit != null) {
+      return Optional.of(explicit);
+    }
+    ProviderSection scm = sections.get(ProviderKind.SCM);
+    if (scm != null && registry.has(ProviderKind.PULL_REQUESTS, scm.provider())) {
+      return Optional.of(scm.reusedAs(ProviderKind.PULL_REQUESTS));
+    }
+    return Optional.empty();
+  }
+
+  private <T extends AutoCloseable> T create(Set<String> all, List<AutoCloseable> created, ProviderSection s,
+      Function<ProviderSection, T> factory) {
+    if (s == null) {
+      return null;
+    }
+    try {
+      T t = factory.apply(s);
+      created.add(t);
+      return t;
+    } catch (ConfigurationException e) {
+      for (String p : e.problems()) {
+        if (!unresolved.contains(pathOf(p))) {
+          all.add(p);
+        }
+      }
+    } catch (ProviderNotFoundException e) {
+      all.add(s.path() + ".provider: " + e.getMessage());
+    } catch (RuntimeException | Error e) {
+      ConfiguredProviders.closeAll(created);
+      throw e;
+    }
+    return null;
+  }
+
+  private static String pathOf(String problem) {
+    int i = problem.indexOf(": ");
+    return i < 0 ? problem : problem.substring(0, i);
+  }
+
+  static String child(String path, String key) {
+    return path.isEmpty() ? key : path + "." + key;
+  }
+
+  /** The file name given at parsing, for messages. */
+  public String source() {
+    return source;
+  }
+
+  /** The installation's name, written in the {@code preview.dev/instance} label. Default {@code default}. */
+  public String instance() {
+    return instance;
+  }
+
+  /** The default repository ({@code owner/name}) for commands that take one, if set. */
+  public Optional<String> repository() {
+    return Optional.ofNullable(repository);
+  }
+
+  /**
+   * What every preview runs.
+   *
+   * @throws ConfigurationException when the {@code app} section had problems (only possible after {@link #read})
+   */
+  public AppTemplate app() {
+    if (app == null) {
+      throw new ConfigurationException(problems.isEmpty() ? List.of("app: is required") : problems);
+    }
+    return app;
+  }
+
+  /** Which PRs get a preview and how long it lives, with the {@code flags} section as default flags. */
+  public PreviewPolicy policy() {
+    return policy;
+  }
+
+  /** How often the orchestrator reconciles. Default 5 minutes. */
+  public Duration reconcileInterval() {
+    return reconcileInterval;
+  }
+
+  /** The {@code environment} section; provider {@code local} by default. */
+  public ProviderSection environment() {
+    return section(ProviderKind.ENVIRONMENT).orElseThrow(() -> new ConfigurationException(problems));
+  }
+
+  /** The {@code database} section, if present. */
+  public Optional<ProviderSection> database() {
+    return section(ProviderKind.DATABASE);
+  }
+
+  /** The {@code dns} section, if present. */
+  public Optional<ProviderSection> dns() {
+    return section(ProviderKind.DNS);
+  }
+
+  /** The {@code scm} section; provider {@code console} by default. */
+  public ProviderSection scm() {
+    return section(ProviderKind.SCM).orElseThrow(() -> new ConfigurationException(problems));
+  }
+
+  /** The {@code pullRequests} section as written; see {@link #pullRequestsSection} for the default. */
+  public Optional<ProviderSection> pullRequests() {
+    return section(ProviderKind.PULL_REQUESTS);
+  }
+
+  /** The section of {@code kind}, if present (or defaulted). */
+  public Optional<ProviderSection> section(ProviderKind kind) {
+    return Optional.ofNullable(sections.get(kind));
+  }
+
+  /** The problems found in this file; always empty after {@link #parse} or {@link #load}. */
+  public List<String> problems() {
+    return problems;
+  }
+
+  @Override
+  public String toString() {
+    StringBuilder sb = new StringBuilder("PreviewConfig{source=").append(source)
+        .append(", instance=").append(instance)
+        .append(", repository=").append(repository)
+        .append(", app=").append(app);
+    for (ProviderKind k : ProviderKind.values()) {
+      ProviderSection s = sections.get(k);
+      if (s != null) {
+        sb.append(", ").append(k.key()).append('=').append(s.provider()).append(s.keys());
+      }
+    }
+    return sb.append(", reconcileInterval=").append(reconcileInterval).append('}').toString();
+  }
+
+  /** One parsing run: collects values and problems. */
+  private static final class Reader {
+    private final String source;
+    private final Function<String, String> env;
+    private final Path baseDir;
+    private final List<String> problems = new ArrayList<>();
+    private final Set<String> unresolved = new LinkedHashSet<>();
+    private String instance = DEFAULT_INSTANCE;
+    private String repository;
+    private AppTemplate app;
+    private PreviewPolicy policy = PreviewPolicy.defaults();
+    private Duration reconcileInterval = DEFAULT_RECONCILE_INTERVAL;
+    private final Map<ProviderKind, ProviderSection> sections = new LinkedHashMap<>();
+
+    Reader(String source, Function<String, String> env, Path baseDir) {
+      this.source = source;
+      this.env = env;
+      this.baseDir = baseDir;
+    }
+
+    void read(String yaml) {
+      Map<String, Object> root = tree(yaml);
+      if (root == null) {
+        return;
+      }
+      @SuppressWarnings("unchecked")
+      Map<String, Object> resolved = (Map<String, Object>) new Interpolation(env, problems, unresolved).resolve(root, "");
+      for (String key : resolved.keySet()) {
+        if (!TOP_LEVEL_KEYS.contains(key)) {
+          add(key + ": unknown key (known here: " + String.join(", ", TOP_LEVEL_KEYS) + ")");
+        }
+      }
+      instance = instance(resolved.get("instance"));
+      repository = repository(resolved.get("repository"));
+      app = app(resolved);
+      policy = policy(map(resolved, "policy"), map(resolved, "flags"));
+      reconcileInterval = reconcile(map(resolved, "reconcile"));
+      provider(ProviderKind.ENVIRONMENT, resolved, DEFAULT_ENVIRONMENT);
+      provider(ProviderKind.DATABASE, resolved, null);
+      provider(ProviderKind.DNS, resolved, null);
+      provider(ProviderKind.SCM, resolved, DEFAULT_SCM);
+      provider(ProviderKind.PULL_REQUESTS, resolved, null);
+    }
+
+    /** The YAML document as maps, lists and scalars; null (with a problem) when it cannot be used. */
+    private Map<String, Object> tree(String yaml) {
+      JsonNode node;
+      try {
+        node = YAML.readTree(yaml);
+      } catch (JsonProcessingException e) {
+        JsonLocation l = e.getLocation();
+        String where = l == null ? "" : " line " + l.getLineNr() + ", column " + l.getColumnNr();
+        problems.add(source + where + ": invalid YAML: " + firstLine(e.getOriginalMessage()));
+        return null;
+      }
+      if (node == null || node.isMissingNode() || node.isNull()) {
+        return new LinkedHashMap<>();
+      }
+      if (!node.isObject()) {
+        problems.add(source + ": must be a map of sections (app:, environment:, ...), got a " + node.getNodeType().name().toLowerCase(Locale.ROOT));
+        return null;
+      }
+      @SuppressWarnings("unchecked")
+      Map<String, Object> m = (Map<String, Object>) plain(node);
+      return m;
+    }
+
+    private static String firstLine(String s) {
+      if (s == null) {
+        return "syntax error";
+      }
+      int nl = s.indexOf('\n');
+      return (nl < 0 ? s : s.substring(0, nl)).trim();
+    }
+
+    private static Object plain(JsonNode n) {
+      if (n.isObject()) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        Iterator<Map.Entry<String, JsonNode>> it = n.fields();
+        while (it.hasNext()) {
+          Map.Entry<String, JsonNode> e = it.next();
+          m.put(e.getKey(), plain(e.getValue()));
+        }
+        return m;
+      }
+      if (n.isArray()) {
+        List<Object> l = new ArrayList<>();
+        n.forEach(e -> l.add(plain(e)));
+        return l;
+      }
+      if (n.isNull() || n.isMissingNode()) {
+        return null;
+      }
+      if (n.isBoolean()) {
+        return n.booleanValue();
+      }
+      if (n.isNumber()) {
+        return n.numberValue();
+      }
+      return n.asText();
+    }
+
+    /** Adds a problem unless its value could not be interpolated (that problem is already there). */
+    private void add(String problem) {
+      if (!unresolved.contains(pathOf(problem)) && !problems.contains(problem)) {
+        problems.add(problem);
+      }
+    }
+
+    private void addAll(List<String> more) {
+      more.forEach(this::add);
+    }
+
+    /** A section's map; a non-map is a problem and reads as empty. */
+    private Map<String, Object> map(Map<String, Object> root, String key) {
+      Object v = root.get(key);
+      if (v == null) {
+        return Map.of();
+      }
+      if (v instanceof Map<?, ?> m) {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> typed = (Map<String, Object>) m;
+        return typed;
+      }
+      add(key + ": must be a map of settings");
+      return Map.of();
+    }
+
+    private String instance(Object v) {
+      if (v == null) {
+        return DEFAULT_INSTANCE;
+      }
+      if (v instanceof Map || v instanceof List || !INSTANCE.matcher(v.toString()).matches()) {
+        add("instance: must be 1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or"
+            + " digit (it is written in labels)" + (v instanceof Map || v instanceof List ? "" : ", got \"" + v + "\""));
+        return DEFAULT_INSTANCE;
+      }
+      return v.toString();
+    }
+
+    private String repository(Object v) {
+      if (v == null) {
+        return null;
+      }
+      if (v instanceof Map || v instanceof List) {
+        add("repository: must be owner/name");
+        return null;
+      }
+      try {
+        return PreviewKey.pr(v.toString(), 1).repository();
+      } catch (IllegalArgumentException e) {
+        add("repository: " + e.getMessage());
+        return null;
+      }
+    }
+
+    private AppTemplate app(Map<String, Object> root) {
+      if (!root.containsKey("app")) {
+        add("app: is required: set app.image, app.buildContext or app.command (what each preview runs)");
+        return null;
+      }
+      Map<String, Object> raw = map(root, "app");
+      ProviderConfig c = ProviderConfig.of("app", raw);
+      AppTemplate.Builder b = AppTemplate.builder();
+      List<String> local = new ArrayList<>();
+      Optional<String> image = c.string("image");
+      Optional<String> context = c.string("buildContext");
+      List<String> command = c.strings("command");
+      if (raw.get("command") instanceof String s) {
+        command = List.of(s.trim().split("\\s+"));
+      }
+      if (image.isPresent() && context.isPresent()) {
+        c.problem("buildContext", "set either app.image or app.buildContext, not both");
+      }
+      if (image.isEmpty() && context.isEmpty() && command.stream().allMatch(String::isBlank)) {
+        local.add("app: set one of app.image, app.buildContext or app.command (what each preview runs)");
+      }
+      image.ifPresent(b::image);
+      context.ifPresent(p -> b.buildContext(baseDir == null ? Path.of(p) : baseDir.resolve(p).normalize()));
+      b.command(command);
+      b.port(c.integer("port", 8080, 1, 65535));
+      String health = c.string("healthPath", "/health");
+      checked(c, "healthPath", health, x -> x.healthPath(health)).ifPresent(x -> b.healthPath(health));
+      envMap(c, "env").forEach(b::env);
+      Map<String, Secret> secrets = new LinkedHashMap<>();
+      c.secretMap("secrets").forEach((k, v) -> {
+        if (!ENV_NAME.matcher(k).matches()) {
+          c.problem("secrets." + k, "is not a valid environment variable name (letters, digits and '_', not starting with a digit)");
+        } else if (raw.get("env") instanceof Map<?, ?> e && e.containsKey(k)) {
+          c.problem("secrets." + k, "is also set in app.env; set it in one place");
+        } else {
+          secrets.put(k, v);
+        }
+      });
+      b.secrets(secrets);
+      b.resources(resources(c.section("resources")));
+      c.string("hostname").ifPresent(h -> hostname(c, h).ifPresent(b::hostnameTemplate));
+      b.urlScheme(c.choice("urlScheme", "https", "https", "http"));
+      c.stringMap("links").forEach((name, path) -> {
+        if (checked(c, "links." + name, path, x -> x.link(name, path)).isPresent()) {
+          b.link(name, path);
+        }
+      });
+      ProviderConfig readiness = c.section("readiness");
+      b.readinessTimeout(positive(readiness, "timeout", Duration.ofMinutes(2), false));
+      b.readinessInterval(positive(readiness, "interval", Duration.ofSeconds(1), false));
+      local.addAll(c.problems());
+      addAll(local);
+      if (!local.isEmpty()) {
+        return null;
+      }
+      try {
+        return b.build();
+      } catch (IllegalArgumentException e) {
+        add("app: " + e.getMessage());
+        return null;
+      }
+    }
+
+    /**
+     * Lets {@link AppTemplate} judge one value alone, so its own rules are reported with this path;
+     * returns empty (and records the problem) when it refuses the value.
+     */
+    private static Optional<String> checked(ProviderConfig c, String key, String value, Consumer<AppTemplate.Builder> set) {
+      AppTemplate.Builder probe = AppTemplate.builder().image("probe");
+      set.accept(probe);
+      try {
+        probe.build();
+        return Optional.of(value);
+      } catch (IllegalArgumentException e) {
+        c.problem(key, e.getMessage().replaceFirst("^invalid app template: ", ""));
+        return Optional.empty();
+      }
+    }
+
+    private static Optional<String> hostname(ProviderConfig c, String template) {
+      if (checked(c, "hostname", template, x -> x.hostnameTemplate(template)).isEmpty()) {
+        return Optional.empty();
+      }
+      String sample = AppTemplate.builder().image("probe").hostnameTemplate(template).build()
+          .hostname(PreviewKey.pr("acme/shop", 42));
+      if (!DNS_NAME.matcher(sample).matches()) {
+        c.problem("hostname", "must give a valid DNS name (letters, digits, '-' and '.'), but gives \""
+            + sample + "\" for acme/shop#42");
+        return Optional.empty();
+      }
+      return Optional.of(template);
+    }
+
+    private static Map<String, String> envMap(ProviderConfig c, String key) {
+      Map<String, String> out = new LinkedHashMap<>();
+      c.stringMap(key).forEach((k, v) -> {
+        if (ENV_NAME.matcher(k).matches()) {
+          out.put(k, v);
+        } else {
+          c.problem(key + "." + k, "is not a valid environment variable name (letters, digits and '_', not starting with a digit)");
+        }
+      });
+      return out;
+    }
+
+    private static Resources resources(ProviderConfig r) {
+      long cpu = parsed(r, "cpu", Resources::parseCpu);
+      long memory = parsed(r, "memory", Resources::parseMemory);
+      long pids = r.longValue("pids", 0, 0, Integer.MAX_VALUE);
+      return new Resources(cpu, memory, pids);
+    }
+
+    private static long parsed(ProviderConfig r, String key, Function<String, Long> parse) {
+      Optional<String> v = r.string(key);
+      if (v.isEmpty()) {
+        return 0;
+      }
+      try {
+        return parse.apply(v.get());
+      } catch (IllegalArgumentException | ArithmeticException e) {
+        r.problem(key, e instanceof ArithmeticException ? "is too large" : e.getMessage());
+        return 0;
+      }
+    }
+
+    /** A positive duration; {@code off}/{@code none}/{@code never} give null where {@code offAllowed}. */
+    private static Duration positive(ProviderConfig c, String key, Duration def, boolean offAllowed) {
+      Optional<String> raw = c.string(key);
+      if (offAllowed && raw.isPresent() && OFF.contains(raw.get().trim().toLowerCase(Locale.ROOT))) {
+        return null;
+      }
+      Duration d = c.duration(key, def);
+      if (d != null && (d.isNegative() || d.isZero())) {
+        c.problem(key, "must be positive" + (offAllowed ? " (or off, to switch the rule off)" : ""));
+        return def;
+      }
+      return d;
+    }
+
+    private PreviewPolicy policy(Map<String, Object> raw, Map<String, Object> rawFlags) {
+      ProviderConfig c = ProviderConfig.of("policy", raw);
+      PreviewPolicy.Builder b = PreviewPolicy.builder();
+      b.branches(c.strings("branches"));
+      b.targets(c.strings("targets"));
+      b.requireLabels(new LinkedHashSet<>(c.strings("requireLabels")));
+      b.excludeLabels(new LinkedHashSet<>(c.strings("excludeLabels")));
+      b.drafts(c.bool("drafts", false));
+      String forks = c.choice("forks", "no-secrets", "deny", "no-secrets", "require-label");
+      b.forks(ForkMode.valueOf(forks.toUpperCase(Locale.ROOT).replace('-', '_')));
+      c.string("forkLabel").ifPresent(l -> {
+        if (l.isBlank()) {
+          c.problem("forkLabel", "must not be empty");
+        } else {
+          b.forkLabel(l);
+        }
+      });
+      b.forkSecrets(c.bool("forkSecrets", false));
+      b.maxConcurrent(c.integer("maxConcurrent", 0, 0, 100_000));
+      Duration ttl = positive(c, "ttl", null, true);
+      Duration idle = positive(c, "idleTimeout", null, true);
+      Duration maxAge = positive(c, "maxAge", null, true);
+      Duration sleep = positive(c, "sleepAfter", null, true);
+      if (sleep != null && idle != null && sleep.compareTo(idle) >= 0) {
+        c.problem("sleepAfter", "must be shorter than policy.idleTimeout, or a preview is deleted before it can sleep");
+      }
+      b.ttl(ttl).idleTimeout(idle).maxAge(maxAge).sleepAfter(sleep);
+      c.string("pinLabel").ifPresent(l -> b.pinLabel(l.isBlank() ? null : l));
+      ProviderConfig f = ProviderConfig.of("flags", rawFlags);
+      for (String name : f.keys()) {
+        if (!FLAG_NAME.matcher(name).matches()) {
+          f.ignore(name);
+          f.problem(name, "is not a valid flag name (letters, digits, '_', '.', '-')");
+        } else {
+          b.flag(name, f.bool(name, false));
+        }
+      }
+      List<String> local = new ArrayList<>(c.problems());
+      local.addAll(f.problems());
+      addAll(local);
+      if (!local.isEmpty()) {
+        return PreviewPolicy.defaults();
+      }
+      try {
+        return b.build();
+      } catch (IllegalArgumentException e) {
+        add("policy: " + e.getMessage());
+        return PreviewPolicy.defaults();
+      }
+    }
+
+    private Duration reconcile(Map<String, Object> raw) {
+      ProviderConfig c = ProviderConfig.of("reconcile", raw);
+      Duration d = positive(c, "interval", DEFAULT_RECONCILE_INTERVAL, false);
+      addAll(c.problems());
+      return d;
+    }
+
+    private void provider(ProviderKind kind, Map<String, Object> root, String defaultProvider) {
+      String key = kind.key();
+      Object v = root.get(key);
+      if (v == null) {
+        if (defaultProvider != null) {
+          sections.put(kind, ProviderSection.of(kind, defaultProvider, Map.of()));
+        }
+        return;
+      }
+      if (v instanceof String s) {
+        // Shorthand: "dns: none" is "dns: {provider: none}".
+        if (s.isBlank()) {
+          add(key + ": must name a provider");
+        } else {
+          sections.put(kind, ProviderSection.of(kind, s.trim(), Map.of()));
+        }
+        return;
+      }
+      if (!(v instanceof Map<?, ?> m)) {
+        add(key + ": must be a map with a provider key (e.g. " + key + ": {provider: "
+            + (defaultProvider != null ? defaultProvider : "name") + "}) or a provider name");
+        return;
+      }
+      @SuppressWarnings("unchecked")
+      Map<String, Object> values = (Map<String, Object>) m;
+      Object p = values.get("provider");
+      String name;
+      if (p == null) {
+        if (defaultProvider == null) {
+          add(key + ".provider: is required (which " + kind.displayName() + " provider to use)");
+          return;
+        }
+        name = defaultProvider;
+      } else if (p instanceof Map || p instanceof List || p.toString().isBlank()) {
+        add(key + ".provider: must be a provider name");
+        return;
+      } else {
+        name = p.toString().trim();
+      }
+      sections.put(kind, ProviderSection.of(kind, name, values));
+    }
+  }
+}
