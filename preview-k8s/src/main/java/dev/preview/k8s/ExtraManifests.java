@@ -12,16 +12,18 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * User manifests from config ({@code manifests:}): YAML text with {@code ${variable}} placeholders,
- * rendered per preview and applied into its namespace. Values are substituted as plain text, so
- * templates should quote them where YAML could misread them ({@code "${branch}"}).
+ * User manifests from config ({@code manifests:}): YAML text with {@code {variable}} placeholders
+ * (single braces, like the app's hostname template, so that {@code preview.yaml}'s own
+ * {@code ${ENV_VAR}} interpolation leaves them alone), rendered per preview and applied into its
+ * namespace. Values are substituted as plain text before the YAML is parsed, so templates quote
+ * them ({@code image: "{image}"}): a bare {@code {image}} at the start of a value is a YAML map.
  */
 final class ExtraManifests {
   /** The variables a template may use; the same set as {@code ingress.host}. */
   static final Set<String> VARIABLES = Set.of(
       "namespace", "key", "repository", "owner", "repo", "number", "branch", "revision",
       "host", "url", "image", "app", "baseDomain");
-  private static final Pattern VARIABLE = Pattern.compile("\\$\\{([^}]*)}");
+  private static final Pattern VARIABLE = Pattern.compile("\\{([A-Za-z][A-Za-z0-9]*)}");
   private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
 
   private ExtraManifests() {}

@@ -272,7 +272,7 @@ class KubernetesEnvironmentProviderTest {
           selector: {matchLabels: {app: worker}}
           template:
             metadata: {labels: {app: worker}}
-            spec: {containers: [{name: worker, image: "${image}"}]}
+            spec: {containers: [{name: worker, image: "{image}"}]}
         """));
     KubernetesEnvironmentProvider p = provider(cfg);
     p.apply(spec(key, "aaaa1111"));
@@ -302,9 +302,9 @@ class KubernetesEnvironmentProviderTest {
         kind: ConfigMap
         metadata: {name: settings}
         data:
-          host: "${host}"
-          key: "${key}"
-          url: "${url}"
+          host: "{host}"
+          key: "{key}"
+          url: "{url}"
         ---
         apiVersion: v1
         kind: Service
@@ -327,7 +327,7 @@ class KubernetesEnvironmentProviderTest {
         .withNewMetadata().withName("wildcard-preview").endMetadata().withType("kubernetes.io/tls")
         .withData(Map.of("tls.crt", "Y2VydA==", "tls.key", "a2V5")).build()).create();
     Map<String, Object> cfg = baseConfig();
-    cfg.put("ingress", Map.of("baseDomain", "preview.example.com", "host", "${repo}-${number}.${baseDomain}",
+    cfg.put("ingress", Map.of("baseDomain", "preview.example.com", "host", "{repo}-{number}.{baseDomain}",
         "tls", Map.of("secretName", "wildcard-preview", "secretNamespace", "certs")));
     Environment e = provider(cfg).apply(spec(key, "aaaa1111"));
     assertThat(e.url()).hasToString("https://shop-42.preview.example.com");
@@ -379,7 +379,7 @@ class KubernetesEnvironmentProviderTest {
     Map<String, Object> cfg = new LinkedHashMap<>();
     cfg.put("replicas", 0);
     cfg.put("quota", Map.of("pods", "ten"));
-    cfg.put("ingress", Map.of("baseDomain", "Not A Domain", "host", "${nope}.example.com",
+    cfg.put("ingress", Map.of("baseDomain", "Not A Domain", "host", "{nope}.example.com",
         "tls", Map.of("secretName", "w", "clusterIssuer", "le")));
     cfg.put("readiness", Map.of("timeout", "soon"));
     cfg.put("manifests", List.of("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: kube-system}\n"));
