@@ -5,6 +5,7 @@ import dev.preview.core.PreviewOrchestrator;
 import dev.preview.core.ReconcileReport;
 import dev.preview.core.console.ConsoleNotifier;
 import dev.preview.examples.demo.PreviewDemo;
+import dev.preview.examples.serve.ServeCommand;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.PreviewException;
 import dev.preview.spi.PreviewKey;
@@ -36,7 +37,7 @@ import picocli.CommandLine.ParentCommand;
 @Command(name = "preview", mixinStandardHelpOptions = true, versionProvider = PreviewCli.Version.class,
     description = "A live, isolated environment for every pull request.",
     subcommands = {PreviewCli.Up.class, PreviewCli.Down.class, PreviewCli.ListCommand.class,
-        PreviewCli.Reconcile.class, PreviewCli.Demo.class, CommandLine.HelpCommand.class})
+        PreviewCli.Reconcile.class, PreviewCli.Demo.class, ServeCommand.class, CommandLine.HelpCommand.class})
 public final class PreviewCli implements Callable<Integer> {
   public static final int OK = 0;
   public static final int FAILED = 1;
@@ -88,7 +89,7 @@ public final class PreviewCli implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    err.println("preview: a command is required (up, down, list, reconcile, demo); see preview --help");
+    err.println("preview: a command is required (up, down, list, reconcile, demo, serve); see preview --help");
     return USAGE;
   }
 
