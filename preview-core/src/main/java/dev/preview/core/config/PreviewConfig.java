@@ -80,6 +80,7 @@ public final class PreviewConfig {
   public static final String DEFAULT_INSTANCE = "default";
   /** {@code reconcile.interval} when absent. */
   public static final Duration DEFAULT_RECONCILE_INTERVAL = Duration.ofMinutes(5);
+  private static final Duration MAX_DURATION = Duration.ofDays(3650);
 
   private static final Pattern INSTANCE = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?");
   private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
@@ -626,6 +627,11 @@ public final class PreviewConfig {
       Duration d = c.duration(key, def);
       if (d != null && (d.isNegative() || d.isZero())) {
         c.problem(key, "must be positive" + (offAllowed ? " (or off, to switch the rule off)" : ""));
+        return def;
+      }
+      if (d != null && d.compareTo(MAX_DURATION) > 0) {
+        // Instants computed from it (now + ttl) must stay representable.
+        c.problem(key, "must be at most 3650d" + (offAllowed ? " (or off, to switch the rule off)" : ""));
         return def;
       }
       return d;
