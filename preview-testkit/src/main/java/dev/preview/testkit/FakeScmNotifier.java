@@ -1,0 +1,128 @@
+package dev.preview.testkit;
+
+import dev.preview.spi.PreviewKey;
+import dev.preview.spi.PreviewStatus;
+import dev.preview.spi.ScmNotifier;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * An in-memory {@link ScmNotifier} named {@code fake}: records every published status and keeps one
+ * sticky comment per PR, rendered by {@link #render(PreviewStatus)} and replaced in place on each
+ * publish. Thread-safe; operation {@code scm.publish}. Instances made with {@link #reopen()} share
+ * the simulated SCM.
+ */
+public final class FakeScmNotifier implements ScmNotifier {
+  public static final String NAME = "fake";
+
+  private final Faults faults;
+  private final Scm scm;
+
+  public FakeScmNotifier() {
+    this(new Faults());
+  }
+
+  public FakeScmNotifier(Faults faults) {
+    this(faults, new Scm());
+  }
+
+  private FakeScmNotifier(Faults faults, Scm scm) {
+    this.faults = Objects.requireNonNull(faults, "faults");
+    this.scm = scm;
+  }
+
+  /** A new instance over the same simulated SCM and faults. */
+  public FakeScmNotifier reopen() {
+    return new FakeScmNotifier(faults, scm);
+  }
+
+  public Faults faults() {
+    return faults;
+  }
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public void publish(PreviewStatus status) {
+    Objects.requireNonNull(status, "status");
+    faults.run(NAME, "scm.publish", status.key(), () -> {
+      synchronized (scm) {
+        scm.all.add(status);
+        scm.comments.put(status.key(), render(status));
+      }
+    });
+  }
+
+  /** Every status published for {@code key}, in order. */
+  public List<PreviewStatus> history(PreviewKey key) {
+    synchronized (scm) {
+      return scm.all.stream().filter(s -> s.key().equals(key)).toList();
+    }
+  }
+
+  /** The last status published for {@code key}. */
+  public Optional<PreviewStatus> latest(PreviewKey key) {
+    List<PreviewStatus> h = history(key);
+    return h.isEmpty() ? Optional.empty() : Optional.of(h.get(h.size() - 1));
+  }
+
+  /** Every status published, in order. */
+  public List<PreviewStatus> all() {
+    synchronized (scm) {
+      return List.copyOf(scm.all);
+    }
+  }
+
+  /** The sticky comment on the PR of {@code key}, as the SCM would show it. */
+  public Optional<String> comment(PreviewKey key) {
+    synchronized (scm) {
+      return Optional.ofNullable(scm.comments.get(key));
+    }
+  }
+
+  /** The comment body: marker, state, revision, URL, links, message, failed step, log tail, step timings. */
+  public static String render(PreviewStatus s) {
+    StringBuilder b = new StringBuilder(s.marker()).append('\n');
+    b.append("Preview ").append(s.state());
+    if (s.revision() != null) {
+      b.append(" at ").append(s.revision());
+    }
+    b.append('\n');
+    if (s.url() != null) {
+      b.append("URL: ").append(s.url()).append('\n');
+    }
+    s.links().forEach((name, uri) -> b.append(name).append(": ").append(uri).append('\n'));
+    if (!s.message().isEmpty()) {
+      b.append(s.message()).append('\n');
+    }
+    if (s.failedStep() != null) {
+      b.append("Failed step: ").append(s.failedStep()).append('\n');
+    }
+    if (!s.logTail().isEmpty()) {
+      b.append("```\n");
+      s.logTail().forEach(line -> b.append(line).append('\n'));
+      b.append("```\n");
+    }
+    s.steps().forEach((step, d) -> b.append(step).append(": ").append(d.toMillis()).append(" ms\n"));
+    return b.toString();
+  }
+
+  @Override
+  public String toString() {
+    synchronized (scm) {
+      return "FakeScmNotifier" + scm.comments.keySet();
+    }
+  }
+
+  private static final class Scm {
+    final List<PreviewStatus> all = new ArrayList<>();
+    final Map<PreviewKey, String> comments = new LinkedHashMap<>();
+  }
+}
