@@ -56,7 +56,7 @@ import java.util.regex.Pattern;
  * <h2>Contract</h2>
  * <ul>
  *   <li>Every string value may use {@code ${NAME}} or {@code ${NAME:-default}} (the default also
- *       applies when NAME is set but empty); {@code $${} writes a literal {@code ${}. An unset variable
+ *       applies when NAME is set but empty); <code>$${</code> writes a literal <code>${</code>. An unset variable
  *       without default is a problem ({@code scm.token: environment variable GITHUB_TOKEN is not set}).</li>
  *   <li>{@link #parse}/{@link #load} report every problem of the sections read here (top level,
  *       {@code app}, {@code policy}, {@code flags}, {@code reconcile}, provider names, interpolation,
