@@ -126,6 +126,35 @@ public final class PreviewOrchestrator implements AutoCloseable {
     return new Builder();
   }
 
+  /**
+   * An orchestrator wired from {@code preview.yaml}: providers found through the default
+   * {@link ProviderRegistry} (ServiceLoader), the app template, the policy and the instance name.
+   * Every configuration problem of the whole file is reported in one {@link dev.preview.spi.ConfigurationException}.
+   */
+  public static PreviewOrchestrator fromConfig(dev.preview.core.config.PreviewConfig config) {
+    return fromConfig(config, ProviderRegistry.defaultRegistry(), b -> {});
+  }
+
+  /**
+   * Like {@link #fromConfig(dev.preview.core.config.PreviewConfig)} with a given registry, and a hook to
+   * adjust the builder (listeners, clock, health check) before it is built.
+   */
+  public static PreviewOrchestrator fromConfig(dev.preview.core.config.PreviewConfig config, ProviderRegistry registry,
+      java.util.function.Consumer<Builder> customizer) {
+    dev.preview.core.config.ConfiguredProviders providers = config.createProviders(registry);
+    Builder b = builder()
+        .environment(providers.environment())
+        .notifier(providers.notifier())
+        .app(config.app())
+        .policy(config.policy())
+        .instance(config.instance());
+    providers.database().ifPresent(b::database);
+    providers.dns().ifPresent(b::dns);
+    providers.pullRequests().ifPresent(b::pullRequests);
+    customizer.accept(b);
+    return b.build();
+  }
+
   // ---------------------------------------------------------------- public API
 
   /**

@@ -1,0 +1,602 @@
+package dev.preview.core.local;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.preview.spi.Environment;
+import dev.preview.spi.EnvironmentProvider;
+import dev.preview.spi.EnvironmentSpec;
+import dev.preview.spi.Names;
+import dev.preview.spi.PreviewKey;
+import dev.preview.spi.ProviderException;
+import dev.preview.spi.Secret;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The embedded default {@link EnvironmentProvider}: runs the app of each preview as a child process
+ * of this JVM on a free port of this machine. Needs no external service.
+ *
+ * <p>The process gets the spec's env vars and secrets plus {@code PORT=<port>}, and must listen on
+ * that port; its URL is {@code http://<host>:<port>/}, also given as {@code PREVIEW_URL} unless the
+ * spec sets that. Its environment holds only a few variables of
+ * this JVM ({@code PATH}, {@code HOME}, locale, {@code JAVA_HOME}, ...; see {@link Builder#inheritEnv}),
+ * so the orchestrator's own tokens never leak into a preview. Output (stdout and stderr) is appended
+ * to a log file per preview, read back by {@link #logs}.
+ *
+ * <p>State lives in a directory: one JSON file per preview ({@code <name>.json}, see
+ * {@link Names#dnsLabel}) with its revision, PID, process start instant (a recycled PID is never
+ * taken for ours), port, URL, labels and command, never a secret value. {@link #list()} and
+ * {@link #find} read that directory and probe the processes, so a new instance (after a restart of
+ * the JVM) sees what an old one started. Processes outlive the JVM that started them.
+ *
+ * <p>Thread-safe for different keys; calls for one key must not overlap (the orchestrator
+ * serialises them).
+ */
+public final class LocalEnvironmentProvider implements EnvironmentProvider {
+  /** The name in config: {@code environment.provider: local}. */
+  public static final String NAME = "local";
+  /** Variables of this JVM's environment that every preview process inherits by default. */
+  public static final List<String> DEFAULT_INHERITED_ENV = List.of(
+      "PATH", "HOME", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "TEMP", "TMP", "JAVA_HOME",
+      "SYSTEMROOT", "COMSPEC", "PATHEXT", "WINDIR");
+  private static final Logger LOG = LoggerFactory.getLogger(LocalEnvironmentProvider.class);
+  private static final int LOG_TAIL_ON_FAILURE = 20;
+  private static final long MAX_TAIL_BYTES = 256 * 1024;
+
+  private final Path stateDir;
+  private final Path workDir;
+  private final String host;
+  private final List<String> defaultCommand;
+  private final Set<String> inheritEnv;
+  private final Duration stopTimeout;
+  private final Duration startCheck;
+  private final Clock clock;
+  private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private final SecureRandom random = new SecureRandom();
+  /** Last spec applied per key: the only place secrets are kept, for a {@link #resume}. */
+  private final Map<PreviewKey, EnvironmentSpec> lastSpecs = new ConcurrentHashMap<>();
+  /** Ports handed out by this instance, so two previews started at once never get the same one. */
+  private final Set<Integer> handedOut = ConcurrentHashMap.newKeySet();
+
+  private LocalEnvironmentProvider(Builder b) {
+    this.stateDir = b.stateDir.toAbsolutePath().normalize();
+    this.workDir = b.workDir.toAbsolutePath().normalize();
+    this.host = b.host;
+    this.defaultCommand = List.copyOf(b.command);
+    this.inheritEnv = Set.copyOf(b.inheritEnv);
+    this.stopTimeout = b.stopTimeout;
+    this.startCheck = b.startCheck;
+    this.clock = b.clock;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  /** The directory holding the state files and logs. */
+  public Path stateDir() {
+    return stateDir;
+  }
+
+  @Override
+  public Environment apply(EnvironmentSpec spec) {
+    PreviewKey key = spec.key();
+    List<String> command = spec.command().isEmpty() ? defaultCommand : spec.command();
+    if (command.isEmpty()) {
+      throw new ProviderException(NAME, "no command to run for " + key.id()
+          + ": set app.command in preview.yaml (or environment.command for the local provider),"
+          + " e.g. command: [\"java\", \"-jar\", \"app.jar\"]", false);
+    }
+    lastSpecs.put(key, spec);
+    Optional<LocalState> current = read(key);
+    String salt = current.map(LocalState::salt).orElseGet(this::newSalt);
+    String fingerprint = fingerprint(spec, command, salt);
+    if (current.isPresent()) {
+      LocalState s = stopPrevious(current.get());
+      if (!s.suspended() && live(s).isPresent() && s.revision().equals(spec.revision())
+          && fingerprint.equals(s.fingerprint())) {
+        if (!s.labels().equals(spec.labels())) {
+          s = s.withLabels(spec.labels(), now());
+          write(s);
+        }
+        return toEnvironment(s);
+      }
+    }
+    // Record the old process as "previous" before starting the new one: if we crash in between,
+    // the next call finds it there and stops it.
+    List<LocalState.Proc> previous = new ArrayList<>();
+    current.ifPresent(s -> {
+      previous.addAll(s.previous());
+      if (s.pid() > 0) {
+        previous.add(new LocalState.Proc(s.pid(), s.startedAt()));
+      }
+    });
+    Map<String, String> secretless = new TreeMap<>(spec.env());
+    return start(key, spec.revision(), command, secretless, spec.secrets(), spec.labels(), fingerprint, salt, previous);
+  }
+
+  @Override
+  public Optional<Environment> find(PreviewKey key) {
+    return read(key).map(this::toEnvironment);
+  }
+
+  @Override
+  public List<Environment> list() {
+    if (!Files.isDirectory(stateDir)) {
+      return List.of();
+    }
+    List<Environment> out = new ArrayList<>();
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(stateDir, "*.json")) {
+      for (Path f : files) {
+        readFile(f).ifPresent(s -> out.add(toEnvironment(s)));
+      }
+    } catch (IOException e) {
+      throw new ProviderException(NAME, "cannot list state directory " + stateDir + ": " + e.getMessage(), true, e);
+    }
+    out.sort((a, b) -> a.key().compareTo(b.key()));
+    return List.copyOf(out);
+  }
+
+  @Override
+  public void delete(PreviewKey key) {
+    lastSpecs.remove(key);
+    Optional<LocalState> state = read(key);
+    if (state.isEmpty()) {
+      deleteQuietly(logFile(key));
+      return;
+    }
+    LocalState s = stopPrevious(state.get());
+    stopCurrent(s);
+    try {
+      Files.deleteIfExists(stateFile(key));
+    } catch (IOException e) {
+      throw new ProviderException(NAME, "cannot remove " + stateFile(key) + ": " + e.getMessage(), true, e);
+    }
+    deleteQuietly(logFile(key));
+  }
+
+  @Override
+  public boolean supportsSuspend() {
+    return true;
+  }
+
+  @Override
+  public void suspend(PreviewKey key) {
+    LocalState s = read(key).orElseThrow(() -> notFound(key));
+    s = stopPrevious(s);
+    if (s.suspended()) {
+      return;
+    }
+    stopCurrent(s);
+    write(s.withSuspended(true, now()));
+  }
+
+  @Override
+  public Environment resume(PreviewKey key) {
+    LocalState s = stopPrevious(read(key).orElseThrow(() -> notFound(key)));
+    if (!s.suspended() && live(s).isPresent()) {
+      return toEnvironment(s);
+    }
+    EnvironmentSpec spec = lastSpecs.get(key);
+    Map<String, Secret> secrets = Map.of();
+    if (!s.secretNames().isEmpty()) {
+      if (spec == null || !spec.revision().equals(s.revision())) {
+        throw new ProviderException(NAME, "cannot resume " + key.id() + ": it needs the secrets "
+            + s.secretNames() + ", which are never written to disk and are not known to this instance;"
+            + " apply its spec again instead (a push redeploys it)", false);
+      }
+      secrets = spec.secrets();
+    }
+    return start(key, s.revision(), s.command(), s.env(), secrets, s.labels(), s.fingerprint(), s.salt(),
+        new ArrayList<>());
+  }
+
+  @Override
+  public List<String> logs(PreviewKey key, int lines) {
+    return tail(logFile(key), lines);
+  }
+
+  private Environment start(PreviewKey key, String revision, List<String> command, Map<String, String> env,
+      Map<String, Secret> secrets, Map<String, String> labels, String fingerprint, String salt,
+      List<LocalState.Proc> previous) {
+    ensureStateDir();
+    int port = freePort();
+    Path log = logFile(key);
+    LocalState starting = new LocalState(key.id(), revision, fingerprint, salt, 0, null, port,
+        "http://" + host + ":" + port + "/", labels, command, workDir.toString(), log.toString(), env,
+        List.copyOf(new TreeMap<>(secrets).keySet()), false, previous, now());
+    write(starting);
+    appendLog(log, "--- preview: starting revision " + revision + " on port " + port + " at " + now() + " ---");
+    Process process;
+    try {
+      process = processBuilder(command, env, secrets, port, starting.url(), log).start();
+    } catch (IOException e) {
+      handedOut.remove(port);
+      stopPrevious(starting);
+      throw new ProviderException(NAME, "cannot start the app of " + key.id() + ": command \"" + command.get(0)
+          + "\" could not be run in " + workDir + " (" + e.getMessage() + "); check app.command"
+          + " (or environment.command) in preview.yaml: the executable must exist and be on the PATH", false, e);
+    }
+    closeQuietly(process);
+    String startedAt = process.info().startInstant().map(Instant::toString).orElse(null);
+    LocalState running = starting.withProcess(process.pid(), startedAt, now());
+    write(running);
+    try {
+      awaitStarted(key, process, port, command, log);
+    } finally {
+      handedOut.remove(port);
+      running = stopPrevious(running);
+    }
+    LOG.info("local: started {} revision {} as PID {} at {}", key.id(), revision, process.pid(), running.url());
+    return toEnvironment(running);
+  }
+
+  private ProcessBuilder processBuilder(List<String> command, Map<String, String> env, Map<String, Secret> secrets,
+      int port, String url, Path log) {
+    ProcessBuilder pb = new ProcessBuilder(command).directory(workDir.toFile());
+    Map<String, String> penv = pb.environment();
+    penv.keySet().retainAll(inheritEnv);
+    penv.putAll(env);
+    secrets.forEach((name, value) -> penv.put(name, value.reveal()));
+    penv.put("PORT", Integer.toString(port));
+    // Without a public hostname, the app's own address is its URL.
+    penv.putIfAbsent("PREVIEW_URL", url);
+    pb.redirectErrorStream(true);
+    pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    return pb;
+  }
+
+  /**
+   * Returns once the app accepts connections on its port, or {@link Builder#startCheck} has passed
+   * with the process alive (the caller's readiness gate takes over); throws if it exits first.
+   */
+  private void awaitStarted(PreviewKey key, Process process, int port, List<String> command, Path log) {
+    long deadline = System.nanoTime() + startCheck.toNanos();
+    while (true) {
+      if (!process.isAlive()) {
+        throw exitedAtOnce(key, process, command, log);
+      }
+      if (accepts(port)) {
+        return;
+      }
+      if (System.nanoTime() >= deadline) {
+        return;
+      }
+      try {
+        // Waits on the process's exit, so a crash is seen at once; otherwise re-probes the port.
+        process.onExit().get(50, TimeUnit.MILLISECONDS);
+      } catch (TimeoutException | ExecutionException e) {
+        // still running: probe again
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new ProviderException(NAME, "interrupted while starting " + key.id(), true, e);
+      }
+    }
+  }
+
+  private ProviderException exitedAtOnce(PreviewKey key, Process process, List<String> command, Path log) {
+    List<String> lines = tail(log, LOG_TAIL_ON_FAILURE);
+    return new ProviderException(NAME, "the app of " + key.id() + " exited at once with code "
+        + process.exitValue() + " (command " + describe(command) + ", working directory " + workDir + ", log " + log + ")"
+        + (lines.isEmpty() ? "; it printed nothing" : "; its last log lines:\n  " + String.join("\n  ", lines)),
+        false);
+  }
+
+  /** The command for messages: long arguments (class paths) cut, so the reason stays readable. */
+  static String describe(List<String> command) {
+    List<String> out = new ArrayList<>();
+    for (String a : command) {
+      out.add(a.length() > 60 ? a.substring(0, 28) + "..." + a.substring(a.length() - 28) : a);
+    }
+    return String.join(" ", out);
+  }
+
+  private boolean accepts(int port) {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", port), 200);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private int freePort() {
+    for (int attempt = 0; attempt < 20; attempt++) {
+      try (ServerSocket s = new ServerSocket()) {
+        s.setReuseAddress(false);
+        s.bind(new InetSocketAddress("127.0.0.1", 0));
+        int port = s.getLocalPort();
+        if (handedOut.add(port)) {
+          return port;
+        }
+      } catch (IOException e) {
+        throw new ProviderException(NAME, "cannot find a free port: " + e.getMessage(), true, e);
+      }
+    }
+    throw new ProviderException(NAME, "cannot find a free port", true);
+  }
+
+  /** Stops the processes of older revisions left in the state (after a crash) and clears them. */
+  private LocalState stopPrevious(LocalState s) {
+    if (s.previous().isEmpty()) {
+      return s;
+    }
+    List<LocalState.Proc> left = new ArrayList<>();
+    for (LocalState.Proc p : s.previous()) {
+      ProcessTree.find(p.pid(), instant(p.startedAt())).ifPresent(h -> {
+        if (!ProcessTree.stop(h, stopTimeout)) {
+          left.add(p);
+        }
+      });
+    }
+    LocalState cleared = s.withPrevious(left, now());
+    write(cleared);
+    if (!left.isEmpty()) {
+      throw new ProviderException(NAME, "could not stop the old process(es) " + left + " of " + s.key(), true);
+    }
+    return cleared;
+  }
+
+  private void stopCurrent(LocalState s) {
+    Optional<ProcessHandle> h = live(s);
+    if (h.isPresent() && !ProcessTree.stop(h.get(), stopTimeout)) {
+      throw new ProviderException(NAME, "could not stop process " + s.pid() + " of " + s.key()
+          + " (nor its children) within " + stopTimeout.plusSeconds(10).toSeconds() + "s", true);
+    }
+  }
+
+  private Optional<ProcessHandle> live(LocalState s) {
+    return ProcessTree.find(s.pid(), instant(s.startedAt()));
+  }
+
+  private Environment toEnvironment(LocalState s) {
+    Environment.Phase phase;
+    if (s.suspended()) {
+      phase = Environment.Phase.SUSPENDED;
+    } else if (s.pid() <= 0) {
+      phase = Environment.Phase.STARTING;
+    } else {
+      phase = live(s).isPresent() ? Environment.Phase.RUNNING : Environment.Phase.FAILED;
+    }
+    return new Environment(PreviewKey.parse(s.key()), s.revision(), URI.create(s.url()), phase, s.labels());
+  }
+
+  private Optional<LocalState> read(PreviewKey key) {
+    return readFile(stateFile(key));
+  }
+
+  private Optional<LocalState> readFile(Path f) {
+    try {
+      LocalState s = json.readValue(Files.readAllBytes(f), LocalState.class);
+      if (s.key() == null || s.url() == null || s.revision() == null) {
+        LOG.warn("local: ignoring state file {} without key, revision or url", f);
+        return Optional.empty();
+      }
+      PreviewKey.parse(s.key());
+      return Optional.of(s);
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    } catch (IOException | IllegalArgumentException e) {
+      LOG.warn("local: ignoring unreadable state file {}: {}", f, e.getMessage());
+      return Optional.empty();
+    }
+  }
+
+  /** Writes atomically (temp file + rename), so a crash never leaves half a state file. */
+  private void write(LocalState s) {
+    ensureStateDir();
+    Path target = stateFile(PreviewKey.parse(s.key()));
+    Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
+    try {
+      Files.write(tmp, json.writeValueAsBytes(s));
+      try {
+        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+      }
+    } catch (IOException e) {
+      throw new ProviderException(NAME, "cannot write state file " + target + ": " + e.getMessage(), true, e);
+    }
+  }
+
+  private void ensureStateDir() {
+    if (Files.isDirectory(stateDir)) {
+      return;
+    }
+    try {
+      Files.createDirectories(stateDir);
+      try {
+        // The logs may hold whatever the apps print: keep them to this user.
+        Files.setPosixFilePermissions(stateDir, PosixFilePermissions.fromString("rwx------"));
+      } catch (UnsupportedOperationException e) {
+        // not a POSIX file system
+      }
+    } catch (IOException e) {
+      throw new ProviderException(NAME, "cannot create state directory " + stateDir + ": " + e.getMessage()
+          + "; set environment.stateDir to a writable directory", false, e);
+    }
+  }
+
+  private Path stateFile(PreviewKey key) {
+    return stateDir.resolve(Names.dnsLabel(key) + ".json");
+  }
+
+  private Path logFile(PreviewKey key) {
+    return stateDir.resolve(Names.dnsLabel(key) + ".log");
+  }
+
+  private static void appendLog(Path log, String line) {
+    try {
+      Files.writeString(log, line + System.lineSeparator(), StandardCharsets.UTF_8,
+          StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The last {@code lines} lines of a file, reading at most its last 256 KiB. */
+  static List<String> tail(Path file, int lines) {
+    if (lines <= 0 || !Files.isRegularFile(file)) {
+      return List.of();
+    }
+    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
+      long len = f.length();
+      long from = Math.max(0, len - MAX_TAIL_BYTES);
+      byte[] buf = new byte[(int) (len - from)];
+      f.seek(from);
+      f.readFully(buf);
+      List<String> all = new ArrayList<>(Arrays.asList(new String(buf, StandardCharsets.UTF_8).split("\r?\n")));
+      if (from > 0 && !all.isEmpty()) {
+        all.remove(0); // a partial line
+      }
+      while (!all.isEmpty() && all.get(all.size() - 1).isEmpty()) {
+        all.remove(all.size() - 1);
+      }
+      return List.copyOf(all.subList(Math.max(0, all.size() - lines), all.size()));
+    } catch (IOException e) {
+      return List.of();
+    }
+  }
+
+  private static void deleteQuietly(Path p) {
+    try {
+      Files.deleteIfExists(p);
+    } catch (IOException e) {
+      LOG.warn("local: cannot remove {}: {}", p, e.getMessage());
+    }
+  }
+
+  private static void closeQuietly(Process p) {
+    try {
+      p.getOutputStream().close();
+    } catch (IOException e) {
+      // the app reads no input; nothing to do
+    }
+  }
+
+  private ProviderException notFound(PreviewKey key) {
+    return new ProviderException(NAME, "no environment for " + key.id() + " in " + stateDir, false);
+  }
+
+  private String newSalt() {
+    byte[] b = new byte[16];
+    random.nextBytes(b);
+    return HexFormat.of().formatHex(b);
+  }
+
+  /** Tells whether a re-apply changes anything, without storing a secret value in the state file. */
+  private String fingerprint(EnvironmentSpec spec, List<String> command, String salt) {
+    try {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      StringBuilder sb = new StringBuilder(salt).append('\0');
+      sb.append(command).append('\0').append(workDir).append('\0').append(spec.hostname()).append('\0');
+      new TreeMap<>(spec.env()).forEach((k, v) -> sb.append(k).append('=').append(v).append('\0'));
+      sb.append("flags=").append(new TreeMap<>(spec.flags())).append('\0');
+      new TreeMap<>(spec.secrets()).forEach((k, v) -> sb.append(k).append('=').append(v.reveal()).append('\0'));
+      return HexFormat.of().formatHex(md.digest(sb.toString().getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private String now() {
+    return clock.instant().toString();
+  }
+
+  private static Instant instant(String s) {
+    return s == null ? null : Instant.parse(s);
+  }
+
+  @Override
+  public String toString() {
+    return "LocalEnvironmentProvider{stateDir=" + stateDir + ", workDir=" + workDir + ", host=" + host + "}";
+  }
+
+  /**
+   * Builds a {@link LocalEnvironmentProvider}. Defaults: state in {@code .preview/local}, working
+   * directory the current one, host {@code 127.0.0.1}, stop grace 10 s, start check 2 s.
+   */
+  public static final class Builder {
+    private Path stateDir = Path.of(".preview", "local");
+    private Path workDir = Path.of("");
+    private String host = "127.0.0.1";
+    private List<String> command = List.of();
+    private final Set<String> inheritEnv = new LinkedHashSet<>(DEFAULT_INHERITED_ENV);
+    private Duration stopTimeout = Duration.ofSeconds(10);
+    private Duration startCheck = Duration.ofSeconds(2);
+    private Clock clock = Clock.systemUTC();
+
+    private Builder() {}
+
+    /** Where the state files and logs live; created (mode 700) when first needed. */
+    public Builder stateDir(Path dir) { this.stateDir = Objects.requireNonNull(dir); return this; }
+
+    /** The working directory of the apps. */
+    public Builder workDir(Path dir) { this.workDir = Objects.requireNonNull(dir); return this; }
+
+    /** The host name in the URLs (the apps run on this machine). */
+    public Builder host(String host) { this.host = Objects.requireNonNull(host); return this; }
+
+    /** The command run when a spec has none. */
+    public Builder command(List<String> command) { this.command = List.copyOf(command); return this; }
+
+    /** Adds names of this JVM's env vars that the apps inherit (beyond {@link #DEFAULT_INHERITED_ENV}). */
+    public Builder inheritEnv(List<String> names) { this.inheritEnv.addAll(names); return this; }
+
+    /** How long a stopped app may take to exit after SIGTERM before it is killed. */
+    public Builder stopTimeout(Duration d) { this.stopTimeout = Objects.requireNonNull(d); return this; }
+
+    /**
+     * How long {@code apply} watches a new process for an immediate exit, unless it accepts
+     * connections on its port earlier.
+     */
+    public Builder startCheck(Duration d) { this.startCheck = Objects.requireNonNull(d); return this; }
+
+    public Builder clock(Clock clock) { this.clock = Objects.requireNonNull(clock); return this; }
+
+    public LocalEnvironmentProvider build() {
+      return new LocalEnvironmentProvider(this);
+    }
+  }
+}
