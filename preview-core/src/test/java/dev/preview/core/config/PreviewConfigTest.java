@@ -370,6 +370,17 @@ class PreviewConfigTest {
   }
 
   @Test
+  void valuesReachTheAppAsWrittenNotAsYamlWouldTypeThem() {
+    PreviewConfig c = PreviewConfig.parse(
+        "app: {image: x, port: 08080, env: {VERSION: 1.10, MODE: 0755, FLAG: on, BIG: 12345678901234567890, NONE: ~}}",
+        NO_ENV, "p.yaml");
+
+    assertThat(c.app().port()).isEqualTo(8080);
+    assertThat(c.app().env()).containsEntry("VERSION", "1.10").containsEntry("MODE", "0755").containsEntry("FLAG", "on")
+        .containsEntry("BIG", "12345678901234567890").containsEntry("NONE", "");
+  }
+
+  @Test
   void aSecretAlsoSetAsPlainEnvIsAProblem() {
     assertThatThrownBy(() -> PreviewConfig.parse("app: {image: x, env: {K: a}, secrets: {K: b}}", NO_ENV, "p.yaml"))
         .hasMessageContaining("app.secrets.K: is also set in app.env");
