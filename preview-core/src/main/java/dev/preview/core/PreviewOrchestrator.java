@@ -158,8 +158,13 @@ public final class PreviewOrchestrator implements AutoCloseable {
       b.dnsTtl(c.integer("ttl", 60, 1, 86_400));
     });
     providers.pullRequests().ifPresent(b::pullRequests);
-    customizer.accept(b);
-    return b.build();
+    try {
+      customizer.accept(b);
+      return b.build();
+    } catch (RuntimeException | Error e) {
+      providers.close(); // nothing half-built stays open
+      throw e;
+    }
   }
 
   // ---------------------------------------------------------------- public API
