@@ -38,7 +38,8 @@ class PreviewLifecycleOverBind9IT {
   @BeforeEach
   void setUp() {
     Bind9.require();
-    dns = Bind9.provider(Map.of());
+    // an instance of its own: this test's reconcile must not reap records other runs hold in the shared zone
+    dns = Bind9.provider(Map.of("instance", "e2e-" + UUID.randomUUID().toString().substring(0, 8)));
     orchestrator = PreviewOrchestrator.builder()
         .environment(env).dns(dns).pullRequests(source)
         .app(AppTemplate.builder().image("registry.example/shop:latest")
