@@ -1,7 +1,6 @@
 package dev.preview.examples.cli;
 
 import dev.preview.core.Preview;
-import dev.preview.core.PreviewOrchestrator;
 import dev.preview.core.ReconcileReport;
 import dev.preview.core.console.ConsoleNotifier;
 import dev.preview.examples.demo.PreviewDemo;
