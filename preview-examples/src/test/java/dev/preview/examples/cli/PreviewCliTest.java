@@ -109,6 +109,11 @@ class PreviewCliTest {
     assertThat(list.code()).isZero();
     assertThat(list.out()).containsPattern("acme/shop#1 +READY +aaaa111 +" + Pattern.quote(url.toString()));
 
+    Result logs = preview("logs", "--config", config.toString(), "--pr", "1", "--lines", "1");
+    assertThat(logs.code()).isZero();
+    assertThat(logs.out()).isEqualTo("sample app of acme/shop#1 at revision " + SHA1 + " listening on port "
+        + url.getPort() + System.lineSeparator());
+
     Result push = preview("up", "--config", config.toString(), "--pr", "1", "--sha", SHA2);
     assertThat(push.code()).as(push.out() + push.err()).isZero();
     Matcher m2 = Pattern.compile("acme/shop#1 is READY at (http://127\\.0\\.0\\.1:\\d+/) \\(revision 1234567, ").matcher(push.out());
