@@ -183,8 +183,10 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       String hash = hash("service", svc.name(), imageId(image), svc.command().toString(), new TreeMap<>(svc.env()).toString(),
           new TreeMap<>(svc.secrets()).keySet().toString(), svc.volumes().toString(),
           DockerSettings.merge(svc.resources(), settings.resources).toString(), settings.restart, network);
-      Container current = existing.stream().filter(c -> svc.name().equals(c.getLabels().get(SERVICE)))
-          .findFirst().orElse(null);
+      List<Container> mine = existing.stream().filter(c -> svc.name().equals(c.getLabels().get(SERVICE))).toList();
+      Container current = mine.isEmpty() ? null : mine.get(0);
+      // more than one only after a crash mid-replacement: keep one
+      mine.stream().skip(1).forEach(c -> remove(c.getId()));
       boolean resetData = current != null && !settings.keepServiceData
           && !spec.revision().equals(current.getLabels().get(Labels.REVISION));
       if (current != null && hash.equals(current.getLabels().get(SPEC_HASH)) && !resetData
