@@ -125,9 +125,9 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
     Secret pw = Passwords.generate();
     try {
       try (Connection c = connect(admin.database())) {
-        upsertRole(c, key, name, mark, pw);
+        boolean roleExisted = upsertRole(c, key, name, mark, pw);
         if (mode == Mode.DATABASE) {
-          createDatabase(c, key, name, mark, source);
+          createDatabase(c, key, name, mark, source, roleExisted);
         }
       }
       if (mode == Mode.SCHEMA) {
@@ -142,7 +142,8 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
     }
   }
 
-  private void upsertRole(Connection c, PreviewKey key, String role, String mark, Secret pw) throws SQLException {
+  /** Creates or updates the role; returns whether it existed (with our mark) before this call. */
+  private boolean upsertRole(Connection c, PreviewKey key, String role, String mark, Secret pw) throws SQLException {
     Optional<String> existing = roleComment(c, role);
     c.setAutoCommit(false);
     try {
@@ -168,10 +169,11 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
       c.setAutoCommit(true);
     }
     c.unwrap(PGConnection.class).alterUserPassword(role, pw.reveal().toCharArray(), "scram-sha-256");
+    return existing.isPresent();
   }
 
-  private void createDatabase(Connection c, PreviewKey key, String name, String mark, String template)
-      throws SQLException {
+  private void createDatabase(Connection c, PreviewKey key, String name, String mark, String template,
+      boolean roleExisted) throws SQLException {
     Optional<Optional<String>> db = databaseComment(c, name);
     if (db.isEmpty()) {
       StringBuilder sql = new StringBuilder("CREATE DATABASE %I OWNER %I");
@@ -189,9 +191,12 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
           template == null ? "the default template" : template, (System.nanoTime() - t0) / 1_000_000);
     } else if (db.get().isPresent()) {
       requireOwner("database", name, db.get().get(), key);
+    } else if (!roleExisted) {
+      // no mark and no earlier role of ours: somebody else's database that happens to have our name
+      requireOwner("database", name, "", key);
     }
     // else: created by an earlier call that died before its comment; the role (marked in the same
-    // transaction as its creation) proves it is ours, so finish the job
+    // transaction as its creation, before the database) proves it is ours, so finish the job
     PgSql.ddl(c, "ALTER DATABASE %I OWNER TO %I", name, name);
     PgSql.ddl(c, "REVOKE ALL ON DATABASE %I FROM PUBLIC", name);
     PgSql.ddl(c, "GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I", name, name);

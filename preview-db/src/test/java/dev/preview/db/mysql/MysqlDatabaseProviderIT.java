@@ -23,13 +23,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Against a real MariaDB (started by .ci/servers/mariadb.sh) or the MySQL given by PREVIEW_MYSQL_URL. */
 class MysqlDatabaseProviderIT {
-  static final String BASELINE = "it_mysql_baseline";
+  static final String BASELINE = "it_mysql_baseline_" + UUID.randomUUID().toString().substring(0, 8);
   final String repo = "acme/my-" + UUID.randomUUID().toString().substring(0, 8);
   final List<PreviewKey> made = new ArrayList<>();
 
@@ -48,6 +49,13 @@ class MysqlDatabaseProviderIT {
       st.execute("DELETE FROM users WHERE id > 1000");
       st.execute("ALTER TABLE users AUTO_INCREMENT = 1101"); // this counter must survive the copy
       st.execute("INSERT INTO orders (user_id, total) SELECT 1 + (seq MOD 1000), seq MOD 300 FROM seq_1_to_3000");
+    }
+  }
+
+  @AfterAll
+  static void dropBaseline() throws SQLException {
+    try (Connection c = MysqlServer.connect(); Statement st = c.createStatement()) {
+      st.execute("DROP DATABASE IF EXISTS " + BASELINE);
     }
   }
 
