@@ -157,8 +157,10 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
       }
       PgSql.ddl(c, "COMMENT ON ROLE %I IS %L", role, mark);
       if (!isSuperuser(c)) {
-        // a CREATEROLE admin must be able to SET ROLE to hand objects over (ALTER .. OWNER, CREATE DATABASE .. OWNER)
-        PgSql.ddl(c, PgSql.serverVersion(c) >= 160000 ? "GRANT %I TO CURRENT_USER WITH INHERIT FALSE, SET TRUE"
+        // a CREATEROLE admin (managed servers have no superuser) must be able to SET ROLE to hand objects
+        // over (CREATE DATABASE .. OWNER, ALTER .. OWNER) and hold the role's privileges to drop what it
+        // owns and end its sessions later (DROP DATABASE .. WITH (FORCE) checks ownership by inheritance)
+        PgSql.ddl(c, PgSql.serverVersion(c) >= 160000 ? "GRANT %I TO CURRENT_USER WITH INHERIT TRUE, SET TRUE"
             : "GRANT %I TO CURRENT_USER", role);
       }
       c.commit();
