@@ -45,10 +45,16 @@ class MysqlDatabaseProviderIT {
       st.execute("CREATE TABLE orders (id BIGINT AUTO_INCREMENT PRIMARY KEY, user_id BIGINT NOT NULL, total DECIMAL(12,2) NOT NULL,"
           + " KEY orders_user (user_id), CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id))");
       st.execute("CREATE VIEW big_orders AS SELECT o.id, u.email, o.total FROM orders o JOIN users u ON u.id = o.user_id WHERE o.total > 100");
-      st.execute("INSERT INTO users (email) SELECT CONCAT('user', seq, '@example.com') FROM seq_1_to_1050");
+      // numbers 1..9999 without MariaDB's sequence engine, so the test also runs on MySQL
+      st.execute("CREATE TEMPORARY TABLE digits (d INT)");
+      st.execute("INSERT INTO digits VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9)");
+      st.execute("CREATE TEMPORARY TABLE nums AS SELECT a.d + 10 * b.d + 100 * c.d + 1000 * e.d AS seq"
+          + " FROM digits a CROSS JOIN digits b CROSS JOIN digits c CROSS JOIN digits e");
+      st.execute("DELETE FROM nums WHERE seq NOT BETWEEN 1 AND 3000");
+      st.execute("INSERT INTO users (email) SELECT CONCAT('user', seq, '@example.com') FROM nums WHERE seq <= 1050 ORDER BY seq");
       st.execute("DELETE FROM users WHERE id > 1000");
       st.execute("ALTER TABLE users AUTO_INCREMENT = 1101"); // this counter must survive the copy
-      st.execute("INSERT INTO orders (user_id, total) SELECT 1 + (seq MOD 1000), seq MOD 300 FROM seq_1_to_3000");
+      st.execute("INSERT INTO orders (user_id, total) SELECT 1 + (seq MOD 1000), seq MOD 300 FROM nums ORDER BY seq");
     }
   }
 
