@@ -46,7 +46,7 @@ class MysqlDatabaseProviderIT {
           + " KEY orders_user (user_id), CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id))");
       st.execute("CREATE VIEW big_orders AS SELECT o.id, u.email, o.total FROM orders o JOIN users u ON u.id = o.user_id WHERE o.total > 100");
       // numbers 1..9999 without MariaDB's sequence engine, so the test also runs on MySQL
-      st.execute("CREATE TEMPORARY TABLE digits (d INT)");
+      st.execute("CREATE TABLE digits (d INT)"); // not TEMPORARY: MySQL cannot open a temporary table twice in a query
       st.execute("INSERT INTO digits VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9)");
       st.execute("CREATE TEMPORARY TABLE nums AS SELECT a.d + 10 * b.d + 100 * c.d + 1000 * e.d AS seq"
           + " FROM digits a CROSS JOIN digits b CROSS JOIN digits c CROSS JOIN digits e");
@@ -55,6 +55,7 @@ class MysqlDatabaseProviderIT {
       st.execute("DELETE FROM users WHERE id > 1000");
       st.execute("ALTER TABLE users AUTO_INCREMENT = 1101"); // this counter must survive the copy
       st.execute("INSERT INTO orders (user_id, total) SELECT 1 + (seq MOD 1000), seq MOD 300 FROM nums ORDER BY seq");
+      st.execute("DROP TABLE digits");
     }
   }
 
