@@ -1,6 +1,7 @@
 package dev.preview.k8s;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfigBuilder;
 import io.fabric8.kubernetes.client.extended.leaderelection.resourcelock.LeaseLock;
@@ -50,6 +51,7 @@ public final class LeaderElection implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(LeaderElection.class);
 
   private final KubernetesClient client;
+  private final boolean ownsClient;
   private final String namespace;
   private final String name;
   private final String identity;
@@ -66,6 +68,7 @@ public final class LeaderElection implements AutoCloseable {
 
   private LeaderElection(Builder b) {
     this.client = b.client;
+    this.ownsClient = b.ownsClient;
     this.namespace = b.namespace;
     this.name = b.name;
     this.identity = b.identity;
@@ -80,7 +83,15 @@ public final class LeaderElection implements AutoCloseable {
 
   /** A builder electing over {@code client}'s cluster. The client is not closed by this class. */
   public static Builder builder(KubernetesClient client) {
-    return new Builder(Objects.requireNonNull(client, "client"));
+    return new Builder(Objects.requireNonNull(client, "client"), false);
+  }
+
+  /**
+   * A builder with its own client, configured like {@code kubectl} (from {@code $KUBECONFIG} or
+   * {@code ~/.kube/config}, else the in-cluster service account); {@link #close()} closes it.
+   */
+  public static Builder builder() {
+    return new Builder(new KubernetesClientBuilder().build(), true);
   }
 
   /** Joins the election in the background; returns at once. Idempotent while running. */
@@ -117,9 +128,13 @@ public final class LeaderElection implements AutoCloseable {
     }
   }
 
+  /** Stops, and closes the client if this election built it ({@link #builder()}). */
   @Override
   public void close() {
     stop();
+    if (ownsClient) {
+      client.close();
+    }
   }
 
   /** Whether this instance leads now. */
@@ -159,6 +174,7 @@ public final class LeaderElection implements AutoCloseable {
   /** Builds a {@link LeaderElection}; durations default to Kubernetes' own controllers' (15s, 10s, 2s). */
   public static final class Builder {
     private final KubernetesClient client;
+    private final boolean ownsClient;
     private String namespace;
     private String name = "preview-leader";
     private String identity = defaultIdentity();
@@ -170,8 +186,9 @@ public final class LeaderElection implements AutoCloseable {
     private Runnable onStopLeading = () -> {};
     private Consumer<String> onNewLeader = id -> {};
 
-    private Builder(KubernetesClient client) {
+    private Builder(KubernetesClient client, boolean ownsClient) {
       this.client = client;
+      this.ownsClient = ownsClient;
       this.namespace = client.getNamespace() == null ? "default" : client.getNamespace();
     }
 

@@ -91,6 +91,17 @@ class KubernetesEnvironmentProviderTest {
   }
 
   @Test
+  void withdrawnSecretsAreRemovedOnTheNextApply() {
+    KubernetesEnvironmentProvider p = provider();
+    p.apply(spec(key, "aaaa1111"));
+    assertThat(client.secrets().inNamespace(ns).withName("app-secrets").get()).isNotNull();
+    p.apply(spec(key, "bbbb2222").toBuilder().clearSecrets().build());
+    assertThat(client.secrets().inNamespace(ns).withName("app-secrets").get()).isNull();
+    assertThat(client.apps().deployments().inNamespace(ns).withName("app").get().getSpec().getTemplate().getSpec()
+        .getContainers().get(0).getEnv()).extracting("name").doesNotContain("DB_PASSWORD");
+  }
+
+  @Test
   void applyRepairsAHalfCreatedPreview() {
     KubernetesEnvironmentProvider p = provider();
     p.apply(spec(key, "aaaa1111"));
