@@ -393,10 +393,11 @@ class KubernetesEnvironmentProviderTest {
     cfg.put("ingress", Map.of("baseDomain", "Not A Domain", "host", "{nope}.example.com",
         "tls", Map.of("secretName", "w", "clusterIssuer", "le")));
     cfg.put("readiness", Map.of("timeout", "soon"));
-    cfg.put("manifests", List.of("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: kube-system}\n"));
+    cfg.put("manifests", List.of("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: kube-system}\n",
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: everything}\n"));
     cfg.put("readyness", true);
     assertThatThrownBy(() -> KubernetesEnvironmentProvider.create(client, config(cfg)))
-        .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).hasSize(8).anySatisfy(
+        .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).hasSize(9).anySatisfy(
             s -> assertThat(s).startsWith("environment.replicas:")).anySatisfy(
             s -> assertThat(s).startsWith("environment.quota.pods:")).anySatisfy(
             s -> assertThat(s).startsWith("environment.ingress.baseDomain:")).anySatisfy(
@@ -404,6 +405,7 @@ class KubernetesEnvironmentProviderTest {
             s -> assertThat(s).startsWith("environment.ingress.tls.secretName:")).anySatisfy(
             s -> assertThat(s).startsWith("environment.readiness.timeout:")).anySatisfy(
             s -> assertThat(s).startsWith("environment.manifests[0]:").contains("metadata.namespace")).anySatisfy(
+            s -> assertThat(s).startsWith("environment.manifests[1]:").contains("ClusterRole everything is cluster-scoped")).anySatisfy(
             s -> assertThat(s).startsWith("environment.readyness: unknown key")));
   }
 
