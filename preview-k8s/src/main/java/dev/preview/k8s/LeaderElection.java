@@ -65,6 +65,8 @@ public final class LeaderElection implements AutoCloseable {
   private final AtomicBoolean leader = new AtomicBoolean();
   private final AtomicReference<String> currentLeader = new AtomicReference<>();
   private CompletableFuture<?> running;
+  /** Bumped by every start and stop, so that late callbacks of an earlier run are ignored. */
+  private volatile long generation;
 
   private LeaderElection(Builder b) {
     this.client = b.client;
@@ -99,7 +101,8 @@ public final class LeaderElection implements AutoCloseable {
     if (running != null && !running.isDone()) {
       return;
     }
-    LeaderCallbacks callbacks = new LeaderCallbacks(this::started, this::stopped, this::newLeader);
+    long gen = ++generation;
+    LeaderCallbacks callbacks = new LeaderCallbacks(() -> started(gen), () -> stopped(gen), this::newLeader);
     running = client.leaderElector().withConfig(new LeaderElectionConfigBuilder()
         .withName(name)
         .withLock(new LeaseLock(namespace, name, identity))
@@ -119,12 +122,15 @@ public final class LeaderElection implements AutoCloseable {
 
   /** Leaves the election: stops leading (callback) and, by default, releases the lease. Idempotent. */
   public synchronized void stop() {
+    generation++;
     if (running != null) {
       running.cancel(true);
       running = null;
     }
-    if (leader.get()) {
-      stopped(); // Fabric8 calls it as well when it notices the cancel; stopped() runs the callback once
+    // Fabric8 calls onStopLeading too, later and on its own thread: the generation makes that a no-op.
+    if (leader.compareAndSet(true, false)) {
+      LOG.info("{} stopped leading {}/{}", identity, namespace, name);
+      onStopLeading.run();
     }
   }
 
@@ -152,15 +158,15 @@ public final class LeaderElection implements AutoCloseable {
     return identity;
   }
 
-  private void started() {
-    if (leader.compareAndSet(false, true)) {
+  private void started(long gen) {
+    if (gen == generation && leader.compareAndSet(false, true)) {
       LOG.info("{} now leads {}/{}", identity, namespace, name);
       onStartLeading.run();
     }
   }
 
-  private void stopped() {
-    if (leader.compareAndSet(true, false)) {
+  private void stopped(long gen) {
+    if (gen == generation && leader.compareAndSet(true, false)) {
       LOG.info("{} stopped leading {}/{}", identity, namespace, name);
       onStopLeading.run();
     }
