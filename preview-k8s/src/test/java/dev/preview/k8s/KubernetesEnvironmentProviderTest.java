@@ -432,6 +432,39 @@ class KubernetesEnvironmentProviderTest {
             .first().asString().contains("masterUrl").doesNotContain("x\""));
   }
 
+  @Test
+  void factoryReadsAKubeconfigFileAndContext(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path kubeconfig = dir.resolve("config");
+    java.nio.file.Files.writeString(kubeconfig, """
+        apiVersion: v1
+        kind: Config
+        clusters:
+          - name: mock
+            cluster: {server: "%s", insecure-skip-tls-verify: true}
+          - name: elsewhere
+            cluster: {server: "https://127.0.0.1:1"}
+        users:
+          - name: bot
+            user: {token: kubeconfig-token}
+        contexts:
+          - name: preview
+            context: {cluster: mock, user: bot}
+          - name: other
+            context: {cluster: elsewhere, user: bot}
+        current-context: other
+        """.formatted(client.getMasterUrl().toString()));
+    Map<String, Object> cfg = baseConfig();
+    cfg.put("kubeconfig", kubeconfig.toString());
+    cfg.put("context", "preview");
+    try (EnvironmentProvider p = new KubernetesEnvironmentProviderFactory().create(config(cfg))) {
+      assertThat(p.list()).isEmpty();
+      assertThat(server.getLastRequest().getHeader("Authorization")).isEqualTo("Bearer kubeconfig-token");
+    }
+    cfg.put("kubeconfig", dir.resolve("missing").toString());
+    assertThatThrownBy(() -> new KubernetesEnvironmentProviderFactory().create(config(cfg)))
+        .isInstanceOf(ConfigurationException.class).hasMessageContaining("environment.kubeconfig: cannot read file");
+  }
+
   private int replicas(String deployment) {
     return client.apps().deployments().inNamespace(ns).withName(deployment).get().getSpec().getReplicas();
   }
