@@ -1,7 +1,9 @@
 package dev.preview.k8s;
 
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.KubernetesResourceList;
+import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.util.ArrayList;
 import java.util.List;
@@ -61,6 +63,9 @@ final class ExtraManifests {
       for (HasMetadata item : items) {
         if (item.getMetadata() == null || item.getMetadata().getName() == null) {
           problems.add(item.getKind() + " has no metadata.name");
+        } else if (!(item instanceof Namespaced) && !(item instanceof GenericKubernetesResource)) {
+          problems.add(item.getKind() + " " + item.getMetadata().getName()
+              + " is cluster-scoped: it would outlive the preview's namespace; create it once, outside preview");
         } else if (item.getMetadata().getNamespace() != null) {
           problems.add(item.getKind() + " " + item.getMetadata().getName()
               + " sets metadata.namespace; remove it, objects go into the preview's namespace");

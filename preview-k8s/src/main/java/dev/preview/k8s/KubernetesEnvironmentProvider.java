@@ -164,6 +164,10 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
       for (HasMetadata r : template.resources(spec, c)) {
         upsert(r, ns, existing != null);
       }
+      if (existing != null && spec.secrets().isEmpty()) {
+        // Secrets withdrawn (e.g. a fork PR under policy "no-secrets"): do not leave the old ones behind.
+        client.secrets().inNamespace(ns).withName(template.secretName()).delete();
+      }
       LOG.info("applied preview {} revision {} in namespace {}", key, spec.revision(), ns);
       if (!settings.waitForReady) {
         return environment(key, spec.revision(), url, Environment.Phase.STARTING, labels, nsAnnotations);

@@ -49,6 +49,8 @@ public final class KubernetesEnvironmentProviderFactory implements EnvironmentPr
     } else {
       cfg = Config.autoConfigure(s.context);
     }
+    // The orchestrator retries what we mark retryable; Fabric8's own 10 retries would hold a call for minutes.
+    cfg.setRequestRetryBackoffLimit(2);
     if (s.trustCerts) {
       cfg.setTrustCerts(true);
     }

@@ -1,6 +1,7 @@
 package dev.preview.k8s;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfigBuilder;
 import io.fabric8.kubernetes.client.extended.leaderelection.resourcelock.LeaseLock;
@@ -50,6 +51,7 @@ public final class LeaderElection implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(LeaderElection.class);
 
   private final KubernetesClient client;
+  private final boolean ownsClient;
   private final String namespace;
   private final String name;
   private final String identity;
@@ -63,9 +65,12 @@ public final class LeaderElection implements AutoCloseable {
   private final AtomicBoolean leader = new AtomicBoolean();
   private final AtomicReference<String> currentLeader = new AtomicReference<>();
   private CompletableFuture<?> running;
+  /** Bumped by every start and stop, so that late callbacks of an earlier run are ignored. */
+  private volatile long generation;
 
   private LeaderElection(Builder b) {
     this.client = b.client;
+    this.ownsClient = b.ownsClient;
     this.namespace = b.namespace;
     this.name = b.name;
     this.identity = b.identity;
@@ -80,7 +85,15 @@ public final class LeaderElection implements AutoCloseable {
 
   /** A builder electing over {@code client}'s cluster. The client is not closed by this class. */
   public static Builder builder(KubernetesClient client) {
-    return new Builder(Objects.requireNonNull(client, "client"));
+    return new Builder(Objects.requireNonNull(client, "client"), false);
+  }
+
+  /**
+   * A builder with its own client, configured like {@code kubectl} (from {@code $KUBECONFIG} or
+   * {@code ~/.kube/config}, else the in-cluster service account); {@link #close()} closes it.
+   */
+  public static Builder builder() {
+    return new Builder(new KubernetesClientBuilder().build(), true);
   }
 
   /** Joins the election in the background; returns at once. Idempotent while running. */
@@ -88,7 +101,8 @@ public final class LeaderElection implements AutoCloseable {
     if (running != null && !running.isDone()) {
       return;
     }
-    LeaderCallbacks callbacks = new LeaderCallbacks(this::started, this::stopped, this::newLeader);
+    long gen = ++generation;
+    LeaderCallbacks callbacks = new LeaderCallbacks(() -> started(gen), () -> stopped(gen), this::newLeader);
     running = client.leaderElector().withConfig(new LeaderElectionConfigBuilder()
         .withName(name)
         .withLock(new LeaseLock(namespace, name, identity))
@@ -108,18 +122,25 @@ public final class LeaderElection implements AutoCloseable {
 
   /** Leaves the election: stops leading (callback) and, by default, releases the lease. Idempotent. */
   public synchronized void stop() {
+    generation++;
     if (running != null) {
       running.cancel(true);
       running = null;
     }
-    if (leader.get()) {
-      stopped(); // Fabric8 calls it as well when it notices the cancel; stopped() runs the callback once
+    // Fabric8 calls onStopLeading too, later and on its own thread: the generation makes that a no-op.
+    if (leader.compareAndSet(true, false)) {
+      LOG.info("{} stopped leading {}/{}", identity, namespace, name);
+      onStopLeading.run();
     }
   }
 
+  /** Stops, and closes the client if this election built it ({@link #builder()}). */
   @Override
   public void close() {
     stop();
+    if (ownsClient) {
+      client.close();
+    }
   }
 
   /** Whether this instance leads now. */
@@ -137,15 +158,15 @@ public final class LeaderElection implements AutoCloseable {
     return identity;
   }
 
-  private void started() {
-    if (leader.compareAndSet(false, true)) {
+  private void started(long gen) {
+    if (gen == generation && leader.compareAndSet(false, true)) {
       LOG.info("{} now leads {}/{}", identity, namespace, name);
       onStartLeading.run();
     }
   }
 
-  private void stopped() {
-    if (leader.compareAndSet(true, false)) {
+  private void stopped(long gen) {
+    if (gen == generation && leader.compareAndSet(true, false)) {
       LOG.info("{} stopped leading {}/{}", identity, namespace, name);
       onStopLeading.run();
     }
@@ -159,6 +180,7 @@ public final class LeaderElection implements AutoCloseable {
   /** Builds a {@link LeaderElection}; durations default to Kubernetes' own controllers' (15s, 10s, 2s). */
   public static final class Builder {
     private final KubernetesClient client;
+    private final boolean ownsClient;
     private String namespace;
     private String name = "preview-leader";
     private String identity = defaultIdentity();
@@ -170,8 +192,9 @@ public final class LeaderElection implements AutoCloseable {
     private Runnable onStopLeading = () -> {};
     private Consumer<String> onNewLeader = id -> {};
 
-    private Builder(KubernetesClient client) {
+    private Builder(KubernetesClient client, boolean ownsClient) {
       this.client = client;
+      this.ownsClient = ownsClient;
       this.namespace = client.getNamespace() == null ? "default" : client.getNamespace();
     }
 

@@ -91,6 +91,17 @@ class KubernetesEnvironmentProviderTest {
   }
 
   @Test
+  void withdrawnSecretsAreRemovedOnTheNextApply() {
+    KubernetesEnvironmentProvider p = provider();
+    p.apply(spec(key, "aaaa1111"));
+    assertThat(client.secrets().inNamespace(ns).withName("app-secrets").get()).isNotNull();
+    p.apply(spec(key, "bbbb2222").toBuilder().clearSecrets().build());
+    assertThat(client.secrets().inNamespace(ns).withName("app-secrets").get()).isNull();
+    assertThat(client.apps().deployments().inNamespace(ns).withName("app").get().getSpec().getTemplate().getSpec()
+        .getContainers().get(0).getEnv()).extracting("name").doesNotContain("DB_PASSWORD");
+  }
+
+  @Test
   void applyRepairsAHalfCreatedPreview() {
     KubernetesEnvironmentProvider p = provider();
     p.apply(spec(key, "aaaa1111"));
@@ -382,10 +393,11 @@ class KubernetesEnvironmentProviderTest {
     cfg.put("ingress", Map.of("baseDomain", "Not A Domain", "host", "{nope}.example.com",
         "tls", Map.of("secretName", "w", "clusterIssuer", "le")));
     cfg.put("readiness", Map.of("timeout", "soon"));
-    cfg.put("manifests", List.of("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: kube-system}\n"));
+    cfg.put("manifests", List.of("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: kube-system}\n",
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: everything}\n"));
     cfg.put("readyness", true);
     assertThatThrownBy(() -> KubernetesEnvironmentProvider.create(client, config(cfg)))
-        .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).hasSize(8).anySatisfy(
+        .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).hasSize(9).anySatisfy(
             s -> assertThat(s).startsWith("environment.replicas:")).anySatisfy(
             s -> assertThat(s).startsWith("environment.quota.pods:")).anySatisfy(
             s -> assertThat(s).startsWith("environment.ingress.baseDomain:")).anySatisfy(
@@ -393,6 +405,7 @@ class KubernetesEnvironmentProviderTest {
             s -> assertThat(s).startsWith("environment.ingress.tls.secretName:")).anySatisfy(
             s -> assertThat(s).startsWith("environment.readiness.timeout:")).anySatisfy(
             s -> assertThat(s).startsWith("environment.manifests[0]:").contains("metadata.namespace")).anySatisfy(
+            s -> assertThat(s).startsWith("environment.manifests[1]:").contains("ClusterRole everything is cluster-scoped")).anySatisfy(
             s -> assertThat(s).startsWith("environment.readyness: unknown key")));
   }
 
@@ -417,6 +430,39 @@ class KubernetesEnvironmentProviderTest {
     assertThatThrownBy(() -> factory.create(ProviderConfig.of("environment", bad)))
         .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).hasSize(1)
             .first().asString().contains("masterUrl").doesNotContain("x\""));
+  }
+
+  @Test
+  void factoryReadsAKubeconfigFileAndContext(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path kubeconfig = dir.resolve("config");
+    java.nio.file.Files.writeString(kubeconfig, """
+        apiVersion: v1
+        kind: Config
+        clusters:
+          - name: mock
+            cluster: {server: "%s", insecure-skip-tls-verify: true}
+          - name: elsewhere
+            cluster: {server: "https://127.0.0.1:1"}
+        users:
+          - name: bot
+            user: {token: kubeconfig-token}
+        contexts:
+          - name: preview
+            context: {cluster: mock, user: bot}
+          - name: other
+            context: {cluster: elsewhere, user: bot}
+        current-context: other
+        """.formatted(client.getMasterUrl().toString()));
+    Map<String, Object> cfg = baseConfig();
+    cfg.put("kubeconfig", kubeconfig.toString());
+    cfg.put("context", "preview");
+    try (EnvironmentProvider p = new KubernetesEnvironmentProviderFactory().create(config(cfg))) {
+      assertThat(p.list()).isEmpty();
+      assertThat(server.getLastRequest().getHeader("Authorization")).isEqualTo("Bearer kubeconfig-token");
+    }
+    cfg.put("kubeconfig", dir.resolve("missing").toString());
+    assertThatThrownBy(() -> new KubernetesEnvironmentProviderFactory().create(config(cfg)))
+        .isInstanceOf(ConfigurationException.class).hasMessageContaining("environment.kubeconfig: cannot read file");
   }
 
   private int replicas(String deployment) {
