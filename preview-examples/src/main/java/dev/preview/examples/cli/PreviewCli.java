@@ -2,6 +2,9 @@ package dev.preview.examples.cli;
 
 import dev.preview.core.Preview;
 import dev.preview.core.ReconcileReport;
+import dev.preview.core.ProviderRegistry;
+import dev.preview.core.config.ConfiguredProviders;
+import dev.preview.core.config.PreviewConfig;
 import dev.preview.core.console.ConsoleNotifier;
 import dev.preview.examples.demo.PreviewDemo;
 import dev.preview.examples.serve.ServeCommand;
@@ -128,7 +131,10 @@ public final class PreviewCli implements Callable<Integer> {
     Path config;
 
     PreviewKey key(String repo, int pr, Configured c) {
-      String repository = repo != null ? repo : c.repository().orElse(null);
+      return key(repo != null ? repo : c.repository().orElse(null), pr);
+    }
+
+    PreviewKey key(String repository, int pr) {
       if (repository == null) {
         throw new ConfigurationException("--repo: is required (or set repository: owner/name in " + config + ")");
       }
@@ -280,13 +286,15 @@ public final class PreviewCli implements Callable<Integer> {
 
     @Override
     public Integer call() {
-      try (Configured c = Configured.load(config, cli)) {
-        PreviewKey key = key(repo, pr, c);
-        List<String> tail = c.environment().logs(key, lines);
+      Consumer<String> say = cli.out::println;
+      PreviewConfig cfg = Configured.read(config);
+      try (ConfiguredProviders p = cfg.createProviders(ProviderRegistry.defaultRegistry())) {
+        PreviewKey key = key(repo != null ? repo : cfg.repository().orElse(null), pr);
+        List<String> tail = p.environment().logs(key, lines);
         if (tail.isEmpty()) {
-          c.say("no logs for " + key + " (" + c.environment().name() + ")");
+          say.accept("no logs for " + key + " (" + p.environment().name() + ")");
         }
-        tail.forEach(c::say);
+        tail.forEach(say);
         return OK;
       }
     }
