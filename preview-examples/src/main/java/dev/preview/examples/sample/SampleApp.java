@@ -5,9 +5,11 @@ import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
@@ -32,6 +34,9 @@ import java.util.regex.Pattern;
  *       its key ({@code PREVIEW_KEY}), its feature flags ({@code PREVIEW_FLAGS} and {@code FEATURE_*}),
  *       its settings (the env vars it was given, without secrets), and, if {@code DATABASE_URL} is a
  *       {@code jdbc:sqlite:} URL and a SQLite JDBC driver is on the classpath, rows of its database;</li>
+ *   <li>{@code POST /greetings} (form field {@code text}, or the plain body): adds a row to the
+ *       table {@code greetings(text)} of that SQLite database; 201, 400 without text, 404 without a
+ *       SQLite database, 409 if it has no such table;</li>
  *   <li>{@code /docs}: a tiny documentation page.</li>
  * </ul>
  * Secrets are never shown: variables named in {@code PREVIEW_SECRET_NAMES} (comma-separated), or whose
@@ -46,6 +51,7 @@ public final class SampleApp {
   private static final Pattern URL_USERINFO = Pattern.compile("(?<=://)([^/@:]*):([^/@]*)@");
   private static final Pattern URL_PASSWORD_PARAM = Pattern.compile("(?i)([?&;](password|pass|pwd)=)[^&;]*");
   private static final int MAX_ROWS = 10;
+  private static final int MAX_GREETING_BYTES = 1024;
 
   private final Map<String, String> env;
   private final HttpServer server;
@@ -56,6 +62,7 @@ public final class SampleApp {
     server.setExecutor(Executors.newFixedThreadPool(4));
     server.createContext("/health", x -> send(x, 200, "text/plain", "ok"));
     server.createContext("/docs", x -> send(x, 200, "text/html", docs()));
+    server.createContext("/greetings", this::greetings);
     server.createContext("/", x -> {
       if (!x.getRequestURI().getPath().equals("/")) {
         send(x, 404, "text/plain", "not found");
@@ -191,15 +198,63 @@ public final class SampleApp {
       }
       return h.toString();
     } catch (SQLException e) {
-      return "<p>Database not readable here: " + esc(String.valueOf(e.getMessage()))
-          + " (a SQLite JDBC driver must be on the classpath)</p>\n";
+      String why = String.valueOf(e.getMessage());
+      return "<p id=\"db-error\">Database not readable here: " + esc(why)
+          + (why.contains("No suitable driver") ? " (a SQLite JDBC driver must be on the classpath)" : "") + "</p>\n";
     }
+  }
+
+  private void greetings(HttpExchange x) throws IOException {
+    if (!x.getRequestMethod().equals("POST")) {
+      x.getResponseHeaders().set("Allow", "POST");
+      send(x, 405, "text/plain", "POST a greeting (form field text)");
+      return;
+    }
+    String db = env.get("DATABASE_URL");
+    if (db == null || !db.startsWith("jdbc:sqlite:")) {
+      send(x, 404, "text/plain", "no SQLite database (DATABASE_URL is not a jdbc:sqlite: URL)");
+      return;
+    }
+    byte[] body = x.getRequestBody().readNBytes(MAX_GREETING_BYTES + 1);
+    if (body.length > MAX_GREETING_BYTES) {
+      send(x, 413, "text/plain", "a greeting is at most " + MAX_GREETING_BYTES + " bytes");
+      return;
+    }
+    String text = greetingText(x.getRequestHeaders().getFirst("Content-Type"), new String(body, StandardCharsets.UTF_8));
+    if (text.isBlank()) {
+      send(x, 400, "text/plain", "no text: POST text=<greeting>");
+      return;
+    }
+    try (Connection c = DriverManager.getConnection(db);
+         PreparedStatement st = c.prepareStatement("INSERT INTO greetings(text) VALUES (?)")) {
+      st.setString(1, text);
+      st.executeUpdate();
+      send(x, 201, "text/plain", "added");
+    } catch (SQLException e) {
+      boolean noTable = String.valueOf(e.getMessage()).contains("no such table");
+      send(x, noTable ? 409 : 500, "text/plain", noTable ? "the database has no table greetings(text)"
+          : "cannot write the greeting: " + e.getMessage());
+    }
+  }
+
+  /** The {@code text} field of a form body, or the whole body as plain text. */
+  static String greetingText(String contentType, String body) {
+    if (contentType != null && contentType.startsWith("application/x-www-form-urlencoded")) {
+      for (String pair : body.split("&")) {
+        int eq = pair.indexOf('=');
+        if (eq > 0 && pair.substring(0, eq).equals("text")) {
+          return URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8).trim();
+        }
+      }
+      return "";
+    }
+    return body.trim();
   }
 
   private static String docs() {
     return "<!doctype html><html><head><meta charset=\"utf-8\"><title>Docs</title></head><body>\n"
         + "<h1>Sample app docs</h1>\n<p>GET / shows the revision, URL, flags and settings of this preview;"
-        + " GET /health answers ok.</p>\n<p><a href=\"./\">home</a></p>\n</body></html>\n";
+        + " GET /health answers ok; POST /greetings (text=...) adds a row to its database.</p>\n<p><a href=\"./\">home</a></p>\n</body></html>\n";
   }
 
   static String esc(String s) {

@@ -6,20 +6,32 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class SampleAppTest {
   private final HttpClient http = HttpClient.newHttpClient();
   private SampleApp app;
+  @TempDir Path dir;
 
   @AfterEach
   void stop() {
     if (app != null) {
       app.stop();
     }
+  }
+
+  private HttpResponse<String> post(String path, String type, String body) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + app.port() + path))
+        .header("Content-Type", type).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   private HttpResponse<String> get(String path) throws Exception {
@@ -70,11 +82,41 @@ class SampleAppTest {
   }
 
   @Test
-  void aSqliteDatabaseWithoutItsDriverIsReportedNotFatal() throws Exception {
+  void showsTheRowsOfItsSqliteDatabaseAndAddsGreetingsWithBoundValues() throws Exception {
+    Path db = dir.resolve("pr.db");
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); Statement st = c.createStatement()) {
+      st.execute("CREATE TABLE greetings(id INTEGER PRIMARY KEY, text TEXT NOT NULL)");
+      st.execute("INSERT INTO greetings(text) VALUES ('hello from the baseline')");
+    }
+    app = SampleApp.start(Map.of("DATABASE_URL", "jdbc:sqlite:" + db, "DB_TOKEN", "tok-secret-9"), 0);
+
+    assertThat(get("/").body()).contains("<h3>greetings</h3>").contains("<td>1</td><td>hello from the baseline</td>")
+        .contains("<td>DATABASE_URL</td><td><code>jdbc:sqlite:" + db + "</code>").doesNotContain("tok-secret-9");
+    HttpResponse<String> added = post("/greetings", "application/x-www-form-urlencoded", "text=it%27s+%3Cme%3E");
+    assertThat(added.statusCode()).as(added.body()).isEqualTo(201);
+    assertThat(post("/greetings", "text/plain", "plain'); DROP TABLE greetings; --").statusCode()).isEqualTo(201);
+    assertThat(get("/").body()).contains("<td>2</td><td>it&#39;s &lt;me&gt;</td>")
+        .contains("<td>3</td><td>plain&#39;); DROP TABLE greetings; --</td>");
+    assertThat(post("/greetings", "application/x-www-form-urlencoded", "other=x").statusCode()).isEqualTo(400);
+    assertThat(get("/greetings").statusCode()).isEqualTo(405);
+  }
+
+  @Test
+  void greetingsNeedASqliteDatabaseWithThatTable() throws Exception {
+    app = SampleApp.start(Map.of(), 0);
+    assertThat(post("/greetings", "text/plain", "hi").statusCode()).isEqualTo(404);
+    app.stop();
+    app = SampleApp.start(Map.of("DATABASE_URL", "jdbc:sqlite:" + dir.resolve("empty.db")), 0);
+    assertThat(post("/greetings", "text/plain", "hi").statusCode()).isEqualTo(409);
+    assertThat(get("/").body()).contains("The database has no tables.");
+  }
+
+  @Test
+  void anUnreadableSqliteDatabaseIsReportedNotFatal() throws Exception {
     app = SampleApp.start(Map.of("DATABASE_URL", "jdbc:sqlite:/nonexistent/preview.db"), 0);
     HttpResponse<String> r = get("/");
     assertThat(r.statusCode()).isEqualTo(200);
-    assertThat(r.body()).contains("<h2>Database</h2>").contains("SQLite JDBC driver must be on the classpath");
+    assertThat(r.body()).contains("<h2>Database</h2>").contains("<p id=\"db-error\">Database not readable here: ");
   }
 
   @Test
