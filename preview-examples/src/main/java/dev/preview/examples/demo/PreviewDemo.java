@@ -6,11 +6,14 @@ import dev.preview.core.PreviewListener;
 import dev.preview.core.PreviewOrchestrator;
 import dev.preview.core.console.ConsoleNotifier;
 import dev.preview.core.local.LocalEnvironmentProvider;
+import dev.preview.db.sqlite.SqliteBaseline;
+import dev.preview.db.sqlite.SqliteDatabaseProvider;
 import dev.preview.examples.sample.SampleApp;
+import dev.preview.examples.serve.WebhookServer;
+import dev.preview.scm.github.GitHubWebhookSource;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.PullRequest;
-import dev.preview.spi.PullRequestEvent;
 import dev.preview.spi.Secret;
 import java.io.IOException;
 import java.net.URI;
@@ -30,7 +33,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -38,20 +40,31 @@ import java.util.stream.Stream;
 /**
  * {@code preview demo}: a whole PR lifecycle on this machine with the embedded defaults and no
  * external service. The {@code local} provider runs the {@link SampleApp} once per PR on its own
- * port, the {@code console} notifier prints the PR comments, and an in-memory SCM holds the PRs.
+ * port, the {@code sqlite} database provider gives each PR its own file cloned from a baseline
+ * built in the temp dir, the {@code console} notifier prints the PR comments, and an in-memory SCM
+ * answers the orchestrator's "is this PR still open?". Events arrive as in production: the demo
+ * plays GitHub and POSTs signed {@code pull_request} deliveries to an in-process
+ * {@link WebhookServer}; it follows the runs only through the orchestrator's listener.
  *
  * <ol>
- *   <li>PR 1 and PR 2 are opened at once; each must answer at its own URL with its own revision
- *       (PR 2 carries the label {@code flag:new-checkout}, so its page shows that flag on).</li>
- *   <li>PR 1 is pushed; its page must show the new revision, and the old process must be gone.</li>
- *   <li>Both are closed; their URLs must stop answering, the state directory must be empty, and no
- *       process started by the demo may be left.</li>
+ *   <li>PR 1 and PR 2 are opened at once; each must answer at its own URL with its own revision and
+ *       the baseline rows of its own database (PR 2 carries the label {@code flag:new-checkout}).</li>
+ *   <li>A greeting is written through PR 1's app: PR 1 shows it, PR 2 does not.</li>
+ *   <li>A delivery signed with another secret is answered 401 and deploys nothing.</li>
+ *   <li>PR 1 is pushed; its page must show the new revision and still the greeting, and the old
+ *       process must be gone.</li>
+ *   <li>PR 1 is closed and PR 2 merged; their URLs must stop answering, the state and database
+ *       directories must be empty, and no process started by the demo may be left.</li>
  * </ol>
  *
  * Every check is printed; {@link #run()} returns 0 only if all passed, else 1.
  */
 public final class PreviewDemo {
   static final String REPOSITORY = "acme/shop";
+  /** The rows of the baseline's table {@code greetings}: every preview's database starts with them. */
+  static final List<String> BASELINE_ROWS = List.of("hello from the baseline", "bonjour", "hallo");
+  /** How long the demo waits for a deploy or a teardown before it calls it failed. */
+  private static final Duration DEADLINE = Duration.ofSeconds(90);
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
   private final ConsoleNotifier console;
@@ -61,6 +74,7 @@ public final class PreviewDemo {
   private final List<String> failures = new ArrayList<>();
   private final Map<String, Duration> phases = new LinkedHashMap<>();
   private int passed;
+  private final Map<Integer, Integer> hookAnswers = new java.util.TreeMap<>();
 
   private PreviewDemo(Builder b) {
     this.console = b.console;
@@ -96,78 +110,150 @@ public final class PreviewDemo {
       return 1;
     }
     Path stateDir = dir.resolve("local");
+    Path databases = dir.resolve("databases");
     LocalEnvironmentProvider local = LocalEnvironmentProvider.builder().stateDir(stateDir).workDir(dir)
         .command(appCommand).startCheck(Duration.ofSeconds(20)).build();
     InMemoryPullRequests scm = new InMemoryPullRequests();
+    DemoWatch watch = new DemoWatch();
     String token = "demo-" + hex(16);
     AppTemplate app = AppTemplate.builder().command(appCommand).healthPath("/health").link("docs", "/docs")
         .env("GREETING", "hello from preview demo").secret("DEMO_API_TOKEN", Secret.of(token))
         .readinessTimeout(Duration.ofSeconds(60)).readinessInterval(Duration.ofMillis(100)).build();
-    PreviewOrchestrator.Builder ob = PreviewOrchestrator.builder().environment(local).notifier(console)
-        .pullRequests(scm).app(app);
-    if (progress != null) {
-      ob.listener(progress.apply(console));
-    }
     PreviewKey k1 = PreviewKey.pr(REPOSITORY, 1);
     PreviewKey k2 = PreviewKey.pr(REPOSITORY, 2);
+    PreviewKey k3 = PreviewKey.pr(REPOSITORY, 3);
     PullRequest pr1 = PullRequest.open(k1, hex(20), "feature/cart", "main");
     PullRequest pr2 = PullRequest.open(k2, hex(20), "feature/checkout", "main")
         .withLabels(Set.of("flag:new-checkout"));
     Map<PreviewKey, List<String>> urls = new LinkedHashMap<>();
+    SqliteDatabaseProvider sqlite = null;
+    Secret hookSecret = Secret.of(hex(32));
 
     say("preview demo: a live environment per pull request, with the embedded defaults (no external service)");
     say("  environment: local processes, state in " + stateDir);
+    say("  database:    sqlite, one file per PR in " + databases + ", cloned from baseline.db");
     say("  notifier:    console (the PR comments are printed below)");
     say("  app:         " + SampleApp.class.getName() + " (one JVM per preview)");
-    try (PreviewOrchestrator o = ob.build()) {
+    try {
+      Path baseline = timed("baseline database", () -> SqliteBaseline.builder().file(dir.resolve("baseline.db"))
+          .sql("schema", "CREATE TABLE greetings(id INTEGER PRIMARY KEY, text TEXT NOT NULL);")
+          .sql("seed", BASELINE_ROWS.stream().map(r -> "INSERT INTO greetings(text) VALUES ('" + r + "');")
+              .collect(Collectors.joining("\n")))
+          .build().refresh());
+      sqlite = SqliteDatabaseProvider.builder().directory(databases).baseline(baseline).build();
+    } catch (RuntimeException e) {
+      check(false, "the baseline database is built", e.toString());
+      return finish(t0, dir, urls);
+    }
+    PreviewOrchestrator.Builder ob = PreviewOrchestrator.builder().environment(local).database(sqlite)
+        .notifier(console).pullRequests(scm).app(app).listener(watch);
+    if (progress != null) {
+      ob.listener(progress.apply(console));
+    }
+    try (PreviewOrchestrator o = ob.build();
+         WebhookServer server = WebhookServer.builder().orchestrator(o).bind("127.0.0.1").port(0).threads(4)
+             .source(GitHubWebhookSource.builder(hookSecret).build()).start()) {
+      URI endpoint = server.url().resolve("/webhooks/github");
+      GitHubDeliveries github = new GitHubDeliveries(endpoint, hookSecret);
+      say("  webhooks:    " + endpoint + " (GitHub-shaped pull_request deliveries, signed with a generated secret)");
+      Demo d = new Demo(o, server, watch, github, sqlite, token);
+
       // 1. open both at once
-      section("1. PR 1 and PR 2 opened (in parallel)");
+      section("1. PR 1 and PR 2 opened (in parallel, two webhook deliveries)");
       scm.put(pr1);
       scm.put(pr2);
-      List<Preview> opened = timed("open PR 1 + PR 2 (parallel)", () -> List.of(
-          o.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, pr1)),
-          o.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, pr2))).stream()
-          .map(CompletableFuture::join).toList());
-      Preview p1 = opened.get(0);
-      Preview p2 = opened.get(1);
+      timed("open PR 1 + PR 2 (parallel)", () -> {
+        d.deliver("opened", pr1, null);
+        d.deliver("opened", pr2, null);
+        return d.awaitSettled(Map.of(k1, pr1.headSha(), k2, pr2.headSha()));
+      });
+      Seen p1 = d.seen(k1);
+      Seen p2 = d.seen(k2);
       record(urls, p1);
       record(urls, p2);
-      checkReady(p1, pr1, token);
-      checkReady(p2, pr2, token);
+      d.checkReady(p1, pr1);
+      d.checkReady(p2, pr2);
       check(p1.url() != null && p2.url() != null && !p1.url().equals(p2.url()), "PR 1 and PR 2 have different URLs",
           p1.url() + " vs " + p2.url());
+      check(!sqlite.path(k1).equals(sqlite.path(k2)) && Files.isRegularFile(sqlite.path(k1))
+          && Files.isRegularFile(sqlite.path(k2)), "PR 1 and PR 2 have their own database files",
+          sqlite.path(k1) + ", " + sqlite.path(k2));
       if (p2.url() != null) {
         check(get(p2.url()).body().contains("FEATURE_NEW_CHECKOUT = true"), "PR 2 shows its flag new-checkout on",
             "label flag:new-checkout");
         check(!get(p1.url()).body().contains("FEATURE_NEW_CHECKOUT"), "PR 1 does not have that flag", "");
       }
 
-      // 2. push PR 1
-      section("2. PR 1 pushed (redeployed at a new revision)");
+      // 2. data written in PR 1 stays in PR 1
+      String greeting = "written in PR 1 at " + java.time.LocalTime.now().withNano(0);
+      section("2. A greeting written in PR 1's database (POST /greetings)");
+      if (p1.url() != null && p2.url() != null) {
+        Reply added = timed("write in PR 1", () -> post(p1.url().resolve("greetings"), "text=" + java.net.URLEncoder
+            .encode(greeting, java.nio.charset.StandardCharsets.UTF_8)));
+        check(added.status() == 201, "PR 1's app stored the greeting \"" + greeting + "\"", "got " + added.status()
+            + " " + cut(added.body()));
+        check(get(p1.url()).body().contains("<td>" + SampleApp.esc(greeting) + "</td>"),
+            "PR 1's page shows the new row", "");
+        Reply other = get(p2.url());
+        boolean leaked = other.body().contains(SampleApp.esc(greeting));
+        check(!leaked && d.showsBaseline(other.body()),
+            "PR 2's page does not show it (its database is its own), only the baseline rows",
+            leaked ? "PR 2 shows PR 1's greeting" : "PR 2 does not show the baseline rows");
+      } else {
+        check(false, "PR 1 and PR 2 are up to write into", "no URL");
+      }
+
+      // 3. a delivery nobody signed with our secret
+      section("3. A forged delivery (signed with another secret) for PR 3");
+      scm.put(PullRequest.open(k3, hex(20), "evil/branch", "main"));
+      GitHubDeliveries.Delivery forged = github.forge("opened", PullRequest.open(k3, hex(20), "evil/branch", "main"),
+          Secret.of(hex(32)));
+      hookAnswers.merge(forged.status(), 1, Integer::sum);
+      say("  POST " + endpoint.getPath() + "  pull_request.opened " + k3 + " (bad signature) -> " + forged.status());
+      check(forged.status() == 401, "the webhook server answers 401 to a bad X-Hub-Signature-256",
+          "got " + forged.status() + " " + cut(forged.body()));
+      check(!watch.touched(k3) && o.get(k3).isEmpty() && !Files.exists(sqlite.path(k3)),
+          "nothing was deployed for " + k3 + " (no step, no environment, no database)", "");
+      scm.put(PullRequest.open(k3, hex(20), "evil/branch", "main").withState(PullRequest.State.CLOSED));
+
+      // 4. push PR 1
+      section("4. PR 1 pushed (redeployed at a new revision)");
       PullRequest pushed = pr1.withHeadSha(hex(20));
       scm.put(pushed);
-      Preview p1b = timed("push PR 1", () ->
-          o.handle(PullRequestEvent.of(PullRequestEvent.Action.UPDATED, pushed)).join());
+      timed("push PR 1", () -> {
+        d.deliver("synchronize", pushed, pr1.headSha());
+        return d.awaitSettled(Map.of(k1, pushed.headSha()));
+      });
+      Seen p1b = d.seen(k1);
       record(urls, p1b);
-      checkReady(p1b, pushed, token);
+      d.checkReady(p1b, pushed);
       if (p1.url() != null && p1b.url() != null && !p1.url().equals(p1b.url())) {
         check(!answers(p1.url()), "the old revision of PR 1 no longer answers at " + p1.url(), "");
+      }
+      if (p1b.url() != null) {
+        check(get(p1b.url()).body().contains("<td>" + SampleApp.esc(greeting) + "</td>"),
+            "PR 1's greeting survived the redeploy (same database)", "");
       }
       if (p2.url() != null) {
         check(get(p2.url()).body().contains(pr2.headSha()), "PR 2 is untouched by PR 1's push", "");
       }
 
-      // 3. close both
-      section("3. PR 1 and PR 2 closed (torn down)");
-      scm.put(pushed.withState(PullRequest.State.CLOSED));
-      scm.put(pr2.withState(PullRequest.State.MERGED));
-      List<Preview> closed = timed("close PR 1 + PR 2", () -> List.of(
-          o.handle(PullRequestEvent.of(PullRequestEvent.Action.CLOSED, pushed)),
-          o.handle(PullRequestEvent.of(PullRequestEvent.Action.MERGED, pr2))).stream()
-          .map(CompletableFuture::join).toList());
-      for (Preview p : closed) {
-        check(p.state() == PreviewState.DELETED, p.key() + " is DELETED", "state " + p.state() + " " + p.message());
+      // 5. close one, merge the other
+      section("5. PR 1 closed, PR 2 merged (torn down)");
+      PullRequest closed1 = pushed.withState(PullRequest.State.CLOSED);
+      PullRequest merged2 = pr2.withState(PullRequest.State.MERGED);
+      scm.put(closed1);
+      scm.put(merged2);
+      timed("close PR 1 + merge PR 2", () -> {
+        d.deliver("closed", closed1, null);
+        d.deliver("closed", merged2, null);
+        return d.awaitDeleted(List.of(k1, k2));
+      });
+      for (PreviewKey k : List.of(k1, k2)) {
+        check(watch.state(k) == PreviewState.DELETED, k + " is DELETED", "state " + watch.state(k) + " " + watch.message(k));
       }
+      check(watch.message(k2).contains("merged") && watch.message(k1).contains("closed"),
+          "the deliveries read as PR 1 closed, PR 2 merged (merged: true)", watch.message(k1) + " / " + watch.message(k2));
       for (Map.Entry<PreviewKey, List<String>> e : urls.entrySet()) {
         for (String u : e.getValue()) {
           check(!answers(URI.create(u)), e.getKey() + " no longer answers at " + u, "");
@@ -176,22 +262,29 @@ public final class PreviewDemo {
       check(o.list().isEmpty(), "the orchestrator lists no preview", String.valueOf(o.list()));
       List<String> left = files(stateDir);
       check(left.isEmpty(), "the state directory is empty", String.valueOf(left));
-    } catch (RuntimeException e) {
+      List<String> dbs = files(databases);
+      check(dbs.isEmpty() && sqlite.list().isEmpty(), "the database files are gone", String.valueOf(dbs));
+    } catch (IOException | RuntimeException e) {
       failures.add("the demo stopped: " + e);
       say("  FAILED: the demo stopped: " + e);
     } finally {
       // Whatever happened, leave nothing running.
-      Stream.of(k1, k2).forEach(k -> {
+      for (PreviewKey k : List.of(k1, k2, k3)) {
         try {
           local.delete(k);
+          sqlite.drop(k);
         } catch (RuntimeException e) {
           failures.add("cleanup of " + k + ": " + e.getMessage());
         }
-      });
+      }
     }
     Set<Long> leftover = descendants();
     leftover.removeAll(before);
     check(leftover.isEmpty(), "no process started by the demo is left", "still alive: " + leftover);
+    return finish(t0, dir, urls);
+  }
+
+  private int finish(long t0, Path dir, Map<PreviewKey, List<String>> urls) {
     if (workDir == null) {
       deleteTree(dir);
     }
@@ -200,24 +293,96 @@ public final class PreviewDemo {
     return failures.isEmpty() ? 0 : 1;
   }
 
-  private void checkReady(Preview p, PullRequest pr, String token) {
-    String who = p.key().id();
-    if (!check(p.state() == PreviewState.READY && p.url() != null, who + " is READY at " + p.url(),
-        "state " + p.state() + (p.failedStep() != null ? " at step " + p.failedStep() : "") + ": " + p.message())) {
-      return;
+  /** A preview as the demo sees it: the listener's state and the environment's URL. */
+  record Seen(PreviewKey key, PreviewState state, URI url, String failedStep, String message) {}
+
+  /** One run's tools: sends deliveries, waits on the listener, checks pages. */
+  private final class Demo {
+    private final PreviewOrchestrator o;
+    private final WebhookServer server;
+    private final DemoWatch watch;
+    private final GitHubDeliveries github;
+    private final SqliteDatabaseProvider sqlite;
+    private final String token;
+
+    Demo(PreviewOrchestrator o, WebhookServer server, DemoWatch watch, GitHubDeliveries github,
+        SqliteDatabaseProvider sqlite, String token) {
+      this.o = o;
+      this.server = server;
+      this.watch = watch;
+      this.github = github;
+      this.sqlite = sqlite;
+      this.token = token;
     }
-    Reply home = get(p.url());
-    check(home.status() == 200 && home.body().contains("<code id=\"revision\">" + pr.headSha() + "</code>"),
-        who + " answers at " + p.url() + " with revision " + pr.headSha().substring(0, 7),
-        "got " + home.status() + " " + cut(home.body()));
-    check(home.body().contains("<code id=\"key\">" + who + "</code>"), who + " page shows its own key", cut(home.body()));
-    check(home.body().contains("hello from preview demo") && !home.body().contains(token),
-        who + " page shows its settings but not its secret DEMO_API_TOKEN", "");
-    Reply health = get(p.url().resolve("health"));
-    check(health.status() == 200 && health.body().equals("ok"), who + " /health answers ok",
-        "got " + health.status() + " " + cut(health.body()));
-    Reply docs = get(p.url().resolve("docs"));
-    check(docs.status() == 200, who + " /docs answers", "got " + docs.status());
+
+    void deliver(String action, PullRequest pr, String before) {
+      GitHubDeliveries.Delivery d = github.send(action, pr, before);
+      hookAnswers.merge(d.status(), 1, Integer::sum);
+      String what = "pull_request." + action + (action.equals("closed") ? " (merged: "
+          + (pr.state() == PullRequest.State.MERGED) + ")" : "");
+      say("  POST /webhooks/github  " + what + " " + pr.key() + " -> " + d.status() + " (delivery " + d.id().substring(0, 8) + ")");
+      check(d.status() == 202, "the webhook server accepts " + what + " of " + pr.key() + " (202)",
+          "got " + d.status() + " " + cut(d.body()));
+    }
+
+    /** Until each key is READY (or FAILED) at its revision and no event is in flight. */
+    boolean awaitSettled(Map<PreviewKey, String> revisions) {
+      boolean ok = watch.await(() -> server.inFlight() == 0
+          && revisions.entrySet().stream().allMatch(e -> watch.settled(e.getKey(), e.getValue())), DEADLINE);
+      if (!ok) {
+        check(false, "the previews settled within " + DEADLINE.toSeconds() + " s", revisions.keySet().stream()
+            .map(k -> k + " " + watch.state(k)).collect(Collectors.joining(", ")));
+      }
+      return ok;
+    }
+
+    boolean awaitDeleted(List<PreviewKey> keys) {
+      boolean ok = watch.await(() -> server.inFlight() == 0 && keys.stream().allMatch(watch::tornDown), DEADLINE);
+      if (!ok) {
+        check(false, "the teardowns ended within " + DEADLINE.toSeconds() + " s", keys.stream()
+            .map(k -> k + " " + watch.state(k)).collect(Collectors.joining(", ")));
+      }
+      return ok;
+    }
+
+    Seen seen(PreviewKey key) {
+      PreviewState state = watch.state(key);
+      URI url = state == PreviewState.READY ? o.get(key).map(Preview::url).orElse(null) : null;
+      return new Seen(key, state, url, watch.failedStep(key), watch.message(key));
+    }
+
+    boolean showsBaseline(String page) {
+      return BASELINE_ROWS.stream().allMatch(r -> page.contains("<td>" + SampleApp.esc(r) + "</td>"));
+    }
+
+    private String databaseProblem(String page, PreviewKey key) {
+      List<String> missing = BASELINE_ROWS.stream().filter(r -> !page.contains("<td>" + SampleApp.esc(r) + "</td>")).toList();
+      return "rows missing " + missing + (page.contains("jdbc:sqlite:" + sqlite.path(key)) ? ""
+          : ", the page does not show DATABASE_URL=jdbc:sqlite:" + sqlite.path(key));
+    }
+
+    void checkReady(Seen p, PullRequest pr) {
+      String who = p.key().id();
+      if (!check(p.state() == PreviewState.READY && p.url() != null, who + " is READY at " + p.url(),
+          "state " + p.state() + (p.failedStep() != null ? " at step " + p.failedStep() : "") + ": " + p.message())) {
+        return;
+      }
+      Reply home = get(p.url());
+      check(home.status() == 200 && home.body().contains("<code id=\"revision\">" + pr.headSha() + "</code>"),
+          who + " answers at " + p.url() + " with revision " + pr.headSha().substring(0, 7),
+          "got " + home.status() + " " + cut(home.body()));
+      check(home.body().contains("<code id=\"key\">" + who + "</code>"), who + " page shows its own key", cut(home.body()));
+      check(home.body().contains("hello from preview demo") && !home.body().contains(token),
+          who + " page shows its settings but not its secret DEMO_API_TOKEN", "");
+      check(showsBaseline(home.body()) && home.body().contains("jdbc:sqlite:" + sqlite.path(p.key())),
+          who + " page shows the " + BASELINE_ROWS.size() + " baseline rows of its own database "
+              + sqlite.path(p.key()).getFileName(), databaseProblem(home.body(), p.key()));
+      Reply health = get(p.url().resolve("health"));
+      check(health.status() == 200 && health.body().equals("ok"), who + " /health answers ok",
+          "got " + health.status() + " " + cut(health.body()));
+      Reply docs = get(p.url().resolve("docs"));
+      check(docs.status() == 200, who + " /docs answers", "got " + docs.status());
+    }
   }
 
   private boolean check(boolean ok, String what, String detail) {
@@ -246,6 +411,10 @@ public final class PreviewDemo {
     section("Summary");
     phases.forEach((phase, d) -> say(String.format(Locale.ROOT, "  %-30s %9s", phase, ConsoleNotifier.format(d))));
     urls.forEach((k, u) -> say("  " + k + ": " + String.join(" -> ", u) + " (removed)"));
+    if (!hookAnswers.isEmpty()) {
+      say("  webhook deliveries: " + hookAnswers.entrySet().stream().map(e -> e.getValue() + " answered " + e.getKey())
+          .collect(Collectors.joining(", ")));
+    }
     say("  checks: " + passed + " passed, " + failures.size() + " failed");
     if (failures.isEmpty()) {
       say("demo OK");
@@ -255,7 +424,7 @@ public final class PreviewDemo {
     }
   }
 
-  private static void record(Map<PreviewKey, List<String>> urls, Preview p) {
+  private static void record(Map<PreviewKey, List<String>> urls, Seen p) {
     if (p.url() != null) {
       List<String> l = urls.computeIfAbsent(p.key(), k -> new ArrayList<>());
       if (!l.contains(p.url().toString())) {
@@ -279,6 +448,20 @@ public final class PreviewDemo {
     try {
       HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(5)).build(),
           HttpResponse.BodyHandlers.ofString());
+      return new Reply(r.statusCode(), r.body());
+    } catch (IOException e) {
+      return new Reply(-1, "no answer: " + e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new Reply(-1, "interrupted");
+    }
+  }
+
+  static Reply post(URI url, String form) {
+    try {
+      HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(5))
+          .header("Content-Type", "application/x-www-form-urlencoded")
+          .POST(HttpRequest.BodyPublishers.ofString(form)).build(), HttpResponse.BodyHandlers.ofString());
       return new Reply(r.statusCode(), r.body());
     } catch (IOException e) {
       return new Reply(-1, "no answer: " + e);

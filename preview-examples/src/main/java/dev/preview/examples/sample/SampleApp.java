@@ -257,7 +257,8 @@ public final class SampleApp {
         + " GET /health answers ok; POST /greetings (text=...) adds a row to its database.</p>\n<p><a href=\"./\">home</a></p>\n</body></html>\n";
   }
 
-  static String esc(String s) {
+  /** {@code s} escaped for HTML text and attributes, as the page shows it. */
+  public static String esc(String s) {
     StringBuilder sb = new StringBuilder(s.length());
     for (char c : s.toCharArray()) {
       switch (c) {

@@ -8,12 +8,15 @@ import dev.preview.examples.cli.Progress;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 class PreviewDemoTest {
+  /** Every check of a demo where everything works (PreviewJarIT expects the same number). */
+  static final int CHECKS = 48;
 
   @Test
   void theDemoRunsTheWholeLifecycleAndExitsZero() {
@@ -28,7 +31,27 @@ class PreviewDemoTest {
     System.out.println(printed);
     assertThat(code).as(printed + err).isZero();
     assertThat(printed)
-        .contains("== 1. PR 1 and PR 2 opened (in parallel)", "== 2. PR 1 pushed", "== 3. PR 1 and PR 2 closed")
+        .contains("== 1. PR 1 and PR 2 opened (in parallel", "== 2. A greeting written in PR 1's database",
+            "== 3. A forged delivery", "== 4. PR 1 pushed", "== 5. PR 1 closed, PR 2 merged")
+        // events arrive as signed GitHub deliveries through the webhook server
+        .containsPattern("POST /webhooks/github  pull_request\\.opened acme/shop#1 -> 202 \\(delivery [0-9a-f]{8}\\)")
+        .contains("POST /webhooks/github  pull_request.synchronize acme/shop#1 -> 202",
+            "POST /webhooks/github  pull_request.closed (merged: false) acme/shop#1 -> 202",
+            "POST /webhooks/github  pull_request.closed (merged: true) acme/shop#2 -> 202",
+            "check: the webhook server answers 401 to a bad X-Hub-Signature-256 ... ok",
+            "check: nothing was deployed for acme/shop#3 (no step, no environment, no database) ... ok",
+            "check: the deliveries read as PR 1 closed, PR 2 merged (merged: true) ... ok",
+            "webhook deliveries: 5 answered 202, 1 answered 401")
+        // each PR's own database, cloned from the baseline, isolated, kept across a push, gone at teardown
+        .containsPattern("\\[acme/shop#1] database +\\d")
+        .containsPattern("check: acme/shop#1 page shows the 3 baseline rows of its own database shop-pr-1-[0-9a-f]+\\.db \\.\\.\\. ok")
+        .containsPattern("check: acme/shop#2 page shows the 3 baseline rows of its own database shop-pr-2-[0-9a-f]+\\.db \\.\\.\\. ok")
+        .contains("check: PR 1 and PR 2 have their own database files ... ok",
+            "check: PR 1's page shows the new row ... ok",
+            "check: PR 2's page does not show it (its database is its own), only the baseline rows ... ok",
+            "check: PR 1's greeting survived the redeploy (same database) ... ok",
+            "check: the database files are gone ... ok",
+            "checks: " + CHECKS + " passed, 0 failed")
         .containsPattern("\\[acme/shop#1] environment +\\d")
         .containsPattern("\\[acme/shop#2] readiness +\\d")
         .containsPattern("\\[acme/shop#1] teardown.environment +\\d")
@@ -67,6 +90,34 @@ class PreviewDemoTest {
         .contains("sample app: missing config")
         .contains("### [!!] Preview failed: acme/shop#1")
         .contains("demo FAILED:")
-        .contains("check: the state directory is empty ... ok");
+        .contains("check: the state directory is empty ... ok")
+        .contains("check: the webhook server answers 401 to a bad X-Hub-Signature-256 ... ok")
+        .contains("check: the database files are gone ... ok");
+  }
+
+  @Test
+  void aDemoWhoseAppDoesNotGetItsDatabaseFailsTheDatabaseChecks() {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ConsoleNotifier console = ConsoleNotifier.builder().out(new PrintStream(out, true, StandardCharsets.UTF_8))
+        .ansi(false).build();
+    // the real sample app, but started without the DATABASE_URL the sqlite provider hands it
+    List<String> app = new ArrayList<>(List.of("sh", "-c", "unset DATABASE_URL; exec \"$0\" \"$@\""));
+    app.addAll(PreviewDemo.sampleAppCommand());
+
+    int code = PreviewDemo.builder().console(console).appCommand(app).build().run();
+
+    String printed = out.toString(StandardCharsets.UTF_8);
+    assertThat(code).as(printed).isEqualTo(1);
+    // exactly the seven database checks fail: the rest of the lifecycle works without a database
+    assertThat(printed)
+        .contains("checks: " + (CHECKS - 7) + " passed, 7 failed")
+        .contains("check: acme/shop#1 is READY at http://")
+        .containsPattern("check: acme/shop#1 page shows the 3 baseline rows of its own database \\S+ \\.\\.\\. FAILED")
+        .contains("rows missing [hello from the baseline, bonjour, hallo], the page does not show DATABASE_URL=jdbc:sqlite:")
+        .containsPattern("check: PR 1's app stored the greeting .* \\.\\.\\. FAILED \\(got 404 no SQLite database")
+        .contains("check: PR 1's greeting survived the redeploy (same database) ... FAILED")
+        .contains("demo FAILED:")
+        .contains("check: the database files are gone ... ok")
+        .contains("check: no process started by the demo is left ... ok");
   }
 }
