@@ -301,12 +301,14 @@ public final class PreviewCli implements Callable<Integer> {
   }
 
   @Command(name = "demo", mixinStandardHelpOptions = true,
-      description = "Run a whole PR lifecycle on this machine, with no external service: two PRs opened in parallel, "
-          + "a push, then both closed; every URL is checked. Exit code 0 only if all checks pass.")
+      description = "Run a whole PR lifecycle on this machine, with no external service: signed GitHub webhooks to an "
+          + "in-process webhook server open two PRs in parallel (each with its own SQLite database cloned from a baseline), "
+          + "a forged one is refused, a push, then both closed; every URL and database is checked. "
+          + "Exit code 0 only if all checks pass.")
   static final class Demo implements Callable<Integer> {
     @ParentCommand PreviewCli cli;
 
-    @Option(names = "--keep-dir", paramLabel = "DIR", description = "keep state and logs in DIR (default: a temp dir, removed)")
+    @Option(names = "--keep-dir", paramLabel = "DIR", description = "keep state, logs and databases in DIR (default: a temp dir, removed)")
     Path dir;
 
     @Override

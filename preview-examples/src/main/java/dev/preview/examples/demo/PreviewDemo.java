@@ -270,18 +270,23 @@ public final class PreviewDemo {
     } finally {
       // Whatever happened, leave nothing running.
       for (PreviewKey k : List.of(k1, k2, k3)) {
-        try {
-          local.delete(k);
-          sqlite.drop(k);
-        } catch (RuntimeException e) {
-          failures.add("cleanup of " + k + ": " + e.getMessage());
-        }
+        cleanup(k, "environment", () -> local.delete(k));
+        SqliteDatabaseProvider db = sqlite;
+        cleanup(k, "database", () -> db.drop(k));
       }
     }
     Set<Long> leftover = descendants();
     leftover.removeAll(before);
     check(leftover.isEmpty(), "no process started by the demo is left", "still alive: " + leftover);
     return finish(t0, dir, urls);
+  }
+
+  private void cleanup(PreviewKey key, String what, Runnable delete) {
+    try {
+      delete.run();
+    } catch (RuntimeException e) {
+      failures.add("cleanup of the " + what + " of " + key + ": " + e.getMessage());
+    }
   }
 
   private int finish(long t0, Path dir, Map<PreviewKey, List<String>> urls) {
