@@ -14,6 +14,7 @@ public final class HostileKeys {
         PreviewKey.branch("acme/shop", "x".repeat(250) + "/a"),
         PreviewKey.branch("acme/shop", "x".repeat(250) + "/b"),
         PreviewKey.branch("acme/Shop", "x".repeat(250) + "/a"),
-        PreviewKey.pr("a-very-long-owner-" + "o".repeat(80) + "/" + "r".repeat(150), 2147483647));
+        PreviewKey.pr("a-very-long-owner-" + "o".repeat(80) + "/" + "r".repeat(150), 2147483647),
+        PreviewKey.branch("acme-" + "o".repeat(40) + "/shop", "b".repeat(254) + "'")); // an id of 306 chars
   }
 }

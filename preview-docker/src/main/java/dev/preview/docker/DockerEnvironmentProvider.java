@@ -5,8 +5,8 @@ import com.github.dockerjava.api.async.ResultCallback;
 import com.github.dockerjava.api.command.BuildImageCmd;
 import com.github.dockerjava.api.command.CreateContainerCmd;
 import com.github.dockerjava.api.command.InspectContainerResponse;
-import com.github.dockerjava.api.command.PullImageResultCallback;
 import com.github.dockerjava.api.exception.ConflictException;
+import com.github.dockerjava.api.exception.DockerClientException;
 import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.exception.NotModifiedException;
@@ -20,6 +20,7 @@ import com.github.dockerjava.api.model.ExposedPort;
 import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.HealthCheck;
 import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.PullResponseItem;
 import com.github.dockerjava.api.model.Network;
 import com.github.dockerjava.api.model.Ports;
 import com.github.dockerjava.api.model.RestartPolicy;
@@ -182,8 +183,10 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       String hash = hash("service", svc.name(), imageId(image), svc.command().toString(), new TreeMap<>(svc.env()).toString(),
           new TreeMap<>(svc.secrets()).keySet().toString(), svc.volumes().toString(),
           DockerSettings.merge(svc.resources(), settings.resources).toString(), settings.restart, network);
-      Container current = existing.stream().filter(c -> svc.name().equals(c.getLabels().get(SERVICE)))
-          .findFirst().orElse(null);
+      List<Container> mine = existing.stream().filter(c -> svc.name().equals(c.getLabels().get(SERVICE))).toList();
+      Container current = mine.isEmpty() ? null : mine.get(0);
+      // more than one only after a crash mid-replacement: keep one
+      mine.stream().skip(1).forEach(c -> remove(c.getId()));
       boolean resetData = current != null && !settings.keepServiceData
           && !spec.revision().equals(current.getLabels().get(Labels.REVISION));
       if (current != null && hash.equals(current.getLabels().get(SPEC_HASH)) && !resetData
@@ -503,12 +506,13 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       if (settings.registry != null) {
         cmd.withAuthConfig(authConfig());
       }
-      boolean done = cmd.exec(new PullImageResultCallback()).awaitCompletion(settings.pullTimeout.toMillis(),
-          TimeUnit.MILLISECONDS);
-      if (!done) {
+      PullOutput out = cmd.exec(new PullOutput());
+      if (!out.awaitCompletion(settings.pullTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        out.close();
         throw new ProviderException(NAME, "pulling image " + image + " took longer than environment.pullTimeout ("
             + settings.pullTimeout + ")", true);
       }
+      out.rethrow();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new ProviderException(NAME, "interrupted while pulling " + image, true, e);
@@ -522,13 +526,69 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
           + "(environment.registry), or build the image on the host.", false, e.getHttpStatus(), e);
     } catch (ProviderException e) {
       throw e;
-    } catch (RuntimeException e) {
+    } catch (IOException | RuntimeException e) {
       if (Engine.unreachable(e) && !present) {
         throw engine.unreachableException(e);
       }
-      throw new ProviderException(NAME, "pulling image " + image + " failed: " + e.getMessage(), true, e);
+      if (present) {
+        log.warn("docker: pulling {} failed ({}); using the local copy", image, e.getMessage());
+        return image;
+      }
+      throw new ProviderException(NAME, "image " + image + " is not on the Docker host and pulling it failed: "
+          + e.getMessage() + ". Check the image reference and tag, the registry credentials "
+          + "(environment.registry), or build the image on the host.", false, e);
     }
     return image;
+  }
+
+  /**
+   * A pull's progress stream. Failures are kept for {@link #rethrow} instead of being logged at
+   * ERROR by docker-java, since the caller reports them (with what to do) in its exception.
+   */
+  private static final class PullOutput extends QuietCallback<PullResponseItem> {
+    private volatile String error;
+
+    @Override
+    public void onNext(PullResponseItem item) {
+      if (item.isErrorIndicated()) {
+        error = item.getErrorDetail() != null && item.getErrorDetail().getMessage() != null
+            ? item.getErrorDetail().getMessage() : BuildCmdOutput.legacyError(item);
+      }
+    }
+
+    void rethrow() {
+      rethrowFailure();
+      if (error != null) {
+        throw new DockerClientException(error);
+      }
+    }
+  }
+
+  /** Keeps a stream's failure for the caller instead of docker-java's ERROR log line. */
+  private abstract static class QuietCallback<T> extends ResultCallback.Adapter<T> {
+    private volatile Throwable failure;
+
+    @Override
+    public void onError(Throwable t) {
+      if (failure == null) {
+        failure = t;
+      }
+      try {
+        close();
+      } catch (IOException e) {
+        log.debug("docker: closing a stream failed", e);
+      }
+    }
+
+    void rethrowFailure() {
+      Throwable f = failure;
+      if (f instanceof RuntimeException r) {
+        throw r;
+      }
+      if (f != null) {
+        throw new IllegalStateException(f.getMessage(), f);
+      }
+    }
   }
 
   private boolean imagePresent(String image) {
@@ -594,6 +654,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
         throw new ProviderException(NAME, "building " + tag + " took longer than environment.build.timeout ("
             + settings.build.timeout() + "). Last lines:\n" + out.tail(), true);
       }
+      out.rethrowFailure();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new ProviderException(NAME, "interrupted while building " + tag, true, e);
@@ -602,11 +663,14 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     } catch (DockerException e) {
       throw new ProviderException(NAME, "building " + tag + " from " + dir + " failed: " + Engine.message(e)
           + ". Last lines of the build:\n" + out.tail(), false, e.getHttpStatus(), e);
+    } catch (ProviderException e) {
+      throw e;
     } catch (RuntimeException e) {
       if (Engine.unreachable(e)) {
         throw engine.unreachableException(e);
       }
-      throw e;
+      throw new ProviderException(NAME, "building " + tag + " from " + dir + " failed: " + e.getMessage()
+          + ". Last lines of the build:\n" + out.tail(), false, e);
     }
     if (out.error != null || !imagePresent(tag)) {
       throw new ProviderException(NAME, "building " + tag + " from " + dir + " failed: "
@@ -647,7 +711,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   }
 
   /** Collects a build's output, keeping its last lines for error messages. */
-  private static final class BuildCmdOutput extends ResultCallback.Adapter<BuildResponseItem> {
+  private static final class BuildCmdOutput extends QuietCallback<BuildResponseItem> {
     private final Deque<String> lines = new ArrayDeque<>();
     volatile String error;
 
@@ -668,7 +732,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     }
 
     @SuppressWarnings("deprecation") // old engines send only the plain "error" field
-    private static String legacyError(BuildResponseItem item) {
+    static String legacyError(com.github.dockerjava.api.model.ResponseItem item) {
       return item.getError();
     }
 

@@ -18,11 +18,9 @@ import dev.preview.testkit.FakeEnvironmentProvider;
 import dev.preview.testkit.FakePullRequestSource;
 import dev.preview.testkit.FakeScmNotifier;
 import dev.preview.testkit.Faults;
-import java.time.Clock;
+import dev.preview.testkit.MutableClock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -458,33 +456,5 @@ class PreviewOrchestratorTest {
     faults.failAlways("scm.publish");
     Preview p = await(orchestrator.handle(event(Action.OPENED, open(PR1, 1))));
     assertThat(p.state()).isEqualTo(PreviewState.READY);
-  }
-
-  /** A clock the test moves by hand. */
-  static final class MutableClock extends Clock {
-    private volatile Instant now;
-
-    MutableClock(Instant start) {
-      this.now = start;
-    }
-
-    void advance(Duration d) {
-      now = now.plus(d);
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
   }
 }

@@ -125,9 +125,9 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
     Secret pw = Passwords.generate();
     try {
       try (Connection c = connect(admin.database())) {
-        upsertRole(c, key, name, mark, pw);
+        boolean roleExisted = upsertRole(c, key, name, mark, pw);
         if (mode == Mode.DATABASE) {
-          createDatabase(c, key, name, mark, source);
+          createDatabase(c, key, name, mark, source, roleExisted);
         }
       }
       if (mode == Mode.SCHEMA) {
@@ -142,7 +142,8 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
     }
   }
 
-  private void upsertRole(Connection c, PreviewKey key, String role, String mark, Secret pw) throws SQLException {
+  /** Creates or updates the role; returns whether it existed (with our mark) before this call. */
+  private boolean upsertRole(Connection c, PreviewKey key, String role, String mark, Secret pw) throws SQLException {
     Optional<String> existing = roleComment(c, role);
     c.setAutoCommit(false);
     try {
@@ -156,8 +157,10 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
       }
       PgSql.ddl(c, "COMMENT ON ROLE %I IS %L", role, mark);
       if (!isSuperuser(c)) {
-        // a CREATEROLE admin must be able to SET ROLE to hand objects over (ALTER .. OWNER, CREATE DATABASE .. OWNER)
-        PgSql.ddl(c, PgSql.serverVersion(c) >= 160000 ? "GRANT %I TO CURRENT_USER WITH INHERIT FALSE, SET TRUE"
+        // a CREATEROLE admin (managed servers have no superuser) must be able to SET ROLE to hand objects
+        // over (CREATE DATABASE .. OWNER, ALTER .. OWNER) and hold the role's privileges to drop what it
+        // owns and end its sessions later (DROP DATABASE .. WITH (FORCE) checks ownership by inheritance)
+        PgSql.ddl(c, PgSql.serverVersion(c) >= 160000 ? "GRANT %I TO CURRENT_USER WITH INHERIT TRUE, SET TRUE"
             : "GRANT %I TO CURRENT_USER", role);
       }
       c.commit();
@@ -168,10 +171,11 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
       c.setAutoCommit(true);
     }
     c.unwrap(PGConnection.class).alterUserPassword(role, pw.reveal().toCharArray(), "scram-sha-256");
+    return existing.isPresent();
   }
 
-  private void createDatabase(Connection c, PreviewKey key, String name, String mark, String template)
-      throws SQLException {
+  private void createDatabase(Connection c, PreviewKey key, String name, String mark, String template,
+      boolean roleExisted) throws SQLException {
     Optional<Optional<String>> db = databaseComment(c, name);
     if (db.isEmpty()) {
       StringBuilder sql = new StringBuilder("CREATE DATABASE %I OWNER %I");
@@ -189,9 +193,12 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
           template == null ? "the default template" : template, (System.nanoTime() - t0) / 1_000_000);
     } else if (db.get().isPresent()) {
       requireOwner("database", name, db.get().get(), key);
+    } else if (!roleExisted) {
+      // no mark and no earlier role of ours: somebody else's database that happens to have our name
+      requireOwner("database", name, "", key);
     }
     // else: created by an earlier call that died before its comment; the role (marked in the same
-    // transaction as its creation) proves it is ours, so finish the job
+    // transaction as its creation, before the database) proves it is ours, so finish the job
     PgSql.ddl(c, "ALTER DATABASE %I OWNER TO %I", name, name);
     PgSql.ddl(c, "REVOKE ALL ON DATABASE %I FROM PUBLIC", name);
     PgSql.ddl(c, "GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I", name, name);

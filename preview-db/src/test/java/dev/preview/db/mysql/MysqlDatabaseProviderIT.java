@@ -23,13 +23,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Against a real MariaDB (started by .ci/servers/mariadb.sh) or the MySQL given by PREVIEW_MYSQL_URL. */
 class MysqlDatabaseProviderIT {
-  static final String BASELINE = "it_mysql_baseline";
+  static final String BASELINE = "it_mysql_baseline_" + UUID.randomUUID().toString().substring(0, 8);
   final String repo = "acme/my-" + UUID.randomUUID().toString().substring(0, 8);
   final List<PreviewKey> made = new ArrayList<>();
 
@@ -44,10 +45,24 @@ class MysqlDatabaseProviderIT {
       st.execute("CREATE TABLE orders (id BIGINT AUTO_INCREMENT PRIMARY KEY, user_id BIGINT NOT NULL, total DECIMAL(12,2) NOT NULL,"
           + " KEY orders_user (user_id), CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id))");
       st.execute("CREATE VIEW big_orders AS SELECT o.id, u.email, o.total FROM orders o JOIN users u ON u.id = o.user_id WHERE o.total > 100");
-      st.execute("INSERT INTO users (email) SELECT CONCAT('user', seq, '@example.com') FROM seq_1_to_1050");
+      // numbers 1..9999 without MariaDB's sequence engine, so the test also runs on MySQL
+      st.execute("CREATE TABLE digits (d INT)"); // not TEMPORARY: MySQL cannot open a temporary table twice in a query
+      st.execute("INSERT INTO digits VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9)");
+      st.execute("CREATE TEMPORARY TABLE nums AS SELECT a.d + 10 * b.d + 100 * c.d + 1000 * e.d AS seq"
+          + " FROM digits a CROSS JOIN digits b CROSS JOIN digits c CROSS JOIN digits e");
+      st.execute("DELETE FROM nums WHERE seq NOT BETWEEN 1 AND 3000");
+      st.execute("INSERT INTO users (email) SELECT CONCAT('user', seq, '@example.com') FROM nums WHERE seq <= 1050 ORDER BY seq");
       st.execute("DELETE FROM users WHERE id > 1000");
       st.execute("ALTER TABLE users AUTO_INCREMENT = 1101"); // this counter must survive the copy
-      st.execute("INSERT INTO orders (user_id, total) SELECT 1 + (seq MOD 1000), seq MOD 300 FROM seq_1_to_3000");
+      st.execute("INSERT INTO orders (user_id, total) SELECT 1 + (seq MOD 1000), seq MOD 300 FROM nums ORDER BY seq");
+      st.execute("DROP TABLE digits");
+    }
+  }
+
+  @AfterAll
+  static void dropBaseline() throws SQLException {
+    try (Connection c = MysqlServer.connect(); Statement st = c.createStatement()) {
+      st.execute("DROP DATABASE IF EXISTS " + BASELINE);
     }
   }
 

@@ -10,24 +10,34 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
 /** The DatabaseProvider contract for mysql against a real MariaDB. */
 class MysqlDatabaseProviderKitIT extends DatabaseProviderKit {
+  static final String BASELINE = "kit_mysql_baseline_" + UUID.randomUUID().toString().substring(0, 8);
+
+  @AfterAll
+  static void dropBaseline() throws SQLException {
+    try (Connection c = MysqlServer.connect(); Statement st = c.createStatement()) {
+      st.execute("DROP DATABASE IF EXISTS " + BASELINE);
+    }
+  }
+
   @BeforeAll
   static void baseline() throws SQLException {
     MysqlServer.require();
     try (Connection c = MysqlServer.connect(); Statement st = c.createStatement()) {
-      st.execute("CREATE DATABASE IF NOT EXISTS kit_mysql_baseline");
-      st.execute("CREATE TABLE IF NOT EXISTS kit_mysql_baseline.greetings (id INT AUTO_INCREMENT PRIMARY KEY, text VARCHAR(100))");
-      st.execute("DELETE FROM kit_mysql_baseline.greetings");
-      st.execute("INSERT INTO kit_mysql_baseline.greetings (text) VALUES ('hello from the baseline')");
+      st.execute("CREATE DATABASE " + BASELINE);
+      st.execute("CREATE TABLE " + BASELINE + ".greetings (id INT AUTO_INCREMENT PRIMARY KEY, text VARCHAR(100))");
+      st.execute("INSERT INTO " + BASELINE + ".greetings (text) VALUES ('hello from the baseline')");
     }
   }
 
   @Override
   protected DatabaseProvider createProvider() {
-    return MysqlServer.provider().baseline("kit_mysql_baseline").build();
+    return MysqlServer.provider().baseline(BASELINE).build();
   }
 
   @Override

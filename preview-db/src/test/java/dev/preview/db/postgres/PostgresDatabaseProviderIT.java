@@ -209,6 +209,34 @@ class PostgresDatabaseProviderIT {
   }
 
   @Test
+  void neverAdoptsAnUnmarkedDatabaseButFinishesACreateThatDiedBeforeItsComment() throws SQLException {
+    PreviewKey foreign = key(11);
+    String name = Names.postgres(foreign);
+    try (Connection adm = admin.connect("postgres")) {
+      PgSql.ddl(adm, "CREATE DATABASE %I", name);
+    }
+    try {
+      assertThatThrownBy(() -> provider().create(foreign, DatabaseSpec.empty()))
+          .isInstanceOf(ProviderException.class).hasMessageContaining("not managed by preview");
+    } finally {
+      try (Connection adm = admin.connect("postgres")) {
+        PgSql.ddl(adm, "DROP DATABASE %I", name);
+        PgSql.ddl(adm, "DROP ROLE IF EXISTS %I", name);
+      }
+    }
+    PreviewKey k = key(12);
+    DatabaseConnection c = provider().create(k, DatabaseSpec.empty());
+    try (Connection adm = admin.connect("postgres")) {
+      PgSql.ddl(adm, "COMMENT ON DATABASE %I IS NULL", c.name()); // as if the first create died right there
+    }
+    DatabaseConnection again = provider().create(k, DatabaseSpec.empty());
+    try (Connection db = open(again)) {
+      assertThat(count(db, "SELECT count(*) FROM users")).isEqualTo(1000);
+    }
+    assertThat(provider().list()).contains(k);
+  }
+
+  @Test
   void hostileKeysMakeValidDistinctDatabases() throws SQLException {
     PostgresDatabaseProvider p = admin.provider().build(); // empty databases: quicker
     List<String> names = new ArrayList<>();

@@ -109,6 +109,22 @@ class PostgresSchemaModeIT {
   }
 
   @Test
+  void branchMigrationsRunInThePreviewsSchemaOnly() throws SQLException {
+    PostgresDatabaseProvider p = admin.provider().mode(PostgresDatabaseProvider.Mode.SCHEMA).sharedDatabase(SHARED)
+        .baseline(BASELINE).migrations(List.of("classpath:db/pg/branch")).build();
+    DatabaseConnection c = p.create(key(5), DatabaseSpec.empty());
+    try (Connection db = open(c); Statement st = db.createStatement()) {
+      assertThat(count(db, "SELECT count(*) FROM users WHERE nickname IS NULL")).isEqualTo(1000);
+      st.execute("INSERT INTO coupons VALUES ('X')");
+      assertThat(count(db, "SELECT count(*) FROM flyway_schema_history WHERE version = '3'")).isEqualTo(1);
+    }
+    try (Connection adm = admin.connect(SHARED)) {
+      assertThat(count(adm, "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'baseline'"
+          + " AND table_name = 'users' AND column_name = 'nickname'")).isZero();
+    }
+  }
+
+  @Test
   void listAndDropInSchemaMode() throws SQLException {
     PreviewKey k = key(4);
     DatabaseConnection c = provider().create(k, DatabaseSpec.empty());
