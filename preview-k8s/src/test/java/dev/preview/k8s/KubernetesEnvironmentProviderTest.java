@@ -128,6 +128,18 @@ class KubernetesEnvironmentProviderTest {
   }
 
   @Test
+  void aWatchWakesTheWaitWhenTheDeploymentBecomesReady() {
+    Map<String, Object> cfg = baseConfig();
+    cfg.put("readiness", Map.of("wait", true, "pollInterval", "60s", "timeout", "120s"));
+    KubernetesEnvironmentProvider p = provider(cfg);
+    CompletableFuture<Environment> f = CompletableFuture.supplyAsync(() -> p.apply(spec(key, "aaaa1111")));
+    await().atMost(10, TimeUnit.SECONDS).until(() -> client.network().v1().ingresses().inNamespace(ns).withName("app").get() != null);
+    K8sFixtures.markReady(client, ns, "app");
+    // Polling alone would take the 60 s interval; the watch's event ends the wait at once.
+    assertThat(f).succeedsWithin(Duration.ofSeconds(20)).extracting(Environment::phase).isEqualTo(Environment.Phase.RUNNING);
+  }
+
+  @Test
   void aCrashLoopFailsTheRolloutWithReasonAndLastLogLines() {
     KubernetesEnvironmentProvider p = provider(waiting("20s"));
     CompletableFuture<Environment> f = CompletableFuture.supplyAsync(() -> p.apply(spec(key, "aaaa1111")));
