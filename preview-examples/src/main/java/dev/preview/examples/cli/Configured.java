@@ -5,6 +5,7 @@ import dev.preview.core.ProviderRegistry;
 import dev.preview.core.config.ConfiguredProviders;
 import dev.preview.core.config.PreviewConfig;
 import dev.preview.spi.ConfigurationException;
+import dev.preview.spi.EnvironmentProvider;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -65,6 +66,10 @@ final class Configured implements AutoCloseable {
 
   PreviewOrchestrator orchestrator() {
     return orchestrator;
+  }
+
+  EnvironmentProvider environment() {
+    return providers.environment();
   }
 
   Optional<String> repository() {

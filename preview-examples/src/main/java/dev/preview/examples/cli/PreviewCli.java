@@ -1,10 +1,10 @@
 package dev.preview.examples.cli;
 
 import dev.preview.core.Preview;
-import dev.preview.core.PreviewOrchestrator;
 import dev.preview.core.ReconcileReport;
 import dev.preview.core.console.ConsoleNotifier;
 import dev.preview.examples.demo.PreviewDemo;
+import dev.preview.examples.serve.ServeCommand;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.PreviewException;
 import dev.preview.spi.PreviewKey;
@@ -36,7 +36,7 @@ import picocli.CommandLine.ParentCommand;
 @Command(name = "preview", mixinStandardHelpOptions = true, versionProvider = PreviewCli.Version.class,
     description = "A live, isolated environment for every pull request.",
     subcommands = {PreviewCli.Up.class, PreviewCli.Down.class, PreviewCli.ListCommand.class,
-        PreviewCli.Reconcile.class, PreviewCli.Demo.class, CommandLine.HelpCommand.class})
+        PreviewCli.Reconcile.class, PreviewCli.Logs.class, PreviewCli.Demo.class, ServeCommand.class, CommandLine.HelpCommand.class})
 public final class PreviewCli implements Callable<Integer> {
   public static final int OK = 0;
   public static final int FAILED = 1;
@@ -88,7 +88,7 @@ public final class PreviewCli implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    err.println("preview: a command is required (up, down, list, reconcile, demo); see preview --help");
+    err.println("preview: a command is required (up, down, list, reconcile, demo, serve); see preview --help");
     return USAGE;
   }
 
@@ -264,6 +264,30 @@ public final class PreviewCli implements Callable<Integer> {
         }
         r.errors().forEach(e -> c.say("error: " + e));
         return r.errors().isEmpty() ? OK : FAILED;
+      }
+    }
+  }
+
+  @Command(name = "logs", mixinStandardHelpOptions = true,
+      description = "Print the last lines of a preview's app output (where the environment provider keeps it).")
+  static final class Logs extends ConfigCommand {
+    @Option(names = "--repo", paramLabel = "OWNER/NAME", description = "the repository (default: repository in the config)")
+    String repo;
+    @Option(names = "--pr", required = true, paramLabel = "N", description = "the pull request number")
+    int pr;
+    @Option(names = {"-n", "--lines"}, defaultValue = "50", paramLabel = "N", description = "how many lines (default: ${DEFAULT-VALUE})")
+    int lines;
+
+    @Override
+    public Integer call() {
+      try (Configured c = Configured.load(config, cli)) {
+        PreviewKey key = key(repo, pr, c);
+        List<String> tail = c.environment().logs(key, lines);
+        if (tail.isEmpty()) {
+          c.say("no logs for " + key + " (" + c.environment().name() + ")");
+        }
+        tail.forEach(c::say);
+        return OK;
       }
     }
   }

@@ -1,0 +1,1076 @@
+package dev.preview.docker;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.async.ResultCallback;
+import com.github.dockerjava.api.command.BuildImageCmd;
+import com.github.dockerjava.api.command.CreateContainerCmd;
+import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.exception.ConflictException;
+import com.github.dockerjava.api.exception.DockerClientException;
+import com.github.dockerjava.api.exception.DockerException;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.exception.NotModifiedException;
+import com.github.dockerjava.api.model.AuthConfig;
+import com.github.dockerjava.api.model.AuthConfigurations;
+import com.github.dockerjava.api.model.Bind;
+import com.github.dockerjava.api.model.BuildResponseItem;
+import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.api.model.ContainerPort;
+import com.github.dockerjava.api.model.ExposedPort;
+import com.github.dockerjava.api.model.Frame;
+import com.github.dockerjava.api.model.HealthCheck;
+import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.PullResponseItem;
+import com.github.dockerjava.api.model.Network;
+import com.github.dockerjava.api.model.Ports;
+import com.github.dockerjava.api.model.RestartPolicy;
+import com.github.dockerjava.api.model.Volume;
+import dev.preview.spi.Environment;
+import dev.preview.spi.EnvironmentProvider;
+import dev.preview.spi.EnvironmentSpec;
+import dev.preview.spi.Labels;
+import dev.preview.spi.Names;
+import dev.preview.spi.PreviewKey;
+import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderException;
+import dev.preview.spi.Resources;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs each preview on a plain Docker host: its own user-defined bridge network, the app container
+ * (from an image, or built from the spec's build context and tagged with the revision), and the
+ * configured companion services on that network only, reachable by their service name.
+ *
+ * <p>Every container, network, volume and built image carries the ownership labels of
+ * {@link Labels}; {@link #list()} and {@link #find} read them from the engine. An update to a new
+ * revision replaces only the app container (the companions and their volumes stay): with host-port
+ * publishing the new container takes over the old one's port (downtime: one container start);
+ * without it the new container is started and, once running and healthy, the old one removed.
+ *
+ * <p>Thread-safe for different keys, as the SPI requires. Build it with {@link #create(ProviderConfig)}
+ * or through {@code environment.provider: docker} in {@code preview.yaml}.
+ */
+public final class DockerEnvironmentProvider implements EnvironmentProvider {
+  /** The name in {@code environment.provider}. */
+  public static final String NAME = "docker";
+  /** What a resource is to its preview: {@code app}, {@code service}, {@code network}, {@code volume}, {@code build}, {@code suspended}. */
+  public static final String ROLE = Labels.PREFIX + "role";
+  /** On a companion container or volume: the service name. */
+  public static final String SERVICE = Labels.PREFIX + "service";
+  /** A hash of everything that makes up a container (never of secret values), to tell whether it is up to date. */
+  public static final String SPEC_HASH = Labels.PREFIX + "spec-hash";
+  /** On the app container: the port the app listens on inside it. */
+  public static final String PORT = Labels.PREFIX + "port";
+
+  private static final Logger log = LoggerFactory.getLogger(DockerEnvironmentProvider.class);
+  private static final int BUILD_TAIL = 20;
+
+  private final DockerSettings settings;
+  private final DockerClient docker;
+  private final Engine engine;
+  /** Test seam: called at named points of {@link #apply}; throwing there simulates a crash. */
+  volatile Consumer<String> checkpoint = step -> {};
+
+  DockerEnvironmentProvider(DockerSettings settings, DockerClient docker) {
+    this.settings = settings;
+    this.docker = docker;
+    this.engine = new Engine(settings.host, settings.hostSource);
+  }
+
+  /**
+   * Builds the provider from the {@code environment} section of {@code preview.yaml}. Validates
+   * every key at once (throws {@link dev.preview.spi.ConfigurationException}); does not contact the engine.
+   */
+  public static DockerEnvironmentProvider create(ProviderConfig config) {
+    DockerSettings s = DockerSettings.from(config);
+    return new DockerEnvironmentProvider(s, Engine.client(s));
+  }
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  // ---------------------------------------------------------------------------------------- apply
+
+  @Override
+  public Environment apply(EnvironmentSpec spec) {
+    PreviewKey key = spec.key();
+    log.info("docker: applying {} at revision {}", key, spec.revision());
+    String image = resolveImage(spec);
+    String network = ensureNetwork(spec);
+    checkpoint.accept("network");
+    removeVolumes(key, "suspended");
+    connectProxy(network);
+    ensureServices(spec, network);
+    checkpoint.accept("services");
+    ensureApp(spec, network, image);
+    return find(key).orElseThrow(() -> new ProviderException(NAME,
+        "the app container of " + key + " vanished right after it was started", true));
+  }
+
+  private String ensureNetwork(EnvironmentSpec spec) {
+    String name = Names.docker(spec.key());
+    List<Network> found = engine.call("listing networks of " + spec.key(), () -> docker.listNetworksCmd()
+        .withFilter("label", List.of(Labels.KEY + "=" + spec.key().id(), ROLE + "=network")).exec());
+    for (Network n : found) {
+      if (n.getName().equals(name)) {
+        return name;
+      }
+    }
+    try {
+      engine.call("creating network " + name, () -> docker.createNetworkCmd().withName(name).withDriver("bridge")
+          .withCheckDuplicate(true).withLabels(labels(spec, "network", false)).exec());
+    } catch (ProviderException e) {
+      // Two runs for one key are never concurrent, so a conflict is a leftover of an earlier crash.
+      if (e.httpStatus().orElse(0) != 409) {
+        throw e;
+      }
+    }
+    return name;
+  }
+
+  private void connectProxy(String network) {
+    String proxy = settings.traefik.container();
+    if (!settings.traefik.enabled() || proxy == null) {
+      return;
+    }
+    try {
+      docker.connectToNetworkCmd().withNetworkId(network).withContainerId(proxy).exec();
+    } catch (DockerException e) {
+      // 403/409: already connected; that is the state we want.
+      if (e.getHttpStatus() != 403 && e.getHttpStatus() != 409 && !Engine.message(e).contains("already exists")) {
+        throw engine.failure("connecting the proxy container " + proxy + " to " + network, e);
+      }
+    }
+  }
+
+  private void ensureServices(EnvironmentSpec spec, String network) {
+    PreviewKey key = spec.key();
+    List<Container> existing = containers(key, "service");
+    for (Container c : existing) {
+      String svc = c.getLabels().get(SERVICE);
+      if (!settings.services.containsKey(svc)) {
+        remove(c.getId());
+      }
+    }
+    for (DockerSettings.Service svc : settings.services.values()) {
+      String image = ensureImage(svc.image());
+      String hash = hash("service", svc.name(), imageId(image), svc.command().toString(), new TreeMap<>(svc.env()).toString(),
+          new TreeMap<>(svc.secrets()).keySet().toString(), svc.volumes().toString(),
+          DockerSettings.merge(svc.resources(), settings.resources).toString(), settings.restart, network);
+      List<Container> mine = existing.stream().filter(c -> svc.name().equals(c.getLabels().get(SERVICE))).toList();
+      Container current = mine.isEmpty() ? null : mine.get(0);
+      // more than one only after a crash mid-replacement: keep one
+      mine.stream().skip(1).forEach(c -> remove(c.getId()));
+      boolean resetData = current != null && !settings.keepServiceData
+          && !spec.revision().equals(current.getLabels().get(Labels.REVISION));
+      if (current != null && hash.equals(current.getLabels().get(SPEC_HASH)) && !resetData
+          && envMatches(current.getId(), serviceEnv(svc))) {
+        startIfStopped(current);
+        continue;
+      }
+      if (current != null) {
+        remove(current.getId());
+      }
+      if (resetData) {
+        removeVolumes(key, svc.name());
+      }
+      createService(spec, svc, image, hash, network);
+    }
+  }
+
+  private void createService(EnvironmentSpec spec, DockerSettings.Service svc, String image, String hash, String network) {
+    PreviewKey key = spec.key();
+    String name = Names.docker(key, "svc-" + svc.name());
+    List<Bind> binds = new ArrayList<>();
+    for (int i = 0; i < svc.volumes().size(); i++) {
+      String volume = Names.docker(key, svc.name() + "-data" + i);
+      Map<String, String> labels = labels(spec, "volume", false);
+      labels.put(SERVICE, svc.name());
+      engine.call("creating volume " + volume, () -> docker.createVolumeCmd().withName(volume).withLabels(labels).exec());
+      binds.add(new Bind(volume, new Volume(svc.volumes().get(i))));
+    }
+    Map<String, String> labels = labels(spec, "service", true);
+    labels.put(SERVICE, svc.name());
+    labels.put(SPEC_HASH, hash);
+    HostConfig host = hostConfig(DockerSettings.merge(svc.resources(), settings.resources))
+        .withNetworkMode(network).withBinds(binds);
+    CreateContainerCmd cmd = docker.createContainerCmd(image).withName(name).withHostName(svc.name())
+        .withAliases(svc.name()).withLabels(labels).withEnv(serviceEnv(svc)).withHostConfig(host);
+    if (!svc.command().isEmpty()) {
+      cmd.withCmd(svc.command());
+    }
+    String id = createContainer(name, cmd);
+    start(id, "service " + svc.name() + " of " + key);
+  }
+
+  private static List<String> serviceEnv(DockerSettings.Service svc) {
+    List<String> env = new ArrayList<>();
+    svc.env().forEach((k, v) -> env.add(k + "=" + v));
+    svc.secrets().forEach((k, v) -> env.add(k + "=" + v.reveal()));
+    return env;
+  }
+
+  private void ensureApp(EnvironmentSpec spec, String network, String image) {
+    PreviewKey key = spec.key();
+    List<String> env = appEnv(spec);
+    Map<String, String> labels = appLabels(spec, network);
+    String hash = hash("app", imageId(image), image, spec.command().toString(), String.valueOf(spec.port()),
+        new TreeMap<>(spec.env()).toString(), new TreeMap<>(spec.secrets()).keySet().toString(),
+        new TreeMap<>(labels).toString(), DockerSettings.merge(spec.resources(), settings.resources).toString(),
+        settings.restart, healthcheck(spec).toString(), String.valueOf(settings.publish), settings.publishInterface,
+        settings.portLow + "-" + settings.portHigh, network);
+    labels.put(SPEC_HASH, hash);
+
+    List<Container> apps = containers(key, "app");
+    Container keep = apps.stream()
+        .filter(c -> hash.equals(c.getLabels().get(SPEC_HASH)) && envMatches(c.getId(), env))
+        .findFirst().orElse(null);
+    if (keep != null) {
+      // Already created by an earlier (maybe interrupted) run: adopt it, drop the rest.
+      apps.stream().filter(c -> c != keep).forEach(c -> remove(c.getId()));
+      startIfStopped(keep);
+      return;
+    }
+    Integer hostPort = apps.stream().map(c -> publishedPort(c, spec.port())).filter(Objects::nonNull)
+        .findFirst().orElse(null);
+    String name = Names.docker(key, "app-" + hash.substring(0, 12));
+    CreateContainerCmd cmd = docker.createContainerCmd(image).withName(name).withAliases("app")
+        .withLabels(labels).withEnv(env).withExposedPorts(ExposedPort.tcp(spec.port()))
+        .withHostConfig(hostConfig(DockerSettings.merge(spec.resources(), settings.resources))
+            .withNetworkMode(network).withPortBindings(portBindings(spec.port(), hostPort)));
+    HealthCheck health = healthcheck(spec);
+    if (health.getTest() != null) {
+      cmd.withHealthcheck(health);
+    }
+    if (!spec.command().isEmpty()) {
+      cmd.withEntrypoint(spec.command().get(0));
+      cmd.withCmd(spec.command().subList(1, spec.command().size()));
+    }
+    String id = createContainer(name, cmd);
+    checkpoint.accept("app-created");
+    if (apps.isEmpty()) {
+      start(id, "app of " + key);
+    } else if (settings.publish) {
+      // The new container needs the old one's host port (the preview's URL stays the same), so the old
+      // one goes first; the new one is created already, so the gap is one container start.
+      apps.forEach(c -> remove(c.getId()));
+      start(id, "app of " + key);
+    } else {
+      // Behind a proxy both can run at once: swap only once the new one is up.
+      start(id, "app of " + key);
+      awaitUp(id, key);
+      apps.forEach(c -> remove(c.getId()));
+    }
+    if (spec.buildContext() != null) {
+      removeOldBuilds(key, image);
+    }
+  }
+
+  private static List<String> appEnv(EnvironmentSpec spec) {
+    List<String> env = new ArrayList<>();
+    spec.env().forEach((k, v) -> env.add(k + "=" + v));
+    spec.secrets().forEach((k, v) -> env.add(k + "=" + v.reveal()));
+    return env;
+  }
+
+  private Map<String, String> appLabels(EnvironmentSpec spec, String network) {
+    Map<String, String> labels = labels(spec, "app", true);
+    labels.put(PORT, String.valueOf(spec.port()));
+    String host = publicHostname(spec);
+    if (settings.traefik.enabled() && host != null) {
+      String router = Names.docker(spec.key());
+      String p = "traefik.http.routers." + router;
+      labels.put("traefik.enable", "true");
+      labels.put(p + ".rule", "Host(`" + host + "`)");
+      if (!settings.traefik.entrypoints().isEmpty()) {
+        labels.put(p + ".entrypoints", String.join(",", settings.traefik.entrypoints()));
+      }
+      if (settings.traefik.tls()) {
+        labels.put(p + ".tls", "true");
+        if (settings.traefik.certResolver() != null) {
+          labels.put(p + ".tls.certresolver", settings.traefik.certResolver());
+        }
+      }
+      labels.put(p + ".service", router);
+      labels.put("traefik.http.services." + router + ".loadbalancer.server.port", String.valueOf(spec.port()));
+      labels.put("traefik.docker.network", network);
+      labels.put(Labels.PREFIX + "hostname", host);
+    }
+    return labels;
+  }
+
+  private String publicHostname(EnvironmentSpec spec) {
+    if (spec.hostname() != null) {
+      return spec.hostname();
+    }
+    return settings.traefik.domain() == null ? null : Names.dnsLabel(spec.key()) + "." + settings.traefik.domain();
+  }
+
+  /** Ownership labels: configured ones, then the spec's, then ours (which win). */
+  private Map<String, String> labels(EnvironmentSpec spec, String role, boolean withRevision) {
+    Map<String, String> labels = new LinkedHashMap<>(settings.labels);
+    labels.putAll(spec.labels());
+    if (!withRevision) {
+      labels.remove(Labels.REVISION);
+    }
+    labels.putAll(Labels.ownership(spec.key(), withRevision ? spec.revision() : null));
+    labels.put(ROLE, role);
+    return labels;
+  }
+
+  private HostConfig hostConfig(Resources r) {
+    HostConfig h = HostConfig.newHostConfig().withRestartPolicy(RestartPolicy.parse(settings.restart));
+    if (r.memoryBytes() > 0) {
+      h.withMemory(r.memoryBytes()).withMemorySwap(r.memoryBytes());
+    }
+    if (r.milliCpus() > 0) {
+      h.withNanoCPUs(r.milliCpus() * 1_000_000L);
+    }
+    if (r.pids() > 0) {
+      h.withPidsLimit(r.pids());
+    }
+    return h;
+  }
+
+  private Ports portBindings(int port, Integer hostPort) {
+    Ports ports = new Ports();
+    if (!settings.publish) {
+      return ports;
+    }
+    Ports.Binding binding;
+    if (hostPort != null) {
+      binding = Ports.Binding.bindIpAndPort(settings.publishInterface, hostPort);
+    } else if (settings.portLow > 0) {
+      binding = settings.portLow == settings.portHigh
+          ? Ports.Binding.bindIpAndPort(settings.publishInterface, settings.portLow)
+          : Ports.Binding.bindIpAndPortRange(settings.publishInterface, settings.portLow, settings.portHigh);
+    } else {
+      binding = Ports.Binding.bindIp(settings.publishInterface);
+    }
+    ports.bind(ExposedPort.tcp(port), binding);
+    return ports;
+  }
+
+  private HealthCheck healthcheck(EnvironmentSpec spec) {
+    DockerSettings.Healthcheck h = settings.healthcheck;
+    if (h.command().isEmpty()) {
+      return new HealthCheck();
+    }
+    List<String> test = new ArrayList<>();
+    test.add("CMD");
+    for (String part : h.command()) {
+      test.add(part.replace("{port}", String.valueOf(spec.port())).replace("{path}", spec.healthPath()));
+    }
+    return new HealthCheck().withTest(test).withInterval(h.interval().toNanos()).withTimeout(h.timeout().toNanos())
+        .withRetries(h.retries()).withStartPeriod(h.startPeriod().toNanos());
+  }
+
+  private String createContainer(String name, CreateContainerCmd cmd) {
+    try {
+      return cmd.exec().getId();
+    } catch (ConflictException e) {
+      // A container of that name is left over from an interrupted run and was not adopted: replace it.
+      remove(name);
+      return engine.call("creating container " + name, () -> cmd.exec().getId());
+    } catch (NotFoundException e) {
+      throw new ProviderException(NAME, "creating container " + name + " failed: image " + cmd.getImage()
+          + " is not on the Docker host: " + Engine.message(e), false, 404, e);
+    } catch (DockerException e) {
+      throw engine.failure("creating container " + name, e);
+    } catch (RuntimeException e) {
+      return engine.call("creating container " + name, () -> {
+        throw e;
+      });
+    }
+  }
+
+  private void start(String id, String what) {
+    try {
+      docker.startContainerCmd(id).exec();
+    } catch (NotModifiedException e) {
+      // already running
+    } catch (DockerException e) {
+      String m = Engine.message(e);
+      if (m.contains("port is already allocated") || m.contains("address already in use")) {
+        remove(id);
+        throw new ProviderException(NAME, "starting the " + what + " failed: its host port is taken (" + m
+            + "). Free that port, or set environment.publish.ports to a free range (e.g. 20000-20999) "
+            + "or leave it unset so Docker picks a free port.", false, e.getHttpStatus(), e);
+      }
+      throw engine.failure("starting the " + what, e);
+    } catch (RuntimeException e) {
+      engine.run("starting the " + what, () -> {
+        throw e;
+      });
+    }
+  }
+
+  private void startIfStopped(Container c) {
+    if (!"running".equals(c.getState())) {
+      start(c.getId(), "container " + name(c));
+    }
+  }
+
+  /** Waits until the new app container runs (and is healthy, if it has a health check). */
+  private void awaitUp(String id, PreviewKey key) {
+    long deadline = System.nanoTime() + settings.updateTimeout.toNanos();
+    while (true) {
+      InspectContainerResponse c = engine.call("inspecting the new app container of " + key,
+          () -> docker.inspectContainerCmd(id).exec());
+      InspectContainerResponse.ContainerState s = c.getState();
+      String health = s.getHealth() == null ? null : s.getHealth().getStatus();
+      boolean crashed = c.getRestartCount() != null && c.getRestartCount() > 0
+          || !Boolean.TRUE.equals(s.getRunning()) && !Boolean.TRUE.equals(s.getRestarting());
+      if (!crashed && Boolean.TRUE.equals(s.getRunning()) && (health == null || "healthy".equals(health))) {
+        return;
+      }
+      if (crashed || "unhealthy".equals(health) || System.nanoTime() > deadline) {
+        List<String> lines = containerLogs(id, 20);
+        remove(id);
+        throw new ProviderException(NAME, "the new app container of " + key + " did not come up (state "
+            + s.getStatus() + (health == null ? "" : ", health " + health) + "); the previous revision keeps running. "
+            + "Last log lines:\n" + String.join("\n", lines), false);
+      }
+      try {
+        Thread.sleep(200);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new ProviderException(NAME, "interrupted while waiting for the new app container of " + key, true, e);
+      }
+    }
+  }
+
+  private boolean envMatches(String id, List<String> env) {
+    // Secret values are not in the spec hash (a label); compare them with what the container got.
+    return engine.call("inspecting container " + id, () -> {
+      try {
+        String[] actual = docker.inspectContainerCmd(id).exec().getConfig().getEnv();
+        return actual != null && Set.of(actual).containsAll(env);
+      } catch (NotFoundException e) {
+        return false;
+      }
+    });
+  }
+
+  // --------------------------------------------------------------------------------------- images
+
+  private String resolveImage(EnvironmentSpec spec) {
+    if (spec.buildContext() != null) {
+      return build(spec);
+    }
+    if (spec.image() == null || spec.image().isBlank()) {
+      throw new ProviderException(NAME, "the spec of " + spec.key() + " has neither an image nor a build context; "
+          + "set app.image (or a build context) in preview.yaml", false);
+    }
+    return ensureImage(spec.image());
+  }
+
+  private String ensureImage(String image) {
+    boolean present = imagePresent(image);
+    if (present && settings.pull != DockerSettings.Pull.ALWAYS) {
+      return image;
+    }
+    if (settings.pull == DockerSettings.Pull.NEVER) {
+      throw new ProviderException(NAME, "image " + image + " is not on the Docker host at " + settings.host
+          + " and environment.pull is never; build or load it there first (docker build / docker load), "
+          + "or set environment.pull: missing", false, 404, null);
+    }
+    try {
+      var cmd = docker.pullImageCmd(image);
+      if (settings.registry != null) {
+        cmd.withAuthConfig(authConfig());
+      }
+      PullOutput out = cmd.exec(new PullOutput());
+      if (!out.awaitCompletion(settings.pullTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        out.close();
+        throw new ProviderException(NAME, "pulling image " + image + " took longer than environment.pullTimeout ("
+            + settings.pullTimeout + ")", true);
+      }
+      out.rethrow();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ProviderException(NAME, "interrupted while pulling " + image, true, e);
+    } catch (DockerException e) {
+      if (present) {
+        log.warn("docker: pulling {} failed ({}); using the local copy", image, Engine.message(e));
+        return image;
+      }
+      throw new ProviderException(NAME, "image " + image + " is not on the Docker host and pulling it failed: "
+          + Engine.message(e) + ". Check the image reference and tag, the registry credentials "
+          + "(environment.registry), or build the image on the host.", false, e.getHttpStatus(), e);
+    } catch (ProviderException e) {
+      throw e;
+    } catch (IOException | RuntimeException e) {
+      if (Engine.unreachable(e) && !present) {
+        throw engine.unreachableException(e);
+      }
+      if (present) {
+        log.warn("docker: pulling {} failed ({}); using the local copy", image, e.getMessage());
+        return image;
+      }
+      throw new ProviderException(NAME, "image " + image + " is not on the Docker host and pulling it failed: "
+          + e.getMessage() + ". Check the image reference and tag, the registry credentials "
+          + "(environment.registry), or build the image on the host.", false, e);
+    }
+    return image;
+  }
+
+  /**
+   * A pull's progress stream. Failures are kept for {@link #rethrow} instead of being logged at
+   * ERROR by docker-java, since the caller reports them (with what to do) in its exception.
+   */
+  private static final class PullOutput extends QuietCallback<PullResponseItem> {
+    private volatile String error;
+
+    @Override
+    public void onNext(PullResponseItem item) {
+      if (item.isErrorIndicated()) {
+        error = item.getErrorDetail() != null && item.getErrorDetail().getMessage() != null
+            ? item.getErrorDetail().getMessage() : BuildCmdOutput.legacyError(item);
+      }
+    }
+
+    void rethrow() {
+      rethrowFailure();
+      if (error != null) {
+        throw new DockerClientException(error);
+      }
+    }
+  }
+
+  /** Keeps a stream's failure for the caller instead of docker-java's ERROR log line. */
+  private abstract static class QuietCallback<T> extends ResultCallback.Adapter<T> {
+    private volatile Throwable failure;
+
+    @Override
+    public void onError(Throwable t) {
+      if (failure == null) {
+        failure = t;
+      }
+      try {
+        close();
+      } catch (IOException e) {
+        log.debug("docker: closing a stream failed", e);
+      }
+    }
+
+    void rethrowFailure() {
+      Throwable f = failure;
+      if (f instanceof RuntimeException r) {
+        throw r;
+      }
+      if (f != null) {
+        throw new IllegalStateException(f.getMessage(), f);
+      }
+    }
+  }
+
+  private boolean imagePresent(String image) {
+    try {
+      docker.inspectImageCmd(image).exec();
+      return true;
+    } catch (NotFoundException e) {
+      return false;
+    } catch (DockerException e) {
+      throw engine.failure("inspecting image " + image, e);
+    } catch (RuntimeException e) {
+      if (Engine.unreachable(e)) {
+        throw engine.unreachableException(e);
+      }
+      throw e;
+    }
+  }
+
+  private String imageId(String image) {
+    return engine.call("inspecting image " + image, () -> docker.inspectImageCmd(image).exec().getId());
+  }
+
+  private AuthConfig authConfig() {
+    DockerSettings.Registry r = settings.registry;
+    AuthConfig a = new AuthConfig().withUsername(r.username()).withPassword(r.password().reveal());
+    if (r.server() != null) {
+      a.withRegistryAddress(r.server());
+    }
+    return a;
+  }
+
+  /** Builds the spec's context and tags it {@code <repository>:<revision>}; a tag already there is reused. */
+  private String build(EnvironmentSpec spec) {
+    Path dir = spec.buildContext();
+    Path dockerfile = dir.resolve(settings.build.dockerfile());
+    if (!Files.isDirectory(dir) || !Files.isRegularFile(dockerfile)) {
+      throw new ProviderException(NAME, "cannot build " + spec.key() + ": " + (Files.isDirectory(dir)
+          ? "no " + settings.build.dockerfile() + " in " + dir + " (environment.build.dockerfile)"
+          : "build context " + dir + " is not a directory"), false);
+    }
+    String repository = settings.build.repository() != null ? settings.build.repository() : Names.docker(spec.key());
+    String tag = repository + ":" + tagOf(spec.revision());
+    if (imagePresent(tag)) {
+      return tag;
+    }
+    Map<String, String> labels = labels(spec, "build", true);
+    BuildCmdOutput out = new BuildCmdOutput();
+    BuildImageCmd cmd = docker.buildImageCmd().withBaseDirectory(dir.toFile()).withDockerfile(dockerfile.toFile())
+        .withTags(Set.of(tag)).withLabels(labels).withPull(settings.build.pull()).withNoCache(settings.build.noCache())
+        .withRemove(true).withForcerm(true);
+    settings.build.args().forEach(cmd::withBuildArg);
+    if (settings.registry != null) {
+      AuthConfigurations auths = new AuthConfigurations();
+      auths.addConfig(authConfig().withRegistryAddress(
+          settings.registry.server() == null ? AuthConfig.DEFAULT_SERVER_ADDRESS : settings.registry.server()));
+      cmd.withBuildAuthConfigs(auths);
+    }
+    log.info("docker: building {} from {}", tag, dir);
+    try {
+      cmd.exec(out);
+      if (!out.awaitCompletion(settings.build.timeout().toMillis(), TimeUnit.MILLISECONDS)) {
+        out.close();
+        throw new ProviderException(NAME, "building " + tag + " took longer than environment.build.timeout ("
+            + settings.build.timeout() + "). Last lines:\n" + out.tail(), true);
+      }
+      out.rethrowFailure();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ProviderException(NAME, "interrupted while building " + tag, true, e);
+    } catch (IOException e) {
+      throw new ProviderException(NAME, "building " + tag + " failed: " + e.getMessage(), true, e);
+    } catch (DockerException e) {
+      throw new ProviderException(NAME, "building " + tag + " from " + dir + " failed: " + Engine.message(e)
+          + ". Last lines of the build:\n" + out.tail(), false, e.getHttpStatus(), e);
+    } catch (ProviderException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      if (Engine.unreachable(e)) {
+        throw engine.unreachableException(e);
+      }
+      throw new ProviderException(NAME, "building " + tag + " from " + dir + " failed: " + e.getMessage()
+          + ". Last lines of the build:\n" + out.tail(), false, e);
+    }
+    if (out.error != null || !imagePresent(tag)) {
+      throw new ProviderException(NAME, "building " + tag + " from " + dir + " failed: "
+          + (out.error == null ? "no image was produced" : out.error.trim()) + ". Last lines of the build:\n" + out.tail(),
+          false);
+    }
+    return tag;
+  }
+
+  static String tagOf(String revision) {
+    String t = revision.replaceAll("[^A-Za-z0-9_.-]", "-");
+    if (!Character.isLetterOrDigit(t.charAt(0)) && t.charAt(0) != '_') {
+      t = "r" + t;
+    }
+    return t.length() > 128 ? t.substring(0, 128) : t;
+  }
+
+  /** Built images of earlier revisions of this preview are not needed any more once the new one runs. */
+  private void removeOldBuilds(PreviewKey key, String current) {
+    try {
+      for (var img : docker.listImagesCmd().withLabelFilter(Map.of(Labels.KEY, key.id(), ROLE, "build")).exec()) {
+        String[] tags = img.getRepoTags() == null ? new String[0] : img.getRepoTags();
+        if (!Arrays.asList(tags).contains(current)) {
+          removeImage(img.getId());
+        }
+      }
+    } catch (DockerException e) {
+      log.warn("docker: could not clean up old images of {}: {}", key, Engine.message(e));
+    }
+  }
+
+  private void removeImage(String id) {
+    try {
+      docker.removeImageCmd(id).withForce(true).exec();
+    } catch (NotFoundException | ConflictException e) {
+      // gone, or still used by a container: both fine
+    }
+  }
+
+  /** Collects a build's output, keeping its last lines for error messages. */
+  private static final class BuildCmdOutput extends QuietCallback<BuildResponseItem> {
+    private final Deque<String> lines = new ArrayDeque<>();
+    volatile String error;
+
+    @Override
+    public void onNext(BuildResponseItem item) {
+      if (item.getStream() != null) {
+        for (String l : item.getStream().split("\n")) {
+          if (!l.isBlank()) {
+            add(l);
+          }
+        }
+      }
+      if (item.isErrorIndicated()) {
+        error = item.getErrorDetail() != null && item.getErrorDetail().getMessage() != null
+            ? item.getErrorDetail().getMessage() : legacyError(item);
+        add(error);
+      }
+    }
+
+    @SuppressWarnings("deprecation") // old engines send only the plain "error" field
+    static String legacyError(com.github.dockerjava.api.model.ResponseItem item) {
+      return item.getError();
+    }
+
+    private synchronized void add(String line) {
+      lines.addLast(line);
+      while (lines.size() > BUILD_TAIL) {
+        lines.removeFirst();
+      }
+    }
+
+    synchronized String tail() {
+      return String.join("\n", lines);
+    }
+  }
+
+  // ----------------------------------------------------------------------------------- find, list
+
+  @Override
+  public Optional<Environment> find(PreviewKey key) {
+    List<Container> apps = containers(key, "app");
+    if (!apps.isEmpty()) {
+      return Optional.of(environment(newest(apps), suspended(key)));
+    }
+    List<Network> networks = engine.call("listing networks of " + key, () -> docker.listNetworksCmd()
+        .withFilter("label", List.of(Labels.KEY + "=" + key.id(), ROLE + "=network")).exec());
+    return networks.stream().findFirst().map(n -> halfMade(key, n.getLabels()));
+  }
+
+  @Override
+  public List<Environment> list() {
+    List<Container> apps = engine.call("listing preview containers", () -> docker.listContainersCmd().withShowAll(true)
+        .withLabelFilter(Map.of(Labels.MANAGED, "true", ROLE, "app")).exec());
+    Set<PreviewKey> suspended = engine.call("listing preview volumes", () -> docker.listVolumesCmd()
+        .withFilter("label", List.of(Labels.MANAGED + "=true", ROLE + "=suspended")).exec().getVolumes())
+        .stream().map(v -> Labels.key(v.getLabels()).orElse(null)).filter(Objects::nonNull).collect(Collectors.toSet());
+    Map<PreviewKey, List<Container>> byKey = new TreeMap<>();
+    for (Container c : apps) {
+      Labels.key(c.getLabels()).ifPresent(k -> byKey.computeIfAbsent(k, x -> new ArrayList<>()).add(c));
+    }
+    List<Environment> out = new ArrayList<>();
+    byKey.forEach((k, cs) -> out.add(environment(newest(cs), suspended.contains(k))));
+    // A network without an app container is a half-made (or half-deleted) preview: report it so a
+    // reconcile can finish or remove it.
+    List<Network> networks = engine.call("listing preview networks", () -> docker.listNetworksCmd()
+        .withFilter("label", List.of(Labels.MANAGED + "=true", ROLE + "=network")).exec());
+    for (Network n : networks) {
+      Labels.key(n.getLabels()).filter(k -> !byKey.containsKey(k)).ifPresent(k -> out.add(halfMade(k, n.getLabels())));
+    }
+    return out;
+  }
+
+  private static Environment halfMade(PreviewKey key, Map<String, String> labels) {
+    return new Environment(key, labels.get(Labels.REVISION), null, Environment.Phase.STARTING, labels);
+  }
+
+  private static Container newest(List<Container> cs) {
+    return cs.stream().max(Comparator.comparing((Container c) -> "running".equals(c.getState()))
+        .thenComparing(c -> c.getCreated() == null ? 0L : c.getCreated())).orElseThrow();
+  }
+
+  private Environment environment(Container c, boolean suspended) {
+    Map<String, String> labels = c.getLabels();
+    PreviewKey key = Labels.key(labels).orElseThrow();
+    return new Environment(key, labels.get(Labels.REVISION), url(c), phase(c, suspended), labels);
+  }
+
+  private static Environment.Phase phase(Container c, boolean suspended) {
+    String state = c.getState() == null ? "" : c.getState();
+    String status = c.getStatus() == null ? "" : c.getStatus();
+    switch (state) {
+      case "running":
+        if (status.contains("(unhealthy)")) {
+          return Environment.Phase.FAILED;
+        }
+        return status.contains("(health: starting)") ? Environment.Phase.STARTING : Environment.Phase.RUNNING;
+      case "created":
+        return suspended ? Environment.Phase.SUSPENDED : Environment.Phase.STARTING;
+      case "restarting":
+        return Environment.Phase.STARTING;
+      case "paused":
+        return Environment.Phase.SUSPENDED;
+      default:
+        return suspended ? Environment.Phase.SUSPENDED : Environment.Phase.FAILED;
+    }
+  }
+
+  private URI url(Container c) {
+    Map<String, String> labels = c.getLabels();
+    String host = labels.get(Labels.PREFIX + "hostname");
+    if (settings.traefik.enabled() && host != null) {
+      return URI.create((settings.traefik.tls() ? "https://" : "http://") + host);
+    }
+    Integer port = publishedPort(c, parsePort(labels.get(PORT)));
+    return port == null ? null : URI.create("http://" + hostForUrl() + ":" + port);
+  }
+
+  private String hostForUrl() {
+    String h = settings.publicHost;
+    return h.contains(":") && !h.startsWith("[") ? "[" + h + "]" : h;
+  }
+
+  private static int parsePort(String s) {
+    try {
+      return s == null ? -1 : Integer.parseInt(s);
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  private static Integer publishedPort(Container c, int privatePort) {
+    if (c.getPorts() == null) {
+      return null;
+    }
+    for (ContainerPort p : c.getPorts()) {
+      if (p.getPrivatePort() != null && p.getPrivatePort() == privatePort && p.getPublicPort() != null) {
+        return p.getPublicPort();
+      }
+    }
+    return null;
+  }
+
+  private List<Container> containers(PreviewKey key, String role) {
+    Map<String, String> filter = new LinkedHashMap<>();
+    filter.put(Labels.KEY, key.id());
+    if (role != null) {
+      filter.put(ROLE, role);
+    }
+    return engine.call("listing containers of " + key,
+        () -> docker.listContainersCmd().withShowAll(true).withLabelFilter(filter).exec());
+  }
+
+  private static String name(Container c) {
+    return c.getNames() == null || c.getNames().length == 0 ? c.getId() : c.getNames()[0].replaceFirst("^/", "");
+  }
+
+  // ------------------------------------------------------------------------------- delete, suspend
+
+  @Override
+  public void delete(PreviewKey key) {
+    log.info("docker: deleting {}", key);
+    for (Container c : containers(key, null)) {
+      remove(c.getId());
+    }
+    removeVolumes(key, null);
+    for (var img : engine.call("listing images of " + key, () -> docker.listImagesCmd()
+        .withLabelFilter(Map.of(Labels.KEY, key.id(), ROLE, "build")).exec())) {
+      removeImage(img.getId());
+    }
+    // The network goes last: while it exists, list() still reports the preview, so a crash here is
+    // finished by the next delete or reconcile.
+    List<Network> networks = engine.call("listing networks of " + key, () -> docker.listNetworksCmd()
+        .withFilter("label", List.of(Labels.KEY + "=" + key.id())).exec());
+    for (Network n : networks) {
+      removeNetwork(n.getId());
+    }
+  }
+
+  private void removeNetwork(String id) {
+    try {
+      Network n = docker.inspectNetworkCmd().withNetworkId(id).exec();
+      if (n.getContainers() != null) {
+        for (String container : n.getContainers().keySet()) {
+          // e.g. a reverse proxy we connected, which we must not remove
+          try {
+            docker.disconnectFromNetworkCmd().withNetworkId(id).withContainerId(container).withForce(true).exec();
+          } catch (NotFoundException e) {
+            // already gone
+          }
+        }
+      }
+      docker.removeNetworkCmd(id).exec();
+    } catch (NotFoundException e) {
+      // already gone
+    } catch (DockerException e) {
+      throw engine.failure("removing network " + id, e);
+    } catch (RuntimeException e) {
+      engine.run("removing network " + id, () -> {
+        throw e;
+      });
+    }
+  }
+
+  /** Removes the preview's volumes; {@code service} null for all of them, else one service's (or the suspend marker). */
+  private void removeVolumes(PreviewKey key, String service) {
+    List<String> filter = new ArrayList<>(List.of(Labels.KEY + "=" + key.id()));
+    if ("suspended".equals(service)) {
+      filter.add(ROLE + "=suspended");
+    } else if (service != null) {
+      filter.add(SERVICE + "=" + service);
+    }
+    var volumes = engine.call("listing volumes of " + key,
+        () -> docker.listVolumesCmd().withFilter("label", filter).exec().getVolumes());
+    if (volumes == null) {
+      return;
+    }
+    for (var v : volumes) {
+      try {
+        docker.removeVolumeCmd(v.getName()).exec();
+      } catch (NotFoundException e) {
+        // already gone
+      } catch (DockerException e) {
+        throw engine.failure("removing volume " + v.getName(), e);
+      }
+    }
+  }
+
+  /** Force removal: no stop grace period (busybox httpd as PID 1, for one, ignores SIGTERM). */
+  private void remove(String idOrName) {
+    try {
+      docker.removeContainerCmd(idOrName).withForce(true).withRemoveVolumes(true).exec();
+    } catch (NotFoundException e) {
+      // already gone
+    } catch (ConflictException e) {
+      if (!Engine.message(e).contains("already in progress")) {
+        throw engine.failure("removing container " + idOrName, e);
+      }
+    } catch (DockerException e) {
+      throw engine.failure("removing container " + idOrName, e);
+    } catch (RuntimeException e) {
+      engine.run("removing container " + idOrName, () -> {
+        throw e;
+      });
+    }
+  }
+
+  @Override
+  public boolean supportsSuspend() {
+    return true;
+  }
+
+  @Override
+  public void suspend(PreviewKey key) {
+    List<Container> all = containers(key, null);
+    if (all.isEmpty()) {
+      return;
+    }
+    // A stopped container looks the same whether it crashed or was suspended; this labelled marker
+    // volume tells them apart, on the engine, so a new provider instance sees it too.
+    Map<String, String> labels = new LinkedHashMap<>(Labels.ownership(key, null));
+    labels.put(ROLE, "suspended");
+    engine.call("marking " + key + " suspended", () -> docker.createVolumeCmd()
+        .withName(Names.docker(key, "suspended")).withLabels(labels).exec());
+    int timeout = (int) Math.min(Integer.MAX_VALUE, settings.stopTimeout.toSeconds());
+    // the app first, so it never runs without its companions
+    all.sort(Comparator.comparing((Container c) -> !"app".equals(c.getLabels().get(ROLE))));
+    for (Container c : all) {
+      if ("running".equals(c.getState()) || "restarting".equals(c.getState())) {
+        try {
+          docker.stopContainerCmd(c.getId()).withTimeout(timeout).exec();
+        } catch (NotModifiedException | NotFoundException e) {
+          // already stopped or gone
+        } catch (DockerException e) {
+          throw engine.failure("stopping " + name(c), e);
+        }
+      }
+    }
+  }
+
+  @Override
+  public Environment resume(PreviewKey key) {
+    List<Container> all = containers(key, null);
+    if (all.isEmpty()) {
+      throw new ProviderException(NAME, "cannot resume " + key + ": it has no containers on " + settings.host
+          + " (deleted?); apply it again", false);
+    }
+    all.sort(Comparator.comparing((Container c) -> "app".equals(c.getLabels().get(ROLE))));
+    for (Container c : all) {
+      startIfStopped(c);
+    }
+    removeVolumes(key, "suspended");
+    return find(key).orElseThrow();
+  }
+
+  private boolean suspended(PreviewKey key) {
+    var volumes = engine.call("listing volumes of " + key, () -> docker.listVolumesCmd()
+        .withFilter("label", List.of(Labels.KEY + "=" + key.id(), ROLE + "=suspended")).exec().getVolumes());
+    return volumes != null && !volumes.isEmpty();
+  }
+
+  // ---------------------------------------------------------------------------------------- logs
+
+  @Override
+  public List<String> logs(PreviewKey key, int lines) {
+    if (lines <= 0) {
+      return List.of();
+    }
+    List<Container> apps = containers(key, "app");
+    return apps.isEmpty() ? List.of() : containerLogs(newest(apps).getId(), lines);
+  }
+
+  private List<String> containerLogs(String id, int lines) {
+    StringBuilder sb = new StringBuilder();
+    ResultCallback.Adapter<Frame> cb = new ResultCallback.Adapter<>() {
+      @Override
+      public void onNext(Frame frame) {
+        synchronized (sb) {
+          sb.append(new String(frame.getPayload(), StandardCharsets.UTF_8));
+        }
+      }
+    };
+    try {
+      docker.logContainerCmd(id).withStdOut(true).withStdErr(true).withTail(lines).exec(cb)
+          .awaitCompletion(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (NotFoundException e) {
+      return List.of();
+    } catch (DockerException e) {
+      throw engine.failure("reading logs of " + id, e);
+    }
+    List<String> out;
+    synchronized (sb) {
+      out = sb.toString().lines().collect(Collectors.toList());
+    }
+    return out.size() > lines ? List.copyOf(out.subList(out.size() - lines, out.size())) : List.copyOf(out);
+  }
+
+  @Override
+  public void close() {
+    try {
+      docker.close();
+    } catch (IOException e) {
+      log.debug("docker: closing the client failed", e);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------- helpers
+
+  private static String hash(String... parts) {
+    try {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      for (String p : parts) {
+        md.update(String.valueOf(p).getBytes(StandardCharsets.UTF_8));
+        md.update((byte) 0);
+      }
+      return HexFormat.of().formatHex(md.digest()).substring(0, 32);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,132 @@
+package dev.preview.docker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.model.ExposedPort;
+import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.Ports;
+import dev.preview.spi.Environment;
+import dev.preview.spi.EnvironmentSpec;
+import dev.preview.spi.Labels;
+import dev.preview.spi.PreviewKey;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
+/**
+ * Time from {@code apply} to the first HTTP 200 of the app, against raw docker-java
+ * create + start + poll of the same image, measured in the same run (interleaved), median of 20.
+ * Not part of the normal build; run it with:
+ *
+ * <pre>
+ * mvn -B -q -pl preview-docker -am verify -Dit.test=ApplyLatencyBenchmarkIT -Dpreview.benchmark=true \
+ *     -Dfailsafe.failIfNoSpecifiedTests=false -Dsurefire.failIfNoSpecifiedTests=false
+ * </pre>
+ *
+ * The figures are printed and written to {@code preview-docker/target/apply-latency.txt}.
+ */
+@EnabledIfSystemProperty(named = "preview.benchmark", matches = "true")
+class ApplyLatencyBenchmarkIT {
+  private static final int RUNS = 20;
+  private static final int WARMUP = 2;
+
+  @Test
+  void applyToFirstHealthyAnswerVersusRawDockerJava() throws IOException {
+    DockerClient docker = TestDocker.engine();
+    DockerEnvironmentProvider provider = TestDocker.provider(Map.of());
+    String repo = "bench-" + UUID.randomUUID().toString().substring(0, 8) + "/app";
+    List<Long> viaProvider = new ArrayList<>();
+    List<Long> raw = new ArrayList<>();
+    List<Long> rawWithNetwork = new ArrayList<>();
+    try {
+      for (int i = 0; i < WARMUP + RUNS; i++) {
+        long p = timeProvider(provider, PreviewKey.pr(repo, i + 1));
+        long r = timeRaw(docker, i, false);
+        long rn = timeRaw(docker, i, true);
+        if (i >= WARMUP) {
+          viaProvider.add(p);
+          raw.add(r);
+          rawWithNetwork.add(rn);
+        }
+      }
+    } finally {
+      provider.close();
+    }
+    double mp = median(viaProvider) / 1e6;
+    double mr = median(raw) / 1e6;
+    double mrn = median(rawWithNetwork) / 1e6;
+    String report = String.format(Locale.ROOT,
+        "apply -> first HTTP 200, median of %d: provider %.0f ms, raw docker-java create+start+poll %.0f ms, ratio %.2f%n"
+            + "(raw plus creating its own bridge network, as the provider does for isolation: %.0f ms, ratio %.2f)%n"
+            + "provider runs (ms): %s%nraw runs (ms): %s%nraw+network runs (ms): %s%n",
+        RUNS, mp, mr, mp / mr, mrn, mp / mrn, millis(viaProvider), millis(raw), millis(rawWithNetwork));
+    System.out.print(report);
+    Files.writeString(Path.of("target/apply-latency.txt"), report);
+    assertThat(viaProvider).hasSize(RUNS);
+  }
+
+  private static long timeProvider(DockerEnvironmentProvider provider, PreviewKey key) {
+    EnvironmentSpec spec = EnvironmentSpec.builder(key, "r1").image(TestDocker.IMAGE).port(8080).healthPath("/health")
+        .labels(Labels.ownership(key, "r1")).build();
+    try {
+      long t0 = System.nanoTime();
+      Environment env = provider.apply(spec);
+      awaitOk(URI.create(env.url() + spec.healthPath()));
+      return System.nanoTime() - t0;
+    } finally {
+      provider.delete(key);
+    }
+  }
+
+  private static long timeRaw(DockerClient docker, int i, boolean ownNetwork) {
+    String name = "preview-bench-raw-" + UUID.randomUUID().toString().substring(0, 8) + "-" + i;
+    Ports ports = new Ports();
+    ports.bind(ExposedPort.tcp(8080), Ports.Binding.bindIp("127.0.0.1"));
+    long t0 = System.nanoTime();
+    HostConfig host = HostConfig.newHostConfig().withPortBindings(ports);
+    if (ownNetwork) {
+      docker.createNetworkCmd().withName(name).withDriver("bridge").exec();
+      host.withNetworkMode(name);
+    }
+    String id = docker.createContainerCmd(TestDocker.IMAGE).withName(name).withExposedPorts(ExposedPort.tcp(8080))
+        .withHostConfig(host).exec().getId();
+    try {
+      docker.startContainerCmd(id).exec();
+      String port = docker.inspectContainerCmd(id).exec().getNetworkSettings().getPorts().getBindings()
+          .get(ExposedPort.tcp(8080))[0].getHostPortSpec();
+      awaitOk(URI.create("http://127.0.0.1:" + port + "/health"));
+      return System.nanoTime() - t0;
+    } finally {
+      docker.removeContainerCmd(id).withForce(true).exec();
+      if (ownNetwork) {
+        docker.removeNetworkCmd(name).exec();
+      }
+    }
+  }
+
+  private static void awaitOk(URI uri) {
+    await().atMost(Duration.ofSeconds(30)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(5))
+        .until(() -> TestDocker.get(uri).status() == 200);
+  }
+
+  private static double median(List<Long> xs) {
+    List<Long> s = xs.stream().sorted().toList();
+    int n = s.size();
+    return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2.0;
+  }
+
+  private static List<Long> millis(List<Long> nanos) {
+    return nanos.stream().map(n -> n / 1_000_000).toList();
+  }
+}
