@@ -52,6 +52,15 @@ class StatusCommentTest {
   }
 
   @Test
+  void theDatabaseKindIsShownWhenThePreviewHasOne() {
+    PreviewStatus ready = new PreviewStatus(KEY, PreviewState.READY, "6dcb09b5b57875f334f61aebed695e2e4193db5e",
+        URI.create("https://pr-42.example.com/"), Map.of(), "", null, List.of(), Map.of(),
+        Instant.parse("2026-11-22T15:00:00Z"), "postgres pv_shop_pr_42_0123456789");
+    assertThat(StatusComment.render(ready)).contains("| **Database** | `postgres pv_shop_pr_42_0123456789` |");
+    assertThat(StatusComment.render(failed("boom", List.of(), Map.of()))).doesNotContain("Database");
+  }
+
+  @Test
   void quotedCommentsAreNotOurs() {
     String marker = failed("", List.of(), Map.of()).marker();
     assertThat(StatusComment.isOurs(marker + "\n### Preview", marker)).isTrue();
