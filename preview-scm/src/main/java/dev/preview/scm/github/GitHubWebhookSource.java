@@ -136,20 +136,14 @@ public final class GitHubWebhookSource implements WebhookSource {
   }
 
   private WebhookResult push(JsonNode root, String delivery) {
-    String ref = Json.text(root, "/ref");
-    if (!ref.startsWith("refs/heads/")) {
-      return new Ignored("push to " + ref + " (not a branch)", delivery);
-    }
-    String branch = ref.substring("refs/heads/".length());
-    if (!branchPreviews.test(branch)) {
-      return new Ignored("push to branch " + branch + ", which no branch-previews glob matches", delivery);
-    }
-    String repository = Json.text(root, "/repository/full_name");
-    boolean deleted = root.path("deleted").asBoolean(false);
-    String sha = deleted ? Json.textOr(root, "/before", ZERO_SHA) : Json.text(root, "/after");
-    PullRequest pr = branchPreview(repository, branch, sha, root, deleted);
-    Action a = deleted ? Action.CLOSED : root.path("created").asBoolean(false) ? Action.OPENED : Action.UPDATED;
-    return new Accepted(new PullRequestEvent(a, pr, delivery));
+    return JsonDelivery.branchPush(root, branchPreviews, delivery, branch -> {
+      String repository = Json.text(root, "/repository/full_name");
+      boolean deleted = root.path("deleted").asBoolean(false);
+      String sha = deleted ? Json.textOr(root, "/before", ZERO_SHA) : Json.text(root, "/after");
+      PullRequest pr = branchPreview(repository, branch, sha, root, deleted);
+      Action a = deleted ? Action.CLOSED : root.path("created").asBoolean(false) ? Action.OPENED : Action.UPDATED;
+      return new Accepted(new PullRequestEvent(a, pr, delivery));
+    });
   }
 
   private WebhookResult delete(JsonNode root, String delivery) {

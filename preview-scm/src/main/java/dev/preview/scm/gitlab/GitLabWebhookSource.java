@@ -168,25 +168,19 @@ public final class GitLabWebhookSource implements WebhookSource {
   }
 
   private WebhookResult push(JsonNode root, String delivery) {
-    String ref = Json.text(root, "/ref");
-    if (!ref.startsWith("refs/heads/")) {
-      return new Ignored("push to " + ref + " (not a branch)", delivery);
-    }
-    String branch = ref.substring("refs/heads/".length());
-    if (!branchPreviews.test(branch)) {
-      return new Ignored("push to branch " + branch + ", which no branch-previews glob matches", delivery);
-    }
-    String repository = Json.text(root, "/project/path_with_namespace");
-    String after = Json.text(root, "/after");
-    String before = Json.textOr(root, "/before", ZERO_SHA);
-    boolean deleted = after.equals(ZERO_SHA);
-    boolean created = before.equals(ZERO_SHA);
-    String base = Json.textOr(root, "/project/default_branch", branch);
-    PullRequest pr = new PullRequest(PreviewKey.branch(repository, branch),
-        deleted ? PullRequest.State.CLOSED : PullRequest.State.OPEN, deleted ? before : after, branch, base,
-        Json.textOr(root, "/user_username", ""), Set.of(), false, false);
-    Action a = deleted ? Action.CLOSED : created ? Action.OPENED : Action.UPDATED;
-    return new Accepted(new PullRequestEvent(a, pr, delivery));
+    return JsonDelivery.branchPush(root, branchPreviews, delivery, branch -> {
+      String repository = Json.text(root, "/project/path_with_namespace");
+      String after = Json.text(root, "/after");
+      String before = Json.textOr(root, "/before", ZERO_SHA);
+      boolean deleted = after.equals(ZERO_SHA);
+      boolean created = before.equals(ZERO_SHA);
+      String base = Json.textOr(root, "/project/default_branch", branch);
+      PullRequest pr = new PullRequest(PreviewKey.branch(repository, branch),
+          deleted ? PullRequest.State.CLOSED : PullRequest.State.OPEN, deleted ? before : after, branch, base,
+          Json.textOr(root, "/user_username", ""), Set.of(), false, false);
+      Action a = deleted ? Action.CLOSED : created ? Action.OPENED : Action.UPDATED;
+      return new Accepted(new PullRequestEvent(a, pr, delivery));
+    });
   }
 
   /** {@code scm.provider: gitlab}: needs {@code webhook-secret}; reads {@code branch-previews} and {@code max-body-size}. */

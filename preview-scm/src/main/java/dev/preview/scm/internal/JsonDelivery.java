@@ -3,14 +3,17 @@ package dev.preview.scm.internal;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.preview.scm.WebhookRequest;
 import dev.preview.scm.WebhookResult;
+import dev.preview.scm.WebhookResult.Ignored;
 import dev.preview.scm.WebhookResult.Reason;
 import dev.preview.scm.WebhookResult.Rejected;
 import java.io.IOException;
+import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * The part of webhook handling that comes after a delivery is verified, the same for GitHub and
  * GitLab: the event name from a header, the body as a JSON object, then the SCM's own handling of
- * that event. Anything malformed on the way (no event header, a body that is not a JSON object, a
+ * that event, and the branch filter of pushes. Anything malformed on the way (no event header, a body that is not a JSON object, a
  * payload missing a field its event always has) is {@link Reason#MALFORMED}.
  */
 public final class JsonDelivery {
@@ -43,6 +46,23 @@ public final class JsonDelivery {
     } catch (Json.MissingField | IllegalArgumentException e) {
       return new Rejected(Reason.MALFORMED, event + ": " + e.getMessage(), delivery);
     }
+  }
+
+  /**
+   * A push payload's branch handed to {@code handle}, if the push is to a branch ({@code refs/heads/…})
+   * that one of the {@code branchPreviews} globs matches; otherwise {@link Ignored} with the reason.
+   */
+  public static WebhookResult branchPush(JsonNode root, Predicate<String> branchPreviews, String delivery,
+      Function<String, WebhookResult> handle) {
+    String ref = Json.text(root, "/ref");
+    if (!ref.startsWith("refs/heads/")) {
+      return new Ignored("push to " + ref + " (not a branch)", delivery);
+    }
+    String branch = ref.substring("refs/heads/".length());
+    if (!branchPreviews.test(branch)) {
+      return new Ignored("push to branch " + branch + ", which no branch-previews glob matches", delivery);
+    }
+    return handle.apply(branch);
   }
 
   private static String firstLine(String s) {
