@@ -1,5 +1,6 @@
 package dev.preview.core;
 
+import com.google.common.hash.Hashing;
 import dev.preview.spi.EnvironmentSpec;
 import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
@@ -110,7 +111,11 @@ public final class AppTemplate {
     return b;
   }
 
-  /** The hostname of {@code key}'s preview, or null when the template has none (the provider picks the URL). */
+  /**
+   * The hostname of {@code key}'s preview, or null when the template has none (the provider picks the
+   * URL). Whatever the key, every label the placeholders produce is a valid DNS label: at most 63 of
+   * {@code [a-z0-9-]}, never empty (a valid template stays valid for every key).
+   */
   public String hostname(PreviewKey key) {
     if (hostnameTemplate == null) {
       return null;
@@ -130,12 +135,30 @@ public final class AppTemplate {
       m.appendReplacement(sb, Matcher.quoteReplacement(v));
     }
     m.appendTail(sb);
-    return sb.toString().toLowerCase(Locale.ROOT);
+    String[] labels = sb.toString().toLowerCase(Locale.ROOT).split("\\.", -1);
+    for (int i = 0; i < labels.length; i++) {
+      labels[i] = fitLabel(labels[i]);
+    }
+    return String.join(".", labels);
   }
 
+  /** A placeholder value: DNS characters, at most 40; never empty (a hash stands in for text with no letter or digit). */
   private static String dns(String s) {
     String c = s.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("^-+|-+$", "");
-    return c.length() > 40 ? c.substring(0, 40).replaceAll("-+$", "") : c;
+    c = c.length() > 40 ? c.substring(0, 40).replaceAll("-+$", "") : c;
+    return c.isEmpty() ? "x" + shortHash(s) : c;
+  }
+
+  /** Several placeholders in one label can pass 63 characters: cut, and keep the whole label's hash. */
+  private static String fitLabel(String label) {
+    if (label.length() <= Names.DNS_LABEL_MAX) {
+      return label;
+    }
+    return label.substring(0, Names.DNS_LABEL_MAX - 11).replaceAll("-+$", "") + "-" + shortHash(label);
+  }
+
+  private static String shortHash(String s) {
+    return Hashing.sha256().hashUnencodedChars(s).toString().substring(0, 10);
   }
 
   /** A spec builder for {@code key} at {@code revision}, carrying this template's settings. */

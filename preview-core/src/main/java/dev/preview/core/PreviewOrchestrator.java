@@ -15,6 +15,7 @@ import dev.preview.spi.Labels;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.PreviewStatus;
+import dev.preview.spi.ProviderConfig;
 import dev.preview.spi.PullRequest;
 import dev.preview.spi.PullRequestEvent;
 import dev.preview.spi.PullRequestSource;
@@ -150,9 +151,20 @@ public final class PreviewOrchestrator implements AutoCloseable {
         .instance(config.instance());
     providers.database().ifPresent(b::database);
     providers.dns().ifPresent(b::dns);
+    config.dns().ifPresent(section -> {
+      // dns.target and dns.ttl belong to the orchestrator (where names point); DNS factories ignore them.
+      ProviderConfig c = section.config();
+      c.string("target").ifPresent(b::dnsTarget);
+      b.dnsTtl(c.integer("ttl", 60, 1, 86_400));
+    });
     providers.pullRequests().ifPresent(b::pullRequests);
-    customizer.accept(b);
-    return b.build();
+    try {
+      customizer.accept(b);
+      return b.build();
+    } catch (RuntimeException | Error e) {
+      providers.close(); // nothing half-built stays open
+      throw e;
+    }
   }
 
   // ---------------------------------------------------------------- public API

@@ -191,15 +191,20 @@ public final class ProviderConfig {
     if (!m.matches()) {
       throw new IllegalArgumentException("must be a duration like 30s, 5m, 48h or 7d, got \"" + text + "\"");
     }
-    long n = Long.parseLong(m.group(1));
     String unit = m.group(2) == null ? "s" : m.group(2);
-    return switch (unit) {
-      case "ms" -> Duration.ofMillis(n);
-      case "m" -> Duration.ofMinutes(n);
-      case "h" -> Duration.ofHours(n);
-      case "d" -> Duration.ofDays(n);
-      default -> Duration.ofSeconds(n);
-    };
+    try {
+      long n = Long.parseLong(m.group(1));
+      return switch (unit) {
+        case "ms" -> Duration.ofMillis(n);
+        case "m" -> Duration.ofMinutes(n);
+        case "h" -> Duration.ofHours(n);
+        case "d" -> Duration.ofDays(n);
+        default -> Duration.ofSeconds(n);
+      };
+    } catch (ArithmeticException | NumberFormatException e) {
+      // Digits beyond a long, or days beyond what Duration holds: still a problem with a path, not a crash.
+      throw new IllegalArgumentException("is too long a duration, got \"" + text + "\"");
+    }
   }
 
   /** A secret value, if set. Its text never appears in messages. */

@@ -35,6 +35,7 @@ public final class ConfiguredProviders implements AutoCloseable {
     this.pullRequests = pullRequests;
   }
 
+  /** The provider of the {@code environment} section ({@code local} by default). */
   public EnvironmentProvider environment() {
     return environment;
   }
@@ -49,6 +50,7 @@ public final class ConfiguredProviders implements AutoCloseable {
     return Optional.ofNullable(dns);
   }
 
+  /** The notifier of the {@code scm} section ({@code console} by default). */
   public ScmNotifier notifier() {
     return notifier;
   }

@@ -3,7 +3,7 @@ package dev.preview.core.config;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.preview.core.AppTemplate;
@@ -29,7 +29,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -56,7 +55,7 @@ import java.util.regex.Pattern;
  * <h2>Contract</h2>
  * <ul>
  *   <li>Every string value may use {@code ${NAME}} or {@code ${NAME:-default}} (the default also
- *       applies when NAME is set but empty); {@code $${} writes a literal {@code ${}. An unset variable
+ *       applies when NAME is set but empty); <code>$${</code> writes a literal <code>${</code>. An unset variable
  *       without default is a problem ({@code scm.token: environment variable GITHUB_TOKEN is not set}).</li>
  *   <li>{@link #parse}/{@link #load} report every problem of the sections read here (top level,
  *       {@code app}, {@code policy}, {@code flags}, {@code reconcile}, provider names, interpolation,
@@ -80,6 +79,7 @@ public final class PreviewConfig {
   public static final String DEFAULT_INSTANCE = "default";
   /** {@code reconcile.interval} when absent. */
   public static final Duration DEFAULT_RECONCILE_INTERVAL = Duration.ofMinutes(5);
+  private static final Duration MAX_DURATION = Duration.ofDays(3650);
 
   private static final Pattern INSTANCE = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?");
   private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
@@ -380,26 +380,36 @@ public final class PreviewConfig {
       provider(ProviderKind.PULL_REQUESTS, resolved, null);
     }
 
-    /** The YAML document as maps, lists and scalars; null (with a problem) when it cannot be used. */
+    /**
+     * The YAML document as maps, lists and scalars; null (with a problem) when it cannot be used.
+     * Scalars stay the text that was written: YAML would read {@code VERSION: 1.10} as the number
+     * 1.1, {@code MODE: 0755} as 493 and {@code FLAG: on} as true, which is not what an env var
+     * should receive. Typed accessors of {@link ProviderConfig} parse the text where a number is meant.
+     */
     private Map<String, Object> tree(String yaml) {
-      JsonNode node;
-      try {
-        node = YAML.readTree(yaml);
+      Object root;
+      try (JsonParser p = YAML.getFactory().createParser(yaml)) {
+        JsonToken first = p.nextToken();
+        root = first == null ? null : value(p, first);
       } catch (JsonProcessingException e) {
         JsonLocation l = e.getLocation();
         String where = l == null ? "" : " line " + l.getLineNr() + ", column " + l.getColumnNr();
         problems.add(source + where + ": invalid YAML: " + firstLine(e.getOriginalMessage()));
         return null;
+      } catch (IOException e) {
+        problems.add(source + ": cannot be read: " + e.getMessage());
+        return null;
       }
-      if (node == null || node.isMissingNode() || node.isNull()) {
+      if (root == null) {
         return new LinkedHashMap<>();
       }
-      if (!node.isObject()) {
-        problems.add(source + ": must be a map of sections (app:, environment:, ...), got a " + node.getNodeType().name().toLowerCase(Locale.ROOT));
+      if (!(root instanceof Map)) {
+        problems.add(source + ": must be a map of sections (app:, environment:, ...), got a "
+            + (root instanceof List ? "list" : "single value"));
         return null;
       }
       @SuppressWarnings("unchecked")
-      Map<String, Object> m = (Map<String, Object>) plain(node);
+      Map<String, Object> m = (Map<String, Object>) root;
       return m;
     }
 
@@ -411,31 +421,28 @@ public final class PreviewConfig {
       return (nl < 0 ? s : s.substring(0, nl)).trim();
     }
 
-    private static Object plain(JsonNode n) {
-      if (n.isObject()) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        Iterator<Map.Entry<String, JsonNode>> it = n.fields();
-        while (it.hasNext()) {
-          Map.Entry<String, JsonNode> e = it.next();
-          m.put(e.getKey(), plain(e.getValue()));
+    private static Object value(JsonParser p, JsonToken token) throws IOException {
+      switch (token) {
+        case START_OBJECT: {
+          Map<String, Object> m = new LinkedHashMap<>();
+          while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String key = p.currentName();
+            m.put(key, value(p, p.nextToken()));
+          }
+          return m;
         }
-        return m;
+        case START_ARRAY: {
+          List<Object> l = new ArrayList<>();
+          for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
+            l.add(value(p, t));
+          }
+          return l;
+        }
+        case VALUE_NULL:
+          return null;
+        default:
+          return p.getText();
       }
-      if (n.isArray()) {
-        List<Object> l = new ArrayList<>();
-        n.forEach(e -> l.add(plain(e)));
-        return l;
-      }
-      if (n.isNull() || n.isMissingNode()) {
-        return null;
-      }
-      if (n.isBoolean()) {
-        return n.booleanValue();
-      }
-      if (n.isNumber()) {
-        return n.numberValue();
-      }
-      return n.asText();
     }
 
     /** Adds a problem unless its value could not be interpolated (that problem is already there). */
@@ -626,6 +633,11 @@ public final class PreviewConfig {
       Duration d = c.duration(key, def);
       if (d != null && (d.isNegative() || d.isZero())) {
         c.problem(key, "must be positive" + (offAllowed ? " (or off, to switch the rule off)" : ""));
+        return def;
+      }
+      if (d != null && d.compareTo(MAX_DURATION) > 0) {
+        // Instants computed from it (now + ttl) must stay representable.
+        c.problem(key, "must be at most 3650d" + (offAllowed ? " (or off, to switch the rule off)" : ""));
         return def;
       }
       return d;

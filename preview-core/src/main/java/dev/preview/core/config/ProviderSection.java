@@ -50,6 +50,7 @@ public final class ProviderSection {
     return new ProviderSection(otherKind, provider, path, values, false);
   }
 
+  /** Which kind of provider the section configures. */
   public ProviderKind kind() {
     return kind;
   }

@@ -11,7 +11,6 @@ import dev.preview.spi.ProviderException;
 import dev.preview.spi.Secret;
 import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -471,7 +470,7 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
       Files.writeString(log, line + System.lineSeparator(), StandardCharsets.UTF_8,
           StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     } catch (IOException e) {
-      throw new UncheckedIOException(e);
+      throw new ProviderException(NAME, "cannot write log file " + log + ": " + e.getMessage(), true, e);
     }
   }
 

@@ -361,6 +361,26 @@ class PreviewConfigTest {
   }
 
   @Test
+  void durationsTooLongForAnInstantAreProblems() {
+    assertThatThrownBy(() -> PreviewConfig.parse("app: {image: x}\npolicy: {ttl: 100000000d, maxAge: 9223372036854775807d}",
+        NO_ENV, "p.yaml"))
+        .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).containsExactly(
+            "policy.ttl: must be at most 3650d (or off, to switch the rule off)",
+            "policy.maxAge: is too long a duration, got \"9223372036854775807d\""));
+  }
+
+  @Test
+  void valuesReachTheAppAsWrittenNotAsYamlWouldTypeThem() {
+    PreviewConfig c = PreviewConfig.parse(
+        "app: {image: x, port: 08080, env: {VERSION: 1.10, MODE: 0755, FLAG: on, BIG: 12345678901234567890, NONE: ~}}",
+        NO_ENV, "p.yaml");
+
+    assertThat(c.app().port()).isEqualTo(8080);
+    assertThat(c.app().env()).containsEntry("VERSION", "1.10").containsEntry("MODE", "0755").containsEntry("FLAG", "on")
+        .containsEntry("BIG", "12345678901234567890").containsEntry("NONE", "");
+  }
+
+  @Test
   void aSecretAlsoSetAsPlainEnvIsAProblem() {
     assertThatThrownBy(() -> PreviewConfig.parse("app: {image: x, env: {K: a}, secrets: {K: b}}", NO_ENV, "p.yaml"))
         .hasMessageContaining("app.secrets.K: is also set in app.env");

@@ -2,63 +2,75 @@ package dev.preview.examples.cli;
 
 import dev.preview.core.PreviewOrchestrator;
 import dev.preview.core.ProviderRegistry;
-import dev.preview.core.config.ConfiguredProviders;
 import dev.preview.core.config.PreviewConfig;
+import dev.preview.core.config.ProviderSection;
+import dev.preview.core.console.ConsoleNotifier;
+import dev.preview.core.console.ConsoleNotifierFactory;
 import dev.preview.spi.ConfigurationException;
+import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ScmNotifier;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 /**
- * What a command built from a {@code preview.yaml}: the providers, an orchestrator over them with
- * the CLI's progress listener, and where to print. Closing it waits for running work and closes
- * the providers.
+ * What a command built from a {@code preview.yaml}: the orchestrator of
+ * {@link PreviewOrchestrator#fromConfig} with the CLI's progress listener, and where to print.
+ * Closing it waits for running work and closes the providers.
  */
 final class Configured implements AutoCloseable {
   private final PreviewConfig config;
-  private final ConfiguredProviders providers;
   private final Progress progress;
   private final PreviewOrchestrator orchestrator;
   private final Consumer<String> lines;
 
-  private Configured(PreviewConfig config, ConfiguredProviders providers, Progress progress,
-      PreviewOrchestrator orchestrator, Consumer<String> lines) {
+  private Configured(PreviewConfig config, Progress progress, PreviewOrchestrator orchestrator, Consumer<String> lines) {
     this.config = config;
-    this.providers = providers;
     this.progress = progress;
     this.orchestrator = orchestrator;
     this.lines = lines;
   }
 
-  /** Reads {@code file} and builds everything; every problem of the file and its providers is reported at once. */
-  static Configured load(Path file, PreviewCli cli) {
+  /** Reads {@code file}; every problem of the file and of its providers is reported at once. */
+  static PreviewConfig read(Path file) {
     if (!Files.isRegularFile(file)) {
       throw new ConfigurationException("--config: no such file: " + file.toAbsolutePath());
     }
-    PreviewConfig config = PreviewConfig.read(file, System::getenv);
-    ConfiguredProviders providers = config.createProviders(ProviderRegistry.defaultRegistry());
-    Progress progress = null;
-    try {
-      progress = cli.progress(providers.notifier());
-      PreviewOrchestrator o = PreviewOrchestrator.builder()
-          .environment(providers.environment())
-          .database(providers.database().orElse(null))
-          .dns(providers.dns().orElse(null))
-          .notifier(providers.notifier())
-          .pullRequests(providers.pullRequests().orElse(null))
-          .app(config.app())
-          .policy(config.policy())
-          .instance(config.instance())
-          .listener(progress)
-          .closeProviders(false)
-          .build();
-      return new Configured(config, providers, progress, o, cli.lines(providers.notifier()));
-    } catch (RuntimeException e) {
-      if (progress != null) {
-        progress.close();
+    return PreviewConfig.read(file, System::getenv);
+  }
+
+  /** Reads {@code file} and builds the orchestrator. */
+  static Configured load(Path file, PreviewCli cli) {
+    PreviewConfig config = read(file);
+    // The console notifier is built by the registry; keep hold of it so that progress lines are
+    // printed through it (it then never draws an updated comment over them).
+    AtomicReference<ScmNotifier> console = new AtomicReference<>();
+    ProviderRegistry registry = ProviderRegistry.defaultRegistry().withNotifier(new ScmNotifier.Factory() {
+      @Override
+      public String name() {
+        return ConsoleNotifier.NAME;
       }
-      providers.close();
+
+      @Override
+      public ScmNotifier create(ProviderConfig c) {
+        ScmNotifier n = new ConsoleNotifierFactory().create(c);
+        console.set(n);
+        return n;
+      }
+    });
+    AtomicReference<Progress> progress = new AtomicReference<>();
+    try {
+      PreviewOrchestrator o = PreviewOrchestrator.fromConfig(config, registry, b -> {
+        progress.set(cli.progress(console.get()));
+        b.listener(progress.get());
+      });
+      return new Configured(config, progress.get(), o, cli.lines(console.get()));
+    } catch (RuntimeException e) {
+      if (progress.get() != null) {
+        progress.get().close();
+      }
       throw e;
     }
   }
@@ -73,10 +85,11 @@ final class Configured implements AutoCloseable {
 
   /** The providers in use, for a first line. */
   String summary() {
-    return "environment " + providers.environment().name()
-        + providers.database().map(d -> ", database " + d.name()).orElse("")
-        + providers.dns().map(d -> ", dns " + d.name()).orElse("")
-        + ", scm " + providers.notifier().name();
+    return "environment " + config.environment().provider()
+        + config.database().map(d -> ", database " + d.provider()).orElse("")
+        + config.dns().map(d -> ", dns " + d.provider()).orElse("")
+        + ", scm " + config.scm().provider()
+        + config.pullRequests().map(ProviderSection::provider).map(p -> ", pull requests " + p).orElse("");
   }
 
   void say(String line) {
@@ -89,7 +102,6 @@ final class Configured implements AutoCloseable {
       orchestrator.close();
     } finally {
       progress.close();
-      providers.close();
     }
   }
 }

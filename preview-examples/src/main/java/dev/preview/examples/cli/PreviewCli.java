@@ -1,10 +1,13 @@
 package dev.preview.examples.cli;
 
 import dev.preview.core.Preview;
-import dev.preview.core.PreviewOrchestrator;
 import dev.preview.core.ReconcileReport;
+import dev.preview.core.ProviderRegistry;
+import dev.preview.core.config.ConfiguredProviders;
+import dev.preview.core.config.PreviewConfig;
 import dev.preview.core.console.ConsoleNotifier;
 import dev.preview.examples.demo.PreviewDemo;
+import dev.preview.examples.serve.ServeCommand;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.PreviewException;
 import dev.preview.spi.PreviewKey;
@@ -36,7 +39,7 @@ import picocli.CommandLine.ParentCommand;
 @Command(name = "preview", mixinStandardHelpOptions = true, versionProvider = PreviewCli.Version.class,
     description = "A live, isolated environment for every pull request.",
     subcommands = {PreviewCli.Up.class, PreviewCli.Down.class, PreviewCli.ListCommand.class,
-        PreviewCli.Reconcile.class, PreviewCli.Demo.class, CommandLine.HelpCommand.class})
+        PreviewCli.Reconcile.class, PreviewCli.Logs.class, PreviewCli.Demo.class, ServeCommand.class, CommandLine.HelpCommand.class})
 public final class PreviewCli implements Callable<Integer> {
   public static final int OK = 0;
   public static final int FAILED = 1;
@@ -88,7 +91,7 @@ public final class PreviewCli implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    err.println("preview: a command is required (up, down, list, reconcile, demo); see preview --help");
+    err.println("preview: a command is required (up, down, list, reconcile, demo, serve); see preview --help");
     return USAGE;
   }
 
@@ -128,7 +131,10 @@ public final class PreviewCli implements Callable<Integer> {
     Path config;
 
     PreviewKey key(String repo, int pr, Configured c) {
-      String repository = repo != null ? repo : c.repository().orElse(null);
+      return key(repo != null ? repo : c.repository().orElse(null), pr);
+    }
+
+    PreviewKey key(String repository, int pr) {
       if (repository == null) {
         throw new ConfigurationException("--repo: is required (or set repository: owner/name in " + config + ")");
       }
@@ -264,6 +270,32 @@ public final class PreviewCli implements Callable<Integer> {
         }
         r.errors().forEach(e -> c.say("error: " + e));
         return r.errors().isEmpty() ? OK : FAILED;
+      }
+    }
+  }
+
+  @Command(name = "logs", mixinStandardHelpOptions = true,
+      description = "Print the last lines of a preview's app output (where the environment provider keeps it).")
+  static final class Logs extends ConfigCommand {
+    @Option(names = "--repo", paramLabel = "OWNER/NAME", description = "the repository (default: repository in the config)")
+    String repo;
+    @Option(names = "--pr", required = true, paramLabel = "N", description = "the pull request number")
+    int pr;
+    @Option(names = {"-n", "--lines"}, defaultValue = "50", paramLabel = "N", description = "how many lines (default: ${DEFAULT-VALUE})")
+    int lines;
+
+    @Override
+    public Integer call() {
+      Consumer<String> say = cli.out::println;
+      PreviewConfig cfg = Configured.read(config);
+      try (ConfiguredProviders p = cfg.createProviders(ProviderRegistry.defaultRegistry())) {
+        PreviewKey key = key(repo != null ? repo : cfg.repository().orElse(null), pr);
+        List<String> tail = p.environment().logs(key, lines);
+        if (tail.isEmpty()) {
+          say.accept("no logs for " + key + " (" + p.environment().name() + ")");
+        }
+        tail.forEach(say);
+        return OK;
       }
     }
   }

@@ -1,6 +1,7 @@
 package dev.preview.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.preview.examples.demo.PreviewDemo;
 import java.io.ByteArrayOutputStream;
@@ -45,6 +46,10 @@ class PreviewCliTest {
   }
 
   private Path writeConfig(List<String> command) throws IOException {
+    return writeConfig(command, "");
+  }
+
+  private Path writeConfig(List<String> command, String more) throws IOException {
     Path f = dir.resolve("preview.yaml");
     Files.writeString(f, String.join("\n",
         "repository: acme/shop",
@@ -67,7 +72,7 @@ class PreviewCliTest {
         "scm:",
         "  provider: console",
         "  inPlace: never",
-        ""));
+        more));
     return f;
   }
 
@@ -104,6 +109,11 @@ class PreviewCliTest {
     assertThat(list.code()).isZero();
     assertThat(list.out()).containsPattern("acme/shop#1 +READY +aaaa111 +" + Pattern.quote(url.toString()));
 
+    Result logs = preview("logs", "--config", config.toString(), "--pr", "1", "--lines", "1");
+    assertThat(logs.code()).isZero();
+    assertThat(logs.out()).isEqualTo("sample app of acme/shop#1 at revision " + SHA1 + " listening on port "
+        + url.getPort() + System.lineSeparator());
+
     Result push = preview("up", "--config", config.toString(), "--pr", "1", "--sha", SHA2);
     assertThat(push.code()).as(push.out() + push.err()).isZero();
     Matcher m2 = Pattern.compile("acme/shop#1 is READY at (http://127\\.0\\.0\\.1:\\d+/) \\(revision 1234567, ").matcher(push.out());
@@ -119,6 +129,30 @@ class PreviewCliTest {
     try (var files = Files.list(dir.resolve("state"))) {
       assertThat(files.toList()).isEmpty();
     }
+  }
+
+  @Test
+  void reconcileSuspendsAnIdlePreviewThatTheNextUpWakesThenExpiresIt() throws Exception {
+    config = writeConfig(PreviewDemo.sampleAppCommand(), "policy:\n  sleepAfter: 1s\n  idleTimeout: 1h\n");
+    Result up = preview("up", "--config", config.toString(), "--pr", "1", "--sha", SHA1);
+    assertThat(up.code()).as(up.out() + up.err()).isZero();
+
+    // the sleep rule reads the last-activity label back from the local provider's state file
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).until(() ->
+        preview("reconcile", "--config", config.toString()).out().contains("did sleep acme/shop#1"));
+    assertThat(preview("list", "--config", config.toString()).out()).containsPattern("acme/shop#1 +SLEEPING +aaaa111");
+
+    Result wake = preview("up", "--config", config.toString(), "--pr", "1", "--sha", SHA1);
+    assertThat(wake.code()).as(wake.out() + wake.err()).isZero();
+    Matcher m = Pattern.compile("is READY at (http://\\S+) ").matcher(wake.out());
+    assertThat(m.find()).as(wake.out()).isTrue();
+    assertThat(get(URI.create(m.group(1)))).contains(SHA1);
+
+    Path expiring = writeConfig(PreviewDemo.sampleAppCommand(), "policy:\n  ttl: 1s\n");
+    assertThat(preview("up", "--config", expiring.toString(), "--pr", "1", "--sha", SHA2).code()).isZero();
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).until(() ->
+        preview("reconcile", "--config", expiring.toString()).out().contains("did expire acme/shop#1"));
+    assertThat(preview("list", "--config", expiring.toString()).out()).contains("no previews");
   }
 
   @Test

@@ -80,7 +80,7 @@ class PreviewJarIT {
     assertThat(version.out()).startsWith("preview 0.1.0");
     Run help = run("--help");
     assertThat(help.code()).isZero();
-    assertThat(help.out()).contains("demo");
+    assertThat(help.out()).contains("up", "down", "list", "reconcile", "demo", "serve");
     Run none = run();
     assertThat(none.code()).isEqualTo(2);
     Run unknown = run("frobnicate");

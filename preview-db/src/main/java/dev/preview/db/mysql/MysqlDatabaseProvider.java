@@ -1,0 +1,518 @@
+package dev.preview.db.mysql;
+
+import dev.preview.db.internal.OwnerMark;
+import dev.preview.db.internal.Passwords;
+import dev.preview.spi.ConfigurationException;
+import dev.preview.spi.DatabaseConnection;
+import dev.preview.spi.DatabaseProvider;
+import dev.preview.spi.DatabaseSpec;
+import dev.preview.spi.Names;
+import dev.preview.spi.PreviewKey;
+import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderException;
+import dev.preview.spi.Secret;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A MySQL or MariaDB database per preview, with its own user ({@link Names#mysqlUser}) that has
+ * {@code ALL} on that database only and {@code MAX_USER_CONNECTIONS} from config.
+ *
+ * <h2>Baseline copy</h2>
+ * Neither server can clone a database, so the copy replays {@code SHOW CREATE TABLE} of every
+ * baseline table in the new database (indexes, foreign keys, {@code AUTO_INCREMENT} counters,
+ * charsets and engines come along), copies the rows with {@code INSERT .. SELECT} (foreign key checks
+ * off), then recreates the views with their references re-pointed to the new database and the admin
+ * as definer. Triggers, routines, events and MariaDB sequences are not copied. No client binary
+ * ({@code mariadb-dump}) is needed on the orchestrator's host.
+ *
+ * <h2>Ownership</h2>
+ * MySQL has no comments on databases or users that both servers share, so ownership is kept in a
+ * small registry table on the server ({@code <registry>.previews}, default {@code preview_registry}):
+ * its row is written before the database and deleted after it, and a {@code ready} flag is set only
+ * once the copy is complete, so a copy cut short by a crash is dropped and redone by the next
+ * {@link #create}. {@link #list()} reads that table.
+ *
+ * <p>Identifiers are generated ({@code [a-z0-9_]}) and checked again before they are quoted into
+ * DDL (MySQL cannot bind identifiers or {@code CREATE USER} arguments); values are bound elsewhere.
+ * Thread-safe: every call opens its own connection.
+ */
+public final class MysqlDatabaseProvider implements DatabaseProvider {
+  /** {@code database.provider: mysql}. */
+  public static final String NAME = "mysql";
+  private static final Logger LOG = LoggerFactory.getLogger(MysqlDatabaseProvider.class);
+  private static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z0-9_$]{1,64}");
+  private static final Pattern AUTO_INCREMENT = Pattern.compile("\\) [^\n]*\\bAUTO_INCREMENT=(\\d+)");
+  private static final Pattern SAFE_HOST = Pattern.compile("[A-Za-z0-9_.%:-]{1,255}");
+
+  private final String adminUrl;
+  private final String scheme;
+  private final String username;
+  private final Secret password;
+  private final String baseline;
+  private final String registry;
+  private final String userHost;
+  private final int maxConnections;
+  private final String appHost;
+  private final int appPort;
+
+  private MysqlDatabaseProvider(Builder b, String scheme, String hostPortPath) {
+    this.scheme = scheme;
+    this.adminUrl = "jdbc:mariadb://" + hostPortPath;
+    this.username = b.username;
+    this.password = b.password;
+    this.baseline = b.baseline;
+    this.registry = b.registry;
+    this.userHost = b.userHost;
+    this.maxConnections = b.maxConnections;
+    String hostPort = hostPortPath.split("[/?]", 2)[0].split(",")[0];
+    int colon = hostPort.lastIndexOf(':');
+    this.appHost = b.appHost != null ? b.appHost : colon < 0 ? hostPort : hostPort.substring(0, colon);
+    this.appPort = b.appPort > 0 ? b.appPort : colon < 0 ? 3306 : Integer.parseInt(hostPort.substring(colon + 1));
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public DatabaseConnection create(PreviewKey key, DatabaseSpec spec) {
+    Objects.requireNonNull(key, "key");
+    DatabaseSpec s = spec == null ? DatabaseSpec.empty() : spec;
+    String db = safe(Names.mysql(key));
+    String user = safe(Names.mysqlUser(key));
+    String source = s.baseline() != null ? safe(s.baseline()) : baseline;
+    Secret pw = Passwords.generate();
+    try (Connection c = connect()) {
+      ensureRegistry(c);
+      Optional<Row> row = row(c, db);
+      if (row.isPresent() && !row.get().key().equals(key.id())) {
+        throw new ProviderException(NAME, "database " + db + " is registered to preview " + row.get().key()
+            + ", not " + key + "; refusing to adopt it", false);
+      }
+      boolean exists = schemaExists(c, db);
+      if (row.isEmpty()) {
+        if (exists) {
+          throw new ProviderException(NAME, "database " + db + " exists but is not managed by preview; refusing to adopt it for "
+              + key + ". Drop or rename it by hand.", false);
+        }
+        update(c, "INSERT INTO " + q(registry) + ".previews (db_name, user_name, preview_key, mark, ready) VALUES (?, ?, ?, ?, FALSE)",
+            db, user, key.id(), OwnerMark.encode(key, s.labels()));
+      } else {
+        update(c, "UPDATE " + q(registry) + ".previews SET mark = ? WHERE db_name = ?", OwnerMark.encode(key, s.labels()), db);
+      }
+      String account = account(user);
+      exec(c, "CREATE USER IF NOT EXISTS " + account + " IDENTIFIED BY " + lit(pw.reveal())
+          + " WITH MAX_USER_CONNECTIONS " + maxConnections);
+      // passwords are never stored: a repeated create rotates it
+      exec(c, "ALTER USER " + account + " IDENTIFIED BY " + lit(pw.reveal()) + " WITH MAX_USER_CONNECTIONS " + maxConnections);
+      if (row.isEmpty() || !row.get().ready()) {
+        exec(c, "DROP DATABASE IF EXISTS " + q(db)); // a copy cut short
+        long t0 = System.nanoTime();
+        copy(c, source, db);
+        update(c, "UPDATE " + q(registry) + ".previews SET ready = TRUE WHERE db_name = ?", db);
+        LOG.info("mysql: created database {} for {} from {} in {} ms", db, key, source == null ? "nothing" : source,
+            (System.nanoTime() - t0) / 1_000_000);
+      }
+      exec(c, "GRANT ALL PRIVILEGES ON " + q(grantPattern(db)) + ".* TO " + account);
+      return connection(db, user, pw);
+    } catch (SQLException e) {
+      throw failure("cannot create the database of " + key + " (" + db + ")", e);
+    }
+  }
+
+  private void copy(Connection c, String source, String db) throws SQLException {
+    if (source == null) {
+      exec(c, "CREATE DATABASE " + q(db) + " CHARACTER SET utf8mb4");
+      return;
+    }
+    if (!schemaExists(c, source)) {
+      throw new ProviderException(NAME, "baseline database " + source + " does not exist; create it or fix database.baseline", false);
+    }
+    String charset = one(c, "SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", source);
+    String collation = one(c, "SELECT DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", source);
+    exec(c, "CREATE DATABASE " + q(db) + " CHARACTER SET " + safe(charset) + " COLLATE " + safe(collation));
+    List<String> tables = new ArrayList<>();
+    List<String> views = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement(
+        "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME")) {
+      ps.setString(1, source);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          (rs.getString(2).equals("VIEW") ? views : tables).add(rs.getString(1));
+        }
+      }
+    }
+    exec(c, "USE " + q(db));
+    exec(c, "SET SESSION foreign_key_checks = 0");
+    try {
+      for (String t : tables) {
+        String ddl = showCreate(c, "SHOW CREATE TABLE " + q(source) + "." + q(t));
+        exec(c, ddl);
+        exec(c, "INSERT INTO " + q(db) + "." + q(t) + " SELECT * FROM " + q(source) + "." + q(t));
+        // a bulk INSERT .. SELECT reserves AUTO_INCREMENT values in batches: put the baseline's counter back
+        Matcher m = AUTO_INCREMENT.matcher(ddl);
+        if (m.find()) {
+          exec(c, "ALTER TABLE " + q(db) + "." + q(t) + " AUTO_INCREMENT = " + Long.parseLong(m.group(1)));
+        }
+      }
+      String fromRef = q(source) + ".";
+      for (String v : views) {
+        String def = showCreate(c, "SHOW CREATE VIEW " + q(source) + "." + q(v));
+        def = def.replaceFirst("DEFINER=\\S+ ", "").replace(fromRef, q(db) + ".");
+        exec(c, def);
+      }
+    } finally {
+      exec(c, "SET SESSION foreign_key_checks = 1");
+    }
+  }
+
+  /**
+   * {@code _} is a wildcard in database-level grants: escaped as {@code \\_} where the escaped name
+   * still fits the server's 64-character limit. A longer name is granted unescaped; it still names
+   * only this database in practice, since every other name that the pattern could match would need
+   * the same length and the same 10-hex-digit hash of the preview key at the same place.
+   */
+  static String grantPattern(String db) {
+    String escaped = db.replace("_", "\\_");
+    return escaped.length() <= 64 ? escaped : db;
+  }
+
+  private static String showCreate(Connection c, String sql) throws SQLException {
+    try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+      rs.next();
+      return rs.getString(2);
+    }
+  }
+
+  private DatabaseConnection connection(String db, String user, Secret pw) {
+    String hostPort = appHost + ":" + appPort;
+    String jdbc = "jdbc:" + scheme + "://" + hostPort + "/" + db;
+    Map<String, String> env = new LinkedHashMap<>();
+    env.put("MYSQL_HOST", appHost);
+    env.put("MYSQL_PORT", Integer.toString(appPort));
+    env.put("MYSQL_DATABASE", db);
+    env.put("MYSQL_USER", user);
+    env.put("JDBC_DATABASE_URL", jdbc);
+    env.put("JDBC_DATABASE_USERNAME", user);
+    Map<String, Secret> secrets = new LinkedHashMap<>();
+    secrets.put("DATABASE_URL", Secret.of(scheme + "://" + user + ":" + pw.reveal() + "@" + hostPort + "/" + db));
+    secrets.put("MYSQL_PASSWORD", pw);
+    secrets.put("JDBC_DATABASE_PASSWORD", pw);
+    return new DatabaseConnection(db, jdbc, user, pw, env, secrets);
+  }
+
+  @Override
+  public void drop(PreviewKey key) {
+    String db = safe(Names.mysql(key));
+    String user = safe(Names.mysqlUser(key));
+    try (Connection c = connect()) {
+      ensureRegistry(c);
+      Optional<Row> row = row(c, db);
+      if (row.isEmpty()) {
+        if (schemaExists(c, db)) {
+          throw new ProviderException(NAME, "database " + db + " is not registered to preview " + key + "; not dropping it", false);
+        }
+        return;
+      }
+      if (!row.get().key().equals(key.id())) {
+        throw new ProviderException(NAME, "database " + db + " is registered to preview " + row.get().key() + ", not "
+            + key + "; not dropping it", false);
+      }
+      killSessions(c, user);
+      exec(c, "DROP DATABASE IF EXISTS " + q(db));
+      exec(c, "DROP USER IF EXISTS " + account(user));
+      update(c, "DELETE FROM " + q(registry) + ".previews WHERE db_name = ?", db);
+      LOG.info("mysql: dropped database {} and user {} of {}", db, user, key);
+    } catch (SQLException e) {
+      throw failure("cannot drop the database of " + key + " (" + db + ")", e);
+    }
+  }
+
+  private static void killSessions(Connection c, String user) throws SQLException {
+    List<Long> ids = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ?")) {
+      ps.setString(1, user);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          ids.add(rs.getLong(1));
+        }
+      }
+    }
+    for (long id : ids) {
+      try {
+        exec(c, "KILL " + id);
+      } catch (SQLException gone) {
+        // it ended on its own
+      }
+    }
+  }
+
+  @Override
+  public List<PreviewKey> list() {
+    TreeSet<PreviewKey> keys = new TreeSet<>();
+    try (Connection c = connect()) {
+      if (!schemaExists(c, registry)) {
+        return List.of();
+      }
+      try (Statement st = c.createStatement();
+           ResultSet rs = st.executeQuery("SELECT mark FROM " + q(registry) + ".previews")) {
+        while (rs.next()) {
+          OwnerMark.key(rs.getString(1)).ifPresent(keys::add);
+        }
+      }
+    } catch (SQLException e) {
+      throw failure("cannot list databases", e);
+    }
+    return new ArrayList<>(keys);
+  }
+
+  private record Row(String key, boolean ready) {}
+
+  private Optional<Row> row(Connection c, String db) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT preview_key, ready FROM " + q(registry) + ".previews WHERE db_name = ?")) {
+      ps.setString(1, db);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? Optional.of(new Row(rs.getString(1), rs.getBoolean(2))) : Optional.empty();
+      }
+    }
+  }
+
+  private void ensureRegistry(Connection c) throws SQLException {
+    exec(c, "CREATE DATABASE IF NOT EXISTS " + q(registry) + " CHARACTER SET utf8mb4");
+    exec(c, "CREATE TABLE IF NOT EXISTS " + q(registry) + ".previews ("
+        + "db_name VARCHAR(64) NOT NULL PRIMARY KEY, user_name VARCHAR(32) NOT NULL, preview_key TEXT NOT NULL, "
+        + "mark TEXT NOT NULL, ready BOOLEAN NOT NULL DEFAULT FALSE, created TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP"
+        + ") CHARACTER SET utf8mb4");
+  }
+
+  private static boolean schemaExists(Connection c, String db) throws SQLException {
+    return one(c, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", db) != null;
+  }
+
+  private static String one(Connection c, String sql, String arg) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setString(1, arg);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getString(1) : null;
+      }
+    }
+  }
+
+  private static void update(Connection c, String sql, Object... args) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      for (int i = 0; i < args.length; i++) {
+        ps.setObject(i + 1, args[i]);
+      }
+      ps.executeUpdate();
+    }
+  }
+
+  private static void exec(Connection c, String sql) throws SQLException {
+    try (Statement st = c.createStatement()) {
+      st.execute(sql);
+    }
+  }
+
+  private String account(String user) {
+    return lit(user) + "@" + lit(userHost);
+  }
+
+  /** Backtick-quoted identifier (doubling is the escape in every sql_mode). */
+  static String q(String identifier) {
+    return "`" + identifier.replace("`", "``") + "`";
+  }
+
+  /**
+   * A string literal of a value already restricted to letters, digits and {@code _.%:-} (so neither
+   * quotes nor backslashes need escaping, whatever the sql_mode).
+   */
+  private static String lit(String value) {
+    if (!SAFE_HOST.matcher(value).matches()) {
+      throw new IllegalArgumentException("refusing to put \"" + value + "\" into SQL");
+    }
+    return "'" + value + "'";
+  }
+
+  private static String safe(String name) {
+    if (name == null || !SAFE_NAME.matcher(name).matches()) {
+      throw new IllegalArgumentException("not a safe MySQL name (letters, digits, _ and $, at most 64): \"" + name + "\"");
+    }
+    return name;
+  }
+
+  Connection connect() throws SQLException {
+    Properties p = new Properties();
+    if (username != null) {
+      p.setProperty("user", username);
+    }
+    if (password != null) {
+      p.setProperty("password", password.reveal());
+    }
+    return DriverManager.getConnection(adminUrl, p);
+  }
+
+  private static ProviderException failure(String what, SQLException e) {
+    String state = e.getSQLState() == null ? "" : e.getSQLState();
+    boolean retryable = state.startsWith("08") || state.startsWith("40") || e.getErrorCode() == 1205 || e.getErrorCode() == 1213;
+    String hint = switch (e.getErrorCode()) {
+      case 1045 -> " (check database.username/password)";
+      case 1044, 1227, 1410 -> " (the admin user needs CREATE, DROP, CREATE USER and GRANT OPTION on *.*)";
+      default -> "";
+    };
+    return new ProviderException(NAME, what + ": " + e.getMessage() + hint, retryable, e);
+  }
+
+  @Override
+  public String toString() {
+    return "MysqlDatabaseProvider{" + appHost + ":" + appPort + (baseline == null ? "" : ", baseline=" + baseline) + "}";
+  }
+
+  /** Builds a provider; only {@link #url} is required. */
+  public static final class Builder {
+    private String url;
+    private String username;
+    private Secret password;
+    private String baseline;
+    private String registry = "preview_registry";
+    private String userHost = "%";
+    private int maxConnections = 10;
+    private String appHost;
+    private int appPort;
+
+    private Builder() {}
+
+    /** Admin connection: {@code jdbc:mariadb://host:3306/} or {@code jdbc:mysql://host:3306/}. */
+    public Builder url(String url) {
+      this.url = url;
+      return this;
+    }
+
+    public Builder username(String username) {
+      this.username = username;
+      return this;
+    }
+
+    public Builder password(Secret password) {
+      this.password = password;
+      return this;
+    }
+
+    /** The database each preview's is copied from; null: empty databases. */
+    public Builder baseline(String baseline) {
+      this.baseline = baseline;
+      return this;
+    }
+
+    /** The database holding the ownership registry (default {@code preview_registry}). */
+    public Builder registry(String registry) {
+      this.registry = registry;
+      return this;
+    }
+
+    /** The host part of the previews' accounts (default {@code %}). */
+    public Builder userHost(String userHost) {
+      this.userHost = userHost;
+      return this;
+    }
+
+    public Builder maxConnections(int maxConnections) {
+      this.maxConnections = maxConnections;
+      return this;
+    }
+
+    /** Host and port the apps use (default: the admin URL's). */
+    public Builder appAddress(String host, int port) {
+      this.appHost = host;
+      this.appPort = port;
+      return this;
+    }
+
+    public MysqlDatabaseProvider build() {
+      List<String> problems = new ArrayList<>();
+      String scheme = null;
+      String rest = null;
+      if (url == null) {
+        problems.add("mysql: url is required");
+      } else if (url.startsWith("jdbc:mariadb://") || url.startsWith("jdbc:mysql://")) {
+        scheme = url.startsWith("jdbc:mariadb://") ? "mariadb" : "mysql";
+        rest = url.substring(("jdbc:" + scheme + "://").length());
+      } else {
+        problems.add("mysql: url must start with jdbc:mariadb:// or jdbc:mysql://, got \"" + url + "\"");
+      }
+      if (baseline != null && !SAFE_NAME.matcher(baseline).matches()) {
+        problems.add("mysql: baseline must be a database name of letters, digits, _ and $, got \"" + baseline + "\"");
+      }
+      if (!SAFE_NAME.matcher(registry).matches()) {
+        problems.add("mysql: registry must be a database name of letters, digits, _ and $, got \"" + registry + "\"");
+      }
+      if (!SAFE_HOST.matcher(userHost).matches()) {
+        problems.add("mysql: userHost must be a host pattern like % or 10.0.%, got \"" + userHost + "\"");
+      }
+      if (maxConnections < 1) {
+        problems.add("mysql: maxConnections must be at least 1, got " + maxConnections);
+      }
+      if (!problems.isEmpty()) {
+        throw new ConfigurationException(problems);
+      }
+      return new MysqlDatabaseProvider(this, scheme, rest);
+    }
+  }
+
+  /** {@code database.provider: mysql}; see the module README for the keys. */
+  public static final class Factory implements DatabaseProvider.Factory {
+    @Override
+    public String name() {
+      return NAME;
+    }
+
+    @Override
+    public DatabaseProvider create(ProviderConfig config) {
+      config.ignore("provider");
+      String url = config.requiredString("url");
+      if (url != null && !url.startsWith("jdbc:mariadb://") && !url.startsWith("jdbc:mysql://")) {
+        config.problem("url", "must start with jdbc:mariadb:// or jdbc:mysql://, got \"" + url + "\"");
+      }
+      Optional<String> user = config.string("username");
+      Optional<Secret> pw = config.secret("password");
+      Optional<String> base = config.string("baseline");
+      base.filter(b -> !SAFE_NAME.matcher(b).matches())
+          .ifPresent(b -> config.problem("baseline", "must be a database name of letters, digits, _ and $"));
+      String registry = config.string("registry", "preview_registry");
+      if (!SAFE_NAME.matcher(registry).matches()) {
+        config.problem("registry", "must be a database name of letters, digits, _ and $");
+      }
+      String userHost = config.string("userHost", "%");
+      if (!SAFE_HOST.matcher(userHost).matches()) {
+        config.problem("userHost", "must be a host pattern like % or 10.0.%");
+      }
+      int max = config.integer("maxConnections", 10, 1, 100_000);
+      Optional<String> host = config.string("host");
+      int port = config.integer("port", 0, 0, 65535);
+      config.validate();
+      return builder().url(url).username(user.orElse(null)).password(pw.orElse(null)).baseline(base.orElse(null))
+          .registry(registry).userHost(userHost).maxConnections(max).appAddress(host.orElse(null), port).build();
+    }
+  }
+}

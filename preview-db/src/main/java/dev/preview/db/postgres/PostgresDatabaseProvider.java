@@ -1,0 +1,603 @@
+package dev.preview.db.postgres;
+
+import dev.preview.db.internal.OwnerMark;
+import dev.preview.db.internal.Passwords;
+import dev.preview.spi.ConfigurationException;
+import dev.preview.spi.DatabaseConnection;
+import dev.preview.spi.DatabaseProvider;
+import dev.preview.spi.DatabaseSpec;
+import dev.preview.spi.Names;
+import dev.preview.spi.PreviewKey;
+import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderException;
+import dev.preview.spi.Secret;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.TreeSet;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.output.MigrateResult;
+import org.postgresql.PGConnection;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A PostgreSQL database (mode {@code database}) or schema (mode {@code schema}) per preview, with its
+ * own login role.
+ *
+ * <h2>What {@link #create} does</h2>
+ * <ul>
+ *   <li>A role named {@link Names#postgres(PreviewKey)}, {@code LOGIN NOINHERIT}, no other attributes,
+ *       {@code CONNECTION LIMIT} from config (so 20 previews with 20-connection pools cannot exhaust the
+ *       server), with a fresh generated password (set through the driver's SCRAM helper, so the
+ *       clear text never appears in SQL or server logs). An existing role gets a new password:
+ *       passwords are never stored, so facts returned twice differ only in the password.</li>
+ *   <li>Mode {@code database}: {@code CREATE DATABASE <name> OWNER <role> TEMPLATE <baseline>
+ *       [STRATEGY ..]}, then every object cloned from the template is handed to the role;
+ *       {@code REVOKE ALL ON DATABASE .. FROM PUBLIC} so no other role can connect.</li>
+ *   <li>Mode {@code schema}: one schema per preview in a shared database, created and cloned from a
+ *       baseline schema (see {@link SchemaCloner}) in one transaction; the shared database loses
+ *       PUBLIC's CONNECT and each preview role gets CONNECT and a default {@code search_path}.</li>
+ *   <li>Ownership marks ({@code COMMENT ON ROLE/DATABASE/SCHEMA} with the key and labels) make
+ *       {@link #list()} work from the server alone, after any restart.</li>
+ *   <li>Optionally, Flyway migrations (config {@code migrations}, or {@link #migrate}) run on the clone,
+ *       so the preview shows the branch's own schema.</li>
+ * </ul>
+ * {@link #drop} terminates the preview's sessions ({@code DROP DATABASE .. WITH (FORCE)} on 13+) and
+ * drops the database or schema and the role. Objects that carry a mark for another key, or that exist
+ * without any mark, are never adopted nor dropped.
+ *
+ * <p>The admin user needs {@code CREATEDB} and {@code CREATEROLE} (or superuser). Thread-safe: every
+ * call opens its own connections.
+ */
+public final class PostgresDatabaseProvider implements DatabaseProvider {
+  /** {@code database.provider: postgres}. */
+  public static final String NAME = "postgres";
+  /** Label in our marks telling which mode (and shared database) a role or object belongs to. */
+  static final String MODE_LABEL = "preview.dev/postgres";
+  private static final Logger LOG = LoggerFactory.getLogger(PostgresDatabaseProvider.class);
+
+  /** One database per preview, or one schema per preview in a shared database. */
+  public enum Mode { DATABASE, SCHEMA }
+
+  private final PgUrl admin;
+  private final String username;
+  private final Secret password;
+  private final Mode mode;
+  private final String baseline;
+  private final String sharedDatabase;
+  private final String strategy;
+  private final int connectionLimit;
+  private final String appHost;
+  private final int appPort;
+  private final List<String> migrations;
+
+  private PostgresDatabaseProvider(Builder b) {
+    this.admin = PgUrl.parse(b.url);
+    this.username = b.username;
+    this.password = b.password;
+    this.mode = b.mode;
+    this.baseline = b.baseline;
+    this.sharedDatabase = b.sharedDatabase != null ? b.sharedDatabase : admin.database();
+    this.strategy = b.strategy;
+    this.connectionLimit = b.connectionLimit;
+    this.appHost = b.appHost != null ? b.appHost : admin.host();
+    this.appPort = b.appPort > 0 ? b.appPort : admin.port();
+    this.migrations = List.copyOf(b.migrations);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  public Mode mode() {
+    return mode;
+  }
+
+  private String modeTag() {
+    return mode == Mode.DATABASE ? "database" : "schema:" + sharedDatabase;
+  }
+
+  @Override
+  public DatabaseConnection create(PreviewKey key, DatabaseSpec spec) {
+    Objects.requireNonNull(key, "key");
+    DatabaseSpec s = spec == null ? DatabaseSpec.empty() : spec;
+    String name = Names.postgres(key);
+    Map<String, String> labels = new LinkedHashMap<>(s.labels());
+    labels.put(MODE_LABEL, modeTag());
+    String mark = OwnerMark.encode(key, labels);
+    String source = s.baseline() != null ? s.baseline() : baseline;
+    Secret pw = Passwords.generate();
+    try {
+      try (Connection c = connect(admin.database())) {
+        boolean roleExisted = upsertRole(c, key, name, mark, pw);
+        if (mode == Mode.DATABASE) {
+          createDatabase(c, key, name, mark, source, roleExisted);
+        }
+      }
+      if (mode == Mode.SCHEMA) {
+        try (Connection c = connect(sharedDatabase)) {
+          createSchema(c, key, name, mark, source);
+        }
+      }
+      runMigrations(name, migrations);
+      return connection(name, pw);
+    } catch (SQLException e) {
+      throw failure("cannot create the database of " + key + " (" + name + ")", e);
+    }
+  }
+
+  /** Creates or updates the role; returns whether it existed (with our mark) before this call. */
+  private boolean upsertRole(Connection c, PreviewKey key, String role, String mark, Secret pw) throws SQLException {
+    Optional<String> existing = roleComment(c, role);
+    c.setAutoCommit(false);
+    try {
+      if (existing.isEmpty()) {
+        // role and mark in one transaction: a role with our name never exists without its mark
+        PgSql.ddl(c, "CREATE ROLE %I LOGIN NOINHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION CONNECTION LIMIT %s",
+            role, connectionLimit);
+      } else {
+        requireOwner("role", role, existing.get(), key);
+        PgSql.ddl(c, "ALTER ROLE %I CONNECTION LIMIT %s", role, connectionLimit);
+      }
+      PgSql.ddl(c, "COMMENT ON ROLE %I IS %L", role, mark);
+      if (!isSuperuser(c)) {
+        // a CREATEROLE admin (managed servers have no superuser) must be able to SET ROLE to hand objects
+        // over (CREATE DATABASE .. OWNER, ALTER .. OWNER) and hold the role's privileges to drop what it
+        // owns and end its sessions later (DROP DATABASE .. WITH (FORCE) checks ownership by inheritance)
+        PgSql.ddl(c, PgSql.serverVersion(c) >= 160000 ? "GRANT %I TO CURRENT_USER WITH INHERIT TRUE, SET TRUE"
+            : "GRANT %I TO CURRENT_USER", role);
+      }
+      c.commit();
+    } catch (SQLException | RuntimeException e) {
+      c.rollback();
+      throw e;
+    } finally {
+      c.setAutoCommit(true);
+    }
+    c.unwrap(PGConnection.class).alterUserPassword(role, pw.reveal().toCharArray(), "scram-sha-256");
+    return existing.isPresent();
+  }
+
+  private void createDatabase(Connection c, PreviewKey key, String name, String mark, String template,
+      boolean roleExisted) throws SQLException {
+    Optional<Optional<String>> db = databaseComment(c, name);
+    if (db.isEmpty()) {
+      StringBuilder sql = new StringBuilder("CREATE DATABASE %I OWNER %I");
+      List<Object> args = new ArrayList<>(List.of(name, name));
+      if (template != null) {
+        sql.append(" TEMPLATE %I");
+        args.add(template);
+      }
+      if (strategy != null && PgSql.serverVersion(c) >= 150000) {
+        sql.append(" STRATEGY ").append(strategy); // validated: wal_log or file_copy
+      }
+      long t0 = System.nanoTime();
+      PgSql.ddl(c, sql.toString(), args.toArray());
+      LOG.info("postgres: created database {} for {} from {} in {} ms", name, key,
+          template == null ? "the default template" : template, (System.nanoTime() - t0) / 1_000_000);
+    } else if (db.get().isPresent()) {
+      requireOwner("database", name, db.get().get(), key);
+    } else if (!roleExisted) {
+      // no mark and no earlier role of ours: somebody else's database that happens to have our name
+      requireOwner("database", name, "", key);
+    }
+    // else: created by an earlier call that died before its comment; the role (marked in the same
+    // transaction as its creation, before the database) proves it is ours, so finish the job
+    PgSql.ddl(c, "ALTER DATABASE %I OWNER TO %I", name, name);
+    PgSql.ddl(c, "REVOKE ALL ON DATABASE %I FROM PUBLIC", name);
+    PgSql.ddl(c, "GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I", name, name);
+    PgSql.ddl(c, "COMMENT ON DATABASE %I IS %L", name, mark);
+    try (Connection d = connect(name)) {
+      PgSql.transferOwnership(d, name, null);
+    }
+  }
+
+  private void createSchema(Connection c, PreviewKey key, String name, String mark, String base) throws SQLException {
+    // concurrent GRANTs on one database row fail with "tuple concurrently updated": serialise them
+    c.setAutoCommit(false);
+    try {
+      PgSql.column(c, "SELECT pg_advisory_xact_lock(hashtext(?))::text", "preview.dev grants " + sharedDatabase);
+      PgSql.ddl(c, "REVOKE ALL ON DATABASE %I FROM PUBLIC", sharedDatabase);
+      PgSql.ddl(c, "GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I", sharedDatabase, name);
+      c.commit();
+    } catch (SQLException | RuntimeException e) {
+      c.rollback();
+      throw e;
+    } finally {
+      c.setAutoCommit(true);
+    }
+    Optional<Optional<String>> existing = schemaComment(c, name);
+    if (existing.isPresent()) {
+      requireOwner("schema", name, existing.get().orElse(""), key);
+    } else {
+      c.setAutoCommit(false);
+      try {
+        long t0 = System.nanoTime();
+        PgSql.ddl(c, "CREATE SCHEMA %I AUTHORIZATION %I", name, name);
+        PgSql.ddl(c, "COMMENT ON SCHEMA %I IS %L", name, mark);
+        if (base != null) {
+          new SchemaCloner(c, base, name).run();
+        }
+        c.commit();
+        LOG.info("postgres: created schema {} in {} for {} from {} in {} ms", name, sharedDatabase, key,
+            base == null ? "nothing" : base, (System.nanoTime() - t0) / 1_000_000);
+      } catch (SQLException | RuntimeException e) {
+        c.rollback();
+        throw e;
+      } finally {
+        c.setAutoCommit(true);
+      }
+    }
+    PgSql.ddl(c, "COMMENT ON SCHEMA %I IS %L", name, mark);
+    PgSql.ddl(c, "REVOKE ALL ON SCHEMA %I FROM PUBLIC", name);
+    PgSql.ddl(c, "ALTER ROLE %I IN DATABASE %I SET search_path TO %I", name, sharedDatabase, name);
+    PgSql.transferOwnership(c, name, name);
+  }
+
+  /**
+   * Runs Flyway migrations from {@code locations} (e.g. {@code filesystem:/checkout/src/main/resources/db/migration},
+   * the branch's own) on the database or schema of {@code key}, then hands any new object to the
+   * preview's role. Migrations already applied in the baseline are skipped; the baseline's migrations
+   * that the branch does not have are ignored, and the branch's older-numbered ones run out of order.
+   *
+   * @return the number of migrations applied
+   */
+  public int migrate(PreviewKey key, List<String> locations) {
+    String name = Names.postgres(key);
+    try {
+      return runMigrations(name, locations);
+    } catch (SQLException e) {
+      throw failure("cannot migrate the database of " + key, e);
+    }
+  }
+
+  private int runMigrations(String name, List<String> locations) throws SQLException {
+    if (locations.isEmpty()) {
+      return 0;
+    }
+    String db = mode == Mode.DATABASE ? name : sharedDatabase;
+    var conf = Flyway.configure()
+        .dataSource(admin.withDatabase(db), username, password == null ? null : password.reveal())
+        .locations(locations.toArray(String[]::new))
+        .outOfOrder(true)
+        .ignoreMigrationPatterns("*:missing", "*:future")
+        .cleanDisabled(true);
+    if (mode == Mode.SCHEMA) {
+      conf.schemas(name).defaultSchema(name).createSchemas(false);
+    }
+    MigrateResult r;
+    try {
+      r = conf.load().migrate();
+    } catch (RuntimeException e) {
+      throw new ProviderException(NAME, "migrations from " + locations + " failed on " + name + ": " + e.getMessage(), false, e);
+    }
+    try (Connection c = connect(db)) {
+      PgSql.transferOwnership(c, name, mode == Mode.SCHEMA ? name : null);
+    }
+    LOG.info("postgres: applied {} migration(s) from {} to {}", r.migrationsExecuted, locations, name);
+    return r.migrationsExecuted;
+  }
+
+  private DatabaseConnection connection(String name, Secret pw) {
+    String db = mode == Mode.DATABASE ? name : sharedDatabase;
+    String hostPort = appHost + ":" + appPort;
+    String jdbc = PgUrl.PREFIX + hostPort + "/" + db + (mode == Mode.SCHEMA ? "?currentSchema=" + name : "");
+    String url = "postgresql://" + name + ":" + pw.reveal() + "@" + hostPort + "/" + db
+        + (mode == Mode.SCHEMA ? "?options=" + URLEncoder.encode("-c search_path=" + name, StandardCharsets.UTF_8) : "");
+    Map<String, String> env = new LinkedHashMap<>();
+    env.put("PGHOST", appHost);
+    env.put("PGPORT", Integer.toString(appPort));
+    env.put("PGDATABASE", db);
+    env.put("PGUSER", name);
+    env.put("JDBC_DATABASE_URL", jdbc);
+    env.put("JDBC_DATABASE_USERNAME", name);
+    if (mode == Mode.SCHEMA) {
+      env.put("DATABASE_SCHEMA", name);
+    }
+    Map<String, Secret> secrets = new LinkedHashMap<>();
+    secrets.put("DATABASE_URL", Secret.of(url));
+    secrets.put("PGPASSWORD", pw);
+    secrets.put("JDBC_DATABASE_PASSWORD", pw);
+    return new DatabaseConnection(name, jdbc, name, pw, env, secrets);
+  }
+
+  @Override
+  public void drop(PreviewKey key) {
+    String name = Names.postgres(key);
+    try (Connection c = connect(admin.database())) {
+      Optional<String> role = roleComment(c, name);
+      boolean roleOurs = role.isPresent() && isOwner(role.get(), key);
+      if (role.isPresent() && !roleOurs) {
+        throw new ProviderException(NAME, "role " + name + " is not marked as preview " + key
+            + "'s; not dropping anything (check COMMENT ON ROLE)", false);
+      }
+      if (mode == Mode.DATABASE) {
+        Optional<Optional<String>> db = databaseComment(c, name);
+        if (db.isPresent()) {
+          boolean ours = db.get().map(m -> isOwner(m, key)).orElse(roleOurs);
+          if (!ours) {
+            throw new ProviderException(NAME, "database " + name + " is not marked as preview " + key + "'s; not dropping it", false);
+          }
+          if (PgSql.serverVersion(c) >= 130000) {
+            PgSql.ddl(c, "DROP DATABASE IF EXISTS %I WITH (FORCE)", name);
+          } else {
+            PgSql.column(c, "SELECT pg_terminate_backend(pid)::text FROM pg_stat_activity WHERE datname = ?", name);
+            PgSql.ddl(c, "DROP DATABASE IF EXISTS %I", name);
+          }
+          LOG.info("postgres: dropped database {} of {}", name, key);
+        }
+      } else {
+        try (Connection s = connect(sharedDatabase)) {
+          Optional<Optional<String>> schema = schemaComment(s, name);
+          if (schema.isPresent()) {
+            if (!schema.get().map(m -> isOwner(m, key)).orElse(false)) {
+              throw new ProviderException(NAME, "schema " + name + " is not marked as preview " + key + "'s; not dropping it", false);
+            }
+            PgSql.column(s, "SELECT pg_terminate_backend(pid)::text FROM pg_stat_activity WHERE usename = ?", name);
+            PgSql.ddl(s, "DROP SCHEMA IF EXISTS %I CASCADE", name);
+            LOG.info("postgres: dropped schema {} of {}", name, key);
+          }
+          if (roleOurs) {
+            PgSql.ddl(s, "DROP OWNED BY %I", name); // its grants on the shared database
+          }
+        }
+      }
+      if (roleOurs) {
+        PgSql.column(c, "SELECT pg_terminate_backend(pid)::text FROM pg_stat_activity WHERE usename = ?", name);
+        PgSql.ddl(c, "DROP ROLE IF EXISTS %I", name);
+      }
+    } catch (SQLException e) {
+      throw failure("cannot drop the database of " + key + " (" + name + ")", e);
+    }
+  }
+
+  @Override
+  public List<PreviewKey> list() {
+    TreeSet<PreviewKey> keys = new TreeSet<>();
+    try (Connection c = connect(admin.database())) {
+      List<String> marks = new ArrayList<>(PgSql.column(c,
+          "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE shobj_description(oid, 'pg_authid') LIKE ?",
+          OwnerMark.PREFIX + "%"));
+      if (mode == Mode.DATABASE) {
+        marks.addAll(PgSql.column(c,
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE shobj_description(oid, 'pg_database') LIKE ?",
+            OwnerMark.PREFIX + "%"));
+      } else {
+        try (Connection s = connect(sharedDatabase)) {
+          marks.addAll(PgSql.column(s,
+              "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE obj_description(oid, 'pg_namespace') LIKE ?",
+              OwnerMark.PREFIX + "%"));
+        }
+      }
+      for (String m : marks) {
+        OwnerMark.labels(m).filter(l -> modeTag().equals(l.get(MODE_LABEL)))
+            .flatMap(dev.preview.spi.Labels::key).ifPresent(keys::add);
+      }
+    } catch (SQLException e) {
+      throw failure("cannot list databases", e);
+    }
+    return new ArrayList<>(keys);
+  }
+
+  private static void requireOwner(String what, String name, String mark, PreviewKey key) {
+    if (!isOwner(mark, key)) {
+      Optional<PreviewKey> other = OwnerMark.key(mark);
+      throw new ProviderException(NAME, what + " " + name + " already exists and "
+          + (other.isPresent() ? "belongs to preview " + other.get() : "is not managed by preview")
+          + "; refusing to adopt it for " + key + ". Drop or rename it by hand.", false);
+    }
+  }
+
+  private static boolean isOwner(String mark, PreviewKey key) {
+    return OwnerMark.key(mark).map(key::equals).orElse(false);
+  }
+
+  /** The role's comment ("" if none), or empty if the role does not exist. */
+  private static Optional<String> roleComment(Connection c, String role) throws SQLException {
+    List<String> r = PgSql.column(c, "SELECT coalesce(shobj_description(oid, 'pg_authid'), '') FROM pg_roles WHERE rolname = ?", role);
+    return r.isEmpty() ? Optional.empty() : Optional.of(r.get(0));
+  }
+
+  private static Optional<Optional<String>> databaseComment(Connection c, String db) throws SQLException {
+    List<String> r = PgSql.column(c, "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = ?", db);
+    return r.isEmpty() ? Optional.empty() : Optional.of(Optional.ofNullable(r.get(0)));
+  }
+
+  private static Optional<Optional<String>> schemaComment(Connection c, String schema) throws SQLException {
+    List<String> r = PgSql.column(c, "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = ?", schema);
+    return r.isEmpty() ? Optional.empty() : Optional.of(Optional.ofNullable(r.get(0)));
+  }
+
+  private static boolean isSuperuser(Connection c) throws SQLException {
+    return PgSql.exists(c, "SELECT 1 FROM pg_roles WHERE rolname = current_user AND rolsuper");
+  }
+
+  Connection connect(String database) throws SQLException {
+    Properties p = new Properties();
+    if (username != null) {
+      p.setProperty("user", username);
+    }
+    if (password != null) {
+      p.setProperty("password", password.reveal());
+    }
+    p.setProperty("ApplicationName", "preview");
+    return DriverManager.getConnection(admin.withDatabase(database), p);
+  }
+
+  private static ProviderException failure(String what, SQLException e) {
+    String state = e.getSQLState() == null ? "" : e.getSQLState();
+    // class 08 = connection problems, 40 = serialization/deadlock, 55006 = template in use, 53 = resources
+    boolean retryable = state.startsWith("08") || state.startsWith("40") || state.startsWith("53") || state.equals("55006");
+    String hint = switch (state) {
+      case "28P01", "28000" -> " (check database.username/password)";
+      case "42501" -> " (the admin user needs CREATEDB and CREATEROLE, or superuser)";
+      case "3D000" -> " (does the baseline/template database exist? build it with PostgresBaseline)";
+      case "55006" -> " (someone is connected to the template database; templates must have no sessions)";
+      default -> "";
+    };
+    return new ProviderException(NAME, what + ": " + e.getMessage() + hint, retryable, e);
+  }
+
+  @Override
+  public String toString() {
+    return "PostgresDatabaseProvider{" + admin.hosts() + ", mode=" + mode.name().toLowerCase(Locale.ROOT)
+        + (baseline == null ? "" : ", baseline=" + baseline) + "}";
+  }
+
+  /** Builds a provider; only {@link #url} is required. */
+  public static final class Builder {
+    private String url;
+    private String username;
+    private Secret password;
+    private Mode mode = Mode.DATABASE;
+    private String baseline;
+    private String sharedDatabase;
+    private String strategy;
+    private int connectionLimit = 10;
+    private String appHost;
+    private int appPort;
+    private List<String> migrations = List.of();
+
+    private Builder() {}
+
+    /** The admin connection, e.g. {@code jdbc:postgresql://db:5432/postgres}. */
+    public Builder url(String url) {
+      this.url = url;
+      return this;
+    }
+
+    public Builder username(String username) {
+      this.username = username;
+      return this;
+    }
+
+    public Builder password(Secret password) {
+      this.password = password;
+      return this;
+    }
+
+    public Builder mode(Mode mode) {
+      this.mode = Objects.requireNonNull(mode, "mode");
+      return this;
+    }
+
+    /** The template database (mode database) or schema (mode schema) to clone; null: empty. */
+    public Builder baseline(String baseline) {
+      this.baseline = baseline;
+      return this;
+    }
+
+    /** Mode schema: the database holding the previews' schemas (default: the URL's database). */
+    public Builder sharedDatabase(String sharedDatabase) {
+      this.sharedDatabase = sharedDatabase;
+      return this;
+    }
+
+    /** {@code wal_log} or {@code file_copy} (PostgreSQL 15+; ignored before); null: server default. */
+    public Builder strategy(String strategy) {
+      this.strategy = strategy == null ? null : strategy.toLowerCase(Locale.ROOT);
+      return this;
+    }
+
+    public Builder connectionLimit(int connectionLimit) {
+      this.connectionLimit = connectionLimit;
+      return this;
+    }
+
+    /** Host and port the apps use (default: the admin URL's), e.g. a Docker network alias. */
+    public Builder appAddress(String host, int port) {
+      this.appHost = host;
+      this.appPort = port;
+      return this;
+    }
+
+    /** Flyway locations to apply after every create (e.g. the branch's migrations). */
+    public Builder migrations(List<String> migrations) {
+      this.migrations = List.copyOf(migrations);
+      return this;
+    }
+
+    public PostgresDatabaseProvider build() {
+      List<String> problems = new ArrayList<>();
+      if (url == null) {
+        problems.add("postgres: url is required");
+      } else {
+        try {
+          PgUrl.parse(url);
+        } catch (IllegalArgumentException e) {
+          problems.add("postgres: url " + e.getMessage());
+        }
+      }
+      if (strategy != null && !strategy.equals("wal_log") && !strategy.equals("file_copy")) {
+        problems.add("postgres: strategy must be wal_log or file_copy, got \"" + strategy + "\"");
+      }
+      if (connectionLimit < 1) {
+        problems.add("postgres: connectionLimit must be at least 1, got " + connectionLimit);
+      }
+      if (!problems.isEmpty()) {
+        throw new ConfigurationException(problems);
+      }
+      return new PostgresDatabaseProvider(this);
+    }
+  }
+
+  /** {@code database.provider: postgres}; see the module README for the keys. */
+  public static final class Factory implements DatabaseProvider.Factory {
+    @Override
+    public String name() {
+      return NAME;
+    }
+
+    @Override
+    public DatabaseProvider create(ProviderConfig config) {
+      config.ignore("provider", "build"); // build: read by PostgresBaseline.fromConfig
+      String url = config.requiredString("url");
+      if (url != null) {
+        try {
+          PgUrl.parse(url);
+        } catch (IllegalArgumentException e) {
+          config.problem("url", e.getMessage());
+        }
+      }
+      Optional<String> user = config.string("username");
+      Optional<Secret> pw = config.secret("password");
+      String mode = config.choice("mode", "database", "database", "schema");
+      Optional<String> base = config.string("baseline");
+      Optional<String> shared = config.string("database");
+      Optional<String> strategy = config.string("strategy");
+      strategy.ifPresent(st -> {
+        if (!st.equalsIgnoreCase("wal_log") && !st.equalsIgnoreCase("file_copy")) {
+          config.problem("strategy", "must be wal_log or file_copy, got \"" + st + "\"");
+        }
+      });
+      int limit = config.integer("connectionLimit", 10, 1, 10_000);
+      Optional<String> host = config.string("host");
+      int port = config.integer("port", 0, 0, 65535);
+      List<String> migrations = config.strings("migrations");
+      if (mode.equals("database") && shared.isPresent()) {
+        config.problem("database", "only applies to mode: schema");
+      }
+      config.validate();
+      return builder().url(url).username(user.orElse(null)).password(pw.orElse(null))
+          .mode(mode.equals("schema") ? Mode.SCHEMA : Mode.DATABASE).baseline(base.orElse(null))
+          .sharedDatabase(shared.orElse(null)).strategy(strategy.orElse(null)).connectionLimit(limit)
+          .appAddress(host.orElse(null), port).migrations(migrations).build();
+    }
+  }
+}

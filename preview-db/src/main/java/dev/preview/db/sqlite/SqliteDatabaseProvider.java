@@ -1,0 +1,273 @@
+package dev.preview.db.sqlite;
+
+import dev.preview.db.internal.OwnerMark;
+import dev.preview.spi.ConfigurationException;
+import dev.preview.spi.DatabaseConnection;
+import dev.preview.spi.DatabaseProvider;
+import dev.preview.spi.DatabaseSpec;
+import dev.preview.spi.Names;
+import dev.preview.spi.PreviewKey;
+import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.sqlite.SQLiteConfig;
+
+/**
+ * The embedded default: one SQLite file per preview, copied from a baseline file, in one directory.
+ *
+ * <p>A preview's database is {@code <directory>/<Names.dnsLabel(key)>.db}. Beside it, a small side file
+ * {@code <name>.db.preview} holds the ownership mark (the key and labels, see {@link OwnerMark}); it is
+ * written before the database and deleted after it, so {@link #list()} (which reads the directory,
+ * never memory) sees every preview that has anything left on disk, including half-done ones.
+ *
+ * <p>The copy is made with {@code VACUUM INTO}, which reads a consistent snapshot of the baseline
+ * even while another process writes to it (WAL included), into a temporary file that is then moved
+ * into place atomically: a crash never leaves a half-copied database under the final name.
+ *
+ * <p>Env vars handed to the app: {@code DATABASE_URL=jdbc:sqlite:<absolute path>} and
+ * {@code DATABASE_PATH=<absolute path>}. SQLite has no users: isolation is the file system's.
+ *
+ * <p>Thread-safe; {@link #create} and {@link #drop} are idempotent.
+ */
+public final class SqliteDatabaseProvider implements DatabaseProvider {
+  /** The name used in {@code preview.yaml}: {@code database.provider: sqlite}. */
+  public static final String NAME = "sqlite";
+  static final String DB_SUFFIX = ".db";
+  static final String MARK_SUFFIX = ".db.preview";
+  private static final Logger LOG = LoggerFactory.getLogger(SqliteDatabaseProvider.class);
+
+  private final Path directory;
+  private final Path baseline;
+
+  private SqliteDatabaseProvider(Builder b) {
+    this.directory = b.directory.toAbsolutePath().normalize();
+    this.baseline = b.baseline == null ? null : b.baseline.toAbsolutePath().normalize();
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  /** The directory holding the previews' files. */
+  public Path directory() {
+    return directory;
+  }
+
+  /** Where the database of {@code key} lives (whether it exists or not). */
+  public Path path(PreviewKey key) {
+    return directory.resolve(Names.dnsLabel(key) + DB_SUFFIX);
+  }
+
+  /**
+   * Creates the preview's file from the baseline ({@code spec.baseline()} as a path if set, else the
+   * configured baseline, else an empty database). An existing file is kept as it is.
+   */
+  @Override
+  public DatabaseConnection create(PreviewKey key, DatabaseSpec spec) {
+    Objects.requireNonNull(key, "key");
+    DatabaseSpec s = spec == null ? DatabaseSpec.empty() : spec;
+    Path db = path(key);
+    Path mark = markFile(db);
+    try {
+      Files.createDirectories(directory);
+      Optional<PreviewKey> owner = readMark(mark);
+      if (owner.isPresent() && !owner.get().equals(key)) {
+        throw new ProviderException(NAME, "file " + db + " belongs to preview " + owner.get() + ", not " + key
+            + " (hash collision); remove it by hand", false);
+      }
+      // The mark first: a file without a mark is never ours, a mark without a file is a half-done
+      // create that list() reports and this call (or drop) finishes.
+      writeMark(mark, OwnerMark.encode(key, s.labels()));
+      if (!Files.exists(db)) {
+        Path source = s.baseline() != null ? Path.of(s.baseline()).toAbsolutePath().normalize() : baseline;
+        copy(source, db);
+        LOG.info("sqlite: created {} for {} from {}", db, key, source == null ? "nothing (empty)" : source);
+      }
+    } catch (IOException e) {
+      throw new ProviderException(NAME, "cannot create " + db + ": " + e, true, e);
+    }
+    return connection(db);
+  }
+
+  private void copy(Path source, Path db) throws IOException {
+    Path tmp = directory.resolve("." + db.getFileName() + "." + UUID.randomUUID() + ".tmp");
+    try {
+      if (source == null) {
+        // An empty but valid database: SQLite writes the header on first use of the file.
+        try (Connection c = open(tmp)) {
+          c.createStatement().execute("PRAGMA user_version = 0");
+          c.createStatement().execute("VACUUM");
+        }
+      } else {
+        if (!Files.isRegularFile(source)) {
+          throw new ProviderException(NAME, "baseline file " + source + " does not exist; build it first or fix "
+              + "database.baseline", false);
+        }
+        SQLiteConfig readOnly = new SQLiteConfig();
+        readOnly.setReadOnly(true);
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + source, readOnly.toProperties());
+             PreparedStatement st = c.prepareStatement("VACUUM INTO ?")) {
+          st.setString(1, tmp.toString());
+          st.execute();
+        }
+      }
+      try {
+        Files.move(tmp, db, StandardCopyOption.ATOMIC_MOVE);
+      } catch (FileAlreadyExistsException e) {
+        // another create for the same key won the race: keep its file (never reset data)
+      }
+    } catch (SQLException e) {
+      throw new ProviderException(NAME, "cannot copy " + (source == null ? "an empty database" : source)
+          + " to " + db + ": " + e.getMessage(), false, e);
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  private static Connection open(Path file) throws SQLException {
+    return DriverManager.getConnection("jdbc:sqlite:" + file);
+  }
+
+  private DatabaseConnection connection(Path db) {
+    String url = "jdbc:sqlite:" + db;
+    Map<String, String> env = new LinkedHashMap<>();
+    env.put("DATABASE_URL", url);
+    env.put("DATABASE_PATH", db.toString());
+    return new DatabaseConnection(db.getFileName().toString(), url, null, null, env, Map.of());
+  }
+
+  @Override
+  public void drop(PreviewKey key) {
+    Path db = path(key);
+    Path mark = markFile(db);
+    try {
+      Optional<PreviewKey> owner = readMark(mark);
+      if (owner.isPresent() && !owner.get().equals(key)) {
+        throw new ProviderException(NAME, "file " + db + " belongs to preview " + owner.get() + ", not " + key
+            + "; not dropping it", false);
+      }
+      for (String suffix : List.of("", "-wal", "-shm", "-journal")) {
+        Files.deleteIfExists(Path.of(db + suffix));
+      }
+      Files.deleteIfExists(mark);
+      if (owner.isPresent()) {
+        LOG.info("sqlite: dropped {} of {}", db, key);
+      }
+    } catch (IOException e) {
+      throw new ProviderException(NAME, "cannot delete " + db + ": " + e, true, e);
+    }
+  }
+
+  @Override
+  public List<PreviewKey> list() {
+    if (!Files.isDirectory(directory)) {
+      return List.of();
+    }
+    TreeSet<PreviewKey> keys = new TreeSet<>();
+    try (DirectoryStream<Path> marks = Files.newDirectoryStream(directory, "*" + MARK_SUFFIX)) {
+      for (Path mark : marks) {
+        readMark(mark).ifPresent(keys::add);
+      }
+    } catch (IOException e) {
+      throw new ProviderException(NAME, "cannot list " + directory + ": " + e, true, e);
+    }
+    return new ArrayList<>(keys);
+  }
+
+  private static Path markFile(Path db) {
+    String f = db.getFileName().toString();
+    return db.resolveSibling(f.substring(0, f.length() - DB_SUFFIX.length()) + MARK_SUFFIX);
+  }
+
+  private static Optional<PreviewKey> readMark(Path mark) throws IOException {
+    try {
+      return OwnerMark.key(Files.readString(mark, StandardCharsets.UTF_8).strip());
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    }
+  }
+
+  private void writeMark(Path mark, String text) throws IOException {
+    Path tmp = directory.resolve("." + mark.getFileName() + "." + UUID.randomUUID() + ".tmp");
+    Files.writeString(tmp, text + "\n", StandardCharsets.UTF_8);
+    Files.move(tmp, mark, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  @Override
+  public String toString() {
+    return "SqliteDatabaseProvider{" + directory + (baseline == null ? "" : ", baseline=" + baseline) + "}";
+  }
+
+  /** Builds a provider. Only {@link #directory} is required. */
+  public static final class Builder {
+    private Path directory;
+    private Path baseline;
+
+    private Builder() {}
+
+    /** Where the previews' files are kept (created if missing). */
+    public Builder directory(Path directory) {
+      this.directory = Objects.requireNonNull(directory, "directory");
+      return this;
+    }
+
+    /** The file each preview's database is copied from; none means an empty database. */
+    public Builder baseline(Path baseline) {
+      this.baseline = baseline;
+      return this;
+    }
+
+    public SqliteDatabaseProvider build() {
+      if (directory == null) {
+        throw new ConfigurationException(List.of("sqlite: directory is required"));
+      }
+      return new SqliteDatabaseProvider(this);
+    }
+  }
+
+  /**
+   * {@code database.provider: sqlite}. Keys: {@code directory} (default {@code .preview/databases}),
+   * {@code baseline} (a file; default none: empty databases).
+   */
+  public static final class Factory implements DatabaseProvider.Factory {
+    @Override
+    public String name() {
+      return NAME;
+    }
+
+    @Override
+    public DatabaseProvider create(ProviderConfig config) {
+      config.ignore("provider");
+      String dir = config.string("directory", ".preview/databases");
+      Optional<String> base = config.string("baseline");
+      config.validate();
+      return builder().directory(Path.of(dir)).baseline(base.map(Path::of).orElse(null)).build();
+    }
+  }
+}

@@ -1,0 +1,373 @@
+package dev.preview.dns.cloudflare;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.preview.dns.internal.Ownership;
+import dev.preview.dns.internal.Zones;
+import dev.preview.spi.DnsProvider;
+import dev.preview.spi.DnsRecord;
+import dev.preview.spi.PreviewKey;
+import dev.preview.spi.ProviderException;
+import dev.preview.spi.Secret;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+import okhttp3.HttpUrl;
+import okhttp3.OkHttpClient;
+import okhttp3.ResponseBody;
+import retrofit2.Call;
+import retrofit2.Response;
+import retrofit2.Retrofit;
+import retrofit2.converter.jackson.JacksonConverterFactory;
+
+/**
+ * A {@link DnsProvider} over the Cloudflare API v4 with an API token.
+ *
+ * <p>Ownership lives in each record's comment: {@code heritage=preview,preview.dev/key=acme/shop#42}.
+ * Comments are limited to 100 characters on the Free plan (500 on paid plans): see
+ * {@link Builder#maxCommentLength}. The zone id is looked up by name once and cached.
+ *
+ * <p>429 responses are retried after their {@code Retry-After}, 5xx with exponential backoff; errors
+ * that remain are thrown as {@link ProviderException} carrying the HTTP status and Cloudflare's codes.
+ *
+ * <p>Thread-safe.
+ */
+public final class CloudflareDnsProvider implements DnsProvider {
+  static final String DEFAULT_API_URL = "https://api.cloudflare.com/client/v4/";
+  private static final Set<String> ADDRESS_TYPES = Set.of("A", "AAAA", "CNAME");
+  private static final int PER_PAGE = 100;
+
+  private final CloudflareApi api;
+  private final ObjectMapper mapper;
+  private final OkHttpClient http;
+  private final RetryInterceptor retries;
+  private final String zoneName;
+  private final boolean proxied;
+  private final Integer ttl;
+  private final boolean adopt;
+  private final int maxCommentLength;
+  private final Ownership ownership;
+  private volatile String zoneId;
+
+  private CloudflareDnsProvider(Builder b) {
+    Objects.requireNonNull(b.apiToken, "apiToken");
+    this.zoneName = Zones.normalize(Objects.requireNonNull(b.zone, "zone"));
+    this.zoneId = b.zoneId;
+    this.proxied = b.proxied;
+    this.ttl = b.ttl;
+    this.adopt = b.adopt;
+    this.maxCommentLength = b.maxCommentLength;
+    this.ownership = Ownership.of(b.instance);
+    this.retries = new RetryInterceptor(b.maxRetries, b.retryBaseDelay, b.maxRetryWait, b.sleeper);
+    Secret token = b.apiToken;
+    this.http = new OkHttpClient.Builder()
+        .callTimeout(b.timeout)
+        .addInterceptor(chain -> chain.proceed(chain.request().newBuilder()
+            .header("Authorization", "Bearer " + token.reveal())
+            .header("Accept", "application/json")
+            .build()))
+        .addInterceptor(retries)
+        .build();
+    this.mapper = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+    HttpUrl base = HttpUrl.get(b.apiUrl.endsWith("/") ? b.apiUrl : b.apiUrl + "/");
+    this.api = new Retrofit.Builder().baseUrl(base).client(http)
+        .addConverterFactory(JacksonConverterFactory.create(mapper)).build().create(CloudflareApi.class);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  @Override
+  public String name() {
+    return "cloudflare";
+  }
+
+  /** HTTP requests sent so far, retries included, for measurements. */
+  public long apiCalls() {
+    return retries.requests();
+  }
+
+  @Override
+  public void upsert(DnsRecord record) {
+    String host = checkInZone(record.hostname());
+    String mark = ownership.mark(record.owner());
+    if (mark.length() > maxCommentLength) {
+      throw new ProviderException(name(), "the ownership comment for " + host + " is " + mark.length()
+          + " characters, over the " + maxCommentLength + " allowed (max-comment-length; Cloudflare allows 100 on"
+          + " the Free plan, 500 on paid plans). Use a shorter repository or instance name, or raise"
+          + " max-comment-length on a paid plan.", false);
+    }
+    String zone = zoneId();
+    List<CloudflareApi.Record> present = recordsAt(zone, host);
+    List<CloudflareApi.Record> ours = new ArrayList<>();
+    List<String> foreign = new ArrayList<>();
+    for (CloudflareApi.Record r : present) {
+      if (!ADDRESS_TYPES.contains(r.type())) {
+        continue;
+      }
+      Optional<Ownership.Owner> owner = Ownership.parse(r.comment());
+      if (owner.isPresent() && !ownership.isMine(owner.get())) {
+        throw new ProviderException(name(), host + " is owned by another preview installation ("
+            + owner.get().describe() + "); refusing to take it over.", false);
+      }
+      if (owner.isPresent() && !owner.get().key().equals(record.owner())) {
+        throw new ProviderException(name(), host + " is owned by preview " + owner.get().describe() + ", not by "
+            + record.owner().id() + "; refusing to take it over.", false);
+      }
+      if (owner.isPresent() || adopt) {
+        ours.add(r);
+      } else {
+        foreign.add(r.type() + " " + r.content() + " (id " + r.id() + ")");
+      }
+    }
+    if (!foreign.isEmpty()) {
+      throw new ProviderException(name(), host + " already has records that preview does not own ("
+          + String.join(", ", foreign) + "). Delete them, choose another hostname, or set adopt: true to take"
+          + " them over.", false);
+    }
+    boolean prox = proxied;
+    int recordTtl = prox ? 1 : ttl == null ? record.ttlSeconds() : ttl;
+    CloudflareApi.Record desired =
+        CloudflareApi.Record.of(record.type().name(), host, record.value(), recordTtl, prox, mark);
+    CloudflareApi.Record keep = ours.stream().filter(r -> r.type().equals(desired.type())).findFirst().orElse(null);
+    for (CloudflareApi.Record r : ours) {
+      if (r != keep) {
+        // before creating: a CNAME cannot sit beside the A/AAAA it replaces
+        call(api.delete(zone, r.id()), "delete " + r.type() + " " + host, true);
+      }
+    }
+    if (keep == null) {
+      call(api.create(zone, desired), "create " + desired.type() + " " + host, false);
+    } else if (!same(keep, desired)) {
+      call(api.update(zone, keep.id(), desired), "update " + desired.type() + " " + host, false);
+    }
+  }
+
+  private static boolean same(CloudflareApi.Record a, CloudflareApi.Record b) {
+    return Objects.equals(a.content(), b.content()) && Objects.equals(a.ttl(), b.ttl())
+        && Objects.equals(a.proxied(), b.proxied()) && Objects.equals(a.comment(), b.comment());
+  }
+
+  @Override
+  public void delete(String hostname) {
+    String host = checkInZone(Zones.normalize(hostname));
+    String zone = zoneId();
+    for (CloudflareApi.Record r : recordsAt(zone, host)) {
+      if (ADDRESS_TYPES.contains(r.type()) && ownership.ownerIfMine(r.comment()).isPresent()) {
+        call(api.delete(zone, r.id()), "delete " + r.type() + " " + host, true);
+      }
+    }
+  }
+
+  @Override
+  public List<DnsRecord> list() {
+    String zone = zoneId();
+    Map<String, String> q = new LinkedHashMap<>();
+    q.put("comment.startswith", Ownership.HERITAGE);
+    List<DnsRecord> out = new ArrayList<>();
+    for (CloudflareApi.Record r : pages(zone, q, "list owned records")) {
+      Optional<PreviewKey> key = ownership.ownerIfMine(r.comment());
+      if (key.isEmpty() || !ADDRESS_TYPES.contains(r.type())) {
+        continue;
+      }
+      String value = "AAAA".equals(r.type()) ? Zones.ipv6(r.content()) : Zones.normalize(r.content());
+      int t = r.ttl() == null || r.ttl() < 1 ? 1 : r.ttl();
+      out.add(new DnsRecord(Zones.normalize(r.name()), DnsRecord.Type.valueOf(r.type()), value, t, key.get()));
+    }
+    return List.copyOf(out);
+  }
+
+  private List<CloudflareApi.Record> recordsAt(String zone, String host) {
+    Map<String, String> q = new LinkedHashMap<>();
+    q.put("name.exact", host);
+    return pages(zone, q, "read records of " + host);
+  }
+
+  private List<CloudflareApi.Record> pages(String zone, Map<String, String> filter, String what) {
+    List<CloudflareApi.Record> all = new ArrayList<>();
+    for (int page = 1; ; page++) {
+      Map<String, String> q = new LinkedHashMap<>(filter);
+      q.put("per_page", String.valueOf(PER_PAGE));
+      q.put("page", String.valueOf(page));
+      CloudflareApi.Envelope<List<CloudflareApi.Record>> e = call(api.records(zone, q), what, false);
+      if (e.result() != null) {
+        all.addAll(e.result());
+      }
+      CloudflareApi.ResultInfo info = e.resultInfo();
+      if (info == null || page >= info.totalPages() || e.result() == null || e.result().isEmpty()) {
+        return all;
+      }
+    }
+  }
+
+  private String zoneId() {
+    String id = zoneId;
+    if (id != null) {
+      return id;
+    }
+    CloudflareApi.Envelope<List<CloudflareApi.Zone>> e = call(api.zones(zoneName), "look up zone " + zoneName, false);
+    List<CloudflareApi.Zone> found = e.result() == null ? List.of() : e.result().stream()
+        .filter(z -> zoneName.equals(Zones.normalize(z.name()))).collect(Collectors.toList());
+    if (found.isEmpty()) {
+      throw new ProviderException(name(), "zone " + zoneName + " not found: check the zone name and that the API"
+          + " token has Zone:Read and DNS:Edit permission on it (or set zone-id).", false);
+    }
+    zoneId = found.get(0).id();
+    return zoneId;
+  }
+
+  private String checkInZone(String host) {
+    if (!Zones.inZone(host, zoneName) || host.equals(zoneName)) {
+      throw new IllegalArgumentException("hostname \"" + host + "\" is not inside zone " + zoneName);
+    }
+    return host;
+  }
+
+  private <T> CloudflareApi.Envelope<T> call(Call<CloudflareApi.Envelope<T>> call, String what, boolean absentIsFine) {
+    Response<CloudflareApi.Envelope<T>> response;
+    try {
+      response = call.execute();
+    } catch (IOException e) {
+      throw new ProviderException(name(), what + ": Cloudflare API unreachable (" + e.getClass().getSimpleName()
+          + ": " + e.getMessage() + ")", true, e);
+    }
+    if (response.isSuccessful() && response.body() != null && response.body().success()) {
+      return response.body();
+    }
+    List<CloudflareApi.Message> errors = response.isSuccessful() && response.body() != null
+        ? response.body().errors() : errors(response.errorBody());
+    int status = response.code();
+    if (absentIsFine && (status == 404 || has(errors, 81044))) {
+      return new CloudflareApi.Envelope<>(true, List.of(), null, null);
+    }
+    throw CloudflareErrors.map(name(), what, status, errors == null ? List.of() : errors, zoneName);
+  }
+
+  private static boolean has(List<CloudflareApi.Message> errors, int code) {
+    return errors != null && errors.stream().anyMatch(m -> m.code() == code);
+  }
+
+  private List<CloudflareApi.Message> errors(ResponseBody body) {
+    if (body == null) {
+      return List.of();
+    }
+    try (body) {
+      CloudflareApi.Envelope<?> e = mapper.readValue(body.bytes(), CloudflareApi.Envelope.class);
+      return e.errors() == null ? List.of() : e.errors();
+    } catch (IOException | RuntimeException e) {
+      return List.of();
+    }
+  }
+
+  @Override
+  public void close() {
+    http.dispatcher().executorService().shutdown();
+    http.connectionPool().evictAll();
+  }
+
+  @Override
+  public String toString() {
+    return "CloudflareDnsProvider{zone=" + zoneName + "}";
+  }
+
+  /** Builds a {@link CloudflareDnsProvider}. */
+  public static final class Builder {
+    private Secret apiToken;
+    private String zone;
+    private String zoneId;
+    private boolean proxied;
+    private Integer ttl;
+    private boolean adopt;
+    private String instance;
+    private String apiUrl = DEFAULT_API_URL;
+    private Duration timeout = Duration.ofSeconds(30);
+    private int maxRetries = 5;
+    private Duration retryBaseDelay = Duration.ofSeconds(1);
+    private Duration maxRetryWait = Duration.ofSeconds(60);
+    private int maxCommentLength = 100;
+    private RetryInterceptor.Sleeper sleeper = d -> Thread.sleep(d.toMillis());
+
+    private Builder() {}
+
+    /** An API token with Zone:Read and DNS:Edit on the zone (required). */
+    public Builder apiToken(Secret apiToken) {
+      this.apiToken = apiToken;
+      return this;
+    }
+
+    /** The zone name, e.g. {@code example.com} (required). */
+    public Builder zone(String zone) {
+      this.zone = zone;
+      return this;
+    }
+
+    /** The zone id, to skip the lookup by name. */
+    public Builder zoneId(String zoneId) {
+      this.zoneId = zoneId;
+      return this;
+    }
+
+    /** Proxy through Cloudflare (orange cloud); proxied records get TTL auto. Default false. */
+    public Builder proxied(boolean proxied) {
+      this.proxied = proxied;
+      return this;
+    }
+
+    /** A TTL for every record, overriding the record's own; 1 means automatic. Default: the record's. */
+    public Builder ttl(Integer ttl) {
+      this.ttl = ttl;
+      return this;
+    }
+
+    public Builder adopt(boolean adopt) {
+      this.adopt = adopt;
+      return this;
+    }
+
+    public Builder instance(String instance) {
+      this.instance = instance;
+      return this;
+    }
+
+    public Builder apiUrl(String apiUrl) {
+      this.apiUrl = Objects.requireNonNull(apiUrl, "apiUrl");
+      return this;
+    }
+
+    public Builder timeout(Duration timeout) {
+      this.timeout = Objects.requireNonNull(timeout, "timeout");
+      return this;
+    }
+
+    /** Retries of a 429 or 5xx answer (default 5), the first backoff (default 1 s, doubling) and the longest wait (60 s). */
+    public Builder retries(int maxRetries, Duration baseDelay, Duration maxWait) {
+      this.maxRetries = maxRetries;
+      this.retryBaseDelay = Objects.requireNonNull(baseDelay, "baseDelay");
+      this.maxRetryWait = Objects.requireNonNull(maxWait, "maxWait");
+      return this;
+    }
+
+    /** Longest ownership comment the plan allows: 100 (Free, default) or 500 (paid plans). */
+    public Builder maxCommentLength(int maxCommentLength) {
+      this.maxCommentLength = maxCommentLength;
+      return this;
+    }
+
+    Builder sleeper(RetryInterceptor.Sleeper sleeper) {
+      this.sleeper = sleeper;
+      return this;
+    }
+
+    public CloudflareDnsProvider build() {
+      return new CloudflareDnsProvider(this);
+    }
+  }
+}

@@ -1,0 +1,20 @@
+package dev.preview.dns.none;
+
+import dev.preview.spi.DnsProvider;
+import dev.preview.spi.ProviderConfig;
+
+/** {@code dns.provider: none}: takes no other key. */
+public final class NoneDnsProviderFactory implements DnsProvider.Factory {
+  @Override
+  public String name() {
+    return "none";
+  }
+
+  @Override
+  public DnsProvider create(ProviderConfig config) {
+    // provider: read by the registry; target: read by the orchestrator (where hostnames point)
+    config.ignore("provider", "target");
+    config.validate();
+    return NoneDnsProvider.create();
+  }
+}

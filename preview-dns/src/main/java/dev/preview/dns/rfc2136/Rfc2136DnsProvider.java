@@ -1,0 +1,476 @@
+package dev.preview.dns.rfc2136;
+
+import dev.preview.dns.internal.Ownership;
+import dev.preview.dns.internal.Zones;
+import dev.preview.spi.DnsProvider;
+import dev.preview.spi.DnsRecord;
+import dev.preview.spi.PreviewKey;
+import dev.preview.spi.ProviderException;
+import dev.preview.spi.Secret;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Rcode;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.TSIG;
+import org.xbill.DNS.TSIGRecord;
+import org.xbill.DNS.TXTRecord;
+import org.xbill.DNS.TextParseException;
+import org.xbill.DNS.Type;
+import org.xbill.DNS.Update;
+import org.xbill.DNS.ZoneTransferException;
+import org.xbill.DNS.ZoneTransferIn;
+
+/**
+ * A {@link DnsProvider} over RFC 2136 dynamic updates, signed with TSIG (RFC 8945): BIND, PowerDNS,
+ * Knot, Windows DNS with a TSIG key.
+ *
+ * <p>Ownership: beside each hostname {@code h} it writes a TXT record {@code _preview.h} holding
+ * {@code heritage=preview,preview.dev/key=<key>} (a separate name because a CNAME may not share its
+ * name with any other record). Every write is one UPDATE message whose prerequisites (RFC 2136
+ * section 2.4) make it atomic and safe against concurrent writers: an owned name is rewritten only
+ * while its ownership TXT still reads exactly as expected, and a new name is claimed only while it
+ * is unused (or, with {@code adopt}, while nobody else's ownership TXT is there).
+ *
+ * <p>{@link #list()} reads the zone with a TSIG-signed AXFR, so the server must allow transfers to
+ * the key ({@code allow-transfer { key "name."; };}).
+ *
+ * <p>Thread-safe; each call opens its own TCP exchange.
+ */
+public final class Rfc2136DnsProvider implements DnsProvider {
+  private static final Logger LOG = LoggerFactory.getLogger(Rfc2136DnsProvider.class);
+  private static final int[] ADDRESS_TYPES = {Type.A, Type.AAAA, Type.CNAME};
+
+  private final String server;
+  private final int port;
+  private final Name zone;
+  private final String zoneText;
+  private final TSIG tsig;
+  private final String keyName;
+  private final boolean tcp;
+  private final Duration timeout;
+  private final boolean adopt;
+  private final String txtPrefix;
+  private final Integer ttl;
+  private final Ownership ownership;
+  private final AtomicLong messages = new AtomicLong();
+
+  private Rfc2136DnsProvider(Builder b) {
+    this.server = Objects.requireNonNull(b.server, "server");
+    this.port = b.port;
+    this.zoneText = Zones.normalize(Objects.requireNonNull(b.zone, "zone"));
+    this.zone = name(zoneText);
+    this.keyName = b.keyName;
+    this.tsig = b.keyName == null ? null
+        : new TSIG(name(b.algorithm), name(b.keyName), b.secret.reveal());
+    this.tcp = b.tcp;
+    this.timeout = b.timeout;
+    this.adopt = b.adopt;
+    this.txtPrefix = b.txtPrefix;
+    this.ttl = b.ttl;
+    this.ownership = Ownership.of(b.instance);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  @Override
+  public String name() {
+    return "rfc2136";
+  }
+
+  /** DNS messages sent so far (queries, updates, transfers), for measurements. */
+  public long messagesSent() {
+    return messages.get();
+  }
+
+  @Override
+  public void upsert(DnsRecord record) {
+    Name host = hostName(record.hostname());
+    Name ownerName = name(Zones.ownerName(txtPrefix, record.hostname()));
+    Record mark = txt(ownerName, ownership.mark(record.owner()));
+    Record target = target(host, record, ttl == null ? record.ttlSeconds() : ttl);
+
+    // Steady state: we own the name, so rewrite it while our mark still reads exactly so.
+    Update owned = new Update(zone);
+    owned.present(prerequisite(mark));
+    replaceTargets(owned, host, target);
+    owned.add(mark); // keeps the mark's TTL in step; adding an identical record is a no-op
+    int rcode = send(owned, "update " + record.hostname());
+    if (rcode == Rcode.NOERROR) {
+      return;
+    }
+    if (rcode != Rcode.NXRRSET) {
+      throw failure("update " + record.hostname(), rcode, null);
+    }
+
+    // First time: claim the name while it is free (or, with adopt, while no one else marked it).
+    Update claim = new Update(zone);
+    claim.absent(ownerName, Type.TXT);
+    if (!adopt) {
+      claim.absent(host);
+    }
+    replaceTargets(claim, host, target);
+    claim.add(mark);
+    rcode = send(claim, "create " + record.hostname());
+    if (rcode == Rcode.NOERROR) {
+      return;
+    }
+    if (rcode == Rcode.YXRRSET) {
+      retakeOwnMark(record, ownerName, host, mark, target);
+      return;
+    }
+    if (rcode == Rcode.YXDOMAIN) {
+      throw new ProviderException(name(), record.hostname() + " already has records that preview does not own ("
+          + describe(host) + "). Delete them, choose another hostname, or set adopt: true to take them over.", false);
+    }
+    throw failure("create " + record.hostname(), rcode, null);
+  }
+
+  /** The name carries an ownership TXT that did not match ours byte for byte: whose is it? */
+  private void retakeOwnMark(DnsRecord record, Name ownerName, Name host, Record mark, Record target) {
+    List<Record> marks = query(ownerName, Type.TXT);
+    Optional<Ownership.Owner> owner = marks.size() == 1 ? Ownership.parse(text(marks.get(0))) : Optional.empty();
+    if (owner.isEmpty()) {
+      throw new ProviderException(name(), record.hostname() + " is marked by a TXT record at " + ownerName
+          + " that preview did not write (" + marks.size() + " record(s)). Remove it or use another hostname.", false);
+    }
+    if (!ownership.isMine(owner.get())) {
+      throw new ProviderException(name(), record.hostname() + " is owned by another preview installation ("
+          + instanceName(owner.get().instance()) + "; this one is " + instanceName(ownership.instance())
+          + "); refusing to take it over.", false);
+    }
+    if (!owner.get().key().equals(record.owner())) {
+      throw new ProviderException(name(), record.hostname() + " is owned by preview " + owner.get().describe()
+          + ", not by " + record.owner().id() + "; refusing to take it over.", false);
+    }
+    // Ours, written differently (e.g. by an older version): rewrite it under the same guard.
+    Update u = new Update(zone);
+    u.present(prerequisite(marks.get(0)));
+    replaceTargets(u, host, target);
+    u.delete(ownerName, Type.TXT);
+    u.add(mark);
+    int rcode = send(u, "update " + record.hostname());
+    if (rcode != Rcode.NOERROR) {
+      throw failure("update " + record.hostname() + " (its ownership changed meanwhile)", rcode, null);
+    }
+  }
+
+  private static String instanceName(String instance) {
+    return instance == null ? "the default instance" : "instance \"" + instance + "\"";
+  }
+
+  private static void replaceTargets(Update u, Name host, Record target) {
+    for (int type : ADDRESS_TYPES) {
+      u.delete(host, type);
+    }
+    u.add(target);
+  }
+
+  @Override
+  public void delete(String hostname) {
+    String h = Zones.normalize(hostname);
+    Name host = hostName(h);
+    Name ownerName = name(Zones.ownerName(txtPrefix, h));
+    List<Record> marks = query(ownerName, Type.TXT);
+    if (marks.isEmpty()) {
+      LOG.debug("{}: nothing owned at {}", name(), h);
+      return;
+    }
+    Optional<Ownership.Owner> owner = marks.size() == 1 ? Ownership.parse(text(marks.get(0))) : Optional.empty();
+    if (owner.isEmpty() || !ownership.isMine(owner.get())) {
+      LOG.warn("{}: not deleting {}: its ownership TXT {} is not this installation's", name(), h, ownerName);
+      return;
+    }
+    Update u = new Update(zone);
+    u.present(prerequisite(marks.get(0)));
+    for (int type : ADDRESS_TYPES) {
+      u.delete(host, type);
+    }
+    u.delete(ownerName, Type.TXT);
+    int rcode = send(u, "delete " + h);
+    if (rcode == Rcode.NXRRSET) {
+      return; // someone deleted or rewrote it meanwhile: nothing of ours is left to remove
+    }
+    if (rcode != Rcode.NOERROR) {
+      throw failure("delete " + h, rcode, null);
+    }
+  }
+
+  @Override
+  public List<DnsRecord> list() {
+    List<Record> all = transfer();
+    Map<Name, List<Record>> byName = new LinkedHashMap<>();
+    for (Record r : all) {
+      byName.computeIfAbsent(r.getName(), k -> new ArrayList<>()).add(r);
+    }
+    List<DnsRecord> out = new ArrayList<>();
+    for (Record r : all) {
+      if (r.getType() != Type.TXT) {
+        continue;
+      }
+      String hostname = Zones.hostnameOfOwnerName(txtPrefix, Zones.normalize(r.getName().toString()));
+      Optional<PreviewKey> key = ownership.ownerIfMine(text(r));
+      if (hostname == null || key.isEmpty()) {
+        continue;
+      }
+      for (Record t : byName.getOrDefault(hostName(hostname), List.of())) {
+        toDnsRecord(hostname, t, key.get()).ifPresent(out::add);
+      }
+    }
+    return List.copyOf(out);
+  }
+
+  private static Optional<DnsRecord> toDnsRecord(String hostname, Record r, PreviewKey key) {
+    DnsRecord.Type type = switch (r.getType()) {
+      case Type.A -> DnsRecord.Type.A;
+      case Type.AAAA -> DnsRecord.Type.AAAA;
+      case Type.CNAME -> DnsRecord.Type.CNAME;
+      default -> null;
+    };
+    if (type == null) {
+      return Optional.empty();
+    }
+    String value = type == DnsRecord.Type.AAAA ? Zones.ipv6(r.rdataToString()) : Zones.normalize(r.rdataToString());
+    return Optional.of(new DnsRecord(hostname, type, value, (int) r.getTTL(), key));
+  }
+
+  private List<Record> transfer() {
+    ZoneTransferIn xfr = ZoneTransferIn.newAXFR(zone, new InetSocketAddress(server, port), tsig);
+    xfr.setTimeout(timeout);
+    messages.incrementAndGet();
+    try {
+      xfr.run();
+      return xfr.getAXFR();
+    } catch (ZoneTransferException e) {
+      throw new ProviderException(name(), "zone transfer (AXFR) of " + zoneText + " from " + server + ":" + port
+          + " failed: " + e.getMessage() + ". list() reads the zone by AXFR: allow it for the key"
+          + (keyName == null ? "" : " (allow-transfer { key \"" + keyName + "\"; };)") + ".", false, e);
+    } catch (IOException e) {
+      throw unreachable("zone transfer of " + zoneText, e);
+    }
+  }
+
+  private List<Record> query(Name n, int type) {
+    Message q = Message.newQuery(Record.newRecord(n, type, DClass.IN));
+    Message response = exchange(q, "query " + n + " " + Type.string(type));
+    int rcode = response.getRcode();
+    if (rcode == Rcode.NXDOMAIN) {
+      return List.of();
+    }
+    if (rcode != Rcode.NOERROR) {
+      throw failure("query " + n + " " + Type.string(type), rcode, response);
+    }
+    List<Record> out = new ArrayList<>();
+    for (Record r : response.getSection(Section.ANSWER)) {
+      if (r.getType() == type && r.getName().equals(n)) {
+        out.add(r);
+      }
+    }
+    return out;
+  }
+
+  private String describe(Name host) {
+    List<String> found = new ArrayList<>();
+    for (int type : new int[] {Type.A, Type.AAAA, Type.CNAME, Type.TXT, Type.MX}) {
+      for (Record r : query(host, type)) {
+        found.add(Type.string(type) + " " + r.rdataToString());
+      }
+    }
+    return found.isEmpty() ? "records of other types" : String.join(", ", found);
+  }
+
+  private int send(Update u, String what) {
+    Message response = exchange(u, what);
+    return response.getRcode();
+  }
+
+  private Message exchange(Message m, String what) {
+    SimpleResolver resolver = new SimpleResolver(new InetSocketAddress(server, port));
+    resolver.setTCP(tcp);
+    resolver.setTimeout(timeout);
+    if (tsig != null) {
+      resolver.setTSIGKey(tsig);
+    }
+    messages.incrementAndGet();
+    Message response;
+    try {
+      response = resolver.send(m);
+    } catch (IOException e) {
+      throw unreachable(what, e);
+    }
+    int rcode = response.getRcode();
+    if (rcode == Rcode.NOTAUTH || rcode == Rcode.REFUSED) {
+      throw failure(what, rcode, response);
+    }
+    return response;
+  }
+
+  private ProviderException failure(String what, int rcode, Message response) {
+    String code = Rcode.string(rcode);
+    if (rcode == Rcode.NOTAUTH) {
+      TSIGRecord t = response == null ? null : response.getTSIG();
+      String tsigError = t != null && t.getError() != Rcode.NOERROR ? Rcode.TSIGstring(t.getError()) : null;
+      if (tsig != null) {
+        return new ProviderException(name(), "the DNS server " + server + ":" + port + " rejected the TSIG key \""
+            + keyName + "\" (" + code + (tsigError == null ? "" : "/" + tsigError) + ") on " + what
+            + ": check that tsig-key-name, tsig-algorithm and tsig-secret match a key the server knows"
+            + " and that its clock is within 5 minutes of ours.", false);
+      }
+      return new ProviderException(name(), "the DNS server " + server + ":" + port + " is not authoritative for "
+          + zoneText + " or requires a TSIG key (" + code + ") on " + what + ": set tsig-key-name and tsig-secret.", false);
+    }
+    if (rcode == Rcode.REFUSED) {
+      return new ProviderException(name(), "the DNS server " + server + ":" + port + " refused " + what + " (REFUSED): "
+          + "grant the key updates of zone " + zoneText + " (allow-update { key \"" + keyName + "\"; }; or an"
+          + " update-policy) and check that the zone is served there as primary.", false);
+    }
+    boolean retryable = rcode == Rcode.SERVFAIL;
+    return new ProviderException(name(), what + " failed with " + code + " from " + server + ":" + port, retryable);
+  }
+
+  private ProviderException unreachable(String what, IOException e) {
+    return new ProviderException(name(), what + ": no answer from DNS server " + server + ":" + port + " within "
+        + timeout.toMillis() + " ms (" + e.getClass().getSimpleName() + ": " + e.getMessage() + ")", true, e);
+  }
+
+  private Name hostName(String hostname) {
+    String h = Zones.normalize(hostname);
+    if (!Zones.inZone(h, zoneText) || h.equals(zoneText)) {
+      throw new IllegalArgumentException("hostname \"" + h + "\" is not inside zone " + zoneText);
+    }
+    return name(h);
+  }
+
+  private static Record target(Name host, DnsRecord r, int ttl) {
+    String value = r.type() == DnsRecord.Type.CNAME && !r.value().endsWith(".") ? r.value() + "." : r.value();
+    try {
+      return Record.fromString(host, Type.value(r.type().name()), DClass.IN, ttl, value, Name.root);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("not a valid " + r.type() + " value: \"" + r.value() + "\"", e);
+    }
+  }
+
+  /** RFC 2136 section 2.4.2: a value-dependent prerequisite carries TTL 0, or the server answers FORMERR. */
+  private static Record prerequisite(Record r) {
+    return Record.newRecord(r.getName(), r.getType(), DClass.IN, 0, r.rdataToWireCanonical());
+  }
+
+  private static Record txt(Name n, String text) {
+    return new TXTRecord(n, DClass.IN, 60, text);
+  }
+
+  private static String text(Record r) {
+    return r instanceof TXTRecord t ? String.join("", t.getStrings()) : "";
+  }
+
+  private static Name name(String text) {
+    try {
+      return Name.fromString(Zones.normalize(text), Name.root);
+    } catch (TextParseException e) {
+      throw new IllegalArgumentException("not a valid DNS name: \"" + text + "\"", e);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "Rfc2136DnsProvider{" + server + ":" + port + ", zone=" + zoneText + ", key=" + keyName + "}";
+  }
+
+  /** Builds an {@link Rfc2136DnsProvider}. */
+  public static final class Builder {
+    private String server;
+    private int port = 53;
+    private String zone;
+    private String keyName;
+    private String algorithm = "hmac-sha256";
+    private Secret secret;
+    private boolean tcp = true;
+    private Duration timeout = Duration.ofSeconds(10);
+    private boolean adopt;
+    private String txtPrefix = "_preview";
+    private String instance;
+    private Integer ttl;
+
+    private Builder() {}
+
+    /** A TTL for every record, overriding the record's own (default: the record's). */
+    public Builder ttl(Integer ttl) {
+      this.ttl = ttl;
+      return this;
+    }
+
+    /** Host name or address of the primary server (required). */
+    public Builder server(String server) {
+      this.server = server;
+      return this;
+    }
+
+    public Builder port(int port) {
+      this.port = port;
+      return this;
+    }
+
+    /** The zone records are made in, e.g. {@code preview.example.com} (required). */
+    public Builder zone(String zone) {
+      this.zone = zone;
+      return this;
+    }
+
+    /** The TSIG key: its name (e.g. {@code preview-key.}), algorithm (e.g. {@code hmac-sha256}) and base64 secret. */
+    public Builder tsig(String keyName, String algorithm, Secret secret) {
+      this.keyName = Objects.requireNonNull(keyName, "keyName");
+      this.algorithm = Objects.requireNonNull(algorithm, "algorithm");
+      this.secret = Objects.requireNonNull(secret, "secret");
+      return this;
+    }
+
+    /** TCP (default) or UDP for updates and queries. */
+    public Builder tcp(boolean tcp) {
+      this.tcp = tcp;
+      return this;
+    }
+
+    public Builder timeout(Duration timeout) {
+      this.timeout = Objects.requireNonNull(timeout, "timeout");
+      return this;
+    }
+
+    /** Take over records at a hostname that nobody marked as owned (default false: that is an error). */
+    public Builder adopt(boolean adopt) {
+      this.adopt = adopt;
+      return this;
+    }
+
+    /** First label of the ownership TXT name (default {@code _preview}). */
+    public Builder txtPrefix(String txtPrefix) {
+      this.txtPrefix = Objects.requireNonNull(txtPrefix, "txtPrefix");
+      return this;
+    }
+
+    /** Name of this installation when several share one zone (default: none). */
+    public Builder instance(String instance) {
+      this.instance = instance;
+      return this;
+    }
+
+    public Rfc2136DnsProvider build() {
+      return new Rfc2136DnsProvider(this);
+    }
+  }
+}

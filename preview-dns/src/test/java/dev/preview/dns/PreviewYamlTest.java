@@ -1,0 +1,88 @@
+package dev.preview.dns;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.preview.core.ProviderRegistry;
+import dev.preview.core.config.ConfiguredProviders;
+import dev.preview.core.config.PreviewConfig;
+import dev.preview.dns.cloudflare.CloudflareDnsProvider;
+import dev.preview.dns.none.NoneDnsProvider;
+import dev.preview.dns.route53.Route53DnsProvider;
+import dev.preview.dns.rfc2136.Rfc2136DnsProvider;
+import dev.preview.spi.ConfigurationException;
+import dev.preview.spi.DnsProvider;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The README's preview.yaml examples build the right provider through the registry (ServiceLoader). */
+class PreviewYamlTest {
+  static DnsProvider dns(String section, Map<String, String> env) {
+    PreviewConfig config = PreviewConfig.parse("app:\n  image: shop:1\n  hostname: \"pr-{number}.preview.example.com\"\n" + section,
+        env::get, "preview.yaml");
+    try (ConfiguredProviders providers = config.createProviders(ProviderRegistry.defaultRegistry())) {
+      return providers.dns().orElseThrow();
+    }
+  }
+
+  @Test
+  void rfc2136() {
+    DnsProvider p = dns("""
+        dns:
+          provider: rfc2136
+          server: 127.0.0.1
+          port: 5353
+          zone: preview.example.com
+          tsig-key-name: preview-key.
+          tsig-secret: ${TSIG_SECRET}
+          target: 203.0.113.7
+        """, Map.of("TSIG_SECRET", "c2VjcmV0"));
+    assertThat(p).isInstanceOf(Rfc2136DnsProvider.class);
+    assertThat(p.toString()).contains("zone=preview.example.com").doesNotContain("c2VjcmV0");
+  }
+
+  @Test
+  void cloudflare() {
+    assertThat(dns("""
+        dns:
+          provider: cloudflare
+          api-token: ${CLOUDFLARE_API_TOKEN}
+          zone: example.com
+          proxied: false
+          ttl: auto
+          target: ingress.example.net
+        """, Map.of("CLOUDFLARE_API_TOKEN", "t0ken"))).isInstanceOf(CloudflareDnsProvider.class);
+  }
+
+  @Test
+  void route53() {
+    assertThat(dns("""
+        dns:
+          provider: route53
+          zone: preview.example.com
+          hosted-zone-id: Z1D633PJN98FT9
+          wait-for-sync: true
+          access-key-id: AKIDEXAMPLE
+          secret-access-key: ${AWS_SECRET}
+          target: 203.0.113.7
+        """, Map.of("AWS_SECRET", "s3cret"))).isInstanceOf(Route53DnsProvider.class);
+  }
+
+  @Test
+  void none() {
+    assertThat(dns("dns: none\n", Map.of())).isInstanceOf(NoneDnsProvider.class);
+  }
+
+  @Test
+  void aTypoIsReportedWithItsPath() {
+    assertThatThrownBy(() -> dns("""
+        dns:
+          provider: rfc2136
+          server: 127.0.0.1
+          zone: preview.example.com
+          adpot: true
+        """, Map.of()))
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("dns.adpot: unknown key");
+  }
+}

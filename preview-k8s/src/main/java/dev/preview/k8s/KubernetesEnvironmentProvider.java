@@ -1,0 +1,683 @@
+package dev.preview.k8s;
+
+import dev.preview.spi.Environment;
+import dev.preview.spi.EnvironmentProvider;
+import dev.preview.spi.EnvironmentSpec;
+import dev.preview.spi.Labels;
+import dev.preview.spi.Names;
+import dev.preview.spi.PreviewKey;
+import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderException;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.api.model.NamespaceCondition;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.NonDeletingOperation;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code kubernetes} environment provider: one namespace per preview, holding a Deployment,
+ * a Service, an Ingress, a NetworkPolicy that isolates it from other previews, optional
+ * ResourceQuota and LimitRange, its secrets, copied registry credentials and any extra manifests
+ * from config. Everything is rendered from one template ({@code ManifestTemplate}) and applied with
+ * create-or-update, so {@link #apply} is idempotent and repairs whatever a crashed call left.
+ *
+ * <p>State lives on the cluster: the namespace carries the ownership labels (selectable, hashed
+ * where a value does not fit a label) and annotations (the full key, revision, created, expires,
+ * URL, phase). {@link #list()} is a single label-selected namespace list.
+ *
+ * <p>Thread-safe for different keys (the Fabric8 client is thread-safe; the provider holds no
+ * per-preview state).
+ */
+public final class KubernetesEnvironmentProvider implements EnvironmentProvider {
+  /** The name in {@code environment.provider}. */
+  public static final String NAME = "kubernetes";
+
+  static final String URL = Labels.PREFIX + "url";
+  static final String PHASE = Labels.PREFIX + "phase";
+  static final String REPLICAS = Labels.PREFIX + "replicas";
+  static final String MANAGED_BY_VALUE = "preview";
+  private static final Set<String> INTERNAL = Set.of(URL, PHASE, REPLICAS);
+  /** Instants do not fit label values (':'), so they live in annotations only. */
+  private static final Set<String> ANNOTATION_ONLY = Set.of(Labels.CREATED, Labels.EXPIRES, Labels.LAST_ACTIVITY);
+  private static final Pattern LABEL_KEY = Pattern.compile(
+      "([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?");
+  private static final Logger LOG = LoggerFactory.getLogger(KubernetesEnvironmentProvider.class);
+
+  private final KubernetesClient client;
+  private final boolean ownsClient;
+  private final KubernetesSettings settings;
+  private final ManifestTemplate template;
+  private final Clock clock;
+
+  private KubernetesEnvironmentProvider(KubernetesClient client, boolean ownsClient, KubernetesSettings settings) {
+    this.client = client;
+    this.ownsClient = ownsClient;
+    this.settings = settings;
+    this.template = new ManifestTemplate(settings);
+    this.clock = settings.clock;
+  }
+
+  /**
+   * A provider on an existing client (embedding, tests). The client is not closed by {@link #close()}.
+   * Connection keys ({@code masterUrl}, {@code token}, {@code kubeconfig}, ...) are rejected here.
+   *
+   * @throws dev.preview.spi.ConfigurationException listing every problem of {@code config}
+   */
+  public static KubernetesEnvironmentProvider create(KubernetesClient client, ProviderConfig config) {
+    return create(client, config, Clock.systemUTC());
+  }
+
+  /** As {@link #create(KubernetesClient, ProviderConfig)}, with the clock used for created/expires and stuck-namespace checks. */
+  public static KubernetesEnvironmentProvider create(KubernetesClient client, ProviderConfig config, Clock clock) {
+    Objects.requireNonNull(client, "client");
+    KubernetesSettings s = KubernetesSettings.read(config);
+    if (s.masterUrl != null || s.kubeconfig != null || s.token != null) {
+      config.problem("masterUrl", "connection keys are not used when a client is given; remove them");
+    }
+    config.validate();
+    s.clock = Objects.requireNonNull(clock, "clock");
+    return new KubernetesEnvironmentProvider(client, false, s);
+  }
+
+  static KubernetesEnvironmentProvider owning(KubernetesClient client, KubernetesSettings settings) {
+    return new KubernetesEnvironmentProvider(client, true, settings);
+  }
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  // ---------------------------------------------------------------------------------------- apply
+
+  @Override
+  public Environment apply(EnvironmentSpec spec) {
+    PreviewKey key = spec.key();
+    if (spec.image() == null) {
+      throw new ProviderException(NAME, "preview " + key + " has no image; the kubernetes provider cannot build "
+          + "from a build context: build and push an image in CI and set app.image", false);
+    }
+    String ns = Names.namespace(key);
+    return call("apply " + key + " in namespace " + ns, () -> {
+      Namespace existing = client.namespaces().withName(ns).get();
+      requireOurs(existing, key);
+      if (terminating(existing)) {
+        throw new ProviderException(NAME, "namespace " + ns + " of " + key + " is still terminating from an earlier "
+            + "teardown; retry once it is gone" + stuckDetail(existing), true);
+      }
+      Instant now = clock.instant();
+      Map<String, String> labels = labels(spec);
+      Map<String, String> annotations = annotations(spec, existing, now);
+      String host = host(spec, ns);
+      String url = url(host, ns);
+
+      Map<String, String> nsAnnotations = new LinkedHashMap<>(annotations);
+      nsAnnotations.put(URL, url);
+      nsAnnotations.put(PHASE, Environment.Phase.STARTING.name());
+      ManifestTemplate.Context bare = new ManifestTemplate.Context(ns, host, labels, nsAnnotations, List.of(), null, List.of());
+      upsertNamespace(existing, template.namespace(bare));
+
+      List<String> pullSecrets = new ArrayList<>();
+      for (String name : settings.pullSecrets) {
+        pullSecrets.add(copySecret(sourceNamespace(settings.pullSecretsNamespace), name, ns, labels, annotations, "environment.pullSecrets", existing != null));
+      }
+      String tlsSecret = null;
+      if (host != null && settings.ingressEnabled) {
+        if (settings.tlsSecretName != null) {
+          tlsSecret = copySecret(sourceNamespace(settings.tlsSecretNamespace), settings.tlsSecretName, ns, labels,
+              annotations, "environment.ingress.tls.secretName", existing != null);
+        } else if (settings.tls()) {
+          tlsSecret = settings.appName + "-tls"; // cert-manager issues it from the annotation
+        }
+      }
+      List<HasMetadata> extras = new ArrayList<>();
+      Map<String, String> vars = variables(spec, ns, host, url);
+      for (String manifest : settings.manifests) {
+        extras.addAll(ExtraManifests.parse(ExtraManifests.render(manifest, vars)));
+      }
+      ManifestTemplate.Context c = new ManifestTemplate.Context(ns, settings.ingressEnabled ? host : null, labels,
+          annotations, pullSecrets, tlsSecret, extras);
+      for (HasMetadata r : template.resources(spec, c)) {
+        upsert(r, ns, existing != null);
+      }
+      if (existing != null && spec.secrets().isEmpty()) {
+        // Secrets withdrawn (e.g. a fork PR under policy "no-secrets"): do not leave the old ones behind.
+        client.secrets().inNamespace(ns).withName(template.secretName()).delete();
+      }
+      LOG.info("applied preview {} revision {} in namespace {}", key, spec.revision(), ns);
+      if (!settings.waitForReady) {
+        return environment(key, spec.revision(), url, Environment.Phase.STARTING, labels, nsAnnotations);
+      }
+      awaitRollout(key, ns, spec.revision());
+      nsAnnotations.put(PHASE, Environment.Phase.RUNNING.name());
+      return environment(key, spec.revision(), url, Environment.Phase.RUNNING, labels, nsAnnotations);
+    });
+  }
+
+  private void upsertNamespace(Namespace existing, Namespace desired) {
+    if (existing == null) {
+      client.namespaces().resource(desired).createOr(NonDeletingOperation::update);
+      return;
+    }
+    // A JSON merge patch of labels and annotations only: one request, and it keeps what other tools
+    // (and the API server) put on the namespace.
+    client.namespaces().resource(desired).patch(PatchContext.of(PatchType.JSON_MERGE));
+  }
+
+  /**
+   * Create-or-update without server-side apply (which the CRUD mock lacks): in a new namespace,
+   * create first (one request; a 409 from a half-finished earlier call falls back to update); in an
+   * existing one, update first (GET + PUT; a 404 falls back to create). PUT replaces the whole object,
+   * so what the template no longer renders (a removed env var, a dropped quota key) goes away too.
+   */
+  private void upsert(HasMetadata r, String ns, boolean updating) {
+    var resource = client.resource(r).inNamespace(ns);
+    if (!updating) {
+      resource.createOr(NonDeletingOperation::update);
+      return;
+    }
+    try {
+      resource.update();
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != 404) {
+        throw e;
+      }
+      resource.create();
+    }
+  }
+
+  private String copySecret(String fromNamespace, String name, String ns, Map<String, String> labels,
+                            Map<String, String> annotations, String configKey, boolean updating) {
+    Secret source = client.secrets().inNamespace(fromNamespace).withName(name).get();
+    if (source == null) {
+      throw new ProviderException(NAME, "secret " + fromNamespace + "/" + name + " (from " + configKey
+          + ") does not exist; create it there or fix " + configKey, false);
+    }
+    Secret copy = new SecretBuilder().withNewMetadata().withName(name).withNamespace(ns)
+        .withLabels(labels).withAnnotations(annotations).endMetadata()
+        .withType(source.getType()).withData(source.getData()).build();
+    upsert(copy, ns, updating);
+    return name;
+  }
+
+  private String sourceNamespace(String configured) {
+    if (configured != null) {
+      return configured;
+    }
+    String ns = client.getNamespace();
+    return ns == null ? "default" : ns;
+  }
+
+  private void awaitRollout(PreviewKey key, String ns, String revision) {
+    Rollout rollout = new Rollout(client, ns, settings.appName);
+    long deadline = System.nanoTime() + settings.readyTimeout.toNanos();
+    Rollout.State last;
+    while (true) {
+      last = rollout.observe(revision);
+      if (last.ready()) {
+        annotatePhase(ns, Environment.Phase.RUNNING);
+        return;
+      }
+      boolean late = System.nanoTime() - deadline >= 0;
+      if (last.failed() || late) {
+        annotatePhase(ns, Environment.Phase.FAILED);
+        StringBuilder msg = new StringBuilder("preview ").append(key).append(" (namespace ").append(ns)
+            .append(") failed to roll out revision ").append(revision).append(": ");
+        if (late && !last.failed()) {
+          msg.append("not ready after ").append(settings.readyTimeout).append(": ");
+        }
+        msg.append(last.reason());
+        if (last.pod() != null) {
+          msg.append(" [pod ").append(last.pod()).append(']');
+        }
+        List<String> logs = rollout.logs(last.pod(), settings.logLines);
+        if (!logs.isEmpty()) {
+          msg.append("\nlast ").append(logs.size()).append(" log lines:\n").append(String.join("\n", logs));
+        }
+        // A deadline may pass on a slow cluster, a retry can help; a fatal container state needs a new push.
+        throw new ProviderException(NAME, msg.toString(), !last.failed());
+      }
+      sleep(settings.pollInterval);
+    }
+  }
+
+  private void annotatePhase(String ns, Environment.Phase phase) {
+    Namespace patch = new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata().withName(ns)
+        .addToAnnotations(PHASE, phase.name()).endMetadata().build();
+    client.namespaces().resource(patch).patch(PatchContext.of(PatchType.JSON_MERGE));
+  }
+
+  // ------------------------------------------------------------------------------------ find/list
+
+  @Override
+  public Optional<Environment> find(PreviewKey key) {
+    String ns = Names.namespace(key);
+    return call("find " + key, () -> {
+      Namespace n = client.namespaces().withName(ns).get();
+      if (n == null || !ours(n, key)) {
+        return Optional.empty();
+      }
+      Environment.Phase phase;
+      if (terminating(n)) {
+        phase = Environment.Phase.FAILED;
+      } else {
+        Deployment d = client.apps().deployments().inNamespace(ns).withName(settings.appName).get();
+        phase = livePhase(n, d);
+      }
+      return Optional.ofNullable(environment(n, phase));
+    });
+  }
+
+  private static Environment.Phase livePhase(Namespace n, Deployment d) {
+    if (d == null) {
+      return Environment.Phase.STARTING;
+    }
+    if (d.getSpec() != null && Integer.valueOf(0).equals(d.getSpec().getReplicas())) {
+      return Environment.Phase.SUSPENDED;
+    }
+    if (Rollout.isReady(d)) {
+      return Environment.Phase.RUNNING;
+    }
+    return Environment.Phase.FAILED.name().equals(annotation(n, PHASE)) ? Environment.Phase.FAILED : Environment.Phase.STARTING;
+  }
+
+  /** One label-selected list of namespaces; the phase comes from the annotations apply/suspend/resume keep up to date. */
+  @Override
+  public List<Environment> list() {
+    return call("list environments", () -> {
+      var namespaces = client.namespaces().withLabel(Labels.MANAGED, "true");
+      if (settings.instance != null) {
+        namespaces = namespaces.withLabel(Labels.INSTANCE, settings.instance);
+      }
+      List<Environment> out = new ArrayList<>();
+      for (Namespace n : namespaces.list().getItems()) {
+        Environment e = environment(n, storedPhase(n));
+        if (e != null) {
+          out.add(e);
+        }
+      }
+      return List.copyOf(out);
+    });
+  }
+
+  private static Environment.Phase storedPhase(Namespace n) {
+    if (terminating(n)) {
+      return Environment.Phase.FAILED;
+    }
+    String p = annotation(n, PHASE);
+    try {
+      return p == null ? Environment.Phase.STARTING : Environment.Phase.valueOf(p);
+    } catch (IllegalArgumentException e) {
+      return Environment.Phase.STARTING;
+    }
+  }
+
+  private Environment environment(Namespace n, Environment.Phase phase) {
+    Optional<PreviewKey> key = Labels.key(annotations(n));
+    if (key.isEmpty()) {
+      LOG.warn("namespace {} is labelled {}=true but has no readable {} annotation; ignoring it",
+          n.getMetadata().getName(), Labels.MANAGED, Labels.KEY);
+      return null;
+    }
+    return environment(key.get(), annotation(n, Labels.REVISION), annotation(n, URL), phase,
+        n.getMetadata().getLabels(), annotations(n));
+  }
+
+  private static Environment environment(PreviewKey key, String revision, String url, Environment.Phase phase,
+                                         Map<String, String> labels, Map<String, String> annotations) {
+    Map<String, String> all = new HashMap<>();
+    if (labels != null) {
+      labels.forEach((k, v) -> {
+        if (k.startsWith(Labels.PREFIX)) {
+          all.put(k, v);
+        }
+      });
+    }
+    annotations.forEach((k, v) -> {
+      if (k.startsWith(Labels.PREFIX) && !INTERNAL.contains(k)) {
+        all.put(k, v);
+      }
+    });
+    return new Environment(key, revision, url == null ? null : URI.create(url), phase, all);
+  }
+
+  // --------------------------------------------------------------------------------------- delete
+
+  /**
+   * Deletes the preview's namespace (the cluster removes everything in it). Never hangs on a
+   * namespace stuck in {@code Terminating}: with {@code delete.wait} at zero it returns at once; a
+   * later call that finds the namespace still terminating after {@code delete.stuckAfter} throws a
+   * {@link ProviderException} naming what holds it (finalizers, remaining content).
+   */
+  @Override
+  public void delete(PreviewKey key) {
+    String ns = Names.namespace(key);
+    call("delete " + key, () -> {
+      Namespace n = client.namespaces().withName(ns).get();
+      if (n == null) {
+        return null;
+      }
+      requireOurs(n, key);
+      if (terminating(n)) {
+        reportIfStuck(key, n);
+        return null;
+      }
+      client.namespaces().withName(ns).delete();
+      LOG.info("deleting namespace {} of preview {}", ns, key);
+      if (settings.deleteWait.isZero()) {
+        return null;
+      }
+      long deadline = System.nanoTime() + settings.deleteWait.toNanos();
+      while (true) {
+        Namespace left = client.namespaces().withName(ns).get();
+        if (left == null) {
+          return null;
+        }
+        if (System.nanoTime() - deadline >= 0) {
+          throw new ProviderException(NAME, "namespace " + ns + " of " + key + " is still terminating after "
+              + settings.deleteWait + stuckDetail(left), true);
+        }
+        sleep(settings.pollInterval);
+      }
+    });
+  }
+
+  private void reportIfStuck(PreviewKey key, Namespace n) {
+    String since = n.getMetadata().getDeletionTimestamp();
+    if (since == null && n.getStatus() != null && n.getStatus().getConditions() != null) {
+      // Without a deletion timestamp, the conditions the namespace controller sets tell since when.
+      since = n.getStatus().getConditions().stream().map(NamespaceCondition::getLastTransitionTime)
+          .filter(Objects::nonNull).min(String::compareTo).orElse(null);
+    }
+    Instant start;
+    try {
+      start = since == null ? null : Instant.parse(since);
+    } catch (RuntimeException e) {
+      start = null;
+    }
+    if (start != null && start.plus(settings.stuckAfter).isBefore(clock.instant())) {
+      String msg = "namespace " + n.getMetadata().getName() + " of " + key + " has been terminating since " + since
+          + " (longer than delete.stuckAfter=" + settings.stuckAfter + ")" + stuckDetail(n);
+      LOG.warn(msg);
+      throw new ProviderException(NAME, msg, false);
+    }
+  }
+
+  private static String stuckDetail(Namespace n) {
+    StringBuilder sb = new StringBuilder();
+    List<String> finalizers = new ArrayList<>();
+    if (n.getMetadata().getFinalizers() != null) {
+      finalizers.addAll(n.getMetadata().getFinalizers());
+    }
+    if (n.getSpec() != null && n.getSpec().getFinalizers() != null) {
+      finalizers.addAll(n.getSpec().getFinalizers());
+    }
+    if (n.getStatus() != null && n.getStatus().getConditions() != null) {
+      for (NamespaceCondition c : n.getStatus().getConditions()) {
+        if ("True".equals(c.getStatus())) {
+          sb.append("; ").append(c.getType()).append(": ").append(c.getMessage());
+        }
+      }
+    }
+    if (!finalizers.isEmpty()) {
+      sb.append("; finalizers ").append(finalizers);
+    }
+    sb.append(". Inspect it with `kubectl get namespace ").append(n.getMetadata().getName())
+        .append(" -o yaml`; usually a resource inside has a finalizer whose controller is gone, or an APIService is unavailable");
+    return sb.toString();
+  }
+
+  // ------------------------------------------------------------------------------ suspend/resume
+
+  @Override
+  public boolean supportsSuspend() {
+    return true;
+  }
+
+  /** Scales every managed Deployment of the preview to zero, remembering its replica count in an annotation. */
+  @Override
+  public void suspend(PreviewKey key) {
+    String ns = Names.namespace(key);
+    call("suspend " + key, () -> {
+      requireExisting(key, ns);
+      for (Deployment d : managedDeployments(ns)) {
+        int replicas = d.getSpec().getReplicas() == null ? 1 : d.getSpec().getReplicas();
+        if (replicas == 0) {
+          continue;
+        }
+        client.apps().deployments().inNamespace(ns).withName(d.getMetadata().getName()).edit(x -> {
+          x.getMetadata().setAnnotations(merged(x.getMetadata().getAnnotations(), Map.of(REPLICAS, Integer.toString(replicas))));
+          x.getSpec().setReplicas(0);
+          return x;
+        });
+      }
+      annotatePhase(ns, Environment.Phase.SUSPENDED);
+      return null;
+    });
+  }
+
+  @Override
+  public Environment resume(PreviewKey key) {
+    String ns = Names.namespace(key);
+    return call("resume " + key, () -> {
+      Namespace n = requireExisting(key, ns);
+      for (Deployment d : managedDeployments(ns)) {
+        String remembered = d.getMetadata().getAnnotations() == null ? null : d.getMetadata().getAnnotations().get(REPLICAS);
+        boolean isApp = settings.appName.equals(d.getMetadata().getName());
+        if (remembered == null && !(isApp && Integer.valueOf(0).equals(d.getSpec().getReplicas()))) {
+          continue;
+        }
+        int replicas = remembered == null ? settings.replicas : Integer.parseInt(remembered);
+        client.apps().deployments().inNamespace(ns).withName(d.getMetadata().getName()).edit(x -> {
+          if (x.getMetadata().getAnnotations() != null) {
+            x.getMetadata().getAnnotations().remove(REPLICAS);
+          }
+          x.getSpec().setReplicas(replicas);
+          return x;
+        });
+      }
+      annotatePhase(ns, Environment.Phase.STARTING);
+      Environment.Phase phase = Environment.Phase.STARTING;
+      if (settings.waitForReady) {
+        awaitRollout(key, ns, annotation(n, Labels.REVISION));
+        phase = Environment.Phase.RUNNING;
+      }
+      return environment(n, phase);
+    });
+  }
+
+  private List<Deployment> managedDeployments(String ns) {
+    return client.apps().deployments().inNamespace(ns).withLabel(Labels.MANAGED, "true").list().getItems();
+  }
+
+  private Namespace requireExisting(PreviewKey key, String ns) {
+    Namespace n = client.namespaces().withName(ns).get();
+    if (n == null || terminating(n)) {
+      throw new ProviderException(NAME, "preview " + key + " has no environment (namespace " + ns
+          + (n == null ? " does not exist)" : " is terminating)"), false);
+    }
+    requireOurs(n, key);
+    return n;
+  }
+
+  // ----------------------------------------------------------------------------------------- logs
+
+  @Override
+  public List<String> logs(PreviewKey key, int lines) {
+    String ns = Names.namespace(key);
+    return call("read logs of " + key, () -> {
+      Rollout rollout = new Rollout(client, ns, settings.appName);
+      List<Pod> pods = rollout.pods(null);
+      return pods.isEmpty() ? List.<String>of() : rollout.logs(pods.get(0).getMetadata().getName(), lines);
+    });
+  }
+
+  @Override
+  public void close() {
+    if (ownsClient) {
+      client.close();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------- helpers
+
+  /** Selectable labels: every value made to fit Kubernetes' label rules; instants are left to annotations. */
+  Map<String, String> labels(EnvironmentSpec spec) {
+    Map<String, String> out = new LinkedHashMap<>();
+    spec.labels().forEach((k, v) -> {
+      if (!ANNOTATION_ONLY.contains(k) && LABEL_KEY.matcher(k).matches() && k.length() <= 316) {
+        out.put(k, Names.labelValue(v));
+      }
+    });
+    out.put(Labels.MANAGED, "true");
+    out.put(Labels.KEY, Names.labelValue(spec.key().id()));
+    out.put(Labels.REVISION, Names.labelValue(spec.revision()));
+    out.put(ManifestTemplate.MANAGED_BY, MANAGED_BY_VALUE);
+    if (settings.instance != null) {
+      out.put(Labels.INSTANCE, settings.instance);
+    }
+    return out;
+  }
+
+  /** The full ownership values. {@code created} survives updates; {@code expires} follows the spec, else {@code ttl}. */
+  private Map<String, String> annotations(EnvironmentSpec spec, Namespace existing, Instant now) {
+    Map<String, String> out = new LinkedHashMap<>(spec.labels());
+    out.put(Labels.MANAGED, "true");
+    out.put(Labels.KEY, spec.key().id());
+    out.put(Labels.REVISION, spec.revision());
+    String created = existing == null ? null : annotation(existing, Labels.CREATED);
+    if (created == null) {
+      created = spec.labels().getOrDefault(Labels.CREATED, now.toString());
+    }
+    out.put(Labels.CREATED, created);
+    if (!spec.labels().containsKey(Labels.EXPIRES) && settings.ttl != null) {
+      out.put(Labels.EXPIRES, now.plus(settings.ttl).toString());
+    }
+    if (settings.instance != null) {
+      out.put(Labels.INSTANCE, settings.instance);
+    }
+    return out;
+  }
+
+  String host(EnvironmentSpec spec, String ns) {
+    if (spec.hostname() != null) {
+      return spec.hostname();
+    }
+    if (settings.hostTemplate != null) {
+      return ExtraManifests.render(settings.hostTemplate, variables(spec, ns, null, null));
+    }
+    if (settings.baseDomain == null) {
+      return null;
+    }
+    PreviewKey key = spec.key();
+    return (key.isPullRequest() ? "pr-" + key.number() : ns) + "." + settings.baseDomain;
+  }
+
+  private String url(String host, String ns) {
+    if (host == null || !settings.ingressEnabled) {
+      return "http://" + settings.appName + "." + ns + ".svc.cluster.local";
+    }
+    return (settings.tls() ? "https://" : "http://") + host;
+  }
+
+  private Map<String, String> variables(EnvironmentSpec spec, String ns, String host, String url) {
+    PreviewKey key = spec.key();
+    Map<String, String> v = new HashMap<>();
+    v.put("namespace", ns);
+    v.put("key", key.id());
+    v.put("repository", key.repository());
+    v.put("owner", key.owner());
+    v.put("repo", key.repositoryName());
+    v.put("number", key.isPullRequest() ? Integer.toString(key.number()) : "");
+    v.put("branch", key.isPullRequest() ? "" : key.branch());
+    v.put("revision", spec.revision());
+    v.put("host", host == null ? "" : host);
+    v.put("url", url == null ? "" : url);
+    v.put("image", spec.image() == null ? "" : spec.image());
+    v.put("app", settings.appName);
+    v.put("baseDomain", settings.baseDomain == null ? "" : settings.baseDomain);
+    return v;
+  }
+
+  private static boolean ours(Namespace n, PreviewKey key) {
+    return n.getMetadata().getLabels() != null && "true".equals(n.getMetadata().getLabels().get(Labels.MANAGED))
+        && key.id().equals(annotation(n, Labels.KEY));
+  }
+
+  private static void requireOurs(Namespace n, PreviewKey key) {
+    if (n != null && !ours(n, key)) {
+      throw new ProviderException(NAME, "namespace " + n.getMetadata().getName() + " exists but is not managed "
+          + "by preview for " + key + " (no " + Labels.MANAGED + "=true label with a matching " + Labels.KEY
+          + " annotation); refusing to touch it. Rename or remove it", false);
+    }
+  }
+
+  private static boolean terminating(Namespace n) {
+    return n != null && (n.getMetadata().getDeletionTimestamp() != null
+        || (n.getStatus() != null && "Terminating".equals(n.getStatus().getPhase())));
+  }
+
+  private static Map<String, String> annotations(Namespace n) {
+    Map<String, String> a = n.getMetadata().getAnnotations();
+    return a == null ? Map.of() : a;
+  }
+
+  private static String annotation(HasMetadata r, String name) {
+    ObjectMeta m = r.getMetadata();
+    return m.getAnnotations() == null ? null : m.getAnnotations().get(name);
+  }
+
+  private static Map<String, String> merged(Map<String, String> base, Map<String, String> extra) {
+    Map<String, String> out = new LinkedHashMap<>(base == null ? Map.of() : base);
+    out.putAll(extra);
+    return out;
+  }
+
+  private static void sleep(Duration d) {
+    try {
+      Thread.sleep(Math.max(1, d.toMillis()));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ProviderException(NAME, "interrupted while waiting", true, e);
+    }
+  }
+
+  /** Runs one API conversation, turning Fabric8's exceptions into ours (with the HTTP status and whether to retry). */
+  private static <T> T call(String what, Supplier<T> body) {
+    try {
+      return body.get();
+    } catch (KubernetesClientException e) {
+      int code = e.getCode();
+      boolean retryable = code == 0 || code == 408 || code == 409 || code == 429 || code >= 500;
+      String reason = e.getStatus() != null && e.getStatus().getMessage() != null ? e.getStatus().getMessage() : e.getMessage();
+      String hint = code == 401 || code == 403
+          ? " (the client's credentials lack rights: grant its service account create/update/delete on namespaces and the objects of a preview)"
+          : "";
+      throw new ProviderException(NAME, what + " failed: " + reason + hint, retryable, code == 0 ? -1 : code, e);
+    }
+  }
+}

@@ -1,0 +1,500 @@
+package dev.preview.k8s;
+
+import static dev.preview.k8s.K8sFixtures.baseConfig;
+import static dev.preview.k8s.K8sFixtures.config;
+import static dev.preview.k8s.K8sFixtures.spec;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.preview.spi.ConfigurationException;
+import dev.preview.spi.Environment;
+import dev.preview.spi.EnvironmentProvider;
+import dev.preview.spi.Labels;
+import dev.preview.spi.Names;
+import dev.preview.spi.PreviewKey;
+import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderException;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.http.RecordedRequest;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Behaviour of the provider against Fabric8's mock API server in CRUD mode. */
+@EnableKubernetesMockClient(crud = true)
+class KubernetesEnvironmentProviderTest {
+  KubernetesMockServer server;
+  KubernetesClient client;
+
+  private final PreviewKey key = PreviewKey.pr("acme/shop", 42);
+  private final String ns = Names.namespace(key);
+  private final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T10:00:00Z"));
+
+  @BeforeEach
+  void seed() {
+    K8sFixtures.seedRegistrySecret(client);
+  }
+
+  private KubernetesEnvironmentProvider provider(Map<String, Object> cfg) {
+    return KubernetesEnvironmentProvider.create(client, config(cfg), clock);
+  }
+
+  private KubernetesEnvironmentProvider provider() {
+    return provider(baseConfig());
+  }
+
+  private static Map<String, Object> waiting(String timeout) {
+    Map<String, Object> cfg = baseConfig();
+    cfg.put("readiness", Map.of("wait", true, "pollInterval", "50ms", "timeout", timeout));
+    return cfg;
+  }
+
+  @Test
+  void applyIsIdempotentKeepsCreatedAndRollsOnANewRevision() {
+    KubernetesEnvironmentProvider p = provider();
+    p.apply(spec(key, "aaaa1111"));
+    String created = client.namespaces().withName(ns).get().getMetadata().getAnnotations().get(Labels.CREATED);
+    assertThat(created).isEqualTo("2026-01-01T10:00:00Z");
+
+    clock.advance(Duration.ofHours(1));
+    p.apply(spec(key, "aaaa1111"));
+    assertThat(client.apps().deployments().inNamespace(ns).list().getItems()).hasSize(1);
+    assertThat(client.network().v1().ingresses().inNamespace(ns).list().getItems()).hasSize(1);
+    assertThat(client.namespaces().withLabel(Labels.MANAGED, "true").list().getItems()).hasSize(1);
+
+    clock.advance(Duration.ofHours(1));
+    Environment e = p.apply(spec(key, "bbbb2222"));
+    assertThat(e.revision()).isEqualTo("bbbb2222");
+    Namespace n = client.namespaces().withName(ns).get();
+    assertThat(n.getMetadata().getAnnotations()).containsEntry(Labels.CREATED, created).containsEntry(Labels.REVISION, "bbbb2222");
+    assertThat(n.getMetadata().getLabels()).containsEntry(Labels.REVISION, "bbbb2222");
+    Deployment d = client.apps().deployments().inNamespace(ns).withName("app").get();
+    assertThat(d.getSpec().getTemplate().getMetadata().getAnnotations()).containsEntry(Labels.REVISION, "bbbb2222");
+    assertThat(d.getSpec().getTemplate().getSpec().getContainers().get(0).getImage()).endsWith(":bbbb2222");
+  }
+
+  @Test
+  void withdrawnSecretsAreRemovedOnTheNextApply() {
+    KubernetesEnvironmentProvider p = provider();
+    p.apply(spec(key, "aaaa1111"));
+    assertThat(client.secrets().inNamespace(ns).withName("app-secrets").get()).isNotNull();
+    p.apply(spec(key, "bbbb2222").toBuilder().clearSecrets().build());
+    assertThat(client.secrets().inNamespace(ns).withName("app-secrets").get()).isNull();
+    assertThat(client.apps().deployments().inNamespace(ns).withName("app").get().getSpec().getTemplate().getSpec()
+        .getContainers().get(0).getEnv()).extracting("name").doesNotContain("DB_PASSWORD");
+  }
+
+  @Test
+  void applyRepairsAHalfCreatedPreview() {
+    KubernetesEnvironmentProvider p = provider();
+    p.apply(spec(key, "aaaa1111"));
+    // A crash mid-apply, or a human, left the preview without its Service and Ingress.
+    client.services().inNamespace(ns).withName("app").delete();
+    client.network().v1().ingresses().inNamespace(ns).withName("app").delete();
+    p.apply(spec(key, "aaaa1111"));
+    assertThat(client.services().inNamespace(ns).withName("app").get()).isNotNull();
+    assertThat(client.network().v1().ingresses().inNamespace(ns).withName("app").get()).isNotNull();
+  }
+
+  @Test
+  void waitsForTheRolloutAndReportsRunning() {
+    KubernetesEnvironmentProvider p = provider(waiting("20s"));
+    CompletableFuture<Environment> f = CompletableFuture.supplyAsync(() -> p.apply(spec(key, "aaaa1111")));
+    await().atMost(10, TimeUnit.SECONDS).until(() -> client.network().v1().ingresses().inNamespace(ns).withName("app").get() != null);
+    assertThat(f).isNotDone();
+    K8sFixtures.markReady(client, ns, "app");
+    Environment e = f.join();
+    assertThat(e.phase()).isEqualTo(Environment.Phase.RUNNING);
+    assertThat(p.find(key)).hasValueSatisfying(x -> assertThat(x.phase()).isEqualTo(Environment.Phase.RUNNING));
+    assertThat(p.list()).singleElement().satisfies(x -> assertThat(x.phase()).isEqualTo(Environment.Phase.RUNNING));
+  }
+
+  @Test
+  void aCrashLoopFailsTheRolloutWithReasonAndLastLogLines() {
+    KubernetesEnvironmentProvider p = provider(waiting("20s"));
+    CompletableFuture<Environment> f = CompletableFuture.supplyAsync(() -> p.apply(spec(key, "aaaa1111")));
+    await().atMost(10, TimeUnit.SECONDS).until(() -> client.apps().deployments().inNamespace(ns).withName("app").get() != null);
+    server.expect().get().withPath("/api/v1/namespaces/" + ns + "/pods/app-7d9f-x1/log?pretty=false&container=app&tailLines=20")
+        .andReturn(200, "starting shop\nconnecting to database\nFATAL: DATABASE_URL is not set\n").always();
+    client.pods().inNamespace(ns).resource(pod("app-7d9f-x1", "aaaa1111")
+        .editStatus().addNewContainerStatus().withName("app").withRestartCount(3)
+        .withNewState().withNewWaiting().withReason("CrashLoopBackOff").withMessage("back-off 40s restarting failed container").endWaiting().endState()
+        .withNewLastState().withNewTerminated().withExitCode(1).withReason("Error").endTerminated().endLastState()
+        .endContainerStatus().endStatus().build()).create();
+
+    assertThatThrownBy(f::join).isInstanceOf(CompletionException.class).cause()
+        .isInstanceOfSatisfying(ProviderException.class, e -> {
+          assertThat(e.retryable()).isFalse();
+          assertThat(e.getMessage()).contains("CrashLoopBackOff", "last exit code 1", "restarted 3 times", "app-7d9f-x1",
+              "FATAL: DATABASE_URL is not set", "aaaa1111");
+        });
+    assertThat(p.find(key)).hasValueSatisfying(x -> assertThat(x.phase()).isEqualTo(Environment.Phase.FAILED));
+    assertThat(p.list()).singleElement().satisfies(x -> assertThat(x.phase()).isEqualTo(Environment.Phase.FAILED));
+  }
+
+  @Test
+  void anImagePullErrorFailsAtOnceNamingTheImage() {
+    KubernetesEnvironmentProvider p = provider(waiting("20s"));
+    CompletableFuture<Environment> f = CompletableFuture.supplyAsync(() -> p.apply(spec(key, "aaaa1111")));
+    await().atMost(10, TimeUnit.SECONDS).until(() -> client.apps().deployments().inNamespace(ns).withName("app").get() != null);
+    client.pods().inNamespace(ns).resource(pod("app-1", "aaaa1111").editStatus().addNewContainerStatus().withName("app")
+        .withNewState().withNewWaiting().withReason("ImagePullBackOff")
+        .withMessage("Back-off pulling image \"registry.example.com/shop:aaaa1111\"").endWaiting().endState()
+        .endContainerStatus().endStatus().build()).create();
+    assertThatThrownBy(f::join).cause().isInstanceOf(ProviderException.class)
+        .hasMessageContaining("ImagePullBackOff").hasMessageContaining("registry.example.com/shop:aaaa1111");
+  }
+
+  @Test
+  void anUnschedulablePodIsReportedWhenTheDeadlinePasses() {
+    KubernetesEnvironmentProvider p = provider(waiting("1s"));
+    // The pod is there before the wait starts, so the 1 s deadline cannot pass before it is seen.
+    client.pods().inNamespace(ns).resource(pod("app-1", "aaaa1111").editStatus().withPhase("Pending").addNewCondition()
+        .withType("PodScheduled").withStatus("False").withReason("Unschedulable")
+        .withMessage("0/3 nodes are available: 3 Insufficient cpu.").endCondition().endStatus().build()).create();
+    assertThatThrownBy(() -> p.apply(spec(key, "aaaa1111"))).isInstanceOfSatisfying(ProviderException.class, e -> {
+      assertThat(e.retryable()).isTrue();
+      assertThat(e.getMessage()).contains("not ready after", "Unschedulable", "Insufficient cpu", "app-1");
+    });
+  }
+
+  @Test
+  void listIsOneLabelSelectedCallAndReadsStateFromTheCluster() throws Exception {
+    KubernetesEnvironmentProvider p = provider();
+    PreviewKey branch = PreviewKey.branch("acme/shop", "feature/x");
+    p.apply(spec(key, "aaaa1111"));
+    p.apply(spec(PreviewKey.pr("acme/api", 7), "cccc3333"));
+    p.apply(spec(branch, "dddd4444"));
+    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("kube-system").endMetadata().build()).create();
+
+    KubernetesEnvironmentProvider restarted = provider(); // a new instance knows everything after one list()
+    int before = server.getRequestCount();
+    List<Environment> all = restarted.list();
+    assertThat(server.getRequestCount() - before).isEqualTo(1);
+    RecordedRequest last = server.getLastRequest();
+    assertThat(last.getMethod()).isEqualTo("GET");
+    assertThat(last.getPath()).startsWith("/api/v1/namespaces?").contains("labelSelector=preview.dev%2Fmanaged%3Dtrue");
+
+    assertThat(all).extracting(Environment::key).containsExactlyInAnyOrder(key, PreviewKey.pr("acme/api", 7), branch);
+    Environment b = all.stream().filter(e -> e.key().equals(branch)).findFirst().orElseThrow();
+    assertThat(b.revision()).isEqualTo("dddd4444");
+    assertThat(b.url()).hasToString("https://" + Names.namespace(branch) + ".preview.example.com");
+    assertThat(b.created()).contains(Instant.parse("2026-01-01T10:00:00Z"));
+    assertThat(b.labels()).containsEntry(Labels.KEY, "acme/shop@feature/x").doesNotContainKey("preview.dev/url");
+    assertThat(b.phase()).isEqualTo(Environment.Phase.STARTING);
+  }
+
+  @Test
+  void instanceSeparatesTwoInstallationsSharingACluster() {
+    Map<String, Object> a = baseConfig();
+    a.put("instance", "blue");
+    Map<String, Object> b = baseConfig();
+    b.put("instance", "green");
+    provider(a).apply(spec(key, "aaaa1111"));
+    provider(b).apply(spec(PreviewKey.pr("acme/shop", 43), "aaaa1111"));
+    assertThat(provider(a).list()).extracting(Environment::key).containsExactly(key);
+    assertThat(provider(b).list()).extracting(Environment::key).containsExactly(PreviewKey.pr("acme/shop", 43));
+  }
+
+  @Test
+  void deleteRemovesTheNamespaceAndIsIdempotent() throws Exception {
+    KubernetesEnvironmentProvider p = provider();
+    p.apply(spec(key, "aaaa1111"));
+    drain();
+    p.delete(key);
+    assertThat(drain()).containsExactly("GET /api/v1/namespaces/" + ns, "DELETE /api/v1/namespaces/" + ns);
+    assertThat(client.namespaces().withName(ns).get()).isNull();
+    assertThat(p.find(key)).isEmpty();
+    assertThat(p.list()).isEmpty();
+
+    drain();
+    p.delete(key);
+    assertThat(drain()).containsExactly("GET /api/v1/namespaces/" + ns);
+  }
+
+  @Test
+  void aNamespaceStuckInTerminatingIsReportedNotWaitedOn() {
+    MutableClock now = new MutableClock(Instant.now());
+    Map<String, Object> cfg = baseConfig();
+    cfg.put("delete", Map.of("wait", "300ms", "stuckAfter", "10m"));
+    KubernetesEnvironmentProvider p = KubernetesEnvironmentProvider.create(client, config(cfg), now);
+    // A finalizer nobody removes: the API server marks the namespace for deletion and keeps it.
+    client.namespaces().resource(stuck(ns, key)).create();
+
+    long start = System.nanoTime();
+    assertThatThrownBy(() -> p.delete(key)).isInstanceOfSatisfying(ProviderException.class,
+        e -> assertThat(e.retryable()).isTrue()).hasMessageContaining("still terminating after").hasMessageContaining("example.com/stuck");
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+    assertThat(client.namespaces().withName(ns).get().getMetadata().getDeletionTimestamp()).isNotNull();
+    assertThat(p.list()).singleElement().satisfies(e -> assertThat(e.phase()).isEqualTo(Environment.Phase.FAILED));
+    assertThat(p.find(key)).hasValueSatisfying(e -> assertThat(e.phase()).isEqualTo(Environment.Phase.FAILED));
+    assertThatThrownBy(() -> p.apply(spec(key, "aaaa1111"))).isInstanceOfSatisfying(ProviderException.class,
+        e -> assertThat(e.retryable()).isTrue()).hasMessageContaining("still terminating");
+
+    // Deletion in progress for a short while: nothing to send, nothing to report.
+    drain();
+    p.delete(key);
+    assertThat(drain()).containsExactly("GET /api/v1/namespaces/" + ns);
+
+    now.advance(Duration.ofMinutes(30));
+    assertThatThrownBy(() -> p.delete(key)).isInstanceOfSatisfying(ProviderException.class,
+        e -> assertThat(e.retryable()).isFalse()).hasMessageContaining("has been terminating since")
+        .hasMessageContaining("delete.stuckAfter").hasMessageContaining("example.com/stuck");
+  }
+
+  @Test
+  void aForeignNamespaceWithOurNameIsNeverTouched() {
+    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).create();
+    KubernetesEnvironmentProvider p = provider();
+    assertThatThrownBy(() -> p.apply(spec(key, "aaaa1111"))).isInstanceOf(ProviderException.class).hasMessageContaining("not managed");
+    assertThatThrownBy(() -> p.delete(key)).isInstanceOf(ProviderException.class).hasMessageContaining("refusing");
+    assertThat(p.find(key)).isEmpty();
+    assertThat(client.namespaces().withName(ns).get()).isNotNull();
+    assertThat(client.apps().deployments().inNamespace(ns).list().getItems()).isEmpty();
+  }
+
+  @Test
+  void suspendScalesEveryManagedDeploymentToZeroAndResumeRestoresIt() {
+    Map<String, Object> cfg = baseConfig();
+    cfg.put("replicas", 2);
+    cfg.put("manifests", List.of("""
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: worker}
+        spec:
+          replicas: 3
+          selector: {matchLabels: {app: worker}}
+          template:
+            metadata: {labels: {app: worker}}
+            spec: {containers: [{name: worker, image: "{image}"}]}
+        """));
+    KubernetesEnvironmentProvider p = provider(cfg);
+    p.apply(spec(key, "aaaa1111"));
+    p.suspend(key);
+    assertThat(replicas("app")).isZero();
+    assertThat(replicas("worker")).isZero();
+    assertThat(p.find(key)).hasValueSatisfying(e -> assertThat(e.phase()).isEqualTo(Environment.Phase.SUSPENDED));
+    assertThat(p.list()).singleElement().satisfies(e -> assertThat(e.phase()).isEqualTo(Environment.Phase.SUSPENDED));
+    p.suspend(key); // idempotent: must not remember 0 as the replica count
+    assertThat(p.supportsSuspend()).isTrue();
+
+    Environment resumed = p.resume(key);
+    assertThat(replicas("app")).isEqualTo(2);
+    assertThat(replicas("worker")).isEqualTo(3);
+    assertThat(resumed.phase()).isEqualTo(Environment.Phase.STARTING);
+    assertThat(client.apps().deployments().inNamespace(ns).withName("app").get().getMetadata().getAnnotations())
+        .doesNotContainKey("preview.dev/replicas");
+    assertThatThrownBy(() -> p.suspend(PreviewKey.pr("acme/shop", 999))).isInstanceOf(ProviderException.class)
+        .hasMessageContaining("has no environment");
+  }
+
+  @Test
+  void extraManifestsAreRenderedWithThePreviewsVariablesAndOwned() {
+    Map<String, Object> cfg = baseConfig();
+    cfg.put("manifests", List.of("""
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: settings}
+        data:
+          host: "{host}"
+          key: "{key}"
+          url: "{url}"
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: cache}
+        spec: {ports: [{port: 6379}], selector: {app: cache}}
+        """));
+    provider(cfg).apply(spec(key, "aaaa1111"));
+    ConfigMap cm = client.configMaps().inNamespace(ns).withName("settings").get();
+    assertThat(cm.getData()).containsEntry("host", "pr-42.preview.example.com").containsEntry("key", "acme/shop#42")
+        .containsEntry("url", "https://pr-42.preview.example.com");
+    assertThat(cm.getMetadata().getLabels()).containsEntry(Labels.MANAGED, "true");
+    assertThat(cm.getMetadata().getAnnotations()).containsEntry(Labels.KEY, "acme/shop#42");
+    assertThat(client.services().inNamespace(ns).withName("cache").get()).isNotNull();
+  }
+
+  @Test
+  void wildcardTlsSecretIsCopiedIntoTheNamespace() {
+    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("certs").endMetadata().build()).create();
+    client.secrets().inNamespace("certs").resource(new io.fabric8.kubernetes.api.model.SecretBuilder()
+        .withNewMetadata().withName("wildcard-preview").endMetadata().withType("kubernetes.io/tls")
+        .withData(Map.of("tls.crt", "Y2VydA==", "tls.key", "a2V5")).build()).create();
+    Map<String, Object> cfg = baseConfig();
+    cfg.put("ingress", Map.of("baseDomain", "preview.example.com", "host", "{repo}-{number}.{baseDomain}",
+        "tls", Map.of("secretName", "wildcard-preview", "secretNamespace", "certs")));
+    Environment e = provider(cfg).apply(spec(key, "aaaa1111"));
+    assertThat(e.url()).hasToString("https://shop-42.preview.example.com");
+    var ingress = client.network().v1().ingresses().inNamespace(ns).withName("app").get();
+    assertThat(ingress.getSpec().getTls().get(0).getSecretName()).isEqualTo("wildcard-preview");
+    assertThat(ingress.getSpec().getIngressClassName()).isNull();
+    assertThat(ingress.getMetadata().getAnnotations()).doesNotContainKey("cert-manager.io/cluster-issuer");
+    assertThat(client.secrets().inNamespace(ns).withName("wildcard-preview").get().getData()).containsEntry("tls.key", "a2V5");
+  }
+
+  @Test
+  void aMissingPullSecretSaysWhereItWasLookedFor() {
+    client.secrets().inNamespace("preview-system").withName("regcred").delete();
+    assertThatThrownBy(() -> provider().apply(spec(key, "aaaa1111"))).isInstanceOfSatisfying(ProviderException.class,
+        e -> assertThat(e.retryable()).isFalse())
+        .hasMessageContaining("preview-system/regcred").hasMessageContaining("environment.pullSecrets");
+  }
+
+  @Test
+  void specHostnameWinsAndNoTlsMeansHttp() {
+    Map<String, Object> cfg = baseConfig();
+    cfg.put("ingress", Map.of("baseDomain", "preview.example.com"));
+    Environment e = provider(cfg).apply(spec(key, "aaaa1111").toBuilder().hostname("shop-42.apps.example.org").build());
+    assertThat(e.url()).hasToString("http://shop-42.apps.example.org");
+    var ingress = client.network().v1().ingresses().inNamespace(ns).withName("app").get();
+    assertThat(ingress.getSpec().getRules().get(0).getHost()).isEqualTo("shop-42.apps.example.org");
+    assertThat(ingress.getSpec().getTls()).isNullOrEmpty();
+  }
+
+  @Test
+  void logsReturnTheLastLinesOfTheNewestPod() {
+    KubernetesEnvironmentProvider p = provider();
+    p.apply(spec(key, "aaaa1111"));
+    client.pods().inNamespace(ns).resource(pod("app-1", "aaaa1111").build()).create();
+    server.expect().get().withPath("/api/v1/namespaces/" + ns + "/pods/app-1/log?pretty=false&container=app&tailLines=2")
+        .andReturn(200, "listening on :8080\nGET /healthz 200\n").always();
+    assertThat(p.logs(key, 2)).containsExactly("listening on :8080", "GET /healthz 200");
+    assertThat(p.logs(PreviewKey.pr("acme/shop", 999), 2)).isEmpty();
+  }
+
+  @Test
+  void imageIsRequired() {
+    var noImage = dev.preview.spi.EnvironmentSpec.builder(key, "aaaa1111").command(List.of("java", "-jar", "app.jar")).build();
+    assertThatThrownBy(() -> provider().apply(noImage)).isInstanceOf(ProviderException.class).hasMessageContaining("app.image");
+  }
+
+  @Test
+  void configProblemsAreReportedAllAtOnce() {
+    Map<String, Object> cfg = new LinkedHashMap<>();
+    cfg.put("replicas", 0);
+    cfg.put("quota", Map.of("pods", "ten"));
+    cfg.put("ingress", Map.of("baseDomain", "Not A Domain", "host", "{nope}.example.com",
+        "tls", Map.of("secretName", "w", "clusterIssuer", "le")));
+    cfg.put("readiness", Map.of("timeout", "soon"));
+    cfg.put("manifests", List.of("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: kube-system}\n",
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: everything}\n"));
+    cfg.put("readyness", true);
+    assertThatThrownBy(() -> KubernetesEnvironmentProvider.create(client, config(cfg)))
+        .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).hasSize(9).anySatisfy(
+            s -> assertThat(s).startsWith("environment.replicas:")).anySatisfy(
+            s -> assertThat(s).startsWith("environment.quota.pods:")).anySatisfy(
+            s -> assertThat(s).startsWith("environment.ingress.baseDomain:")).anySatisfy(
+            s -> assertThat(s).startsWith("environment.ingress.host:").contains("nope")).anySatisfy(
+            s -> assertThat(s).startsWith("environment.ingress.tls.secretName:")).anySatisfy(
+            s -> assertThat(s).startsWith("environment.readiness.timeout:")).anySatisfy(
+            s -> assertThat(s).startsWith("environment.manifests[0]:").contains("metadata.namespace")).anySatisfy(
+            s -> assertThat(s).startsWith("environment.manifests[1]:").contains("ClusterRole everything is cluster-scoped")).anySatisfy(
+            s -> assertThat(s).startsWith("environment.readyness: unknown key")));
+  }
+
+  @Test
+  void factoryIsDiscoveredAndConnectsWithAnExplicitMasterUrlAndToken() throws Exception {
+    EnvironmentProvider.Factory factory = ServiceLoader.load(EnvironmentProvider.Factory.class).stream()
+        .map(ServiceLoader.Provider::get).filter(f -> f.name().equals("kubernetes")).findFirst().orElseThrow();
+    Map<String, Object> cfg = baseConfig();
+    cfg.put("masterUrl", client.getMasterUrl().toString());
+    cfg.put("token", "t0ken-value");
+    cfg.put("trustCerts", true); // the mock server's certificate is self-signed
+    try (EnvironmentProvider p = factory.create(config(cfg))) {
+      assertThat(p.name()).isEqualTo("kubernetes");
+      assertThat(p.list()).isEmpty();
+      assertThat(server.getLastRequest().getHeader("Authorization")).isEqualTo("Bearer t0ken-value");
+      p.apply(spec(key, "aaaa1111"));
+      assertThat(client.namespaces().withName(ns).get()).isNotNull();
+    }
+    Map<String, Object> bad = new LinkedHashMap<>();
+    bad.put("token", "x");
+    bad.put("masterUrl", "kube.example.com");
+    assertThatThrownBy(() -> factory.create(ProviderConfig.of("environment", bad)))
+        .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).hasSize(1)
+            .first().asString().contains("masterUrl").doesNotContain("x\""));
+  }
+
+  @Test
+  void factoryReadsAKubeconfigFileAndContext(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path kubeconfig = dir.resolve("config");
+    java.nio.file.Files.writeString(kubeconfig, """
+        apiVersion: v1
+        kind: Config
+        clusters:
+          - name: mock
+            cluster: {server: "%s", insecure-skip-tls-verify: true}
+          - name: elsewhere
+            cluster: {server: "https://127.0.0.1:1"}
+        users:
+          - name: bot
+            user: {token: kubeconfig-token}
+        contexts:
+          - name: preview
+            context: {cluster: mock, user: bot}
+          - name: other
+            context: {cluster: elsewhere, user: bot}
+        current-context: other
+        """.formatted(client.getMasterUrl().toString()));
+    Map<String, Object> cfg = baseConfig();
+    cfg.put("kubeconfig", kubeconfig.toString());
+    cfg.put("context", "preview");
+    try (EnvironmentProvider p = new KubernetesEnvironmentProviderFactory().create(config(cfg))) {
+      assertThat(p.list()).isEmpty();
+      assertThat(server.getLastRequest().getHeader("Authorization")).isEqualTo("Bearer kubeconfig-token");
+    }
+    cfg.put("kubeconfig", dir.resolve("missing").toString());
+    assertThatThrownBy(() -> new KubernetesEnvironmentProviderFactory().create(config(cfg)))
+        .isInstanceOf(ConfigurationException.class).hasMessageContaining("environment.kubeconfig: cannot read file");
+  }
+
+  private int replicas(String deployment) {
+    return client.apps().deployments().inNamespace(ns).withName(deployment).get().getSpec().getReplicas();
+  }
+
+  /** Every request received since the last drain, as "METHOD /path" without the query. */
+  private List<String> drain() {
+    List<String> out = new ArrayList<>();
+    try {
+      RecordedRequest r;
+      while ((r = server.takeRequest(20, TimeUnit.MILLISECONDS)) != null) {
+        out.add(r.getMethod() + " " + r.getPath().replaceAll("\\?.*", ""));
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return out;
+  }
+
+  private static PodBuilder pod(String name, String revision) {
+    return new PodBuilder().withNewMetadata().withName(name)
+        .withLabels(Map.of("app.kubernetes.io/name", "app"))
+        .withAnnotations(Map.of(Labels.REVISION, revision)).withCreationTimestamp("2026-01-01T10:00:00Z").endMetadata()
+        .withNewSpec().addNewContainer().withName("app").withImage("registry.example.com/shop:" + revision).endContainer().endSpec()
+        .withNewStatus().endStatus();
+  }
+
+  private static Namespace stuck(String name, PreviewKey key) {
+    return new NamespaceBuilder().withNewMetadata().withName(name)
+        .withLabels(Map.of(Labels.MANAGED, "true", Labels.KEY, Names.labelValue(key.id())))
+        .withAnnotations(Map.of(Labels.KEY, key.id(), Labels.REVISION, "aaaa1111"))
+        .withFinalizers("example.com/stuck").endMetadata().build();
+  }
+}

@@ -1,0 +1,370 @@
+package dev.preview.scm.github;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.preview.scm.StatusComment;
+import dev.preview.scm.internal.ApiClient;
+import dev.preview.scm.internal.KeyedLocks;
+import dev.preview.scm.internal.Sleeper;
+import dev.preview.scm.internal.StickyComments;
+import dev.preview.spi.PreviewKey;
+import dev.preview.spi.PreviewState;
+import dev.preview.spi.PreviewStatus;
+import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderException;
+import dev.preview.spi.ScmNotifier;
+import java.net.URI;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+import okhttp3.HttpUrl;
+import okhttp3.OkHttpClient;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Publishes a preview's status on GitHub: one sticky issue comment per PR (found again by the
+ * status's hidden marker and edited in place), a deployment of a transient, non-production
+ * environment named after the preview with statuses {@code queued}, {@code in_progress},
+ * {@code success}, {@code failure} and {@code inactive}, and optionally a commit status.
+ *
+ * <h2>Why there is never a second comment</h2>
+ * Updates of one PR run one at a time (a lock per key; the last call wins, as the orchestrator
+ * already orders the statuses of one PR), and a comment is created only after listing the PR's
+ * comments found none with the marker. A create that failed midway (timeout, 5xx) is not retried blindly: the comments
+ * are listed again first, because GitHub may have stored it. If duplicates exist anyway (two
+ * processes raced), the next lookup keeps the oldest and deletes the others.
+ *
+ * <p>Thread-safe. Comment ids are remembered to save API calls; a comment deleted by a human is
+ * noticed (404) and recreated.
+ */
+public final class GitHubNotifier implements ScmNotifier {
+  private static final Logger LOG = LoggerFactory.getLogger(GitHubNotifier.class);
+  private static final int MAX_DESCRIPTION = 140;
+
+  private final GitHubApi api;
+  private final boolean comments;
+  private final boolean deployments;
+  private final boolean commitStatus;
+  private final String environmentPrefix;
+  private final String statusContext;
+  private final KeyedLocks<PreviewKey> locks = new KeyedLocks<>();
+  private final StickyComments sticky;
+  private final Map<String, Long> deploymentIds = new ConcurrentHashMap<>();
+  private final Map<Long, String> lastDeploymentStatus = new ConcurrentHashMap<>();
+
+  private GitHubNotifier(Builder b) {
+    this.api = b.api();
+    this.comments = b.comments;
+    this.deployments = b.deployments;
+    this.commitStatus = b.commitStatus;
+    this.environmentPrefix = b.environmentPrefix;
+    this.statusContext = b.statusContext;
+    this.sticky = new StickyComments("github", new StickyComments.Api() {
+      @Override
+      public List<StickyComments.Note> list(PreviewKey key) {
+        return api.comments(key).stream().map(c -> new StickyComments.Note(c.path("id").asLong(), c.path("body").asText(""))).toList();
+      }
+
+      @Override
+      public long create(PreviewKey key, String body) {
+        return api.createComment(key, body).path("id").asLong();
+      }
+
+      @Override
+      public void update(PreviewKey key, long id, String body) {
+        api.updateComment(key.repository(), id, body);
+      }
+
+      @Override
+      public void delete(PreviewKey key, long id) {
+        api.deleteComment(key.repository(), id);
+      }
+    });
+  }
+
+  /** A notifier calling {@code baseUrl} ({@code https://api.github.com}, or {@code https://HOST/api/v3} for GitHub Enterprise Server). */
+  public static Builder builder(String baseUrl, GitHubAuth auth) {
+    return new Builder(HttpUrl.get(baseUrl), auth);
+  }
+
+  @Override
+  public String name() {
+    return "github";
+  }
+
+  @Override
+  public void publish(PreviewStatus status) {
+    Objects.requireNonNull(status, "status");
+    PreviewKey key = status.key();
+    locks.with(key, () -> {
+      List<ProviderException> failures = new ArrayList<>();
+      if (comments && key.isPullRequest()) {
+        attempt(failures, () -> sticky.upsert(key, status.marker(), StatusComment.render(status)));
+      }
+      if (deployments) {
+        attempt(failures, () -> deployment(status));
+      }
+      if (commitStatus && status.revision() != null) {
+        attempt(failures, () -> commitStatus(status));
+      }
+      if (!failures.isEmpty()) {
+        ProviderException first = failures.get(0);
+        failures.subList(1, failures.size()).forEach(first::addSuppressed);
+        throw first;
+      }
+      return null;
+    });
+  }
+
+  private static void attempt(List<ProviderException> failures, Runnable r) {
+    try {
+      r.run();
+    } catch (ProviderException e) {
+      failures.add(e);
+    }
+  }
+
+  // --- deployments
+
+  String environment(PreviewKey key) {
+    return environmentPrefix + (key.isPullRequest() ? "pr-" + key.number() : key.branch().replaceAll("[^A-Za-z0-9._-]", "-"));
+  }
+
+  private void deployment(PreviewStatus s) {
+    PreviewKey key = s.key();
+    String env = environment(key);
+    boolean gone = s.state() == PreviewState.SLEEPING || s.state() == PreviewState.DELETING || s.state() == PreviewState.DELETED;
+    Long id;
+    if (s.revision() != null) {
+      String cacheKey = key.id() + "@" + s.revision();
+      id = deploymentIds.get(cacheKey);
+      if (id == null) {
+        JsonNode existing = api.latestDeployment(key.repository(), env, s.revision());
+        if (existing == null && gone) {
+          return;
+        }
+        id = existing != null ? existing.path("id").asLong()
+            : createDeployment(key.repository(), s.revision(), env, "Preview of " + key.id());
+        deploymentIds.put(cacheKey, id);
+      }
+    } else if (gone) {
+      JsonNode latest = api.latestDeployment(key.repository(), env, null);
+      if (latest == null) {
+        return;
+      }
+      id = latest.path("id").asLong();
+    } else {
+      return; // nothing deployed yet and no revision to deploy: the comment says PENDING
+    }
+    ObjectNode body = ApiClient.MAPPER.createObjectNode().put("state", deploymentState(s.state()));
+    if (s.url() != null && !gone) {
+      body.put("environment_url", s.url().toString());
+    }
+    URI logs = s.links().get("logs");
+    if (logs != null) {
+      body.put("log_url", logs.toString());
+    }
+    body.put("description", description(s));
+    body.put("auto_inactive", true);
+    String fingerprint = body.toString();
+    if (fingerprint.equals(lastDeploymentStatus.get(id))) {
+      return;
+    }
+    api.createDeploymentStatus(key.repository(), id, body);
+    lastDeploymentStatus.put(id, fingerprint);
+  }
+
+  private long createDeployment(String repository, String sha, String env, String description) {
+    Supplier<JsonNode> lookup = () -> api.latestDeployment(repository, env, sha);
+    try {
+      return api.createDeployment(repository, sha, env, description).path("id").asLong();
+    } catch (ProviderException e) {
+      if (!e.retryable()) {
+        throw e;
+      }
+      JsonNode stored = lookup.get();
+      if (stored != null) {
+        return stored.path("id").asLong();
+      }
+      return api.createDeployment(repository, sha, env, description).path("id").asLong();
+    }
+  }
+
+  static String deploymentState(PreviewState state) {
+    return switch (state) {
+      case PENDING -> "queued";
+      case PROVISIONING -> "in_progress";
+      case READY -> "success";
+      case FAILED -> "failure";
+      case SLEEPING, DELETING, DELETED -> "inactive";
+    };
+  }
+
+  // --- commit status
+
+  private void commitStatus(PreviewStatus s) {
+    String state = switch (s.state()) {
+      case PENDING, PROVISIONING -> "pending";
+      case READY -> "success";
+      case FAILED -> "failure";
+      default -> null;
+    };
+    if (state == null) {
+      return;
+    }
+    ObjectNode body = ApiClient.MAPPER.createObjectNode().put("state", state);
+    URI target = s.url() != null ? s.url() : s.links().get("logs");
+    if (target != null) {
+      body.put("target_url", target.toString());
+    }
+    body.put("description", description(s)).put("context", statusContext);
+    api.createCommitStatus(s.key().repository(), s.revision(), body);
+  }
+
+  static String description(PreviewStatus s) {
+    String d = switch (s.state()) {
+      case PENDING -> "Preview pending";
+      case PROVISIONING -> "Preview deploying";
+      case READY -> "Preview ready";
+      case FAILED -> "Preview failed" + (s.failedStep() != null ? " at " + s.failedStep() : "");
+      case SLEEPING -> "Preview sleeping";
+      case DELETING -> "Preview being deleted";
+      case DELETED -> "Preview deleted";
+    };
+    if (!s.message().isEmpty()) {
+      d += ": " + s.message().replaceAll("\\s+", " ");
+    }
+    return d.length() > MAX_DESCRIPTION ? d.substring(0, MAX_DESCRIPTION - 1) + "…" : d;
+  }
+
+  /** Options of a {@link GitHubNotifier}. */
+  public static final class Builder {
+    private final HttpUrl baseUrl;
+    private final GitHubAuth auth;
+    private boolean comments = true;
+    private boolean deployments = true;
+    private boolean commitStatus;
+    private String environmentPrefix = "preview-";
+    private String statusContext = "preview";
+    private ApiClient.Builder client = ApiClient.builder("github");
+    private GitHubApi api;
+
+    private Builder(HttpUrl baseUrl, GitHubAuth auth) {
+      this.baseUrl = Objects.requireNonNull(baseUrl, "baseUrl");
+      this.auth = Objects.requireNonNull(auth, "auth");
+    }
+
+    private Builder(GitHubApi api) {
+      this.baseUrl = null;
+      this.auth = null;
+      this.api = api;
+    }
+
+    /** The sticky PR comment (default on). */
+    public Builder comments(boolean on) {
+      this.comments = on;
+      return this;
+    }
+
+    /** Deployments and deployment statuses (default on). */
+    public Builder deployments(boolean on) {
+      this.deployments = on;
+      return this;
+    }
+
+    /** A commit status on the head revision (default off). */
+    public Builder commitStatus(boolean on) {
+      this.commitStatus = on;
+      return this;
+    }
+
+    /** Environments are named {@code <prefix>pr-<number>} (default prefix {@code preview-}). */
+    public Builder environmentPrefix(String prefix) {
+      this.environmentPrefix = Objects.requireNonNull(prefix);
+      return this;
+    }
+
+    public Builder statusContext(String context) {
+      this.statusContext = Objects.requireNonNull(context);
+      return this;
+    }
+
+    public Builder http(OkHttpClient http) {
+      client.http(http);
+      return this;
+    }
+
+    public Builder clock(Clock clock) {
+      client.clock(clock);
+      return this;
+    }
+
+    Builder sleeper(Sleeper sleeper) {
+      client.sleeper(sleeper);
+      return this;
+    }
+
+    Builder client(ApiClient.Builder c) {
+      this.client = c;
+      return this;
+    }
+
+    private GitHubApi api() {
+      if (api != null) {
+        return api;
+      }
+      ApiClient c = client.build();
+      GitHubAuth a = auth instanceof AppAuthSpec spec ? spec.build(c, baseUrl) : auth;
+      return new GitHubApi(c, baseUrl, a);
+    }
+
+    public GitHubNotifier build() {
+      return new GitHubNotifier(this);
+    }
+  }
+
+  /** Placeholder auth that becomes a {@link GitHubAppAuth} sharing the notifier's HTTP client. */
+  record AppAuthSpec(String appId, java.security.PrivateKey key, Long installationId) implements GitHubAuth {
+    @Override
+    public String authorization(String repository) {
+      throw new IllegalStateException("not built");
+    }
+
+    GitHubAuth build(ApiClient c, HttpUrl baseUrl) {
+      return new GitHubAppAuth(appId, key, installationId, c, baseUrl);
+    }
+  }
+
+  /** GitHub App authentication: the App's id, its private key (PEM, PKCS#1 or PKCS#8), and optionally the installation. */
+  public static GitHubAuth app(String appId, String privateKeyPem, Long installationId) {
+    return new AppAuthSpec(appId, Pem.privateKey(privateKeyPem), installationId);
+  }
+
+  static GitHubNotifier fromSettings(GitHubSettings s) {
+    Builder b = new Builder(s.api(s.client()));
+    b.comments = s.comments;
+    b.deployments = s.deployments;
+    b.commitStatus = s.commitStatus;
+    b.environmentPrefix = s.environmentPrefix;
+    b.statusContext = s.statusContext;
+    return b.build();
+  }
+
+  /** {@code scm.provider: github}; see the module README for the keys. */
+  public static final class Factory implements ScmNotifier.Factory {
+    @Override
+    public String name() {
+      return "github";
+    }
+
+    @Override
+    public ScmNotifier create(ProviderConfig config) {
+      return fromSettings(GitHubSettings.read(config, true, false));
+    }
+  }
+}

@@ -1,0 +1,104 @@
+package dev.preview.scm.github;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.preview.scm.internal.ApiClient;
+import dev.preview.scm.internal.Sleeper;
+import dev.preview.spi.PreviewKey;
+import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderException;
+import dev.preview.spi.PullRequest;
+import dev.preview.spi.PullRequestSource;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import okhttp3.HttpUrl;
+
+/**
+ * Reads pull requests from GitHub: one PR ({@code GET /repos/{o}/{r}/pulls/{n}}), a branch of a
+ * branch preview ({@code GET /repos/{o}/{r}/branches/{b}}), and every open PR following
+ * {@code Link} pagination. Only a 404 means "does not exist"; any other failure throws
+ * {@link ProviderException}, never an empty answer. Thread-safe.
+ */
+public final class GitHubPullRequestSource implements PullRequestSource {
+  private final GitHubApi api;
+
+  private GitHubPullRequestSource(GitHubApi api) {
+    this.api = api;
+  }
+
+  public static GitHubPullRequestSource create(String baseUrl, GitHubAuth auth) {
+    return create(baseUrl, auth, Clock.systemUTC(), Sleeper.REAL);
+  }
+
+  static GitHubPullRequestSource create(String baseUrl, GitHubAuth auth, Clock clock, Sleeper sleeper) {
+    GitHubAuth a = Objects.requireNonNull(auth, "auth");
+    ApiClient c = ApiClient.builder("github").clock(clock).sleeper(sleeper).build();
+    HttpUrl url = HttpUrl.get(baseUrl);
+    if (a instanceof GitHubNotifier.AppAuthSpec spec) {
+      a = spec.build(c, url);
+    }
+    return new GitHubPullRequestSource(new GitHubApi(c, url, a));
+  }
+
+  @Override
+  public String name() {
+    return "github";
+  }
+
+  @Override
+  public Optional<PullRequest> find(PreviewKey key) {
+    try {
+      if (key.isPullRequest()) {
+        return Optional.of(toPullRequest(api.pull(key), key.repository()));
+      }
+      JsonNode branch = api.branch(key.repository(), key.branch());
+      String sha = branch.at("/commit/sha").asText("");
+      if (sha.isEmpty()) {
+        throw new ProviderException("github", "branch " + key.branch() + " of " + key.repository() + " has no commit sha in GitHub's answer", false);
+      }
+      return Optional.of(PullRequest.open(key, sha, key.branch(), key.branch()));
+    } catch (ProviderException e) {
+      if (e.httpStatus().orElse(0) == 404) {
+        return Optional.empty();
+      }
+      throw e;
+    }
+  }
+
+  @Override
+  public List<PullRequest> listOpen(String repository) {
+    Objects.requireNonNull(repository, "repository");
+    List<PullRequest> out = new ArrayList<>();
+    for (JsonNode pr : api.openPulls(repository)) {
+      out.add(toPullRequest(pr, repository));
+    }
+    return List.copyOf(out);
+  }
+
+  private static PullRequest toPullRequest(JsonNode pr, String repository) {
+    try {
+      return GitHubWebhookSource.pullRequest(pr);
+    } catch (RuntimeException e) {
+      throw new ProviderException("github", "a pull request of " + repository + " could not be read: " + e.getMessage(), false, e);
+    }
+  }
+
+  static GitHubPullRequestSource fromSettings(GitHubSettings s) {
+    return new GitHubPullRequestSource(s.api(s.client()));
+  }
+
+  /** {@code scm.provider: github}. */
+  public static final class Factory implements PullRequestSource.Factory {
+    @Override
+    public String name() {
+      return "github";
+    }
+
+    @Override
+    public PullRequestSource create(ProviderConfig config) {
+      return fromSettings(GitHubSettings.read(config, true, false));
+    }
+  }
+}

@@ -1,0 +1,244 @@
+package dev.preview.scm.github;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.preview.scm.WebhookRequest;
+import dev.preview.scm.WebhookResult;
+import dev.preview.scm.WebhookResult.Accepted;
+import dev.preview.scm.WebhookResult.Ignored;
+import dev.preview.scm.WebhookResult.Reason;
+import dev.preview.scm.WebhookResult.Rejected;
+import dev.preview.scm.WebhookSource;
+import dev.preview.scm.internal.ApiClient;
+import dev.preview.scm.internal.Globs;
+import dev.preview.scm.internal.Hmac;
+import dev.preview.scm.internal.Json;
+import dev.preview.spi.PreviewKey;
+import dev.preview.spi.PullRequest;
+import dev.preview.spi.PullRequestEvent;
+import dev.preview.spi.PullRequestEvent.Action;
+import dev.preview.spi.Secret;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Predicate;
+
+/**
+ * GitHub webhooks: verifies {@code X-Hub-Signature-256} (HMAC-SHA256 of the raw body with the
+ * webhook secret) in constant time, then turns {@code pull_request}, {@code push} and
+ * {@code delete} deliveries into {@link PullRequestEvent}s. {@code ping} and every other event or
+ * action are {@link Ignored} with the reason.
+ *
+ * <p>Thread-safe and stateless; build once with {@link #builder(Secret)}.
+ */
+public final class GitHubWebhookSource implements WebhookSource {
+  /** Default body cap: GitHub caps payloads at 25 MB and drops larger ones itself. */
+  public static final int DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024;
+  static final String ZERO_SHA = "0000000000000000000000000000000000000000";
+
+  private final byte[] secret;
+  private final int maxBodyBytes;
+  private final Predicate<String> branchPreviews;
+
+  private GitHubWebhookSource(Builder b) {
+    this.secret = b.secret.reveal().getBytes(StandardCharsets.UTF_8);
+    this.maxBodyBytes = b.maxBodyBytes;
+    this.branchPreviews = Globs.anyOf(b.branchPreviews);
+  }
+
+  /** A source that accepts only deliveries signed with {@code webhookSecret}. */
+  public static Builder builder(Secret webhookSecret) {
+    return new Builder(webhookSecret);
+  }
+
+  @Override
+  public String name() {
+    return "github";
+  }
+
+  @Override
+  public WebhookResult handle(WebhookRequest request) {
+    String delivery = request.header("X-GitHub-Delivery");
+    if (request.body().length > maxBodyBytes) {
+      return new Rejected(Reason.TOO_LARGE, "body of " + request.body().length + " bytes is above the cap of " + maxBodyBytes, delivery);
+    }
+    String signature = request.header("X-Hub-Signature-256");
+    if (signature == null) {
+      return new Rejected(Reason.UNAUTHORIZED, "no X-Hub-Signature-256 header: set the webhook's secret in GitHub", delivery);
+    }
+    if (!Hmac.verify(secret, request.body(), signature)) {
+      return new Rejected(Reason.UNAUTHORIZED, "X-Hub-Signature-256 does not match the body: the webhook secret differs", delivery);
+    }
+    String event = request.header("X-GitHub-Event");
+    if (event == null || event.isBlank()) {
+      return new Rejected(Reason.MALFORMED, "no X-GitHub-Event header", delivery);
+    }
+    JsonNode root;
+    try {
+      root = ApiClient.MAPPER.readTree(request.body());
+    } catch (IOException e) {
+      return new Rejected(Reason.MALFORMED, "body is not JSON: " + firstLine(e.getMessage()), delivery);
+    }
+    if (root == null || !root.isObject()) {
+      return new Rejected(Reason.MALFORMED, "body is not a JSON object", delivery);
+    }
+    try {
+      return switch (event) {
+        case "ping" -> new Ignored("ping: webhook " + root.path("hook_id").asText("?") + " is set up", delivery);
+        case "pull_request" -> pullRequest(root, delivery);
+        case "push" -> push(root, delivery);
+        case "delete" -> delete(root, delivery);
+        default -> new Ignored("event " + event + " is not handled", delivery);
+      };
+    } catch (Json.MissingField | IllegalArgumentException e) {
+      return new Rejected(Reason.MALFORMED, event + ": " + e.getMessage(), delivery);
+    }
+  }
+
+  private WebhookResult pullRequest(JsonNode root, String delivery) {
+    String action = Json.text(root, "/action");
+    Action a;
+    switch (action) {
+      case "opened" -> a = Action.OPENED;
+      case "synchronize" -> a = Action.UPDATED;
+      case "reopened" -> a = Action.REOPENED;
+      case "closed" -> a = root.at("/pull_request/merged").asBoolean(false) ? Action.MERGED : Action.CLOSED;
+      case "labeled" -> a = Action.LABELED;
+      case "unlabeled" -> a = Action.UNLABELED;
+      case "ready_for_review" -> a = Action.READY_FOR_REVIEW;
+      case "converted_to_draft" -> a = Action.CONVERTED_TO_DRAFT;
+      case "edited" -> {
+        if (root.at("/changes/base").isMissingNode()) {
+          return new Ignored("pull_request edited without a base change (title or body)", delivery);
+        }
+        a = Action.RETARGETED;
+      }
+      default -> {
+        return new Ignored("pull_request action " + action + " is not handled", delivery);
+      }
+    }
+    return new Accepted(new PullRequestEvent(a, pullRequest(root), delivery));
+  }
+
+  /** The PR as the payload describes it after the event. */
+  static PullRequest pullRequest(JsonNode root) {
+    JsonNode pr = root.has("pull_request") ? root.get("pull_request") : root;
+    String repository = pr.at("/base/repo/full_name").isTextual()
+        ? pr.at("/base/repo/full_name").asText() : Json.text(root, "/repository/full_name");
+    PreviewKey key = PreviewKey.pr(repository, Json.positiveInt(pr, "/number"));
+    JsonNode headRepo = pr.at("/head/repo");
+    // A deleted fork leaves head.repo null: the head is still not ours, so treat it as a fork.
+    boolean fork = !headRepo.isObject() || !repository.equalsIgnoreCase(headRepo.path("full_name").asText());
+    PullRequest.State state = switch (Json.textOr(pr, "/state", "open")) {
+      case "closed" -> pr.path("merged").asBoolean(false) || pr.path("merged_at").isTextual()
+          ? PullRequest.State.MERGED : PullRequest.State.CLOSED;
+      default -> PullRequest.State.OPEN;
+    };
+    Set<String> labels = new LinkedHashSet<>();
+    for (JsonNode l : pr.path("labels")) {
+      String name = l.isTextual() ? l.asText() : l.path("name").asText("");
+      if (!name.isEmpty()) {
+        labels.add(name);
+      }
+    }
+    return new PullRequest(key, state, Json.text(pr, "/head/sha"), Json.text(pr, "/head/ref"),
+        Json.text(pr, "/base/ref"), Json.textOr(pr, "/user/login", ""), labels,
+        pr.path("draft").asBoolean(false), fork);
+  }
+
+  private WebhookResult push(JsonNode root, String delivery) {
+    String ref = Json.text(root, "/ref");
+    if (!ref.startsWith("refs/heads/")) {
+      return new Ignored("push to " + ref + " (not a branch)", delivery);
+    }
+    String branch = ref.substring("refs/heads/".length());
+    if (!branchPreviews.test(branch)) {
+      return new Ignored("push to branch " + branch + ", which no branch-previews glob matches", delivery);
+    }
+    String repository = Json.text(root, "/repository/full_name");
+    boolean deleted = root.path("deleted").asBoolean(false);
+    String sha = deleted ? Json.textOr(root, "/before", ZERO_SHA) : Json.text(root, "/after");
+    PullRequest pr = branchPreview(repository, branch, sha, root, deleted);
+    Action a = deleted ? Action.CLOSED : root.path("created").asBoolean(false) ? Action.OPENED : Action.UPDATED;
+    return new Accepted(new PullRequestEvent(a, pr, delivery));
+  }
+
+  private WebhookResult delete(JsonNode root, String delivery) {
+    String refType = Json.text(root, "/ref_type");
+    String ref = Json.text(root, "/ref");
+    if (!refType.equals("branch")) {
+      return new Ignored("delete of " + refType + " " + ref + " (not a branch)", delivery);
+    }
+    if (!branchPreviews.test(ref)) {
+      return new Ignored("delete of branch " + ref + ", which no branch-previews glob matches", delivery);
+    }
+    // A delete event names no commit; the all-zero id is git's own "no commit".
+    PullRequest pr = branchPreview(Json.text(root, "/repository/full_name"), ref, ZERO_SHA, root, true);
+    return new Accepted(new PullRequestEvent(Action.CLOSED, pr, delivery));
+  }
+
+  private static PullRequest branchPreview(String repository, String branch, String sha, JsonNode root, boolean gone) {
+    String base = Json.textOr(root, "/repository/default_branch", branch);
+    String author = Json.textOr(root, "/sender/login", Json.textOr(root, "/pusher/name", ""));
+    return new PullRequest(PreviewKey.branch(repository, branch), gone ? PullRequest.State.CLOSED : PullRequest.State.OPEN,
+        sha, branch, base, author, Set.of(), false, false);
+  }
+
+  private static String firstLine(String s) {
+    if (s == null) {
+      return "";
+    }
+    int nl = s.indexOf('\n');
+    return nl < 0 ? s : s.substring(0, nl);
+  }
+
+  /** {@code scm.provider: github}: needs {@code webhook-secret}; reads {@code branch-previews} and {@code max-body-size}. */
+  public static final class Factory implements WebhookSource.Factory {
+    @Override
+    public String name() {
+      return "github";
+    }
+
+    @Override
+    public WebhookSource create(dev.preview.spi.ProviderConfig config) {
+      GitHubSettings s = GitHubSettings.read(config, false, true);
+      return builder(s.webhookSecret.get()).branchPreviews(s.branchPreviews).maxBodyBytes(s.maxBodyBytes).build();
+    }
+  }
+
+  /** Options of a {@link GitHubWebhookSource}. */
+  public static final class Builder {
+    private final Secret secret;
+    private int maxBodyBytes = DEFAULT_MAX_BODY_BYTES;
+    private List<String> branchPreviews = List.of();
+
+    private Builder(Secret secret) {
+      Objects.requireNonNull(secret, "webhookSecret");
+      if (secret.isEmpty()) {
+        throw new IllegalArgumentException("the webhook secret must not be empty");
+      }
+      this.secret = secret;
+    }
+
+    /** Deliveries above this size are rejected (413) before their signature is computed. */
+    public Builder maxBodyBytes(int max) {
+      if (max < 1) {
+        throw new IllegalArgumentException("maxBodyBytes must be positive");
+      }
+      this.maxBodyBytes = max;
+      return this;
+    }
+
+    /** Branches (globs) whose pushes and deletes become branch-preview events; none by default. */
+    public Builder branchPreviews(List<String> globs) {
+      this.branchPreviews = List.copyOf(globs);
+      return this;
+    }
+
+    public GitHubWebhookSource build() {
+      return new GitHubWebhookSource(this);
+    }
+  }
+}

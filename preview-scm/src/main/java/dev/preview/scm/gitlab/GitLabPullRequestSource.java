@@ -1,0 +1,112 @@
+package dev.preview.scm.gitlab;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.preview.scm.internal.ApiClient;
+import dev.preview.scm.internal.Json;
+import dev.preview.scm.internal.Sleeper;
+import dev.preview.spi.PreviewKey;
+import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderException;
+import dev.preview.spi.PullRequest;
+import dev.preview.spi.PullRequestSource;
+import dev.preview.spi.Secret;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import okhttp3.HttpUrl;
+
+/**
+ * Reads merge requests from GitLab: one MR, a branch of a branch preview, and every open MR of a
+ * project following pagination. Only a 404 means "does not exist"; any other failure throws
+ * {@link ProviderException}. Thread-safe.
+ */
+public final class GitLabPullRequestSource implements PullRequestSource {
+  private final GitLabApi api;
+
+  private GitLabPullRequestSource(GitLabApi api) {
+    this.api = api;
+  }
+
+  public static GitLabPullRequestSource create(String baseUrl, Secret token) {
+    return create(baseUrl, token, Clock.systemUTC(), Sleeper.REAL);
+  }
+
+  static GitLabPullRequestSource create(String baseUrl, Secret token, Clock clock, Sleeper sleeper) {
+    return new GitLabPullRequestSource(new GitLabApi(ApiClient.builder("gitlab").clock(clock).sleeper(sleeper).build(),
+        HttpUrl.get(baseUrl), token));
+  }
+
+  @Override
+  public String name() {
+    return "gitlab";
+  }
+
+  @Override
+  public Optional<PullRequest> find(PreviewKey key) {
+    try {
+      if (key.isPullRequest()) {
+        return Optional.of(toPullRequest(api.mergeRequest(key), key.repository()));
+      }
+      JsonNode b = api.branch(key.repository(), key.branch());
+      String sha = b.at("/commit/id").asText("");
+      if (sha.isEmpty()) {
+        throw new ProviderException("gitlab", "branch " + key.branch() + " of " + key.repository() + " has no commit id in GitLab's answer", false);
+      }
+      return Optional.of(PullRequest.open(key, sha, key.branch(), key.branch()));
+    } catch (ProviderException e) {
+      if (e.httpStatus().orElse(0) == 404) {
+        return Optional.empty();
+      }
+      throw e;
+    }
+  }
+
+  @Override
+  public List<PullRequest> listOpen(String repository) {
+    Objects.requireNonNull(repository, "repository");
+    List<PullRequest> out = new ArrayList<>();
+    for (JsonNode mr : api.openMergeRequests(repository)) {
+      out.add(toPullRequest(mr, repository));
+    }
+    return List.copyOf(out);
+  }
+
+  /** An MR as the REST API returns it (not the webhook shape). */
+  static PullRequest toPullRequest(JsonNode mr, String repository) {
+    try {
+      PreviewKey key = PreviewKey.pr(repository, Json.positiveInt(mr, "/iid"));
+      PullRequest.State state = switch (Json.textOr(mr, "/state", "opened")) {
+        case "merged" -> PullRequest.State.MERGED;
+        case "closed", "locked" -> PullRequest.State.CLOSED;
+        default -> PullRequest.State.OPEN;
+      };
+      Set<String> labels = new LinkedHashSet<>();
+      for (JsonNode l : mr.path("labels")) {
+        labels.add(l.isTextual() ? l.asText() : l.path("name").asText());
+      }
+      boolean fork = !mr.path("source_project_id").asText("").equals(mr.path("target_project_id").asText(""));
+      boolean draft = mr.path("draft").asBoolean(mr.path("work_in_progress").asBoolean(false));
+      return new PullRequest(key, state, Json.text(mr, "/sha"), Json.text(mr, "/source_branch"), Json.text(mr, "/target_branch"),
+          Json.textOr(mr, "/author/username", ""), labels, draft, fork);
+    } catch (RuntimeException e) {
+      throw new ProviderException("gitlab", "a merge request of " + repository + " could not be read: " + e.getMessage(), false, e);
+    }
+  }
+
+  /** {@code scm.provider: gitlab}. */
+  public static final class Factory implements PullRequestSource.Factory {
+    @Override
+    public String name() {
+      return "gitlab";
+    }
+
+    @Override
+    public PullRequestSource create(ProviderConfig config) {
+      return new GitLabPullRequestSource(GitLabSettings.read(config, true, false).api());
+    }
+  }
+}

@@ -1,0 +1,264 @@
+package dev.preview.scm.gitlab;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.preview.scm.WebhookRequest;
+import dev.preview.scm.WebhookResult;
+import dev.preview.scm.WebhookResult.Accepted;
+import dev.preview.scm.WebhookResult.Ignored;
+import dev.preview.scm.WebhookResult.Reason;
+import dev.preview.scm.WebhookResult.Rejected;
+import dev.preview.scm.WebhookSource;
+import dev.preview.scm.internal.ApiClient;
+import dev.preview.scm.internal.Globs;
+import dev.preview.scm.internal.Json;
+import dev.preview.spi.PreviewKey;
+import dev.preview.spi.PullRequest;
+import dev.preview.spi.PullRequestEvent;
+import dev.preview.spi.PullRequestEvent.Action;
+import dev.preview.spi.Secret;
+import java.io.IOException;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Predicate;
+
+/**
+ * GitLab webhooks: checks {@code X-Gitlab-Token} against the configured secret in constant time,
+ * then turns {@code Merge Request Hook} and {@code Push Hook} deliveries into
+ * {@link PullRequestEvent}s. An MR {@code update} is a new push only when the payload carries
+ * {@code object_attributes.oldrev}; otherwise its {@code changes} say whether the target branch,
+ * the draft flag or the labels changed, and any other update (title, description, assignees) is
+ * ignored. The delivery id is {@code Idempotency-Key} (the same on GitLab's retries), else
+ * {@code X-Gitlab-Event-UUID}.
+ *
+ * <p>Thread-safe and stateless.
+ */
+public final class GitLabWebhookSource implements WebhookSource {
+  public static final int DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024;
+  static final String ZERO_SHA = "0000000000000000000000000000000000000000";
+
+  private final Secret token;
+  private final int maxBodyBytes;
+  private final Predicate<String> branchPreviews;
+
+  private GitLabWebhookSource(Builder b) {
+    this.token = b.token;
+    this.maxBodyBytes = b.maxBodyBytes;
+    this.branchPreviews = Globs.anyOf(b.branchPreviews);
+  }
+
+  /** A source that accepts only deliveries whose {@code X-Gitlab-Token} equals {@code webhookToken}. */
+  public static Builder builder(Secret webhookToken) {
+    return new Builder(webhookToken);
+  }
+
+  @Override
+  public String name() {
+    return "gitlab";
+  }
+
+  @Override
+  public WebhookResult handle(WebhookRequest request) {
+    String delivery = deliveryId(request);
+    if (request.body().length > maxBodyBytes) {
+      return new Rejected(Reason.TOO_LARGE, "body of " + request.body().length + " bytes is above the cap of " + maxBodyBytes, delivery);
+    }
+    String given = request.header("X-Gitlab-Token");
+    if (given == null) {
+      return new Rejected(Reason.UNAUTHORIZED, "no X-Gitlab-Token header: set the webhook's secret token in GitLab", delivery);
+    }
+    if (!token.matches(given)) {
+      return new Rejected(Reason.UNAUTHORIZED, "X-Gitlab-Token does not match the configured webhook secret", delivery);
+    }
+    String event = request.header("X-Gitlab-Event");
+    if (event == null || event.isBlank()) {
+      return new Rejected(Reason.MALFORMED, "no X-Gitlab-Event header", delivery);
+    }
+    JsonNode root;
+    try {
+      root = ApiClient.MAPPER.readTree(request.body());
+    } catch (IOException e) {
+      return new Rejected(Reason.MALFORMED, "body is not JSON: " + firstLine(e.getMessage()), delivery);
+    }
+    if (root == null || !root.isObject()) {
+      return new Rejected(Reason.MALFORMED, "body is not a JSON object", delivery);
+    }
+    try {
+      return switch (event) {
+        case "Merge Request Hook" -> mergeRequest(root, delivery);
+        case "Push Hook" -> push(root, delivery);
+        default -> new Ignored("event " + event + " is not handled", delivery);
+      };
+    } catch (Json.MissingField | IllegalArgumentException e) {
+      return new Rejected(Reason.MALFORMED, event + ": " + e.getMessage(), delivery);
+    }
+  }
+
+  private static String deliveryId(WebhookRequest r) {
+    String id = r.header("Idempotency-Key");
+    if (id == null) {
+      id = r.header("X-Gitlab-Event-UUID");
+    }
+    return id != null ? id : r.header("X-Gitlab-Webhook-UUID");
+  }
+
+  private WebhookResult mergeRequest(JsonNode root, String delivery) {
+    String action = Json.textOr(root, "/object_attributes/action", "");
+    PullRequest pr = mergeRequest(root);
+    Action a;
+    switch (action) {
+      case "open" -> a = Action.OPENED;
+      case "reopen" -> a = Action.REOPENED;
+      case "close" -> a = Action.CLOSED;
+      case "merge" -> a = Action.MERGED;
+      case "update" -> {
+        a = update(root);
+        if (a == null) {
+          return new Ignored("merge request update without new commits, target, draft or label change", delivery);
+        }
+      }
+      default -> {
+        return new Ignored("merge request action " + (action.isEmpty() ? "(none)" : action) + " is not handled", delivery);
+      }
+    }
+    if (!a.ends() && !pr.isOpen()) {
+      return new Ignored("merge request " + action + " on a merge request that is " + pr.state(), delivery);
+    }
+    return new Accepted(new PullRequestEvent(a, pr, delivery));
+  }
+
+  /** What an {@code update} changed, most significant first; null if nothing we act on. */
+  private static Action update(JsonNode root) {
+    JsonNode attrs = root.path("object_attributes");
+    if (attrs.path("oldrev").isTextual() && !attrs.path("oldrev").asText().isEmpty()) {
+      return Action.UPDATED;
+    }
+    JsonNode changes = root.path("changes");
+    if (changes.has("target_branch")) {
+      return Action.RETARGETED;
+    }
+    JsonNode draft = changes.has("draft") ? changes.get("draft") : changes.path("work_in_progress");
+    if (draft.has("current")) {
+      return draft.get("current").asBoolean() ? Action.CONVERTED_TO_DRAFT : Action.READY_FOR_REVIEW;
+    }
+    if (changes.has("labels")) {
+      Set<String> before = titles(changes.at("/labels/previous"));
+      Set<String> after = titles(changes.at("/labels/current"));
+      if (!before.containsAll(after)) {
+        return Action.LABELED;
+      }
+      if (!after.containsAll(before)) {
+        return Action.UNLABELED;
+      }
+    }
+    return null;
+  }
+
+  /** The MR as a Merge Request Hook describes it after the event. */
+  static PullRequest mergeRequest(JsonNode root) {
+    JsonNode a = root.path("object_attributes");
+    String repository = Json.text(root, "/project/path_with_namespace");
+    PreviewKey key = PreviewKey.pr(repository, Json.positiveInt(a, "/iid"));
+    PullRequest.State state = switch (Json.textOr(a, "/state", "opened")) {
+      case "merged" -> PullRequest.State.MERGED;
+      case "closed", "locked" -> PullRequest.State.CLOSED;
+      default -> PullRequest.State.OPEN;
+    };
+    boolean fork = !a.path("source_project_id").asText("").equals(a.path("target_project_id").asText(""));
+    Set<String> labels = titles(root.has("labels") ? root.get("labels") : a.path("labels"));
+    boolean draft = a.path("draft").asBoolean(a.path("work_in_progress").asBoolean(false));
+    // The payload names the MR's author only by id; the user who opened it is its author.
+    String author = "open".equals(a.path("action").asText()) ? Json.textOr(root, "/user/username", "") : "";
+    return new PullRequest(key, state, Json.text(a, "/last_commit/id"), Json.text(a, "/source_branch"),
+        Json.text(a, "/target_branch"), author, labels, draft, fork);
+  }
+
+  private static Set<String> titles(JsonNode labels) {
+    Set<String> out = new LinkedHashSet<>();
+    for (JsonNode l : labels) {
+      String t = l.isTextual() ? l.asText() : l.path("title").asText(l.path("name").asText(""));
+      if (!t.isEmpty()) {
+        out.add(t);
+      }
+    }
+    return out;
+  }
+
+  private WebhookResult push(JsonNode root, String delivery) {
+    String ref = Json.text(root, "/ref");
+    if (!ref.startsWith("refs/heads/")) {
+      return new Ignored("push to " + ref + " (not a branch)", delivery);
+    }
+    String branch = ref.substring("refs/heads/".length());
+    if (!branchPreviews.test(branch)) {
+      return new Ignored("push to branch " + branch + ", which no branch-previews glob matches", delivery);
+    }
+    String repository = Json.text(root, "/project/path_with_namespace");
+    String after = Json.text(root, "/after");
+    String before = Json.textOr(root, "/before", ZERO_SHA);
+    boolean deleted = after.equals(ZERO_SHA);
+    boolean created = before.equals(ZERO_SHA);
+    String base = Json.textOr(root, "/project/default_branch", branch);
+    PullRequest pr = new PullRequest(PreviewKey.branch(repository, branch),
+        deleted ? PullRequest.State.CLOSED : PullRequest.State.OPEN, deleted ? before : after, branch, base,
+        Json.textOr(root, "/user_username", ""), Set.of(), false, false);
+    Action a = deleted ? Action.CLOSED : created ? Action.OPENED : Action.UPDATED;
+    return new Accepted(new PullRequestEvent(a, pr, delivery));
+  }
+
+  private static String firstLine(String s) {
+    if (s == null) {
+      return "";
+    }
+    int nl = s.indexOf('\n');
+    return nl < 0 ? s : s.substring(0, nl);
+  }
+
+  /** {@code scm.provider: gitlab}: needs {@code webhook-secret}; reads {@code branch-previews} and {@code max-body-size}. */
+  public static final class Factory implements WebhookSource.Factory {
+    @Override
+    public String name() {
+      return "gitlab";
+    }
+
+    @Override
+    public WebhookSource create(dev.preview.spi.ProviderConfig config) {
+      GitLabSettings s = GitLabSettings.read(config, false, true);
+      return builder(s.webhookSecret.get()).branchPreviews(s.branchPreviews).maxBodyBytes(s.maxBodyBytes).build();
+    }
+  }
+
+  /** Options of a {@link GitLabWebhookSource}. */
+  public static final class Builder {
+    private final Secret token;
+    private int maxBodyBytes = DEFAULT_MAX_BODY_BYTES;
+    private List<String> branchPreviews = List.of();
+
+    private Builder(Secret token) {
+      Objects.requireNonNull(token, "webhookToken");
+      if (token.isEmpty()) {
+        throw new IllegalArgumentException("the webhook secret token must not be empty");
+      }
+      this.token = token;
+    }
+
+    public Builder maxBodyBytes(int max) {
+      if (max < 1) {
+        throw new IllegalArgumentException("maxBodyBytes must be positive");
+      }
+      this.maxBodyBytes = max;
+      return this;
+    }
+
+    /** Branches (globs) whose pushes become branch-preview events; none by default. */
+    public Builder branchPreviews(List<String> globs) {
+      this.branchPreviews = List.copyOf(globs);
+      return this;
+    }
+
+    public GitLabWebhookSource build() {
+      return new GitLabWebhookSource(this);
+    }
+  }
+}

@@ -1,0 +1,148 @@
+package dev.preview.scm.gitlab;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.preview.scm.Fixtures;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import mockwebserver3.Dispatcher;
+import mockwebserver3.MockResponse;
+import mockwebserver3.RecordedRequest;
+import okhttp3.HttpUrl;
+
+/** A GitLab keeping MR notes, environments and commit statuses, with X-Next-Page pagination. */
+final class FakeGitLab extends Dispatcher {
+  private static final Pattern NOTES = Pattern.compile("/api/v4/projects/([^/]+)/merge_requests/(\\d+)/notes");
+  private static final Pattern NOTE = Pattern.compile("/api/v4/projects/([^/]+)/merge_requests/(\\d+)/notes/(\\d+)");
+  private static final Pattern ENVS = Pattern.compile("/api/v4/projects/([^/]+)/environments");
+  private static final Pattern ENV = Pattern.compile("/api/v4/projects/([^/]+)/environments/(\\d+)(/stop)?");
+  private static final Pattern STATUS = Pattern.compile("/api/v4/projects/([^/]+)/statuses/([0-9a-f]+)");
+
+  record Note(long id, String project, int mr, String body, boolean system) {}
+
+  final Map<Long, Note> notes = new TreeMap<>();
+  final Map<Long, ObjectNode> environments = new TreeMap<>();
+  final List<ObjectNode> statuses = new ArrayList<>();
+  final AtomicLong ids = new AtomicLong(500);
+  final int pageSize;
+
+  FakeGitLab(int pageSize) {
+    this.pageSize = pageSize;
+  }
+
+  synchronized List<String> noteBodies(String encodedProject, int mr) {
+    return notes.values().stream().filter(n -> n.project.equals(encodedProject) && n.mr == mr && !n.system).map(Note::body).toList();
+  }
+
+  synchronized void addNote(String encodedProject, int mr, String body, boolean system) {
+    long id = ids.incrementAndGet();
+    notes.put(id, new Note(id, encodedProject, mr, body, system));
+  }
+
+  @Override
+  public synchronized MockResponse dispatch(RecordedRequest r) {
+    HttpUrl url = r.getUrl();
+    String path = url.encodedPath();
+    String method = r.getMethod();
+    Matcher m;
+    if ((m = NOTES.matcher(path)).matches()) {
+      String project = m.group(1);
+      int mr = Integer.parseInt(m.group(2));
+      if (method.equals("GET")) {
+        List<Note> all = notes.values().stream().filter(n -> n.project.equals(project) && n.mr == mr).toList();
+        int page = url.queryParameter("page") == null ? 1 : Integer.parseInt(url.queryParameter("page"));
+        ArrayNode out = Fixtures.MAPPER.createArrayNode();
+        all.stream().skip((long) (page - 1) * pageSize).limit(pageSize).forEach(n -> out.add(note(n)));
+        MockResponse.Builder b = new MockResponse.Builder().code(200).setHeader("Content-Type", "application/json").body(out.toString())
+            .setHeader("X-Page", page).setHeader("X-Per-Page", pageSize).setHeader("X-Total", all.size());
+        b.setHeader("X-Next-Page", (long) page * pageSize < all.size() ? Integer.toString(page + 1) : "");
+        return b.build();
+      }
+      long id = ids.incrementAndGet();
+      Note n = new Note(id, project, mr, body(r).path("body").asText(), false);
+      notes.put(id, n);
+      return json(201, note(n));
+    }
+    if ((m = NOTE.matcher(path)).matches()) {
+      long id = Long.parseLong(m.group(3));
+      Note n = notes.get(id);
+      if (n == null) {
+        return json(404, Fixtures.MAPPER.createObjectNode().put("message", "404 Not found"));
+      }
+      if (method.equals("DELETE")) {
+        notes.remove(id);
+        return new MockResponse.Builder().code(204).build();
+      }
+      Note updated = new Note(id, n.project, n.mr, body(r).path("body").asText(), false);
+      notes.put(id, updated);
+      return json(200, note(updated));
+    }
+    if ((m = ENV.matcher(path)).matches()) {
+      ObjectNode e = environments.get(Long.parseLong(m.group(2)));
+      if (e == null) {
+        return json(404, Fixtures.MAPPER.createObjectNode().put("message", "404 Environment Not Found"));
+      }
+      if (m.group(3) != null) {
+        e.put("state", "stopped");
+      } else {
+        e.put("external_url", body(r).path("external_url").asText());
+      }
+      return json(200, e);
+    }
+    if ((m = ENVS.matcher(path)).matches()) {
+      if (method.equals("GET")) {
+        String name = url.queryParameter("name");
+        ArrayNode out = Fixtures.MAPPER.createArrayNode();
+        environments.values().stream().filter(e -> name == null || name.equals(e.path("name").asText())).forEach(out::add);
+        return json(200, out);
+      }
+      ObjectNode body = body(r);
+      boolean taken = environments.values().stream().anyMatch(e -> e.path("name").asText().equals(body.path("name").asText()));
+      if (taken) {
+        return json(400, taken());
+      }
+      ObjectNode e = body.put("id", ids.incrementAndGet()).put("state", "available").put("slug", "preview-mr-7-abc123");
+      environments.put(e.path("id").asLong(), e);
+      return json(201, e);
+    }
+    if ((m = STATUS.matcher(path)).matches()) {
+      ObjectNode s = body(r).put("sha", m.group(2));
+      statuses.add(s);
+      return json(201, s);
+    }
+    return json(404, Fixtures.MAPPER.createObjectNode().put("message", "404 Not found: " + method + " " + path));
+  }
+
+  private static ObjectNode taken() {
+    ObjectNode o = Fixtures.MAPPER.createObjectNode();
+    o.putObject("message").putArray("name").add("has already been taken");
+    return o;
+  }
+
+  private static ObjectNode note(Note n) {
+    ObjectNode o = Fixtures.MAPPER.createObjectNode().put("id", n.id).put("body", n.body).put("system", n.system)
+        .put("noteable_type", "MergeRequest").put("noteable_iid", n.mr);
+    o.putObject("author").put("username", "preview-bot");
+    return o;
+  }
+
+  static ObjectNode body(RecordedRequest r) {
+    try {
+      return (ObjectNode) Fixtures.MAPPER.readTree(r.getBody().utf8());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static MockResponse json(int code, JsonNode body) {
+    return new MockResponse.Builder().code(code).setHeader("Content-Type", "application/json").body(body.toString()).build();
+  }
+}
