@@ -157,7 +157,8 @@ class DockerProviderIT {
 
   @Test
   void behindAProxyAnUpdateThatNeverComesUpLeavesTheRunningRevisionAlone() {
-    DockerEnvironmentProvider p = provider(Map.of("publish", Map.of("enabled", false), "update", Map.of("timeout", "10s")));
+    DockerEnvironmentProvider p = provider(Map.of("publish", Map.of("enabled", false), "update", Map.of("timeout", "10s"),
+        "traefik", Map.of("enabled", true, "domain", "preview.example.com")));
     PreviewKey key = key(15);
     p.apply(spec(key, "r1").build());
     List<String> before = ids(key);
