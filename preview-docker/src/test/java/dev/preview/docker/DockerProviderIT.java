@@ -376,7 +376,7 @@ class DockerProviderIT {
     java.nio.file.Path ctx = java.nio.file.Files.createTempDirectory("preview-docker-build");
     java.nio.file.Path bad = java.nio.file.Files.createTempDirectory("preview-docker-bad");
     try {
-      TestDocker.writeContext(ctx, "LABEL built=yes");
+      TestDocker.writeContext(ctx, "LABEL built=yes\nVOLUME /scratch");
       DockerEnvironmentProvider p = provider(Map.of());
       PreviewKey key = key(13);
       Environment env = p.apply(EnvironmentSpec.builder(key, "abc123").buildContext(ctx).port(8080).build());
@@ -390,8 +390,12 @@ class DockerProviderIT {
           .isInstanceOf(ProviderException.class)
           .hasMessageContaining("failed").hasMessageContaining("Last lines of the build")
           .hasMessageContaining("no-such-file");
+      String anonymous = TestDocker.labelled(Labels.KEY, key.id()).get(0).getMounts().stream()
+          .filter(m -> "/scratch".equals(m.getDestination())).findFirst().orElseThrow().getName();
       p.delete(key);
       assertThat(docker.listImagesCmd().withLabelFilter(Map.of(Labels.KEY, key.id())).exec()).isEmpty();
+      assertThatThrownBy(() -> docker.inspectVolumeCmd(anonymous).exec()).as("the anonymous volume goes too")
+          .isInstanceOf(com.github.dockerjava.api.exception.NotFoundException.class);
     } finally {
       TestDocker.deleteTree(ctx);
       TestDocker.deleteTree(bad);
