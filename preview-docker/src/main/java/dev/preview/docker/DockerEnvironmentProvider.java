@@ -243,7 +243,8 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     String hash = hash("app", imageId(image), image, spec.command().toString(), String.valueOf(spec.port()),
         new TreeMap<>(spec.env()).toString(), new TreeMap<>(spec.secrets()).keySet().toString(),
         new TreeMap<>(labels).toString(), DockerSettings.merge(spec.resources(), settings.resources).toString(),
-        settings.restart, healthcheck(spec).toString(), String.valueOf(settings.publish), settings.publishInterface,
+        settings.restart, String.valueOf(healthcheck(spec).getTest()), settings.healthcheck.toString(),
+        String.valueOf(settings.publish), settings.publishInterface,
         settings.portLow + "-" + settings.portHigh, network);
     labels.put(SPEC_HASH, hash);
 

@@ -113,13 +113,18 @@ class DockerProviderIT {
 
   @Test
   void applyingTheSameSpecTwiceKeepsTheSameContainer() {
-    DockerEnvironmentProvider p = provider(Map.of());
+    DockerEnvironmentProvider p = provider(Map.of(
+        "resources", Map.of("memory", "64Mi"),
+        "healthcheck", Map.of("command", List.of("/bin/busybox", "true"))));
     PreviewKey key = key(1);
     EnvironmentSpec s = spec(key, "r1").env("A", "1").secret("S", Secret.of("x")).build();
     p.apply(s);
     List<String> before = ids(key);
     Environment again = p.apply(s);
     assertThat(ids(key)).isEqualTo(before).hasSize(1);
+    provider(Map.of("resources", Map.of("memory", "64Mi"),
+        "healthcheck", Map.of("command", List.of("/bin/busybox", "true")))).apply(s);
+    assertThat(ids(key)).as("a new instance with the same config adopts it too").isEqualTo(before);
     awaitAnswer(again);
     // a changed secret (not in any label) is still noticed
     p.apply(spec(key, "r1").env("A", "1").secret("S", Secret.of("y")).build());
