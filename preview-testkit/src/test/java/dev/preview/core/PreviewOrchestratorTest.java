@@ -18,11 +18,9 @@ import dev.preview.testkit.FakeEnvironmentProvider;
 import dev.preview.testkit.FakePullRequestSource;
 import dev.preview.testkit.FakeScmNotifier;
 import dev.preview.testkit.Faults;
-import java.time.Clock;
+import dev.preview.testkit.MutableClock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -147,6 +145,7 @@ class PreviewOrchestratorTest {
     assertThat(ready.url()).hasToString("https://pr-1.preview.example.com/");
     assertThat(ready.links()).containsEntry("docs", java.net.URI.create("https://pr-1.preview.example.com/docs"));
     assertThat(ready.toString()).doesNotContain("sk_test_very_secret");
+    assertThat(ready.database()).isEqualTo("fake " + db.connection(PR1).orElseThrow().name());
     assertThat(steps).contains("1:database", "1:environment", "1:dns", "1:readiness");
   }
 
@@ -458,33 +457,5 @@ class PreviewOrchestratorTest {
     faults.failAlways("scm.publish");
     Preview p = await(orchestrator.handle(event(Action.OPENED, open(PR1, 1))));
     assertThat(p.state()).isEqualTo(PreviewState.READY);
-  }
-
-  /** A clock the test moves by hand. */
-  static final class MutableClock extends Clock {
-    private volatile Instant now;
-
-    MutableClock(Instant start) {
-      this.now = start;
-    }
-
-    void advance(Duration d) {
-      now = now.plus(d);
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
   }
 }
