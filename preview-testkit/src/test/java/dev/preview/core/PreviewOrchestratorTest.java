@@ -168,6 +168,7 @@ class PreviewOrchestratorTest {
     assertThat(ready.url()).hasToString("https://pr-1.preview.example.com/");
     assertThat(ready.links()).containsEntry("docs", java.net.URI.create("https://pr-1.preview.example.com/docs"));
     assertThat(ready.toString()).doesNotContain("sk_test_very_secret");
+    assertThat(ready.database()).isEqualTo("fake " + db.connection(PR1).orElseThrow().name());
     assertThat(steps).contains("1:database", "1:environment", "1:dns", "1:readiness");
   }
 

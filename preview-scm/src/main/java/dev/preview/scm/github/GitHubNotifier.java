@@ -112,6 +112,17 @@ public final class GitHubNotifier implements ScmNotifier {
       if (commitStatus && status.revision() != null) {
         attempt(failures, () -> commitStatus(status));
       }
+      if (status.state() == PreviewState.DELETED) {
+        // A long-running server must not remember every PR it ever saw; a reopened PR is looked up again.
+        sticky.forget(key);
+        deploymentIds.entrySet().removeIf(e -> {
+          if (e.getKey().startsWith(key.id() + "@")) {
+            lastDeploymentStatus.remove(e.getValue());
+            return true;
+          }
+          return false;
+        });
+      }
       if (!failures.isEmpty()) {
         ProviderException first = failures.get(0);
         failures.subList(1, failures.size()).forEach(first::addSuppressed);

@@ -119,7 +119,12 @@ public final class GitHubWebhookSource implements WebhookSource {
         return new Ignored("pull_request action " + action + " is not handled", delivery);
       }
     }
-    return new Accepted(new PullRequestEvent(a, pullRequest(root), delivery));
+    PullRequest pr = pullRequest(root);
+    if (!a.ends() && !pr.isOpen()) {
+      // e.g. a label added to a PR closed long ago: nothing to deploy
+      return new Ignored("pull_request " + action + " on a pull request that is " + pr.state(), delivery);
+    }
+    return new Accepted(new PullRequestEvent(a, pr, delivery));
   }
 
   /** The PR as the payload describes it after the event. */

@@ -109,6 +109,10 @@ public final class GitLabNotifier implements ScmNotifier {
       if (commitStatus && status.revision() != null) {
         attempt(failures, () -> commitStatus(status));
       }
+      if (status.state() == PreviewState.DELETED) {
+        sticky.forget(key);
+        lastCommitStatus.keySet().removeIf(k -> k.startsWith(key.repository() + "@"));
+      }
       if (!failures.isEmpty()) {
         ProviderException first = failures.get(0);
         failures.subList(1, failures.size()).forEach(first::addSuppressed);

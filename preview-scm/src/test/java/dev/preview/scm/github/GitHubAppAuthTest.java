@@ -1,5 +1,6 @@
 package dev.preview.scm.github;
 
+import dev.preview.testkit.MutableClock;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -9,11 +10,8 @@ import java.nio.charset.StandardCharsets;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.Signature;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.concurrent.TimeUnit;
@@ -101,10 +99,10 @@ class GitHubAppAuthTest {
     server.enqueue(json(201, "{\"token\": \"ghs_first\", \"expires_at\": \"2026-11-22T16:00:00Z\"}"));
     server.enqueue(json(200, pull()));
     src.find(key);
-    clock.now = T0.plus(Duration.ofMinutes(54));
+    clock.set(T0.plus(Duration.ofMinutes(54)));
     server.enqueue(json(200, pull()));
     src.find(key);
-    clock.now = T0.plus(Duration.ofMinutes(56));
+    clock.set(T0.plus(Duration.ofMinutes(56)));
     server.enqueue(json(201, "{\"token\": \"ghs_second\", \"expires_at\": \"2026-11-22T17:00:00Z\"}"));
     server.enqueue(json(200, pull()));
     src.find(key);
@@ -151,28 +149,5 @@ class GitHubAppAuthTest {
 
   static JsonNode claims(String authorization) throws Exception {
     return Fixtures.MAPPER.readTree(Base64.getUrlDecoder().decode(authorization.substring(7).split("\\.")[1]));
-  }
-
-  static final class MutableClock extends Clock {
-    volatile Instant now;
-
-    MutableClock(Instant now) {
-      this.now = now;
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
   }
 }
