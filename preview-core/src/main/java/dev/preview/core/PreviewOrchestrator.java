@@ -557,7 +557,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
 
       DatabaseConnection db = null;
       if (database != null) {
-        db = run.step("database", () -> database.create(key, new DatabaseSpec(databaseBaseline, labels)));
+        db = run.step("database", () -> database.create(key, new DatabaseSpec(databaseBaseline, labels, app.buildContext())));
         dbName = db.name();
         safePoint(w);
       }
@@ -581,7 +581,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
       Preview preview = new Preview(key, PreviewState.READY, revision, publicUrl, dbName, admission.reason(), null,
           run.timings, now, expires);
       transition(key, PreviewState.READY, String.valueOf(publicUrl));
-      publish(key, PreviewState.READY, revision, publicUrl, admission.reason(), null, List.of(), run.timings);
+      publish(key, PreviewState.READY, revision, publicUrl, admission.reason(), null, List.of(), run.timings, dbName);
       return preview;
     } catch (Superseded s) {
       throw s;
@@ -591,7 +591,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
       List<String> tail = logTail(key);
       log.warn("{}: deploy of {} failed at step {}: {}", key, revision, step, reason);
       transition(key, PreviewState.FAILED, step + ": " + reason);
-      publish(key, PreviewState.FAILED, revision, null, reason, step, tail, run.timings);
+      publish(key, PreviewState.FAILED, revision, null, reason, step, tail, run.timings, dbName);
       return new Preview(key, PreviewState.FAILED, revision, null, dbName, reason, step, run.timings, null, null);
     }
   }
@@ -842,6 +842,11 @@ public final class PreviewOrchestrator implements AutoCloseable {
 
   private void publish(PreviewKey key, PreviewState state, String revision, URI url, String message, String failedStep,
       List<String> logTail, Map<String, Duration> steps) {
+    publish(key, state, revision, url, message, failedStep, logTail, steps, null);
+  }
+
+  private void publish(PreviewKey key, PreviewState state, String revision, URI url, String message, String failedStep,
+      List<String> logTail, Map<String, Duration> steps, String databaseName) {
     if (notifier == null) {
       return;
     }
@@ -849,8 +854,9 @@ public final class PreviewOrchestrator implements AutoCloseable {
     if (url != null) {
       app.links().forEach((name, path) -> links.put(name, url.resolve(path.substring(1))));
     }
+    String db = database == null || databaseName == null ? null : database.name() + " " + databaseName;
     PreviewStatus status = new PreviewStatus(key, state, revision, url, links, message, failedStep, logTail, steps,
-        clock.instant());
+        clock.instant(), db);
     try {
       notifier.publish(status);
     } catch (RuntimeException e) {

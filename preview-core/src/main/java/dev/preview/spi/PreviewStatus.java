@@ -21,6 +21,7 @@ import java.util.Objects;
  * @param logTail the last log lines of the app (empty unless FAILED)
  * @param steps how long each step of the last run took, in order
  * @param updatedAt when this status was produced
+ * @param database what database the preview has, e.g. {@code postgres pv_shop_pr_42_...} (null if none)
  */
 public record PreviewStatus(
     PreviewKey key,
@@ -32,7 +33,8 @@ public record PreviewStatus(
     String failedStep,
     List<String> logTail,
     Map<String, Duration> steps,
-    Instant updatedAt) {
+    Instant updatedAt,
+    String database) {
 
   public PreviewStatus {
     Objects.requireNonNull(key, "key");
@@ -42,6 +44,12 @@ public record PreviewStatus(
     logTail = logTail == null ? List.of() : List.copyOf(logTail);
     steps = steps == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(steps));
     message = message == null ? "" : message;
+  }
+
+  /** A status without database information. */
+  public PreviewStatus(PreviewKey key, PreviewState state, String revision, URI url, Map<String, URI> links,
+      String message, String failedStep, List<String> logTail, Map<String, Duration> steps, Instant updatedAt) {
+    this(key, state, revision, url, links, message, failedStep, logTail, steps, updatedAt, null);
   }
 
   /** The hidden marker a notifier puts in its comment to find it again (one sticky comment per PR). */

@@ -18,6 +18,9 @@ import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.Watch;
+import io.fabric8.kubernetes.client.Watcher;
+import io.fabric8.kubernetes.client.WatcherException;
 import io.fabric8.kubernetes.client.dsl.NonDeletingOperation;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
@@ -33,6 +36,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -233,6 +238,35 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   }
 
   private void awaitRollout(PreviewKey key, String ns, String revision) {
+    // A watch on the Deployment wakes the loop as soon as its status changes; polling stays, because
+    // pod-level failures (image pull, crash loop) do not always touch the Deployment's status.
+    Semaphore changed = new Semaphore(0);
+    Watch watch = null;
+    try {
+      watch = client.apps().deployments().inNamespace(ns).withName(settings.appName).watch(new Watcher<Deployment>() {
+        @Override
+        public void eventReceived(Action action, Deployment resource) {
+          changed.release();
+        }
+
+        @Override
+        public void onClose(WatcherException cause) {
+          changed.release();
+        }
+      });
+    } catch (KubernetesClientException e) {
+      LOG.debug("cannot watch deployment {}/{} ({}); polling only", ns, settings.appName, e.getMessage());
+    }
+    try {
+      awaitRollout(key, ns, revision, changed);
+    } finally {
+      if (watch != null) {
+        watch.close();
+      }
+    }
+  }
+
+  private void awaitRollout(PreviewKey key, String ns, String revision, Semaphore changed) {
     Rollout rollout = new Rollout(client, ns, settings.appName);
     long deadline = System.nanoTime() + settings.readyTimeout.toNanos();
     Rollout.State last;
@@ -261,7 +295,14 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
         // A deadline may pass on a slow cluster, a retry can help; a fatal container state needs a new push.
         throw new ProviderException(NAME, msg.toString(), !last.failed());
       }
-      sleep(settings.pollInterval);
+      long left = Math.min(settings.pollInterval.toNanos(), deadline - System.nanoTime());
+      try {
+        changed.tryAcquire(Math.max(1, left), TimeUnit.NANOSECONDS);
+        changed.drainPermits();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new ProviderException(NAME, "interrupted while waiting for the rollout of " + key, true, e);
+      }
     }
   }
 

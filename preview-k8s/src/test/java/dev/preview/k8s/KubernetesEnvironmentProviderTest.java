@@ -15,6 +15,7 @@ import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
 import dev.preview.spi.ProviderException;
+import dev.preview.testkit.MutableClock;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
@@ -124,6 +125,18 @@ class KubernetesEnvironmentProviderTest {
     assertThat(e.phase()).isEqualTo(Environment.Phase.RUNNING);
     assertThat(p.find(key)).hasValueSatisfying(x -> assertThat(x.phase()).isEqualTo(Environment.Phase.RUNNING));
     assertThat(p.list()).singleElement().satisfies(x -> assertThat(x.phase()).isEqualTo(Environment.Phase.RUNNING));
+  }
+
+  @Test
+  void aWatchWakesTheWaitWhenTheDeploymentBecomesReady() {
+    Map<String, Object> cfg = baseConfig();
+    cfg.put("readiness", Map.of("wait", true, "pollInterval", "60s", "timeout", "120s"));
+    KubernetesEnvironmentProvider p = provider(cfg);
+    CompletableFuture<Environment> f = CompletableFuture.supplyAsync(() -> p.apply(spec(key, "aaaa1111")));
+    await().atMost(10, TimeUnit.SECONDS).until(() -> client.network().v1().ingresses().inNamespace(ns).withName("app").get() != null);
+    K8sFixtures.markReady(client, ns, "app");
+    // Polling alone would take the 60 s interval; the watch's event ends the wait at once.
+    assertThat(f).succeedsWithin(Duration.ofSeconds(20)).extracting(Environment::phase).isEqualTo(Environment.Phase.RUNNING);
   }
 
   @Test

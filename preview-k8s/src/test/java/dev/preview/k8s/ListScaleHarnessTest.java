@@ -2,7 +2,15 @@ package dev.preview.k8s;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.preview.core.PreviewOrchestrator;
+import dev.preview.core.ReconcileReport;
 import dev.preview.spi.Environment;
+import dev.preview.spi.PullRequest;
+import dev.preview.testkit.FakePullRequestSource;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.Set;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
@@ -22,6 +30,26 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 class ListScaleHarnessTest {
   KubernetesMockServer server;
   KubernetesClient client;
+
+  /** The orchestrator's reconcile when every preview's PR is open: it reads and repairs nothing. */
+  private void reconcileSteadyState(KubernetesEnvironmentProvider p, int n) {
+    FakePullRequestSource prs = new FakePullRequestSource();
+    for (Environment e : p.list()) {
+      prs.put(new PullRequest(e.key(), PullRequest.State.OPEN, "aaaa1111", "feature", "main", "dev", Set.of(), false, false));
+    }
+    try (PreviewOrchestrator o = PreviewOrchestrator.builder().environment(p).pullRequests(prs).closeProviders(false)
+        .clock(Clock.fixed(Instant.parse("2026-01-01T00:05:00Z"), ZoneOffset.UTC)).build()) {
+      o.reconcile(false); // warm-up
+      int before = server.getRequestCount();
+      long t = System.nanoTime();
+      ReconcileReport r = o.reconcile(false);
+      long millis = (System.nanoTime() - t) / 1_000_000;
+      int requests = server.getRequestCount() - before;
+      System.out.printf("k8s reconcile over %,d preview namespaces (all PRs open): %d API request(s), %d ms%n", n, requests, millis);
+      assertThat(r.actions()).isEmpty();
+      assertThat(requests).isEqualTo(1);
+    }
+  }
 
   @Test
   void listTimeAndRequests() throws Exception {
@@ -50,6 +78,7 @@ class ListScaleHarnessTest {
           size, requests, millis.get(3), millis.get(0), millis.get(6));
       assertThat(requests).isEqualTo(1);
       assertThat(size).isEqualTo(n);
+      reconcileSteadyState(p, n);
     }
   }
 }

@@ -42,6 +42,9 @@ public final class StatusComment {
     if (s.revision() != null) {
       row(b, "Revision", "`" + inline(shortSha(s.revision())) + "`");
     }
+    if (s.database() != null) {
+      row(b, "Database", "`" + inline(s.database()) + "`");
+    }
     if (!s.links().isEmpty()) {
       StringBuilder l = new StringBuilder();
       for (Map.Entry<String, URI> e : s.links().entrySet()) {

@@ -18,11 +18,10 @@ import dev.preview.testkit.FakeEnvironmentProvider;
 import dev.preview.testkit.FakePullRequestSource;
 import dev.preview.testkit.FakeScmNotifier;
 import dev.preview.testkit.Faults;
-import java.time.Clock;
+import dev.preview.testkit.MutableClock;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -115,6 +114,28 @@ class PreviewOrchestratorTest {
   }
 
   @Test
+  void the_database_is_given_the_app_build_context_so_the_branch_migrations_can_run() throws Exception {
+    Path checkout = Path.of("/checkouts/shop/pr-1").toAbsolutePath();
+    orchestrator = PreviewOrchestrator.builder()
+        .environment(env).database(db).notifier(scm).pullRequests(source)
+        .app(AppTemplate.builder().buildContext(checkout)
+            .readinessTimeout(Duration.ofMillis(300)).readinessInterval(Duration.ofMillis(10)).build())
+        .policy(PreviewPolicy.builder().build()).clock(clock).healthCheck(url -> true).build();
+
+    assertThat(await(orchestrator.handle(event(Action.OPENED, open(PR1, 1)))).state()).isEqualTo(PreviewState.READY);
+
+    assertThat(db.spec(PR1).orElseThrow().buildContext()).isEqualTo(checkout);
+  }
+
+  @Test
+  void an_app_without_build_context_gives_the_database_none() throws Exception {
+    orchestrator();
+    assertThat(await(orchestrator.handle(event(Action.OPENED, open(PR1, 1)))).state()).isEqualTo(PreviewState.READY);
+    assertThat(db.spec(PR1).orElseThrow().buildContext()).isNull();
+    assertThat(db.spec(PR1).orElseThrow().labels()).containsKey("preview.dev/key");
+  }
+
+  @Test
   void opened_pr_gets_database_environment_dns_and_a_ready_status_with_its_url() throws Exception {
     orchestrator(p -> p.flag("new-checkout", true));
     PullRequest pr = open(PR1, 1).withLabels(Set.of("flag:dark-mode"));
@@ -147,6 +168,7 @@ class PreviewOrchestratorTest {
     assertThat(ready.url()).hasToString("https://pr-1.preview.example.com/");
     assertThat(ready.links()).containsEntry("docs", java.net.URI.create("https://pr-1.preview.example.com/docs"));
     assertThat(ready.toString()).doesNotContain("sk_test_very_secret");
+    assertThat(ready.database()).isEqualTo("fake " + db.connection(PR1).orElseThrow().name());
     assertThat(steps).contains("1:database", "1:environment", "1:dns", "1:readiness");
   }
 
@@ -458,33 +480,5 @@ class PreviewOrchestratorTest {
     faults.failAlways("scm.publish");
     Preview p = await(orchestrator.handle(event(Action.OPENED, open(PR1, 1))));
     assertThat(p.state()).isEqualTo(PreviewState.READY);
-  }
-
-  /** A clock the test moves by hand. */
-  static final class MutableClock extends Clock {
-    private volatile Instant now;
-
-    MutableClock(Instant start) {
-      this.now = start;
-    }
-
-    void advance(Duration d) {
-      now = now.plus(d);
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
   }
 }

@@ -122,6 +122,9 @@ public final class ConsoleNotifier implements ScmNotifier {
     if (s.revision() != null) {
       b.add("- Revision: `" + shortSha(s.revision()) + "`");
     }
+    if (s.database() != null) {
+      b.add("- Database: `" + s.database() + "`");
+    }
     if (!s.links().isEmpty()) {
       StringJoiner links = new StringJoiner(", ");
       s.links().forEach((name, uri) -> links.add("[" + clean(name) + "](" + clean(String.valueOf(uri)) + ")"));

@@ -98,6 +98,11 @@ public final class StickyComments {
     cache.put(key, new Note(id, body));
   }
 
+  /** Drops what is remembered of {@code key} (after teardown); the next update looks the comment up again. */
+  public void forget(PreviewKey key) {
+    cache.remove(key);
+  }
+
   /** Our comment (the oldest with the marker), deleting later duplicates; null if none. */
   private Note find(PreviewKey key, String marker) {
     Note first = null;

@@ -1,5 +1,7 @@
 package dev.preview.scm.github;
 
+import dev.preview.testkit.MutableClock;
+import static dev.preview.scm.Fixtures.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -9,11 +11,8 @@ import java.nio.charset.StandardCharsets;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.Signature;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.concurrent.TimeUnit;
@@ -49,10 +48,6 @@ class GitHubAppAuthTest {
 
   static String pkcs8Pem() {
     return "-----BEGIN PRIVATE KEY-----\n" + Base64.getMimeEncoder().encodeToString(keys.getPrivate().getEncoded()) + "\n-----END PRIVATE KEY-----\n";
-  }
-
-  static MockResponse json(int code, String body) {
-    return new MockResponse.Builder().code(code).setHeader("Content-Type", "application/json").body(body).build();
   }
 
   GitHubPullRequestSource source(String pem, Long installation) {
@@ -101,10 +96,10 @@ class GitHubAppAuthTest {
     server.enqueue(json(201, "{\"token\": \"ghs_first\", \"expires_at\": \"2026-11-22T16:00:00Z\"}"));
     server.enqueue(json(200, pull()));
     src.find(key);
-    clock.now = T0.plus(Duration.ofMinutes(54));
+    clock.set(T0.plus(Duration.ofMinutes(54)));
     server.enqueue(json(200, pull()));
     src.find(key);
-    clock.now = T0.plus(Duration.ofMinutes(56));
+    clock.set(T0.plus(Duration.ofMinutes(56)));
     server.enqueue(json(201, "{\"token\": \"ghs_second\", \"expires_at\": \"2026-11-22T17:00:00Z\"}"));
     server.enqueue(json(200, pull()));
     src.find(key);
@@ -151,28 +146,5 @@ class GitHubAppAuthTest {
 
   static JsonNode claims(String authorization) throws Exception {
     return Fixtures.MAPPER.readTree(Base64.getUrlDecoder().decode(authorization.substring(7).split("\\.")[1]));
-  }
-
-  static final class MutableClock extends Clock {
-    volatile Instant now;
-
-    MutableClock(Instant now) {
-      this.now = now;
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
   }
 }

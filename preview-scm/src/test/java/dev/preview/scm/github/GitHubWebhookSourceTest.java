@@ -149,6 +149,15 @@ class GitHubWebhookSourceTest {
   }
 
   @Test
+  void labelsOnAClosedPullRequestAreIgnoredNotMalformed() {
+    ObjectNode root = pr("labeled");
+    Fixtures.obj(root, "/pull_request").put("state", "closed");
+    WebhookResult r = source.handle(signed("pull_request", Fixtures.bytes(root)));
+    assertThat(r).isInstanceOf(Ignored.class);
+    assertThat(((Ignored) r).reason()).isEqualTo("pull_request labeled on a pull request that is CLOSED");
+  }
+
+  @Test
   void pingIsIgnoredWith200() {
     WebhookResult r = source.handle(signed("ping", Fixtures.bytes(Fixtures.load("github/ping.json"))));
     assertThat(r).isInstanceOf(Ignored.class);
