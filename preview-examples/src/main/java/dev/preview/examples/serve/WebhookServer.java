@@ -86,6 +86,7 @@ public final class WebhookServer implements AutoCloseable {
   private final HttpServer http;
   private final ExecutorService requestThreads;
   private final ScheduledExecutorService reconciler;
+  private final Supplier<ReconcileReport> reconcile;
   private final Map<String, WebhookSource> sources;
   private final Function<PullRequestEvent, CompletableFuture<Preview>> handler;
   private final int maxBodyBytes;
@@ -121,15 +122,15 @@ public final class WebhookServer implements AutoCloseable {
     http.createContext("/healthz", this::health);
     http.createContext("/livez", this::live);
     http.createContext("/", ex -> respond(ex, 404, body("not_found", "no such endpoint: " + ex.getRequestURI().getPath())));
+    this.reconcile = b.reconcile;
     if (b.reconcile != null && b.reconcileInterval != null && !b.reconcileInterval.isZero()) {
       this.reconciler = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "preview-reconcile");
         t.setDaemon(true);
         return t;
       });
-      Supplier<ReconcileReport> reconcile = b.reconcile;
       long ms = b.reconcileInterval.toMillis();
-      reconciler.scheduleWithFixedDelay(() -> reconcileOnce(reconcile), ms, ms, TimeUnit.MILLISECONDS);
+      reconciler.scheduleWithFixedDelay(this::reconcileOnce, ms, ms, TimeUnit.MILLISECONDS);
     } else {
       this.reconciler = null;
     }
@@ -151,7 +152,23 @@ public final class WebhookServer implements AutoCloseable {
     return URI.create("http://" + host + ":" + port());
   }
 
-  private void reconcileOnce(Supplier<ReconcileReport> reconcile) {
+  /**
+   * Runs the periodic reconcile once more, soon, on its own thread (never two at once), if this
+   * replica leads then; a no-op when no periodic reconcile is set. Meant for a replica that has just
+   * started leading: it repairs what happened while no replica acted (webhooks refused during the
+   * handover).
+   */
+  public void reconcileSoon() {
+    if (reconciler != null) {
+      try {
+        reconciler.execute(this::reconcileOnce);
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        // closed: nothing to do
+      }
+    }
+  }
+
+  private void reconcileOnce() {
     if (!leads()) {
       return;
     }
