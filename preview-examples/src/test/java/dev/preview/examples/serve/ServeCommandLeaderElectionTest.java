@@ -70,7 +70,7 @@ class ServeCommandLeaderElectionTest {
 
   ServeCommand.Running serve(String identity) throws Exception {
     ServeCommand cmd = CommandLine.populateCommand(new ServeCommand(), "--config", config().toString(), "--port", "0",
-        "--bind", "127.0.0.1", "--reconcile-interval", "0", "--leader-election", "--lease-namespace", "preview-system",
+        "--bind", "127.0.0.1", "--reconcile-interval", "1h", "--leader-election", "--lease-namespace", "preview-system",
         "--lease-name", "preview-serve", "--identity", identity, "--lease-duration", "3s");
     KubernetesClient own = mock.createClient(); // each replica has its own client, like its own process
     closeables.add(own);
@@ -91,6 +91,11 @@ class ServeCommandLeaderElectionTest {
         HttpResponse.BodyHandlers.ofString());
   }
 
+  String lastReconcile(ServeCommand.Running r) throws Exception {
+    return new ObjectMapper().readTree(http.send(HttpRequest.newBuilder(r.server().url().resolve("/healthz")).build(),
+        HttpResponse.BodyHandlers.ofString()).body()).path("lastReconcile").asText();
+  }
+
   Lease lease() {
     return client.leases().inNamespace("preview-system").withName("preview-serve").get();
   }
@@ -104,6 +109,8 @@ class ServeCommandLeaderElectionTest {
     assertThat(lease().getSpec().getHolderIdentity()).isEqualTo("serve-a");
     assertThat(lease().getSpec().getLeaseDurationSeconds()).isEqualTo(3);
     assertThat(ping(first.server().url()).statusCode()).isEqualTo(200);
+    // the periodic reconcile is hourly, but a new leader reconciles at once (catching up on the handover)
+    await().atMost(Duration.ofSeconds(10)).until(() -> !lastReconcile(first).equals("never"));
 
     ServeCommand.Running second = serve("serve-b");
     HttpResponse<String> refused = ping(second.server().url());
@@ -112,12 +119,14 @@ class ServeCommandLeaderElectionTest {
     await().during(Duration.ofMillis(800)).atMost(Duration.ofSeconds(3)).until(() -> health(second) == 503 && health(first) == 200);
     assertThat(new ObjectMapper().readTree(http.send(HttpRequest.newBuilder(second.server().url().resolve("/healthz")).build(),
         HttpResponse.BodyHandlers.ofString()).body()).path("leader").asBoolean(true)).isFalse();
+    assertThat(lastReconcile(second)).isEqualTo("never"); // a standby does not reconcile, not even on start
 
     // closing the first (SIGTERM) releases the lease once it has stopped serving: the second takes over
     first.close();
     await().atMost(Duration.ofSeconds(10)).until(() -> health(second) == 200);
     assertThat(lease().getSpec().getHolderIdentity()).isEqualTo("serve-b");
     assertThat(ping(second.server().url()).statusCode()).isEqualTo(200);
+    await().atMost(Duration.ofSeconds(10)).until(() -> !lastReconcile(second).equals("never"));
   }
 
   @Test
