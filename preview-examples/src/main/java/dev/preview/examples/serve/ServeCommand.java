@@ -13,10 +13,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
@@ -90,7 +92,7 @@ public final class ServeCommand implements Callable<Integer> {
     private final PreviewOrchestrator orchestrator;
     private final String path;
     private final LeaderElection election;
-    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     Running(WebhookServer server, PreviewOrchestrator orchestrator, String path, LeaderElection election) {
       this.server = server;
@@ -105,8 +107,8 @@ public final class ServeCommand implements Callable<Integer> {
     }
 
     /** This replica's identity in the Lease, or empty without leader election. */
-    public java.util.Optional<String> election() {
-      return java.util.Optional.ofNullable(election).map(LeaderElection::identity);
+    public Optional<String> election() {
+      return Optional.ofNullable(election).map(LeaderElection::identity);
     }
 
     public WebhookServer server() {
@@ -195,8 +197,8 @@ public final class ServeCommand implements Callable<Integer> {
     }
     PreviewOrchestrator orchestrator = PreviewOrchestrator.fromConfig(cfg);
     LeaderElection election = null;
+    AtomicReference<WebhookServer> started = new AtomicReference<>();
     try {
-      AtomicReference<WebhookServer> started = new AtomicReference<>();
       WebhookServer.Builder server = WebhookServer.builder().orchestrator(orchestrator).source(source)
           .port(port).bind(bind).threads(threads).maxBodyBytes(maxBytes).reconcileInterval(interval);
       if (leaderElection) {
@@ -209,6 +211,9 @@ public final class ServeCommand implements Callable<Integer> {
       }
       return new Running(started.get(), orchestrator, "/webhooks/" + source.name(), election);
     } catch (IOException | RuntimeException e) {
+      if (started.get() != null) {
+        started.get().close();
+      }
       if (election != null) {
         election.close();
       }
