@@ -557,7 +557,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
 
       DatabaseConnection db = null;
       if (database != null) {
-        db = run.step("database", () -> database.create(key, new DatabaseSpec(databaseBaseline, labels)));
+        db = run.step("database", () -> database.create(key, new DatabaseSpec(databaseBaseline, labels, app.buildContext())));
         dbName = db.name();
         safePoint(w);
       }

@@ -3,12 +3,24 @@ package dev.preview.spi;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class ModelValidationTest {
   static final String SHA = "0123456789abcdef0123456789abcdef01234567";
+
+  @Test
+  void database_spec_keeps_its_two_argument_form_and_an_optional_build_context() {
+    DatabaseSpec two = new DatabaseSpec("shop_baseline", Map.of("a", "b"));
+    assertThat(two.buildContext()).isNull();
+    assertThat(two.labels()).containsEntry("a", "b");
+    assertThat(DatabaseSpec.empty().buildContext()).isNull();
+    DatabaseSpec three = new DatabaseSpec(null, null, Path.of("/checkout"));
+    assertThat(three.buildContext()).isEqualTo(Path.of("/checkout"));
+    assertThat(three.labels()).isEmpty();
+  }
 
   @Test
   void preview_key_round_trips_through_its_id() {

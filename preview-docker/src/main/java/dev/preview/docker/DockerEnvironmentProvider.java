@@ -243,7 +243,8 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     String hash = hash("app", imageId(image), image, spec.command().toString(), String.valueOf(spec.port()),
         new TreeMap<>(spec.env()).toString(), new TreeMap<>(spec.secrets()).keySet().toString(),
         new TreeMap<>(labels).toString(), DockerSettings.merge(spec.resources(), settings.resources).toString(),
-        settings.restart, healthcheck(spec).toString(), String.valueOf(settings.publish), settings.publishInterface,
+        settings.restart, String.valueOf(healthcheck(spec).getTest()), settings.healthcheck.toString(),
+        String.valueOf(settings.publish), settings.publishInterface,
         settings.portLow + "-" + settings.portHigh, network);
     labels.put(SPEC_HASH, hash);
 
@@ -278,9 +279,11 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       start(id, "app of " + key);
     } else if (settings.publish) {
       // The new container needs the old one's host port (the preview's URL stays the same), so the old
-      // one goes first; the new one is created already, so the gap is one container start.
-      apps.forEach(c -> remove(c.getId()));
+      // one must let go of it first. Killing is quicker than removing; the new one is created already,
+      // so the gap is a kill and a start. The old ones are removed once the new one runs.
+      apps.forEach(c -> kill(c));
       start(id, "app of " + key);
+      apps.forEach(c -> remove(c.getId()));
     } else {
       // Behind a proxy both can run at once: swap only once the new one is up.
       start(id, "app of " + key);
@@ -428,6 +431,19 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       engine.run("starting the " + what, () -> {
         throw e;
       });
+    }
+  }
+
+  private void kill(Container c) {
+    if (!"running".equals(c.getState()) && !"restarting".equals(c.getState())) {
+      return;
+    }
+    try {
+      docker.stopContainerCmd(c.getId()).withTimeout(0).exec();
+    } catch (NotModifiedException | NotFoundException e) {
+      // already stopped or gone
+    } catch (DockerException e) {
+      throw engine.failure("stopping the previous app container " + name(c), e);
     }
   }
 

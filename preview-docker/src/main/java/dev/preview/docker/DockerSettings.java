@@ -139,6 +139,11 @@ final class DockerSettings {
     traefik = new Traefik(t.bool("enabled", false), t.string("domain", null), t.strings("entrypoints"),
         t.bool("tls", false), t.string("certResolver", null), t.string("container", null));
 
+    if (!publish && !traefik.enabled()) {
+      c.problem("publish.enabled", "is false and traefik is not enabled, so previews would have no URL; "
+          + "enable one of them");
+    }
+
     labels = c.stringMap("labels");
     for (String name : labels.keySet()) {
       if (!LABEL_NAME.matcher(name).matches() || name.startsWith("preview.dev/")) {

@@ -113,13 +113,18 @@ class DockerProviderIT {
 
   @Test
   void applyingTheSameSpecTwiceKeepsTheSameContainer() {
-    DockerEnvironmentProvider p = provider(Map.of());
+    DockerEnvironmentProvider p = provider(Map.of(
+        "resources", Map.of("memory", "64Mi"),
+        "healthcheck", Map.of("command", List.of("/bin/busybox", "true"))));
     PreviewKey key = key(1);
     EnvironmentSpec s = spec(key, "r1").env("A", "1").secret("S", Secret.of("x")).build();
     p.apply(s);
     List<String> before = ids(key);
     Environment again = p.apply(s);
     assertThat(ids(key)).isEqualTo(before).hasSize(1);
+    provider(Map.of("resources", Map.of("memory", "64Mi"),
+        "healthcheck", Map.of("command", List.of("/bin/busybox", "true")))).apply(s);
+    assertThat(ids(key)).as("a new instance with the same config adopts it too").isEqualTo(before);
     awaitAnswer(again);
     // a changed secret (not in any label) is still noticed
     p.apply(spec(key, "r1").env("A", "1").secret("S", Secret.of("y")).build());
@@ -157,7 +162,8 @@ class DockerProviderIT {
 
   @Test
   void behindAProxyAnUpdateThatNeverComesUpLeavesTheRunningRevisionAlone() {
-    DockerEnvironmentProvider p = provider(Map.of("publish", Map.of("enabled", false), "update", Map.of("timeout", "10s")));
+    DockerEnvironmentProvider p = provider(Map.of("publish", Map.of("enabled", false), "update", Map.of("timeout", "10s"),
+        "traefik", Map.of("enabled", true, "domain", "preview.example.com")));
     PreviewKey key = key(15);
     p.apply(spec(key, "r1").build());
     List<String> before = ids(key);
@@ -375,7 +381,7 @@ class DockerProviderIT {
     java.nio.file.Path ctx = java.nio.file.Files.createTempDirectory("preview-docker-build");
     java.nio.file.Path bad = java.nio.file.Files.createTempDirectory("preview-docker-bad");
     try {
-      TestDocker.writeContext(ctx, "LABEL built=yes");
+      TestDocker.writeContext(ctx, "LABEL built=yes\nVOLUME /scratch");
       DockerEnvironmentProvider p = provider(Map.of());
       PreviewKey key = key(13);
       Environment env = p.apply(EnvironmentSpec.builder(key, "abc123").buildContext(ctx).port(8080).build());
@@ -389,8 +395,12 @@ class DockerProviderIT {
           .isInstanceOf(ProviderException.class)
           .hasMessageContaining("failed").hasMessageContaining("Last lines of the build")
           .hasMessageContaining("no-such-file");
+      String anonymous = TestDocker.labelled(Labels.KEY, key.id()).get(0).getMounts().stream()
+          .filter(m -> "/scratch".equals(m.getDestination())).findFirst().orElseThrow().getName();
       p.delete(key);
       assertThat(docker.listImagesCmd().withLabelFilter(Map.of(Labels.KEY, key.id())).exec()).isEmpty();
+      assertThatThrownBy(() -> docker.inspectVolumeCmd(anonymous).exec()).as("the anonymous volume goes too")
+          .isInstanceOf(com.github.dockerjava.api.exception.NotFoundException.class);
     } finally {
       TestDocker.deleteTree(ctx);
       TestDocker.deleteTree(bad);

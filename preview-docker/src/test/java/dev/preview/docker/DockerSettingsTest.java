@@ -99,7 +99,7 @@ class DockerSettingsTest {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("host", "docker.example.com");
     m.put("pull", "sometimes");
-    m.put("publish", Map.of("ports", "30000-20000"));
+    m.put("publish", Map.of("ports", "30000-20000", "enabled", false));
     m.put("resources", Map.of("memory", "lots"));
     m.put("restart", "forever");
     m.put("services", Map.of("App_DB", Map.of("volumes", List.of("data"))));
@@ -110,6 +110,7 @@ class DockerSettingsTest {
             p -> assertThat(p).startsWith("environment.host:"),
             p -> assertThat(p).startsWith("environment.pull:"),
             p -> assertThat(p).startsWith("environment.publish.ports:"),
+            p -> assertThat(p).startsWith("environment.publish.enabled: is false and traefik is not enabled"),
             p -> assertThat(p).startsWith("environment.resources.memory:"),
             p -> assertThat(p).startsWith("environment.restart:"),
             p -> assertThat(p).startsWith("environment.services.App_DB:"),

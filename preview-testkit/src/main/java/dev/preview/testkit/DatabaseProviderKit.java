@@ -12,10 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -44,9 +41,8 @@ import org.junit.jupiter.api.Test;
  */
 public abstract class DatabaseProviderKit {
   private final String repository = KitIds.repository();
-  private final Set<PreviewKey> used = ConcurrentHashMap.newKeySet();
-  private final List<DatabaseProvider> opened = new CopyOnWriteArrayList<>();
-  private DatabaseProvider provider;
+  private final KitResources<DatabaseProvider, PreviewKey> resources =
+      new KitResources<>(this::createProvider, DatabaseProvider::close);
 
   /** A new provider. Called once per test, and a second time in tests that simulate a restart. */
   protected abstract DatabaseProvider createProvider();
@@ -66,17 +62,12 @@ public abstract class DatabaseProviderKit {
 
   /** The provider of this test, created on first use. */
   protected final DatabaseProvider provider() {
-    if (provider == null) {
-      provider = newProvider();
-    }
-    return provider;
+    return resources.provider();
   }
 
   /** Another instance, as after a restart of the process. */
   protected final DatabaseProvider newProvider() {
-    DatabaseProvider p = createProvider();
-    opened.add(p);
-    return p;
+    return resources.newProvider();
   }
 
   /** This test's repository: {@code kit-<random>/app}. */
@@ -86,9 +77,7 @@ public abstract class DatabaseProviderKit {
 
   /** The key of PR {@code n} in this test's repository; its database is dropped after the test. */
   protected final PreviewKey key(int n) {
-    PreviewKey k = PreviewKey.pr(repository, n);
-    used.add(k);
-    return k;
+    return resources.use(PreviewKey.pr(repository, n));
   }
 
   /** The keys of this test's repository in {@code p.list()}, in the order listed. */
@@ -106,30 +95,7 @@ public abstract class DatabaseProviderKit {
 
   @AfterEach
   protected final void dropEverythingTheTestUsed() {
-    RuntimeException failure = null;
-    try {
-      if (!used.isEmpty()) {
-        DatabaseProvider p = provider();
-        for (PreviewKey key : used) {
-          try {
-            p.drop(key);
-          } catch (RuntimeException e) {
-            failure = failure == null ? e : failure;
-          }
-        }
-      }
-    } finally {
-      for (DatabaseProvider p : opened) {
-        try {
-          p.close();
-        } catch (RuntimeException e) {
-          failure = failure == null ? e : failure;
-        }
-      }
-    }
-    if (failure != null) {
-      throw new AssertionError("cleaning up after the test failed: " + failure, failure);
-    }
+    resources.cleanUp(DatabaseProvider::drop);
   }
 
   @Test

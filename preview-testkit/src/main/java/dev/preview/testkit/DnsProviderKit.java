@@ -11,9 +11,6 @@ import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderException;
 import java.time.Duration;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -35,9 +32,8 @@ import org.junit.jupiter.api.Test;
  */
 public abstract class DnsProviderKit {
   private final String repository = KitIds.repository();
-  private final Set<String> used = ConcurrentHashMap.newKeySet();
-  private final List<DnsProvider> opened = new CopyOnWriteArrayList<>();
-  private DnsProvider provider;
+  private final KitResources<DnsProvider, String> resources =
+      new KitResources<>(this::createProvider, DnsProvider::close);
 
   /** A new provider. Called once per test, and a second time in tests that simulate a restart. */
   protected abstract DnsProvider createProvider();
@@ -62,17 +58,12 @@ public abstract class DnsProviderKit {
 
   /** The provider of this test, created on first use. */
   protected final DnsProvider provider() {
-    if (provider == null) {
-      provider = newProvider();
-    }
-    return provider;
+    return resources.provider();
   }
 
   /** Another instance, as after a restart of the process. */
   protected final DnsProvider newProvider() {
-    DnsProvider p = createProvider();
-    opened.add(p);
-    return p;
+    return resources.newProvider();
   }
 
   /** This test's repository: {@code kit-<random>/app}. */
@@ -87,9 +78,7 @@ public abstract class DnsProviderKit {
 
   /** The hostname of {@code key} in {@link #zone()}; it is deleted after the test. */
   protected final String hostname(PreviewKey key) {
-    String h = Names.dnsLabel(key) + "." + zone();
-    used.add(h);
-    return h;
+    return resources.use(Names.dnsLabel(key) + "." + zone());
   }
 
   /** An A record for {@code key}'s hostname owned by {@code owner}. */
@@ -110,30 +99,7 @@ public abstract class DnsProviderKit {
 
   @AfterEach
   protected final void deleteEveryHostnameTheTestUsed() {
-    RuntimeException failure = null;
-    try {
-      if (!used.isEmpty()) {
-        DnsProvider p = provider();
-        for (String hostname : used) {
-          try {
-            p.delete(hostname);
-          } catch (RuntimeException e) {
-            failure = failure == null ? e : failure;
-          }
-        }
-      }
-    } finally {
-      for (DnsProvider p : opened) {
-        try {
-          p.close();
-        } catch (RuntimeException e) {
-          failure = failure == null ? e : failure;
-        }
-      }
-    }
-    if (failure != null) {
-      throw new AssertionError("cleaning up after the test failed: " + failure, failure);
-    }
+    resources.cleanUp(DnsProvider::delete);
   }
 
   @Test

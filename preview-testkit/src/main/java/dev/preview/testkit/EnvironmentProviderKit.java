@@ -17,10 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -53,9 +50,8 @@ import org.junit.jupiter.api.Test;
 public abstract class EnvironmentProviderKit {
   private final String repository = KitIds.repository();
   private final Instant created = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-  private final Set<PreviewKey> used = ConcurrentHashMap.newKeySet();
-  private final List<EnvironmentProvider> opened = new CopyOnWriteArrayList<>();
-  private EnvironmentProvider provider;
+  private final KitResources<EnvironmentProvider, PreviewKey> resources =
+      new KitResources<>(this::createProvider, EnvironmentProvider::close);
 
   /** A new provider. Called once per test, and a second time in tests that simulate a restart. */
   protected abstract EnvironmentProvider createProvider();
@@ -73,17 +69,12 @@ public abstract class EnvironmentProviderKit {
 
   /** The provider of this test, created on first use. */
   protected final EnvironmentProvider provider() {
-    if (provider == null) {
-      provider = newProvider();
-    }
-    return provider;
+    return resources.provider();
   }
 
   /** Another instance, as after a restart of the process. */
   protected final EnvironmentProvider newProvider() {
-    EnvironmentProvider p = createProvider();
-    opened.add(p);
-    return p;
+    return resources.newProvider();
   }
 
   /** This test's repository: {@code kit-<random>/app}. */
@@ -93,9 +84,7 @@ public abstract class EnvironmentProviderKit {
 
   /** The key of PR {@code n} in this test's repository; it is deleted after the test. */
   protected final PreviewKey key(int n) {
-    PreviewKey k = PreviewKey.pr(repository, n);
-    used.add(k);
-    return k;
+    return resources.use(PreviewKey.pr(repository, n));
   }
 
   /** A fresh 40-character hex revision. */
@@ -129,30 +118,7 @@ public abstract class EnvironmentProviderKit {
 
   @AfterEach
   protected final void deleteEverythingTheTestUsed() {
-    RuntimeException failure = null;
-    try {
-      if (!used.isEmpty()) {
-        EnvironmentProvider p = provider();
-        for (PreviewKey key : used) {
-          try {
-            p.delete(key);
-          } catch (RuntimeException e) {
-            failure = failure == null ? e : failure;
-          }
-        }
-      }
-    } finally {
-      for (EnvironmentProvider p : opened) {
-        try {
-          p.close();
-        } catch (RuntimeException e) {
-          failure = failure == null ? e : failure;
-        }
-      }
-    }
-    if (failure != null) {
-      throw new AssertionError("cleaning up after the test failed: " + failure, failure);
-    }
+    resources.cleanUp(EnvironmentProvider::delete);
   }
 
   @Test

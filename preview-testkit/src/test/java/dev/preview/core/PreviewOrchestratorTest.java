@@ -19,6 +19,7 @@ import dev.preview.testkit.FakePullRequestSource;
 import dev.preview.testkit.FakeScmNotifier;
 import dev.preview.testkit.Faults;
 import dev.preview.testkit.MutableClock;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -110,6 +111,28 @@ class PreviewOrchestratorTest {
     assertThat(env.list()).as("environments").isEmpty();
     assertThat(db.list()).as("databases").isEmpty();
     assertThat(dns.list()).as("DNS records").isEmpty();
+  }
+
+  @Test
+  void the_database_is_given_the_app_build_context_so_the_branch_migrations_can_run() throws Exception {
+    Path checkout = Path.of("/checkouts/shop/pr-1").toAbsolutePath();
+    orchestrator = PreviewOrchestrator.builder()
+        .environment(env).database(db).notifier(scm).pullRequests(source)
+        .app(AppTemplate.builder().buildContext(checkout)
+            .readinessTimeout(Duration.ofMillis(300)).readinessInterval(Duration.ofMillis(10)).build())
+        .policy(PreviewPolicy.builder().build()).clock(clock).healthCheck(url -> true).build();
+
+    assertThat(await(orchestrator.handle(event(Action.OPENED, open(PR1, 1)))).state()).isEqualTo(PreviewState.READY);
+
+    assertThat(db.spec(PR1).orElseThrow().buildContext()).isEqualTo(checkout);
+  }
+
+  @Test
+  void an_app_without_build_context_gives_the_database_none() throws Exception {
+    orchestrator();
+    assertThat(await(orchestrator.handle(event(Action.OPENED, open(PR1, 1)))).state()).isEqualTo(PreviewState.READY);
+    assertThat(db.spec(PR1).orElseThrow().buildContext()).isNull();
+    assertThat(db.spec(PR1).orElseThrow().labels()).containsKey("preview.dev/key");
   }
 
   @Test

@@ -183,12 +183,11 @@ class KitsCatchBrokenProvidersTest {
   }
 
   /** Answers find() and list() from what this instance applied: forgets everything on restart. */
-  static final class MemoryListing implements EnvironmentProvider {
-    private final FakeEnvironmentProvider real;
+  static final class MemoryListing extends Delegating {
     private final Map<PreviewKey, Environment> seen = new ConcurrentHashMap<>();
 
     MemoryListing(FakeEnvironmentProvider real) {
-      this.real = real;
+      super(real);
     }
 
     @Override
@@ -198,7 +197,7 @@ class KitsCatchBrokenProvidersTest {
 
     @Override
     public Environment apply(EnvironmentSpec spec) {
-      Environment e = real.apply(spec);
+      Environment e = super.apply(spec);
       seen.put(spec.key(), e);
       return e;
     }
@@ -215,24 +214,19 @@ class KitsCatchBrokenProvidersTest {
 
     @Override
     public void delete(PreviewKey key) {
-      real.delete(key);
+      super.delete(key);
       seen.remove(key);
     }
 
     @Override
-    public boolean supportsSuspend() {
-      return true;
-    }
-
-    @Override
     public void suspend(PreviewKey key) {
-      real.suspend(key);
-      real.find(key).ifPresent(e -> seen.put(key, e));
+      super.suspend(key);
+      super.find(key).ifPresent(e -> seen.put(key, e));
     }
 
     @Override
     public Environment resume(PreviewKey key) {
-      Environment e = real.resume(key);
+      Environment e = super.resume(key);
       seen.put(key, e);
       return e;
     }

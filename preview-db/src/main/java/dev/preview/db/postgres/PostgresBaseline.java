@@ -81,7 +81,7 @@ public final class PostgresBaseline {
    * and {@code build.seed} (SQL files). Validates the section like the provider does.
    */
   public static PostgresBaseline fromConfig(ProviderConfig config) {
-    config.ignore("provider", "connectionLimit", "strategy", "host", "port", "migrations");
+    config.ignore("provider", "connectionLimit", "strategy", "host", "port", "migrations", "branchMigrations");
     String url = config.requiredString("url");
     Optional<String> user = config.string("username");
     Optional<Secret> pw = config.secret("password");
@@ -176,7 +176,13 @@ public final class PostgresBaseline {
     if (inSchema != null) {
       conf.schemas(inSchema).defaultSchema(inSchema).createSchemas(false);
     }
-    return conf.load().migrate().migrationsExecuted;
+    try {
+      return conf.load().migrate().migrationsExecuted;
+    } catch (RuntimeException e) {
+      // FlywayException and friends: say which baseline and which locations, as a provider error
+      throw new ProviderException(PostgresDatabaseProvider.NAME, "migrations from " + migrations + " failed while building baseline "
+          + (database != null ? "database " + database : "schema " + schema) + ": " + e.getMessage(), false, e);
+    }
   }
 
   private void runSeed(Connection c) throws SQLException {

@@ -13,6 +13,8 @@ import dev.preview.spi.ProviderException;
 import dev.preview.spi.Secret;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -51,7 +53,8 @@ import org.slf4j.LoggerFactory;
  *   <li>Ownership marks ({@code COMMENT ON ROLE/DATABASE/SCHEMA} with the key and labels) make
  *       {@link #list()} work from the server alone, after any restart.</li>
  *   <li>Optionally, Flyway migrations (config {@code migrations}, or {@link #migrate}) run on the clone,
- *       so the preview shows the branch's own schema.</li>
+ *       then the branch's own ones (config {@code branchMigrations}, a directory relative to
+ *       {@link DatabaseSpec#buildContext()}), so the preview shows the branch's own schema.</li>
  * </ul>
  * {@link #drop} terminates the preview's sessions ({@code DROP DATABASE .. WITH (FORCE)} on 13+) and
  * drops the database or schema and the role. Objects that carry a mark for another key, or that exist
@@ -81,6 +84,7 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
   private final String appHost;
   private final int appPort;
   private final List<String> migrations;
+  private final String branchMigrations;
 
   private PostgresDatabaseProvider(Builder b) {
     this.admin = PgUrl.parse(b.url);
@@ -94,6 +98,7 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
     this.appHost = b.appHost != null ? b.appHost : admin.host();
     this.appPort = b.appPort > 0 ? b.appPort : admin.port();
     this.migrations = List.copyOf(b.migrations);
+    this.branchMigrations = b.branchMigrations;
   }
 
   public static Builder builder() {
@@ -136,10 +141,32 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
         }
       }
       runMigrations(name, migrations);
+      Optional<Path> branch = branchMigrations(key, s);
+      if (branch.isPresent()) {
+        runMigrations(name, List.of("filesystem:" + branch.get()));
+      }
       return connection(name, pw);
     } catch (SQLException e) {
       throw failure("cannot create the database of " + key + " (" + name + ")", e);
     }
+  }
+
+  /**
+   * The branch's own migrations directory: {@code branchMigrations} resolved against the spec's build
+   * context. Empty when either is unset, or when the branch has no such directory (then it has no
+   * migrations of its own to run, which is not an error).
+   */
+  private Optional<Path> branchMigrations(PreviewKey key, DatabaseSpec spec) {
+    if (branchMigrations == null || spec.buildContext() == null) {
+      return Optional.empty();
+    }
+    Path dir = spec.buildContext().resolve(branchMigrations).toAbsolutePath().normalize();
+    if (!Files.isDirectory(dir)) {
+      LOG.warn("postgres: no branch migrations for {}: {} is not a directory (branchMigrations: {})", key, dir,
+          branchMigrations);
+      return Optional.empty();
+    }
+    return Optional.of(dir);
   }
 
   /** Creates or updates the role; returns whether it existed (with our mark) before this call. */
@@ -473,6 +500,7 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
     private String appHost;
     private int appPort;
     private List<String> migrations = List.of();
+    private String branchMigrations;
 
     private Builder() {}
 
@@ -533,6 +561,17 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
       return this;
     }
 
+    /**
+     * The branch's migrations directory, relative to {@link DatabaseSpec#buildContext()} (e.g.
+     * {@code src/main/resources/db/migration}): after cloning, the migrations found there that the
+     * baseline lacks are applied, so the preview shows the branch's own schema. Nothing happens for a
+     * spec without a build context. Null (the default): no branch migrations.
+     */
+    public Builder branchMigrations(String directory) {
+      this.branchMigrations = directory;
+      return this;
+    }
+
     public PostgresDatabaseProvider build() {
       List<String> problems = new ArrayList<>();
       if (url == null) {
@@ -549,6 +588,9 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
       }
       if (connectionLimit < 1) {
         problems.add("postgres: connectionLimit must be at least 1, got " + connectionLimit);
+      }
+      if (branchMigrations != null && branchMigrations.isBlank()) {
+        problems.add("postgres: branchMigrations must not be empty");
       }
       if (!problems.isEmpty()) {
         throw new ConfigurationException(problems);
@@ -590,6 +632,8 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
       Optional<String> host = config.string("host");
       int port = config.integer("port", 0, 0, 65535);
       List<String> migrations = config.strings("migrations");
+      Optional<String> branch = config.string("branchMigrations");
+      branch.filter(String::isBlank).ifPresent(b -> config.problem("branchMigrations", "must not be empty"));
       if (mode.equals("database") && shared.isPresent()) {
         config.problem("database", "only applies to mode: schema");
       }
@@ -597,7 +641,7 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
       return builder().url(url).username(user.orElse(null)).password(pw.orElse(null))
           .mode(mode.equals("schema") ? Mode.SCHEMA : Mode.DATABASE).baseline(base.orElse(null))
           .sharedDatabase(shared.orElse(null)).strategy(strategy.orElse(null)).connectionLimit(limit)
-          .appAddress(host.orElse(null), port).migrations(migrations).build();
+          .appAddress(host.orElse(null), port).migrations(migrations).branchMigrations(branch.orElse(null)).build();
     }
   }
 }

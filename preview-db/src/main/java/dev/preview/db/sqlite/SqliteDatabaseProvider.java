@@ -263,7 +263,7 @@ public final class SqliteDatabaseProvider implements DatabaseProvider {
 
     @Override
     public DatabaseProvider create(ProviderConfig config) {
-      config.ignore("provider");
+      config.ignore("provider", "build"); // build: read by SqliteBaseline.fromConfig
       String dir = config.string("directory", ".preview/databases");
       Optional<String> base = config.string("baseline");
       config.validate();

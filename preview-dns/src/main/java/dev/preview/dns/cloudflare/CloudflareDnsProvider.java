@@ -97,7 +97,7 @@ public final class CloudflareDnsProvider implements DnsProvider {
 
   @Override
   public void upsert(DnsRecord record) {
-    String host = checkInZone(record.hostname());
+    String host = Zones.requireInside(record.hostname(), zoneName);
     String mark = ownership.mark(record.owner());
     if (mark.length() > maxCommentLength) {
       throw new ProviderException(name(), "the ownership comment for " + host + " is " + mark.length()
@@ -115,12 +115,10 @@ public final class CloudflareDnsProvider implements DnsProvider {
       }
       Optional<Ownership.Owner> owner = Ownership.parse(r.comment());
       if (owner.isPresent() && !ownership.isMine(owner.get())) {
-        throw new ProviderException(name(), host + " is owned by another preview installation ("
-            + owner.get().describe() + "); refusing to take it over.", false);
+        throw Ownership.ownedByOtherInstallation(name(), host, owner.get());
       }
       if (owner.isPresent() && !owner.get().key().equals(record.owner())) {
-        throw new ProviderException(name(), host + " is owned by preview " + owner.get().describe() + ", not by "
-            + record.owner().id() + "; refusing to take it over.", false);
+        throw Ownership.ownedByOtherPreview(name(), host, owner.get(), record.owner());
       }
       if (owner.isPresent() || adopt) {
         ours.add(r);
@@ -129,9 +127,7 @@ public final class CloudflareDnsProvider implements DnsProvider {
       }
     }
     if (!foreign.isEmpty()) {
-      throw new ProviderException(name(), host + " already has records that preview does not own ("
-          + String.join(", ", foreign) + "). Delete them, choose another hostname, or set adopt: true to take"
-          + " them over.", false);
+      throw Ownership.foreignRecords(name(), host, String.join(", ", foreign));
     }
     boolean prox = proxied;
     int recordTtl = prox ? 1 : ttl == null ? record.ttlSeconds() : ttl;
@@ -158,7 +154,7 @@ public final class CloudflareDnsProvider implements DnsProvider {
 
   @Override
   public void delete(String hostname) {
-    String host = checkInZone(Zones.normalize(hostname));
+    String host = Zones.requireInside(Zones.normalize(hostname), zoneName);
     String zone = zoneId();
     for (CloudflareApi.Record r : recordsAt(zone, host)) {
       if (ADDRESS_TYPES.contains(r.type()) && ownership.ownerIfMine(r.comment()).isPresent()) {
@@ -222,13 +218,6 @@ public final class CloudflareDnsProvider implements DnsProvider {
     }
     zoneId = found.get(0).id();
     return zoneId;
-  }
-
-  private String checkInZone(String host) {
-    if (!Zones.inZone(host, zoneName) || host.equals(zoneName)) {
-      throw new IllegalArgumentException("hostname \"" + host + "\" is not inside zone " + zoneName);
-    }
-    return host;
   }
 
   private <T> CloudflareApi.Envelope<T> call(Call<CloudflareApi.Envelope<T>> call, String what, boolean absentIsFine) {

@@ -2,6 +2,7 @@ package dev.preview.dns.internal;
 
 import dev.preview.spi.Labels;
 import dev.preview.spi.PreviewKey;
+import dev.preview.spi.ProviderException;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -74,6 +75,24 @@ public final class Ownership {
   /** The owner of a mark, if the mark is ours and of this installation. */
   public Optional<PreviewKey> ownerIfMine(String text) {
     return parse(text).filter(this::isMine).map(Owner::key);
+  }
+
+  /** A hostname already holds records nobody marked as preview's, and adopt is off; {@code found} lists them. */
+  public static ProviderException foreignRecords(String provider, String host, String found) {
+    return new ProviderException(provider, host + " already has records that preview does not own (" + found
+        + "). Delete them, choose another hostname, or set adopt: true to take them over.", false);
+  }
+
+  /** A hostname is marked by another installation sharing the zone. */
+  public static ProviderException ownedByOtherInstallation(String provider, String host, Owner owner) {
+    return new ProviderException(provider, host + " is owned by another preview installation ("
+        + owner.describe() + "); refusing to take it over.", false);
+  }
+
+  /** A hostname is marked by this installation, but for another preview than {@code expected}. */
+  public static ProviderException ownedByOtherPreview(String provider, String host, Owner owner, PreviewKey expected) {
+    return new ProviderException(provider, host + " is owned by preview " + owner.describe() + ", not by "
+        + expected.id() + "; refusing to take it over.", false);
   }
 
   /** An owner read from a mark. */

@@ -1,5 +1,6 @@
 package dev.preview.dns.internal;
 
+import dev.preview.spi.DnsRecord;
 import java.util.Locale;
 
 /** Zone and hostname helpers shared by the providers. Internal: not a public API. */
@@ -15,6 +16,22 @@ public final class Zones {
   /** Whether {@code hostname} is {@code zone} or below it. Both normalized. */
   public static boolean inZone(String hostname, String zone) {
     return hostname.equals(zone) || hostname.endsWith("." + zone);
+  }
+
+  /**
+   * {@code hostname} (normalized) if it is strictly below {@code zone}; otherwise an
+   * {@link IllegalArgumentException} naming both, as a provider may only write inside its zone.
+   */
+  public static String requireInside(String hostname, String zone) {
+    if (!inZone(hostname, zone) || hostname.equals(zone)) {
+      throw new IllegalArgumentException("hostname \"" + hostname + "\" is not inside zone " + zone);
+    }
+    return hostname;
+  }
+
+  /** The record's value as DNS names are written in a zone: a CNAME target made absolute (trailing dot). */
+  public static String absoluteValue(DnsRecord r) {
+    return r.type() == DnsRecord.Type.CNAME && !r.value().endsWith(".") ? r.value() + "." : r.value();
   }
 
   /** The name of the ownership TXT record of {@code hostname}: {@code <prefix>.<hostname>}. */

@@ -136,8 +136,7 @@ public final class Rfc2136DnsProvider implements DnsProvider {
       return;
     }
     if (rcode == Rcode.YXDOMAIN) {
-      throw new ProviderException(name(), record.hostname() + " already has records that preview does not own ("
-          + describe(host) + "). Delete them, choose another hostname, or set adopt: true to take them over.", false);
+      throw Ownership.foreignRecords(name(), record.hostname(), describe(host));
     }
     throw failure("create " + record.hostname(), rcode, null);
   }
@@ -156,8 +155,7 @@ public final class Rfc2136DnsProvider implements DnsProvider {
           + "); refusing to take it over.", false);
     }
     if (!owner.get().key().equals(record.owner())) {
-      throw new ProviderException(name(), record.hostname() + " is owned by preview " + owner.get().describe()
-          + ", not by " + record.owner().id() + "; refusing to take it over.", false);
+      throw Ownership.ownedByOtherPreview(name(), record.hostname(), owner.get(), record.owner());
     }
     // Ours, written differently (e.g. by an older version): rewrite it under the same guard.
     Update u = new Update(zone);
@@ -350,17 +348,12 @@ public final class Rfc2136DnsProvider implements DnsProvider {
   }
 
   private Name hostName(String hostname) {
-    String h = Zones.normalize(hostname);
-    if (!Zones.inZone(h, zoneText) || h.equals(zoneText)) {
-      throw new IllegalArgumentException("hostname \"" + h + "\" is not inside zone " + zoneText);
-    }
-    return name(h);
+    return name(Zones.requireInside(Zones.normalize(hostname), zoneText));
   }
 
   private static Record target(Name host, DnsRecord r, int ttl) {
-    String value = r.type() == DnsRecord.Type.CNAME && !r.value().endsWith(".") ? r.value() + "." : r.value();
     try {
-      return Record.fromString(host, Type.value(r.type().name()), DClass.IN, ttl, value, Name.root);
+      return Record.fromString(host, Type.value(r.type().name()), DClass.IN, ttl, Zones.absoluteValue(r), Name.root);
     } catch (IOException e) {
       throw new IllegalArgumentException("not a valid " + r.type() + " value: \"" + r.value() + "\"", e);
     }

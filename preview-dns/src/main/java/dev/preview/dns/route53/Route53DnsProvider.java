@@ -149,7 +149,7 @@ public final class Route53DnsProvider implements DnsProvider {
 
   @Override
   public void upsert(DnsRecord record) {
-    String host = checkInZone(record.hostname());
+    String host = Zones.requireInside(record.hostname(), zoneName);
     String ownerName = Zones.ownerName(txtPrefix, host);
     String zone = zoneId();
     Map<String, List<ResourceRecordSet>> sets = setsAt(zone, host, ownerName);
@@ -160,14 +160,13 @@ public final class Route53DnsProvider implements DnsProvider {
     if (!marks.isEmpty()) {
       checkOwnedBy(host, ownerName, marks.get(0), record.owner());
     } else if (!targets.isEmpty() && !adopt) {
-      throw new ProviderException(name(), host + " already has records that preview does not own ("
-          + describe(targets) + "). Delete them, choose another hostname, or set adopt: true to take them over.", false);
+      throw Ownership.foreignRecords(name(), host, describe(targets));
     }
 
     RRType type = RRType.fromValue(record.type().name());
     ResourceRecordSet desired = ResourceRecordSet.builder().name(host + ".").type(type)
         .ttl(ttl != null ? ttl : (long) record.ttlSeconds())
-        .resourceRecords(ResourceRecord.builder().value(value(record)).build()).build();
+        .resourceRecords(ResourceRecord.builder().value(Zones.absoluteValue(record)).build()).build();
     List<Change> changes = new ArrayList<>();
     ResourceRecordSet sameType = null;
     for (ResourceRecordSet s : targets) {
@@ -202,18 +201,16 @@ public final class Route53DnsProvider implements DnsProvider {
           + " that preview did not write. Remove it or use another hostname.", false);
     }
     if (!ownership.isMine(owner.get())) {
-      throw new ProviderException(name(), host + " is owned by another preview installation ("
-          + owner.get().describe() + "); refusing to take it over.", false);
+      throw Ownership.ownedByOtherInstallation(name(), host, owner.get());
     }
     if (!owner.get().key().equals(expected)) {
-      throw new ProviderException(name(), host + " is owned by preview " + owner.get().describe() + ", not by "
-          + expected.id() + "; refusing to take it over.", false);
+      throw Ownership.ownedByOtherPreview(name(), host, owner.get(), expected);
     }
   }
 
   @Override
   public void delete(String hostname) {
-    String host = checkInZone(Zones.normalize(hostname));
+    String host = Zones.requireInside(Zones.normalize(hostname), zoneName);
     String ownerName = Zones.ownerName(txtPrefix, host);
     String zone = zoneId();
     Map<String, List<ResourceRecordSet>> sets = setsAt(zone, host, ownerName);
@@ -391,13 +388,6 @@ public final class Route53DnsProvider implements DnsProvider {
     }
   }
 
-  private String checkInZone(String host) {
-    if (!Zones.inZone(host, zoneName) || host.equals(zoneName)) {
-      throw new IllegalArgumentException("hostname \"" + host + "\" is not inside zone " + zoneName);
-    }
-    return host;
-  }
-
   private static Change change(ChangeAction action, ResourceRecordSet set) {
     return Change.builder().action(action).resourceRecordSet(set).build();
   }
@@ -411,10 +401,6 @@ public final class Route53DnsProvider implements DnsProvider {
     return Objects.equals(a.ttl(), b.ttl()) && a.hasResourceRecords()
         && a.resourceRecords().stream().map(r -> Zones.normalize(r.value())).toList()
             .equals(b.resourceRecords().stream().map(r -> Zones.normalize(r.value())).toList());
-  }
-
-  private static String value(DnsRecord r) {
-    return r.type() == DnsRecord.Type.CNAME && !r.value().endsWith(".") ? r.value() + "." : r.value();
   }
 
   private static List<String> quotedValues(ResourceRecordSet s) {

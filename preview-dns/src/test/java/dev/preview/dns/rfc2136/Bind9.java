@@ -101,15 +101,9 @@ final class Bind9 {
   /** Writes a record directly, as an administrator would, outside preview's ownership. */
   static void addForeign(String name, int type, String rdata) {
     try {
-      String key = Files.readString(keyFile());
-      java.util.regex.Matcher m = java.util.regex.Pattern.compile("secret \"([^\"]+)\"").matcher(key);
-      m.find();
-      SimpleResolver r = new SimpleResolver(new InetSocketAddress(HOST, PORT));
-      r.setTCP(true);
-      r.setTSIGKey(new TSIG(TSIG.HMAC_SHA256, Name.fromString("preview-key."), m.group(1)));
       Update u = new Update(Name.fromString(ZONE, Name.root));
       u.add(Name.fromString(name, Name.root), type, 60, rdata);
-      Message resp = r.send(u);
+      Message resp = admin().send(u);
       if (resp.getRcode() != Rcode.NOERROR) {
         throw new IllegalStateException("foreign update failed: " + Rcode.string(resp.getRcode()));
       }
@@ -120,17 +114,22 @@ final class Bind9 {
 
   static void deleteForeign(String name) {
     try {
-      String key = Files.readString(keyFile());
-      java.util.regex.Matcher m = java.util.regex.Pattern.compile("secret \"([^\"]+)\"").matcher(key);
-      m.find();
-      SimpleResolver r = new SimpleResolver(new InetSocketAddress(HOST, PORT));
-      r.setTCP(true);
-      r.setTSIGKey(new TSIG(TSIG.HMAC_SHA256, Name.fromString("preview-key."), m.group(1)));
       Update u = new Update(Name.fromString(ZONE, Name.root));
       u.delete(Name.fromString(name, Name.root));
-      r.send(u);
+      admin().send(u);
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /** A TCP resolver signing with the server's TSIG key, read from its key file. */
+  private static SimpleResolver admin() throws IOException {
+    String key = Files.readString(keyFile());
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("secret \"([^\"]+)\"").matcher(key);
+    m.find();
+    SimpleResolver r = new SimpleResolver(new InetSocketAddress(HOST, PORT));
+    r.setTCP(true);
+    r.setTSIGKey(new TSIG(TSIG.HMAC_SHA256, Name.fromString("preview-key."), m.group(1)));
+    return r;
   }
 }

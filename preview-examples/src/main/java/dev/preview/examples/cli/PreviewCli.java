@@ -39,7 +39,7 @@ import picocli.CommandLine.ParentCommand;
 @Command(name = "preview", mixinStandardHelpOptions = true, versionProvider = PreviewCli.Version.class,
     description = "A live, isolated environment for every pull request.",
     subcommands = {PreviewCli.Up.class, PreviewCli.Down.class, PreviewCli.ListCommand.class,
-        PreviewCli.Reconcile.class, PreviewCli.Logs.class, PreviewCli.Demo.class, ServeCommand.class, CommandLine.HelpCommand.class})
+        PreviewCli.Reconcile.class, PreviewCli.Logs.class, PreviewCli.Demo.class, ServeCommand.class, DbCommand.class, CommandLine.HelpCommand.class})
 public final class PreviewCli implements Callable<Integer> {
   public static final int OK = 0;
   public static final int FAILED = 1;

@@ -4,8 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.preview.scm.StatusComment;
 import dev.preview.scm.internal.ApiClient;
+import dev.preview.scm.internal.IndependentSteps;
 import dev.preview.scm.internal.KeyedLocks;
 import dev.preview.scm.internal.Sleeper;
+import dev.preview.scm.internal.StatusDescription;
 import dev.preview.scm.internal.StickyComments;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
@@ -15,7 +17,6 @@ import dev.preview.spi.ProviderException;
 import dev.preview.spi.ScmNotifier;
 import java.net.URI;
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -102,15 +103,15 @@ public final class GitHubNotifier implements ScmNotifier {
     Objects.requireNonNull(status, "status");
     PreviewKey key = status.key();
     locks.with(key, () -> {
-      List<ProviderException> failures = new ArrayList<>();
+      IndependentSteps steps = new IndependentSteps();
       if (comments && key.isPullRequest()) {
-        attempt(failures, () -> sticky.upsert(key, status.marker(), StatusComment.render(status)));
+        steps.run(() -> sticky.upsert(key, status.marker(), StatusComment.render(status)));
       }
       if (deployments) {
-        attempt(failures, () -> deployment(status));
+        steps.run(() -> deployment(status));
       }
       if (commitStatus && status.revision() != null) {
-        attempt(failures, () -> commitStatus(status));
+        steps.run(() -> commitStatus(status));
       }
       if (status.state() == PreviewState.DELETED) {
         // A long-running server must not remember every PR it ever saw; a reopened PR is looked up again.
@@ -123,21 +124,9 @@ public final class GitHubNotifier implements ScmNotifier {
           return false;
         });
       }
-      if (!failures.isEmpty()) {
-        ProviderException first = failures.get(0);
-        failures.subList(1, failures.size()).forEach(first::addSuppressed);
-        throw first;
-      }
+      steps.throwIfAnyFailed();
       return null;
     });
-  }
-
-  private static void attempt(List<ProviderException> failures, Runnable r) {
-    try {
-      r.run();
-    } catch (ProviderException e) {
-      failures.add(e);
-    }
   }
 
   // --- deployments
@@ -238,20 +227,9 @@ public final class GitHubNotifier implements ScmNotifier {
   }
 
   static String description(PreviewStatus s) {
-    String d = switch (s.state()) {
-      case PENDING -> "Preview pending";
-      case PROVISIONING -> "Preview deploying";
-      case READY -> "Preview ready";
-      case FAILED -> "Preview failed" + (s.failedStep() != null ? " at " + s.failedStep() : "");
-      case SLEEPING -> "Preview sleeping";
-      case DELETING -> "Preview being deleted";
-      case DELETED -> "Preview deleted";
-    };
-    if (!s.message().isEmpty()) {
-      d += ": " + s.message().replaceAll("\\s+", " ");
-    }
-    return d.length() > MAX_DESCRIPTION ? d.substring(0, MAX_DESCRIPTION - 1) + "…" : d;
+    return StatusDescription.of(s, MAX_DESCRIPTION);
   }
+
 
   /** Options of a {@link GitHubNotifier}. */
   public static final class Builder {

@@ -2,6 +2,7 @@ package dev.preview.scm.github;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.preview.scm.internal.ApiClient;
+import dev.preview.scm.internal.PullRequestReads;
 import dev.preview.scm.internal.Sleeper;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
@@ -9,7 +10,6 @@ import dev.preview.spi.ProviderException;
 import dev.preview.spi.PullRequest;
 import dev.preview.spi.PullRequestSource;
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -49,32 +49,21 @@ public final class GitHubPullRequestSource implements PullRequestSource {
 
   @Override
   public Optional<PullRequest> find(PreviewKey key) {
-    try {
-      if (key.isPullRequest()) {
-        return Optional.of(toPullRequest(api.pull(key), key.repository()));
-      }
-      JsonNode branch = api.branch(key.repository(), key.branch());
-      String sha = branch.at("/commit/sha").asText("");
-      if (sha.isEmpty()) {
-        throw new ProviderException("github", "branch " + key.branch() + " of " + key.repository() + " has no commit sha in GitHub's answer", false);
-      }
-      return Optional.of(PullRequest.open(key, sha, key.branch(), key.branch()));
-    } catch (ProviderException e) {
-      if (e.httpStatus().orElse(0) == 404) {
-        return Optional.empty();
-      }
-      throw e;
+    return PullRequestReads.find(key, k -> toPullRequest(api.pull(k), k.repository()), this::branchHead);
+  }
+
+  private String branchHead(PreviewKey key) {
+    String sha = api.branch(key.repository(), key.branch()).at("/commit/sha").asText("");
+    if (sha.isEmpty()) {
+      throw new ProviderException("github", "branch " + key.branch() + " of " + key.repository() + " has no commit sha in GitHub's answer", false);
     }
+    return sha;
   }
 
   @Override
   public List<PullRequest> listOpen(String repository) {
     Objects.requireNonNull(repository, "repository");
-    List<PullRequest> out = new ArrayList<>();
-    for (JsonNode pr : api.openPulls(repository)) {
-      out.add(toPullRequest(pr, repository));
-    }
-    return List.copyOf(out);
+    return api.openPulls(repository).stream().map(pr -> toPullRequest(pr, repository)).toList();
   }
 
   private static PullRequest toPullRequest(JsonNode pr, String repository) {

@@ -8,16 +8,15 @@ import dev.preview.scm.WebhookResult.Ignored;
 import dev.preview.scm.WebhookResult.Reason;
 import dev.preview.scm.WebhookResult.Rejected;
 import dev.preview.scm.WebhookSource;
-import dev.preview.scm.internal.ApiClient;
 import dev.preview.scm.internal.Globs;
 import dev.preview.scm.internal.Hmac;
 import dev.preview.scm.internal.Json;
+import dev.preview.scm.internal.JsonDelivery;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PullRequest;
 import dev.preview.spi.PullRequestEvent;
 import dev.preview.spi.PullRequestEvent.Action;
 import dev.preview.spi.Secret;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -71,30 +70,13 @@ public final class GitHubWebhookSource implements WebhookSource {
     if (!Hmac.verify(secret, request.body(), signature)) {
       return new Rejected(Reason.UNAUTHORIZED, "X-Hub-Signature-256 does not match the body: the webhook secret differs", delivery);
     }
-    String event = request.header("X-GitHub-Event");
-    if (event == null || event.isBlank()) {
-      return new Rejected(Reason.MALFORMED, "no X-GitHub-Event header", delivery);
-    }
-    JsonNode root;
-    try {
-      root = ApiClient.MAPPER.readTree(request.body());
-    } catch (IOException e) {
-      return new Rejected(Reason.MALFORMED, "body is not JSON: " + firstLine(e.getMessage()), delivery);
-    }
-    if (root == null || !root.isObject()) {
-      return new Rejected(Reason.MALFORMED, "body is not a JSON object", delivery);
-    }
-    try {
-      return switch (event) {
-        case "ping" -> new Ignored("ping: webhook " + root.path("hook_id").asText("?") + " is set up", delivery);
-        case "pull_request" -> pullRequest(root, delivery);
-        case "push" -> push(root, delivery);
-        case "delete" -> delete(root, delivery);
-        default -> new Ignored("event " + event + " is not handled", delivery);
-      };
-    } catch (Json.MissingField | IllegalArgumentException e) {
-      return new Rejected(Reason.MALFORMED, event + ": " + e.getMessage(), delivery);
-    }
+    return JsonDelivery.route(request, "X-GitHub-Event", delivery, (event, root) -> switch (event) {
+      case "ping" -> new Ignored("ping: webhook " + root.path("hook_id").asText("?") + " is set up", delivery);
+      case "pull_request" -> pullRequest(root, delivery);
+      case "push" -> push(root, delivery);
+      case "delete" -> delete(root, delivery);
+      default -> new Ignored("event " + event + " is not handled", delivery);
+    });
   }
 
   private WebhookResult pullRequest(JsonNode root, String delivery) {
@@ -154,20 +136,14 @@ public final class GitHubWebhookSource implements WebhookSource {
   }
 
   private WebhookResult push(JsonNode root, String delivery) {
-    String ref = Json.text(root, "/ref");
-    if (!ref.startsWith("refs/heads/")) {
-      return new Ignored("push to " + ref + " (not a branch)", delivery);
-    }
-    String branch = ref.substring("refs/heads/".length());
-    if (!branchPreviews.test(branch)) {
-      return new Ignored("push to branch " + branch + ", which no branch-previews glob matches", delivery);
-    }
-    String repository = Json.text(root, "/repository/full_name");
-    boolean deleted = root.path("deleted").asBoolean(false);
-    String sha = deleted ? Json.textOr(root, "/before", ZERO_SHA) : Json.text(root, "/after");
-    PullRequest pr = branchPreview(repository, branch, sha, root, deleted);
-    Action a = deleted ? Action.CLOSED : root.path("created").asBoolean(false) ? Action.OPENED : Action.UPDATED;
-    return new Accepted(new PullRequestEvent(a, pr, delivery));
+    return JsonDelivery.branchPush(root, branchPreviews, delivery, branch -> {
+      String repository = Json.text(root, "/repository/full_name");
+      boolean deleted = root.path("deleted").asBoolean(false);
+      String sha = deleted ? Json.textOr(root, "/before", ZERO_SHA) : Json.text(root, "/after");
+      PullRequest pr = branchPreview(repository, branch, sha, root, deleted);
+      Action a = deleted ? Action.CLOSED : root.path("created").asBoolean(false) ? Action.OPENED : Action.UPDATED;
+      return new Accepted(new PullRequestEvent(a, pr, delivery));
+    });
   }
 
   private WebhookResult delete(JsonNode root, String delivery) {
@@ -189,14 +165,6 @@ public final class GitHubWebhookSource implements WebhookSource {
     String author = Json.textOr(root, "/sender/login", Json.textOr(root, "/pusher/name", ""));
     return new PullRequest(PreviewKey.branch(repository, branch), gone ? PullRequest.State.CLOSED : PullRequest.State.OPEN,
         sha, branch, base, author, Set.of(), false, false);
-  }
-
-  private static String firstLine(String s) {
-    if (s == null) {
-      return "";
-    }
-    int nl = s.indexOf('\n');
-    return nl < 0 ? s : s.substring(0, nl);
   }
 
   /** {@code scm.provider: github}: needs {@code webhook-secret}; reads {@code branch-previews} and {@code max-body-size}. */

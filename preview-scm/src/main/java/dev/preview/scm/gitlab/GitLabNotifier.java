@@ -4,8 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.preview.scm.StatusComment;
 import dev.preview.scm.internal.ApiClient;
+import dev.preview.scm.internal.IndependentSteps;
 import dev.preview.scm.internal.KeyedLocks;
 import dev.preview.scm.internal.Sleeper;
+import dev.preview.scm.internal.StatusDescription;
 import dev.preview.scm.internal.StickyComments;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
@@ -99,35 +101,23 @@ public final class GitLabNotifier implements ScmNotifier {
     Objects.requireNonNull(status, "status");
     PreviewKey key = status.key();
     locks.with(key, () -> {
-      List<ProviderException> failures = new ArrayList<>();
+      IndependentSteps steps = new IndependentSteps();
       if (comments && key.isPullRequest()) {
-        attempt(failures, () -> sticky.upsert(key, status.marker(), StatusComment.render(status)));
+        steps.run(() -> sticky.upsert(key, status.marker(), StatusComment.render(status)));
       }
       if (environments) {
-        attempt(failures, () -> environment(status));
+        steps.run(() -> environment(status));
       }
       if (commitStatus && status.revision() != null) {
-        attempt(failures, () -> commitStatus(status));
+        steps.run(() -> commitStatus(status));
       }
       if (status.state() == PreviewState.DELETED) {
         sticky.forget(key);
         lastCommitStatus.keySet().removeIf(k -> k.startsWith(key.repository() + "@"));
       }
-      if (!failures.isEmpty()) {
-        ProviderException first = failures.get(0);
-        failures.subList(1, failures.size()).forEach(first::addSuppressed);
-        throw first;
-      }
+      steps.throwIfAnyFailed();
       return null;
     });
-  }
-
-  private static void attempt(List<ProviderException> failures, Runnable r) {
-    try {
-      r.run();
-    } catch (ProviderException e) {
-      failures.add(e);
-    }
   }
 
   String environmentName(PreviewKey key) {
@@ -208,20 +198,9 @@ public final class GitLabNotifier implements ScmNotifier {
   }
 
   static String description(PreviewStatus s) {
-    String d = switch (s.state()) {
-      case PENDING -> "Preview pending";
-      case PROVISIONING -> "Preview deploying";
-      case READY -> "Preview ready";
-      case FAILED -> "Preview failed" + (s.failedStep() != null ? " at " + s.failedStep() : "");
-      case SLEEPING -> "Preview sleeping";
-      case DELETING -> "Preview being deleted";
-      case DELETED -> "Preview deleted";
-    };
-    if (!s.message().isEmpty()) {
-      d += ": " + s.message().replaceAll("\\s+", " ");
-    }
-    return d.length() > MAX_DESCRIPTION ? d.substring(0, MAX_DESCRIPTION - 1) + "…" : d;
+    return StatusDescription.of(s, MAX_DESCRIPTION);
   }
+
 
   /** Options of a {@link GitLabNotifier}. */
   public static final class Builder {

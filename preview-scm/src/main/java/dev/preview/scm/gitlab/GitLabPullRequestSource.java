@@ -3,6 +3,7 @@ package dev.preview.scm.gitlab;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.preview.scm.internal.ApiClient;
 import dev.preview.scm.internal.Json;
+import dev.preview.scm.internal.PullRequestReads;
 import dev.preview.scm.internal.Sleeper;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
@@ -11,7 +12,6 @@ import dev.preview.spi.PullRequest;
 import dev.preview.spi.PullRequestSource;
 import dev.preview.spi.Secret;
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
@@ -47,32 +47,21 @@ public final class GitLabPullRequestSource implements PullRequestSource {
 
   @Override
   public Optional<PullRequest> find(PreviewKey key) {
-    try {
-      if (key.isPullRequest()) {
-        return Optional.of(toPullRequest(api.mergeRequest(key), key.repository()));
-      }
-      JsonNode b = api.branch(key.repository(), key.branch());
-      String sha = b.at("/commit/id").asText("");
-      if (sha.isEmpty()) {
-        throw new ProviderException("gitlab", "branch " + key.branch() + " of " + key.repository() + " has no commit id in GitLab's answer", false);
-      }
-      return Optional.of(PullRequest.open(key, sha, key.branch(), key.branch()));
-    } catch (ProviderException e) {
-      if (e.httpStatus().orElse(0) == 404) {
-        return Optional.empty();
-      }
-      throw e;
+    return PullRequestReads.find(key, k -> toPullRequest(api.mergeRequest(k), k.repository()), this::branchHead);
+  }
+
+  private String branchHead(PreviewKey key) {
+    String sha = api.branch(key.repository(), key.branch()).at("/commit/id").asText("");
+    if (sha.isEmpty()) {
+      throw new ProviderException("gitlab", "branch " + key.branch() + " of " + key.repository() + " has no commit id in GitLab's answer", false);
     }
+    return sha;
   }
 
   @Override
   public List<PullRequest> listOpen(String repository) {
     Objects.requireNonNull(repository, "repository");
-    List<PullRequest> out = new ArrayList<>();
-    for (JsonNode mr : api.openMergeRequests(repository)) {
-      out.add(toPullRequest(mr, repository));
-    }
-    return List.copyOf(out);
+    return api.openMergeRequests(repository).stream().map(mr -> toPullRequest(mr, repository)).toList();
   }
 
   /** An MR as the REST API returns it (not the webhook shape). */

@@ -8,15 +8,14 @@ import dev.preview.scm.WebhookResult.Ignored;
 import dev.preview.scm.WebhookResult.Reason;
 import dev.preview.scm.WebhookResult.Rejected;
 import dev.preview.scm.WebhookSource;
-import dev.preview.scm.internal.ApiClient;
 import dev.preview.scm.internal.Globs;
 import dev.preview.scm.internal.Json;
+import dev.preview.scm.internal.JsonDelivery;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PullRequest;
 import dev.preview.spi.PullRequestEvent;
 import dev.preview.spi.PullRequestEvent.Action;
 import dev.preview.spi.Secret;
-import java.io.IOException;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
@@ -71,28 +70,11 @@ public final class GitLabWebhookSource implements WebhookSource {
     if (!token.matches(given)) {
       return new Rejected(Reason.UNAUTHORIZED, "X-Gitlab-Token does not match the configured webhook secret", delivery);
     }
-    String event = request.header("X-Gitlab-Event");
-    if (event == null || event.isBlank()) {
-      return new Rejected(Reason.MALFORMED, "no X-Gitlab-Event header", delivery);
-    }
-    JsonNode root;
-    try {
-      root = ApiClient.MAPPER.readTree(request.body());
-    } catch (IOException e) {
-      return new Rejected(Reason.MALFORMED, "body is not JSON: " + firstLine(e.getMessage()), delivery);
-    }
-    if (root == null || !root.isObject()) {
-      return new Rejected(Reason.MALFORMED, "body is not a JSON object", delivery);
-    }
-    try {
-      return switch (event) {
-        case "Merge Request Hook" -> mergeRequest(root, delivery);
-        case "Push Hook" -> push(root, delivery);
-        default -> new Ignored("event " + event + " is not handled", delivery);
-      };
-    } catch (Json.MissingField | IllegalArgumentException e) {
-      return new Rejected(Reason.MALFORMED, event + ": " + e.getMessage(), delivery);
-    }
+    return JsonDelivery.route(request, "X-Gitlab-Event", delivery, (event, root) -> switch (event) {
+      case "Merge Request Hook" -> mergeRequest(root, delivery);
+      case "Push Hook" -> push(root, delivery);
+      default -> new Ignored("event " + event + " is not handled", delivery);
+    });
   }
 
   private static String deliveryId(WebhookRequest r) {
@@ -186,33 +168,19 @@ public final class GitLabWebhookSource implements WebhookSource {
   }
 
   private WebhookResult push(JsonNode root, String delivery) {
-    String ref = Json.text(root, "/ref");
-    if (!ref.startsWith("refs/heads/")) {
-      return new Ignored("push to " + ref + " (not a branch)", delivery);
-    }
-    String branch = ref.substring("refs/heads/".length());
-    if (!branchPreviews.test(branch)) {
-      return new Ignored("push to branch " + branch + ", which no branch-previews glob matches", delivery);
-    }
-    String repository = Json.text(root, "/project/path_with_namespace");
-    String after = Json.text(root, "/after");
-    String before = Json.textOr(root, "/before", ZERO_SHA);
-    boolean deleted = after.equals(ZERO_SHA);
-    boolean created = before.equals(ZERO_SHA);
-    String base = Json.textOr(root, "/project/default_branch", branch);
-    PullRequest pr = new PullRequest(PreviewKey.branch(repository, branch),
-        deleted ? PullRequest.State.CLOSED : PullRequest.State.OPEN, deleted ? before : after, branch, base,
-        Json.textOr(root, "/user_username", ""), Set.of(), false, false);
-    Action a = deleted ? Action.CLOSED : created ? Action.OPENED : Action.UPDATED;
-    return new Accepted(new PullRequestEvent(a, pr, delivery));
-  }
-
-  private static String firstLine(String s) {
-    if (s == null) {
-      return "";
-    }
-    int nl = s.indexOf('\n');
-    return nl < 0 ? s : s.substring(0, nl);
+    return JsonDelivery.branchPush(root, branchPreviews, delivery, branch -> {
+      String repository = Json.text(root, "/project/path_with_namespace");
+      String after = Json.text(root, "/after");
+      String before = Json.textOr(root, "/before", ZERO_SHA);
+      boolean deleted = after.equals(ZERO_SHA);
+      boolean created = before.equals(ZERO_SHA);
+      String base = Json.textOr(root, "/project/default_branch", branch);
+      PullRequest pr = new PullRequest(PreviewKey.branch(repository, branch),
+          deleted ? PullRequest.State.CLOSED : PullRequest.State.OPEN, deleted ? before : after, branch, base,
+          Json.textOr(root, "/user_username", ""), Set.of(), false, false);
+      Action a = deleted ? Action.CLOSED : created ? Action.OPENED : Action.UPDATED;
+      return new Accepted(new PullRequestEvent(a, pr, delivery));
+    });
   }
 
   /** {@code scm.provider: gitlab}: needs {@code webhook-secret}; reads {@code branch-previews} and {@code max-body-size}. */

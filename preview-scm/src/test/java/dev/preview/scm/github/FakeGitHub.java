@@ -1,11 +1,11 @@
 package dev.preview.scm.github;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import static dev.preview.scm.Fixtures.json;
+import static dev.preview.scm.Fixtures.requestJson;
+
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.preview.scm.Fixtures;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -68,7 +68,7 @@ final class FakeGitHub extends Dispatcher {
         return listComments(url, repo, issue);
       }
       long id = ids.incrementAndGet();
-      Comment c = new Comment(id, repo, issue, body(r).path("body").asText());
+      Comment c = new Comment(id, repo, issue, requestJson(r).path("body").asText());
       comments.put(id, c);
       return json(201, comment(c));
     }
@@ -82,12 +82,12 @@ final class FakeGitHub extends Dispatcher {
         comments.remove(id);
         return new MockResponse.Builder().code(204).build();
       }
-      Comment updated = new Comment(id, c.repo, c.issue, body(r).path("body").asText());
+      Comment updated = new Comment(id, c.repo, c.issue, requestJson(r).path("body").asText());
       comments.put(id, updated);
       return json(200, comment(updated));
     }
     if ((m = DEPLOYMENT_STATUSES.matcher(path)).matches()) {
-      ObjectNode s = body(r).put("id", ids.incrementAndGet()).put("deployment_id", Long.parseLong(m.group(2)));
+      ObjectNode s = requestJson(r).put("id", ids.incrementAndGet()).put("deployment_id", Long.parseLong(m.group(2)));
       deploymentStatuses.add(s);
       return json(201, s);
     }
@@ -104,7 +104,7 @@ final class FakeGitHub extends Dispatcher {
         }
         return json(200, out);
       }
-      ObjectNode body = body(r);
+      ObjectNode body = requestJson(r);
       ObjectNode d = Fixtures.MAPPER.createObjectNode().put("id", ids.incrementAndGet()).put("sha", body.path("ref").asText())
           .put("ref", body.path("ref").asText()).put("environment", body.path("environment").asText())
           .put("transient_environment", body.path("transient_environment").asBoolean())
@@ -113,7 +113,7 @@ final class FakeGitHub extends Dispatcher {
       return json(201, d);
     }
     if ((m = STATUSES.matcher(path)).matches()) {
-      ObjectNode s = body(r).put("sha", m.group(2));
+      ObjectNode s = requestJson(r).put("sha", m.group(2));
       commitStatuses.add(s);
       return json(201, s);
     }
@@ -140,17 +140,5 @@ final class FakeGitHub extends Dispatcher {
         .put("html_url", "https://github.com/" + c.repo + "/pull/" + c.issue + "#issuecomment-" + c.id);
     n.putObject("user").put("login", "preview-bot[bot]").put("type", "Bot");
     return n;
-  }
-
-  static ObjectNode body(RecordedRequest r) {
-    try {
-      return (ObjectNode) Fixtures.MAPPER.readTree(r.getBody().utf8());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  static MockResponse json(int code, JsonNode body) {
-    return new MockResponse.Builder().code(code).setHeader("Content-Type", "application/json").body(body.toString()).build();
   }
 }

@@ -1,6 +1,7 @@
 package dev.preview.scm.github;
 
 import dev.preview.testkit.MutableClock;
+import static dev.preview.scm.Fixtures.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -47,10 +48,6 @@ class GitHubAppAuthTest {
 
   static String pkcs8Pem() {
     return "-----BEGIN PRIVATE KEY-----\n" + Base64.getMimeEncoder().encodeToString(keys.getPrivate().getEncoded()) + "\n-----END PRIVATE KEY-----\n";
-  }
-
-  static MockResponse json(int code, String body) {
-    return new MockResponse.Builder().code(code).setHeader("Content-Type", "application/json").body(body).build();
   }
 
   GitHubPullRequestSource source(String pem, Long installation) {

@@ -1,5 +1,6 @@
 package dev.preview.scm.github;
 
+import static dev.preview.scm.Fixtures.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -58,10 +59,6 @@ class GitHubNotifierTest {
   static PreviewStatus failed(Instant at) {
     return new PreviewStatus(KEY, PreviewState.FAILED, SHA, null, Map.of(), "health check /healthz answered 500 for 120 s",
         "readiness", List.of("Starting app", "ERROR relation \"users\" does not exist", "```injected fence"), Map.of(), at);
-  }
-
-  static MockResponse json(int code, String body) {
-    return new MockResponse.Builder().code(code).setHeader("Content-Type", "application/json").body(body).build();
   }
 
   RecordedRequest take() throws InterruptedException {

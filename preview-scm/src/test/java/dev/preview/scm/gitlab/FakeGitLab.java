@@ -1,11 +1,11 @@
 package dev.preview.scm.gitlab;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import static dev.preview.scm.Fixtures.json;
+import static dev.preview.scm.Fixtures.requestJson;
+
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.preview.scm.Fixtures;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -67,7 +67,7 @@ final class FakeGitLab extends Dispatcher {
         return b.build();
       }
       long id = ids.incrementAndGet();
-      Note n = new Note(id, project, mr, body(r).path("body").asText(), false);
+      Note n = new Note(id, project, mr, requestJson(r).path("body").asText(), false);
       notes.put(id, n);
       return json(201, note(n));
     }
@@ -81,7 +81,7 @@ final class FakeGitLab extends Dispatcher {
         notes.remove(id);
         return new MockResponse.Builder().code(204).build();
       }
-      Note updated = new Note(id, n.project, n.mr, body(r).path("body").asText(), false);
+      Note updated = new Note(id, n.project, n.mr, requestJson(r).path("body").asText(), false);
       notes.put(id, updated);
       return json(200, note(updated));
     }
@@ -93,7 +93,7 @@ final class FakeGitLab extends Dispatcher {
       if (m.group(3) != null) {
         e.put("state", "stopped");
       } else {
-        e.put("external_url", body(r).path("external_url").asText());
+        e.put("external_url", requestJson(r).path("external_url").asText());
       }
       return json(200, e);
     }
@@ -104,7 +104,7 @@ final class FakeGitLab extends Dispatcher {
         environments.values().stream().filter(e -> name == null || name.equals(e.path("name").asText())).forEach(out::add);
         return json(200, out);
       }
-      ObjectNode body = body(r);
+      ObjectNode body = requestJson(r);
       boolean taken = environments.values().stream().anyMatch(e -> e.path("name").asText().equals(body.path("name").asText()));
       if (taken) {
         return json(400, taken());
@@ -114,7 +114,7 @@ final class FakeGitLab extends Dispatcher {
       return json(201, e);
     }
     if ((m = STATUS.matcher(path)).matches()) {
-      ObjectNode s = body(r).put("sha", m.group(2));
+      ObjectNode s = requestJson(r).put("sha", m.group(2));
       statuses.add(s);
       return json(201, s);
     }
@@ -132,17 +132,5 @@ final class FakeGitLab extends Dispatcher {
         .put("noteable_type", "MergeRequest").put("noteable_iid", n.mr);
     o.putObject("author").put("username", "preview-bot");
     return o;
-  }
-
-  static ObjectNode body(RecordedRequest r) {
-    try {
-      return (ObjectNode) Fixtures.MAPPER.readTree(r.getBody().utf8());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  static MockResponse json(int code, JsonNode body) {
-    return new MockResponse.Builder().code(code).setHeader("Content-Type", "application/json").body(body.toString()).build();
   }
 }

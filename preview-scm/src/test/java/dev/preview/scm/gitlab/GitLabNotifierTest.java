@@ -1,5 +1,6 @@
 package dev.preview.scm.gitlab;
 
+import static dev.preview.scm.Fixtures.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -50,10 +51,6 @@ class GitLabNotifierTest {
         Map.of("docs", URI.create("https://mr-7.preview.example.com/docs")),
         state == PreviewState.FAILED ? "migration failed" : "", state == PreviewState.FAILED ? "database" : null,
         state == PreviewState.FAILED ? List.of("flyway: V2__users.sql failed") : List.of(), Map.of(), at);
-  }
-
-  static MockResponse json(int code, String body) {
-    return new MockResponse.Builder().code(code).setHeader("Content-Type", "application/json").body(body).build();
   }
 
   RecordedRequest take() throws InterruptedException {
