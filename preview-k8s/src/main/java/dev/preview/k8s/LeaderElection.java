@@ -24,10 +24,10 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>{@code
  * LeaderElection election = LeaderElection.builder(client)
- *     .namespace("preview-system").name("preview-webhook")
- *     .onStartLeading(server::startProcessing)
- *     .onStopLeading(server::stopProcessing)
+ *     .namespace("preview-system").name("preview-serve")
  *     .build();
+ * // the webhook server of preview-examples acts only while election.isLeader()
+ * WebhookServer server = WebhookServer.builder()...leadership(election::isLeader, Duration.ofSeconds(15)).start();
  * election.start();
  * ...
  * election.stop(); // releases the lease: another replica takes over at once

@@ -3,6 +3,7 @@ package dev.preview.examples.serve;
 import dev.preview.core.PreviewOrchestrator;
 import dev.preview.core.config.PreviewConfig;
 import dev.preview.core.config.ProviderSection;
+import dev.preview.k8s.LeaderElection;
 import dev.preview.scm.WebhookSource;
 import dev.preview.spi.ConfigurationException;
 import java.io.IOException;
@@ -12,10 +13,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
@@ -28,6 +33,12 @@ import picocli.CommandLine.Spec;
  * names the SCM ({@code provider: github} or {@code gitlab}) and holds its token and
  * {@code webhook-secret}; the server answers on {@code POST /webhooks/<provider>} and reconciles
  * every {@code reconcile.interval}. Stops on SIGINT/SIGTERM, letting running deploys finish.
+ *
+ * <p>{@code --leader-election} runs several replicas safely: they elect a leader over a Kubernetes
+ * Lease ({@code dev.preview.k8s.LeaderElection}) and only the leader handles webhooks and
+ * reconciles; the others answer 503 (see {@link WebhookServer}) until they take over. The
+ * Kubernetes client is configured like {@code kubectl}: {@code $KUBECONFIG}, {@code ~/.kube/config}
+ * or the pod's service account.
  *
  * <p>Exit codes: 0 stopped cleanly; 1 could not listen; 2 the configuration is wrong (every problem printed).
  */
@@ -56,16 +67,48 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--reconcile-interval", description = "Overrides reconcile.interval of the configuration, e.g. 5m; 0 turns it off.")
   String reconcileInterval;
 
-  /** A started server with its orchestrator; closing it stops both. */
+  @Option(names = "--leader-election", description = "Act only while holding a Kubernetes Lease, so that several replicas never act at once.")
+  boolean leaderElection;
+
+  @Option(names = "--lease-name", description = "Name of the Lease; the same for every replica (default: preview-serve).")
+  String leaseName;
+
+  @Option(names = "--lease-namespace", description = "Namespace of the Lease (default: the client's namespace; in a pod, its own).")
+  String leaseNamespace;
+
+  @Option(names = "--identity", description = "This replica's identity in the Lease; unique per replica (default: host name + random suffix).")
+  String identity;
+
+  @Option(names = "--lease-duration", description = "How long a lease lasts without renewal, e.g. 15s: a crashed leader is replaced after it"
+      + " (default: 15s; renewal deadline 2/3 of it, retries every 2/15 of it).")
+  String leaseDuration;
+
+  /** Where the election's builder comes from: {@link LeaderElection#builder()} (kubectl's configuration); tests use a mock server's client. */
+  Supplier<LeaderElection.Builder> elections = LeaderElection::builder;
+
+  /** A started server with its orchestrator (and its leader election); closing it stops them all. */
   public static final class Running implements AutoCloseable {
     private final WebhookServer server;
     private final PreviewOrchestrator orchestrator;
     private final String path;
+    private final LeaderElection election;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
-    Running(WebhookServer server, PreviewOrchestrator orchestrator, String path) {
+    Running(WebhookServer server, PreviewOrchestrator orchestrator, String path, LeaderElection election) {
       this.server = server;
       this.orchestrator = orchestrator;
       this.path = path;
+      this.election = election;
+    }
+
+    /** Whether this replica acts now: always without leader election, else while it holds the Lease. */
+    public boolean leads() {
+      return election == null || election.isLeader();
+    }
+
+    /** This replica's identity in the Lease, or empty without leader election. */
+    public Optional<String> election() {
+      return Optional.ofNullable(election).map(LeaderElection::identity);
     }
 
     public WebhookServer server() {
@@ -77,10 +120,23 @@ public final class ServeCommand implements Callable<Integer> {
       return path;
     }
 
+    /**
+     * Stops accepting, lets running deploys finish, then releases the Lease: the lease is held until
+     * this replica has stopped acting, so that a standby never acts alongside it. Idempotent.
+     */
     @Override
     public void close() {
-      server.close();
-      orchestrator.close();
+      if (!closed.compareAndSet(false, true)) {
+        return;
+      }
+      try {
+        server.close();
+        orchestrator.close();
+      } finally {
+        if (election != null) {
+          election.close();
+        }
+      }
     }
   }
 
@@ -99,6 +155,8 @@ public final class ServeCommand implements Callable<Integer> {
       return 1;
     }
     out.println("preview serve: listening on " + running.server().url() + running.webhookPath() + " (health: /healthz)");
+    running.election().ifPresent(id -> out.println("preview serve: leader election as " + id
+        + "; webhooks are answered 503 until this replica leads"));
     out.flush();
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -133,17 +191,88 @@ public final class ServeCommand implements Callable<Integer> {
     } catch (ConfigurationException e) {
       problems.addAll(e.problems());
     }
+    Duration lease = leaseDuration(problems);
     if (!problems.isEmpty()) {
       throw new ConfigurationException(problems);
     }
     PreviewOrchestrator orchestrator = PreviewOrchestrator.fromConfig(cfg);
+    LeaderElection election = null;
+    AtomicReference<WebhookServer> started = new AtomicReference<>();
     try {
-      WebhookServer server = WebhookServer.builder().orchestrator(orchestrator).source(source)
-          .port(port).bind(bind).threads(threads).maxBodyBytes(maxBytes).reconcileInterval(interval).start();
-      return new Running(server, orchestrator, "/webhooks/" + source.name());
+      WebhookServer.Builder server = WebhookServer.builder().orchestrator(orchestrator).source(source)
+          .port(port).bind(bind).threads(threads).maxBodyBytes(maxBytes).reconcileInterval(interval);
+      if (leaderElection) {
+        election = election(lease, started);
+        server.leadership(election::isLeader, lease);
+      }
+      started.set(server.start());
+      if (election != null) {
+        election.start();
+      }
+      return new Running(started.get(), orchestrator, "/webhooks/" + source.name(), election);
     } catch (IOException | RuntimeException e) {
+      if (started.get() != null) {
+        started.get().close();
+      }
+      if (election != null) {
+        election.close();
+      }
       orchestrator.close();
       throw e;
+    }
+  }
+
+  private LeaderElection election(Duration lease, AtomicReference<WebhookServer> server) {
+    LeaderElection.Builder b;
+    try {
+      b = elections.get();
+    } catch (RuntimeException e) {
+      throw new ConfigurationException("--leader-election: cannot configure the Kubernetes client ($KUBECONFIG, ~/.kube/config"
+          + " or the pod's service account): " + e.getMessage());
+    }
+    b.name(leaseName == null ? "preview-serve" : leaseName)
+        .leaseDuration(lease)
+        .renewDeadline(lease.multipliedBy(2).dividedBy(3))
+        .retryPeriod(lease.multipliedBy(2).dividedBy(15))
+        // a new leader first repairs what no replica did during the handover
+        .onStartLeading(() -> {
+          WebhookServer s = server.get();
+          if (s != null) {
+            s.reconcileSoon();
+          }
+        });
+    if (leaseNamespace != null) {
+      b.namespace(leaseNamespace);
+    }
+    if (identity != null) {
+      b.identity(identity);
+    }
+    return b.build();
+  }
+
+  /** {@code --lease-duration}, checked with the other lease options (which need {@code --leader-election}). */
+  private Duration leaseDuration(List<String> problems) {
+    if (!leaderElection) {
+      for (String[] o : new String[][] {{"--lease-name", leaseName}, {"--lease-namespace", leaseNamespace},
+          {"--identity", identity}, {"--lease-duration", leaseDuration}}) {
+        if (o[1] != null) {
+          problems.add(o[0] + ": only used with --leader-election (add it, or remove " + o[0] + ")");
+        }
+      }
+    }
+    if (leaseDuration == null) {
+      return Duration.ofSeconds(15);
+    }
+    try {
+      Duration d = dev.preview.spi.ProviderConfig.parseDuration(leaseDuration);
+      if (d.compareTo(Duration.ofSeconds(1)) < 0 || d.compareTo(Duration.ofMinutes(10)) > 0) {
+        problems.add("--lease-duration: must be between 1s and 10m, got \"" + leaseDuration + "\"");
+        return Duration.ofSeconds(15);
+      }
+      return d;
+    } catch (IllegalArgumentException e) {
+      problems.add("--lease-duration: " + e.getMessage());
+      return Duration.ofSeconds(15);
     }
   }
 

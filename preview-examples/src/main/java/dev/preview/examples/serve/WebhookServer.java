@@ -31,6 +31,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -48,9 +49,22 @@ import org.slf4j.LoggerFactory;
  *   <li>A redelivered event (same delivery id) that already succeeded is answered 200 and not run
  *       again. Ids are remembered only after the run ended well, so a redelivery of a failed
  *       delivery runs again.</li>
- *   <li>{@code GET /healthz}: 200 with the number of events in flight and the last reconcile.</li>
+ *   <li>{@code GET /healthz}: 200 with the number of events in flight and the last reconcile; 503
+ *       {@code {"leader":false}} on a replica that does not lead (a readiness probe on it keeps the
+ *       traffic on the leader). {@code GET /livez}: always 200 while the process serves (for a
+ *       liveness probe, which must not restart a healthy standby).</li>
  *   <li>A periodic reconcile, if an interval is set.</li>
  * </ul>
+ *
+ * <h2>Leadership</h2>
+ * With {@link Builder#leadership(BooleanSupplier, Duration)} several replicas may run behind one
+ * address and only the one that leads acts: a replica that does not lead answers webhooks with 503
+ * and {@code Retry-After}, without verifying or processing them, and skips its periodic reconcile.
+ * Leadership is asked again right before each event is handed over and before each reconcile, so a
+ * replica that loses it stops acting at once; work it handed over earlier finishes in the
+ * orchestrator. (A Kubernetes Lease leaves {@code leaseDuration - renewDeadline} between the moment
+ * a leader gives up and the moment another may start, which covers that window.)
+ * 
  * Thread-safe; {@link #close()} stops accepting, stops the reconcile and waits briefly for the
  * request threads. It does not close the orchestrator, which the caller owns.
  */
@@ -72,17 +86,22 @@ public final class WebhookServer implements AutoCloseable {
   private final HttpServer http;
   private final ExecutorService requestThreads;
   private final ScheduledExecutorService reconciler;
+  private final Supplier<ReconcileReport> reconcile;
   private final Map<String, WebhookSource> sources;
   private final Function<PullRequestEvent, CompletableFuture<Preview>> handler;
   private final int maxBodyBytes;
   private final Map<String, Boolean> delivered;
   private final AtomicInteger inFlight = new AtomicInteger();
   private final AtomicReference<String> lastReconcile = new AtomicReference<>("never");
+  private final BooleanSupplier isLeader;
+  private final long retryAfterSeconds;
 
   private WebhookServer(Builder b) throws IOException {
     this.sources = Map.copyOf(b.sources);
     this.handler = b.handler;
     this.maxBodyBytes = b.maxBodyBytes;
+    this.isLeader = b.isLeader;
+    this.retryAfterSeconds = Math.max(1, (b.retryAfter.toMillis() + 999) / 1000);
     this.delivered = java.util.Collections.synchronizedMap(new LinkedHashMap<>(1024, 0.75f, false) {
       private static final long serialVersionUID = 1L;
 
@@ -101,16 +120,17 @@ public final class WebhookServer implements AutoCloseable {
     http.setExecutor(requestThreads);
     http.createContext("/webhooks/", this::webhook);
     http.createContext("/healthz", this::health);
+    http.createContext("/livez", this::live);
     http.createContext("/", ex -> respond(ex, 404, body("not_found", "no such endpoint: " + ex.getRequestURI().getPath())));
+    this.reconcile = b.reconcile;
     if (b.reconcile != null && b.reconcileInterval != null && !b.reconcileInterval.isZero()) {
       this.reconciler = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "preview-reconcile");
         t.setDaemon(true);
         return t;
       });
-      Supplier<ReconcileReport> reconcile = b.reconcile;
       long ms = b.reconcileInterval.toMillis();
-      reconciler.scheduleWithFixedDelay(() -> reconcileOnce(reconcile), ms, ms, TimeUnit.MILLISECONDS);
+      reconciler.scheduleWithFixedDelay(this::reconcileOnce, ms, ms, TimeUnit.MILLISECONDS);
     } else {
       this.reconciler = null;
     }
@@ -132,7 +152,26 @@ public final class WebhookServer implements AutoCloseable {
     return URI.create("http://" + host + ":" + port());
   }
 
-  private void reconcileOnce(Supplier<ReconcileReport> reconcile) {
+  /**
+   * Runs the periodic reconcile once more, soon, on its own thread (never two at once), if this
+   * replica leads then; a no-op when no periodic reconcile is set. Meant for a replica that has just
+   * started leading: it repairs what happened while no replica acted (webhooks refused during the
+   * handover).
+   */
+  public void reconcileSoon() {
+    if (reconciler != null) {
+      try {
+        reconciler.execute(this::reconcileOnce);
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        // closed: nothing to do
+      }
+    }
+  }
+
+  private void reconcileOnce() {
+    if (!leads()) {
+      return;
+    }
     try {
       ReconcileReport r = reconcile.get();
       lastReconcile.set(Instant.now() + ": " + r.actions().size() + " actions, " + r.errors().size() + " errors"
@@ -154,6 +193,10 @@ public final class WebhookServer implements AutoCloseable {
       if (!ex.getRequestMethod().equals("POST")) {
         ex.getResponseHeaders().set("Allow", "POST");
         respond(ex, 405, body("method_not_allowed", "webhooks are POSTed"));
+        return;
+      }
+      if (!leads()) {
+        notLeader(ex);
         return;
       }
       byte[] bytes = readCapped(ex);
@@ -178,6 +221,11 @@ public final class WebhookServer implements AutoCloseable {
     String id = event.deliveryId() == null ? null : source + ":" + event.deliveryId();
     if (id != null && delivered.containsKey(id)) {
       respond(ex, 200, body("duplicate", "delivery " + event.deliveryId() + " was already handled").put("delivery", event.deliveryId()));
+      return;
+    }
+    if (!leads()) {
+      // lost the lease while the body was read and verified: the new leader must get it instead
+      notLeader(ex);
       return;
     }
     CompletableFuture<Preview> run;
@@ -244,9 +292,32 @@ public final class WebhookServer implements AutoCloseable {
         respond(ex, 405, body("method_not_allowed", "GET /healthz"));
         return;
       }
-      respond(ex, 200, JSON.createObjectNode().put("status", "ok").put("inFlight", inFlight.get())
-          .put("lastReconcile", lastReconcile.get()));
+      boolean leader = leads();
+      respond(ex, leader ? 200 : 503, JSON.createObjectNode().put("status", leader ? "ok" : "standby").put("leader", leader)
+          .put("inFlight", inFlight.get()).put("lastReconcile", lastReconcile.get()));
     }
+  }
+
+  private void live(HttpExchange ex) throws IOException {
+    try (ex) {
+      respond(ex, 200, JSON.createObjectNode().put("status", "ok"));
+    }
+  }
+
+  /** Whether this replica may act now; a failing leadership check counts as "no" (never act twice). */
+  private boolean leads() {
+    try {
+      return isLeader.getAsBoolean();
+    } catch (RuntimeException e) {
+      LOG.warn("leadership check failed, not acting: {}", e.toString());
+      return false;
+    }
+  }
+
+  private void notLeader(HttpExchange ex) throws IOException {
+    ex.getResponseHeaders().set("Retry-After", Long.toString(retryAfterSeconds));
+    ex.getResponseHeaders().set("Connection", "close");
+    respond(ex, 503, body("not_leader", "this replica does not lead; another one handles webhooks").put("leader", false));
   }
 
   private static ObjectNode body(String status, String message) {
@@ -295,6 +366,8 @@ public final class WebhookServer implements AutoCloseable {
     private int port = 8080;
     private int threads = 8;
     private int maxBodyBytes = DEFAULT_MAX_BODY_BYTES;
+    private BooleanSupplier isLeader = () -> true;
+    private Duration retryAfter = Duration.ofSeconds(15);
 
     private Builder() {}
 
@@ -303,6 +376,13 @@ public final class WebhookServer implements AutoCloseable {
       Objects.requireNonNull(orchestrator, "orchestrator");
       this.handler = orchestrator::handle;
       this.reconcile = () -> orchestrator.reconcile(false);
+      return this;
+    }
+
+    /** Test seam: what an accepted event and a reconcile tick do (the orchestrator, wrapped to count calls). */
+    Builder actions(Function<PullRequestEvent, CompletableFuture<Preview>> handler, Supplier<ReconcileReport> reconcile) {
+      this.handler = Objects.requireNonNull(handler);
+      this.reconcile = Objects.requireNonNull(reconcile);
       return this;
     }
 
@@ -340,6 +420,22 @@ public final class WebhookServer implements AutoCloseable {
         throw new IllegalArgumentException("maxBodyBytes must be positive");
       }
       this.maxBodyBytes = max;
+      return this;
+    }
+
+    /**
+     * Acts only while {@code isLeader} answers true (e.g. {@code election::isLeader} of a
+     * {@code dev.preview.k8s.LeaderElection}); otherwise webhooks get 503 with {@code Retry-After:
+     * retryAfter} (rounded up to seconds), {@code /healthz} 503, and the periodic reconcile is
+     * skipped. {@code isLeader} is called on every request and reconcile tick: it must be cheap and
+     * thread-safe. Default: always leads (a single replica).
+     */
+    public Builder leadership(BooleanSupplier isLeader, Duration retryAfter) {
+      this.isLeader = Objects.requireNonNull(isLeader, "isLeader");
+      if (retryAfter.isNegative() || retryAfter.isZero()) {
+        throw new IllegalArgumentException("retryAfter must be positive, got " + retryAfter);
+      }
+      this.retryAfter = retryAfter;
       return this;
     }
 
