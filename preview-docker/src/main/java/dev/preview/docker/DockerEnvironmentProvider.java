@@ -77,6 +77,8 @@ import org.slf4j.LoggerFactory;
 public final class DockerEnvironmentProvider implements EnvironmentProvider {
   /** The name in {@code environment.provider}. */
   public static final String NAME = "docker";
+  /** How long a new app container without a health check must keep running to count as up. */
+  static final java.time.Duration SETTLE = java.time.Duration.ofSeconds(1);
   /** What a resource is to its preview: {@code app}, {@code service}, {@code network}, {@code volume}, {@code build}, {@code suspended}. */
   public static final String ROLE = Labels.PREFIX + "role";
   /** On a companion container or volume: the service name. */
@@ -453,9 +455,14 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     }
   }
 
-  /** Waits until the new app container runs (and is healthy, if it has a health check). */
+  /**
+   * Waits until the new app container is healthy (with a health check) or has kept running for
+   * {@link #SETTLE} (without one): a process that crashes at once is often seen "running" by the
+   * first inspection, and must not replace a working revision.
+   */
   private void awaitUp(String id, PreviewKey key) {
     long deadline = System.nanoTime() + settings.updateTimeout.toNanos();
+    long runningSince = -1;
     while (true) {
       InspectContainerResponse c = engine.call("inspecting the new app container of " + key,
           () -> docker.inspectContainerCmd(id).exec());
@@ -463,7 +470,12 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       String health = s.getHealth() == null ? null : s.getHealth().getStatus();
       boolean crashed = c.getRestartCount() != null && c.getRestartCount() > 0
           || !Boolean.TRUE.equals(s.getRunning()) && !Boolean.TRUE.equals(s.getRestarting());
-      if (!crashed && Boolean.TRUE.equals(s.getRunning()) && (health == null || "healthy".equals(health))) {
+      boolean running = !crashed && Boolean.TRUE.equals(s.getRunning());
+      if (running && runningSince < 0) {
+        runningSince = System.nanoTime();
+      }
+      if (running && ("healthy".equals(health)
+          || health == null && System.nanoTime() - runningSince >= SETTLE.toNanos())) {
         return;
       }
       if (crashed || "unhealthy".equals(health) || System.nanoTime() > deadline) {
