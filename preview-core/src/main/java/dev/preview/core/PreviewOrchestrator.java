@@ -94,6 +94,8 @@ public final class PreviewOrchestrator implements AutoCloseable {
   private final boolean closeProviders;
   private final ExecutorService executor;
   private final Map<PreviewKey, KeyWorker> workers = new ConcurrentHashMap<>();
+  /** Stamps submits and finished runs, so reconcile can tell its facts about a key went stale. */
+  private final java.util.concurrent.atomic.AtomicLong touches = new java.util.concurrent.atomic.AtomicLong();
   /** PRs waiting for a slot under {@code maxConcurrent}, oldest first. */
   private final Map<PreviewKey, PullRequest> queued = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
 
@@ -207,6 +209,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
    */
   public ReconcileReport reconcile(boolean dryRun) {
     Instant now = clock.instant();
+    long started = touches.get(); // taken before any listing: later work on a key makes our view of it stale
     List<ReconcileReport.Action> actions = new ArrayList<>();
     List<String> errors = new ArrayList<>();
     Set<String> unknown = new TreeSet<>();
@@ -248,7 +251,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
     boolean scmFailed = !unknown.isEmpty();
 
     for (PreviewKey key : all) {
-      if (busy(key)) {
+      if (busy(key) || touchedSince(key, started)) {
         continue;
       }
       Environment env = envs.get(key);
@@ -291,7 +294,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
       boolean done = false;
       if (!dryRun) {
         try {
-          done = repair(key, kind, reason, env, pr);
+          done = repair(key, kind, reason, env, pr, started);
         } catch (RuntimeException e) {
           errors.add(key + ": " + e.getMessage());
         }
@@ -358,6 +361,8 @@ public final class PreviewOrchestrator implements AutoCloseable {
     final PreviewKey key;
     Op pending;
     boolean running;
+    /** The {@code touches} stamp of the last submit or finished run for this key. */
+    long touched;
 
     KeyWorker(PreviewKey key) {
       this.key = key;
@@ -374,11 +379,20 @@ public final class PreviewOrchestrator implements AutoCloseable {
   }
 
   private CompletableFuture<Preview> submit(Op op) {
+    return submit(op, Long.MAX_VALUE);
+  }
+
+  /** Submits {@code op}, or returns null if the key is busy or was touched after stamp {@code unlessTouchedAfter}. */
+  private CompletableFuture<Preview> submit(Op op, long unlessTouchedAfter) {
     CompletableFuture<Preview> f = new CompletableFuture<>();
     op.waiters.add(f);
     KeyWorker w = workers.computeIfAbsent(op.key, KeyWorker::new);
     boolean start;
     synchronized (w) {
+      if (unlessTouchedAfter != Long.MAX_VALUE && (w.running || w.pending != null || w.touched > unlessTouchedAfter)) {
+        return null;
+      }
+      w.touched = touches.incrementAndGet();
       if (w.pending != null) {
         op.waiters.addAll(w.pending.waiters); // replaced: its callers get this op's outcome
       }
@@ -425,6 +439,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
       }
       Op next;
       synchronized (w) {
+        w.touched = touches.incrementAndGet();
         next = w.pending;
         w.pending = null;
         if (next == null) {
@@ -455,6 +470,16 @@ public final class PreviewOrchestrator implements AutoCloseable {
     }
     synchronized (w) {
       return w.running || w.pending != null;
+    }
+  }
+
+  private boolean touchedSince(PreviewKey key, long stamp) {
+    KeyWorker w = workers.get(key);
+    if (w == null) {
+      return false;
+    }
+    synchronized (w) {
+      return w.touched > stamp;
     }
   }
 
@@ -786,7 +811,8 @@ public final class PreviewOrchestrator implements AutoCloseable {
 
   // ---------------------------------------------------------------- reconcile helpers
 
-  private boolean repair(PreviewKey key, ReconcileReport.Kind kind, String reason, Environment env, PullRequest pr) {
+  private boolean repair(PreviewKey key, ReconcileReport.Kind kind, String reason, Environment env, PullRequest pr,
+      long started) {
     switch (kind) {
       case SLEEP:
         environment.suspend(key);
@@ -798,8 +824,11 @@ public final class PreviewOrchestrator implements AutoCloseable {
         submit(new Op(key, pr, null));
         return true;
       default:
-        Preview p = submit(new Op(key, null, reason)).join();
-        return p.state() == PreviewState.DELETED;
+        CompletableFuture<Preview> f = submit(new Op(key, null, reason), started);
+        if (f == null) {
+          return false; // an event for this key came in since our listing: our facts are stale
+        }
+        return f.join().state() == PreviewState.DELETED;
     }
   }
 

@@ -481,4 +481,34 @@ class PreviewOrchestratorTest {
     Preview p = await(orchestrator.handle(event(Action.OPENED, open(PR1, 1))));
     assertThat(p.state()).isEqualTo(PreviewState.READY);
   }
+
+  @Test
+  void a_reopen_handled_while_reconcile_asks_the_scm_is_not_torn_down_by_that_reconcile() throws Exception {
+    orchestrator();
+    PreviewKey other = PreviewKey.pr("zeta/app", 7);
+    PullRequest pr = open(PR1, 1);
+    await(orchestrator.handle(event(Action.OPENED, pr)));
+    await(orchestrator.handle(event(Action.OPENED, open(other, 2))));
+    source.close(PR1); // the close event is lost: PR 1 is an orphan reconcile should remove ...
+
+    // ... but reconcile asks acme/shop first, then is held while asking zeta/app.
+    faults.block("pullRequests.listOpen").release();
+    Faults.Gate second = faults.block("pullRequests.listOpen");
+    CompletableFuture<ReconcileReport> reconcile = CompletableFuture.supplyAsync(() -> orchestrator.reconcile(false));
+    assertThat(second.awaitEntered(Duration.ofSeconds(5))).isTrue();
+
+    // Meanwhile PR 1 is reopened and deployed again.
+    PullRequest reopened = open(PR1, 3);
+    assertThat(await(orchestrator.handle(event(Action.REOPENED, reopened))).state()).isEqualTo(PreviewState.READY);
+    second.release();
+    reconcile.get(10, TimeUnit.SECONDS);
+
+    // What reconcile saw of PR 1 is stale: it must not tear down the reopened preview.
+    assertThat(env.keys()).containsExactlyInAnyOrder(PR1, other);
+    assertThat(env.current(PR1).orElseThrow().revision()).isEqualTo(sha(3));
+    assertThat(db.keys()).contains(PR1);
+    // The next reconcile, with fresh facts, leaves it alone too.
+    orchestrator.reconcile(false);
+    assertThat(env.keys()).containsExactlyInAnyOrder(PR1, other);
+  }
 }
