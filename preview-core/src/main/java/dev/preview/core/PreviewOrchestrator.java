@@ -536,12 +536,19 @@ public final class PreviewOrchestrator implements AutoCloseable {
     Run run = new Run(key);
     String revision = pr.headSha();
 
-    Admission admission = run.step("policy", () -> policy.admit(pr, countOthers(key)));
+    Admission admission;
+    boolean exists;
+    try {
+      // countOthers and the existence check ask providers too: their failures are reported like a step's.
+      admission = run.step("policy", () -> policy.admit(pr, countOthers(key)));
+      exists = admission.decision() == Admission.Decision.SKIP
+          && (environment.find(key).isPresent() || (database != null && database.list().contains(key)));
+    } catch (RuntimeException e) {
+      return failed(run, revision, e, null);
+    }
     switch (admission.decision()) {
       case SKIP: {
         queued.remove(key);
-        boolean exists = environment.find(key).isPresent()
-            || (database != null && database.list().contains(key));
         if (exists) {
           Preview p = runTeardown(key, admission.reason());
           return new Preview(key, p.state(), revision, null, null, admission.reason(), null, p.timings(), null, null);
@@ -611,14 +618,19 @@ public final class PreviewOrchestrator implements AutoCloseable {
     } catch (Superseded s) {
       throw s;
     } catch (RuntimeException e) {
-      String step = run.step;
-      String reason = String.valueOf(e.getMessage());
-      List<String> tail = logTail(key);
-      log.warn("{}: deploy of {} failed at step {}: {}", key, revision, step, reason);
-      transition(key, PreviewState.FAILED, step + ": " + reason);
-      publish(key, PreviewState.FAILED, revision, null, reason, step, tail, run.timings, dbName);
-      return new Preview(key, PreviewState.FAILED, revision, null, dbName, reason, step, run.timings, null, null);
+      return failed(run, revision, e, dbName);
     }
+  }
+
+  private Preview failed(Run run, String revision, RuntimeException e, String dbName) {
+    PreviewKey key = run.key;
+    String step = run.step;
+    String reason = String.valueOf(e.getMessage());
+    List<String> tail = logTail(key);
+    log.warn("{}: deploy of {} failed at step {}: {}", key, revision, step, reason);
+    transition(key, PreviewState.FAILED, step + ": " + reason);
+    publish(key, PreviewState.FAILED, revision, null, reason, step, tail, run.timings, dbName);
+    return new Preview(key, PreviewState.FAILED, revision, null, dbName, reason, step, run.timings, null, null);
   }
 
   private Optional<PullRequest> guard(PullRequest pr) {

@@ -511,4 +511,27 @@ class PreviewOrchestratorTest {
     orchestrator.reconcile(false);
     assertThat(env.keys()).containsExactlyInAnyOrder(PR1, other);
   }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"environment.list", "environment.find"})
+  void a_provider_failing_before_the_first_step_still_reports_failed_on_the_pr(String op) throws Exception {
+    // environment.list counts the slots for maxConcurrent (policy step); environment.find checks, on a
+    // skip, whether there is a preview to tear down. Both ran outside the step error handling.
+    orchestrator(p -> p.maxConcurrent(3).excludeLabels(Set.of("no-preview")));
+    PullRequest pr = open(PR1, 1);
+    if (op.equals("environment.find")) {
+      pr = pr.withLabels(Set.of("no-preview"));
+      source.put(pr);
+    }
+    faults.failAlways(op);
+
+    Preview p = await(orchestrator.handle(event(Action.OPENED, pr)));
+
+    assertThat(p.state()).isEqualTo(PreviewState.FAILED);
+    assertThat(p.failedStep()).isEqualTo("policy");
+    PreviewStatus status = scm.latest(PR1).orElseThrow();
+    assertThat(status.state()).isEqualTo(PreviewState.FAILED);
+    assertThat(status.failedStep()).isEqualTo("policy");
+    assertThat(status.message()).contains("injected failure");
+  }
 }
