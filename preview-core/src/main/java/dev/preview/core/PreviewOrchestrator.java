@@ -806,6 +806,15 @@ public final class PreviewOrchestrator implements AutoCloseable {
   }
 
   private void startQueued() {
+    try {
+      startNextQueued();
+    } catch (RuntimeException e) {
+      // The teardown or reconcile that freed the slot is done; the next one (or reconcile) tries again.
+      log.warn("could not start a queued preview: {}", e.toString());
+    }
+  }
+
+  private void startNextQueued() {
     PullRequest next;
     synchronized (queued) {
       if (queued.isEmpty()) {

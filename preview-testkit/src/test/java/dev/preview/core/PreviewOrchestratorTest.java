@@ -534,4 +534,24 @@ class PreviewOrchestratorTest {
     assertThat(status.failedStep()).isEqualTo("policy");
     assertThat(status.message()).contains("injected failure");
   }
+
+  @Test
+  void a_failure_looking_for_a_free_slot_does_not_turn_a_done_teardown_into_a_failure() throws Exception {
+    orchestrator(p -> p.maxConcurrent(1));
+    PullRequest one = open(PR1, 1);
+    await(orchestrator.handle(event(Action.OPENED, one)));
+    assertThat(await(orchestrator.handle(event(Action.OPENED, open(PR2, 2)))).state()).isEqualTo(PreviewState.PENDING);
+
+    // After the teardown of PR 1, counting the slots for the queued PR 2 asks environment.list: it fails.
+    source.close(PR1);
+    faults.failNext("environment.list");
+    Preview closed = await(orchestrator.handle(event(Action.CLOSED, one)));
+
+    assertThat(closed.state()).isEqualTo(PreviewState.DELETED);
+    assertThat(scm.latest(PR1).orElseThrow().state()).isEqualTo(PreviewState.DELETED);
+    // The queue is not lost: the next reconcile starts PR 2.
+    orchestrator.reconcile(false);
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5))
+        .until(() -> scm.latest(PR2).map(s -> s.state() == PreviewState.READY).orElse(false));
+  }
 }
