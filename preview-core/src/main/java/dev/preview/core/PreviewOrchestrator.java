@@ -343,12 +343,25 @@ public final class PreviewOrchestrator implements AutoCloseable {
     final PreviewKey key;
     final PullRequest pr;
     final String teardownReason;
+    /** Set for a suspend by reconcile (then {@code pr} and {@code teardownReason} are null). */
+    final String sleepReason;
+    final String sleepRevision;
     final List<CompletableFuture<Preview>> waiters = new ArrayList<>();
 
     Op(PreviewKey key, PullRequest pr, String teardownReason) {
+      this(key, pr, teardownReason, null, null);
+    }
+
+    private Op(PreviewKey key, PullRequest pr, String teardownReason, String sleepReason, String sleepRevision) {
       this.key = key;
       this.pr = pr;
       this.teardownReason = teardownReason;
+      this.sleepReason = sleepReason;
+      this.sleepRevision = sleepRevision;
+    }
+
+    static Op sleep(PreviewKey key, String reason, String revision) {
+      return new Op(key, null, null, reason, revision);
     }
 
     boolean isDeploy() {
@@ -428,7 +441,9 @@ public final class PreviewOrchestrator implements AutoCloseable {
     while (true) {
       Preview result = null;
       try {
-        result = op.isDeploy() ? deploy(w, op.pr) : runTeardown(op.key, op.teardownReason);
+        result = op.isDeploy() ? deploy(w, op.pr)
+            : op.sleepReason != null ? runSleep(op.key, op.sleepReason, op.sleepRevision)
+            : runTeardown(op.key, op.teardownReason);
       } catch (Superseded s) {
         Op superseded = op;
         fire(l -> l.onSuperseded(superseded.key, superseded.pr == null ? null : superseded.pr.headSha()));
@@ -780,6 +795,19 @@ public final class PreviewOrchestrator implements AutoCloseable {
     return result;
   }
 
+  private Preview runSleep(PreviewKey key, String reason, String revision) {
+    try {
+      environment.suspend(key);
+    } catch (RuntimeException e) {
+      log.warn("{}: could not suspend: {}", key, e.toString());
+      return Preview.of(key, PreviewState.FAILED, revision, "could not suspend: " + e.getMessage());
+    }
+    transition(key, PreviewState.SLEEPING, reason);
+    publish(key, PreviewState.SLEEPING, revision, null, "asleep: " + reason + "; the next push wakes it",
+        null, List.of(), Map.of());
+    return new Preview(key, PreviewState.SLEEPING, revision, null, null, reason, null, Map.of(), null, null);
+  }
+
   private void deleteDns(PreviewKey key) {
     Set<String> hosts = new LinkedHashSet<>();
     String h = app.hostname(key);
@@ -835,12 +863,16 @@ public final class PreviewOrchestrator implements AutoCloseable {
   private boolean repair(PreviewKey key, ReconcileReport.Kind kind, String reason, Environment env, PullRequest pr,
       long started) {
     switch (kind) {
-      case SLEEP:
-        environment.suspend(key);
-        transition(key, PreviewState.SLEEPING, reason);
-        publish(key, PreviewState.SLEEPING, env.revision(), null, "asleep: " + reason + "; the next push wakes it",
-            null, List.of(), Map.of());
-        return true;
+      case SLEEP: {
+        // Through the key's worker, like every other change: a push never overlaps the suspend, and
+        // one arriving meanwhile runs after it (and wakes the preview).
+        CompletableFuture<Preview> f = submit(Op.sleep(key, reason, env.revision()), started);
+        Preview p = f == null ? null : f.join();
+        if (p != null && p.state() == PreviewState.FAILED) {
+          throw new IllegalStateException(p.message()); // reported in the reconcile's errors
+        }
+        return p != null && p.state() == PreviewState.SLEEPING;
+      }
       case REDEPLOY:
         submit(new Op(key, pr, null));
         return true;

@@ -554,4 +554,32 @@ class PreviewOrchestratorTest {
     org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5))
         .until(() -> scm.latest(PR2).map(s -> s.state() == PreviewState.READY).orElse(false));
   }
+
+  @Test
+  void a_push_while_reconcile_puts_the_preview_to_sleep_ends_awake_and_never_overlaps_the_suspend() throws Exception {
+    orchestrator(p -> p.sleepAfter(Duration.ofHours(2)));
+    await(orchestrator.handle(event(Action.OPENED, open(PR1, 1))));
+    clock.advance(Duration.ofHours(3));
+    faults.resetConcurrency();
+
+    Faults.Gate suspend = faults.block("environment.suspend");
+    CompletableFuture<ReconcileReport> reconcile = CompletableFuture.supplyAsync(() -> orchestrator.reconcile(false));
+    assertThat(suspend.awaitEntered(Duration.ofSeconds(5))).isTrue();
+
+    // A push arrives while the environment is being suspended. A serialised orchestrator holds it
+    // back until the suspend is done; a broken one applies it meanwhile (given half a second to).
+    Faults.Gate apply = faults.block("environment.apply");
+    CompletableFuture<Preview> push = orchestrator.handle(event(Action.UPDATED, open(PR1, 2)));
+    boolean appliedDuringSuspend = apply.awaitEntered(Duration.ofMillis(500));
+    suspend.release();
+    apply.release();
+    assertThat(appliedDuringSuspend).as("the push's apply ran while the suspend was in flight").isFalse();
+    reconcile.get(10, TimeUnit.SECONDS);
+
+    assertThat(await(push).state()).isEqualTo(PreviewState.READY);
+    assertThat(faults.maxConcurrentPerKey()).isEqualTo(1);
+    // The push came last: the preview is awake at the pushed revision.
+    assertThat(orchestrator.get(PR1).orElseThrow().state()).isEqualTo(PreviewState.READY);
+    assertThat(orchestrator.get(PR1).orElseThrow().revision()).isEqualTo(sha(2));
+  }
 }
