@@ -96,6 +96,10 @@ public final class PreviewOrchestrator implements AutoCloseable {
   private final Map<PreviewKey, KeyWorker> workers = new ConcurrentHashMap<>();
   /** Stamps submits and finished runs, so reconcile can tell its facts about a key went stale. */
   private final java.util.concurrent.atomic.AtomicLong touches = new java.util.concurrent.atomic.AtomicLong();
+  /** Keys admitted to deploy and not done yet: they hold a maxConcurrent slot before their environment exists. */
+  private final Set<PreviewKey> admitted = ConcurrentHashMap.newKeySet();
+  /** Makes counting the slots and taking one a single step across keys. */
+  private final Object slots = new Object();
   /** PRs waiting for a slot under {@code maxConcurrent}, oldest first. */
   private final Map<PreviewKey, PullRequest> queued = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
 
@@ -555,7 +559,12 @@ public final class PreviewOrchestrator implements AutoCloseable {
     boolean exists;
     try {
       // countOthers and the existence check ask providers too: their failures are reported like a step's.
-      admission = run.step("policy", () -> policy.admit(pr, countOthers(key)));
+      synchronized (slots) {
+        admission = run.step("policy", () -> policy.admit(pr, countOthers(key)));
+        if (admission.decision() == Admission.Decision.DEPLOY) {
+          admitted.add(key);
+        }
+      }
       exists = admission.decision() == Admission.Decision.SKIP
           && (environment.find(key).isPresent() || (database != null && database.list().contains(key)));
     } catch (RuntimeException e) {
@@ -634,6 +643,8 @@ public final class PreviewOrchestrator implements AutoCloseable {
       throw s;
     } catch (RuntimeException e) {
       return failed(run, revision, e, dbName);
+    } finally {
+      admitted.remove(key);
     }
   }
 
@@ -748,7 +759,10 @@ public final class PreviewOrchestrator implements AutoCloseable {
     if (policy.maxConcurrent() <= 0) {
       return 0;
     }
-    return (int) environment.list().stream().filter(e -> !e.key().equals(key)).count();
+    Set<PreviewKey> taken = new java.util.HashSet<>(admitted);
+    environment.list().forEach(e -> taken.add(e.key()));
+    taken.remove(key);
+    return taken.size();
   }
 
   private List<String> logTail(PreviewKey key) {

@@ -582,4 +582,20 @@ class PreviewOrchestratorTest {
     assertThat(orchestrator.get(PR1).orElseThrow().state()).isEqualTo(PreviewState.READY);
     assertThat(orchestrator.get(PR1).orElseThrow().revision()).isEqualTo(sha(2));
   }
+
+  @Test
+  void two_prs_opened_at_once_never_exceed_max_concurrent() throws Exception {
+    orchestrator(p -> p.maxConcurrent(1));
+    Faults.Gate apply = faults.block("environment.apply");
+    CompletableFuture<Preview> first = orchestrator.handle(event(Action.OPENED, open(PR1, 1)));
+    assertThat(apply.awaitEntered(Duration.ofSeconds(5))).isTrue();
+
+    // PR 1 holds the only slot but has no environment yet: PR 2 must wait all the same.
+    Preview second = await(orchestrator.handle(event(Action.OPENED, open(PR2, 2))));
+    apply.release();
+
+    assertThat(await(first).state()).isEqualTo(PreviewState.READY);
+    assertThat(second.state()).isEqualTo(PreviewState.PENDING);
+    assertThat(env.keys()).containsExactly(PR1);
+  }
 }
