@@ -94,6 +94,12 @@ public final class PreviewOrchestrator implements AutoCloseable {
   private final boolean closeProviders;
   private final ExecutorService executor;
   private final Map<PreviewKey, KeyWorker> workers = new ConcurrentHashMap<>();
+  /** Stamps submits and finished runs, so reconcile can tell its facts about a key went stale. */
+  private final java.util.concurrent.atomic.AtomicLong touches = new java.util.concurrent.atomic.AtomicLong();
+  /** Keys admitted to deploy and not done yet: they hold a maxConcurrent slot before their environment exists. */
+  private final Set<PreviewKey> admitted = ConcurrentHashMap.newKeySet();
+  /** Makes counting the slots and taking one a single step across keys. */
+  private final Object slots = new Object();
   /** PRs waiting for a slot under {@code maxConcurrent}, oldest first. */
   private final Map<PreviewKey, PullRequest> queued = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
 
@@ -207,6 +213,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
    */
   public ReconcileReport reconcile(boolean dryRun) {
     Instant now = clock.instant();
+    long started = touches.get(); // taken before any listing: later work on a key makes our view of it stale
     List<ReconcileReport.Action> actions = new ArrayList<>();
     List<String> errors = new ArrayList<>();
     Set<String> unknown = new TreeSet<>();
@@ -248,7 +255,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
     boolean scmFailed = !unknown.isEmpty();
 
     for (PreviewKey key : all) {
-      if (busy(key)) {
+      if (busy(key) || touchedSince(key, started)) {
         continue;
       }
       Environment env = envs.get(key);
@@ -291,7 +298,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
       boolean done = false;
       if (!dryRun) {
         try {
-          done = repair(key, kind, reason, env, pr);
+          done = repair(key, kind, reason, env, pr, started);
         } catch (RuntimeException e) {
           errors.add(key + ": " + e.getMessage());
         }
@@ -340,12 +347,25 @@ public final class PreviewOrchestrator implements AutoCloseable {
     final PreviewKey key;
     final PullRequest pr;
     final String teardownReason;
+    /** Set for a suspend by reconcile (then {@code pr} and {@code teardownReason} are null). */
+    final String sleepReason;
+    final String sleepRevision;
     final List<CompletableFuture<Preview>> waiters = new ArrayList<>();
 
     Op(PreviewKey key, PullRequest pr, String teardownReason) {
+      this(key, pr, teardownReason, null, null);
+    }
+
+    private Op(PreviewKey key, PullRequest pr, String teardownReason, String sleepReason, String sleepRevision) {
       this.key = key;
       this.pr = pr;
       this.teardownReason = teardownReason;
+      this.sleepReason = sleepReason;
+      this.sleepRevision = sleepRevision;
+    }
+
+    static Op sleep(PreviewKey key, String reason, String revision) {
+      return new Op(key, null, null, reason, revision);
     }
 
     boolean isDeploy() {
@@ -358,6 +378,8 @@ public final class PreviewOrchestrator implements AutoCloseable {
     final PreviewKey key;
     Op pending;
     boolean running;
+    /** The {@code touches} stamp of the last submit or finished run for this key. */
+    long touched;
 
     KeyWorker(PreviewKey key) {
       this.key = key;
@@ -374,11 +396,20 @@ public final class PreviewOrchestrator implements AutoCloseable {
   }
 
   private CompletableFuture<Preview> submit(Op op) {
+    return submit(op, Long.MAX_VALUE);
+  }
+
+  /** Submits {@code op}, or returns null if the key is busy or was touched after stamp {@code unlessTouchedAfter}. */
+  private CompletableFuture<Preview> submit(Op op, long unlessTouchedAfter) {
     CompletableFuture<Preview> f = new CompletableFuture<>();
     op.waiters.add(f);
     KeyWorker w = workers.computeIfAbsent(op.key, KeyWorker::new);
     boolean start;
     synchronized (w) {
+      if (unlessTouchedAfter != Long.MAX_VALUE && (w.running || w.pending != null || w.touched > unlessTouchedAfter)) {
+        return null;
+      }
+      w.touched = touches.incrementAndGet();
       if (w.pending != null) {
         op.waiters.addAll(w.pending.waiters); // replaced: its callers get this op's outcome
       }
@@ -414,7 +445,9 @@ public final class PreviewOrchestrator implements AutoCloseable {
     while (true) {
       Preview result = null;
       try {
-        result = op.isDeploy() ? deploy(w, op.pr) : runTeardown(op.key, op.teardownReason);
+        result = op.isDeploy() ? deploy(w, op.pr)
+            : op.sleepReason != null ? runSleep(op.key, op.sleepReason, op.sleepRevision)
+            : runTeardown(op.key, op.teardownReason);
       } catch (Superseded s) {
         Op superseded = op;
         fire(l -> l.onSuperseded(superseded.key, superseded.pr == null ? null : superseded.pr.headSha()));
@@ -425,6 +458,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
       }
       Op next;
       synchronized (w) {
+        w.touched = touches.incrementAndGet();
         next = w.pending;
         w.pending = null;
         if (next == null) {
@@ -455,6 +489,16 @@ public final class PreviewOrchestrator implements AutoCloseable {
     }
     synchronized (w) {
       return w.running || w.pending != null;
+    }
+  }
+
+  private boolean touchedSince(PreviewKey key, long stamp) {
+    KeyWorker w = workers.get(key);
+    if (w == null) {
+      return false;
+    }
+    synchronized (w) {
+      return w.touched > stamp;
     }
   }
 
@@ -511,12 +555,24 @@ public final class PreviewOrchestrator implements AutoCloseable {
     Run run = new Run(key);
     String revision = pr.headSha();
 
-    Admission admission = run.step("policy", () -> policy.admit(pr, countOthers(key)));
+    Admission admission;
+    boolean exists;
+    try {
+      // countOthers and the existence check ask providers too: their failures are reported like a step's.
+      synchronized (slots) {
+        admission = run.step("policy", () -> policy.admit(pr, countOthers(key)));
+        if (admission.decision() == Admission.Decision.DEPLOY) {
+          admitted.add(key);
+        }
+      }
+      exists = admission.decision() == Admission.Decision.SKIP
+          && (environment.find(key).isPresent() || (database != null && database.list().contains(key)));
+    } catch (RuntimeException e) {
+      return failed(run, revision, e, null);
+    }
     switch (admission.decision()) {
       case SKIP: {
         queued.remove(key);
-        boolean exists = environment.find(key).isPresent()
-            || (database != null && database.list().contains(key));
         if (exists) {
           Preview p = runTeardown(key, admission.reason());
           return new Preview(key, p.state(), revision, null, null, admission.reason(), null, p.timings(), null, null);
@@ -586,14 +642,21 @@ public final class PreviewOrchestrator implements AutoCloseable {
     } catch (Superseded s) {
       throw s;
     } catch (RuntimeException e) {
-      String step = run.step;
-      String reason = String.valueOf(e.getMessage());
-      List<String> tail = logTail(key);
-      log.warn("{}: deploy of {} failed at step {}: {}", key, revision, step, reason);
-      transition(key, PreviewState.FAILED, step + ": " + reason);
-      publish(key, PreviewState.FAILED, revision, null, reason, step, tail, run.timings, dbName);
-      return new Preview(key, PreviewState.FAILED, revision, null, dbName, reason, step, run.timings, null, null);
+      return failed(run, revision, e, dbName);
+    } finally {
+      admitted.remove(key);
     }
+  }
+
+  private Preview failed(Run run, String revision, RuntimeException e, String dbName) {
+    PreviewKey key = run.key;
+    String step = run.step;
+    String reason = String.valueOf(e.getMessage());
+    List<String> tail = logTail(key);
+    log.warn("{}: deploy of {} failed at step {}: {}", key, revision, step, reason);
+    transition(key, PreviewState.FAILED, step + ": " + reason);
+    publish(key, PreviewState.FAILED, revision, null, reason, step, tail, run.timings, dbName);
+    return new Preview(key, PreviewState.FAILED, revision, null, dbName, reason, step, run.timings, null, null);
   }
 
   private Optional<PullRequest> guard(PullRequest pr) {
@@ -696,7 +759,10 @@ public final class PreviewOrchestrator implements AutoCloseable {
     if (policy.maxConcurrent() <= 0) {
       return 0;
     }
-    return (int) environment.list().stream().filter(e -> !e.key().equals(key)).count();
+    Set<PreviewKey> taken = new java.util.HashSet<>(admitted);
+    environment.list().forEach(e -> taken.add(e.key()));
+    taken.remove(key);
+    return taken.size();
   }
 
   private List<String> logTail(PreviewKey key) {
@@ -743,6 +809,19 @@ public final class PreviewOrchestrator implements AutoCloseable {
     return result;
   }
 
+  private Preview runSleep(PreviewKey key, String reason, String revision) {
+    try {
+      environment.suspend(key);
+    } catch (RuntimeException e) {
+      log.warn("{}: could not suspend: {}", key, e.toString());
+      return Preview.of(key, PreviewState.FAILED, revision, "could not suspend: " + e.getMessage());
+    }
+    transition(key, PreviewState.SLEEPING, reason);
+    publish(key, PreviewState.SLEEPING, revision, null, "asleep: " + reason + "; the next push wakes it",
+        null, List.of(), Map.of());
+    return new Preview(key, PreviewState.SLEEPING, revision, null, null, reason, null, Map.of(), null, null);
+  }
+
   private void deleteDns(PreviewKey key) {
     Set<String> hosts = new LinkedHashSet<>();
     String h = app.hostname(key);
@@ -769,6 +848,15 @@ public final class PreviewOrchestrator implements AutoCloseable {
   }
 
   private void startQueued() {
+    try {
+      startNextQueued();
+    } catch (RuntimeException e) {
+      // The teardown or reconcile that freed the slot is done; the next one (or reconcile) tries again.
+      log.warn("could not start a queued preview: {}", e.toString());
+    }
+  }
+
+  private void startNextQueued() {
     PullRequest next;
     synchronized (queued) {
       if (queued.isEmpty()) {
@@ -786,20 +874,28 @@ public final class PreviewOrchestrator implements AutoCloseable {
 
   // ---------------------------------------------------------------- reconcile helpers
 
-  private boolean repair(PreviewKey key, ReconcileReport.Kind kind, String reason, Environment env, PullRequest pr) {
+  private boolean repair(PreviewKey key, ReconcileReport.Kind kind, String reason, Environment env, PullRequest pr,
+      long started) {
     switch (kind) {
-      case SLEEP:
-        environment.suspend(key);
-        transition(key, PreviewState.SLEEPING, reason);
-        publish(key, PreviewState.SLEEPING, env.revision(), null, "asleep: " + reason + "; the next push wakes it",
-            null, List.of(), Map.of());
-        return true;
+      case SLEEP: {
+        // Through the key's worker, like every other change: a push never overlaps the suspend, and
+        // one arriving meanwhile runs after it (and wakes the preview).
+        CompletableFuture<Preview> f = submit(Op.sleep(key, reason, env.revision()), started);
+        Preview p = f == null ? null : f.join();
+        if (p != null && p.state() == PreviewState.FAILED) {
+          throw new IllegalStateException(p.message()); // reported in the reconcile's errors
+        }
+        return p != null && p.state() == PreviewState.SLEEPING;
+      }
       case REDEPLOY:
         submit(new Op(key, pr, null));
         return true;
       default:
-        Preview p = submit(new Op(key, null, reason)).join();
-        return p.state() == PreviewState.DELETED;
+        CompletableFuture<Preview> f = submit(new Op(key, null, reason), started);
+        if (f == null) {
+          return false; // an event for this key came in since our listing: our facts are stale
+        }
+        return f.join().state() == PreviewState.DELETED;
     }
   }
 

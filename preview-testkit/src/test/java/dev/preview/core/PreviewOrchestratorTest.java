@@ -481,4 +481,121 @@ class PreviewOrchestratorTest {
     Preview p = await(orchestrator.handle(event(Action.OPENED, open(PR1, 1))));
     assertThat(p.state()).isEqualTo(PreviewState.READY);
   }
+
+  @Test
+  void a_reopen_handled_while_reconcile_asks_the_scm_is_not_torn_down_by_that_reconcile() throws Exception {
+    orchestrator();
+    PreviewKey other = PreviewKey.pr("zeta/app", 7);
+    PullRequest pr = open(PR1, 1);
+    await(orchestrator.handle(event(Action.OPENED, pr)));
+    await(orchestrator.handle(event(Action.OPENED, open(other, 2))));
+    source.close(PR1); // the close event is lost: PR 1 is an orphan reconcile should remove ...
+
+    // ... but reconcile asks acme/shop first, then is held while asking zeta/app.
+    faults.block("pullRequests.listOpen").release();
+    Faults.Gate second = faults.block("pullRequests.listOpen");
+    CompletableFuture<ReconcileReport> reconcile = CompletableFuture.supplyAsync(() -> orchestrator.reconcile(false));
+    assertThat(second.awaitEntered(Duration.ofSeconds(5))).isTrue();
+
+    // Meanwhile PR 1 is reopened and deployed again.
+    PullRequest reopened = open(PR1, 3);
+    assertThat(await(orchestrator.handle(event(Action.REOPENED, reopened))).state()).isEqualTo(PreviewState.READY);
+    second.release();
+    reconcile.get(10, TimeUnit.SECONDS);
+
+    // What reconcile saw of PR 1 is stale: it must not tear down the reopened preview.
+    assertThat(env.keys()).containsExactlyInAnyOrder(PR1, other);
+    assertThat(env.current(PR1).orElseThrow().revision()).isEqualTo(sha(3));
+    assertThat(db.keys()).contains(PR1);
+    // The next reconcile, with fresh facts, leaves it alone too.
+    orchestrator.reconcile(false);
+    assertThat(env.keys()).containsExactlyInAnyOrder(PR1, other);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"environment.list", "environment.find"})
+  void a_provider_failing_before_the_first_step_still_reports_failed_on_the_pr(String op) throws Exception {
+    // environment.list counts the slots for maxConcurrent (policy step); environment.find checks, on a
+    // skip, whether there is a preview to tear down. Both ran outside the step error handling.
+    orchestrator(p -> p.maxConcurrent(3).excludeLabels(Set.of("no-preview")));
+    PullRequest pr = open(PR1, 1);
+    if (op.equals("environment.find")) {
+      pr = pr.withLabels(Set.of("no-preview"));
+      source.put(pr);
+    }
+    faults.failAlways(op);
+
+    Preview p = await(orchestrator.handle(event(Action.OPENED, pr)));
+
+    assertThat(p.state()).isEqualTo(PreviewState.FAILED);
+    assertThat(p.failedStep()).isEqualTo("policy");
+    PreviewStatus status = scm.latest(PR1).orElseThrow();
+    assertThat(status.state()).isEqualTo(PreviewState.FAILED);
+    assertThat(status.failedStep()).isEqualTo("policy");
+    assertThat(status.message()).contains("injected failure");
+  }
+
+  @Test
+  void a_failure_looking_for_a_free_slot_does_not_turn_a_done_teardown_into_a_failure() throws Exception {
+    orchestrator(p -> p.maxConcurrent(1));
+    PullRequest one = open(PR1, 1);
+    await(orchestrator.handle(event(Action.OPENED, one)));
+    assertThat(await(orchestrator.handle(event(Action.OPENED, open(PR2, 2)))).state()).isEqualTo(PreviewState.PENDING);
+
+    // After the teardown of PR 1, counting the slots for the queued PR 2 asks environment.list: it fails.
+    source.close(PR1);
+    faults.failNext("environment.list");
+    Preview closed = await(orchestrator.handle(event(Action.CLOSED, one)));
+
+    assertThat(closed.state()).isEqualTo(PreviewState.DELETED);
+    assertThat(scm.latest(PR1).orElseThrow().state()).isEqualTo(PreviewState.DELETED);
+    // The queue is not lost: the next reconcile starts PR 2.
+    orchestrator.reconcile(false);
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5))
+        .until(() -> scm.latest(PR2).map(s -> s.state() == PreviewState.READY).orElse(false));
+  }
+
+  @Test
+  void a_push_while_reconcile_puts_the_preview_to_sleep_ends_awake_and_never_overlaps_the_suspend() throws Exception {
+    orchestrator(p -> p.sleepAfter(Duration.ofHours(2)));
+    await(orchestrator.handle(event(Action.OPENED, open(PR1, 1))));
+    clock.advance(Duration.ofHours(3));
+    faults.resetConcurrency();
+
+    Faults.Gate suspend = faults.block("environment.suspend");
+    CompletableFuture<ReconcileReport> reconcile = CompletableFuture.supplyAsync(() -> orchestrator.reconcile(false));
+    assertThat(suspend.awaitEntered(Duration.ofSeconds(5))).isTrue();
+
+    // A push arrives while the environment is being suspended. A serialised orchestrator holds it
+    // back until the suspend is done; a broken one applies it meanwhile (given half a second to).
+    Faults.Gate apply = faults.block("environment.apply");
+    CompletableFuture<Preview> push = orchestrator.handle(event(Action.UPDATED, open(PR1, 2)));
+    boolean appliedDuringSuspend = apply.awaitEntered(Duration.ofMillis(500));
+    suspend.release();
+    apply.release();
+    assertThat(appliedDuringSuspend).as("the push's apply ran while the suspend was in flight").isFalse();
+    reconcile.get(10, TimeUnit.SECONDS);
+
+    assertThat(await(push).state()).isEqualTo(PreviewState.READY);
+    assertThat(faults.maxConcurrentPerKey()).isEqualTo(1);
+    // The push came last: the preview is awake at the pushed revision.
+    assertThat(orchestrator.get(PR1).orElseThrow().state()).isEqualTo(PreviewState.READY);
+    assertThat(orchestrator.get(PR1).orElseThrow().revision()).isEqualTo(sha(2));
+  }
+
+  @Test
+  void two_prs_opened_at_once_never_exceed_max_concurrent() throws Exception {
+    orchestrator(p -> p.maxConcurrent(1));
+    Faults.Gate apply = faults.block("environment.apply");
+    CompletableFuture<Preview> first = orchestrator.handle(event(Action.OPENED, open(PR1, 1)));
+    assertThat(apply.awaitEntered(Duration.ofSeconds(5))).isTrue();
+
+    // PR 1 holds the only slot but has no environment yet: PR 2 must wait all the same.
+    Preview second = await(orchestrator.handle(event(Action.OPENED, open(PR2, 2))));
+    apply.release();
+
+    assertThat(await(first).state()).isEqualTo(PreviewState.READY);
+    assertThat(second.state()).isEqualTo(PreviewState.PENDING);
+    assertThat(env.keys()).containsExactly(PR1);
+  }
 }
