@@ -369,6 +369,23 @@ class PreviewOrchestratorTest {
   }
 
   @Test
+  void a_label_event_does_not_extend_the_ttl_only_a_push_does() throws Exception {
+    orchestrator(p -> p.ttl(Duration.ofHours(1)));
+    PullRequest pr = open(PR1, 1);
+    await(orchestrator.handle(event(Action.OPENED, pr)));
+
+    clock.advance(Duration.ofMinutes(50));
+    PullRequest labelled = pr.withLabels(Set.of("needs-review"));
+    source.put(labelled);
+    await(orchestrator.handle(event(Action.LABELED, labelled))); // same revision: no activity
+
+    clock.advance(Duration.ofMinutes(11)); // +61m: past the TTL of the first deploy
+    ReconcileReport report = orchestrator.reconcile(false);
+    assertThat(report.actions()).singleElement().satisfies(a -> assertThat(a.kind()).isEqualTo(ReconcileReport.Kind.EXPIRE));
+    assertNothingLeft();
+  }
+
+  @Test
   void idle_previews_sleep_then_expire_and_a_pin_label_exempts_them() throws Exception {
     orchestrator(p -> p.idleTimeout(Duration.ofHours(48)).sleepAfter(Duration.ofHours(2)));
     await(orchestrator.handle(event(Action.OPENED, open(PR1, 1))));

@@ -166,7 +166,9 @@ public final class PreviewPolicy {
   }
 
   /**
-   * The lifecycle labels to put on a preview's resources at a deploy.
+   * The lifecycle labels to put on a preview's resources at a deploy. A deploy of a new revision (a
+   * push, or the first deploy) counts as activity and extends the TTL; a re-apply of the revision
+   * already running (label, draft or retarget events) keeps the last activity and expiry it had.
    *
    * @param existing the environment as found before this deploy, if any
    * @param pr the PR being deployed
@@ -176,9 +178,14 @@ public final class PreviewPolicy {
     Map<String, String> m = new LinkedHashMap<>();
     Instant created = existing.flatMap(Environment::created).orElse(now);
     m.put(Labels.CREATED, created.toString());
-    m.put(Labels.LAST_ACTIVITY, now.toString());
+    // Only a push (a new revision) is activity and extends the TTL; a label or draft event
+    // re-applies the same revision and keeps the deadlines it had.
+    boolean push = existing.map(e -> !pr.headSha().equals(e.revision())).orElse(true);
+    Instant last = push ? now : existing.flatMap(Environment::lastActivity).orElse(now);
+    m.put(Labels.LAST_ACTIVITY, last.toString());
     if (ttl != null) {
-      m.put(Labels.EXPIRES, now.plus(ttl).toString());
+      Instant expires = push ? now.plus(ttl) : existing.flatMap(Environment::expires).orElse(now.plus(ttl));
+      m.put(Labels.EXPIRES, expires.toString());
     }
     if (pinned(pr.labels())) {
       m.put(Labels.PINNED, "true");

@@ -253,7 +253,7 @@ class PreviewPolicyTest {
       Instant at = T0;
       for (int day = 1; day <= 15; day++) {
         at = T0.plus(Duration.ofDays(day));
-        env = deployed(Optional.of(env), PR, at, Environment.Phase.RUNNING);
+        env = deployed(Optional.of(env), PR.withHeadSha(String.format("%040x", day)), at, Environment.Phase.RUNNING); // a push a day
       }
       assertThat(env.created()).contains(T0);
 
