@@ -222,11 +222,25 @@ public final class PreviewOrchestrator implements AutoCloseable {
     for (Environment e : environment.list()) {
       envs.put(e.key(), e);
     }
-    Set<PreviewKey> dbs = new TreeSet<>(database == null ? List.of() : database.list());
+    // A DNS or database provider that cannot list must not stop the cleanup of the others.
+    Set<PreviewKey> dbs = new TreeSet<>();
+    if (database != null) {
+      try {
+        dbs.addAll(database.list());
+      } catch (RuntimeException e) {
+        errors.add("could not list databases: " + e.getMessage());
+        log.warn("reconcile: {} could not list its databases: {}", database.name(), e.toString());
+      }
+    }
     Map<PreviewKey, List<DnsRecord>> records = new TreeMap<>();
     if (dns != null) {
-      for (DnsRecord r : dns.list()) {
-        records.computeIfAbsent(r.owner(), k -> new ArrayList<>()).add(r);
+      try {
+        for (DnsRecord r : dns.list()) {
+          records.computeIfAbsent(r.owner(), k -> new ArrayList<>()).add(r);
+        }
+      } catch (RuntimeException e) {
+        errors.add("could not list DNS records: " + e.getMessage());
+        log.warn("reconcile: {} could not list its records: {}", dns.name(), e.toString());
       }
     }
     Set<PreviewKey> all = new TreeSet<>();
@@ -422,11 +436,18 @@ public final class PreviewOrchestrator implements AutoCloseable {
       try {
         executor.execute(() -> drain(w));
       } catch (RuntimeException e) {
+        // Refused (closed): fail every caller waiting on this key, including an op submitted meanwhile.
+        List<CompletableFuture<Preview>> waiting = new ArrayList<>(op.waiters);
         synchronized (w) {
+          if (w.pending != null && w.pending != op) {
+            waiting.addAll(w.pending.waiters);
+          }
           w.running = false;
           w.pending = null;
         }
-        f.completeExceptionally(e);
+        for (CompletableFuture<Preview> waiter : waiting) {
+          waiter.completeExceptionally(e);
+        }
       }
     }
     return f;

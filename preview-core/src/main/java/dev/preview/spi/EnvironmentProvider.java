@@ -29,7 +29,8 @@ public interface EnvironmentProvider extends AutoCloseable {
   /**
    * Creates the environment of {@code spec.key()}, or updates it to the spec (a new revision, new
    * env vars). Returns once the environment is started; readiness is checked by the caller.
-   * Idempotent: applying the same spec twice leaves one environment.
+   * Idempotent: applying the same spec twice leaves one environment. A suspended environment is
+   * started again (a push wakes a sleeping preview through {@code apply}, never through {@link #resume}).
    *
    * @return the environment as now observed, with its URL
    */

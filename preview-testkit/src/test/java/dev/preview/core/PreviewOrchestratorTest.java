@@ -307,6 +307,21 @@ class PreviewOrchestratorTest {
   }
 
   @Test
+  void a_dns_provider_that_cannot_list_does_not_stop_reconcile_from_reclaiming_environments() throws Exception {
+    orchestrator();
+    await(orchestrator.handle(event(Action.OPENED, open(PR1, 1))));
+    source.close(PR1);
+    faults.failNext("dns.list");
+
+    ReconcileReport report = orchestrator.reconcile(false);
+
+    assertThat(report.errors()).anySatisfy(e -> assertThat(e).contains("could not list DNS records"));
+    assertThat(report.actions()).extracting(ReconcileReport.Action::key).containsExactly(PR1);
+    assertThat(env.keys()).isEmpty();
+    assertThat(db.keys()).isEmpty();
+  }
+
+  @Test
   void reconcile_removes_orphans_of_closed_prs_and_keeps_open_ones() throws Exception {
     orchestrator();
     await(orchestrator.handle(event(Action.OPENED, open(PR1, 1))));
