@@ -143,6 +143,12 @@ public final class AppTemplate {
   }
 
   /** A placeholder value: DNS characters, at most 40; never empty (a hash stands in for text with no letter or digit). */
+  /** The public URL of {@code key}'s preview ({@code https://pr-42.preview.example.com/}), or null without a hostname template. */
+  public java.net.URI publicUrl(PreviewKey key) {
+    String hostname = hostname(key);
+    return hostname == null ? null : java.net.URI.create(urlScheme + "://" + hostname + "/");
+  }
+
   private static String dns(String s) {
     String c = s.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("^-+|-+$", "");
     c = c.length() > 40 ? c.substring(0, 40).replaceAll("-+$", "") : c;

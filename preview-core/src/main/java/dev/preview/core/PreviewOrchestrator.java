@@ -650,7 +650,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
         safePoint(w);
       }
 
-      URI publicUrl = hostname != null ? URI.create(app.urlScheme() + "://" + hostname + "/") : env.url();
+      URI publicUrl = hostname != null ? app.publicUrl(key) : env.url();
       Environment ready = env;
       run.step("readiness", () -> awaitReady(w, ready, spec));
 
@@ -703,23 +703,23 @@ public final class PreviewOrchestrator implements AutoCloseable {
     Map<String, Boolean> flags = policy.flags(pr);
     b.flags(flags);
     b.env(PreviewPolicy.flagEnv(flags));
-    String hostname = app.hostname(key);
-    if (hostname != null) {
-      b.env("PREVIEW_URL", app.urlScheme() + "://" + hostname + "/");
+    URI publicUrl = app.publicUrl(key);
+    if (publicUrl != null) {
+      b.env("PREVIEW_URL", publicUrl.toString());
     }
     b.env("PREVIEW_KEY", key.id());
     b.env("PREVIEW_REVISION", pr.headSha());
     b.env("PREVIEW_BRANCH", pr.headRef());
+    Set<String> secretNames = new TreeSet<>(admission.secretsAllowed() ? app.secrets().keySet() : Set.of());
     if (db != null) {
       b.env(db.env());
       b.secrets(db.secretEnv());
+      secretNames.addAll(db.secretEnv().keySet());
     }
-    b.labels(labels);
-    EnvironmentSpec draft = b.build();
-    if (!draft.secrets().isEmpty()) {
-      b.env("PREVIEW_SECRET_NAMES", String.join(",", new TreeSet<>(draft.secrets().keySet())));
+    if (!secretNames.isEmpty()) {
+      b.env("PREVIEW_SECRET_NAMES", String.join(",", secretNames));
     }
-    return b.build();
+    return b.labels(labels).build();
   }
 
   private DnsRecord dnsRecord(PreviewKey key, String hostname, Environment env) {
@@ -951,8 +951,8 @@ public final class PreviewOrchestrator implements AutoCloseable {
       case SUSPENDED -> PreviewState.SLEEPING;
       case FAILED -> PreviewState.FAILED;
     };
-    String hostname = app.hostname(e.key());
-    URI url = hostname != null ? URI.create(app.urlScheme() + "://" + hostname + "/") : e.url();
+    URI publicUrl = app.publicUrl(e.key());
+    URI url = publicUrl != null ? publicUrl : e.url();
     return new Preview(e.key(), state, e.revision(), url, null, "", null, Map.of(),
         e.lastActivity().orElse(null), e.expires().orElse(null));
   }
