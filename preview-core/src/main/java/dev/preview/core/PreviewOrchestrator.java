@@ -15,7 +15,6 @@ import dev.preview.spi.Labels;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.PreviewStatus;
-import dev.preview.spi.ProviderConfig;
 import dev.preview.spi.PullRequest;
 import dev.preview.spi.PullRequestEvent;
 import dev.preview.spi.PullRequestSource;
@@ -131,46 +130,6 @@ public final class PreviewOrchestrator implements AutoCloseable {
 
   public static Builder builder() {
     return new Builder();
-  }
-
-  /**
-   * An orchestrator wired from {@code preview.yaml}: providers found through the default
-   * {@link ProviderRegistry} (ServiceLoader), the app template, the policy and the instance name.
-   * Every configuration problem of the whole file is reported in one {@link dev.preview.spi.ConfigurationException}.
-   */
-  public static PreviewOrchestrator fromConfig(dev.preview.core.config.PreviewConfig config) {
-    return fromConfig(config, ProviderRegistry.defaultRegistry(), b -> {});
-  }
-
-  /**
-   * Like {@link #fromConfig(dev.preview.core.config.PreviewConfig)} with a given registry, and a hook to
-   * adjust the builder (listeners, clock, health check) before it is built.
-   */
-  public static PreviewOrchestrator fromConfig(dev.preview.core.config.PreviewConfig config, ProviderRegistry registry,
-      java.util.function.Consumer<Builder> customizer) {
-    dev.preview.core.config.ConfiguredProviders providers = config.createProviders(registry);
-    Builder b = builder()
-        .environment(providers.environment())
-        .notifier(providers.notifier())
-        .app(config.app())
-        .policy(config.policy())
-        .instance(config.instance());
-    providers.database().ifPresent(b::database);
-    providers.dns().ifPresent(b::dns);
-    config.dns().ifPresent(section -> {
-      // dns.target and dns.ttl belong to the orchestrator (where names point); DNS factories ignore them.
-      ProviderConfig c = section.config();
-      c.string("target").ifPresent(b::dnsTarget);
-      b.dnsTtl(c.integer("ttl", 60, 1, 86_400));
-    });
-    providers.pullRequests().ifPresent(b::pullRequests);
-    try {
-      customizer.accept(b);
-      return b.build();
-    } catch (RuntimeException | Error e) {
-      providers.close(); // nothing half-built stays open
-      throw e;
-    }
   }
 
   // ---------------------------------------------------------------- public API

@@ -79,9 +79,14 @@ public interface EnvironmentProvider extends AutoCloseable {
     String name();
 
     /**
-     * Builds the provider. Reads its settings from {@code config}, then calls
-     * {@link ProviderConfig#validate()} so all problems are reported at once.
+     * Builds the provider from {@code context}: reads its settings from {@link ProviderContext#config()},
+     * then calls {@link ProviderConfig#validate()} so all problems are reported at once; takes the
+     * installation-wide values (instance, clock, hostnames, DNS target and TTL) from
+     * {@link ProviderContext#installation()}, never from its own section. Must not contact any
+     * server for a config that fails validation.
+     *
+     * @throws ConfigurationException listing every problem of the section
      */
-    EnvironmentProvider create(ProviderConfig config);
+    EnvironmentProvider create(ProviderContext context);
   }
 }

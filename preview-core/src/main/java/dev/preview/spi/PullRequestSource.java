@@ -26,8 +26,18 @@ public interface PullRequestSource extends AutoCloseable {
 
   /** Discovered from {@code META-INF/services/dev.preview.spi.PullRequestSource$Factory}. */
   interface Factory {
+    /** The name users put in the {@code provider} key of the section. */
     String name();
 
-    PullRequestSource create(ProviderConfig config);
+    /**
+     * Builds the provider from {@code context}: reads its settings from {@link ProviderContext#config()},
+     * then calls {@link ProviderConfig#validate()} so all problems are reported at once; takes the
+     * installation-wide values (instance, clock, hostnames, DNS target and TTL) from
+     * {@link ProviderContext#installation()}, never from its own section. Must not contact any
+     * server for a config that fails validation.
+     *
+     * @throws ConfigurationException listing every problem of the section
+     */
+    PullRequestSource create(ProviderContext context);
   }
 }

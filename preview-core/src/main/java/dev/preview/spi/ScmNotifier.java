@@ -24,8 +24,18 @@ public interface ScmNotifier extends AutoCloseable {
 
   /** Discovered from {@code META-INF/services/dev.preview.spi.ScmNotifier$Factory}. */
   interface Factory {
+    /** The name users put in the {@code provider} key of the section. */
     String name();
 
-    ScmNotifier create(ProviderConfig config);
+    /**
+     * Builds the provider from {@code context}: reads its settings from {@link ProviderContext#config()},
+     * then calls {@link ProviderConfig#validate()} so all problems are reported at once; takes the
+     * installation-wide values (instance, clock, hostnames, DNS target and TTL) from
+     * {@link ProviderContext#installation()}, never from its own section. Must not contact any
+     * server for a config that fails validation.
+     *
+     * @throws ConfigurationException listing every problem of the section
+     */
+    ScmNotifier create(ProviderContext context);
   }
 }

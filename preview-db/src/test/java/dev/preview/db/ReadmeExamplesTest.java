@@ -7,6 +7,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.preview.db.postgres.PostgresBaseline;
 import dev.preview.spi.DatabaseProvider;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,7 +34,7 @@ class ReadmeExamplesTest {
       String name = (String) section.get("provider");
       DatabaseProvider.Factory f = ServiceLoader.load(DatabaseProvider.Factory.class).stream()
           .map(ServiceLoader.Provider::get).filter(x -> x.name().equals(name)).findFirst().orElseThrow();
-      DatabaseProvider p = f.create(ProviderConfig.of("database", section)); // throws on any bad or unknown key
+      DatabaseProvider p = f.create(ProviderContext.of(ProviderConfig.of("database", section))); // throws on any bad or unknown key
       assertThat(p.name()).isEqualTo(name);
       if (name.equals("postgres") && section.containsKey("build")) {
         assertThat(PostgresBaseline.fromConfig(ProviderConfig.of("database", section))).isNotNull();

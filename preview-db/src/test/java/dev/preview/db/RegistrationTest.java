@@ -2,8 +2,8 @@ package dev.preview.db;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.preview.core.ProviderKind;
-import dev.preview.core.ProviderRegistry;
+import dev.preview.core.assembly.ProviderKind;
+import dev.preview.core.assembly.ProviderRegistry;
 import org.junit.jupiter.api.Test;
 
 class RegistrationTest {

@@ -3,9 +3,9 @@ package dev.preview.dns;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.preview.core.ProviderRegistry;
-import dev.preview.core.config.ConfiguredProviders;
-import dev.preview.core.config.PreviewConfig;
+import dev.preview.core.assembly.ProviderRegistry;
+import dev.preview.core.assembly.ConfiguredProviders;
+import dev.preview.core.assembly.PreviewConfig;
 import dev.preview.dns.cloudflare.CloudflareDnsProvider;
 import dev.preview.dns.none.NoneDnsProvider;
 import dev.preview.dns.route53.Route53DnsProvider;

@@ -107,8 +107,8 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
    * Builds the provider from the {@code environment} section of {@code preview.yaml}. Validates
    * every key at once (throws {@link dev.preview.spi.ConfigurationException}); does not contact the engine.
    */
-  public static DockerEnvironmentProvider create(ProviderConfig config) {
-    DockerSettings s = DockerSettings.from(config);
+  public static DockerEnvironmentProvider create(dev.preview.spi.ProviderContext context) {
+    DockerSettings s = DockerSettings.from(context.config());
     return new DockerEnvironmentProvider(s, Engine.client(s));
   }
 

@@ -1,7 +1,7 @@
 package dev.preview.docker;
 
 import dev.preview.spi.EnvironmentProvider;
-import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 
 /**
  * Makes {@code environment.provider: docker} work: registered in
@@ -15,7 +15,7 @@ public final class DockerEnvironmentProviderFactory implements EnvironmentProvid
   }
 
   @Override
-  public EnvironmentProvider create(ProviderConfig config) {
-    return DockerEnvironmentProvider.create(config);
+  public EnvironmentProvider create(ProviderContext context) {
+    return DockerEnvironmentProvider.create(context);
   }
 }

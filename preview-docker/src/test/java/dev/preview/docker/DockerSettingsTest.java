@@ -137,8 +137,8 @@ class DockerSettingsTest {
 
   @Test
   void anUnreachableEngineSaysWhereItLookedAndHowToFixIt() {
-    EnvironmentProvider p = new DockerEnvironmentProviderFactory().create(
-        ProviderConfig.of("environment", Map.of("provider", "docker", "host", "unix:///tmp/no-such-dir/docker.sock")));
+    EnvironmentProvider p = new DockerEnvironmentProviderFactory().create(dev.preview.spi.ProviderContext.of(
+        ProviderConfig.of("environment", Map.of("provider", "docker", "host", "unix:///tmp/no-such-dir/docker.sock"))));
     try (p) {
       assertThatThrownBy(() -> p.list())
           .isInstanceOfSatisfying(ProviderException.class, e -> {

@@ -6,6 +6,7 @@ import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.Container;
 import dev.preview.spi.Labels;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.testkit.Servers;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -136,7 +137,7 @@ final class TestDocker {
     m.put("stopTimeout", "0s");
     m.put("pull", "never");
     m.putAll(extra);
-    return DockerEnvironmentProvider.create(ProviderConfig.of("environment", m));
+    return DockerEnvironmentProvider.create(ProviderContext.of(ProviderConfig.of("environment", m)));
   }
 
   static Map<String, Object> cacheService() {

@@ -3,6 +3,7 @@ package dev.preview.k8s;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.EnvironmentProvider;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -23,7 +24,8 @@ public final class KubernetesEnvironmentProviderFactory implements EnvironmentPr
   }
 
   @Override
-  public EnvironmentProvider create(ProviderConfig config) {
+  public EnvironmentProvider create(ProviderContext context) {
+    ProviderConfig config = context.config();
     KubernetesSettings s = KubernetesSettings.read(config);
     if (s.kubeconfig != null && !new File(s.kubeconfig).canRead()) {
       config.problem("kubeconfig", "cannot read file " + s.kubeconfig);

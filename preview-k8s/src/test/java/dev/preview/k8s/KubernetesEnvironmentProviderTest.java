@@ -14,6 +14,7 @@ import dev.preview.spi.Labels;
 import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderException;
 import dev.preview.testkit.MutableClock;
 import io.fabric8.kubernetes.api.model.ConfigMap;
@@ -430,7 +431,7 @@ class KubernetesEnvironmentProviderTest {
     cfg.put("masterUrl", client.getMasterUrl().toString());
     cfg.put("token", "t0ken-value");
     cfg.put("trustCerts", true); // the mock server's certificate is self-signed
-    try (EnvironmentProvider p = factory.create(config(cfg))) {
+    try (EnvironmentProvider p = factory.create(ProviderContext.of(config(cfg)))) {
       assertThat(p.name()).isEqualTo("kubernetes");
       assertThat(p.list()).isEmpty();
       assertThat(server.getLastRequest().getHeader("Authorization")).isEqualTo("Bearer t0ken-value");
@@ -440,7 +441,7 @@ class KubernetesEnvironmentProviderTest {
     Map<String, Object> bad = new LinkedHashMap<>();
     bad.put("token", "x");
     bad.put("masterUrl", "kube.example.com");
-    assertThatThrownBy(() -> factory.create(ProviderConfig.of("environment", bad)))
+    assertThatThrownBy(() -> factory.create(ProviderContext.of(ProviderConfig.of("environment", bad))))
         .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).hasSize(1)
             .first().asString().contains("masterUrl").doesNotContain("x\""));
   }
@@ -469,12 +470,12 @@ class KubernetesEnvironmentProviderTest {
     Map<String, Object> cfg = baseConfig();
     cfg.put("kubeconfig", kubeconfig.toString());
     cfg.put("context", "preview");
-    try (EnvironmentProvider p = new KubernetesEnvironmentProviderFactory().create(config(cfg))) {
+    try (EnvironmentProvider p = new KubernetesEnvironmentProviderFactory().create(ProviderContext.of(config(cfg)))) {
       assertThat(p.list()).isEmpty();
       assertThat(server.getLastRequest().getHeader("Authorization")).isEqualTo("Bearer kubeconfig-token");
     }
     cfg.put("kubeconfig", dir.resolve("missing").toString());
-    assertThatThrownBy(() -> new KubernetesEnvironmentProviderFactory().create(config(cfg)))
+    assertThatThrownBy(() -> new KubernetesEnvironmentProviderFactory().create(ProviderContext.of(config(cfg))))
         .isInstanceOf(ConfigurationException.class).hasMessageContaining("environment.kubeconfig: cannot read file");
   }
 

@@ -3,9 +3,9 @@ package dev.preview.k8s;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.preview.core.ProviderRegistry;
-import dev.preview.core.config.ConfiguredProviders;
-import dev.preview.core.config.PreviewConfig;
+import dev.preview.core.assembly.ProviderRegistry;
+import dev.preview.core.assembly.ConfiguredProviders;
+import dev.preview.core.assembly.PreviewConfig;
 import dev.preview.spi.Environment;
 import dev.preview.spi.EnvironmentProvider;
 import dev.preview.spi.Names;

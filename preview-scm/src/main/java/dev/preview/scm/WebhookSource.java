@@ -1,6 +1,7 @@
 package dev.preview.scm;
 
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 
 /**
  * Verifies and parses the webhooks of one SCM into SCM-neutral events.
@@ -27,6 +28,6 @@ public interface WebhookSource {
     String name();
 
     /** Reads the {@code scm} section; throws {@code ConfigurationException} listing every problem. */
-    WebhookSource create(ProviderConfig config);
+    WebhookSource create(ProviderContext context);
   }
 }

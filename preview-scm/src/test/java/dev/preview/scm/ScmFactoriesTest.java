@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.PullRequestSource;
 import dev.preview.spi.ScmNotifier;
 import java.nio.charset.StandardCharsets;
@@ -38,12 +39,12 @@ class ScmFactoriesTest {
   @Test
   void githubConfigBuildsAndReportsEveryProblemAtOnce() {
     ScmNotifier n = factory(ScmNotifier.Factory.class, "github", ScmNotifier.Factory::name)
-        .create(ProviderConfig.of("scm", Map.of("provider", "github", "token", "ghp_x", "base-url", "https://ghe.example.com/api/v3",
-            "commit-status", true, "webhook-secret", "w")));
+        .create(ProviderContext.of(ProviderConfig.of("scm", Map.of("provider", "github", "token", "ghp_x", "base-url", "https://ghe.example.com/api/v3",
+            "commit-status", true, "webhook-secret", "w"))));
     assertThat(n.name()).isEqualTo("github");
 
     assertThatThrownBy(() -> factory(ScmNotifier.Factory.class, "github", ScmNotifier.Factory::name)
-        .create(ProviderConfig.of("scm", Map.of("provider", "github", "base-url", "not a url", "comments", "maybe", "tokn", "ghp_x"))))
+        .create(ProviderContext.of(ProviderConfig.of("scm", Map.of("provider", "github", "base-url", "not a url", "comments", "maybe", "tokn", "ghp_x")))))
         .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).containsExactlyInAnyOrder(
             "scm.base-url: must be an http(s) URL such as https://api.github.com, got \"not a url\"",
             "scm.comments: must be true or false, got \"maybe\"",
@@ -59,23 +60,23 @@ class ScmFactoriesTest {
     Files.writeString(pem, "-----BEGIN PRIVATE KEY-----\n" + Base64.getMimeEncoder().encodeToString(g.generateKeyPair().getPrivate().getEncoded())
         + "\n-----END PRIVATE KEY-----\n", StandardCharsets.US_ASCII);
     Map<String, Object> app = Map.of("provider", "github", "app-id", "123456", "private-key-path", pem.toString(), "installation-id", 99);
-    assertThat(factory(PullRequestSource.Factory.class, "github", PullRequestSource.Factory::name).create(ProviderConfig.of("scm", app)).name())
+    assertThat(factory(PullRequestSource.Factory.class, "github", PullRequestSource.Factory::name).create(ProviderContext.of(ProviderConfig.of("scm", app))).name())
         .isEqualTo("github");
-    assertThatThrownBy(() -> factory(WebhookSource.Factory.class, "github", WebhookSource.Factory::name).create(ProviderConfig.of("scm", app)))
+    assertThatThrownBy(() -> factory(WebhookSource.Factory.class, "github", WebhookSource.Factory::name).create(ProviderContext.of(ProviderConfig.of("scm", app))))
         .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).containsExactly(
             "scm.webhook-secret: is required to verify webhooks: the secret set on the GitHub webhook"));
-    assertThatThrownBy(() -> factory(ScmNotifier.Factory.class, "github", ScmNotifier.Factory::name).create(ProviderConfig.of("scm",
-        Map.of("app-id", "1", "private-key-path", dir.resolve("missing.pem").toString()))))
+    assertThatThrownBy(() -> factory(ScmNotifier.Factory.class, "github", ScmNotifier.Factory::name).create(ProviderContext.of(ProviderConfig.of("scm",
+        Map.of("app-id", "1", "private-key-path", dir.resolve("missing.pem").toString())))))
         .isInstanceOf(ConfigurationException.class).hasMessageContaining("scm.private-key-path: cannot read");
   }
 
   @Test
   void gitlabConfig() {
     WebhookSource s = factory(WebhookSource.Factory.class, "gitlab", WebhookSource.Factory::name)
-        .create(ProviderConfig.of("scm", Map.of("provider", "gitlab", "webhook-secret", "t", "max-body-size", "1KB", "branch-previews", List.of("main"))));
+        .create(ProviderContext.of(ProviderConfig.of("scm", Map.of("provider", "gitlab", "webhook-secret", "t", "max-body-size", "1KB", "branch-previews", List.of("main")))));
     assertThat(s.handle(WebhookRequest.of(Map.of("X-Gitlab-Token", "t", "X-Gitlab-Event", "Push Hook"), new byte[1025])).httpStatus()).isEqualTo(413);
     assertThatThrownBy(() -> factory(ScmNotifier.Factory.class, "gitlab", ScmNotifier.Factory::name)
-        .create(ProviderConfig.of("scm", Map.of("provider", "gitlab", "max-body-size", "lots"))))
+        .create(ProviderContext.of(ProviderConfig.of("scm", Map.of("provider", "gitlab", "max-body-size", "lots")))))
         .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).hasSize(2));
   }
 }

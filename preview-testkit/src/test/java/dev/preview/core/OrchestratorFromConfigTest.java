@@ -1,9 +1,11 @@
 package dev.preview.core;
 
+import dev.preview.core.assembly.PreviewAssembly;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.preview.core.config.PreviewConfig;
+import dev.preview.core.assembly.PreviewConfig;
+import dev.preview.core.assembly.ProviderRegistry;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.EnvironmentProvider;
 import dev.preview.spi.PreviewKey;
@@ -26,14 +28,14 @@ class OrchestratorFromConfigTest {
     return ProviderRegistry.empty()
         .withEnvironment(new EnvironmentProvider.Factory() {
           @Override public String name() { return "fake"; }
-          @Override public EnvironmentProvider create(ProviderConfig config) {
+          @Override public EnvironmentProvider create(dev.preview.spi.ProviderContext context) { dev.preview.spi.ProviderConfig config = context.config();
             config.validate();
             return env;
           }
         })
         .withNotifier(new ScmNotifier.Factory() {
           @Override public String name() { return "fake"; }
-          @Override public ScmNotifier create(ProviderConfig config) {
+          @Override public ScmNotifier create(dev.preview.spi.ProviderContext context) { dev.preview.spi.ProviderConfig config = context.config();
             config.validate();
             return scm;
           }
@@ -56,7 +58,7 @@ class OrchestratorFromConfigTest {
         flags: {new-checkout: true}
         """;
     PreviewConfig config = PreviewConfig.parse(yaml, Map.<String, String>of()::get, "preview.yaml");
-    try (PreviewOrchestrator o = PreviewOrchestrator.fromConfig(config, registry(), b -> b.healthCheck(url -> true))) {
+    try (PreviewOrchestrator o = PreviewAssembly.orchestrator(config, registry(), b -> b.healthCheck(url -> true))) {
       PreviewKey key = PreviewKey.pr("acme/shop", 5);
       PullRequest pr = PullRequest.open(key, "abcdef1234", "feature", "main");
 
@@ -84,7 +86,7 @@ class OrchestratorFromConfigTest {
         dns: {provider: cloudflare}
         scm: {provider: fake, colour: blue}
         """;
-    assertThatThrownBy(() -> PreviewOrchestrator.fromConfig(
+    assertThatThrownBy(() -> PreviewAssembly.orchestrator(
             PreviewConfig.read(yaml, Map.<String, String>of()::get, "preview.yaml"), registry(), b -> {}))
         .isInstanceOfSatisfying(ConfigurationException.class, e -> {
           assertThat(e.problems()).anySatisfy(m -> assertThat(m).startsWith("app.port"));

@@ -1,6 +1,7 @@
 package dev.preview.core.console;
 
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ScmNotifier;
 
 /**
@@ -20,7 +21,8 @@ public final class ConsoleNotifierFactory implements ScmNotifier.Factory {
   }
 
   @Override
-  public ScmNotifier create(ProviderConfig config) {
+  public ScmNotifier create(ProviderContext context) {
+    ProviderConfig config = context.config();
     config.ignore("provider");
     String inPlace = config.choice("inPlace", "auto", "auto", "always", "never");
     config.validate();

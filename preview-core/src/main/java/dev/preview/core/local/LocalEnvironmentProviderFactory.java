@@ -2,6 +2,7 @@ package dev.preview.core.local;
 
 import dev.preview.spi.EnvironmentProvider;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -28,7 +29,8 @@ public final class LocalEnvironmentProviderFactory implements EnvironmentProvide
   }
 
   @Override
-  public EnvironmentProvider create(ProviderConfig config) {
+  public EnvironmentProvider create(ProviderContext context) {
+    ProviderConfig config = context.config();
     config.ignore("provider");
     LocalEnvironmentProvider.Builder b = LocalEnvironmentProvider.builder()
         .stateDir(Path.of(config.string("stateDir", ".preview/local")))

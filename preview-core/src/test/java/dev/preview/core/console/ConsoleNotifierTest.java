@@ -9,6 +9,7 @@ import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.PreviewStatus;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ScmNotifier;
 import dev.preview.spi.Secret;
 import java.io.ByteArrayOutputStream;
@@ -134,9 +135,9 @@ class ConsoleNotifierTest {
   void theFactoryIsFoundByNameAndValidatesItsConfig() {
     ScmNotifier.Factory f = ServiceLoader.load(ScmNotifier.Factory.class).stream().map(ServiceLoader.Provider::get)
         .filter(x -> x.name().equals("console")).findFirst().orElseThrow();
-    assertThat(f.create(ProviderConfig.of("notifier", Map.of("provider", "console", "inPlace", "never"))))
+    assertThat(f.create(ProviderContext.of(ProviderConfig.of("notifier", Map.of("provider", "console", "inPlace", "never")))))
         .isInstanceOf(ConsoleNotifier.class).hasToString("ConsoleNotifier{ansi=false}");
-    assertThatThrownBy(() -> f.create(ProviderConfig.of("notifier", Map.of("inPlace", "sometimes", "colour", "yes"))))
+    assertThatThrownBy(() -> f.create(ProviderContext.of(ProviderConfig.of("notifier", Map.of("inPlace", "sometimes", "colour", "yes")))))
         .isInstanceOf(ConfigurationException.class)
         .hasMessageContaining("notifier.inPlace: must be one of auto, always, never")
         .hasMessageContaining("notifier.colour: unknown key");

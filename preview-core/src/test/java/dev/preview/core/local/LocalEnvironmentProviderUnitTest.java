@@ -13,6 +13,7 @@ import dev.preview.spi.EnvironmentSpec;
 import dev.preview.spi.Labels;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderException;
 import dev.preview.spi.Secret;
 import java.io.IOException;
@@ -305,9 +306,9 @@ class LocalEnvironmentProviderUnitTest {
   void theFactoryIsFoundByNameAndReportsEveryConfigProblem() {
     EnvironmentProvider.Factory f = ServiceLoader.load(EnvironmentProvider.Factory.class).stream()
         .map(ServiceLoader.Provider::get).filter(x -> x.name().equals("local")).findFirst().orElseThrow();
-    assertThat(f.create(ProviderConfig.of("environment", Map.of("provider", "local",
-        "stateDir", dir.resolve("s").toString(), "command", List.of("java", "-version"))))).isInstanceOf(LocalEnvironmentProvider.class);
-    assertThatThrownBy(() -> f.create(ProviderConfig.of("environment", Map.of("stopTimeout", "soon", "stateDri", "x"))))
+    assertThat(f.create(ProviderContext.of(ProviderConfig.of("environment", Map.of("provider", "local",
+        "stateDir", dir.resolve("s").toString(), "command", List.of("java", "-version")))))).isInstanceOf(LocalEnvironmentProvider.class);
+    assertThatThrownBy(() -> f.create(ProviderContext.of(ProviderConfig.of("environment", Map.of("stopTimeout", "soon", "stateDri", "x")))))
         .isInstanceOf(ConfigurationException.class)
         .hasMessageContaining("environment.stopTimeout").hasMessageContaining("environment.stateDri: unknown key");
   }

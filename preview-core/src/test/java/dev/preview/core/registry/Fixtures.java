@@ -11,6 +11,7 @@ import dev.preview.spi.EnvironmentSpec;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewStatus;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.PullRequest;
 import dev.preview.spi.PullRequestSource;
 import dev.preview.spi.ScmNotifier;
@@ -49,7 +50,8 @@ public final class Fixtures {
     }
 
     @Override
-    public EnvironmentProvider create(ProviderConfig config) {
+    public EnvironmentProvider create(ProviderContext context) {
+      ProviderConfig config = context.config();
       int port = config.integer("port", 8080, 1, 65535);
       String greeting = config.string("greeting", "hello");
       Optional<Secret> token = config.secret("token");
@@ -84,7 +86,8 @@ public final class Fixtures {
     }
 
     @Override
-    public EnvironmentProvider create(ProviderConfig config) {
+    public EnvironmentProvider create(ProviderContext context) {
+      ProviderConfig config = context.config();
       throw new AssertionError();
     }
   }
@@ -148,7 +151,8 @@ public final class Fixtures {
     }
 
     @Override
-    public DatabaseProvider create(ProviderConfig config) {
+    public DatabaseProvider create(ProviderContext context) {
+      ProviderConfig config = context.config();
       String baseline = config.requiredString("baseline");
       config.validate();
       CREATED.incrementAndGet();
@@ -182,7 +186,8 @@ public final class Fixtures {
     }
 
     @Override
-    public DnsProvider create(ProviderConfig config) {
+    public DnsProvider create(ProviderContext context) {
+      ProviderConfig config = context.config();
       String zone = config.requiredString("zone");
       config.integer("ttl", 60, 1, 86400);
       config.validate();
@@ -220,7 +225,8 @@ public final class Fixtures {
     }
 
     @Override
-    public ScmNotifier create(ProviderConfig config) {
+    public ScmNotifier create(ProviderContext context) {
+      ProviderConfig config = context.config();
       Secret token = config.requiredSecret("token");
       config.string("apiUrl", "https://scm.example");
       config.bool("comment", true);
@@ -254,7 +260,8 @@ public final class Fixtures {
     }
 
     @Override
-    public PullRequestSource create(ProviderConfig config) {
+    public PullRequestSource create(ProviderContext context) {
+      ProviderConfig config = context.config();
       Secret token = config.requiredSecret("token");
       String api = config.string("apiUrl", "https://scm.example");
       config.validate();

@@ -9,6 +9,7 @@ import dev.preview.spi.DatabaseSpec;
 import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderException;
 import dev.preview.spi.Secret;
 import java.net.URLEncoder;
@@ -607,7 +608,8 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
     }
 
     @Override
-    public DatabaseProvider create(ProviderConfig config) {
+    public DatabaseProvider create(ProviderContext context) {
+      ProviderConfig config = context.config();
       config.ignore("provider", "build"); // build: read by PostgresBaseline.fromConfig
       String url = config.requiredString("url");
       if (url != null) {

@@ -9,6 +9,7 @@ import dev.preview.spi.DatabaseSpec;
 import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderException;
 import dev.preview.spi.Secret;
 import java.net.URI;
@@ -459,7 +460,8 @@ public final class RedisDatabaseProvider implements DatabaseProvider {
     }
 
     @Override
-    public DatabaseProvider create(ProviderConfig config) {
+    public DatabaseProvider create(ProviderContext context) {
+      ProviderConfig config = context.config();
       config.ignore("provider");
       String url = config.string("url", "redis://127.0.0.1:6379");
       Optional<String> user = config.string("username");

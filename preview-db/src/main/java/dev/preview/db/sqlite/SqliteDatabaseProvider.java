@@ -8,6 +8,7 @@ import dev.preview.spi.DatabaseSpec;
 import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -262,7 +263,8 @@ public final class SqliteDatabaseProvider implements DatabaseProvider {
     }
 
     @Override
-    public DatabaseProvider create(ProviderConfig config) {
+    public DatabaseProvider create(ProviderContext context) {
+      ProviderConfig config = context.config();
       config.ignore("provider", "build"); // build: read by SqliteBaseline.fromConfig
       String dir = config.string("directory", ".preview/databases");
       Optional<String> base = config.string("baseline");

@@ -11,6 +11,7 @@ import dev.preview.spi.DatabaseSpec;
 import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderException;
 import java.net.URI;
 import java.sql.Connection;
@@ -230,8 +231,8 @@ class MysqlDatabaseProviderIT {
   void factoryReportsEveryProblem() {
     DatabaseProvider.Factory f = ServiceLoader.load(DatabaseProvider.Factory.class).stream()
         .map(ServiceLoader.Provider::get).filter(x -> x.name().equals("mysql")).findFirst().orElseThrow();
-    assertThatThrownBy(() -> f.create(ProviderConfig.of("database",
-        Map.of("url", "jdbc:postgresql://x/", "baseline", "a`b", "maxConnections", 0, "colour", "red"))))
+    assertThatThrownBy(() -> f.create(ProviderContext.of(ProviderConfig.of("database",
+        Map.of("url", "jdbc:postgresql://x/", "baseline", "a`b", "maxConnections", 0, "colour", "red")))))
         .isInstanceOf(ConfigurationException.class)
         .satisfies(e -> assertThat(((ConfigurationException) e).problems()).hasSize(4))
         .hasMessageContaining("database.url").hasMessageContaining("database.baseline")

@@ -6,6 +6,7 @@ import dev.preview.spi.DatabaseConnection;
 import dev.preview.spi.DatabaseSpec;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -147,7 +148,7 @@ class BranchMigrationsIT {
     if (admin.password() != null) {
       section.put("password", admin.password().reveal());
     }
-    var provider = (PostgresDatabaseProvider) new PostgresDatabaseProvider.Factory().create(ProviderConfig.of("database", section));
+    var provider = (PostgresDatabaseProvider) new PostgresDatabaseProvider.Factory().create(ProviderContext.of(ProviderConfig.of("database", section)));
     PreviewKey k = key(6);
     try (Connection db = open(provider.create(k, new DatabaseSpec(null, Map.of(), branchCheckout)))) {
       assertThat(strings(db, HISTORY)).containsExactly("1", "2");

@@ -12,6 +12,7 @@ import dev.preview.spi.Labels;
 import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderException;
 import java.net.URI;
 import java.nio.file.Path;
@@ -268,8 +269,8 @@ class PostgresDatabaseProviderIT {
   void factoryReadsConfigAndReportsEveryProblem() throws SQLException {
     DatabaseProvider.Factory f = ServiceLoader.load(DatabaseProvider.Factory.class).stream()
         .map(ServiceLoader.Provider::get).filter(x -> x.name().equals("postgres")).findFirst().orElseThrow();
-    assertThatThrownBy(() -> f.create(ProviderConfig.of("database",
-        Map.of("mode", "cluster", "strategy", "fast", "connectionLimit", 0, "colour", "red"))))
+    assertThatThrownBy(() -> f.create(ProviderContext.of(ProviderConfig.of("database",
+        Map.of("mode", "cluster", "strategy", "fast", "connectionLimit", 0, "colour", "red")))))
         .isInstanceOf(ConfigurationException.class)
         .satisfies(e -> assertThat(((ConfigurationException) e).problems()).hasSize(5))
         .hasMessageContaining("database.url: is required")
@@ -282,7 +283,7 @@ class PostgresDatabaseProviderIT {
     if (admin.password() != null) {
       cfg.put("password", admin.password().reveal());
     }
-    DatabaseProvider p = f.create(ProviderConfig.of("database", cfg));
+    DatabaseProvider p = f.create(ProviderContext.of(ProviderConfig.of("database", cfg)));
     DatabaseConnection c = p.create(key(10), DatabaseSpec.empty());
     assertThat(c.env()).containsEntry("PGHOST", "db.internal").containsEntry("PGPORT", "6543");
     assertThat(c.url()).startsWith("jdbc:postgresql://db.internal:6543/");

@@ -11,6 +11,7 @@ import dev.preview.spi.DatabaseSpec;
 import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderException;
 import java.net.URI;
 import java.util.ArrayList;
@@ -229,13 +230,13 @@ class RedisDatabaseProviderIT {
   void factoryReportsEveryProblem() {
     DatabaseProvider.Factory f = ServiceLoader.load(DatabaseProvider.Factory.class).stream()
         .map(ServiceLoader.Provider::get).filter(x -> x.name().equals("redis")).findFirst().orElseThrow();
-    assertThatThrownBy(() -> f.create(ProviderConfig.of("database",
-        Map.of("mode", "cluster", "databases", "lots", "colour", "red"))))
+    assertThatThrownBy(() -> f.create(ProviderContext.of(ProviderConfig.of("database",
+        Map.of("mode", "cluster", "databases", "lots", "colour", "red")))))
         .isInstanceOf(ConfigurationException.class)
         .satisfies(e -> assertThat(((ConfigurationException) e).problems()).hasSize(3))
         .hasMessageContaining("database.mode").hasMessageContaining("database.databases")
         .hasMessageContaining("database.colour: unknown key");
-    assertThatThrownBy(() -> f.create(ProviderConfig.of("database", Map.of("url", "redis://h:6379/3", "mode", "database", "databases", "1-5"))))
+    assertThatThrownBy(() -> f.create(ProviderContext.of(ProviderConfig.of("database", Map.of("url", "redis://h:6379/3", "mode", "database", "databases", "1-5")))))
         .isInstanceOf(ConfigurationException.class).hasMessageContaining("registry");
   }
 }

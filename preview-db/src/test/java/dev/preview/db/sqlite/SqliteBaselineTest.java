@@ -8,6 +8,7 @@ import dev.preview.spi.DatabaseSpec;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -103,7 +104,7 @@ class SqliteBaselineTest {
 
   @Test
   void theProviderFactoryAcceptsTheBuildSection() {
-    assertThat(new SqliteDatabaseProvider.Factory().create(ProviderConfig.of("database", Map.of(
-        "directory", tmp.toString(), "build", Map.of("seed", List.of("x.sql"))))).name()).isEqualTo("sqlite");
+    assertThat(new SqliteDatabaseProvider.Factory().create(ProviderContext.of(ProviderConfig.of("database", Map.of(
+        "directory", tmp.toString(), "build", Map.of("seed", List.of("x.sql")))))).name()).isEqualTo("sqlite");
   }
 }

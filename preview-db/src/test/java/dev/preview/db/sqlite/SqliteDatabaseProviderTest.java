@@ -11,6 +11,7 @@ import dev.preview.spi.DatabaseSpec;
 import dev.preview.spi.Labels;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -227,13 +228,13 @@ class SqliteDatabaseProviderTest {
   void factoryIsDiscoveredAndValidatesItsConfig() throws SQLException {
     DatabaseProvider.Factory f = ServiceLoader.load(DatabaseProvider.Factory.class).stream()
         .map(ServiceLoader.Provider::get).filter(x -> x.name().equals("sqlite")).findFirst().orElseThrow();
-    DatabaseProvider p = f.create(ProviderConfig.of("database",
-        Map.of("provider", "sqlite", "directory", dir.toString(), "baseline", baseline.toString())));
+    DatabaseProvider p = f.create(ProviderContext.of(ProviderConfig.of("database",
+        Map.of("provider", "sqlite", "directory", dir.toString(), "baseline", baseline.toString()))));
     DatabaseConnection c = p.create(PreviewKey.pr("acme/shop", 6), DatabaseSpec.empty());
     try (Connection db = open(c)) {
       assertThat(count(db, "SELECT count(*) FROM users")).isEqualTo(40);
     }
-    assertThatThrownBy(() -> f.create(ProviderConfig.of("database", Map.of("directroy", "x"))))
+    assertThatThrownBy(() -> f.create(ProviderContext.of(ProviderConfig.of("database", Map.of("directroy", "x")))))
         .isInstanceOf(ConfigurationException.class)
         .hasMessageContaining("database.directroy: unknown key");
   }

@@ -2,6 +2,7 @@ package dev.preview.dns.cloudflare;
 
 import dev.preview.spi.DnsProvider;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.Secret;
 import java.time.Duration;
 import java.util.Optional;
@@ -14,7 +15,8 @@ public final class CloudflareDnsProviderFactory implements DnsProvider.Factory {
   }
 
   @Override
-  public DnsProvider create(ProviderConfig config) {
+  public DnsProvider create(ProviderContext context) {
+    ProviderConfig config = context.config();
     // provider: read by the registry; target: read by the orchestrator (where hostnames point)
     config.ignore("provider", "target");
     Secret token = config.requiredSecret("api-token");

@@ -2,6 +2,7 @@ package dev.preview.dns.none;
 
 import dev.preview.spi.DnsProvider;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 
 /** {@code dns.provider: none}: takes no other key. */
 public final class NoneDnsProviderFactory implements DnsProvider.Factory {
@@ -11,7 +12,8 @@ public final class NoneDnsProviderFactory implements DnsProvider.Factory {
   }
 
   @Override
-  public DnsProvider create(ProviderConfig config) {
+  public DnsProvider create(ProviderContext context) {
+    ProviderConfig config = context.config();
     // provider: read by the registry; target: read by the orchestrator (where hostnames point)
     config.ignore("provider", "target");
     config.validate();

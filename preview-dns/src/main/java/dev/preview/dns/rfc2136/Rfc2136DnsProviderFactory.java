@@ -2,6 +2,7 @@ package dev.preview.dns.rfc2136;
 
 import dev.preview.spi.DnsProvider;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.Secret;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -31,7 +32,8 @@ public final class Rfc2136DnsProviderFactory implements DnsProvider.Factory {
   }
 
   @Override
-  public DnsProvider create(ProviderConfig config) {
+  public DnsProvider create(ProviderContext context) {
+    ProviderConfig config = context.config();
     // provider: read by the registry; target: read by the orchestrator (where hostnames point)
     config.ignore("provider", "target");
     Rfc2136DnsProvider.Builder b = Rfc2136DnsProvider.builder()

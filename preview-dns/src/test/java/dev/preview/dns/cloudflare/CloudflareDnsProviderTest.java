@@ -9,6 +9,7 @@ import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.DnsRecord;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderException;
 import dev.preview.spi.Secret;
 import java.time.Duration;
@@ -273,8 +274,8 @@ class CloudflareDnsProviderTest {
 
   @Test
   void factoryReportsEveryProblemAtOnce() {
-    assertThatThrownBy(() -> new CloudflareDnsProviderFactory().create(ProviderConfig.of("dns",
-        Map.of("provider", "cloudflare", "ttl", "soon", "proxied", "maybe", "zonne", "example.com"))))
+    assertThatThrownBy(() -> new CloudflareDnsProviderFactory().create(ProviderContext.of(ProviderConfig.of("dns",
+        Map.of("provider", "cloudflare", "ttl", "soon", "proxied", "maybe", "zonne", "example.com")))))
         .isInstanceOf(ConfigurationException.class)
         .hasMessageContaining("dns.api-token: is required")
         .hasMessageContaining("dns.zone: is required")

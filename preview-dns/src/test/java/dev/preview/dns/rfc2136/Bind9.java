@@ -1,6 +1,7 @@
 package dev.preview.dns.rfc2136;
 
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.testkit.Servers;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -68,7 +69,7 @@ final class Bind9 {
   static Rfc2136DnsProvider provider(Map<String, Object> overrides) {
     Map<String, Object> m = config();
     m.putAll(overrides);
-    return (Rfc2136DnsProvider) new Rfc2136DnsProviderFactory().create(ProviderConfig.of("dns", m));
+    return (Rfc2136DnsProvider) new Rfc2136DnsProviderFactory().create(ProviderContext.of(ProviderConfig.of("dns", m)));
   }
 
   /** A fresh hostname under the zone. */

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.DnsProvider;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -24,7 +25,7 @@ class Rfc2136DnsProviderFactoryTest {
   void reportsEveryProblemAtOnceWithoutShowingTheSecret() {
     Map<String, Object> m = Map.of("port", 70000, "transport", "carrier-pigeon", "tsig-secret", "s3cr3t-value",
         "adoptt", true);
-    assertThatThrownBy(() -> new Rfc2136DnsProviderFactory().create(ProviderConfig.of("dns", m)))
+    assertThatThrownBy(() -> new Rfc2136DnsProviderFactory().create(ProviderContext.of(ProviderConfig.of("dns", m))))
         .isInstanceOf(ConfigurationException.class)
         .hasMessageContaining("dns.server: is required")
         .hasMessageContaining("dns.zone: is required")
@@ -39,8 +40,8 @@ class Rfc2136DnsProviderFactoryTest {
   void readsABindKeyFile(@TempDir Path dir) throws Exception {
     Path key = dir.resolve("tsig.key");
     Files.writeString(key, "key \"preview-key.\" {\n\talgorithm hmac-sha512;\n\tsecret \"c2VjcmV0\";\n};\n");
-    DnsProvider p = new Rfc2136DnsProviderFactory().create(ProviderConfig.of("dns",
-        Map.of("server", "127.0.0.1", "zone", "preview.test.", "tsig-key-file", key.toString())));
+    DnsProvider p = new Rfc2136DnsProviderFactory().create(ProviderContext.of(ProviderConfig.of("dns",
+        Map.of("server", "127.0.0.1", "zone", "preview.test.", "tsig-key-file", key.toString()))));
     assertThat(p.toString()).contains("zone=preview.test,").contains("key=preview-key.").doesNotContain("c2VjcmV0");
   }
 
@@ -48,8 +49,8 @@ class Rfc2136DnsProviderFactoryTest {
   void aKeyFileWithoutAKeyIsAConfigProblem(@TempDir Path dir) throws Exception {
     Path key = dir.resolve("empty.key");
     Files.writeString(key, "# nothing here\n");
-    assertThatThrownBy(() -> new Rfc2136DnsProviderFactory().create(ProviderConfig.of("dns",
-        Map.of("server", "127.0.0.1", "zone", "preview.test", "tsig-key-file", key.toString()))))
+    assertThatThrownBy(() -> new Rfc2136DnsProviderFactory().create(ProviderContext.of(ProviderConfig.of("dns",
+        Map.of("server", "127.0.0.1", "zone", "preview.test", "tsig-key-file", key.toString())))))
         .isInstanceOf(ConfigurationException.class)
         .hasMessageContaining("dns.tsig-key-file: " + key + " holds no key")
         .hasMessageContaining("tsig-keygen");

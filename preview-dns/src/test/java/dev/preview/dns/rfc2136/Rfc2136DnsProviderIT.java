@@ -1,5 +1,7 @@
 package dev.preview.dns.rfc2136;
 
+import dev.preview.spi.ProviderContext;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -159,7 +161,7 @@ class Rfc2136DnsProviderIT {
     m.put("tsig-algorithm", "hmac-sha256");
     m.put("tsig-secret", "c2VjcmV0LXRoYXQtaXMtbm90LXRoZS1yaWdodC1vbmUtMzI=");
     Rfc2136DnsProvider w =
-        (Rfc2136DnsProvider) new Rfc2136DnsProviderFactory().create(dev.preview.spi.ProviderConfig.of("dns", m));
+        (Rfc2136DnsProvider) new Rfc2136DnsProviderFactory().create(ProviderContext.of(dev.preview.spi.ProviderConfig.of("dns", m)));
     String host = Bind9.freshHost("pr");
 
     assertThatThrownBy(() -> w.upsert(new DnsRecord(host, DnsRecord.Type.A, "192.0.2.10", 60, key)))
@@ -178,7 +180,7 @@ class Rfc2136DnsProviderIT {
     m.put("tsig-key-name", "nobody-knows-me.");
     m.put("tsig-secret", "c2VjcmV0LXRoYXQtaXMtbm90LXRoZS1yaWdodC1vbmUtMzI=");
     Rfc2136DnsProvider wrong =
-        (Rfc2136DnsProvider) new Rfc2136DnsProviderFactory().create(dev.preview.spi.ProviderConfig.of("dns", m));
+        (Rfc2136DnsProvider) new Rfc2136DnsProviderFactory().create(ProviderContext.of(dev.preview.spi.ProviderConfig.of("dns", m)));
 
     String host = Bind9.freshHost("pr");
     assertThatThrownBy(() -> wrong.upsert(new DnsRecord(host, DnsRecord.Type.A, "192.0.2.10", 60, key)))

@@ -7,6 +7,7 @@ import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.DnsRecord;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderException;
 import dev.preview.spi.Secret;
 import java.time.Duration;
@@ -325,8 +326,8 @@ class Route53DnsProviderTest {
 
   @Test
   void factoryReportsEveryProblemAtOnce() {
-    assertThatThrownBy(() -> new Route53DnsProviderFactory().create(ProviderConfig.of("dns",
-        Map.of("provider", "route53", "access-key-id", "AKIDEXAMPLE", "wait-for-sync", "sometimes", "zone-id", "Z1"))))
+    assertThatThrownBy(() -> new Route53DnsProviderFactory().create(ProviderContext.of(ProviderConfig.of("dns",
+        Map.of("provider", "route53", "access-key-id", "AKIDEXAMPLE", "wait-for-sync", "sometimes", "zone-id", "Z1")))))
         .isInstanceOf(ConfigurationException.class)
         .hasMessageContaining("dns.zone: is required")
         .hasMessageContaining("dns.secret-access-key: is required when access-key-id is set")

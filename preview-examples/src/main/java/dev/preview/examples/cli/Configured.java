@@ -1,13 +1,14 @@
 package dev.preview.examples.cli;
 
+import dev.preview.core.assembly.PreviewAssembly;
 import dev.preview.core.PreviewOrchestrator;
-import dev.preview.core.ProviderRegistry;
-import dev.preview.core.config.PreviewConfig;
-import dev.preview.core.config.ProviderSection;
+import dev.preview.core.assembly.ProviderRegistry;
+import dev.preview.core.assembly.PreviewConfig;
+import dev.preview.core.assembly.ProviderSection;
 import dev.preview.core.console.ConsoleNotifier;
 import dev.preview.core.console.ConsoleNotifierFactory;
 import dev.preview.spi.ConfigurationException;
-import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ScmNotifier;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +18,7 @@ import java.util.function.Consumer;
 
 /**
  * What a command built from a {@code preview.yaml}: the orchestrator of
- * {@link PreviewOrchestrator#fromConfig} with the CLI's progress listener, and where to print.
+ * {@link PreviewAssembly#orchestrator} with the CLI's progress listener, and where to print.
  * Closing it waits for running work and closes the providers.
  */
 final class Configured implements AutoCloseable {
@@ -54,7 +55,7 @@ final class Configured implements AutoCloseable {
       }
 
       @Override
-      public ScmNotifier create(ProviderConfig c) {
+      public ScmNotifier create(ProviderContext c) {
         ScmNotifier n = new ConsoleNotifierFactory().create(c);
         console.set(n);
         return n;
@@ -62,7 +63,7 @@ final class Configured implements AutoCloseable {
     });
     AtomicReference<Progress> progress = new AtomicReference<>();
     try {
-      PreviewOrchestrator o = PreviewOrchestrator.fromConfig(config, registry, b -> {
+      PreviewOrchestrator o = PreviewAssembly.orchestrator(config, registry, b -> {
         progress.set(cli.progress(console.get()));
         b.listener(progress.get());
       });

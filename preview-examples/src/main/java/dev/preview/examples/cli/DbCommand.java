@@ -1,7 +1,7 @@
 package dev.preview.examples.cli;
 
-import dev.preview.core.config.PreviewConfig;
-import dev.preview.core.config.ProviderSection;
+import dev.preview.core.assembly.PreviewConfig;
+import dev.preview.core.assembly.ProviderSection;
 import dev.preview.core.console.ConsoleNotifier;
 import dev.preview.db.postgres.PostgresBaseline;
 import dev.preview.db.sqlite.SqliteBaseline;

@@ -2,9 +2,9 @@ package dev.preview.examples.cli;
 
 import dev.preview.core.Preview;
 import dev.preview.core.ReconcileReport;
-import dev.preview.core.ProviderRegistry;
-import dev.preview.core.config.ConfiguredProviders;
-import dev.preview.core.config.PreviewConfig;
+import dev.preview.core.assembly.ProviderRegistry;
+import dev.preview.core.assembly.ConfiguredProviders;
+import dev.preview.core.assembly.PreviewConfig;
 import dev.preview.core.console.ConsoleNotifier;
 import dev.preview.examples.demo.PreviewDemo;
 import dev.preview.examples.serve.ServeCommand;

@@ -1,11 +1,13 @@
 package dev.preview.examples.serve;
 
+import dev.preview.core.assembly.PreviewAssembly;
 import dev.preview.core.PreviewOrchestrator;
-import dev.preview.core.config.PreviewConfig;
-import dev.preview.core.config.ProviderSection;
+import dev.preview.core.assembly.PreviewConfig;
+import dev.preview.core.assembly.ProviderSection;
 import dev.preview.k8s.LeaderElection;
 import dev.preview.scm.WebhookSource;
 import dev.preview.spi.ConfigurationException;
+import dev.preview.spi.ProviderContext;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -195,7 +197,7 @@ public final class ServeCommand implements Callable<Integer> {
     if (!problems.isEmpty()) {
       throw new ConfigurationException(problems);
     }
-    PreviewOrchestrator orchestrator = PreviewOrchestrator.fromConfig(cfg);
+    PreviewOrchestrator orchestrator = PreviewAssembly.orchestrator(cfg);
     LeaderElection election = null;
     AtomicReference<WebhookServer> started = new AtomicReference<>();
     try {
@@ -288,7 +290,7 @@ public final class ServeCommand implements Callable<Integer> {
       }
       found.add(f.name());
       if (f.name().equals(scm.provider())) {
-        return f.create(scm.config());
+        return f.create(ProviderContext.of(scm.config()));
       }
     }
     throw new ConfigurationException(scm.path() + ".provider: preview serve receives webhooks from " + String.join(" or ", found)

@@ -13,6 +13,7 @@ import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.PreviewStatus;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderException;
 import dev.preview.spi.ScmNotifier;
 import java.net.URI;
@@ -352,7 +353,8 @@ public final class GitHubNotifier implements ScmNotifier {
     }
 
     @Override
-    public ScmNotifier create(ProviderConfig config) {
+    public ScmNotifier create(ProviderContext context) {
+      ProviderConfig config = context.config();
       return fromSettings(GitHubSettings.read(config, true, false));
     }
   }

@@ -6,6 +6,7 @@ import dev.preview.scm.internal.PullRequestReads;
 import dev.preview.scm.internal.Sleeper;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderException;
 import dev.preview.spi.PullRequest;
 import dev.preview.spi.PullRequestSource;
@@ -86,7 +87,8 @@ public final class GitHubPullRequestSource implements PullRequestSource {
     }
 
     @Override
-    public PullRequestSource create(ProviderConfig config) {
+    public PullRequestSource create(ProviderContext context) {
+      ProviderConfig config = context.config();
       return fromSettings(GitHubSettings.read(config, true, false));
     }
   }

@@ -175,7 +175,8 @@ public final class GitHubWebhookSource implements WebhookSource {
     }
 
     @Override
-    public WebhookSource create(dev.preview.spi.ProviderConfig config) {
+    public WebhookSource create(dev.preview.spi.ProviderContext context) {
+      dev.preview.spi.ProviderConfig config = context.config();
       GitHubSettings s = GitHubSettings.read(config, false, true);
       return builder(s.webhookSecret.get()).branchPreviews(s.branchPreviews).maxBodyBytes(s.maxBodyBytes).build();
     }

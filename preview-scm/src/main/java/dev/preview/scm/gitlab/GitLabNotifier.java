@@ -13,6 +13,7 @@ import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.PreviewStatus;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderException;
 import dev.preview.spi.ScmNotifier;
 import dev.preview.spi.Secret;
@@ -285,7 +286,8 @@ public final class GitLabNotifier implements ScmNotifier {
     }
 
     @Override
-    public ScmNotifier create(ProviderConfig config) {
+    public ScmNotifier create(ProviderContext context) {
+      ProviderConfig config = context.config();
       return fromSettings(GitLabSettings.read(config, true, false));
     }
   }

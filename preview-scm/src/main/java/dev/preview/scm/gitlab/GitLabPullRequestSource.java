@@ -7,6 +7,7 @@ import dev.preview.scm.internal.PullRequestReads;
 import dev.preview.scm.internal.Sleeper;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderException;
 import dev.preview.spi.PullRequest;
 import dev.preview.spi.PullRequestSource;
@@ -94,7 +95,8 @@ public final class GitLabPullRequestSource implements PullRequestSource {
     }
 
     @Override
-    public PullRequestSource create(ProviderConfig config) {
+    public PullRequestSource create(ProviderContext context) {
+      ProviderConfig config = context.config();
       return new GitLabPullRequestSource(GitLabSettings.read(config, true, false).api());
     }
   }

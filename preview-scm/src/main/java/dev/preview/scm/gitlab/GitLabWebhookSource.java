@@ -191,7 +191,8 @@ public final class GitLabWebhookSource implements WebhookSource {
     }
 
     @Override
-    public WebhookSource create(dev.preview.spi.ProviderConfig config) {
+    public WebhookSource create(dev.preview.spi.ProviderContext context) {
+      dev.preview.spi.ProviderConfig config = context.config();
       GitLabSettings s = GitLabSettings.read(config, false, true);
       return builder(s.webhookSecret.get()).branchPreviews(s.branchPreviews).maxBodyBytes(s.maxBodyBytes).build();
     }

@@ -1,6 +1,6 @@
-package dev.preview.core.config;
+package dev.preview.core.assembly;
 
-import static dev.preview.core.config.PreviewConfigTest.env;
+import static dev.preview.core.assembly.PreviewConfigTest.env;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,6 +1,5 @@
-package dev.preview.core.config;
+package dev.preview.core.assembly;
 
-import dev.preview.core.ProviderKind;
 import dev.preview.spi.ProviderConfig;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -70,10 +69,22 @@ public final class ProviderSection {
     return values.keySet();
   }
 
-  /** A new typed view of the section for {@code Factory.create}; {@code provider} counts as read. */
+  /** The values as written (interpolated), for the assembly's own reading of installation-wide keys. */
+  Map<String, Object> values() {
+    return values;
+  }
+
+  /**
+   * A new typed view of the section for {@code Factory.create}; {@code provider} counts as read, and
+   * so do the installation-wide keys the assembly reads itself ({@code dns.target}, {@code dns.ttl}):
+   * they reach the provider through {@link dev.preview.spi.ProviderContext#installation()}.
+   */
   public ProviderConfig config() {
     ProviderConfig c = ProviderConfig.of(path, values);
     c.ignore("provider");
+    if (kind == ProviderKind.DNS) {
+      c.ignore("target", "ttl");
+    }
     if (!reportUnknownKeys) {
       c.ignore(values.keySet().toArray(String[]::new));
     }

@@ -1,4 +1,4 @@
-package dev.preview.core;
+package dev.preview.core.assembly;
 
 import dev.preview.spi.DatabaseProvider;
 import dev.preview.spi.DnsProvider;

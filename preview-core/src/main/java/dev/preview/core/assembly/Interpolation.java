@@ -1,4 +1,4 @@
-package dev.preview.core.config;
+package dev.preview.core.assembly;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,10 +1,11 @@
-package dev.preview.core;
+package dev.preview.core.assembly;
+
+import dev.preview.spi.Installation;
 
 import static dev.preview.core.registry.Fixtures.map;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.preview.core.config.ProviderSection;
 import dev.preview.core.registry.Fixtures;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.EnvironmentProvider;
@@ -57,7 +58,7 @@ class ProviderRegistryTest {
     assertThat(registry.names(ProviderKind.DNS)).contains("test-dns");
     assertThat(registry.names(ProviderKind.SCM)).contains("test-scm");
     assertThat(registry.names(ProviderKind.PULL_REQUESTS)).contains("test-scm");
-    assertThat(registry.environment(env("test-env", map("port", 9000)))).isInstanceOf(Fixtures.Env.class);
+    assertThat(registry.environment(env("test-env", map("port", 9000)), Installation.defaults())).isInstanceOf(Fixtures.Env.class);
   }
 
   @Test
@@ -66,7 +67,7 @@ class ProviderRegistryTest {
     ProviderRegistry registry = ProviderRegistry.load(fixtures);
     assertThat(Fixtures.CREATED.get()).isEqualTo(before);
 
-    Fixtures.Env e = (Fixtures.Env) registry.environment(env("test-env", map("port", 9000, "greeting", "hi")));
+    Fixtures.Env e = (Fixtures.Env) registry.environment(env("test-env", map("port", 9000, "greeting", "hi")), Installation.defaults());
 
     assertThat(Fixtures.CREATED.get()).isEqualTo(before + 1);
     assertThat(e.port).isEqualTo(9000);
@@ -77,7 +78,7 @@ class ProviderRegistryTest {
   void twoFactoriesWithOneNameUseTheFirstByClassNameWhateverTheFileOrder() {
     ProviderRegistry registry = ProviderRegistry.load(fixtures);
 
-    Fixtures.Env e = (Fixtures.Env) registry.environment(env("twin", Map.of()));
+    Fixtures.Env e = (Fixtures.Env) registry.environment(env("twin", Map.of()), Installation.defaults());
 
     // The services file lists TwinB before TwinA.
     assertThat(e.factoryClass).isEqualTo(Fixtures.TwinA.class.getName());
@@ -87,7 +88,7 @@ class ProviderRegistryTest {
   void anUnknownNameOfOursNamesTheArtifactToAdd() {
     ProviderRegistry registry = ProviderRegistry.load(fixtures);
 
-    assertThatThrownBy(() -> registry.environment(env("docker", Map.of())))
+    assertThatThrownBy(() -> registry.environment(env("docker", Map.of()), Installation.defaults()))
         .isInstanceOfSatisfying(ProviderNotFoundException.class, e -> {
           assertThat(e.kind()).isEqualTo("environment");
           assertThat(e.requested()).isEqualTo("docker");
@@ -96,13 +97,13 @@ class ProviderRegistryTest {
         .hasMessageContaining("environment provider \"docker\" not found")
         .hasMessageContaining("test-env")
         .hasMessageContaining("dev.preview:preview-docker");
-    assertThatThrownBy(() -> registry.dns(ProviderSection.of(ProviderKind.DNS, "route53", Map.of())))
+    assertThatThrownBy(() -> registry.dns(ProviderSection.of(ProviderKind.DNS, "route53", Map.of()), Installation.defaults()))
         .hasMessageContaining("dev.preview:preview-dns");
-    assertThatThrownBy(() -> registry.database(ProviderSection.of(ProviderKind.DATABASE, "postgres", Map.of())))
+    assertThatThrownBy(() -> registry.database(ProviderSection.of(ProviderKind.DATABASE, "postgres", Map.of()), Installation.defaults()))
         .hasMessageContaining("dev.preview:preview-db");
-    assertThatThrownBy(() -> registry.notifier(ProviderSection.of(ProviderKind.SCM, "gitlab", Map.of())))
+    assertThatThrownBy(() -> registry.notifier(ProviderSection.of(ProviderKind.SCM, "gitlab", Map.of()), Installation.defaults()))
         .hasMessageContaining("dev.preview:preview-scm");
-    assertThatThrownBy(() -> registry.environment(env("kubernetes", Map.of())))
+    assertThatThrownBy(() -> registry.environment(env("kubernetes", Map.of()), Installation.defaults()))
         .hasMessageContaining("dev.preview:preview-k8s");
   }
 
@@ -110,7 +111,7 @@ class ProviderRegistryTest {
   void anUnknownNameOfNobodyPointsAtTheSpellingAndTheServicesFile() {
     ProviderRegistry registry = ProviderRegistry.empty();
 
-    assertThatThrownBy(() -> registry.environment(env("dokcer", Map.of())))
+    assertThatThrownBy(() -> registry.environment(env("dokcer", Map.of()), Installation.defaults()))
         .isInstanceOf(ProviderNotFoundException.class)
         .hasMessageContaining("Found on the classpath: none")
         .hasMessageContaining("environment.provider")
@@ -122,7 +123,7 @@ class ProviderRegistryTest {
     Fixtures.TestEnv mine = new Fixtures.TestEnv("twin") {};
     ProviderRegistry registry = ProviderRegistry.load(fixtures).withEnvironment(mine);
 
-    Fixtures.Env e = (Fixtures.Env) registry.environment(env("twin", Map.of()));
+    Fixtures.Env e = (Fixtures.Env) registry.environment(env("twin", Map.of()), Installation.defaults());
 
     assertThat(e.factoryClass).isEqualTo(mine.getClass().getName());
     assertThat(ProviderRegistry.load(fixtures).names(ProviderKind.ENVIRONMENT))
@@ -138,11 +139,11 @@ class ProviderRegistryTest {
         .withNotifier(new Fixtures.TestScm())
         .withPullRequests(new Fixtures.TestPrs());
 
-    assertThat(registry.database(ProviderSection.of(ProviderKind.DATABASE, "test-db", map("baseline", "b.db"))).name())
+    assertThat(registry.database(ProviderSection.of(ProviderKind.DATABASE, "test-db", map("baseline", "b.db")), Installation.defaults()).name())
         .isEqualTo("test-db");
-    assertThat(registry.dns(ProviderSection.of(ProviderKind.DNS, "test-dns", map("zone", "z"))).name()).isEqualTo("test-dns");
-    assertThat(registry.notifier(ProviderSection.of(ProviderKind.SCM, "test-scm", map("token", "t"))).name()).isEqualTo("test-scm");
-    assertThat(registry.pullRequests(ProviderSection.of(ProviderKind.PULL_REQUESTS, "test-scm", map("token", "t"))).name())
+    assertThat(registry.dns(ProviderSection.of(ProviderKind.DNS, "test-dns", map("zone", "z")), Installation.defaults()).name()).isEqualTo("test-dns");
+    assertThat(registry.notifier(ProviderSection.of(ProviderKind.SCM, "test-scm", map("token", "t")), Installation.defaults()).name()).isEqualTo("test-scm");
+    assertThat(registry.pullRequests(ProviderSection.of(ProviderKind.PULL_REQUESTS, "test-scm", map("token", "t")), Installation.defaults()).name())
         .isEqualTo("test-scm");
     assertThat(ProviderRegistry.empty().names(ProviderKind.DNS)).isEmpty();
   }
@@ -151,7 +152,7 @@ class ProviderRegistryTest {
   void theProvidersOwnProblemsComeWithTheirPathsAndProviderIsNotAnUnknownKey() {
     ProviderRegistry registry = ProviderRegistry.empty().withEnvironment(new Fixtures.TestEnv());
 
-    assertThatThrownBy(() -> registry.environment(env("test-env", map("provider", "test-env", "port", 70000, "colour", "red"))))
+    assertThatThrownBy(() -> registry.environment(env("test-env", map("provider", "test-env", "port", 70000, "colour", "red")), Installation.defaults()))
         .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).containsExactly(
             "environment.port: must be 1-65535, got 70000",
             "environment.colour: unknown key (known here: greeting, port, provider, token)"));
@@ -161,7 +162,7 @@ class ProviderRegistryTest {
   void aSectionOfAnotherKindIsRefused() {
     ProviderRegistry registry = ProviderRegistry.empty().withEnvironment(new Fixtures.TestEnv());
 
-    assertThatThrownBy(() -> registry.environment(ProviderSection.of(ProviderKind.DNS, "test-env", Map.of())))
+    assertThatThrownBy(() -> registry.environment(ProviderSection.of(ProviderKind.DNS, "test-env", Map.of()), Installation.defaults()))
         .isInstanceOf(IllegalArgumentException.class);
   }
 

@@ -1,4 +1,4 @@
-package dev.preview.core.config;
+package dev.preview.core.assembly;
 
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
@@ -7,14 +7,13 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.preview.core.AppTemplate;
-import dev.preview.core.ProviderKind;
-import dev.preview.core.ProviderRegistry;
 import dev.preview.core.policy.ForkMode;
 import dev.preview.core.policy.PreviewPolicy;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.DatabaseProvider;
 import dev.preview.spi.DnsProvider;
 import dev.preview.spi.EnvironmentProvider;
+import dev.preview.spi.Installation;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
 import dev.preview.spi.ProviderNotFoundException;
@@ -76,12 +75,11 @@ public final class PreviewConfig {
   /** {@code scm.provider} when the section or the key is absent. */
   public static final String DEFAULT_SCM = "console";
   /** {@code instance} when absent. */
-  public static final String DEFAULT_INSTANCE = "default";
+  public static final String DEFAULT_INSTANCE = Installation.DEFAULT_INSTANCE;
   /** {@code reconcile.interval} when absent. */
   public static final Duration DEFAULT_RECONCILE_INTERVAL = Duration.ofMinutes(5);
   private static final Duration MAX_DURATION = Duration.ofDays(3650);
 
-  private static final Pattern INSTANCE = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?");
   private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
   private static final Pattern FLAG_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]*");
   private static final Pattern DNS_NAME = Pattern.compile(
@@ -98,6 +96,7 @@ public final class PreviewConfig {
   private final PreviewPolicy policy;
   private final Duration reconcileInterval;
   private final Map<ProviderKind, ProviderSection> sections;
+  private final Installation installation;
   private final List<String> problems;
   private final Set<String> unresolved;
 
@@ -111,6 +110,7 @@ public final class PreviewConfig {
     this.sections = Map.copyOf(r.sections);
     this.problems = List.copyOf(r.problems);
     this.unresolved = Set.copyOf(r.unresolved);
+    this.installation = r.installation();
   }
 
   /**
@@ -185,14 +185,25 @@ public final class PreviewConfig {
    * lists PRs with the same token); otherwise there is none.
    */
   public ConfiguredProviders createProviders(ProviderRegistry registry) {
+    return createProviders(registry, installation);
+  }
+
+  /**
+   * Like {@link #createProviders(ProviderRegistry)}, but the providers belong to {@code installation}
+   * instead of {@link #installation()} (e.g. the same values with a test clock).
+   */
+  public ConfiguredProviders createProviders(ProviderRegistry registry, Installation installation) {
     Objects.requireNonNull(registry, "registry");
+    Objects.requireNonNull(installation, "installation");
     Set<String> all = new LinkedHashSet<>(problems);
     List<AutoCloseable> created = new ArrayList<>();
-    EnvironmentProvider env = create(all, created, sections.get(ProviderKind.ENVIRONMENT), registry::environment);
-    DatabaseProvider db = create(all, created, sections.get(ProviderKind.DATABASE), registry::database);
-    DnsProvider dns = create(all, created, sections.get(ProviderKind.DNS), registry::dns);
-    ScmNotifier notifier = create(all, created, sections.get(ProviderKind.SCM), registry::notifier);
-    PullRequestSource prs = create(all, created, pullRequestsSection(registry).orElse(null), registry::pullRequests);
+    EnvironmentProvider env = create(all, created, sections.get(ProviderKind.ENVIRONMENT),
+        s -> registry.environment(s, installation));
+    DatabaseProvider db = create(all, created, sections.get(ProviderKind.DATABASE), s -> registry.database(s, installation));
+    DnsProvider dns = create(all, created, sections.get(ProviderKind.DNS), s -> registry.dns(s, installation));
+    ScmNotifier notifier = create(all, created, sections.get(ProviderKind.SCM), s -> registry.notifier(s, installation));
+    PullRequestSource prs = create(all, created, pullRequestsSection(registry).orElse(null),
+        s -> registry.pullRequests(s, installation));
     if (!all.isEmpty() || env == null || notifier == null) {
       ConfiguredProviders.closeAll(created);
       throw new ConfigurationException(all.isEmpty() ? List.of("environment: no provider could be built") : List.copyOf(all));
@@ -257,6 +268,14 @@ public final class PreviewConfig {
   /** The installation's name, written in the {@code preview.dev/instance} label. Default {@code default}. */
   public String instance() {
     return instance;
+  }
+
+  /**
+   * The installation-wide values every provider gets through its context: {@code instance},
+   * the hostname rule of {@code app.hostname}, {@code dns.target} and {@code dns.ttl}; the system clock.
+   */
+  public Installation installation() {
+    return installation;
   }
 
   /** The default repository ({@code owner/name}) for commands that take one, if set. */
@@ -348,6 +367,8 @@ public final class PreviewConfig {
     private AppTemplate app;
     private PreviewPolicy policy = PreviewPolicy.defaults();
     private Duration reconcileInterval = DEFAULT_RECONCILE_INTERVAL;
+    private String dnsTarget;
+    private int dnsTtl = Installation.DEFAULT_DNS_TTL;
     private final Map<ProviderKind, ProviderSection> sections = new LinkedHashMap<>();
 
     Reader(String source, Function<String, String> env, Path baseDir) {
@@ -378,6 +399,48 @@ public final class PreviewConfig {
       provider(ProviderKind.DNS, resolved, null);
       provider(ProviderKind.SCM, resolved, DEFAULT_SCM);
       provider(ProviderKind.PULL_REQUESTS, resolved, null);
+      installationKeys(resolved);
+    }
+
+    /**
+     * The installation-wide keys that live inside provider sections ({@code dns.target}, {@code dns.ttl}),
+     * read once here; and {@code instance} written in a provider section, which belongs at the top level.
+     */
+    private void installationKeys(Map<String, Object> root) {
+      for (ProviderKind kind : ProviderKind.values()) {
+        if (root.get(kind.key()) instanceof Map<?, ?> m && m.containsKey("instance")) {
+          add(kind.key() + ".instance: the instance is set once, at the top level of the file (instance: "
+              + (m.get("instance") == null ? "name" : m.get("instance")) + "); remove it here");
+        }
+      }
+      ProviderSection dns = sections.get(ProviderKind.DNS);
+      if (dns == null) {
+        return;
+      }
+      ProviderConfig c = ProviderConfig.of(dns.path(), dns.values());
+      c.string("target").ifPresent(t -> {
+        if (t.isBlank()) {
+          c.problem("target", "must not be empty (an IP address for A/AAAA records or a hostname for CNAME)");
+        } else {
+          dnsTarget = t.trim();
+        }
+      });
+      dnsTtl = c.integer("ttl", Installation.DEFAULT_DNS_TTL, 1, Installation.MAX_DNS_TTL);
+      c.ignore(c.keys().toArray(String[]::new));
+      addAll(c.problems());
+    }
+
+    /** The installation of this file; values with problems fall back to their defaults. */
+    Installation installation() {
+      Installation.Builder b = Installation.builder().dnsTarget(dnsTarget).dnsTtl(dnsTtl);
+      if (instance != null && Installation.INSTANCE_NAME.matcher(instance).matches()) {
+        b.instance(instance);
+      }
+      AppTemplate template = app;
+      if (template != null) {
+        b.hostnames(key -> Optional.ofNullable(template.hostname(key)));
+      }
+      return b.build();
     }
 
     /**
@@ -475,7 +538,7 @@ public final class PreviewConfig {
       if (v == null) {
         return DEFAULT_INSTANCE;
       }
-      if (v instanceof Map || v instanceof List || !INSTANCE.matcher(v.toString()).matches()) {
+      if (v instanceof Map || v instanceof List || !Installation.INSTANCE_NAME.matcher(v.toString()).matches()) {
         add("instance: must be 1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or"
             + " digit (it is written in labels)" + (v instanceof Map || v instanceof List ? "" : ", got \"" + v + "\""));
         return DEFAULT_INSTANCE;

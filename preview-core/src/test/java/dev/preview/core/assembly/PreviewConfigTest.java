@@ -1,11 +1,9 @@
-package dev.preview.core.config;
+package dev.preview.core.assembly;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.preview.core.AppTemplate;
-import dev.preview.core.ProviderKind;
-import dev.preview.core.ProviderRegistry;
 import dev.preview.core.policy.ForkMode;
 import dev.preview.core.policy.PreviewPolicy;
 import dev.preview.core.registry.Fixtures;
@@ -223,7 +221,7 @@ class PreviewConfigTest {
     Fixtures.Env[] built = new Fixtures.Env[1];
     ProviderRegistry r = registry().withEnvironment(new Fixtures.TestEnv("spy") {
       @Override
-      public dev.preview.spi.EnvironmentProvider create(ProviderConfig config) {
+      public dev.preview.spi.EnvironmentProvider create(dev.preview.spi.ProviderContext config) {
         built[0] = (Fixtures.Env) super.create(config);
         return built[0];
       }

@@ -1,4 +1,4 @@
-package dev.preview.core.config;
+package dev.preview.core.assembly;
 
 import static dev.preview.core.registry.Fixtures.map;
 import static org.assertj.core.api.Assertions.assertThat;

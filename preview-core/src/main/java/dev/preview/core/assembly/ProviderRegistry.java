@@ -1,10 +1,10 @@
-package dev.preview.core;
+package dev.preview.core.assembly;
 
-import dev.preview.core.config.ProviderSection;
 import dev.preview.spi.DatabaseProvider;
 import dev.preview.spi.DnsProvider;
 import dev.preview.spi.EnvironmentProvider;
-import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.Installation;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderNotFoundException;
 import dev.preview.spi.PullRequestSource;
 import dev.preview.spi.ScmNotifier;
@@ -212,38 +212,40 @@ public final class ProviderRegistry {
   }
 
   /**
-   * Builds the environment provider that {@code section} selects, handing it the section's config.
+   * Builds the environment provider that {@code section} selects, handing it the section's config
+   * and the installation-wide values in a {@link ProviderContext}.
    *
    * @throws ProviderNotFoundException no factory has that name
    * @throws dev.preview.spi.ConfigurationException the provider found problems in its section
    */
-  public EnvironmentProvider environment(ProviderSection section) {
-    return create(ProviderKind.ENVIRONMENT, section, EnvironmentProvider.Factory.class, EnvironmentProvider.Factory::create);
+  public EnvironmentProvider environment(ProviderSection section, Installation installation) {
+    return create(ProviderKind.ENVIRONMENT, section, installation, EnvironmentProvider.Factory.class, EnvironmentProvider.Factory::create);
   }
 
   /** Builds the database provider that {@code section} selects; see {@link #environment}. */
-  public DatabaseProvider database(ProviderSection section) {
-    return create(ProviderKind.DATABASE, section, DatabaseProvider.Factory.class, DatabaseProvider.Factory::create);
+  public DatabaseProvider database(ProviderSection section, Installation installation) {
+    return create(ProviderKind.DATABASE, section, installation, DatabaseProvider.Factory.class, DatabaseProvider.Factory::create);
   }
 
   /** Builds the DNS provider that {@code section} selects; see {@link #environment}. */
-  public DnsProvider dns(ProviderSection section) {
-    return create(ProviderKind.DNS, section, DnsProvider.Factory.class, DnsProvider.Factory::create);
+  public DnsProvider dns(ProviderSection section, Installation installation) {
+    return create(ProviderKind.DNS, section, installation, DnsProvider.Factory.class, DnsProvider.Factory::create);
   }
 
   /** Builds the SCM notifier that {@code section} selects; see {@link #environment}. */
-  public ScmNotifier notifier(ProviderSection section) {
-    return create(ProviderKind.SCM, section, ScmNotifier.Factory.class, ScmNotifier.Factory::create);
+  public ScmNotifier notifier(ProviderSection section, Installation installation) {
+    return create(ProviderKind.SCM, section, installation, ScmNotifier.Factory.class, ScmNotifier.Factory::create);
   }
 
   /** Builds the pull request source that {@code section} selects; see {@link #environment}. */
-  public PullRequestSource pullRequests(ProviderSection section) {
-    return create(ProviderKind.PULL_REQUESTS, section, PullRequestSource.Factory.class, PullRequestSource.Factory::create);
+  public PullRequestSource pullRequests(ProviderSection section, Installation installation) {
+    return create(ProviderKind.PULL_REQUESTS, section, installation, PullRequestSource.Factory.class, PullRequestSource.Factory::create);
   }
 
-  private <F, T> T create(ProviderKind kind, ProviderSection section, Class<F> type,
-      java.util.function.BiFunction<F, ProviderConfig, T> create) {
+  private <F, T> T create(ProviderKind kind, ProviderSection section, Installation installation, Class<F> type,
+      java.util.function.BiFunction<F, ProviderContext, T> create) {
     Objects.requireNonNull(section, "section");
+    Objects.requireNonNull(installation, "installation");
     if (section.kind() != kind) {
       throw new IllegalArgumentException("expected a " + kind.key() + " section, got " + section);
     }
@@ -251,7 +253,7 @@ public final class ProviderRegistry {
     if (factory == null) {
       throw notFound(kind, section);
     }
-    return create.apply(type.cast(factory), section.config());
+    return create.apply(type.cast(factory), ProviderContext.of(section.config(), installation));
   }
 
   private ProviderNotFoundException notFound(ProviderKind kind, ProviderSection section) {
