@@ -4,6 +4,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * How a preview's app reaches its own database.
@@ -16,7 +17,7 @@ import java.util.Objects;
  * @param secretEnv env vars that carry credentials (e.g. {@code DATABASE_URL} with a password, {@code PGPASSWORD})
  */
 public record DatabaseConnection(
-    String name, String url, String username, Secret password, Map<String, String> env, Map<String, Secret> secretEnv) {
+    String name, String url, @Nullable String username, @Nullable Secret password, Map<String, String> env, Map<String, Secret> secretEnv) {
 
   public DatabaseConnection {
     Objects.requireNonNull(name, "name");

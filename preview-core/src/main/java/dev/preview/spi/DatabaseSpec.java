@@ -2,6 +2,7 @@ package dev.preview.spi;
 
 import java.nio.file.Path;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What database a preview wants.
@@ -13,7 +14,7 @@ import java.util.Map;
  *     when unknown; providers that run the branch's own migrations after cloning resolve their
  *     configured, relative migrations location against it, and do nothing extra when it is null
  */
-public record DatabaseSpec(String baseline, Map<String, String> labels, Path buildContext) {
+public record DatabaseSpec(@Nullable String baseline, Map<String, String> labels, @Nullable Path buildContext) {
   public DatabaseSpec {
     labels = labels == null ? Map.of() : Map.copyOf(labels);
   }

@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One environment as its provider observes it on the infrastructure (never from memory).
@@ -15,7 +16,7 @@ import java.util.Optional;
  * @param phase what the infrastructure says about it
  * @param labels every ownership and lifecycle label found on it (see {@link Labels})
  */
-public record Environment(PreviewKey key, String revision, URI url, Phase phase, Map<String, String> labels) {
+public record Environment(PreviewKey key, String revision, @Nullable URI url, Phase phase, Map<String, String> labels) {
 
   /** What the infrastructure reports. */
   public enum Phase {

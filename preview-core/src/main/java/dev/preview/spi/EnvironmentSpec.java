@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The desired state of one preview's environment: what {@link EnvironmentProvider#apply} makes real.
@@ -107,10 +108,10 @@ public final class EnvironmentSpec {
   public String revision() { return revision; }
 
   /** Image reference to run, or null when the provider builds from {@link #buildContext()} or runs {@link #command()}. */
-  public String image() { return image; }
+  public @Nullable String image() { return image; }
 
   /** Directory with the branch's checkout and its Dockerfile, or null. */
-  public Path buildContext() { return buildContext; }
+  public @Nullable Path buildContext() { return buildContext; }
 
   /** Command (and arguments) to run; overrides the image's default command. May be empty. */
   public List<String> command() { return command; }
@@ -122,7 +123,7 @@ public final class EnvironmentSpec {
   public String healthPath() { return healthPath; }
 
   /** The public hostname assigned to this preview, or null when the provider chooses the URL. */
-  public String hostname() { return hostname; }
+  public @Nullable String hostname() { return hostname; }
 
   /** Plain env vars (never secrets). */
   public Map<String, String> env() { return env; }
@@ -181,12 +182,12 @@ public final class EnvironmentSpec {
 
     public Builder key(PreviewKey key) { this.key = key; return this; }
     public Builder revision(String revision) { this.revision = revision; return this; }
-    public Builder image(String image) { this.image = image; return this; }
-    public Builder buildContext(Path dir) { this.buildContext = dir; return this; }
+    public Builder image(@Nullable String image) { this.image = image; return this; }
+    public Builder buildContext(@Nullable Path dir) { this.buildContext = dir; return this; }
     public Builder command(List<String> command) { this.command = new ArrayList<>(command); return this; }
     public Builder port(int port) { this.port = port; return this; }
     public Builder healthPath(String path) { this.healthPath = path; return this; }
-    public Builder hostname(String hostname) { this.hostname = hostname; return this; }
+    public Builder hostname(@Nullable String hostname) { this.hostname = hostname; return this; }
     public Builder env(String name, String value) { env.put(name, Objects.requireNonNull(value, name)); return this; }
     public Builder env(Map<String, String> vars) { vars.forEach(this::env); return this; }
     public Builder secret(String name, Secret value) { secrets.put(name, Objects.requireNonNull(value, name)); return this; }

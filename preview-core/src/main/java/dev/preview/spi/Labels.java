@@ -4,6 +4,7 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The ownership labels every provider puts on what it creates, and reads back in {@code list()}.
@@ -36,7 +37,7 @@ public final class Labels {
   private Labels() {}
 
   /** The labels that mark a resource as owned by the preview {@code key} at {@code revision}. */
-  public static Map<String, String> ownership(PreviewKey key, String revision) {
+  public static Map<String, String> ownership(PreviewKey key, @Nullable String revision) {
     Map<String, String> m = new LinkedHashMap<>();
     m.put(MANAGED, "true");
     m.put(KEY, key.id());

@@ -2,6 +2,7 @@ package dev.preview.spi;
 
 import java.util.Objects;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Identifies one preview: a repository ({@code owner/name}, GitLab groups allowed:
@@ -132,7 +133,7 @@ public final class PreviewKey implements Comparable<PreviewKey> {
   }
 
   /** The branch of a branch preview; null for a PR preview. */
-  public String branch() {
+  public @Nullable String branch() {
     return branch;
   }
 

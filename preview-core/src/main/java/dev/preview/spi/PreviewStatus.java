@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What an {@link ScmNotifier} publishes: the one sticky status of a preview. Never holds a secret.
@@ -26,15 +27,15 @@ import java.util.Objects;
 public record PreviewStatus(
     PreviewKey key,
     PreviewState state,
-    String revision,
-    URI url,
+    @Nullable String revision,
+    @Nullable URI url,
     Map<String, URI> links,
     String message,
-    String failedStep,
+    @Nullable String failedStep,
     List<String> logTail,
     Map<String, Duration> steps,
     Instant updatedAt,
-    String database) {
+    @Nullable String database) {
 
   public PreviewStatus {
     Objects.requireNonNull(key, "key");

@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A typed, validating view of one provider's section of {@code preview.yaml} (or of a map built in
@@ -85,12 +86,12 @@ public final class ProviderConfig {
     return Optional.of(v.toString());
   }
 
-  public String string(String key, String defaultValue) {
+  public @Nullable String string(String key, @Nullable String defaultValue) {
     return string(key).orElse(defaultValue);
   }
 
   /** A string that must be set and non-blank; records "is required" otherwise and returns null. */
-  public String requiredString(String key) {
+  public @Nullable String requiredString(String key) {
     Optional<String> v = string(key);
     if (v.isEmpty() || v.get().isBlank()) {
       if (v.isEmpty() && !values.containsKey(key)) {
@@ -164,7 +165,7 @@ public final class ProviderConfig {
    * A duration: {@code 500ms}, {@code 30s}, {@code 5m}, {@code 48h}, {@code 7d}, ISO-8601
    * ({@code PT1H}), or a bare number of seconds.
    */
-  public Duration duration(String key, Duration defaultValue) {
+  public @Nullable Duration duration(String key, @Nullable Duration defaultValue) {
     Optional<String> s = string(key);
     if (s.isEmpty()) {
       return defaultValue;
@@ -223,7 +224,7 @@ public final class ProviderConfig {
     return Optional.of(Secret.of(v.toString()));
   }
 
-  public Secret requiredSecret(String key) {
+  public @Nullable Secret requiredSecret(String key) {
     Optional<Secret> s = secret(key);
     if (s.isEmpty() || s.get().isEmpty()) {
       problem(key, s.isEmpty() ? "is required" : "must not be empty");

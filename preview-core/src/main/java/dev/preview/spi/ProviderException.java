@@ -1,5 +1,7 @@
 package dev.preview.spi;
 
+import org.jspecify.annotations.Nullable;
+
 import java.util.OptionalInt;
 
 /**
@@ -16,11 +18,11 @@ public class ProviderException extends PreviewException {
     this(provider, message, retryable, -1, null);
   }
 
-  public ProviderException(String provider, String message, boolean retryable, Throwable cause) {
+  public ProviderException(String provider, String message, boolean retryable, @Nullable Throwable cause) {
     this(provider, message, retryable, -1, cause);
   }
 
-  public ProviderException(String provider, String message, boolean retryable, int httpStatus, Throwable cause) {
+  public ProviderException(String provider, String message, boolean retryable, int httpStatus, @Nullable Throwable cause) {
     super(provider + ": " + message, cause);
     this.provider = provider;
     this.retryable = retryable;

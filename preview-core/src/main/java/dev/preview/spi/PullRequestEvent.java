@@ -2,6 +2,7 @@ package dev.preview.spi;
 
 import java.util.Objects;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Something happened to a pull request: the SCM-neutral form of a GitHub or GitLab webhook, or of a
@@ -11,7 +12,7 @@ import java.util.Set;
  * @param pullRequest the PR after the event
  * @param deliveryId the SCM's delivery id, for de-duplication; may be null (CLI, CI)
  */
-public record PullRequestEvent(Action action, PullRequest pullRequest, String deliveryId) {
+public record PullRequestEvent(Action action, PullRequest pullRequest, @Nullable String deliveryId) {
 
   /** What happened to the PR. */
   public enum Action {
