@@ -5,6 +5,7 @@ import dev.preview.core.config.PreviewConfig;
 import dev.preview.core.config.ProviderSection;
 import dev.preview.k8s.LeaderElection;
 import dev.preview.scm.WebhookSource;
+import dev.preview.server.WebhookServer;
 import dev.preview.spi.ConfigurationException;
 import java.io.IOException;
 import java.io.PrintWriter;

@@ -1,8 +1,8 @@
-package dev.preview.examples.serve;
+package dev.preview.server;
 
-import static dev.preview.examples.serve.WebhookServerTest.KEY;
-import static dev.preview.examples.serve.WebhookServerTest.SECRET;
-import static dev.preview.examples.serve.WebhookServerTest.SHA;
+import static dev.preview.server.WebhookServerTest.KEY;
+import static dev.preview.server.WebhookServerTest.SECRET;
+import static dev.preview.server.WebhookServerTest.SHA;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 

@@ -1,4 +1,4 @@
-package dev.preview.examples.serve;
+package dev.preview.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
