@@ -1,4 +1,4 @@
-package dev.preview.examples.cli;
+package dev.preview.cli;
 
 import dev.preview.core.PreviewListener;
 import dev.preview.core.console.ConsoleNotifier;

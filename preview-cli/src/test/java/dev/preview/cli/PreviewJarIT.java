@@ -1,4 +1,4 @@
-package dev.preview.examples.cli;
+package dev.preview.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The packaged {@code target/preview.jar}, run as users run it ({@code java -jar preview.jar ...}).
+ * The packaged {@code preview-cli/target/preview.jar}, run as users run it ({@code java -jar preview.jar ...}).
  * An IT because it needs the jar, which exists only after the package phase; it needs no server.
  */
 class PreviewJarIT {

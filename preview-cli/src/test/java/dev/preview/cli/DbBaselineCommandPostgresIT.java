@@ -1,4 +1,4 @@
-package dev.preview.examples.cli;
+package dev.preview.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

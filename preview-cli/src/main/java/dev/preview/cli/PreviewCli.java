@@ -1,4 +1,4 @@
-package dev.preview.examples.cli;
+package dev.preview.cli;
 
 import dev.preview.core.Preview;
 import dev.preview.core.ReconcileReport;
@@ -7,7 +7,6 @@ import dev.preview.core.config.ConfiguredProviders;
 import dev.preview.core.config.PreviewConfig;
 import dev.preview.core.console.ConsoleNotifier;
 import dev.preview.examples.demo.PreviewDemo;
-import dev.preview.examples.serve.ServeCommand;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.PreviewException;
 import dev.preview.spi.PreviewKey;

@@ -1,4 +1,4 @@
-package dev.preview.examples.serve;
+package dev.preview.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.preview.examples.cli;
+package dev.preview.cli;
 
 import java.io.OutputStream;
 import java.io.PrintStream;

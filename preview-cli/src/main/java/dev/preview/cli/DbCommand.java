@@ -1,4 +1,4 @@
-package dev.preview.examples.cli;
+package dev.preview.cli;
 
 import dev.preview.core.config.PreviewConfig;
 import dev.preview.core.config.ProviderSection;

@@ -1,4 +1,4 @@
-package dev.preview.examples.cli;
+package dev.preview.cli;
 
 import dev.preview.core.PreviewOrchestrator;
 import dev.preview.core.ProviderRegistry;

@@ -1,4 +1,4 @@
-package dev.preview.examples.cli;
+package dev.preview.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -44,7 +44,7 @@ class PreviewCliDockerIT {
   // unique per run: parallel builds share one engine
   private final String suffix = UUID.randomUUID().toString().substring(0, 8);
   private final String repo = "acme/shop-" + suffix;
-  private final String image = "preview-examples-it/httpd:" + suffix;
+  private final String image = "preview-cli-it/httpd:" + suffix;
   private final String keyLabel = Labels.KEY + "=" + repo + "#" + PR;
   private Path config;
 
