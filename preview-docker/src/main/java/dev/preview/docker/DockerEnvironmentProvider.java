@@ -71,7 +71,7 @@ import org.slf4j.LoggerFactory;
  * publishing the new container takes over the old one's port (downtime: one container start);
  * without it the new container is started and, once running and healthy, the old one removed.
  *
- * <p>Thread-safe for different keys, as the SPI requires. Build it with {@link #create(ProviderConfig)}
+ * <p>Thread-safe for different keys, as the SPI requires. Build it with {@link #create(dev.preview.spi.ProviderContext)}
  * or through {@code environment.provider: docker} in {@code preview.yaml}.
  */
 public final class DockerEnvironmentProvider implements EnvironmentProvider {

@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * LeaderElection election = LeaderElection.builder(client)
  *     .namespace("preview-system").name("preview-serve")
  *     .build();
- * // the webhook server of preview-examples acts only while election.isLeader()
+ * // the webhook server of preview-server acts only while election.isLeader()
  * WebhookServer server = WebhookServer.builder()...leadership(election::isLeader, Duration.ofSeconds(15)).start();
  * election.start();
  * ...

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatCode;
 import dev.preview.spi.Environment;
 import dev.preview.spi.EnvironmentProvider;
 import dev.preview.spi.EnvironmentSpec;
+import dev.preview.spi.Installation;
 import dev.preview.spi.Labels;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.Secret;
@@ -43,7 +44,7 @@ import org.junit.jupiter.api.Test;
  *
  * <p>Each test uses keys of a repository no one else uses ({@code kit-<random>/app}) and looks only
  * at those in {@code list()}, so it can share an engine with other work. The kit adds the ownership
- * labels ({@link Labels#ownership}), {@link Labels#CREATED}, {@link Labels#EXPIRES} and a plain env var
+ * labels ({@link Installation#ownershipLabels}), {@link Labels#CREATED}, {@link Labels#EXPIRES} and a plain env var
  * {@code PREVIEW_KIT} to the spec; one test also adds a secret. Whatever a test applied is deleted
  * after it. Slow infrastructures override {@link #timeout()}.
  */
@@ -92,9 +93,17 @@ public abstract class EnvironmentProviderKit {
     return KitIds.hex(40);
   }
 
+  /**
+   * The installation the provider under test belongs to; the kit's labels carry its instance, as
+   * the orchestrator's do. Override when {@link #createProvider()} builds a provider of another one.
+   */
+  protected Installation installation() {
+    return Installation.defaults();
+  }
+
   /** The labels the kit puts on the spec of {@code key} at {@code revision}. */
   protected final Map<String, String> labels(PreviewKey key, String revision) {
-    Map<String, String> labels = new LinkedHashMap<>(Labels.ownership(key, revision));
+    Map<String, String> labels = new LinkedHashMap<>(installation().ownershipLabels(key, revision));
     labels.put(Labels.CREATED, created.toString());
     labels.put(Labels.EXPIRES, created.plus(Duration.ofDays(1)).toString());
     return labels;

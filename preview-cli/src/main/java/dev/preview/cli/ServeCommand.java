@@ -1,0 +1,316 @@
+package dev.preview.cli;
+
+import dev.preview.core.assembly.PreviewAssembly;
+import dev.preview.core.PreviewOrchestrator;
+import dev.preview.core.assembly.PreviewConfig;
+import dev.preview.core.assembly.ProviderSection;
+import dev.preview.k8s.LeaderElection;
+import dev.preview.scm.WebhookSource;
+import dev.preview.server.WebhookServer;
+import dev.preview.spi.ConfigurationException;
+import dev.preview.spi.ProviderContext;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code preview serve --config preview.yaml}: runs the webhook server. The {@code scm} section
+ * names the SCM ({@code provider: github} or {@code gitlab}) and holds its token and
+ * {@code webhook-secret}; the server answers on {@code POST /webhooks/<provider>} and reconciles
+ * every {@code reconcile.interval}. Stops on SIGINT/SIGTERM, letting running deploys finish.
+ *
+ * <p>{@code --leader-election} runs several replicas safely: they elect a leader over a Kubernetes
+ * Lease ({@code dev.preview.k8s.LeaderElection}) and only the leader handles webhooks and
+ * reconciles; the others answer 503 (see {@link WebhookServer}) until they take over. The
+ * Kubernetes client is configured like {@code kubectl}: {@code $KUBECONFIG}, {@code ~/.kube/config}
+ * or the pod's service account.
+ *
+ * <p>Exit codes: 0 stopped cleanly; 1 could not listen; 2 the configuration is wrong (every problem printed).
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+    description = "Receive GitHub or GitLab webhooks and run a preview for every pull request.")
+public final class ServeCommand implements Callable<Integer> {
+  private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(b|kb|k|mb|m)?");
+
+  @Spec CommandSpec spec;
+
+  @Option(names = {"-c", "--config"}, defaultValue = "preview.yaml", description = "The configuration file (default: ${DEFAULT-VALUE}).")
+  Path config;
+
+  @Option(names = "--port", defaultValue = "8080", description = "Port to listen on; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+  int port;
+
+  @Option(names = "--bind", defaultValue = "0.0.0.0", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+  String bind;
+
+  @Option(names = "--max-body-size", defaultValue = "25MB", description = "Larger deliveries are refused with 413 (default: ${DEFAULT-VALUE}).")
+  String maxBodySize;
+
+  @Option(names = "--threads", defaultValue = "8", description = "Request threads (default: ${DEFAULT-VALUE}).")
+  int threads;
+
+  @Option(names = "--reconcile-interval", description = "Overrides reconcile.interval of the configuration, e.g. 5m; 0 turns it off.")
+  String reconcileInterval;
+
+  @Option(names = "--leader-election", description = "Act only while holding a Kubernetes Lease, so that several replicas never act at once.")
+  boolean leaderElection;
+
+  @Option(names = "--lease-name", description = "Name of the Lease; the same for every replica (default: preview-serve).")
+  String leaseName;
+
+  @Option(names = "--lease-namespace", description = "Namespace of the Lease (default: the client's namespace; in a pod, its own).")
+  String leaseNamespace;
+
+  @Option(names = "--identity", description = "This replica's identity in the Lease; unique per replica (default: host name + random suffix).")
+  String identity;
+
+  @Option(names = "--lease-duration", description = "How long a lease lasts without renewal, e.g. 15s: a crashed leader is replaced after it"
+      + " (default: 15s; renewal deadline 2/3 of it, retries every 2/15 of it).")
+  String leaseDuration;
+
+  /** Where the election's builder comes from: {@link LeaderElection#builder()} (kubectl's configuration); tests use a mock server's client. */
+  Supplier<LeaderElection.Builder> elections = LeaderElection::builder;
+
+  /** A started server with its orchestrator (and its leader election); closing it stops them all. */
+  public static final class Running implements AutoCloseable {
+    private final WebhookServer server;
+    private final PreviewOrchestrator orchestrator;
+    private final String path;
+    private final LeaderElection election;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    Running(WebhookServer server, PreviewOrchestrator orchestrator, String path, LeaderElection election) {
+      this.server = server;
+      this.orchestrator = orchestrator;
+      this.path = path;
+      this.election = election;
+    }
+
+    /** Whether this replica acts now: always without leader election, else while it holds the Lease. */
+    public boolean leads() {
+      return election == null || election.isLeader();
+    }
+
+    /** This replica's identity in the Lease, or empty without leader election. */
+    public Optional<String> election() {
+      return Optional.ofNullable(election).map(LeaderElection::identity);
+    }
+
+    public WebhookServer server() {
+      return server;
+    }
+
+    /** Where the SCM must send its webhooks, e.g. {@code /webhooks/github}. */
+    public String webhookPath() {
+      return path;
+    }
+
+    /**
+     * Stops accepting, lets running deploys finish, then releases the Lease: the lease is held until
+     * this replica has stopped acting, so that a standby never acts alongside it. Idempotent.
+     */
+    @Override
+    public void close() {
+      if (!closed.compareAndSet(false, true)) {
+        return;
+      }
+      try {
+        server.close();
+        orchestrator.close();
+      } finally {
+        if (election != null) {
+          election.close();
+        }
+      }
+    }
+  }
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    Running running;
+    try {
+      running = start();
+    } catch (ConfigurationException e) {
+      err.println(e.getMessage());
+      return 2;
+    } catch (IOException e) {
+      err.println("cannot listen on " + bind + ":" + port + ": " + e.getMessage());
+      return 1;
+    }
+    out.println("preview serve: listening on " + running.server().url() + running.webhookPath() + " (health: /healthz)");
+    running.election().ifPresent(id -> out.println("preview serve: leader election as " + id
+        + "; webhooks are answered 503 until this replica leads"));
+    out.flush();
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      running.close();
+      stopped.countDown();
+    }, "preview-serve-shutdown"));
+    try {
+      stopped.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      running.close();
+    }
+    return 0;
+  }
+
+  /** Reads the configuration, builds the orchestrator and the webhook source, and starts listening. */
+  public Running start() throws IOException {
+    PreviewConfig cfg = PreviewConfig.load(config);
+    List<String> problems = new ArrayList<>();
+    int maxBytes = size(maxBodySize, problems);
+    Duration interval = cfg.reconcileInterval();
+    if (reconcileInterval != null) {
+      try {
+        interval = dev.preview.spi.ProviderConfig.parseDuration(reconcileInterval);
+      } catch (IllegalArgumentException e) {
+        problems.add("--reconcile-interval: " + e.getMessage());
+      }
+    }
+    WebhookSource source = null;
+    try {
+      source = webhookSource(cfg.scm());
+    } catch (ConfigurationException e) {
+      problems.addAll(e.problems());
+    }
+    Duration lease = leaseDuration(problems);
+    if (!problems.isEmpty()) {
+      throw new ConfigurationException(problems);
+    }
+    PreviewOrchestrator orchestrator = PreviewAssembly.orchestrator(cfg);
+    LeaderElection election = null;
+    AtomicReference<WebhookServer> started = new AtomicReference<>();
+    try {
+      WebhookServer.Builder server = WebhookServer.builder().orchestrator(orchestrator).source(source)
+          .port(port).bind(bind).threads(threads).maxBodyBytes(maxBytes).reconcileInterval(interval);
+      if (leaderElection) {
+        election = election(lease, started);
+        server.leadership(election::isLeader, lease);
+      }
+      started.set(server.start());
+      if (election != null) {
+        election.start();
+      }
+      return new Running(started.get(), orchestrator, "/webhooks/" + source.name(), election);
+    } catch (IOException | RuntimeException e) {
+      if (started.get() != null) {
+        started.get().close();
+      }
+      if (election != null) {
+        election.close();
+      }
+      orchestrator.close();
+      throw e;
+    }
+  }
+
+  private LeaderElection election(Duration lease, AtomicReference<WebhookServer> server) {
+    LeaderElection.Builder b;
+    try {
+      b = elections.get();
+    } catch (RuntimeException e) {
+      throw new ConfigurationException("--leader-election: cannot configure the Kubernetes client ($KUBECONFIG, ~/.kube/config"
+          + " or the pod's service account): " + e.getMessage());
+    }
+    b.name(leaseName == null ? "preview-serve" : leaseName)
+        .leaseDuration(lease)
+        .renewDeadline(lease.multipliedBy(2).dividedBy(3))
+        .retryPeriod(lease.multipliedBy(2).dividedBy(15))
+        // a new leader first repairs what no replica did during the handover
+        .onStartLeading(() -> {
+          WebhookServer s = server.get();
+          if (s != null) {
+            s.reconcileSoon();
+          }
+        });
+    if (leaseNamespace != null) {
+      b.namespace(leaseNamespace);
+    }
+    if (identity != null) {
+      b.identity(identity);
+    }
+    return b.build();
+  }
+
+  /** {@code --lease-duration}, checked with the other lease options (which need {@code --leader-election}). */
+  private Duration leaseDuration(List<String> problems) {
+    if (!leaderElection) {
+      for (String[] o : new String[][] {{"--lease-name", leaseName}, {"--lease-namespace", leaseNamespace},
+          {"--identity", identity}, {"--lease-duration", leaseDuration}}) {
+        if (o[1] != null) {
+          problems.add(o[0] + ": only used with --leader-election (add it, or remove " + o[0] + ")");
+        }
+      }
+    }
+    if (leaseDuration == null) {
+      return Duration.ofSeconds(15);
+    }
+    try {
+      Duration d = dev.preview.spi.ProviderConfig.parseDuration(leaseDuration);
+      if (d.compareTo(Duration.ofSeconds(1)) < 0 || d.compareTo(Duration.ofMinutes(10)) > 0) {
+        problems.add("--lease-duration: must be between 1s and 10m, got \"" + leaseDuration + "\"");
+        return Duration.ofSeconds(15);
+      }
+      return d;
+    } catch (IllegalArgumentException e) {
+      problems.add("--lease-duration: " + e.getMessage());
+      return Duration.ofSeconds(15);
+    }
+  }
+
+  /** The webhook source named like {@code scm.provider}, built from the same section. */
+  static WebhookSource webhookSource(ProviderSection scm) {
+    List<String> found = new ArrayList<>();
+    for (var it = ServiceLoader.load(WebhookSource.Factory.class).iterator(); it.hasNext(); ) {
+      WebhookSource.Factory f;
+      try {
+        f = it.next();
+      } catch (ServiceConfigurationError e) {
+        continue;
+      }
+      found.add(f.name());
+      if (f.name().equals(scm.provider())) {
+        return f.create(ProviderContext.of(scm.config()));
+      }
+    }
+    throw new ConfigurationException(scm.path() + ".provider: preview serve receives webhooks from " + String.join(" or ", found)
+        + ", but the scm provider is \"" + scm.provider() + "\" (set scm.provider: github or gitlab, with webhook-secret)");
+  }
+
+  private static int size(String text, List<String> problems) {
+    Matcher m = SIZE.matcher(text.trim().toLowerCase(Locale.ROOT));
+    if (!m.matches()) {
+      problems.add("--max-body-size: must be a size such as 25MB or 512KB, got \"" + text + "\"");
+      return WebhookServer.DEFAULT_MAX_BODY_BYTES;
+    }
+    long n = Long.parseLong(m.group(1));
+    String unit = m.group(2) == null ? "b" : m.group(2);
+    long bytes = unit.startsWith("k") ? n * 1024 : unit.startsWith("m") ? n * 1024 * 1024 : n;
+    if (bytes < 1 || bytes > Integer.MAX_VALUE - 16) {
+      problems.add("--max-body-size: must be between 1 byte and 2GB, got \"" + text + "\"");
+      return WebhookServer.DEFAULT_MAX_BODY_BYTES;
+    }
+    return (int) bytes;
+  }
+}
