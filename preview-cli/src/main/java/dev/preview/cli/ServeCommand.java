@@ -34,7 +34,7 @@ import picocli.CommandLine.Spec;
 /**
  * {@code preview serve --config preview.yaml}: runs the webhook server. The {@code scm} section
  * names the SCM ({@code provider: github} or {@code gitlab}) and holds its token and
- * {@code webhook-secret}; the server answers on {@code POST /webhooks/<provider>} and reconciles
+ * {@code webhookSecret}; the server answers on {@code POST /webhooks/<provider>} and reconciles
  * every {@code reconcile.interval}. Stops on SIGINT/SIGTERM, letting running deploys finish.
  *
  * <p>{@code --leader-election} runs several replicas safely: they elect a leader over a Kubernetes
@@ -295,7 +295,7 @@ public final class ServeCommand implements Callable<Integer> {
       }
     }
     throw new ConfigurationException(scm.path() + ".provider: preview serve receives webhooks from " + String.join(" or ", found)
-        + ", but the scm provider is \"" + scm.provider() + "\" (set scm.provider: github or gitlab, with webhook-secret)");
+        + ", but the scm provider is \"" + scm.provider() + "\" (set scm.provider: github or gitlab, with webhookSecret)");
   }
 
   private static int size(String text, List<String> problems) {

@@ -62,8 +62,8 @@ class ServeCommandLeaderElectionTest {
         "scm:",
         "  provider: github",
         "  token: ghp_test",
-        "  webhook-secret: s3cret",
-        "  base-url: http://127.0.0.1:9/api/v3",
+        "  webhookSecret: s3cret",
+        "  baseUrl: http://127.0.0.1:9/api/v3",
         ""));
     return f;
   }

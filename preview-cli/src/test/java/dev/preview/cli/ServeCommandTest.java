@@ -37,8 +37,8 @@ class ServeCommandTest {
 
   @Test
   void servesTheScmOfTheConfigurationOnAFreePort() throws Exception {
-    Path f = config(String.join("\n", "scm:", "  provider: github", "  token: ghp_test", "  webhook-secret: s3cret",
-        "  base-url: http://127.0.0.1:9/api/v3"));
+    Path f = config(String.join("\n", "scm:", "  provider: github", "  token: ghp_test", "  webhookSecret: s3cret",
+        "  baseUrl: http://127.0.0.1:9/api/v3"));
     ServeCommand cmd = CommandLine.populateCommand(new ServeCommand(), "--config", f.toString(), "--port", "0", "--bind", "127.0.0.1",
         "--reconcile-interval", "0");
     try (ServeCommand.Running running = cmd.start()) {
@@ -74,7 +74,7 @@ class ServeCommandTest {
     CommandLine line = new CommandLine(new ServeCommand());
     line.setErr(new PrintWriter(err, true));
     assertThat(line.execute("--config", f.toString(), "--port", "0")).isEqualTo(2);
-    assertThat(err.toString()).contains("scm.webhook-secret: is required");
+    assertThat(err.toString()).contains("scm.webhookSecret: is required");
   }
 
   static String sign(String secret, byte[] body) throws Exception {

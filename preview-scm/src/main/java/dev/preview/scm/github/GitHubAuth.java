@@ -1,5 +1,6 @@
 package dev.preview.scm.github;
 
+import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.Secret;
 
 /**
@@ -15,9 +16,16 @@ public interface GitHubAuth {
   /** Forgets any cached credential for {@code repository}, after GitHub refused it (401). */
   default void invalidate(String repository) {}
 
-  /** A fixed token, sent as {@code Bearer}. */
+  /**
+   * A fixed token, sent as {@code Bearer}.
+   *
+   * @throws ConfigurationException if {@code token} is empty
+   */
   static GitHubAuth token(Secret token) {
     java.util.Objects.requireNonNull(token, "token");
+    if (token.isEmpty()) {
+      throw new ConfigurationException("token: must not be empty: a GitHub token with pull requests, issues, deployments and statuses write access");
+    }
     return repository -> "Bearer " + token.reveal();
   }
 }

@@ -6,9 +6,11 @@ import dev.preview.scm.StatusComment;
 import dev.preview.scm.internal.ApiClient;
 import dev.preview.scm.internal.IndependentSteps;
 import dev.preview.scm.internal.KeyedLocks;
+import dev.preview.scm.internal.Settings;
 import dev.preview.scm.internal.Sleeper;
 import dev.preview.scm.internal.StatusDescription;
 import dev.preview.scm.internal.StickyComments;
+import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.PreviewStatus;
@@ -18,13 +20,14 @@ import dev.preview.spi.ProviderException;
 import dev.preview.spi.ScmNotifier;
 import java.net.URI;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import okhttp3.HttpUrl;
-import okhttp3.OkHttpClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -89,9 +92,15 @@ public final class GitHubNotifier implements ScmNotifier {
     });
   }
 
-  /** A notifier calling {@code baseUrl} ({@code https://api.github.com}, or {@code https://HOST/api/v3} for GitHub Enterprise Server). */
+  /**
+   * A notifier calling {@code baseUrl} ({@code https://api.github.com}, or {@code https://HOST/api/v3} for GitHub Enterprise Server).
+   *
+   * @throws dev.preview.spi.ConfigurationException if {@code baseUrl} is not an http(s) URL
+   */
   public static Builder builder(String baseUrl, GitHubAuth auth) {
-    return new Builder(HttpUrl.get(baseUrl), auth);
+    Objects.requireNonNull(baseUrl, "baseUrl");
+    Objects.requireNonNull(auth, "auth");
+    return new Builder(Settings.url("baseUrl", baseUrl, GitHubSettings.DEFAULT_BASE_URL), auth);
   }
 
   @Override
@@ -275,17 +284,28 @@ public final class GitHubNotifier implements ScmNotifier {
 
     /** Environments are named {@code <prefix>pr-<number>} (default prefix {@code preview-}). */
     public Builder environmentPrefix(String prefix) {
-      this.environmentPrefix = Objects.requireNonNull(prefix);
+      this.environmentPrefix = Objects.requireNonNull(prefix, "environmentPrefix");
       return this;
     }
 
+    /** The context of the commit status (default {@code preview}). */
     public Builder statusContext(String context) {
-      this.statusContext = Objects.requireNonNull(context);
+      Objects.requireNonNull(context, "statusContext");
+      if (context.isBlank()) {
+        throw new ConfigurationException("statusContext: must not be blank: GitHub groups commit statuses by it (default preview)");
+      }
+      this.statusContext = context;
       return this;
     }
 
-    public Builder http(OkHttpClient http) {
-      client.http(http);
+    /**
+     * Read timeout of one API call (default 30 s); a whole call may take twice as long, and
+     * connecting at most 10 s.
+     *
+     * @throws ConfigurationException if {@code timeout} is not longer than zero
+     */
+    public Builder timeout(Duration timeout) {
+      client.timeout(timeout);
       return this;
     }
 
@@ -330,9 +350,33 @@ public final class GitHubNotifier implements ScmNotifier {
     }
   }
 
-  /** GitHub App authentication: the App's id, its private key (PEM, PKCS#1 or PKCS#8), and optionally the installation. */
+  /**
+   * GitHub App authentication: the App's id, its private key (PEM, PKCS#1 or PKCS#8), and optionally
+   * the installation ({@code null}: looked up per repository owner).
+   *
+   * @throws ConfigurationException listing every problem: a blank id, a key that is not a readable
+   *     RSA PEM (the key itself is never in the message), an installation id below 1
+   */
   public static GitHubAuth app(String appId, String privateKeyPem, Long installationId) {
-    return new AppAuthSpec(appId, Pem.privateKey(privateKeyPem), installationId);
+    Objects.requireNonNull(appId, "appId");
+    Objects.requireNonNull(privateKeyPem, "privateKeyPem");
+    List<String> problems = new ArrayList<>();
+    if (appId.isBlank()) {
+      problems.add("appId: must not be blank: the App ID shown on the GitHub App's settings page");
+    }
+    java.security.PrivateKey key = null;
+    try {
+      key = Pem.privateKey(privateKeyPem);
+    } catch (IllegalArgumentException e) {
+      problems.add("privateKey: " + e.getMessage());
+    }
+    if (installationId != null && installationId < 1) {
+      problems.add("installationId: must be a positive number (or null to look it up per owner), got " + installationId);
+    }
+    if (!problems.isEmpty()) {
+      throw new ConfigurationException(problems);
+    }
+    return new AppAuthSpec(appId, key, installationId);
   }
 
   static GitHubNotifier fromSettings(GitHubSettings s) {
@@ -345,7 +389,16 @@ public final class GitHubNotifier implements ScmNotifier {
     return b.build();
   }
 
-  /** {@code scm.provider: github}; see the module README for the keys. */
+  /**
+   * {@code scm.provider: github} (also {@code pullRequests.provider: github}). Cheap: reads and
+   * checks the section, then builds the notifier and its HTTP client; nothing is built before
+   * {@link #create}. Keys (see the module README): {@code token}, or {@code appId} with
+   * {@code privateKeyPath} or {@code privateKey} and optionally {@code installationId};
+   * {@code baseUrl}, {@code comments}, {@code deployments}, {@code commitStatus},
+   * {@code environmentPrefix}, {@code statusContext}, {@code rateLimitMaxWait}, {@code timeout};
+   * {@code webhookSecret}, {@code branchPreviews} and {@code maxBodySize} are accepted for the
+   * webhook source that reads the same section.
+   */
   public static final class Factory implements ScmNotifier.Factory {
     @Override
     public String name() {

@@ -3,6 +3,7 @@ package dev.preview.scm.github;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.preview.scm.internal.ApiClient;
 import dev.preview.scm.internal.PullRequestReads;
+import dev.preview.scm.internal.Settings;
 import dev.preview.scm.internal.Sleeper;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
@@ -29,14 +30,20 @@ public final class GitHubPullRequestSource implements PullRequestSource {
     this.api = api;
   }
 
+  /**
+   * A source calling {@code baseUrl} ({@code https://api.github.com}, or {@code https://HOST/api/v3}).
+   *
+   * @throws dev.preview.spi.ConfigurationException if {@code baseUrl} is not an http(s) URL
+   */
   public static GitHubPullRequestSource create(String baseUrl, GitHubAuth auth) {
     return create(baseUrl, auth, Clock.systemUTC(), Sleeper.REAL);
   }
 
   static GitHubPullRequestSource create(String baseUrl, GitHubAuth auth, Clock clock, Sleeper sleeper) {
+    Objects.requireNonNull(baseUrl, "baseUrl");
     GitHubAuth a = Objects.requireNonNull(auth, "auth");
+    HttpUrl url = Settings.url("baseUrl", baseUrl, GitHubSettings.DEFAULT_BASE_URL);
     ApiClient c = ApiClient.builder("github").clock(clock).sleeper(sleeper).build();
-    HttpUrl url = HttpUrl.get(baseUrl);
     if (a instanceof GitHubNotifier.AppAuthSpec spec) {
       a = spec.build(c, url);
     }
@@ -79,7 +86,13 @@ public final class GitHubPullRequestSource implements PullRequestSource {
     return new GitHubPullRequestSource(s.api(s.client()));
   }
 
-  /** {@code scm.provider: github}. */
+  /**
+   * {@code pullRequests.provider: github}, or {@code scm.provider: github} without a
+   * {@code pullRequests} section. Cheap until {@link #create}. Reads the same keys as
+   * {@link GitHubNotifier.Factory}: {@code token} or {@code appId} + {@code privateKeyPath} /
+   * {@code privateKey} (+ {@code installationId}), {@code baseUrl}, {@code rateLimitMaxWait},
+   * {@code timeout}; the notifier's and webhook's keys are accepted too.
+   */
   public static final class Factory implements PullRequestSource.Factory {
     @Override
     public String name() {

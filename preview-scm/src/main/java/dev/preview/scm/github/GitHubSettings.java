@@ -13,7 +13,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import okhttp3.HttpUrl;
-import okhttp3.OkHttpClient;
 
 /**
  * The {@code scm} section of {@code preview.yaml} when {@code provider: github}. Every component
@@ -44,40 +43,48 @@ final class GitHubSettings {
   static GitHubSettings read(ProviderConfig c, boolean needsApi, boolean needsWebhook) {
     GitHubSettings s = new GitHubSettings();
     c.ignore("provider");
-    s.baseUrl = Settings.baseUrl(c, "base-url", DEFAULT_BASE_URL);
+    s.baseUrl = Settings.baseUrl(c, Settings.key(c, "baseUrl"), DEFAULT_BASE_URL);
     s.token = c.secret("token");
-    s.appId = c.string("app-id").orElse(null);
-    Optional<String> keyPath = c.string("private-key-path");
-    Optional<Secret> keyPem = c.secret("private-key");
-    long installation = c.longValue("installation-id", 0, 0, Long.MAX_VALUE);
+    s.appId = c.string(Settings.key(c, "appId")).orElse(null);
+    Optional<String> keyPath = c.string(Settings.key(c, "privateKeyPath"));
+    Optional<Secret> keyPem = c.secret(Settings.key(c, "privateKey"));
+    long installation = c.longValue(Settings.key(c, "installationId"), 0, 0, Long.MAX_VALUE);
     s.installationId = installation == 0 ? null : installation;
-    s.webhookSecret = c.secret("webhook-secret");
-    s.branchPreviews = c.strings("branch-previews");
-    s.maxBodyBytes = Settings.size(c, "max-body-size", GitHubWebhookSource.DEFAULT_MAX_BODY_BYTES);
+    s.webhookSecret = c.secret(Settings.key(c, "webhookSecret"));
+    s.branchPreviews = c.strings(Settings.key(c, "branchPreviews"));
+    s.maxBodyBytes = Settings.size(c, Settings.key(c, "maxBodySize"), GitHubWebhookSource.DEFAULT_MAX_BODY_BYTES);
     s.comments = c.bool("comments", true);
     s.deployments = c.bool("deployments", true);
-    s.commitStatus = c.bool("commit-status", false);
-    s.environmentPrefix = c.string("environment-prefix", "preview-");
-    s.statusContext = c.string("status-context", "preview");
-    s.rateLimitMaxWait = c.duration("rate-limit-max-wait", Duration.ofSeconds(60));
+    s.commitStatus = c.bool(Settings.key(c, "commitStatus"), false);
+    s.environmentPrefix = c.string(Settings.key(c, "environmentPrefix"), "preview-");
+    String contextKey = Settings.key(c, "statusContext");
+    s.statusContext = c.string(contextKey, "preview");
+    if (s.statusContext.isBlank()) {
+      c.problem(contextKey, "must not be blank: GitHub groups commit statuses by it (default preview)");
+    }
+    s.rateLimitMaxWait = c.duration(Settings.key(c, "rateLimitMaxWait"), Duration.ofSeconds(60));
     s.timeout = c.duration("timeout", Duration.ofSeconds(30));
+    if (s.timeout.isZero()) {
+      c.problem("timeout", "must be longer than zero (e.g. 30s), got 0");
+      s.timeout = Duration.ofSeconds(30);
+    }
 
     if (s.appId != null) {
       if (s.token.isPresent()) {
-        c.problem("token", "set either token or app-id (a GitHub App), not both");
+        c.problem("token", "set either token or appId (a GitHub App), not both");
       }
       if (keyPath.isEmpty() == keyPem.isEmpty()) {
-        c.problem("private-key-path", "a GitHub App needs exactly one of private-key-path or private-key (the PEM GitHub generated)");
+        c.problem("privateKeyPath", "a GitHub App needs exactly one of privateKeyPath or privateKey (the PEM GitHub generated)");
       } else {
         s.privateKey = readKey(c, keyPath, keyPem);
       }
     } else if (keyPath.isPresent() || keyPem.isPresent() || s.installationId != null) {
-      c.problem("app-id", "is required when private-key-path, private-key or installation-id is set (GitHub App authentication)");
+      c.problem("appId", "is required when privateKeyPath, privateKey or installationId is set (GitHub App authentication)");
     } else if (needsApi && (s.token.isEmpty() || s.token.get().isEmpty())) {
-      c.problem("token", "is required: a GitHub token with pull requests, issues, deployments and statuses write access, or app-id and private-key-path for a GitHub App");
+      c.problem("token", "is required: a GitHub token with pull requests, issues, deployments and statuses write access, or appId and privateKeyPath for a GitHub App");
     }
     if (needsWebhook && (s.webhookSecret.isEmpty() || s.webhookSecret.get().isEmpty())) {
-      c.problem("webhook-secret", "is required to verify webhooks: the secret set on the GitHub webhook");
+      c.problem("webhookSecret", "is required to verify webhooks: the secret set on the GitHub webhook");
     }
     c.validate();
     return s;
@@ -87,7 +94,7 @@ final class GitHubSettings {
     String text;
     String where;
     if (path.isPresent()) {
-      where = "private-key-path";
+      where = "privateKeyPath";
       try {
         text = Files.readString(Path.of(path.get()));
       } catch (IOException | RuntimeException e) {
@@ -95,7 +102,7 @@ final class GitHubSettings {
         return null;
       }
     } else {
-      where = "private-key";
+      where = "privateKey";
       text = pem.get().reveal();
     }
     try {
@@ -108,7 +115,7 @@ final class GitHubSettings {
 
   ApiClient client() {
     return ApiClient.builder("github")
-        .http(new OkHttpClient.Builder().connectTimeout(Duration.ofSeconds(10)).readTimeout(timeout).callTimeout(timeout.multipliedBy(2)).build())
+        .timeout(timeout)
         .maxWait(rateLimitMaxWait)
         .build();
   }

@@ -12,6 +12,7 @@ import dev.preview.scm.internal.Globs;
 import dev.preview.scm.internal.Hmac;
 import dev.preview.scm.internal.Json;
 import dev.preview.scm.internal.JsonDelivery;
+import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PullRequest;
 import dev.preview.spi.PullRequestEvent;
@@ -153,7 +154,7 @@ public final class GitHubWebhookSource implements WebhookSource {
       return new Ignored("delete of " + refType + " " + ref + " (not a branch)", delivery);
     }
     if (!branchPreviews.test(ref)) {
-      return new Ignored("delete of branch " + ref + ", which no branch-previews glob matches", delivery);
+      return new Ignored("delete of branch " + ref + ", which no branchPreviews glob matches", delivery);
     }
     // A delete event names no commit; the all-zero id is git's own "no commit".
     PullRequest pr = branchPreview(Json.text(root, "/repository/full_name"), ref, ZERO_SHA, root, true);
@@ -167,7 +168,11 @@ public final class GitHubWebhookSource implements WebhookSource {
         sha, branch, base, author, Set.of(), false, false);
   }
 
-  /** {@code scm.provider: github}: needs {@code webhook-secret}; reads {@code branch-previews} and {@code max-body-size}. */
+  /**
+   * {@code scm.provider: github}, for {@code preview serve}. Cheap: builds nothing but the source
+   * (no HTTP client). Needs {@code webhookSecret}; reads {@code branchPreviews} and
+   * {@code maxBodySize}; the notifier's keys in the same section are accepted.
+   */
   public static final class Factory implements WebhookSource.Factory {
     @Override
     public String name() {
@@ -191,7 +196,7 @@ public final class GitHubWebhookSource implements WebhookSource {
     private Builder(Secret secret) {
       Objects.requireNonNull(secret, "webhookSecret");
       if (secret.isEmpty()) {
-        throw new IllegalArgumentException("the webhook secret must not be empty");
+        throw new ConfigurationException("webhookSecret: must not be empty: pass the secret set on the GitHub webhook");
       }
       this.secret = secret;
     }
@@ -199,7 +204,8 @@ public final class GitHubWebhookSource implements WebhookSource {
     /** Deliveries above this size are rejected (413) before their signature is computed. */
     public Builder maxBodyBytes(int max) {
       if (max < 1) {
-        throw new IllegalArgumentException("maxBodyBytes must be positive");
+        throw new ConfigurationException("maxBodyBytes: must be at least 1, got " + max + " (the default is "
+            + DEFAULT_MAX_BODY_BYTES + ", 25 MB)");
       }
       this.maxBodyBytes = max;
       return this;
@@ -207,7 +213,7 @@ public final class GitHubWebhookSource implements WebhookSource {
 
     /** Branches (globs) whose pushes and deletes become branch-preview events; none by default. */
     public Builder branchPreviews(List<String> globs) {
-      this.branchPreviews = List.copyOf(globs);
+      this.branchPreviews = List.copyOf(Objects.requireNonNull(globs, "branchPreviews"));
       return this;
     }
 

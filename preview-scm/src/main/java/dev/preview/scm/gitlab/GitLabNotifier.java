@@ -9,6 +9,7 @@ import dev.preview.scm.internal.KeyedLocks;
 import dev.preview.scm.internal.Sleeper;
 import dev.preview.scm.internal.StatusDescription;
 import dev.preview.scm.internal.StickyComments;
+import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.PreviewStatus;
@@ -19,13 +20,13 @@ import dev.preview.spi.ScmNotifier;
 import dev.preview.spi.Secret;
 import java.net.URI;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import okhttp3.HttpUrl;
-import okhttp3.OkHttpClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -87,9 +88,15 @@ public final class GitLabNotifier implements ScmNotifier {
     });
   }
 
-  /** A notifier for {@code baseUrl} ({@code https://gitlab.com} or a self-managed instance) with an access token (api scope). */
+  /**
+   * A notifier for {@code baseUrl} ({@code https://gitlab.com} or a self-managed instance) with an access token (api scope).
+   *
+   * @throws ConfigurationException if {@code baseUrl} is not an http(s) URL or {@code token} is empty
+   */
   public static Builder builder(String baseUrl, Secret token) {
-    return new Builder(HttpUrl.get(baseUrl), token);
+    Objects.requireNonNull(baseUrl, "baseUrl");
+    Objects.requireNonNull(token, "token");
+    return new Builder(GitLabSettings.url(baseUrl, token), token);
   }
 
   @Override
@@ -239,17 +246,28 @@ public final class GitLabNotifier implements ScmNotifier {
 
     /** Environments are named {@code <prefix>mr-<iid>} (default {@code preview/}, a folder in GitLab's list). */
     public Builder environmentPrefix(String prefix) {
-      this.environmentPrefix = Objects.requireNonNull(prefix);
+      this.environmentPrefix = Objects.requireNonNull(prefix, "environmentPrefix");
       return this;
     }
 
+    /** The name of the commit status (default {@code preview}). */
     public Builder statusName(String name) {
-      this.statusName = Objects.requireNonNull(name);
+      Objects.requireNonNull(name, "statusName");
+      if (name.isBlank()) {
+        throw new ConfigurationException("statusName: must not be blank: GitLab groups commit statuses by it (default preview)");
+      }
+      this.statusName = name;
       return this;
     }
 
-    public Builder http(OkHttpClient http) {
-      client.http(http);
+    /**
+     * Read timeout of one API call (default 30 s); a whole call may take twice as long, and
+     * connecting at most 10 s.
+     *
+     * @throws ConfigurationException if {@code timeout} is not longer than zero
+     */
+    public Builder timeout(Duration timeout) {
+      client.timeout(timeout);
       return this;
     }
 
@@ -278,7 +296,14 @@ public final class GitLabNotifier implements ScmNotifier {
     return new GitLabNotifier(s.api(), b);
   }
 
-  /** {@code scm.provider: gitlab}; see the module README for the keys. */
+  /**
+   * {@code scm.provider: gitlab}. Cheap: reads and checks the section, then builds the notifier and
+   * its HTTP client; nothing is built before {@link #create}. Keys (see the module README):
+   * {@code token} (required), {@code baseUrl}, {@code comments}, {@code environments},
+   * {@code commitStatus}, {@code environmentPrefix}, {@code statusName}, {@code rateLimitMaxWait},
+   * {@code timeout}; {@code webhookSecret}, {@code branchPreviews} and {@code maxBodySize} are
+   * accepted for the webhook source that reads the same section.
+   */
   public static final class Factory implements ScmNotifier.Factory {
     @Override
     public String name() {

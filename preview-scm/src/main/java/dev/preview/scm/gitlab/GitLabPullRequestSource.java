@@ -32,13 +32,20 @@ public final class GitLabPullRequestSource implements PullRequestSource {
     this.api = api;
   }
 
+  /**
+   * A source for {@code baseUrl} ({@code https://gitlab.com} or a self-managed instance) with an access token (api scope).
+   *
+   * @throws dev.preview.spi.ConfigurationException if {@code baseUrl} is not an http(s) URL or {@code token} is empty
+   */
   public static GitLabPullRequestSource create(String baseUrl, Secret token) {
     return create(baseUrl, token, Clock.systemUTC(), Sleeper.REAL);
   }
 
   static GitLabPullRequestSource create(String baseUrl, Secret token, Clock clock, Sleeper sleeper) {
-    return new GitLabPullRequestSource(new GitLabApi(ApiClient.builder("gitlab").clock(clock).sleeper(sleeper).build(),
-        HttpUrl.get(baseUrl), token));
+    Objects.requireNonNull(baseUrl, "baseUrl");
+    Objects.requireNonNull(token, "token");
+    HttpUrl url = GitLabSettings.url(baseUrl, token);
+    return new GitLabPullRequestSource(new GitLabApi(ApiClient.builder("gitlab").clock(clock).sleeper(sleeper).build(), url, token));
   }
 
   @Override
@@ -87,7 +94,12 @@ public final class GitLabPullRequestSource implements PullRequestSource {
     }
   }
 
-  /** {@code scm.provider: gitlab}. */
+  /**
+   * {@code pullRequests.provider: gitlab}, or {@code scm.provider: gitlab} without a
+   * {@code pullRequests} section. Cheap until {@link #create}. Reads the same keys as
+   * {@link GitLabNotifier.Factory}: {@code token} (required), {@code baseUrl},
+   * {@code rateLimitMaxWait}, {@code timeout}; the notifier's and webhook's keys are accepted too.
+   */
   public static final class Factory implements PullRequestSource.Factory {
     @Override
     public String name() {

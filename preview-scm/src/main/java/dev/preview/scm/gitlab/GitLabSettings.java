@@ -2,13 +2,14 @@ package dev.preview.scm.gitlab;
 
 import dev.preview.scm.internal.ApiClient;
 import dev.preview.scm.internal.Settings;
+import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.ProviderConfig;
 import dev.preview.spi.Secret;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import okhttp3.HttpUrl;
-import okhttp3.OkHttpClient;
 
 /** The {@code scm} section of {@code preview.yaml} when {@code provider: gitlab}. */
 final class GitLabSettings {
@@ -32,31 +33,60 @@ final class GitLabSettings {
   static GitLabSettings read(ProviderConfig c, boolean needsApi, boolean needsWebhook) {
     GitLabSettings s = new GitLabSettings();
     c.ignore("provider");
-    s.baseUrl = Settings.baseUrl(c, "base-url", DEFAULT_BASE_URL);
+    s.baseUrl = Settings.baseUrl(c, Settings.key(c, "baseUrl"), DEFAULT_BASE_URL);
     s.token = c.secret("token");
-    s.webhookSecret = c.secret("webhook-secret");
-    s.branchPreviews = c.strings("branch-previews");
-    s.maxBodyBytes = Settings.size(c, "max-body-size", GitLabWebhookSource.DEFAULT_MAX_BODY_BYTES);
+    s.webhookSecret = c.secret(Settings.key(c, "webhookSecret"));
+    s.branchPreviews = c.strings(Settings.key(c, "branchPreviews"));
+    s.maxBodyBytes = Settings.size(c, Settings.key(c, "maxBodySize"), GitLabWebhookSource.DEFAULT_MAX_BODY_BYTES);
     s.comments = c.bool("comments", true);
     s.environments = c.bool("environments", true);
-    s.commitStatus = c.bool("commit-status", true);
-    s.environmentPrefix = c.string("environment-prefix", "preview/");
-    s.statusName = c.string("status-name", "preview");
-    s.rateLimitMaxWait = c.duration("rate-limit-max-wait", Duration.ofSeconds(60));
+    s.commitStatus = c.bool(Settings.key(c, "commitStatus"), true);
+    s.environmentPrefix = c.string(Settings.key(c, "environmentPrefix"), "preview/");
+    String nameKey = Settings.key(c, "statusName");
+    s.statusName = c.string(nameKey, "preview");
+    if (s.statusName.isBlank()) {
+      c.problem(nameKey, "must not be blank: GitLab groups commit statuses by it (default preview)");
+    }
+    s.rateLimitMaxWait = c.duration(Settings.key(c, "rateLimitMaxWait"), Duration.ofSeconds(60));
     s.timeout = c.duration("timeout", Duration.ofSeconds(30));
+    if (s.timeout.isZero()) {
+      c.problem("timeout", "must be longer than zero (e.g. 30s), got 0");
+      s.timeout = Duration.ofSeconds(30);
+    }
     if (needsApi && (s.token.isEmpty() || s.token.get().isEmpty())) {
       c.problem("token", "is required: a GitLab access token with the api scope (project, group or personal)");
     }
     if (needsWebhook && (s.webhookSecret.isEmpty() || s.webhookSecret.get().isEmpty())) {
-      c.problem("webhook-secret", "is required to verify webhooks: the secret token set on the GitLab webhook");
+      c.problem("webhookSecret", "is required to verify webhooks: the secret token set on the GitLab webhook");
     }
     c.validate();
     return s;
   }
 
+  /**
+   * {@code baseUrl} checked for a builder called from code, together with {@code token}: every
+   * problem in one {@link ConfigurationException}.
+   */
+  static HttpUrl url(String baseUrl, Secret token) {
+    List<String> problems = new ArrayList<>();
+    HttpUrl url = null;
+    try {
+      url = Settings.url("baseUrl", baseUrl, DEFAULT_BASE_URL);
+    } catch (ConfigurationException e) {
+      problems.addAll(e.problems());
+    }
+    if (token.isEmpty()) {
+      problems.add("token: must not be empty: a GitLab access token with the api scope (project, group or personal)");
+    }
+    if (!problems.isEmpty()) {
+      throw new ConfigurationException(problems);
+    }
+    return url;
+  }
+
   GitLabApi api() {
     ApiClient client = ApiClient.builder("gitlab")
-        .http(new OkHttpClient.Builder().connectTimeout(Duration.ofSeconds(10)).readTimeout(timeout).callTimeout(timeout.multipliedBy(2)).build())
+        .timeout(timeout)
         .maxWait(rateLimitMaxWait)
         .build();
     return new GitLabApi(client, baseUrl, token.orElseThrow());

@@ -11,6 +11,7 @@ import dev.preview.scm.WebhookSource;
 import dev.preview.scm.internal.Globs;
 import dev.preview.scm.internal.Json;
 import dev.preview.scm.internal.JsonDelivery;
+import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PullRequest;
 import dev.preview.spi.PullRequestEvent;
@@ -183,7 +184,11 @@ public final class GitLabWebhookSource implements WebhookSource {
     });
   }
 
-  /** {@code scm.provider: gitlab}: needs {@code webhook-secret}; reads {@code branch-previews} and {@code max-body-size}. */
+  /**
+   * {@code scm.provider: gitlab}, for {@code preview serve}. Cheap: builds nothing but the source
+   * (no HTTP client). Needs {@code webhookSecret}; reads {@code branchPreviews} and
+   * {@code maxBodySize}; the notifier's keys in the same section are accepted.
+   */
   public static final class Factory implements WebhookSource.Factory {
     @Override
     public String name() {
@@ -205,16 +210,17 @@ public final class GitLabWebhookSource implements WebhookSource {
     private List<String> branchPreviews = List.of();
 
     private Builder(Secret token) {
-      Objects.requireNonNull(token, "webhookToken");
+      Objects.requireNonNull(token, "webhookSecret");
       if (token.isEmpty()) {
-        throw new IllegalArgumentException("the webhook secret token must not be empty");
+        throw new ConfigurationException("webhookSecret: must not be empty: pass the secret token set on the GitLab webhook");
       }
       this.token = token;
     }
 
     public Builder maxBodyBytes(int max) {
       if (max < 1) {
-        throw new IllegalArgumentException("maxBodyBytes must be positive");
+        throw new ConfigurationException("maxBodyBytes: must be at least 1, got " + max + " (the default is "
+            + DEFAULT_MAX_BODY_BYTES + ", 25 MB)");
       }
       this.maxBodyBytes = max;
       return this;
@@ -222,7 +228,7 @@ public final class GitLabWebhookSource implements WebhookSource {
 
     /** Branches (globs) whose pushes become branch-preview events; none by default. */
     public Builder branchPreviews(List<String> globs) {
-      this.branchPreviews = List.copyOf(globs);
+      this.branchPreviews = List.copyOf(Objects.requireNonNull(globs, "branchPreviews"));
       return this;
     }
 

@@ -2,6 +2,7 @@ package dev.preview.scm.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.ProviderException;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -102,7 +103,7 @@ public final class ApiClient {
           }
           throw new ProviderException(provider, what + " is rate limited (" + limit.kind + ")"
               + (limit.reset != null ? " until " + limit.reset : "") + ", which is longer than the "
-              + maxWait.toSeconds() + " s this client waits; try again later or raise rate-limit-max-wait",
+              + maxWait.toSeconds() + " s this client waits; try again later or raise rateLimitMaxWait",
               true, code, null);
         }
         if (code >= 500 && idempotent && attempt < maxAttempts) {
@@ -209,7 +210,7 @@ public final class ApiClient {
     String hint = switch (code) {
       case 401 -> "the credentials were refused: check the token (or the app id and private key) and that it has not expired";
       case 403 -> "the credentials lack a permission this call needs (pull requests, issues, deployments or statuses: write)";
-      case 404 -> "not found: check the repository name and base-url, and that the token can see this repository";
+      case 404 -> "not found: check the repository name and baseUrl, and that the token can see this repository";
       case 409 -> "conflict with the current state on the server";
       case 422 -> "the server refused the request as invalid";
       default -> code >= 500 ? "the server failed; this is usually temporary" : "the request was refused";
@@ -275,19 +276,36 @@ public final class ApiClient {
       return this;
     }
 
+    /**
+     * An HTTP client with this read timeout per call, a connect timeout of 10 s and twice the
+     * timeout for a whole call (the default is 30 s).
+     */
+    public Builder timeout(Duration timeout) {
+      Objects.requireNonNull(timeout, "timeout");
+      if (timeout.isNegative() || timeout.isZero()) {
+        throw new ConfigurationException("timeout: must be longer than zero, got " + timeout);
+      }
+      this.http = new OkHttpClient.Builder()
+          .connectTimeout(Duration.ofSeconds(10))
+          .readTimeout(timeout)
+          .callTimeout(timeout.multipliedBy(2))
+          .build();
+      return this;
+    }
+
     public Builder clock(Clock clock) {
-      this.clock = Objects.requireNonNull(clock);
+      this.clock = Objects.requireNonNull(clock, "clock");
       return this;
     }
 
     public Builder sleeper(Sleeper sleeper) {
-      this.sleeper = Objects.requireNonNull(sleeper);
+      this.sleeper = Objects.requireNonNull(sleeper, "sleeper");
       return this;
     }
 
     public Builder maxAttempts(int n) {
       if (n < 1) {
-        throw new IllegalArgumentException("maxAttempts must be >= 1");
+        throw new ConfigurationException("maxAttempts: must be at least 1, got " + n);
       }
       this.maxAttempts = n;
       return this;
@@ -295,29 +313,25 @@ public final class ApiClient {
 
     /** The longest single wait for a rate limit; longer limits fail fast with a retryable error. */
     public Builder maxWait(Duration d) {
-      this.maxWait = Objects.requireNonNull(d);
+      this.maxWait = Objects.requireNonNull(d, "maxWait");
       return this;
     }
 
     /** First wait after a 5xx or I/O error; doubled per attempt. */
     public Builder backoff(Duration d) {
-      this.backoff = Objects.requireNonNull(d);
+      this.backoff = Objects.requireNonNull(d, "backoff");
       return this;
     }
 
     /** Wait after a secondary rate limit that names no time (GitHub asks for at least a minute). */
     public Builder secondaryBackoff(Duration d) {
-      this.secondaryBackoff = Objects.requireNonNull(d);
+      this.secondaryBackoff = Objects.requireNonNull(d, "secondaryBackoff");
       return this;
     }
 
     public ApiClient build() {
       if (http == null) {
-        http = new OkHttpClient.Builder()
-            .connectTimeout(Duration.ofSeconds(10))
-            .readTimeout(Duration.ofSeconds(30))
-            .callTimeout(Duration.ofSeconds(60))
-            .build();
+        timeout(Duration.ofSeconds(30));
       }
       return new ApiClient(this);
     }

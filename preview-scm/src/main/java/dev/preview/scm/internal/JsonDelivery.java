@@ -60,7 +60,7 @@ public final class JsonDelivery {
     }
     String branch = ref.substring("refs/heads/".length());
     if (!branchPreviews.test(branch)) {
-      return new Ignored("push to branch " + branch + ", which no branch-previews glob matches", delivery);
+      return new Ignored("push to branch " + branch + ", which no branchPreviews glob matches", delivery);
     }
     return handle.apply(branch);
   }

@@ -1,5 +1,6 @@
 package dev.preview.scm.internal;
 
+import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.ProviderConfig;
 import java.util.Locale;
 import java.util.regex.Matcher;
@@ -10,7 +11,42 @@ import okhttp3.HttpUrl;
 public final class Settings {
   private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(b|kb|k|mb|m|gb|g)?");
 
+  private static final Pattern UPPER = Pattern.compile("(?=[A-Z])");
+
   private Settings() {}
+
+  /**
+   * The key to read for the camelCase {@code key}. Its former kebab-case name ({@code baseUrl} was
+   * {@code base-url}) is always a problem, {@code scm.base-url: renamed to baseUrl}, and is not
+   * also reported as unknown. When only the former name is set, it is returned so that its value
+   * still takes part in the other checks (no second, misleading "is required" for the new name);
+   * the config never validates while a former name is present.
+   */
+  public static String key(ProviderConfig c, String key) {
+    String former = kebab(key);
+    if (former.equals(key) || !c.keys().contains(former)) {
+      return key;
+    }
+    c.ignore(former);
+    c.problem(former, "renamed to " + key);
+    return c.keys().contains(key) ? key : former;
+  }
+
+  static String kebab(String camel) {
+    return String.join("-", UPPER.split(camel)).toLowerCase(Locale.ROOT);
+  }
+
+  /**
+   * {@code value} as an http(s) URL, for builders called from code; throws a
+   * {@link ConfigurationException} naming {@code key}, the value and an example otherwise.
+   */
+  public static HttpUrl url(String key, String value, String example) {
+    HttpUrl url = value == null ? null : HttpUrl.parse(value);
+    if (url == null) {
+      throw new ConfigurationException(key + ": must be an http(s) URL such as " + example + ", got \"" + value + "\"");
+    }
+    return url;
+  }
 
   /** An http(s) base URL; records a problem and returns the default when it is not one. */
   public static HttpUrl baseUrl(ProviderConfig c, String key, String dflt) {

@@ -297,7 +297,7 @@ class GitHubNotifierTest {
         .isInstanceOfSatisfying(ProviderException.class, e -> {
           assertThat(e.retryable()).isTrue();
           assertThat(e.httpStatus()).hasValue(403);
-          assertThat(e.getMessage()).contains("rate limited", "2026-11-22T16:00:00Z", "rate-limit-max-wait");
+          assertThat(e.getMessage()).contains("rate limited", "2026-11-22T16:00:00Z", "rateLimitMaxWait");
         });
     assertThat(sleeps).isEmpty();
   }
