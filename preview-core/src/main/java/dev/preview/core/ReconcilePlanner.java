@@ -36,7 +36,8 @@ final class ReconcilePlanner {
    * @param dnsRecords DNS records by owner
    * @param openPullRequests the open PRs of each repository the SCM listed (no entry: not asked or unknown)
    * @param unknownRepositories repositories whose open PRs could not be listed
-   * @param inFlight keys busy, or touched since the listing began: their facts may be stale
+   * @param busy keys with a run in flight or pending: left alone
+   * @param touchedSinceListing keys with work submitted or finished since the listing began: their facts are stale
    * @param now the time of the reconcile
    * @param redeployMissing whether an open PR whose environment is missing is deployed again
    * @param suspendSupported whether the environment provider can suspend
@@ -44,7 +45,7 @@ final class ReconcilePlanner {
    */
   record Facts(Map<PreviewKey, Environment> environments, Set<PreviewKey> databases,
       Map<PreviewKey, List<DnsRecord>> dnsRecords, Map<String, Map<PreviewKey, PullRequest>> openPullRequests,
-      Set<String> unknownRepositories, Set<PreviewKey> inFlight, Instant now, boolean redeployMissing,
+      Set<String> unknownRepositories, Set<PreviewKey> busy, Set<PreviewKey> touchedSinceListing, Instant now, boolean redeployMissing,
       boolean suspendSupported, PreviewPolicy policy) {
 
     /** Every key some provider owns something for, sorted. */
@@ -79,7 +80,7 @@ final class ReconcilePlanner {
     boolean scmFailed = !facts.unknownRepositories().isEmpty();
     List<PlannedAction> actions = new ArrayList<>();
     for (PreviewKey key : facts.keys()) {
-      if (facts.inFlight().contains(key)) {
+      if (facts.busy().contains(key) || facts.touchedSinceListing().contains(key)) {
         continue;
       }
       Environment env = facts.environments().get(key);

@@ -153,13 +153,16 @@ final class Reconciler {
         }
       }
     }
-    Set<PreviewKey> inFlight = new TreeSet<>();
+    Set<PreviewKey> busy = new TreeSet<>();
+    Set<PreviewKey> touched = new TreeSet<>();
     for (PreviewKey key : all) {
-      if (stale(key, started)) {
-        inFlight.add(key);
+      if (scheduler.busy(key)) {
+        busy.add(key);
+      } else if (scheduler.touchedSince(key, started)) {
+        touched.add(key);
       }
     }
-    return new Facts(envs, dbs, records, open, unknown, inFlight, now, redeployMissing,
+    return new Facts(envs, dbs, records, open, unknown, busy, touched, now, redeployMissing,
         environment.supportsSuspend(), policy);
   }
 
