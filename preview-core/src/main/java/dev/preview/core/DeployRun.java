@@ -1,0 +1,59 @@
+package dev.preview.core;
+
+import dev.preview.core.policy.Admission;
+import dev.preview.spi.DatabaseConnection;
+import dev.preview.spi.Environment;
+import dev.preview.spi.EnvironmentSpec;
+import dev.preview.spi.PullRequest;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * What one deploy knows so far, filled in by its {@link DeployStep}s in order: each step reads what
+ * the earlier ones left and adds its own. A step ends the run early with {@link #finish(Preview)}.
+ * Confined to the run's worker thread.
+ */
+final class DeployRun extends StepRun {
+  final PullRequest pr;
+  final String revision;
+  private final KeyScheduler.SafePoints safePoints;
+
+  /** The policy's decision (step "policy"). */
+  Admission admission;
+  /** The PR as the SCM sees it now (step "guard"). */
+  Optional<PullRequest> current;
+  /** When the lifecycle labels were computed: the deploy's activity time. */
+  Instant now;
+  /** Ownership, lifecycle and instance labels for every resource; null until computed. */
+  Map<String, String> labels;
+  /** The database (step "database"), null without a database provider. */
+  DatabaseConnection database;
+  /** The name of {@link #database}, for the status and a failure report. */
+  String databaseName;
+  EnvironmentSpec spec;
+  /** The environment as applied (step "environment"). */
+  Environment environment;
+  private Preview outcome;
+
+  DeployRun(PullRequest pr, KeyScheduler.SafePoints safePoints, Listeners listeners) {
+    super(pr.key(), listeners);
+    this.pr = pr;
+    this.revision = pr.headSha();
+    this.safePoints = safePoints;
+  }
+
+  /** Ends the run with {@code preview}: no further step runs. */
+  void finish(Preview preview) {
+    this.outcome = preview;
+  }
+
+  /** The outcome set by {@link #finish}, or null while the run goes on. */
+  Preview outcome() {
+    return outcome;
+  }
+
+  KeyScheduler.SafePoints safePoints() {
+    return safePoints;
+  }
+}

@@ -1,0 +1,297 @@
+package dev.preview.core;
+
+import dev.preview.core.policy.Admission;
+import dev.preview.core.policy.PreviewPolicy;
+import dev.preview.spi.DatabaseProvider;
+import dev.preview.spi.DatabaseSpec;
+import dev.preview.spi.DnsProvider;
+import dev.preview.spi.DnsRecord;
+import dev.preview.spi.Environment;
+import dev.preview.spi.EnvironmentProvider;
+import dev.preview.spi.EnvironmentSpec;
+import dev.preview.spi.Labels;
+import dev.preview.spi.PreviewKey;
+import dev.preview.spi.PreviewState;
+import dev.preview.spi.PullRequest;
+import dev.preview.spi.PullRequestSource;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The standard deploy steps, in order: policy, guard, database, environment, dns, readiness. Each
+ * step reads what the earlier ones left in the {@link DeployRun} and adds its own.
+ *
+ * <p>Immutable: the steps hold the providers and settings, a run's state lives in its {@link DeployRun}.
+ */
+final class DeploySteps {
+  private static final Logger log = LoggerFactory.getLogger(PreviewOrchestrator.class);
+
+  /** The providers and settings the steps use; {@code database}, {@code dns}, {@code pullRequests} may be null. */
+  record Context(EnvironmentProvider environment, DatabaseProvider database, DnsProvider dns,
+      PullRequestSource pullRequests, AppTemplate app, PreviewPolicy policy, Clock clock, HealthCheck healthCheck,
+      String instance, String databaseBaseline, String dnsTarget, int dnsTtl) {}
+
+  private final Context c;
+  private final Slots slots;
+  private final TeardownPipeline teardown;
+  private final StatusPublisher status;
+  private final Listeners listeners;
+
+  DeploySteps(Context context, Slots slots, TeardownPipeline teardown, StatusPublisher status, Listeners listeners) {
+    this.c = context;
+    this.slots = slots;
+    this.teardown = teardown;
+    this.status = status;
+    this.listeners = listeners;
+  }
+
+  /** The steps of a deploy, in order. */
+  List<DeployStep> standard() {
+    return List.of(new PolicyStep(), new GuardStep(), new DatabaseStep(), new EnvironmentStep(), new DnsStep(),
+        new ReadinessStep());
+  }
+
+  /** Admission under the policy (taking a maxConcurrent slot); a skip tears down, a queue waits. */
+  private final class PolicyStep implements DeployStep {
+    @Override public String name() { return "policy"; }
+
+    @Override
+    public void run(DeployRun run) {
+      run.admission = slots.admit(run.pr);
+    }
+
+    @Override
+    public void then(DeployRun run) {
+      PreviewKey key = run.key;
+      Admission admission = run.admission;
+      // The existence check asks providers too: its failures are reported like the policy step's.
+      boolean exists = admission.decision() == Admission.Decision.SKIP
+          && (c.environment().find(key).isPresent() || (c.database() != null && c.database().list().contains(key)));
+      switch (admission.decision()) {
+        case SKIP: {
+          slots.dequeue(key);
+          if (exists) {
+            Preview p = teardown.teardown(key, admission.reason());
+            run.finish(new Preview(key, p.state(), run.revision, null, null, admission.reason(), null, p.timings(),
+                null, null));
+            return;
+          }
+          log.info("{}: no preview: {}", key, admission.reason());
+          run.finish(new Preview(key, PreviewState.DELETED, run.revision, null, null, admission.reason(), null,
+              run.timings, null, null));
+          return;
+        }
+        case QUEUE:
+          slots.queue(run.pr);
+          listeners.transition(key, PreviewState.PENDING, admission.reason());
+          status.publish(key, PreviewState.PENDING, run.revision, null, admission.reason(), null, List.of(), run.timings);
+          run.finish(new Preview(key, PreviewState.PENDING, run.revision, null, null, admission.reason(), null,
+              run.timings, null, null));
+          return;
+        default:
+          slots.dequeue(key);
+      }
+      listeners.transition(key, PreviewState.PROVISIONING, run.revision);
+      status.publish(key, PreviewState.PROVISIONING, run.revision, null, admission.reason(), null, List.of(),
+          run.timings);
+    }
+  }
+
+  /** Deploy guard: a close that raced with this deploy must not leave an orphan behind. */
+  private final class GuardStep implements DeployStep {
+    @Override public String name() { return "guard"; }
+
+    @Override
+    public void run(DeployRun run) {
+      run.current = guard(run.pr);
+    }
+
+    @Override
+    public void then(DeployRun run) {
+      Optional<PullRequest> current = run.current;
+      if (current.isPresent() && !current.get().isOpen()) {
+        String reason = "the PR was " + current.get().state().name().toLowerCase(Locale.ROOT) + " meanwhile";
+        log.info("{}: not deploying {}: {}", run.key, run.revision, reason);
+        run.finish(teardown.teardown(run.key, reason));
+      }
+    }
+
+    private Optional<PullRequest> guard(PullRequest pr) {
+      if (c.pullRequests() == null) {
+        return Optional.of(pr);
+      }
+      try {
+        Optional<PullRequest> now = c.pullRequests().find(pr.key());
+        return now.isPresent() ? now : Optional.of(pr.withState(PullRequest.State.CLOSED));
+      } catch (RuntimeException e) {
+        // Unknown is not "closed": deploy, and let reconcile clean up if the PR did close.
+        log.warn("{}: could not re-check the PR before deploying ({}); going on", pr.key(), e.toString());
+        return Optional.of(pr);
+      }
+    }
+  }
+
+  private final class DatabaseStep implements DeployStep {
+    @Override public String name() { return "database"; }
+
+    @Override
+    public boolean appliesTo(DeployRun run) {
+      return c.database() != null;
+    }
+
+    @Override
+    public void prepare(DeployRun run) {
+      labels(run);
+    }
+
+    @Override
+    public void run(DeployRun run) {
+      run.database = c.database().create(run.key, new DatabaseSpec(c.databaseBaseline(), run.labels, c.app().buildContext()));
+    }
+
+    @Override
+    public void then(DeployRun run) {
+      run.databaseName = run.database.name();
+    }
+  }
+
+  private final class EnvironmentStep implements DeployStep {
+    @Override public String name() { return "environment"; }
+
+    @Override
+    public void prepare(DeployRun run) {
+      labels(run);
+      run.spec = spec(run);
+    }
+
+    @Override
+    public void run(DeployRun run) {
+      run.environment = c.environment().apply(run.spec);
+    }
+  }
+
+  private final class DnsStep implements DeployStep {
+    @Override public String name() { return "dns"; }
+
+    @Override
+    public boolean appliesTo(DeployRun run) {
+      return c.dns() != null && run.spec.hostname() != null;
+    }
+
+    @Override
+    public void run(DeployRun run) {
+      c.dns().upsert(dnsRecord(run.key, run.spec.hostname(), run.environment));
+    }
+  }
+
+  /** HTTP health with backoff until the app's readiness timeout; gives way to a newer event while waiting. */
+  private final class ReadinessStep implements DeployStep {
+    @Override public String name() { return "readiness"; }
+
+    @Override
+    public void run(DeployRun run) {
+      Environment env = run.environment;
+      if (env.url() == null) {
+        throw new IllegalStateException(c.environment().name() + " gave the environment no URL to check");
+      }
+      URI health = env.url().resolve(run.spec.healthPath());
+      AppTemplate app = c.app();
+      long deadline = System.nanoTime() + app.readinessTimeout().toNanos();
+      long delay = app.readinessInterval().toMillis();
+      String last = "no answer";
+      while (true) {
+        try {
+          if (c.healthCheck().healthy(health)) {
+            return;
+          }
+          last = "not healthy yet";
+        } catch (Exception e) {
+          last = e.toString();
+        }
+        long remaining = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+        if (remaining <= 0) {
+          throw new IllegalStateException("not healthy at " + health + " within " + app.readinessTimeout().toSeconds()
+              + " s (last: " + last + ")");
+        }
+        try {
+          run.safePoints().pause(Math.max(1, Math.min(delay, remaining)));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted while waiting for readiness");
+        }
+        delay = Math.min(delay * 2, Math.max(app.readinessInterval().toMillis(), 5_000));
+      }
+    }
+  }
+
+  /** Ownership, lifecycle and instance labels for every resource of this deploy, computed once per run. */
+  private void labels(DeployRun run) {
+    if (run.labels != null) {
+      return;
+    }
+    Instant now = c.clock().instant();
+    Optional<Environment> existing = c.environment().find(run.key);
+    Map<String, String> labels = new LinkedHashMap<>(Labels.ownership(run.key, run.revision));
+    labels.putAll(c.policy().lifecycleLabels(existing, run.pr, now));
+    if (c.instance() != null) {
+      labels.put(Labels.INSTANCE, c.instance());
+    }
+    run.now = now;
+    run.labels = labels;
+  }
+
+  private EnvironmentSpec spec(DeployRun run) {
+    PullRequest pr = run.pr;
+    PreviewKey key = pr.key();
+    AppTemplate app = c.app();
+    EnvironmentSpec.Builder b = app.specBuilder(key, pr.headSha());
+    if (!run.admission.secretsAllowed()) {
+      b.clearSecrets();
+    }
+    Map<String, Boolean> flags = c.policy().flags(pr);
+    b.flags(flags);
+    b.env(PreviewPolicy.flagEnv(flags));
+    URI publicUrl = app.publicUrl(key);
+    if (publicUrl != null) {
+      b.env("PREVIEW_URL", publicUrl.toString());
+    }
+    b.env("PREVIEW_KEY", key.id());
+    b.env("PREVIEW_REVISION", pr.headSha());
+    b.env("PREVIEW_BRANCH", pr.headRef());
+    Set<String> secretNames = new TreeSet<>(run.admission.secretsAllowed() ? app.secrets().keySet() : Set.of());
+    if (run.database != null) {
+      b.env(run.database.env());
+      b.secrets(run.database.secretEnv());
+      secretNames.addAll(run.database.secretEnv().keySet());
+    }
+    if (!secretNames.isEmpty()) {
+      b.env("PREVIEW_SECRET_NAMES", String.join(",", secretNames));
+    }
+    return b.labels(run.labels).build();
+  }
+
+  private DnsRecord dnsRecord(PreviewKey key, String hostname, Environment env) {
+    String target = c.dnsTarget();
+    if (target == null) {
+      if (env.url() == null || env.url().getHost() == null) {
+        throw new IllegalStateException("the environment has no address to point " + hostname
+            + " at; set dns.target to the ingress address or name");
+      }
+      target = env.url().getHost();
+    }
+    DnsRecord.Type type = target.matches("\\d{1,3}(\\.\\d{1,3}){3}") ? DnsRecord.Type.A
+        : target.contains(":") ? DnsRecord.Type.AAAA : DnsRecord.Type.CNAME;
+    return new DnsRecord(hostname, type, target, c.dnsTtl(), key);
+  }
+}

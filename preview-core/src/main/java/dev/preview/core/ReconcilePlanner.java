@@ -1,0 +1,121 @@
+package dev.preview.core;
+
+import dev.preview.core.policy.PreviewPolicy;
+import dev.preview.core.policy.Verdict;
+import dev.preview.spi.DnsRecord;
+import dev.preview.spi.Environment;
+import dev.preview.spi.PreviewKey;
+import dev.preview.spi.PullRequest;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Decides what reconcile repairs, from what was observed: a pure function of {@link Facts} (no
+ * provider calls, no clock, no state). Stateless and thread-safe.
+ *
+ * <p>Per key (sorted), first match wins: its PR is known gone (a pull-request key, absent from its
+ * repository's open PRs) -> {@code DELETE_ORPHAN}; no environment -> {@code REDEPLOY} if its PR is
+ * open and {@code redeployMissing}, {@code FINISH_TEARDOWN} if no open PR is known; otherwise the
+ * policy's verdict -> {@code EXPIRE}, or {@code SLEEP} if the environment provider can suspend. A
+ * deleting action is held back when the SCM could not list some repository; keys with work in flight
+ * are left alone.
+ */
+final class ReconcilePlanner {
+
+  private ReconcilePlanner() {}
+
+  /**
+   * What reconcile observed.
+   *
+   * @param environments environments by key
+   * @param databases keys that own a database
+   * @param dnsRecords DNS records by owner
+   * @param openPullRequests the open PRs of each repository the SCM listed (no entry: not asked or unknown)
+   * @param unknownRepositories repositories whose open PRs could not be listed
+   * @param busy keys with a run in flight or pending: left alone
+   * @param touchedSinceListing keys with work submitted or finished since the listing began: their facts are stale
+   * @param now the time of the reconcile
+   * @param redeployMissing whether an open PR whose environment is missing is deployed again
+   * @param suspendSupported whether the environment provider can suspend
+   * @param policy the lifetime rules
+   */
+  record Facts(Map<PreviewKey, Environment> environments, Set<PreviewKey> databases,
+      Map<PreviewKey, List<DnsRecord>> dnsRecords, Map<String, Map<PreviewKey, PullRequest>> openPullRequests,
+      Set<String> unknownRepositories, Set<PreviewKey> busy, Set<PreviewKey> touchedSinceListing, Instant now, boolean redeployMissing,
+      boolean suspendSupported, PreviewPolicy policy) {
+
+    /** Every key some provider owns something for, sorted. */
+    Set<PreviewKey> keys() {
+      Set<PreviewKey> all = new TreeSet<>(environments.keySet());
+      all.addAll(databases);
+      all.addAll(dnsRecords.keySet());
+      return all;
+    }
+
+    /** The open PR of {@code key}, or null if it is not open or not known. */
+    PullRequest openPullRequest(PreviewKey key) {
+      Map<PreviewKey, PullRequest> repoOpen = openPullRequests.get(key.repository());
+      return repoOpen == null ? null : repoOpen.get(key);
+    }
+  }
+
+  /**
+   * One repair decided.
+   *
+   * @param heldBack a deleting action not to do because the SCM state is unknown
+   */
+  record PlannedAction(PreviewKey key, ReconcileReport.Kind kind, String reason, boolean heldBack) {
+
+    /** Whether an action of {@code kind} removes something (every kind but SLEEP and REDEPLOY). */
+    static boolean deletes(ReconcileReport.Kind kind) {
+      return kind != ReconcileReport.Kind.SLEEP && kind != ReconcileReport.Kind.REDEPLOY;
+    }
+  }
+
+  static List<PlannedAction> plan(Facts facts) {
+    boolean scmFailed = !facts.unknownRepositories().isEmpty();
+    List<PlannedAction> actions = new ArrayList<>();
+    for (PreviewKey key : facts.keys()) {
+      if (facts.busy().contains(key) || facts.touchedSinceListing().contains(key)) {
+        continue;
+      }
+      Environment env = facts.environments().get(key);
+      Map<PreviewKey, PullRequest> repoOpen = facts.openPullRequests().get(key.repository());
+      PullRequest pr = repoOpen == null ? null : repoOpen.get(key);
+      boolean prKnownGone = repoOpen != null && pr == null && key.isPullRequest();
+
+      ReconcileReport.Kind kind = null;
+      String reason = null;
+      if (prKnownGone) {
+        kind = ReconcileReport.Kind.DELETE_ORPHAN;
+        reason = "its PR is no longer open";
+      } else if (env == null) {
+        if (pr != null && facts.redeployMissing()) {
+          kind = ReconcileReport.Kind.REDEPLOY;
+          reason = "its PR is open but the environment is missing";
+        } else if (pr == null) {
+          kind = ReconcileReport.Kind.FINISH_TEARDOWN;
+          reason = "leftovers without an environment (half-done deploy or teardown)";
+        }
+      } else {
+        Verdict v = facts.policy().evaluate(env, pr == null ? null : pr.labels(), facts.now());
+        if (v.action() == Verdict.Action.EXPIRE) {
+          kind = ReconcileReport.Kind.EXPIRE;
+          reason = v.reason();
+        } else if (v.action() == Verdict.Action.SLEEP && facts.suspendSupported()) {
+          kind = ReconcileReport.Kind.SLEEP;
+          reason = v.reason();
+        }
+      }
+      if (kind != null) {
+        // The SCM could not tell us what is open: an error is "unknown", never "no open PRs".
+        actions.add(new PlannedAction(key, kind, reason, PlannedAction.deletes(kind) && scmFailed));
+      }
+    }
+    return actions;
+  }
+}

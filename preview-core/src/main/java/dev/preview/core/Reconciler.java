@@ -1,0 +1,216 @@
+package dev.preview.core;
+
+import dev.preview.core.ReconcilePlanner.Facts;
+import dev.preview.core.ReconcilePlanner.PlannedAction;
+import dev.preview.core.policy.PreviewPolicy;
+import dev.preview.spi.DatabaseProvider;
+import dev.preview.spi.DnsProvider;
+import dev.preview.spi.DnsRecord;
+import dev.preview.spi.Environment;
+import dev.preview.spi.EnvironmentProvider;
+import dev.preview.spi.PreviewKey;
+import dev.preview.spi.PreviewState;
+import dev.preview.spi.PullRequest;
+import dev.preview.spi.PullRequestSource;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One reconcile: gathers the {@link Facts} (one {@code list()} per provider, the open PRs per
+ * repository), asks the {@link ReconcilePlanner}, then carries the actions out through the
+ * {@link KeyScheduler}, like every other change, so a repair never overlaps a run for its key.
+ *
+ * <p>Thread-safe: holds no state between calls; concurrent reconciles are serialised per key by
+ * the scheduler.
+ */
+final class Reconciler {
+  private static final Logger log = LoggerFactory.getLogger(PreviewOrchestrator.class);
+
+  private final EnvironmentProvider environment;
+  private final DatabaseProvider database;
+  private final DnsProvider dns;
+  private final PullRequestSource pullRequests;
+  private final PreviewPolicy policy;
+  private final Clock clock;
+  private final boolean redeployMissing;
+  private final KeyScheduler scheduler;
+  private final Slots slots;
+  private final Listeners listeners;
+
+  Reconciler(EnvironmentProvider environment, DatabaseProvider database, DnsProvider dns,
+      PullRequestSource pullRequests, PreviewPolicy policy, Clock clock, boolean redeployMissing,
+      KeyScheduler scheduler, Slots slots, Listeners listeners) {
+    this.environment = environment;
+    this.database = database;
+    this.dns = dns;
+    this.pullRequests = pullRequests;
+    this.policy = policy;
+    this.clock = clock;
+    this.redeployMissing = redeployMissing;
+    this.scheduler = scheduler;
+    this.slots = slots;
+    this.listeners = listeners;
+  }
+
+  ReconcileReport reconcile(boolean dryRun) {
+    Instant now = clock.instant();
+    long started = scheduler.stamp(); // taken before any listing: later work on a key makes our view of it stale
+    List<ReconcileReport.Action> actions = new ArrayList<>();
+    List<String> errors = new ArrayList<>();
+    Facts facts = gather(now, started, errors);
+
+    for (PlannedAction a : ReconcilePlanner.plan(facts)) {
+      PreviewKey key = a.key();
+      if (stale(key, started)) {
+        continue; // work on the key began while earlier repairs ran: our facts about it are stale
+      }
+      if (a.heldBack()) {
+        actions.add(new ReconcileReport.Action(key, a.kind(), a.reason() + " (not done: the SCM state is unknown)", false));
+        continue;
+      }
+      boolean done = false;
+      if (!dryRun) {
+        try {
+          done = repair(a, facts, started);
+        } catch (RuntimeException e) {
+          errors.add(key + ": " + e.getMessage());
+        }
+      }
+      String what = describe(key, facts.environments().containsKey(key), facts.databases().contains(key),
+          facts.dnsRecords().getOrDefault(key, List.of()));
+      log.warn("reconcile{}: {} {} because {}", dryRun ? " (dry run)" : "", kindVerb(a.kind()), what, a.reason());
+      listeners.fire(l -> l.onReclaimed(key, what, a.reason()));
+      actions.add(new ReconcileReport.Action(key, a.kind(), a.reason(), done));
+    }
+    if (!dryRun) {
+      slots.startQueued();
+    }
+    return new ReconcileReport(actions, facts.unknownRepositories(), errors, dryRun);
+  }
+
+  private boolean stale(PreviewKey key, long started) {
+    return scheduler.busy(key) || scheduler.touchedSince(key, started);
+  }
+
+  private Facts gather(Instant now, long started, List<String> errors) {
+    Map<PreviewKey, Environment> envs = new TreeMap<>();
+    for (Environment e : environment.list()) {
+      envs.put(e.key(), e);
+    }
+    // A DNS or database provider that cannot list must not stop the cleanup of the others.
+    Set<PreviewKey> dbs = new TreeSet<>();
+    if (database != null) {
+      try {
+        dbs.addAll(database.list());
+      } catch (RuntimeException e) {
+        errors.add("could not list databases: " + e.getMessage());
+        log.warn("reconcile: {} could not list its databases: {}", database.name(), e.toString());
+      }
+    }
+    Map<PreviewKey, List<DnsRecord>> records = new TreeMap<>();
+    if (dns != null) {
+      try {
+        for (DnsRecord r : dns.list()) {
+          records.computeIfAbsent(r.owner(), k -> new ArrayList<>()).add(r);
+        }
+      } catch (RuntimeException e) {
+        errors.add("could not list DNS records: " + e.getMessage());
+        log.warn("reconcile: {} could not list its records: {}", dns.name(), e.toString());
+      }
+    }
+    Set<PreviewKey> all = new TreeSet<>(envs.keySet());
+    all.addAll(dbs);
+    all.addAll(records.keySet());
+
+    // What the SCM says is open, per repository; no entry when unknown.
+    Map<String, Map<PreviewKey, PullRequest>> open = new TreeMap<>();
+    Set<String> unknown = new TreeSet<>();
+    if (pullRequests != null) {
+      Set<String> repositories = new TreeSet<>();
+      all.forEach(k -> repositories.add(k.repository()));
+      for (String repo : repositories) {
+        try {
+          Map<PreviewKey, PullRequest> m = new LinkedHashMap<>();
+          for (PullRequest pr : pullRequests.listOpen(repo)) {
+            m.put(pr.key(), pr);
+          }
+          open.put(repo, m);
+        } catch (RuntimeException e) {
+          unknown.add(repo);
+          errors.add("could not list open PRs of " + repo + ": " + e.getMessage());
+          log.warn("reconcile: the SCM could not list open PRs of {} ({}); deleting nothing", repo, e.toString());
+        }
+      }
+    }
+    Set<PreviewKey> busy = new TreeSet<>();
+    Set<PreviewKey> touched = new TreeSet<>();
+    for (PreviewKey key : all) {
+      if (scheduler.busy(key)) {
+        busy.add(key);
+      } else if (scheduler.touchedSince(key, started)) {
+        touched.add(key);
+      }
+    }
+    return new Facts(envs, dbs, records, open, unknown, busy, touched, now, redeployMissing,
+        environment.supportsSuspend(), policy);
+  }
+
+  private boolean repair(PlannedAction a, Facts facts, long started) {
+    PreviewKey key = a.key();
+    switch (a.kind()) {
+      case SLEEP: {
+        // Through the key's worker, like every other change: a push never overlaps the suspend, and
+        // one arriving meanwhile runs after it (and wakes the preview).
+        String revision = facts.environments().get(key).revision();
+        CompletableFuture<Preview> f = scheduler.submitUnlessTouchedAfter(key, new Op.Sleep(a.reason(), revision), started);
+        Preview p = f == null ? null : f.join();
+        if (p != null && p.state() == PreviewState.FAILED) {
+          throw new IllegalStateException(p.message()); // reported in the reconcile's errors
+        }
+        return p != null && p.state() == PreviewState.SLEEPING;
+      }
+      case REDEPLOY:
+        scheduler.submit(key, new Op.Deploy(facts.openPullRequest(key)));
+        return true;
+      default:
+        CompletableFuture<Preview> f = scheduler.submitUnlessTouchedAfter(key, new Op.Teardown(a.reason()), started);
+        if (f == null) {
+          return false; // an event for this key came in since our listing: our facts are stale
+        }
+        return f.join().state() == PreviewState.DELETED;
+    }
+  }
+
+  private static String kindVerb(ReconcileReport.Kind kind) {
+    return switch (kind) {
+      case SLEEP -> "suspending";
+      case REDEPLOY -> "redeploying";
+      default -> "reclaiming";
+    };
+  }
+
+  private static String describe(PreviewKey key, boolean env, boolean db, Collection<DnsRecord> records) {
+    List<String> parts = new ArrayList<>();
+    if (env) {
+      parts.add("environment");
+    }
+    if (db) {
+      parts.add("database");
+    }
+    for (DnsRecord r : records) {
+      parts.add("DNS " + r.hostname());
+    }
+    return key + " [" + String.join(", ", parts) + "]";
+  }
+}

@@ -1,0 +1,70 @@
+package dev.preview.core;
+
+import dev.preview.spi.DatabaseProvider;
+import dev.preview.spi.PreviewKey;
+import dev.preview.spi.PreviewState;
+import dev.preview.spi.PreviewStatus;
+import dev.preview.spi.ScmNotifier;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Tells the PR what its preview is doing: builds the {@link PreviewStatus} (the app's links, the
+ * database text, the time from the clock) and hands it to the {@link ScmNotifier}.
+ *
+ * <p>Callers treat {@link #publish} as fire-and-forget: it never throws for a notifier failure and
+ * returns nothing, so a failed PR comment never fails a preview. Delivery is today synchronous on
+ * the caller's thread; {@link #deliver} is the one place to make it asynchronous (coalesced per key,
+ * retried) without touching the pipeline.
+ *
+ * <p>Thread-safe if the notifier is.
+ */
+final class StatusPublisher {
+  private static final Logger log = LoggerFactory.getLogger(PreviewOrchestrator.class);
+
+  private final ScmNotifier notifier;
+  private final AppTemplate app;
+  private final DatabaseProvider database;
+  private final Clock clock;
+
+  StatusPublisher(ScmNotifier notifier, AppTemplate app, DatabaseProvider database, Clock clock) {
+    this.notifier = notifier;
+    this.app = app;
+    this.database = database;
+    this.clock = clock;
+  }
+
+  void publish(PreviewKey key, PreviewState state, String revision, URI url, String message, String failedStep,
+      List<String> logTail, Map<String, Duration> steps) {
+    publish(key, state, revision, url, message, failedStep, logTail, steps, null);
+  }
+
+  void publish(PreviewKey key, PreviewState state, String revision, URI url, String message, String failedStep,
+      List<String> logTail, Map<String, Duration> steps, String databaseName) {
+    if (notifier == null) {
+      return;
+    }
+    Map<String, URI> links = new LinkedHashMap<>();
+    if (url != null) {
+      app.links().forEach((name, path) -> links.put(name, url.resolve(path.substring(1))));
+    }
+    String db = database == null || databaseName == null ? null : database.name() + " " + databaseName;
+    deliver(new PreviewStatus(key, state, revision, url, links, message, failedStep, logTail, steps,
+        clock.instant(), db));
+  }
+
+  private void deliver(PreviewStatus status) {
+    try {
+      notifier.publish(status);
+    } catch (RuntimeException e) {
+      // A PR comment that could not be written must not fail the preview.
+      log.warn("{}: {} could not publish {}: {}", status.key(), notifier.name(), status.state(), e.toString());
+    }
+  }
+}

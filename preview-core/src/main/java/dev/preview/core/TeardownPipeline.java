@@ -1,0 +1,120 @@
+package dev.preview.core;
+
+import dev.preview.spi.DatabaseProvider;
+import dev.preview.spi.DnsProvider;
+import dev.preview.spi.DnsRecord;
+import dev.preview.spi.Environment;
+import dev.preview.spi.EnvironmentProvider;
+import dev.preview.spi.PreviewKey;
+import dev.preview.spi.PreviewState;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Takes a preview out of service: a teardown (steps "teardown.environment", "teardown.dns",
+ * "teardown.database", each run even if an earlier one failed, then DELETED or FAILED) or a suspend.
+ * A teardown frees a {@link Slots slot}, so it starts the next queued PR.
+ *
+ * <p>Stateless; called on the key's worker thread, one run per key at a time.
+ */
+final class TeardownPipeline {
+  private static final Logger log = LoggerFactory.getLogger(PreviewOrchestrator.class);
+
+  private final EnvironmentProvider environment;
+  private final DatabaseProvider database;
+  private final DnsProvider dns;
+  private final AppTemplate app;
+  private final Slots slots;
+  private final StatusPublisher status;
+  private final Listeners listeners;
+
+  TeardownPipeline(EnvironmentProvider environment, DatabaseProvider database, DnsProvider dns, AppTemplate app,
+      Slots slots, StatusPublisher status, Listeners listeners) {
+    this.environment = environment;
+    this.database = database;
+    this.dns = dns;
+    this.app = app;
+    this.slots = slots;
+    this.status = status;
+    this.listeners = listeners;
+  }
+
+  /** Removes everything of {@code key}'s preview. Idempotent; never throws for a failing step. */
+  Preview teardown(PreviewKey key, String reason) {
+    StepRun run = new StepRun(key, listeners);
+    slots.dequeue(key);
+    listeners.transition(key, PreviewState.DELETING, reason);
+    status.publish(key, PreviewState.DELETING, null, null, reason, null, List.of(), run.timings);
+    List<String> failures = new ArrayList<>();
+    String revision = null;
+    try {
+      revision = environment.find(key).map(Environment::revision).orElse(null);
+    } catch (RuntimeException e) {
+      log.debug("{}: could not read the revision before teardown: {}", key, e.toString());
+    }
+    attempt(run, "teardown.environment", () -> environment.delete(key), failures);
+    if (dns != null) {
+      attempt(run, "teardown.dns", () -> deleteDns(key), failures);
+    }
+    if (database != null) {
+      attempt(run, "teardown.database", () -> database.drop(key), failures);
+    }
+    Preview result;
+    if (failures.isEmpty()) {
+      listeners.transition(key, PreviewState.DELETED, reason);
+      status.publish(key, PreviewState.DELETED, revision, null, reason, null, List.of(), run.timings);
+      result = new Preview(key, PreviewState.DELETED, revision, null, null, reason, null, run.timings, null, null);
+    } else {
+      String msg = "teardown incomplete (" + String.join("; ", failures) + "); the next reconcile finishes it";
+      listeners.transition(key, PreviewState.FAILED, msg);
+      status.publish(key, PreviewState.FAILED, revision, null, msg, run.step, List.of(), run.timings);
+      result = new Preview(key, PreviewState.FAILED, revision, null, null, msg, run.step, run.timings, null, null);
+    }
+    slots.startQueued();
+    return result;
+  }
+
+  /** Suspends {@code key}'s environment (scale to zero); the next push wakes it. */
+  Preview sleep(PreviewKey key, String reason, String revision) {
+    try {
+      environment.suspend(key);
+    } catch (RuntimeException e) {
+      log.warn("{}: could not suspend: {}", key, e.toString());
+      return Preview.of(key, PreviewState.FAILED, revision, "could not suspend: " + e.getMessage());
+    }
+    listeners.transition(key, PreviewState.SLEEPING, reason);
+    status.publish(key, PreviewState.SLEEPING, revision, null, "asleep: " + reason + "; the next push wakes it",
+        null, List.of(), Map.of());
+    return new Preview(key, PreviewState.SLEEPING, revision, null, null, reason, null, Map.of(), null, null);
+  }
+
+  private void deleteDns(PreviewKey key) {
+    Set<String> hosts = new LinkedHashSet<>();
+    String h = app.hostname(key);
+    if (h != null) {
+      hosts.add(h);
+    }
+    for (DnsRecord r : dns.list()) {
+      if (r.owner().equals(key)) {
+        hosts.add(r.hostname());
+      }
+    }
+    for (String host : hosts) {
+      dns.delete(host);
+    }
+  }
+
+  private static void attempt(StepRun run, String step, Runnable body, List<String> failures) {
+    try {
+      run.step(step, body);
+    } catch (RuntimeException e) {
+      failures.add(step + ": " + e.getMessage());
+      log.warn("{}: {} failed: {}", run.key, step, e.toString());
+    }
+  }
+}
