@@ -1,11 +1,13 @@
 package dev.preview.db.mysql;
 
+import dev.preview.db.internal.InstanceNames;
 import dev.preview.db.internal.OwnerMark;
 import dev.preview.db.internal.Passwords;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.DatabaseConnection;
 import dev.preview.spi.DatabaseProvider;
 import dev.preview.spi.DatabaseSpec;
+import dev.preview.spi.Installation;
 import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
@@ -46,9 +48,13 @@ import org.slf4j.LoggerFactory;
  * <h2>Ownership</h2>
  * MySQL has no comments on databases or users that both servers share, so ownership is kept in a
  * small registry table on the server ({@code <registry>.previews}, default {@code preview_registry}):
- * its row is written before the database and deleted after it, and a {@code ready} flag is set only
+ * its row (whose mark records the key and the installation's instance) is written before the database
+ * and deleted after it, and a {@code ready} flag is set only
  * once the copy is complete, so a copy cut short by a crash is dropped and redone by the next
- * {@link #create}. {@link #list()} reads that table.
+ * {@link #create}. {@link #list()} reads that table and returns only this installation's keys (see
+ * {@link OwnerMark} for rows written before instances existed). Several installations may share one
+ * server and one registry: a named installation's databases and users hold its instance
+ * ({@link InstanceNames}), so previews of the same key in two installations never meet.
  *
  * <p>Identifiers are generated ({@code [a-z0-9_]}) and checked again before they are quoted into
  * DDL (MySQL cannot bind identifiers or {@code CREATE USER} arguments); values are bound elsewhere.
@@ -72,8 +78,10 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
   private final int maxConnections;
   private final String appHost;
   private final int appPort;
+  private final Installation installation;
 
   private MysqlDatabaseProvider(Builder b, String scheme, String hostPortPath) {
+    this.installation = b.installation;
     this.scheme = scheme;
     this.adminUrl = "jdbc:mariadb://" + hostPortPath;
     this.username = b.username;
@@ -101,16 +109,16 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
   public DatabaseConnection create(PreviewKey key, DatabaseSpec spec) {
     Objects.requireNonNull(key, "key");
     DatabaseSpec s = spec == null ? DatabaseSpec.empty() : spec;
-    String db = safe(Names.mysql(key));
-    String user = safe(Names.mysqlUser(key));
+    String db = safe(InstanceNames.mysql(installation, key));
+    String user = safe(InstanceNames.mysqlUser(installation, key));
     String source = s.baseline() != null ? safe(s.baseline()) : baseline;
     Secret pw = Passwords.generate();
     try (Connection c = connect()) {
       ensureRegistry(c);
       Optional<Row> row = row(c, db);
-      if (row.isPresent() && !row.get().key().equals(key.id())) {
-        throw new ProviderException(NAME, "database " + db + " is registered to preview " + row.get().key()
-            + ", not " + key + "; refusing to adopt it", false);
+      if (row.isPresent() && !row.get().isOf(installation, key)) {
+        throw new ProviderException(NAME, "database " + db + " is registered to " + row.get().owner()
+            + ", not to " + key + " of installation " + installation.instance() + "; refusing to adopt it", false);
       }
       boolean exists = schemaExists(c, db);
       if (row.isEmpty()) {
@@ -119,9 +127,9 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
               + key + ". Drop or rename it by hand.", false);
         }
         update(c, "INSERT INTO " + q(registry) + ".previews (db_name, user_name, preview_key, mark, ready) VALUES (?, ?, ?, ?, FALSE)",
-            db, user, key.id(), OwnerMark.encode(key, s.labels()));
+            db, user, key.id(), OwnerMark.encode(installation, key, s.labels()));
       } else {
-        update(c, "UPDATE " + q(registry) + ".previews SET mark = ? WHERE db_name = ?", OwnerMark.encode(key, s.labels()), db);
+        update(c, "UPDATE " + q(registry) + ".previews SET mark = ? WHERE db_name = ?", OwnerMark.encode(installation, key, s.labels()), db);
       }
       String account = account(user);
       exec(c, "CREATE USER IF NOT EXISTS " + account + " IDENTIFIED BY " + lit(pw.reveal())
@@ -226,8 +234,8 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
 
   @Override
   public void drop(PreviewKey key) {
-    String db = safe(Names.mysql(key));
-    String user = safe(Names.mysqlUser(key));
+    String db = safe(InstanceNames.mysql(installation, key));
+    String user = safe(InstanceNames.mysqlUser(installation, key));
     try (Connection c = connect()) {
       ensureRegistry(c);
       Optional<Row> row = row(c, db);
@@ -237,9 +245,9 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
         }
         return;
       }
-      if (!row.get().key().equals(key.id())) {
-        throw new ProviderException(NAME, "database " + db + " is registered to preview " + row.get().key() + ", not "
-            + key + "; not dropping it", false);
+      if (!row.get().isOf(installation, key)) {
+        throw new ProviderException(NAME, "database " + db + " is registered to " + row.get().owner() + ", not to "
+            + key + " of installation " + installation.instance() + "; not dropping it", false);
       }
       killSessions(c, user);
       exec(c, "DROP DATABASE IF EXISTS " + q(db));
@@ -280,7 +288,7 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
       try (Statement st = c.createStatement();
            ResultSet rs = st.executeQuery("SELECT mark FROM " + q(registry) + ".previews")) {
         while (rs.next()) {
-          OwnerMark.key(rs.getString(1)).ifPresent(keys::add);
+          OwnerMark.owner(installation, rs.getString(1)).ifPresent(keys::add);
         }
       }
     } catch (SQLException e) {
@@ -289,13 +297,22 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
     return new ArrayList<>(keys);
   }
 
-  private record Row(String key, boolean ready) {}
+  /** A registry row; the instance is in its mark (a mark without one is the default installation's). */
+  private record Row(String key, String mark, boolean ready) {
+    boolean isOf(Installation installation, PreviewKey k) {
+      return key.equals(k.id()) && OwnerMark.owner(installation, mark).map(k::equals).orElse(false);
+    }
+
+    String owner() {
+      return "preview " + key + OwnerMark.instance(mark).map(i -> " of installation " + i).orElse("");
+    }
+  }
 
   private Optional<Row> row(Connection c, String db) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT preview_key, ready FROM " + q(registry) + ".previews WHERE db_name = ?")) {
+    try (PreparedStatement ps = c.prepareStatement("SELECT preview_key, mark, ready FROM " + q(registry) + ".previews WHERE db_name = ?")) {
       ps.setString(1, db);
       try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? Optional.of(new Row(rs.getString(1), rs.getBoolean(2))) : Optional.empty();
+        return rs.next() ? Optional.of(new Row(rs.getString(1), rs.getString(2), rs.getBoolean(3))) : Optional.empty();
       }
     }
   }
@@ -401,8 +418,19 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
     private int maxConnections = 10;
     private String appHost;
     private int appPort;
+    private Installation installation = Installation.defaults();
 
     private Builder() {}
+
+    /**
+     * The installation this provider belongs to (default {@link Installation#defaults()}): its
+     * instance is recorded in every registry row's mark and is part of every generated name, and
+     * {@link #list()} and {@link #drop} see only its databases.
+     */
+    public Builder installation(Installation installation) {
+      this.installation = Objects.requireNonNull(installation, "installation");
+      return this;
+    }
 
     /** Admin connection: {@code jdbc:mariadb://host:3306/} or {@code jdbc:mysql://host:3306/}. */
     public Builder url(String url) {
@@ -514,7 +542,8 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
       int port = config.integer("port", 0, 0, 65535);
       config.validate();
       return builder().url(url).username(user.orElse(null)).password(pw.orElse(null)).baseline(base.orElse(null))
-          .registry(registry).userHost(userHost).maxConnections(max).appAddress(host.orElse(null), port).build();
+          .registry(registry).userHost(userHost).maxConnections(max).appAddress(host.orElse(null), port)
+          .installation(context.installation()).build();
     }
   }
 }

@@ -1,11 +1,13 @@
 package dev.preview.db.postgres;
 
+import dev.preview.db.internal.InstanceNames;
 import dev.preview.db.internal.OwnerMark;
 import dev.preview.db.internal.Passwords;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.DatabaseConnection;
 import dev.preview.spi.DatabaseProvider;
 import dev.preview.spi.DatabaseSpec;
+import dev.preview.spi.Installation;
 import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
@@ -40,7 +42,8 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>What {@link #create} does</h2>
  * <ul>
- *   <li>A role named {@link Names#postgres(PreviewKey)}, {@code LOGIN NOINHERIT}, no other attributes,
+ *   <li>A role named {@link Names#postgres(PreviewKey)} (in a named installation, a name that holds
+ *       the instance: see {@link InstanceNames}), {@code LOGIN NOINHERIT}, no other attributes,
  *       {@code CONNECTION LIMIT} from config (so 20 previews with 20-connection pools cannot exhaust the
  *       server), with a fresh generated password (set through the driver's SCRAM helper, so the
  *       clear text never appears in SQL or server logs). An existing role gets a new password:
@@ -51,15 +54,16 @@ import org.slf4j.LoggerFactory;
  *   <li>Mode {@code schema}: one schema per preview in a shared database, created and cloned from a
  *       baseline schema (see {@link SchemaCloner}) in one transaction; the shared database loses
  *       PUBLIC's CONNECT and each preview role gets CONNECT and a default {@code search_path}.</li>
- *   <li>Ownership marks ({@code COMMENT ON ROLE/DATABASE/SCHEMA} with the key and labels) make
- *       {@link #list()} work from the server alone, after any restart.</li>
+ *   <li>Ownership marks ({@code COMMENT ON ROLE/DATABASE/SCHEMA} with the key, the installation's
+ *       instance and labels) make {@link #list()} work from the server alone, after any restart;
+ *       it returns only this installation's keys (see {@link OwnerMark} for marks without instance).</li>
  *   <li>Optionally, Flyway migrations (config {@code migrations}, or {@link #migrate}) run on the clone,
  *       then the branch's own ones (config {@code branchMigrations}, a directory relative to
  *       {@link DatabaseSpec#buildContext()}), so the preview shows the branch's own schema.</li>
  * </ul>
  * {@link #drop} terminates the preview's sessions ({@code DROP DATABASE .. WITH (FORCE)} on 13+) and
- * drops the database or schema and the role. Objects that carry a mark for another key, or that exist
- * without any mark, are never adopted nor dropped.
+ * drops the database or schema and the role. Objects that carry a mark for another key or another
+ * installation, or that exist without any mark, are never adopted nor dropped.
  *
  * <p>The admin user needs {@code CREATEDB} and {@code CREATEROLE} (or superuser). Thread-safe: every
  * call opens its own connections.
@@ -86,6 +90,7 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
   private final int appPort;
   private final List<String> migrations;
   private final String branchMigrations;
+  private final Installation installation;
 
   private PostgresDatabaseProvider(Builder b) {
     this.admin = PgUrl.parse(b.url);
@@ -100,6 +105,7 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
     this.appPort = b.appPort > 0 ? b.appPort : admin.port();
     this.migrations = List.copyOf(b.migrations);
     this.branchMigrations = b.branchMigrations;
+    this.installation = b.installation;
   }
 
   public static Builder builder() {
@@ -123,10 +129,10 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
   public DatabaseConnection create(PreviewKey key, DatabaseSpec spec) {
     Objects.requireNonNull(key, "key");
     DatabaseSpec s = spec == null ? DatabaseSpec.empty() : spec;
-    String name = Names.postgres(key);
+    String name = InstanceNames.postgres(installation, key);
     Map<String, String> labels = new LinkedHashMap<>(s.labels());
     labels.put(MODE_LABEL, modeTag());
-    String mark = OwnerMark.encode(key, labels);
+    String mark = OwnerMark.encode(installation, key, labels);
     String source = s.baseline() != null ? s.baseline() : baseline;
     Secret pw = Passwords.generate();
     try {
@@ -287,7 +293,7 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
    * @return the number of migrations applied
    */
   public int migrate(PreviewKey key, List<String> locations) {
-    String name = Names.postgres(key);
+    String name = InstanceNames.postgres(installation, key);
     try {
       return runMigrations(name, locations);
     } catch (SQLException e) {
@@ -347,7 +353,7 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
 
   @Override
   public void drop(PreviewKey key) {
-    String name = Names.postgres(key);
+    String name = InstanceNames.postgres(installation, key);
     try (Connection c = connect(admin.database())) {
       Optional<String> role = roleComment(c, name);
       boolean roleOurs = role.isPresent() && isOwner(role.get(), key);
@@ -414,7 +420,7 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
         }
       }
       for (String m : marks) {
-        OwnerMark.labels(m).filter(l -> modeTag().equals(l.get(MODE_LABEL)))
+        OwnerMark.labels(m).filter(l -> modeTag().equals(l.get(MODE_LABEL)) && OwnerMark.ownedBy(installation, l))
             .flatMap(dev.preview.spi.Labels::key).ifPresent(keys::add);
       }
     } catch (SQLException e) {
@@ -423,17 +429,21 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
     return new ArrayList<>(keys);
   }
 
-  private static void requireOwner(String what, String name, String mark, PreviewKey key) {
+  private void requireOwner(String what, String name, String mark, PreviewKey key) {
     if (!isOwner(mark, key)) {
       Optional<PreviewKey> other = OwnerMark.key(mark);
+      String instance = OwnerMark.instance(mark).orElse(installation.instance());
       throw new ProviderException(NAME, what + " " + name + " already exists and "
-          + (other.isPresent() ? "belongs to preview " + other.get() : "is not managed by preview")
+          + (other.isPresent() ? "belongs to preview " + other.get()
+              + (instance.equals(installation.instance()) ? "" : " of installation " + instance)
+              : "is not managed by preview")
           + "; refusing to adopt it for " + key + ". Drop or rename it by hand.", false);
     }
   }
 
-  private static boolean isOwner(String mark, PreviewKey key) {
-    return OwnerMark.key(mark).map(key::equals).orElse(false);
+  /** Whether {@code mark} is {@code key}'s in this installation (a mark without instance: see {@link OwnerMark}). */
+  private boolean isOwner(String mark, PreviewKey key) {
+    return OwnerMark.owner(installation, mark).map(key::equals).orElse(false);
   }
 
   /** The role's comment ("" if none), or empty if the role does not exist. */
@@ -502,8 +512,19 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
     private int appPort;
     private List<String> migrations = List.of();
     private String branchMigrations;
+    private Installation installation = Installation.defaults();
 
     private Builder() {}
+
+    /**
+     * The installation this provider belongs to (default {@link Installation#defaults()}): its
+     * instance is recorded in every mark and is part of every generated name, and {@link #list()}
+     * and {@link #drop} see only its objects.
+     */
+    public Builder installation(Installation installation) {
+      this.installation = Objects.requireNonNull(installation, "installation");
+      return this;
+    }
 
     /** The admin connection, e.g. {@code jdbc:postgresql://db:5432/postgres}. */
     public Builder url(String url) {
@@ -643,7 +664,8 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
       return builder().url(url).username(user.orElse(null)).password(pw.orElse(null))
           .mode(mode.equals("schema") ? Mode.SCHEMA : Mode.DATABASE).baseline(base.orElse(null))
           .sharedDatabase(shared.orElse(null)).strategy(strategy.orElse(null)).connectionLimit(limit)
-          .appAddress(host.orElse(null), port).migrations(migrations).branchMigrations(branch.orElse(null)).build();
+          .appAddress(host.orElse(null), port).migrations(migrations).branchMigrations(branch.orElse(null))
+          .installation(context.installation()).build();
     }
   }
 }

@@ -1,11 +1,13 @@
 package dev.preview.db.redis;
 
+import dev.preview.db.internal.InstanceNames;
 import dev.preview.db.internal.OwnerMark;
 import dev.preview.db.internal.Passwords;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.DatabaseConnection;
 import dev.preview.spi.DatabaseProvider;
 import dev.preview.spi.DatabaseSpec;
+import dev.preview.spi.Installation;
 import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
@@ -38,7 +40,8 @@ import redis.clients.jedis.resps.ScanResult;
  * A key space per preview on a shared Redis.
  *
  * <ul>
- *   <li>Mode {@code acl} (Redis 6+, the default): an ACL user per preview ({@code pv-<Names.dnsLabel>})
+ *   <li>Mode {@code acl} (Redis 6+, the default): an ACL user per preview ({@code pv-<Names.dnsLabel>},
+ *       in a named installation {@code pv-<instance>-...}, see {@link #userOf})
  *       with a generated password, allowed only keys (and pub/sub channels) under the preview's
  *       prefix {@link Names#redisPrefix} ({@code ~preview:shop-pr-42-<hash>:*}), and no admin,
  *       dangerous or key-space-wide commands ({@code KEYS}, {@code SCAN}, {@code RANDOMKEY},
@@ -51,7 +54,9 @@ import redis.clients.jedis.resps.ScanResult;
  * An optional baseline is a key prefix whose keys are copied (DUMP/RESTORE, TTLs kept) under the
  * preview's prefix (or into its database, prefix removed). Ownership lives on the server in hashes
  * under {@code preview-registry:} in the admin's database, written before anything else and
- * deleted last; a copy that was cut short is redone by the next {@link #create}. {@link #drop}
+ * deleted last; a copy that was cut short is redone by the next {@link #create}. Marks and leases
+ * record the installation's instance, and {@link #list()} returns only this installation's keys, so
+ * several installations may share one server (and one lease range). {@link #drop}
  * deletes the user (which disconnects its clients), then the keys with {@code SCAN} + {@code UNLINK}
  * (never {@code KEYS}, which blocks the server), or flushes the leased database.
  */
@@ -90,8 +95,10 @@ public final class RedisDatabaseProvider implements DatabaseProvider {
   private final int lastDb;
   private final String appHost;
   private final int appPort;
+  private final Installation installation;
 
   private RedisDatabaseProvider(Builder b, URI uri) {
+    this.installation = b.installation;
     this.host = uri.getHost();
     this.port = uri.getPort() > 0 ? uri.getPort() : 6379;
     this.tls = "rediss".equals(uri.getScheme());
@@ -116,9 +123,49 @@ public final class RedisDatabaseProvider implements DatabaseProvider {
     return NAME;
   }
 
-  /** The ACL user of {@code key} (mode acl). */
+  /** The ACL user of {@code key} in the default installation (mode acl). */
   public static String user(PreviewKey key) {
     return "pv-" + Names.dnsLabel(key);
+  }
+
+  /** The ACL user of {@code key} in this provider's installation (mode acl). */
+  public String userOf(PreviewKey key) {
+    return "pv-" + InstanceNames.label(installation, key);
+  }
+
+  /**
+   * The key prefix of {@code key} in this provider's installation (mode acl): {@link Names#redisPrefix}
+   * in the default installation. Prefixes are {@code preview:<label>:} with no {@code :} in the label,
+   * so no preview's prefix starts with another's.
+   */
+  public String prefixOf(PreviewKey key) {
+    return "preview:" + InstanceNames.label(installation, key) + ":";
+  }
+
+  /**
+   * What a lease records as its holder (mode database): the key's id in the default installation (as
+   * earlier versions did), {@code <instance> <id>} in a named one (a repository has no space, so such
+   * a holder never parses as a key of the default installation).
+   */
+  private String holder(PreviewKey key) {
+    return InstanceNames.isDefault(installation) ? key.id() : installation.instance() + " " + key.id();
+  }
+
+  /** The key of a lease holder if it is this installation's. */
+  private Optional<PreviewKey> heldBy(String holder) {
+    String id = holder;
+    if (!InstanceNames.isDefault(installation)) {
+      String head = installation.instance() + " ";
+      if (!holder.startsWith(head)) {
+        return Optional.empty();
+      }
+      id = holder.substring(head.length());
+    }
+    try {
+      return Optional.of(PreviewKey.parse(id));
+    } catch (IllegalArgumentException notOurs) {
+      return Optional.empty();
+    }
   }
 
   @Override
@@ -126,7 +173,7 @@ public final class RedisDatabaseProvider implements DatabaseProvider {
     Objects.requireNonNull(key, "key");
     DatabaseSpec s = spec == null ? DatabaseSpec.empty() : spec;
     String source = s.baseline() != null ? s.baseline() : baseline;
-    String mark = OwnerMark.encode(key, s.labels());
+    String mark = OwnerMark.encode(installation, key, s.labels());
     try (Jedis j = connect(adminDb)) {
       return mode == Mode.ACL ? createAcl(j, key, mark, source) : createLease(j, key, mark, source);
     } catch (JedisException e) {
@@ -135,8 +182,8 @@ public final class RedisDatabaseProvider implements DatabaseProvider {
   }
 
   private DatabaseConnection createAcl(Jedis j, PreviewKey key, String mark, String source) {
-    String user = user(key);
-    String prefix = Names.redisPrefix(key);
+    String user = userOf(key);
+    String prefix = prefixOf(key);
     requireOwner(j.hget(ACL_USERS, user), user, key);
     j.hset(ACL_USERS, user, mark); // first: whatever follows is found by list() and dropped by drop()
     Secret pw = Passwords.generate();
@@ -183,7 +230,7 @@ public final class RedisDatabaseProvider implements DatabaseProvider {
   }
 
   private DatabaseConnection createLease(Jedis j, PreviewKey key, String mark, String source) {
-    Object r = j.eval(LEASE_SCRIPT, List.of(LEASES), List.of(key.id(), Integer.toString(firstDb), Integer.toString(lastDb)));
+    Object r = j.eval(LEASE_SCRIPT, List.of(LEASES), List.of(holder(key), Integer.toString(firstDb), Integer.toString(lastDb)));
     long idx = (Long) ((List<?>) r).get(0);
     if (idx < 0) {
       throw new ProviderException(NAME, "no free database index in " + firstDb + "-" + lastDb
@@ -271,20 +318,20 @@ public final class RedisDatabaseProvider implements DatabaseProvider {
   public void drop(PreviewKey key) {
     try (Jedis j = connect(adminDb)) {
       if (mode == Mode.ACL) {
-        String user = user(key);
+        String user = userOf(key);
         String mark = j.hget(ACL_USERS, user);
         if (mark == null) {
           return;
         }
         requireOwner(mark, user, key);
         j.aclDelUser(user); // first: it also disconnects the app, which then cannot add keys behind the scan
-        long n = unlinkMatching(j, Names.redisPrefix(key));
+        long n = unlinkMatching(j, prefixOf(key));
         j.hdel(ACL_READY, user);
         j.hdel(ACL_USERS, user);
         LOG.info("redis: dropped user {} and {} key(s) of {}", user, n, key);
       } else {
         for (Map.Entry<String, String> e : j.hgetAll(LEASES).entrySet()) {
-          if (e.getValue().equals(key.id())) {
+          if (e.getValue().equals(holder(key))) {
             try (Jedis target = connect(Integer.parseInt(e.getKey()))) {
               target.flushDB(FlushMode.SYNC);
             }
@@ -305,15 +352,11 @@ public final class RedisDatabaseProvider implements DatabaseProvider {
     TreeSet<PreviewKey> keys = new TreeSet<>();
     try (Jedis j = connect(adminDb)) {
       for (String mark : j.hgetAll(mode == Mode.ACL ? ACL_USERS : LEASE_MARKS).values()) {
-        OwnerMark.key(mark).ifPresent(keys::add);
+        OwnerMark.owner(installation, mark).ifPresent(keys::add);
       }
       if (mode == Mode.DATABASE) {
-        for (String id : j.hgetAll(LEASES).values()) {
-          try {
-            keys.add(PreviewKey.parse(id)); // a lease whose mark was never written
-          } catch (IllegalArgumentException ignored) {
-            // not ours
-          }
+        for (String holder : j.hgetAll(LEASES).values()) {
+          heldBy(holder).ifPresent(keys::add); // also a lease whose mark was never written
         }
       }
     } catch (JedisException e) {
@@ -322,14 +365,16 @@ public final class RedisDatabaseProvider implements DatabaseProvider {
     return new ArrayList<>(keys);
   }
 
-  private static void requireOwner(String mark, String user, PreviewKey key) {
+  private void requireOwner(String mark, String user, PreviewKey key) {
     if (mark == null) {
       return;
     }
-    Optional<PreviewKey> owner = OwnerMark.key(mark);
+    Optional<PreviewKey> owner = OwnerMark.owner(installation, mark);
     if (owner.isEmpty() || !owner.get().equals(key)) {
       throw new ProviderException(NAME, "redis user " + user + " is registered to "
-          + owner.map(k -> "preview " + k).orElse("something else") + ", not " + key + "; leaving it alone", false);
+          + OwnerMark.key(mark).map(k -> "preview " + k + " of installation "
+              + OwnerMark.instance(mark).orElse("?")).orElse("something else")
+          + ", not to " + key + " of installation " + installation.instance() + "; leaving it alone", false);
     }
   }
 
@@ -375,8 +420,19 @@ public final class RedisDatabaseProvider implements DatabaseProvider {
     private int lastDb = 15;
     private String appHost;
     private int appPort;
+    private Installation installation = Installation.defaults();
 
     private Builder() {}
+
+    /**
+     * The installation this provider belongs to (default {@link Installation#defaults()}): its
+     * instance is recorded in every registry mark and lease and is part of every ACL user and key
+     * prefix, and {@link #list()} and {@link #drop} see only its key spaces.
+     */
+    public Builder installation(Installation installation) {
+      this.installation = Objects.requireNonNull(installation, "installation");
+      return this;
+    }
 
     /** {@code redis://host:port[/db]} or {@code rediss://} (TLS); the db holds the registry (and, mode acl, the keys). */
     public Builder url(String url) {
@@ -440,15 +496,16 @@ public final class RedisDatabaseProvider implements DatabaseProvider {
       if (mode == Mode.DATABASE && (firstDb < 0 || lastDb < firstDb)) {
         problems.add("redis: databases must be a range like 1-15, got " + firstDb + "-" + lastDb);
       }
+      String path = uri == null || uri.getPath() == null ? "" : uri.getPath().replace("/", "");
+      int adminDb = path.matches("\\d{1,5}") ? Integer.parseInt(path) : 0;
+      if (mode == Mode.DATABASE && adminDb >= firstDb && adminDb <= lastDb) {
+        problems.add("redis: databases " + firstDb + "-" + lastDb + " must not include the url's database "
+            + adminDb + " (it holds the registry); narrow databases or put the registry in another url database");
+      }
       if (!problems.isEmpty()) {
         throw new ConfigurationException(problems);
       }
-      RedisDatabaseProvider p = new RedisDatabaseProvider(this, uri);
-      if (mode == Mode.DATABASE && p.adminDb >= firstDb && p.adminDb <= lastDb) {
-        throw new ConfigurationException("redis: databases " + firstDb + "-" + lastDb + " must not include the url's database "
-            + p.adminDb + " (it holds the registry)");
-      }
-      return p;
+      return new RedisDatabaseProvider(this, uri);
     }
   }
 
@@ -482,7 +539,8 @@ public final class RedisDatabaseProvider implements DatabaseProvider {
       config.validate();
       return builder().url(url).username(user.orElse(null)).password(pw.orElse(null))
           .mode(mode.equals("database") ? Mode.DATABASE : Mode.ACL).baseline(base.orElse(null))
-          .databases(first, last).appAddress(host.orElse(null), port).build();
+          .databases(first, last).appAddress(host.orElse(null), port)
+          .installation(context.installation()).build();
     }
   }
 }

@@ -1,10 +1,12 @@
 package dev.preview.db.sqlite;
 
+import dev.preview.db.internal.InstanceNames;
 import dev.preview.db.internal.OwnerMark;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.DatabaseConnection;
 import dev.preview.spi.DatabaseProvider;
 import dev.preview.spi.DatabaseSpec;
+import dev.preview.spi.Installation;
 import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
@@ -37,8 +39,10 @@ import org.sqlite.SQLiteConfig;
 /**
  * The embedded default: one SQLite file per preview, copied from a baseline file, in one directory.
  *
- * <p>A preview's database is {@code <directory>/<Names.dnsLabel(key)>.db}. Beside it, a small side file
- * {@code <name>.db.preview} holds the ownership mark (the key and labels, see {@link OwnerMark}); it is
+ * <p>A preview's database is {@code <directory>/<Names.dnsLabel(key)>.db} (in a named installation,
+ * {@code <instance>-...-<hash>.db}, see {@link InstanceNames}). Beside it, a small side file
+ * {@code <name>.db.preview} holds the ownership mark (the key, the installation's instance and labels,
+ * see {@link OwnerMark}; {@link #list()} returns only this installation's keys); it is
  * written before the database and deleted after it, so {@link #list()} (which reads the directory,
  * never memory) sees every preview that has anything left on disk, including half-done ones.
  *
@@ -60,8 +64,10 @@ public final class SqliteDatabaseProvider implements DatabaseProvider {
 
   private final Path directory;
   private final Path baseline;
+  private final Installation installation;
 
   private SqliteDatabaseProvider(Builder b) {
+    this.installation = b.installation;
     this.directory = b.directory.toAbsolutePath().normalize();
     this.baseline = b.baseline == null ? null : b.baseline.toAbsolutePath().normalize();
   }
@@ -82,7 +88,7 @@ public final class SqliteDatabaseProvider implements DatabaseProvider {
 
   /** Where the database of {@code key} lives (whether it exists or not). */
   public Path path(PreviewKey key) {
-    return directory.resolve(Names.dnsLabel(key) + DB_SUFFIX);
+    return directory.resolve(InstanceNames.label(installation, key) + DB_SUFFIX);
   }
 
   /**
@@ -97,14 +103,14 @@ public final class SqliteDatabaseProvider implements DatabaseProvider {
     Path mark = markFile(db);
     try {
       Files.createDirectories(directory);
-      Optional<PreviewKey> owner = readMark(mark);
-      if (owner.isPresent() && !owner.get().equals(key)) {
-        throw new ProviderException(NAME, "file " + db + " belongs to preview " + owner.get() + ", not " + key
-            + " (hash collision); remove it by hand", false);
+      Optional<String> owner = foreignOwner(mark, key);
+      if (owner.isPresent()) {
+        throw new ProviderException(NAME, "file " + db + " belongs to " + owner.get() + ", not to " + key
+            + " of installation " + installation.instance() + " (hash collision); remove it by hand", false);
       }
       // The mark first: a file without a mark is never ours, a mark without a file is a half-done
       // create that list() reports and this call (or drop) finishes.
-      writeMark(mark, OwnerMark.encode(key, s.labels()));
+      writeMark(mark, OwnerMark.encode(installation, key, s.labels()));
       if (!Files.exists(db)) {
         Path source = s.baseline() != null ? Path.of(s.baseline()).toAbsolutePath().normalize() : baseline;
         copy(source, db);
@@ -168,11 +174,12 @@ public final class SqliteDatabaseProvider implements DatabaseProvider {
     Path db = path(key);
     Path mark = markFile(db);
     try {
-      Optional<PreviewKey> owner = readMark(mark);
-      if (owner.isPresent() && !owner.get().equals(key)) {
-        throw new ProviderException(NAME, "file " + db + " belongs to preview " + owner.get() + ", not " + key
-            + "; not dropping it", false);
+      Optional<String> foreign = foreignOwner(mark, key);
+      if (foreign.isPresent()) {
+        throw new ProviderException(NAME, "file " + db + " belongs to " + foreign.get() + ", not to " + key
+            + " of installation " + installation.instance() + "; not dropping it", false);
       }
+      Optional<PreviewKey> owner = readMark(mark).flatMap(m -> OwnerMark.owner(installation, m));
       for (String suffix : List.of("", "-wal", "-shm", "-journal")) {
         Files.deleteIfExists(Path.of(db + suffix));
       }
@@ -193,7 +200,7 @@ public final class SqliteDatabaseProvider implements DatabaseProvider {
     TreeSet<PreviewKey> keys = new TreeSet<>();
     try (DirectoryStream<Path> marks = Files.newDirectoryStream(directory, "*" + MARK_SUFFIX)) {
       for (Path mark : marks) {
-        readMark(mark).ifPresent(keys::add);
+        readMark(mark).flatMap(m -> OwnerMark.owner(installation, m)).ifPresent(keys::add);
       }
     } catch (IOException e) {
       throw new ProviderException(NAME, "cannot list " + directory + ": " + e, true, e);
@@ -206,12 +213,24 @@ public final class SqliteDatabaseProvider implements DatabaseProvider {
     return db.resolveSibling(f.substring(0, f.length() - DB_SUFFIX.length()) + MARK_SUFFIX);
   }
 
-  private static Optional<PreviewKey> readMark(Path mark) throws IOException {
+  /** The text of a mark file, or empty if there is none. */
+  private static Optional<String> readMark(Path mark) throws IOException {
     try {
-      return OwnerMark.key(Files.readString(mark, StandardCharsets.UTF_8).strip());
+      return Optional.of(Files.readString(mark, StandardCharsets.UTF_8).strip());
     } catch (NoSuchFileException e) {
       return Optional.empty();
     }
+  }
+
+  /** Who owns the file of {@code mark} if it is one of our marks for another key or installation. */
+  private Optional<String> foreignOwner(Path mark, PreviewKey key) throws IOException {
+    Optional<String> text = readMark(mark);
+    if (text.isEmpty() || OwnerMark.key(text.get()).isEmpty()
+        || OwnerMark.owner(installation, text.get()).map(key::equals).orElse(false)) {
+      return Optional.empty();
+    }
+    return Optional.of("preview " + OwnerMark.key(text.get()).get() + " of installation "
+        + OwnerMark.instance(text.get()).orElse("?"));
   }
 
   private void writeMark(Path mark, String text) throws IOException {
@@ -229,8 +248,19 @@ public final class SqliteDatabaseProvider implements DatabaseProvider {
   public static final class Builder {
     private Path directory;
     private Path baseline;
+    private Installation installation = Installation.defaults();
 
     private Builder() {}
+
+    /**
+     * The installation this provider belongs to (default {@link Installation#defaults()}): its
+     * instance is recorded in every owner mark and is part of every file name, and {@link #list()}
+     * and {@link #drop} see only its files.
+     */
+    public Builder installation(Installation installation) {
+      this.installation = Objects.requireNonNull(installation, "installation");
+      return this;
+    }
 
     /** Where the previews' files are kept (created if missing). */
     public Builder directory(Path directory) {
@@ -269,7 +299,8 @@ public final class SqliteDatabaseProvider implements DatabaseProvider {
       String dir = config.string("directory", ".preview/databases");
       Optional<String> base = config.string("baseline");
       config.validate();
-      return builder().directory(Path.of(dir)).baseline(base.map(Path::of).orElse(null)).build();
+      return builder().directory(Path.of(dir)).baseline(base.map(Path::of).orElse(null))
+          .installation(context.installation()).build();
     }
   }
 }

@@ -4,11 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.preview.db.HostileKeys;
+import dev.preview.db.internal.OwnerMark;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.DatabaseConnection;
 import dev.preview.spi.DatabaseProvider;
 import dev.preview.spi.DatabaseSpec;
+import dev.preview.spi.Installation;
 import dev.preview.spi.Labels;
+import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
 import dev.preview.spi.ProviderContext;
@@ -156,6 +159,30 @@ class SqliteDatabaseProviderTest {
     provider().drop(a); // idempotent
     provider().drop(b);
     assertThat(provider().list()).isEmpty();
+  }
+
+  @Test
+  void aMarkWithoutInstanceIsTheDefaultInstallationsAndNeverANamedOnes() throws Exception {
+    PreviewKey key = PreviewKey.pr("acme/shop", 11);
+    SqliteDatabaseProvider defaults = provider();
+    DatabaseConnection c = defaults.create(key, DatabaseSpec.empty());
+    // as an earlier version wrote it: no instance label
+    Path mark = dir.resolve(Names.dnsLabel(key) + SqliteDatabaseProvider.MARK_SUFFIX);
+    Files.writeString(mark, OwnerMark.encode(key, Map.of()) + "\n");
+    assertThat(c.name()).isEqualTo(Names.dnsLabel(key) + ".db");
+
+    SqliteDatabaseProvider staging = SqliteDatabaseProvider.builder().directory(dir)
+        .installation(Installation.builder().instance("staging").build()).build();
+    assertThat(staging.list()).doesNotContain(key);
+    staging.drop(key);
+    assertThat(defaults.path(key)).exists();
+    assertThat(defaults.list()).contains(key);
+
+    defaults.create(key, DatabaseSpec.empty()); // adopts it and records the instance
+    assertThat(Files.readString(mark)).contains("\"" + Labels.INSTANCE + "\":\"default\"");
+    defaults.drop(key);
+    assertThat(defaults.path(key)).doesNotExist();
+    assertThat(mark).doesNotExist();
   }
 
   @Test
