@@ -33,8 +33,8 @@ class PreviewYamlTest {
           server: 127.0.0.1
           port: 5353
           zone: preview.example.com
-          tsig-key-name: preview-key.
-          tsig-secret: ${TSIG_SECRET}
+          tsigKeyName: preview-key.
+          tsigSecret: ${TSIG_SECRET}
           target: 203.0.113.7
         """, Map.of("TSIG_SECRET", "c2VjcmV0"));
     assertThat(p).isInstanceOf(Rfc2136DnsProvider.class);
@@ -46,10 +46,10 @@ class PreviewYamlTest {
     assertThat(dns("""
         dns:
           provider: cloudflare
-          api-token: ${CLOUDFLARE_API_TOKEN}
+          apiToken: ${CLOUDFLARE_API_TOKEN}
           zone: example.com
           proxied: false
-          ttl: auto
+          ttl: 1
           target: ingress.example.net
         """, Map.of("CLOUDFLARE_API_TOKEN", "t0ken"))).isInstanceOf(CloudflareDnsProvider.class);
   }
@@ -60,10 +60,10 @@ class PreviewYamlTest {
         dns:
           provider: route53
           zone: preview.example.com
-          hosted-zone-id: Z1D633PJN98FT9
-          wait-for-sync: true
-          access-key-id: AKIDEXAMPLE
-          secret-access-key: ${AWS_SECRET}
+          hostedZoneId: Z1D633PJN98FT9
+          waitForSync: true
+          accessKeyId: AKIDEXAMPLE
+          secretAccessKey: ${AWS_SECRET}
           target: 203.0.113.7
         """, Map.of("AWS_SECRET", "s3cret"))).isInstanceOf(Route53DnsProvider.class);
   }
@@ -84,5 +84,32 @@ class PreviewYamlTest {
         """, Map.of()))
         .isInstanceOf(ConfigurationException.class)
         .hasMessageContaining("dns.adpot: unknown key");
+  }
+
+  @Test
+  void oldKeysAreReportedOnceEachWithEveryOtherProblem() {
+    assertThatThrownBy(() -> dns("""
+        dns:
+          provider: cloudflare
+          api-token: ${CLOUDFLARE_API_TOKEN}
+          max-comment-length: 500
+          zone: example.com
+          ttl: 30
+        """, Map.of("CLOUDFLARE_API_TOKEN", "t0ken-value")))
+        .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems())
+            .containsOnlyOnce("dns.api-token: renamed to apiToken")
+            .containsOnlyOnce("dns.max-comment-length: renamed to maxCommentLength")
+            .containsOnlyOnce("dns.ttl: Cloudflare accepts 1 (automatic) or 60-86400 seconds (set ttl: 1 for automatic,"
+                + " or at least 60), got 30")
+            .noneMatch(p -> p.contains("unknown key") || p.contains("dns.apiToken")))
+        .hasMessageNotContaining("t0ken-value");
+    // the assembly reports dns.instance itself (before any factory runs), once
+    assertThatThrownBy(() -> dns("""
+        dns:
+          provider: none
+          instance: ci
+        """, Map.of()))
+        .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).containsExactly(
+            "dns.instance: the instance is set once, at the top level of the file (instance: ci); remove it here"));
   }
 }

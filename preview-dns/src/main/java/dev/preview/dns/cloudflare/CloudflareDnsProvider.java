@@ -2,11 +2,16 @@ package dev.preview.dns.cloudflare;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.preview.dns.internal.ConfigKeys;
 import dev.preview.dns.internal.Ownership;
 import dev.preview.dns.internal.Zones;
+import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.DnsProvider;
 import dev.preview.spi.DnsRecord;
+import dev.preview.spi.Installation;
 import dev.preview.spi.PreviewKey;
+import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderException;
 import dev.preview.spi.Secret;
 import java.io.IOException;
@@ -30,9 +35,17 @@ import retrofit2.converter.jackson.JacksonConverterFactory;
 /**
  * A {@link DnsProvider} over the Cloudflare API v4 with an API token.
  *
- * <p>Ownership lives in each record's comment: {@code heritage=preview,preview.dev/key=acme/shop#42}.
- * Comments are limited to 100 characters on the Free plan (500 on paid plans): see
- * {@link Builder#maxCommentLength}. The zone id is looked up by name once and cached.
+ * <p>Ownership lives in each record's comment:
+ * {@code heritage=preview,preview.dev/key=acme/shop#42,preview.dev/instance=default}. Comments are
+ * limited to 100 characters on the Free plan (500 on paid plans): see {@link Builder#maxCommentLength}.
+ * {@link #list()} returns only the records whose comment names this
+ * {@linkplain Builder#installation installation}; {@link #delete} and {@link #upsert} never touch a
+ * record marked by another installation (or by an earlier version that wrote no instance). The zone
+ * id is looked up by name once and cached.
+ *
+ * <p>Records get the TTL each {@link DnsRecord} carries (the installation's {@code dns.ttl}), which
+ * Cloudflare accepts as 1 (automatic) or {@value #MIN_TTL}-86400 seconds; proxied records are
+ * always automatic.
  *
  * <p>429 responses are retried after their {@code Retry-After}, 5xx with exponential backoff; errors
  * that remain are thrown as {@link ProviderException} carrying the HTTP status and Cloudflare's codes.
@@ -41,6 +54,8 @@ import retrofit2.converter.jackson.JacksonConverterFactory;
  */
 public final class CloudflareDnsProvider implements DnsProvider {
   static final String DEFAULT_API_URL = "https://api.cloudflare.com/client/v4/";
+  /** The shortest TTL Cloudflare accepts besides 1 (automatic), in seconds. */
+  public static final int MIN_TTL = 60;
   private static final Set<String> ADDRESS_TYPES = Set.of("A", "AAAA", "CNAME");
   private static final int PER_PAGE = 100;
 
@@ -50,21 +65,18 @@ public final class CloudflareDnsProvider implements DnsProvider {
   private final RetryInterceptor retries;
   private final String zoneName;
   private final boolean proxied;
-  private final Integer ttl;
   private final boolean adopt;
   private final int maxCommentLength;
   private final Ownership ownership;
   private volatile String zoneId;
 
   private CloudflareDnsProvider(Builder b) {
-    Objects.requireNonNull(b.apiToken, "apiToken");
-    this.zoneName = Zones.normalize(Objects.requireNonNull(b.zone, "zone"));
-    this.zoneId = b.zoneId;
+    this.zoneName = Zones.normalize(b.zone);
+    this.zoneId = b.zoneId == null || b.zoneId.isBlank() ? null : b.zoneId.trim();
     this.proxied = b.proxied;
-    this.ttl = b.ttl;
     this.adopt = b.adopt;
     this.maxCommentLength = b.maxCommentLength;
-    this.ownership = Ownership.of(b.instance);
+    this.ownership = Ownership.of(b.installation.instance());
     this.retries = new RetryInterceptor(b.maxRetries, b.retryBaseDelay, b.maxRetryWait, b.sleeper);
     Secret token = b.apiToken;
     this.http = new OkHttpClient.Builder()
@@ -101,9 +113,12 @@ public final class CloudflareDnsProvider implements DnsProvider {
     String mark = ownership.mark(record.owner());
     if (mark.length() > maxCommentLength) {
       throw new ProviderException(name(), "the ownership comment for " + host + " is " + mark.length()
-          + " characters, over the " + maxCommentLength + " allowed (max-comment-length; Cloudflare allows 100 on"
+          + " characters, over the " + maxCommentLength + " allowed (maxCommentLength; Cloudflare allows 100 on"
           + " the Free plan, 500 on paid plans). Use a shorter repository or instance name, or raise"
-          + " max-comment-length on a paid plan.", false);
+          + " maxCommentLength on a paid plan.", false);
+    }
+    if (!proxied && !validTtl(record.ttlSeconds())) {
+      throw new ProviderException(name(), "TTL " + record.ttlSeconds() + " s for " + host + ": " + TTL_RULE, false);
     }
     String zone = zoneId();
     List<CloudflareApi.Record> present = recordsAt(zone, host);
@@ -115,7 +130,8 @@ public final class CloudflareDnsProvider implements DnsProvider {
       }
       Optional<Ownership.Owner> owner = Ownership.parse(r.comment());
       if (owner.isPresent() && !ownership.isMine(owner.get())) {
-        throw Ownership.ownedByOtherInstallation(name(), host, owner.get());
+        throw ownership.ownedByOtherInstallation(name(), host, owner.get(),
+            "the comment of its " + r.type() + " record, id " + r.id());
       }
       if (owner.isPresent() && !owner.get().key().equals(record.owner())) {
         throw Ownership.ownedByOtherPreview(name(), host, owner.get(), record.owner());
@@ -129,10 +145,9 @@ public final class CloudflareDnsProvider implements DnsProvider {
     if (!foreign.isEmpty()) {
       throw Ownership.foreignRecords(name(), host, String.join(", ", foreign));
     }
-    boolean prox = proxied;
-    int recordTtl = prox ? 1 : ttl == null ? record.ttlSeconds() : ttl;
+    int recordTtl = proxied ? 1 : record.ttlSeconds();
     CloudflareApi.Record desired =
-        CloudflareApi.Record.of(record.type().name(), host, record.value(), recordTtl, prox, mark);
+        CloudflareApi.Record.of(record.type().name(), host, record.value(), recordTtl, proxied, mark);
     CloudflareApi.Record keep = ours.stream().filter(r -> r.type().equals(desired.type())).findFirst().orElse(null);
     for (CloudflareApi.Record r : ours) {
       if (r != keep) {
@@ -145,6 +160,12 @@ public final class CloudflareDnsProvider implements DnsProvider {
     } else if (!same(keep, desired)) {
       call(api.update(zone, keep.id(), desired), "update " + desired.type() + " " + host, false);
     }
+  }
+
+  static final String TTL_RULE = "Cloudflare accepts 1 (automatic) or " + MIN_TTL + "-86400 seconds";
+
+  static boolean validTtl(int ttl) {
+    return ttl == 1 || (ttl >= MIN_TTL && ttl <= Installation.MAX_DNS_TTL);
   }
 
   private static boolean same(CloudflareApi.Record a, CloudflareApi.Record b) {
@@ -214,7 +235,7 @@ public final class CloudflareDnsProvider implements DnsProvider {
         .filter(z -> zoneName.equals(Zones.normalize(z.name()))).collect(Collectors.toList());
     if (found.isEmpty()) {
       throw new ProviderException(name(), "zone " + zoneName + " not found: check the zone name and that the API"
-          + " token has Zone:Read and DNS:Edit permission on it (or set zone-id).", false);
+          + " token has Zone:Read and DNS:Edit permission on it (or set zoneId).", false);
     }
     zoneId = found.get(0).id();
     return zoneId;
@@ -267,15 +288,14 @@ public final class CloudflareDnsProvider implements DnsProvider {
     return "CloudflareDnsProvider{zone=" + zoneName + "}";
   }
 
-  /** Builds a {@link CloudflareDnsProvider}. */
+  /** Builds a {@link CloudflareDnsProvider}; {@link #build()} reports every invalid value at once. */
   public static final class Builder {
     private Secret apiToken;
     private String zone;
     private String zoneId;
     private boolean proxied;
-    private Integer ttl;
     private boolean adopt;
-    private String instance;
+    private Installation installation = Installation.defaults();
     private String apiUrl = DEFAULT_API_URL;
     private Duration timeout = Duration.ofSeconds(30);
     private int maxRetries = 5;
@@ -288,41 +308,40 @@ public final class CloudflareDnsProvider implements DnsProvider {
 
     /** An API token with Zone:Read and DNS:Edit on the zone (required). */
     public Builder apiToken(Secret apiToken) {
-      this.apiToken = apiToken;
+      this.apiToken = Objects.requireNonNull(apiToken, "apiToken");
       return this;
     }
 
     /** The zone name, e.g. {@code example.com} (required). */
     public Builder zone(String zone) {
-      this.zone = zone;
+      this.zone = Objects.requireNonNull(zone, "zone");
       return this;
     }
 
-    /** The zone id, to skip the lookup by name. */
+    /** The zone id, to skip the lookup by name; null to look it up. */
     public Builder zoneId(String zoneId) {
       this.zoneId = zoneId;
       return this;
     }
 
-    /** Proxy through Cloudflare (orange cloud); proxied records get TTL auto. Default false. */
+    /** Proxy through Cloudflare (orange cloud); proxied records get TTL automatic. Default false. */
     public Builder proxied(boolean proxied) {
       this.proxied = proxied;
       return this;
     }
 
-    /** A TTL for every record, overriding the record's own; 1 means automatic. Default: the record's. */
-    public Builder ttl(Integer ttl) {
-      this.ttl = ttl;
-      return this;
-    }
-
+    /** Take over records at a hostname that nobody marked as owned (default false: that is an error). */
     public Builder adopt(boolean adopt) {
       this.adopt = adopt;
       return this;
     }
 
-    public Builder instance(String instance) {
-      this.instance = instance;
+    /**
+     * The installation the records belong to (its instance is written in every comment; only its own
+     * records are listed and deleted). Default {@link Installation#defaults()}.
+     */
+    public Builder installation(Installation installation) {
+      this.installation = Objects.requireNonNull(installation, "installation");
       return this;
     }
 
@@ -351,12 +370,79 @@ public final class CloudflareDnsProvider implements DnsProvider {
     }
 
     Builder sleeper(RetryInterceptor.Sleeper sleeper) {
-      this.sleeper = sleeper;
+      this.sleeper = Objects.requireNonNull(sleeper, "sleeper");
       return this;
     }
 
+    /** @throws ConfigurationException naming every invalid value and how to fix it */
     public CloudflareDnsProvider build() {
+      List<String> problems = new ArrayList<>();
+      if (apiToken == null || apiToken.isEmpty()) {
+        problems.add("apiToken: is required (an API token with Zone:Read and DNS:Edit on the zone)");
+      }
+      if (zone == null || zone.isBlank()) {
+        problems.add("zone: is required (the zone name, e.g. example.com)");
+      }
+      if (HttpUrl.parse(apiUrl.endsWith("/") ? apiUrl : apiUrl + "/") == null) {
+        problems.add("apiUrl: must be an http or https URL, got \"" + apiUrl + "\"");
+      }
+      if (timeout.isZero() || timeout.isNegative()) {
+        problems.add("timeout: must be positive, got " + timeout);
+      }
+      if (maxRetries < 0 || maxRetries > 20) {
+        problems.add("maxRetries: must be 0-20, got " + maxRetries);
+      }
+      if (maxCommentLength < 40 || maxCommentLength > 500) {
+        problems.add("maxCommentLength: must be 40-500 (100 on the Free plan, 500 on paid plans), got " + maxCommentLength);
+      }
+      if (!proxied && !validTtl(installation.dnsTtl())) {
+        problems.add(ttlProblem(installation.dnsTtl()));
+      }
+      if (!problems.isEmpty()) {
+        throw new ConfigurationException(problems);
+      }
       return new CloudflareDnsProvider(this);
+    }
+  }
+
+  static String ttlProblem(int ttl) {
+    return "dns.ttl: " + TTL_RULE + " (set ttl: 1 for automatic, or at least " + MIN_TTL + "), got " + ttl;
+  }
+
+  /** Creates {@link CloudflareDnsProvider}s from {@code dns: {provider: cloudflare, ...}}. */
+  public static final class Factory implements DnsProvider.Factory {
+    @Override
+    public String name() {
+      return "cloudflare";
+    }
+
+    @Override
+    public DnsProvider create(ProviderContext context) {
+      ProviderConfig config = context.config();
+      config.ignore("provider");
+      ConfigKeys.instanceIsTopLevel(config);
+      Set<String> renamed = ConfigKeys.renamed(config, "apiToken", "zoneId", "apiUrl", "maxRetries", "retryBaseDelay",
+          "maxRetryWait", "maxCommentLength");
+      Secret token = renamed.contains("apiToken") ? config.secret("apiToken").orElse(null) : config.requiredSecret("apiToken");
+      String zone = config.requiredString("zone");
+      boolean proxied = config.bool("proxied", false);
+      int ttl = context.installation().dnsTtl();
+      if (!proxied && !validTtl(ttl)) {
+        // the installation-wide dns.ttl, read by the assembly: only its Cloudflare limit is checked here
+        config.problem("ttl", ttlProblem(ttl).substring("dns.ttl: ".length()));
+      }
+      Builder b = builder()
+          .zoneId(config.string("zoneId").orElse(null))
+          .proxied(proxied)
+          .adopt(config.bool("adopt", false))
+          .installation(context.installation())
+          .apiUrl(config.string("apiUrl", DEFAULT_API_URL))
+          .timeout(config.duration("timeout", Duration.ofSeconds(30)))
+          .retries(config.integer("maxRetries", 5, 0, 20), config.duration("retryBaseDelay", Duration.ofSeconds(1)),
+              config.duration("maxRetryWait", Duration.ofSeconds(60)))
+          .maxCommentLength(config.integer("maxCommentLength", 100, 40, 500));
+      config.validate();
+      return b.apiToken(token).zone(zone).build();
     }
   }
 }

@@ -20,7 +20,7 @@ final class CloudflareErrors {
   private static String hint(int status, List<CloudflareApi.Message> errors, String zone) {
     if (status == 401 || status == 403 || has(errors, 9109, 10000, 9106, 6003, 6111, 9103)) {
       return "Cloudflare rejected the API token: use a token with Zone:Read and DNS:Edit permission on zone "
-          + zone + " (api-token), and check it has not expired or been rolled";
+          + zone + " (apiToken), and check it has not expired or been rolled";
     }
     if (has(errors, 81053, 81057, 81058)) {
       return "a record with that name already exists (created by someone else meanwhile?); it was not touched";
@@ -29,7 +29,7 @@ final class CloudflareErrors {
       return "a CNAME cannot share its name with other records: remove the other records at that name";
     }
     if (has(errors, 7000, 7003, 1001)) {
-      return "the zone id is not valid for this token: check zone / zone-id";
+      return "the zone id is not valid for this token: check zone / zoneId";
     }
     if (has(errors, 9005, 9006, 9007, 9008, 1004, 9021)) {
       return "Cloudflare rejected the record's content or TTL (TTL must be 1 = auto, or 60-86400; proxied records"

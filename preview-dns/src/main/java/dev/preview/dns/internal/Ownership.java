@@ -11,9 +11,16 @@ import java.util.Optional;
 
 /**
  * The ownership mark every DNS provider writes beside the records it makes, in the style of
- * external-dns' registry: {@code heritage=preview,preview.dev/key=acme/shop#42} (plus
- * {@code ,preview.dev/instance=NAME} when several installations share one zone). RFC 2136 and Route53
- * put it in a TXT record, Cloudflare in the record's comment.
+ * external-dns' registry: {@code heritage=preview,preview.dev/key=acme/shop#42,preview.dev/instance=ci}.
+ * RFC 2136 and Route53 put it in a TXT record, Cloudflare in the record's comment.
+ *
+ * <p>The instance is always written, {@code default} included, so a mark names exactly one
+ * installation. A mark <em>without</em> an instance field (written by an earlier version, where "no
+ * instance" meant "no {@code dns.instance} configured") is foreign to every installation: it is never
+ * listed, never deleted and never taken over. Nothing proves whose it is: several installations could
+ * share a zone with no instance configured, and an installation that now names itself (top-level
+ * {@code instance}) may have written such marks before, so the {@code default} installation claiming
+ * them could delete another installation's records.
  *
  * <p>Values are percent-encoded where they hold {@code , = " % \} or anything outside printable
  * ASCII, so a branch name can never forge another field. Internal: not a public API.
@@ -24,29 +31,25 @@ public final class Ownership {
   private final String instance;
 
   private Ownership(String instance) {
-    this.instance = instance == null || instance.isBlank() ? null : instance;
+    this.instance = Objects.requireNonNull(instance, "instance");
   }
 
-  /** Ownership for the installation {@code instance}, or for the default one when null or blank. */
+  /** Ownership for the installation {@code instance} ({@link dev.preview.spi.Installation#instance()}). */
   public static Ownership of(String instance) {
     return new Ownership(instance);
   }
 
-  /** The configured instance name, or null for the default installation. */
+  /** The installation's instance name; never null. */
   public String instance() {
     return instance;
   }
 
-  /** The mark for records owned by {@code key}. */
+  /** The mark for records owned by {@code key} in this installation. */
   public String mark(PreviewKey key) {
-    StringBuilder sb = new StringBuilder(HERITAGE).append(',').append(Labels.KEY).append('=').append(encode(key.id()));
-    if (instance != null) {
-      sb.append(',').append(Labels.INSTANCE).append('=').append(encode(instance));
-    }
-    return sb.toString();
+    return HERITAGE + ',' + Labels.KEY + '=' + encode(key.id()) + ',' + Labels.INSTANCE + '=' + encode(instance);
   }
 
-  /** What a mark says, if {@code text} is one of ours (any instance). */
+  /** What a mark says, if {@code text} is one of preview's (any instance, or none for a legacy mark). */
   public static Optional<Owner> parse(String text) {
     if (text == null || !(text.equals(HERITAGE) || text.startsWith(HERITAGE + ","))) {
       return Optional.empty();
@@ -67,9 +70,9 @@ public final class Ownership {
     return key.map(k -> new Owner(k, fields.get(Labels.INSTANCE)));
   }
 
-  /** Whether {@code owner} belongs to this installation (same instance, or both default). */
+  /** Whether {@code owner} belongs to this installation: the same instance, written in the mark. */
   public boolean isMine(Owner owner) {
-    return Objects.equals(owner.instance(), instance);
+    return instance.equals(owner.instance());
   }
 
   /** The owner of a mark, if the mark is ours and of this installation. */
@@ -83,10 +86,19 @@ public final class Ownership {
         + "). Delete them, choose another hostname, or set adopt: true to take them over.", false);
   }
 
-  /** A hostname is marked by another installation sharing the zone. */
-  public static ProviderException ownedByOtherInstallation(String provider, String host, Owner owner) {
-    return new ProviderException(provider, host + " is owned by another preview installation ("
-        + owner.describe() + "); refusing to take it over.", false);
+  /**
+   * A hostname is marked by another installation sharing the zone, or by an earlier version of
+   * preview that wrote no instance; {@code where} says where the mark is (to remove it by hand).
+   */
+  public ProviderException ownedByOtherInstallation(String provider, String host, Owner owner, String where) {
+    if (owner.instance() == null) {
+      return new ProviderException(provider, host + " is marked by an earlier version of preview that wrote no"
+          + " instance (" + owner.describe() + "), so no installation can prove it is its own; refusing to take it"
+          + " over. If it belongs to this installation (instance \"" + instance + "\"), remove the mark (" + where
+          + ") and deploy again with adopt: true, or delete its records.", false);
+    }
+    return new ProviderException(provider, host + " is owned by another preview installation (" + owner.describe()
+        + "); this one is instance \"" + instance + "\"; refusing to take it over.", false);
   }
 
   /** A hostname is marked by this installation, but for another preview than {@code expected}. */
@@ -95,11 +107,11 @@ public final class Ownership {
         + expected.id() + "; refusing to take it over.", false);
   }
 
-  /** An owner read from a mark. */
+  /** An owner read from a mark; {@code instance} is null in a legacy mark. */
   public record Owner(PreviewKey key, String instance) {
-    /** For messages: {@code acme/shop#42} or {@code acme/shop#42 (instance ci)}. */
+    /** For messages: {@code acme/shop#42 (instance ci)}, or {@code acme/shop#42 (no instance)}. */
     public String describe() {
-      return instance == null ? key.id() : key.id() + " (instance " + instance + ")";
+      return key.id() + (instance == null ? " (no instance)" : " (instance " + instance + ")");
     }
   }
 

@@ -1,7 +1,10 @@
 package dev.preview.dns.none;
 
 import dev.preview.spi.DnsProvider;
+import dev.preview.dns.internal.ConfigKeys;
 import dev.preview.spi.DnsRecord;
+import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,5 +49,22 @@ public final class NoneDnsProvider implements DnsProvider {
   @Override
   public String toString() {
     return "NoneDnsProvider";
+  }
+
+  /** {@code dns.provider: none}: takes no other key ({@code target} and {@code ttl} belong to the installation). */
+  public static final class Factory implements DnsProvider.Factory {
+    @Override
+    public String name() {
+      return "none";
+    }
+
+    @Override
+    public DnsProvider create(ProviderContext context) {
+      ProviderConfig config = context.config();
+      config.ignore("provider");
+      ConfigKeys.instanceIsTopLevel(config);
+      config.validate();
+      return NoneDnsProvider.create();
+    }
   }
 }

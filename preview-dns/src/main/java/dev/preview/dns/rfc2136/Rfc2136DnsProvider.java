@@ -3,20 +3,32 @@ package dev.preview.dns.rfc2136;
 import dev.preview.dns.internal.Ownership;
 import dev.preview.dns.internal.Zones;
 import dev.preview.spi.DnsProvider;
+import dev.preview.dns.internal.ConfigKeys;
+import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.DnsRecord;
+import dev.preview.spi.Installation;
 import dev.preview.spi.PreviewKey;
+import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderException;
 import dev.preview.spi.Secret;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xbill.DNS.DClass;
@@ -47,13 +59,19 @@ import org.xbill.DNS.ZoneTransferIn;
  * is unused (or, with {@code adopt}, while nobody else's ownership TXT is there).
  *
  * <p>{@link #list()} reads the zone with a TSIG-signed AXFR, so the server must allow transfers to
- * the key ({@code allow-transfer { key "name."; };}).
+ * the key ({@code allow-transfer { key "name."; };}). It returns only the records whose mark names
+ * this {@linkplain Builder#installation installation}; {@link #delete} and {@link #upsert} never touch
+ * a name marked by another installation (or by an earlier version that wrote no instance).
+ *
+ * <p>Records get the TTL each {@link DnsRecord} carries (the installation's {@code dns.ttl}).
  *
  * <p>Thread-safe; each call opens its own TCP exchange.
  */
 public final class Rfc2136DnsProvider implements DnsProvider {
   private static final Logger LOG = LoggerFactory.getLogger(Rfc2136DnsProvider.class);
   private static final int[] ADDRESS_TYPES = {Type.A, Type.AAAA, Type.CNAME};
+  private static final String[] ALGORITHMS =
+      {"hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512"};
 
   private final String server;
   private final int port;
@@ -65,24 +83,21 @@ public final class Rfc2136DnsProvider implements DnsProvider {
   private final Duration timeout;
   private final boolean adopt;
   private final String txtPrefix;
-  private final Integer ttl;
   private final Ownership ownership;
   private final AtomicLong messages = new AtomicLong();
 
-  private Rfc2136DnsProvider(Builder b) {
-    this.server = Objects.requireNonNull(b.server, "server");
+  private Rfc2136DnsProvider(Builder b, TSIG tsig) {
+    this.server = b.server.trim();
     this.port = b.port;
-    this.zoneText = Zones.normalize(Objects.requireNonNull(b.zone, "zone"));
+    this.zoneText = Zones.normalize(b.zone);
     this.zone = name(zoneText);
     this.keyName = b.keyName;
-    this.tsig = b.keyName == null ? null
-        : new TSIG(name(b.algorithm), name(b.keyName), b.secret.reveal());
+    this.tsig = tsig;
     this.tcp = b.tcp;
     this.timeout = b.timeout;
     this.adopt = b.adopt;
     this.txtPrefix = b.txtPrefix;
-    this.ttl = b.ttl;
-    this.ownership = Ownership.of(b.instance);
+    this.ownership = Ownership.of(b.installation.instance());
   }
 
   public static Builder builder() {
@@ -104,7 +119,7 @@ public final class Rfc2136DnsProvider implements DnsProvider {
     Name host = hostName(record.hostname());
     Name ownerName = name(Zones.ownerName(txtPrefix, record.hostname()));
     Record mark = txt(ownerName, ownership.mark(record.owner()));
-    Record target = target(host, record, ttl == null ? record.ttlSeconds() : ttl);
+    Record target = target(host, record, record.ttlSeconds());
 
     // Steady state: we own the name, so rewrite it while our mark still reads exactly so.
     Update owned = new Update(zone);
@@ -150,9 +165,7 @@ public final class Rfc2136DnsProvider implements DnsProvider {
           + " that preview did not write (" + marks.size() + " record(s)). Remove it or use another hostname.", false);
     }
     if (!ownership.isMine(owner.get())) {
-      throw new ProviderException(name(), record.hostname() + " is owned by another preview installation ("
-          + instanceName(owner.get().instance()) + "; this one is " + instanceName(ownership.instance())
-          + "); refusing to take it over.", false);
+      throw ownership.ownedByOtherInstallation(name(), record.hostname(), owner.get(), "the TXT record " + ownerName);
     }
     if (!owner.get().key().equals(record.owner())) {
       throw Ownership.ownedByOtherPreview(name(), record.hostname(), owner.get(), record.owner());
@@ -167,10 +180,6 @@ public final class Rfc2136DnsProvider implements DnsProvider {
     if (rcode != Rcode.NOERROR) {
       throw failure("update " + record.hostname() + " (its ownership changed meanwhile)", rcode, null);
     }
-  }
-
-  private static String instanceName(String instance) {
-    return instance == null ? "the default instance" : "instance \"" + instance + "\"";
   }
 
   private static void replaceTargets(Update u, Name host, Record target) {
@@ -327,11 +336,11 @@ public final class Rfc2136DnsProvider implements DnsProvider {
       if (tsig != null) {
         return new ProviderException(name(), "the DNS server " + server + ":" + port + " rejected the TSIG key \""
             + keyName + "\" (" + code + (tsigError == null ? "" : "/" + tsigError) + ") on " + what
-            + ": check that tsig-key-name, tsig-algorithm and tsig-secret match a key the server knows"
+            + ": check that tsigKeyName, tsigAlgorithm and tsigSecret (or the key in tsigKeyFile) match a key the server knows"
             + " and that its clock is within 5 minutes of ours.", false);
       }
       return new ProviderException(name(), "the DNS server " + server + ":" + port + " is not authoritative for "
-          + zoneText + " or requires a TSIG key (" + code + ") on " + what + ": set tsig-key-name and tsig-secret.", false);
+          + zoneText + " or requires a TSIG key (" + code + ") on " + what + ": set tsigKeyFile, or tsigKeyName and tsigSecret.", false);
     }
     if (rcode == Rcode.REFUSED) {
       return new ProviderException(name(), "the DNS server " + server + ":" + port + " refused " + what + " (REFUSED): "
@@ -385,8 +394,10 @@ public final class Rfc2136DnsProvider implements DnsProvider {
     return "Rfc2136DnsProvider{" + server + ":" + port + ", zone=" + zoneText + ", key=" + keyName + "}";
   }
 
-  /** Builds an {@link Rfc2136DnsProvider}. */
+  /** Builds an {@link Rfc2136DnsProvider}; {@link #build()} reports every invalid value at once. */
   public static final class Builder {
+    private static final Pattern LABEL = Pattern.compile("[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?");
+
     private String server;
     private int port = 53;
     private String zone;
@@ -397,23 +408,17 @@ public final class Rfc2136DnsProvider implements DnsProvider {
     private Duration timeout = Duration.ofSeconds(10);
     private boolean adopt;
     private String txtPrefix = "_preview";
-    private String instance;
-    private Integer ttl;
+    private Installation installation = Installation.defaults();
 
     private Builder() {}
 
-    /** A TTL for every record, overriding the record's own (default: the record's). */
-    public Builder ttl(Integer ttl) {
-      this.ttl = ttl;
-      return this;
-    }
-
     /** Host name or address of the primary server (required). */
     public Builder server(String server) {
-      this.server = server;
+      this.server = Objects.requireNonNull(server, "server");
       return this;
     }
 
+    /** 1-65535, default 53. */
     public Builder port(int port) {
       this.port = port;
       return this;
@@ -421,11 +426,15 @@ public final class Rfc2136DnsProvider implements DnsProvider {
 
     /** The zone records are made in, e.g. {@code preview.example.com} (required). */
     public Builder zone(String zone) {
-      this.zone = zone;
+      this.zone = Objects.requireNonNull(zone, "zone");
       return this;
     }
 
-    /** The TSIG key: its name (e.g. {@code preview-key.}), algorithm (e.g. {@code hmac-sha256}) and base64 secret. */
+    /**
+     * The TSIG key: its name (e.g. {@code preview-key.}), algorithm ({@code hmac-sha256}, or another
+     * {@code hmac-sha*} or {@code hmac-md5}) and
+     * base64 secret. Without one, messages are unsigned (only for servers that allow that).
+     */
     public Builder tsig(String keyName, String algorithm, Secret secret) {
       this.keyName = Objects.requireNonNull(keyName, "keyName");
       this.algorithm = Objects.requireNonNull(algorithm, "algorithm");
@@ -439,6 +448,7 @@ public final class Rfc2136DnsProvider implements DnsProvider {
       return this;
     }
 
+    /** How long to wait for each answer; positive, default 10 s. */
     public Builder timeout(Duration timeout) {
       this.timeout = Objects.requireNonNull(timeout, "timeout");
       return this;
@@ -456,14 +466,134 @@ public final class Rfc2136DnsProvider implements DnsProvider {
       return this;
     }
 
-    /** Name of this installation when several share one zone (default: none). */
-    public Builder instance(String instance) {
-      this.instance = instance;
+    /**
+     * The installation the records belong to (its instance is written in every mark; only its own
+     * records are listed and deleted). Default {@link Installation#defaults()}.
+     */
+    public Builder installation(Installation installation) {
+      this.installation = Objects.requireNonNull(installation, "installation");
       return this;
     }
 
+    /** @throws ConfigurationException naming every invalid value and how to fix it */
     public Rfc2136DnsProvider build() {
-      return new Rfc2136DnsProvider(this);
+      List<String> problems = new ArrayList<>();
+      if (server == null || server.isBlank()) {
+        problems.add("server: is required (host name or address of the zone's primary server)");
+      }
+      if (port < 1 || port > 65535) {
+        problems.add("port: must be 1-65535, got " + port);
+      }
+      if (zone == null || zone.isBlank()) {
+        problems.add("zone: is required (the zone records are made in, e.g. preview.example.com)");
+      } else if (!validName(zone)) {
+        problems.add("zone: not a valid DNS name: \"" + zone + "\"");
+      }
+      if (timeout.isZero() || timeout.isNegative()) {
+        problems.add("timeout: must be positive, got " + timeout);
+      }
+      if (!LABEL.matcher(txtPrefix).matches()) {
+        problems.add("txtPrefix: must be one DNS label (letters, digits, '_' or '-', at most 63), got \"" + txtPrefix + "\"");
+      }
+      TSIG tsig = null;
+      if (keyName != null) {
+        if (!Arrays.asList(ALGORITHMS).contains(algorithm)) {
+          problems.add("tsigAlgorithm: must be one of " + String.join(", ", ALGORITHMS) + ", got \"" + algorithm + "\"");
+        }
+        if (!validName(keyName)) {
+          problems.add("tsigKeyName: not a valid DNS name: \"" + keyName + "\"");
+        }
+        if (problems.isEmpty()) {
+          try {
+            tsig = new TSIG(name(algorithm), name(keyName), secret.reveal());
+          } catch (IllegalArgumentException e) {
+            // never the secret itself in a message
+            problems.add("tsigSecret: is not valid base64 (write the secret that tsig-keygen prints)");
+          }
+        }
+      }
+      if (!problems.isEmpty()) {
+        throw new ConfigurationException(problems);
+      }
+      return new Rfc2136DnsProvider(this, tsig);
+    }
+
+    private static boolean validName(String text) {
+      try {
+        Name.fromString(Zones.normalize(text), Name.root);
+        return !Zones.normalize(text).isEmpty();
+      } catch (TextParseException e) {
+        return false;
+      }
+    }
+  }
+
+  /**
+   * Creates {@link Rfc2136DnsProvider}s from the {@code dns:} section of {@code preview.yaml}
+   * ({@code provider: rfc2136}). The TSIG key comes either from {@code tsigKeyFile} (a BIND key file as
+   * written by {@code tsig-keygen}) or from {@code tsigKeyName}, {@code tsigAlgorithm} and
+   * {@code tsigSecret}. {@code target} and {@code ttl} belong to the installation and are not read here.
+   */
+  public static final class Factory implements DnsProvider.Factory {
+    private static final Pattern KEY_FILE = Pattern.compile(
+        "key\\s+\"?([^\"\\s{]+)\"?\\s*\\{[^}]*?algorithm\\s+\"?([A-Za-z0-9-]+)\"?\\s*;[^}]*?secret\\s+\"([^\"]+)\"\\s*;",
+        Pattern.DOTALL);
+
+    @Override
+    public String name() {
+      return "rfc2136";
+    }
+
+    @Override
+    public DnsProvider create(ProviderContext context) {
+      ProviderConfig config = context.config();
+      config.ignore("provider");
+      ConfigKeys.instanceIsTopLevel(config);
+      ConfigKeys.renamed(config, "txtPrefix", "tsigKeyFile", "tsigKeyName", "tsigAlgorithm", "tsigSecret");
+      String server = config.requiredString("server");
+      String zone = config.requiredString("zone");
+      Builder b = builder()
+          .port(config.integer("port", 53, 1, 65535))
+          .tcp("tcp".equals(config.choice("transport", "tcp", "tcp", "udp")))
+          .timeout(config.duration("timeout", Duration.ofSeconds(10)))
+          .adopt(config.bool("adopt", false))
+          .txtPrefix(config.string("txtPrefix", "_preview"))
+          .installation(context.installation());
+      Optional<String> keyFile = config.string("tsigKeyFile");
+      Optional<String> keyName = config.string("tsigKeyName");
+      String algorithm = config.choice("tsigAlgorithm", "hmac-sha256", ALGORITHMS);
+      Optional<Secret> secret = config.secret("tsigSecret");
+      if (keyFile.isPresent()) {
+        if (keyName.isPresent() || secret.isPresent()) {
+          config.problem("tsigKeyFile", "set either tsigKeyFile or tsigKeyName + tsigSecret, not both");
+        } else {
+          readKeyFile(config, keyFile.get(), b);
+        }
+      } else if (keyName.isPresent() != secret.isPresent()) {
+        config.problem(keyName.isPresent() ? "tsigSecret" : "tsigKeyName",
+            "is required when " + (keyName.isPresent() ? "tsigKeyName" : "tsigSecret") + " is set");
+      } else if (keyName.isPresent()) {
+        b.tsig(keyName.get(), algorithm, secret.get());
+      }
+      config.validate();
+      return b.server(server).zone(zone).build();
+    }
+
+    private static void readKeyFile(ProviderConfig config, String file, Builder b) {
+      String text;
+      try {
+        text = Files.readString(Path.of(file), StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        config.problem("tsigKeyFile", "cannot read " + file + " (" + e.getClass().getSimpleName() + ")");
+        return;
+      }
+      Matcher m = KEY_FILE.matcher(text);
+      if (!m.find()) {
+        config.problem("tsigKeyFile", file + " holds no key { algorithm ...; secret \"...\"; } block"
+            + " (write one with: tsig-keygen -a hmac-sha256 preview-key.)");
+        return;
+      }
+      b.tsig(m.group(1), m.group(2).toLowerCase(Locale.ROOT), Secret.of(m.group(3)));
     }
   }
 }

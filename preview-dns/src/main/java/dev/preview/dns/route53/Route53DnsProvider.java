@@ -1,10 +1,15 @@
 package dev.preview.dns.route53;
 
+import dev.preview.dns.internal.ConfigKeys;
 import dev.preview.dns.internal.Ownership;
 import dev.preview.dns.internal.Zones;
+import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.DnsProvider;
 import dev.preview.spi.DnsRecord;
+import dev.preview.spi.Installation;
 import dev.preview.spi.PreviewKey;
+import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderException;
 import dev.preview.spi.Secret;
 import java.net.URI;
@@ -52,8 +57,12 @@ import software.amazon.awssdk.services.route53.model.Route53Exception;
  * A {@link DnsProvider} on Amazon Route 53 (AWS SDK v2, JDK URLConnection HTTP client).
  *
  * <p>Ownership: as external-dns does, a TXT record beside each hostname {@code h}, at
- * {@code _preview.h}, holds {@code "heritage=preview,preview.dev/key=<key>"} (a separate name, since
- * a CNAME may share its name with nothing). Each upsert or delete is one change batch holding the
+ * {@code _preview.h}, holds {@code "heritage=preview,preview.dev/key=<key>,preview.dev/instance=<name>"}
+ * (a separate name, since a CNAME may share its name with nothing). {@link #list()} returns only the
+ * records whose mark names this {@linkplain Builder#installation installation}; {@link #delete} and
+ * {@link #upsert} never touch a name marked by another installation (or by an earlier version that
+ * wrote no instance). Records get the TTL each {@link DnsRecord} carries (the installation's
+ * {@code dns.ttl}). Each upsert or delete is one change batch holding the
  * record and its mark, so Route 53 applies both or neither; new names use {@code CREATE} and deletes
  * name the exact values read, so a concurrent writer makes the batch fail instead of being
  * overwritten.
@@ -76,25 +85,20 @@ public final class Route53DnsProvider implements DnsProvider {
   private final String txtPrefix;
   private final Ownership ownership;
   private final boolean waitForSync;
-  private final Long ttl;
   private final Duration syncPollInterval;
   private final Duration syncTimeout;
   private final AtomicLong calls = new AtomicLong();
   private volatile String zoneId;
 
   private Route53DnsProvider(Builder b) {
-    this.zoneName = b.zone == null ? null : Zones.normalize(b.zone);
-    this.configuredZoneId = b.hostedZoneId == null ? null : stripZonePrefix(b.hostedZoneId);
-    if (zoneName == null) {
-      throw new IllegalArgumentException("zone is required (the hosted zone's DNS name, e.g. preview.example.com)");
-    }
+    this.zoneName = Zones.normalize(b.zone);
+    this.configuredZoneId = b.hostedZoneId == null || b.hostedZoneId.isBlank() ? null : stripZonePrefix(b.hostedZoneId.trim());
     this.zoneId = configuredZoneId;
     this.privateZone = b.privateZone;
     this.adopt = b.adopt;
     this.txtPrefix = b.txtPrefix;
-    this.ownership = Ownership.of(b.instance);
+    this.ownership = Ownership.of(b.installation.instance());
     this.waitForSync = b.waitForSync;
-    this.ttl = b.ttl == null ? null : b.ttl.longValue();
     this.syncPollInterval = b.syncPollInterval;
     this.syncTimeout = b.syncTimeout;
 
@@ -165,7 +169,7 @@ public final class Route53DnsProvider implements DnsProvider {
 
     RRType type = RRType.fromValue(record.type().name());
     ResourceRecordSet desired = ResourceRecordSet.builder().name(host + ".").type(type)
-        .ttl(ttl != null ? ttl : (long) record.ttlSeconds())
+        .ttl((long) record.ttlSeconds())
         .resourceRecords(ResourceRecord.builder().value(Zones.absoluteValue(record)).build()).build();
     List<Change> changes = new ArrayList<>();
     ResourceRecordSet sameType = null;
@@ -201,7 +205,7 @@ public final class Route53DnsProvider implements DnsProvider {
           + " that preview did not write. Remove it or use another hostname.", false);
     }
     if (!ownership.isMine(owner.get())) {
-      throw Ownership.ownedByOtherInstallation(name(), host, owner.get());
+      throw ownership.ownedByOtherInstallation(name(), host, owner.get(), "the TXT record " + ownerName);
     }
     if (!owner.get().key().equals(expected)) {
       throw Ownership.ownedByOtherPreview(name(), host, owner.get(), expected);
@@ -337,7 +341,7 @@ public final class Route53DnsProvider implements DnsProvider {
     while (current.status() != ChangeStatus.INSYNC) {
       if (Instant.now().isAfter(deadline)) {
         throw new ProviderException(name(), what + ": change " + info.id() + " still " + current.statusAsString()
-            + " after " + syncTimeout.toSeconds() + " s (sync-timeout); it was accepted and will apply", true);
+            + " after " + syncTimeout.toSeconds() + " s (syncTimeout); it was accepted and will apply", true);
       }
       try {
         Thread.sleep(syncPollInterval.toMillis());
@@ -365,12 +369,12 @@ public final class Route53DnsProvider implements DnsProvider {
     if (matching.isEmpty()) {
       throw new ProviderException(name(), "hosted zone " + zoneName + (privateZone == null ? "" : privateZone
           ? " (private)" : " (public)") + " not found: check the zone name and that the credentials may call"
-          + " route53:ListHostedZonesByName (or set hosted-zone-id).", false);
+          + " route53:ListHostedZonesByName (or set hostedZoneId).", false);
     }
     if (matching.size() > 1) {
       throw new ProviderException(name(), "several hosted zones are named " + zoneName + " ("
           + matching.stream().map(z -> stripZonePrefix(z.id())).collect(Collectors.joining(", "))
-          + "): set hosted-zone-id, or private-zone: true/false.", false);
+          + "): set hostedZoneId, or privateZone: true/false.", false);
     }
     zoneId = stripZonePrefix(matching.get(0).id());
     return zoneId;
@@ -440,7 +444,7 @@ public final class Route53DnsProvider implements DnsProvider {
     return "Route53DnsProvider{zone=" + zoneName + (zoneId == null ? "" : ", id=" + zoneId) + "}";
   }
 
-  /** Builds a {@link Route53DnsProvider}. */
+  /** Builds a {@link Route53DnsProvider}; {@link #build()} reports every invalid value at once. */
   public static final class Builder {
     private String zone;
     private String hostedZoneId;
@@ -452,8 +456,7 @@ public final class Route53DnsProvider implements DnsProvider {
     private String region = "us-east-1";
     private boolean adopt;
     private String txtPrefix = "_preview";
-    private String instance;
-    private Integer ttl;
+    private Installation installation = Installation.defaults();
     private boolean waitForSync;
     private Duration syncPollInterval = Duration.ofSeconds(5);
     private Duration syncTimeout = Duration.ofMinutes(5);
@@ -467,7 +470,7 @@ public final class Route53DnsProvider implements DnsProvider {
 
     /** The hosted zone's DNS name, e.g. {@code preview.example.com} (required). */
     public Builder zone(String zone) {
-      this.zone = zone;
+      this.zone = Objects.requireNonNull(zone, "zone");
       return this;
     }
 
@@ -506,24 +509,24 @@ public final class Route53DnsProvider implements DnsProvider {
       return this;
     }
 
+    /** Take over records at a hostname that nobody marked as owned (default false: that is an error). */
     public Builder adopt(boolean adopt) {
       this.adopt = adopt;
       return this;
     }
 
+    /** First label of the ownership TXT name (default {@code _preview}). */
     public Builder txtPrefix(String txtPrefix) {
       this.txtPrefix = Objects.requireNonNull(txtPrefix, "txtPrefix");
       return this;
     }
 
-    public Builder instance(String instance) {
-      this.instance = instance;
-      return this;
-    }
-
-    /** A TTL for every record, overriding the record's own (default: the record's). */
-    public Builder ttl(Integer ttl) {
-      this.ttl = ttl;
+    /**
+     * The installation the records belong to (its instance is written in every mark; only its own
+     * records are listed and deleted). Default {@link Installation#defaults()}.
+     */
+    public Builder installation(Installation installation) {
+      this.installation = Objects.requireNonNull(installation, "installation");
       return this;
     }
 
@@ -549,8 +552,93 @@ public final class Route53DnsProvider implements DnsProvider {
       return this;
     }
 
+    /** @throws ConfigurationException naming every invalid value and how to fix it */
     public Route53DnsProvider build() {
+      List<String> problems = new ArrayList<>();
+      if (zone == null || zone.isBlank()) {
+        problems.add("zone: is required (the hosted zone's DNS name, e.g. preview.example.com)");
+      }
+      if (region.isBlank()) {
+        problems.add("region: must not be empty (us-east-1 for Route 53's global endpoint)");
+      }
+      if (endpoint != null) {
+        try {
+          URI u = URI.create(endpoint);
+          if (u.getScheme() == null || u.getHost() == null) {
+            problems.add("endpoint: must be an absolute http or https URL, got \"" + endpoint + "\"");
+          }
+        } catch (IllegalArgumentException e) {
+          problems.add("endpoint: must be an absolute http or https URL, got \"" + endpoint + "\"");
+        }
+      }
+      if (!txtPrefix.matches("[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")) {
+        problems.add("txtPrefix: must be one DNS label (letters, digits, '_' or '-', at most 63), got \"" + txtPrefix + "\"");
+      }
+      if (maxAttempts < 1 || maxAttempts > 50) {
+        problems.add("maxAttempts: must be 1-50, got " + maxAttempts);
+      }
+      positive(problems, "timeout", timeout);
+      positive(problems, "syncPollInterval", syncPollInterval);
+      positive(problems, "syncTimeout", syncTimeout);
+      if (!problems.isEmpty()) {
+        throw new ConfigurationException(problems);
+      }
       return new Route53DnsProvider(this);
+    }
+
+    private static void positive(List<String> problems, String name, Duration d) {
+      if (d.isZero() || d.isNegative()) {
+        problems.add(name + ": must be positive, got " + d);
+      }
+    }
+  }
+
+  /** Creates {@link Route53DnsProvider}s from {@code dns: {provider: route53, ...}}. */
+  public static final class Factory implements DnsProvider.Factory {
+    @Override
+    public String name() {
+      return "route53";
+    }
+
+    @Override
+    public DnsProvider create(ProviderContext context) {
+      ProviderConfig config = context.config();
+      config.ignore("provider");
+      ConfigKeys.instanceIsTopLevel(config);
+      ConfigKeys.renamed(config, "hostedZoneId", "txtPrefix", "waitForSync", "syncPollInterval", "syncTimeout",
+          "maxAttempts", "retryBaseDelay", "throttleBaseDelay", "maxRetryDelay", "privateZone", "accessKeyId",
+          "secretAccessKey", "sessionToken");
+      String zone = config.requiredString("zone");
+      Builder b = builder()
+          .hostedZoneId(config.string("hostedZoneId").orElse(null))
+          .endpoint(config.string("endpoint").orElse(null))
+          .region(config.string("region", "us-east-1"))
+          .adopt(config.bool("adopt", false))
+          .txtPrefix(config.string("txtPrefix", "_preview"))
+          .installation(context.installation())
+          .waitForSync(config.bool("waitForSync", false), config.duration("syncPollInterval", Duration.ofSeconds(5)),
+              config.duration("syncTimeout", Duration.ofMinutes(5)))
+          .timeout(config.duration("timeout", Duration.ofSeconds(30)))
+          .retries(config.integer("maxAttempts", 8, 1, 50), config.duration("retryBaseDelay", Duration.ofMillis(100)),
+              config.duration("throttleBaseDelay", Duration.ofSeconds(1)),
+              config.duration("maxRetryDelay", Duration.ofSeconds(20)));
+      if (config.has("privateZone")) {
+        b.privateZone(config.bool("privateZone", false));
+      }
+      Optional<String> keyId = config.string("accessKeyId");
+      Optional<Secret> secret = config.secret("secretAccessKey");
+      Optional<Secret> session = config.secret("sessionToken");
+      if (keyId.isPresent() != secret.isPresent()) {
+        config.problem(keyId.isPresent() ? "secretAccessKey" : "accessKeyId",
+            "is required when " + (keyId.isPresent() ? "accessKeyId" : "secretAccessKey") + " is set"
+                + " (or leave both out to use the default credential chain)");
+      } else if (keyId.isPresent()) {
+        b.credentials(keyId.get(), secret.get(), session.orElse(null));
+      } else if (session.isPresent()) {
+        config.problem("sessionToken", "needs accessKeyId and secretAccessKey");
+      }
+      config.validate();
+      return b.zone(zone).build();
     }
   }
 }

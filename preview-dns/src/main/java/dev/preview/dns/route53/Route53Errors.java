@@ -32,7 +32,7 @@ final class Route53Errors {
           "ExpiredToken", "UnrecognizedClientException" ->
           "the credentials were refused: they need route53:ListHostedZonesByName, ListResourceRecordSets,"
               + " ChangeResourceRecordSets and GetChange on the hosted zone of " + zone;
-      case "NoSuchHostedZone" -> "no hosted zone with that id: check hosted-zone-id / zone";
+      case "NoSuchHostedZone" -> "no hosted zone with that id: check hostedZoneId / zone";
       case "InvalidChangeBatch" -> "Route 53 refused the change batch (a record changed meanwhile, or a CNAME"
           + " would share its name); nothing was changed";
       case "Throttling", "PriorRequestNotComplete" -> "Route 53 kept throttling after every retry; try again later";

@@ -5,8 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.preview.core.assembly.PreviewConfig;
+import dev.preview.core.assembly.ProviderRegistry;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.DnsRecord;
+import dev.preview.spi.Installation;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
 import dev.preview.spi.ProviderContext;
@@ -27,7 +30,7 @@ class CloudflareDnsProviderTest {
   static final String TOKEN = "cf-token-Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQ";
   static final String ZONE_ID = "023e105f4ecef8ad9ca31a8372d0c353";
   static final String HOST = "pr-42.preview.example.com";
-  static final String MARK = "heritage=preview,preview.dev/key=acme/shop#42";
+  static final String MARK = "heritage=preview,preview.dev/key=acme/shop#42,preview.dev/instance=default";
   static final PreviewKey KEY = PreviewKey.pr("acme/shop", 42);
   static final ObjectMapper JSON = new ObjectMapper();
 
@@ -168,7 +171,7 @@ class CloudflareDnsProviderTest {
     assertThat(body(take("PUT", "/client/v4/zones/" + ZONE_ID + "/dns_records/x1")).get("comment").asText())
         .isEqualTo(MARK);
 
-    String other = "heritage=preview,preview.dev/key=acme/shop#7";
+    String other = "heritage=preview,preview.dev/key=acme/shop#7,preview.dev/instance=default";
     server.enqueue(page("[" + record("o1", "A", HOST, "192.0.2.7", 60, other) + "]", 1, 1, 1));
     assertThatThrownBy(() -> dns.upsert(new DnsRecord(HOST, DnsRecord.Type.A, "192.0.2.10", 60, KEY)))
         .hasMessageContaining("owned by preview acme/shop#7");
@@ -182,7 +185,9 @@ class CloudflareDnsProviderTest {
         + record("r9", "A", "pr-9.preview.example.com", "192.0.2.9", 60,
             "heritage=preview,preview.dev/key=acme/shop#9,preview.dev/instance=ci") + "]", 1, 2, 3));
     server.enqueue(page("[" + record("r2", "AAAA", "pr-43.preview.example.com", "2001:db8:0:0:0:0:0:1", 120,
-        "heritage=preview,preview.dev/key=acme/shop#43") + "]", 2, 2, 3));
+        "heritage=preview,preview.dev/key=acme/shop#43,preview.dev/instance=default") + ","
+        + record("r3", "A", "pr-44.preview.example.com", "192.0.2.44", 60, "heritage=preview,preview.dev/key=acme/shop#44")
+        + "]", 2, 2, 3));
 
     assertThat(dns.list()).containsExactly(
         new DnsRecord(HOST, DnsRecord.Type.A, "192.0.2.10", 60, KEY),
@@ -261,7 +266,7 @@ class CloudflareDnsProviderTest {
     CloudflareDnsProvider dns = builder().zoneId(ZONE_ID).build();
     PreviewKey longKey = PreviewKey.branch("acme/" + "s".repeat(40), "feature/" + "x".repeat(40));
     assertThatThrownBy(() -> dns.upsert(new DnsRecord(HOST, DnsRecord.Type.A, "192.0.2.10", 60, longKey)))
-        .hasMessageContaining("over the 100 allowed (max-comment-length");
+        .hasMessageContaining("over the 100 allowed (maxCommentLength");
     assertThat(server.getRequestCount()).isZero();
   }
 
@@ -274,13 +279,112 @@ class CloudflareDnsProviderTest {
 
   @Test
   void factoryReportsEveryProblemAtOnce() {
-    assertThatThrownBy(() -> new CloudflareDnsProviderFactory().create(ProviderContext.of(ProviderConfig.of("dns",
-        Map.of("provider", "cloudflare", "ttl", "soon", "proxied", "maybe", "zonne", "example.com")))))
+    // dns.ttl is installation-wide: the assembly reads (and checks) it, before any factory runs
+    assertThatThrownBy(() -> PreviewConfig.parse("app:\n  image: shop:1\n  hostname: \"pr-{number}.example.com\"\n"
+        + "dns:\n  provider: cloudflare\n  ttl: soon\n", k -> null, "preview.yaml")
+        .createProviders(ProviderRegistry.defaultRegistry()))
         .isInstanceOf(ConfigurationException.class)
-        .hasMessageContaining("dns.api-token: is required")
+        .hasMessageContaining("dns.ttl: must be a whole number");
+    assertThatThrownBy(() -> new CloudflareDnsProvider.Factory().create(ProviderContext.of(ProviderConfig.of("dns",
+        Map.of("provider", "cloudflare", "proxied", "maybe", "zonne", "example.com")))))
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("dns.apiToken: is required")
         .hasMessageContaining("dns.zone: is required")
-        .hasMessageContaining("dns.ttl: must be a whole number")
         .hasMessageContaining("dns.proxied: must be true or false")
         .hasMessageContaining("dns.zonne: unknown key");
+  }
+
+  @Test
+  void kebabKeysAreReportedAsRenamedWithEveryOtherProblem() {
+    Map<String, Object> m = Map.of("provider", "cloudflare", "api-token", TOKEN, "zone-id", ZONE_ID, "max-retries", 3,
+        "proxied", "maybe");
+    assertThatThrownBy(() -> new CloudflareDnsProvider.Factory().create(ProviderContext.of(ProviderConfig.of("dns", m))))
+        .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).containsExactlyInAnyOrder(
+            "dns.api-token: renamed to apiToken",
+            "dns.zone-id: renamed to zoneId",
+            "dns.max-retries: renamed to maxRetries",
+            "dns.zone: is required",
+            "dns.proxied: must be true or false, got \"maybe\""))
+        .hasMessageNotContaining(TOKEN);
+  }
+
+  @Test
+  void aTtlCloudflareDoesNotAcceptIsAProblemAtDnsTtl() {
+    Installation thirty = Installation.builder().dnsTtl(30).build();
+    Map<String, Object> m = Map.of("apiToken", TOKEN, "zone", "example.com");
+    assertThatThrownBy(() -> new CloudflareDnsProvider.Factory().create(ProviderContext.of(ProviderConfig.of("dns", m), thirty)))
+        .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).containsExactly(
+            "dns.ttl: Cloudflare accepts 1 (automatic) or 60-86400 seconds (set ttl: 1 for automatic, or at least 60), got 30"));
+    assertThatThrownBy(() -> builder().installation(thirty).build())
+        .isInstanceOf(ConfigurationException.class).hasMessageContaining("dns.ttl: Cloudflare accepts 1 (automatic) or 60-86400");
+    // proxied records are always automatic, so the TTL does not matter; 1 and 60 are fine
+    assertThat(new CloudflareDnsProvider.Factory().create(ProviderContext.of(
+        ProviderConfig.of("dns", Map.of("apiToken", TOKEN, "zone", "example.com", "proxied", true)), thirty))).isNotNull();
+    assertThat(builder().installation(Installation.builder().dnsTtl(1).build()).build()).isNotNull();
+
+    CloudflareDnsProvider dns = builder().zoneId(ZONE_ID).build();
+    assertThatThrownBy(() -> dns.upsert(new DnsRecord(HOST, DnsRecord.Type.A, "192.0.2.10", 30, KEY)))
+        .isInstanceOf(ProviderException.class).hasMessageContaining("TTL 30 s for " + HOST + ": Cloudflare accepts 1");
+    assertThat(server.getRequestCount()).isZero();
+  }
+
+  @Test
+  void buildReportsEveryProblemOfCodeBuiltConfigurationAtOnce() {
+    assertThatThrownBy(() -> CloudflareDnsProvider.builder().apiUrl("not a url").maxCommentLength(20)
+        .retries(-1, Duration.ofSeconds(1), Duration.ofSeconds(1)).build())
+        .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).containsExactly(
+            "apiToken: is required (an API token with Zone:Read and DNS:Edit on the zone)",
+            "zone: is required (the zone name, e.g. example.com)",
+            "apiUrl: must be an http or https URL, got \"not a url\"",
+            "maxRetries: must be 0-20, got -1",
+            "maxCommentLength: must be 40-500 (100 on the Free plan, 500 on paid plans), got 20"));
+    assertThatThrownBy(() -> CloudflareDnsProvider.builder().zone(null)).isInstanceOf(NullPointerException.class)
+        .hasMessage("zone");
+  }
+
+  @Test
+  void aRecordMarkedByAnotherInstallationIsNeitherListedNorDeleted() throws Exception {
+    String ciMark = "heritage=preview,preview.dev/key=acme/shop#42,preview.dev/instance=ci";
+    String legacyMark = "heritage=preview,preview.dev/key=acme/shop#42";
+    String list = "[" + record("r1", "A", HOST, "192.0.2.10", 60, MARK) + ","
+        + record("c1", "A", "pr-42.ci.example.com", "192.0.2.20", 60, ciMark) + ","
+        + record("l1", "A", "pr-42.old.example.com", "192.0.2.30", 60, legacyMark) + "]";
+    CloudflareDnsProvider dns = builder().zoneId(ZONE_ID).build();
+    CloudflareDnsProvider ci = builder().zoneId(ZONE_ID).installation(Installation.builder().instance("ci").build()).build();
+    String base = "/client/v4/zones/" + ZONE_ID + "/dns_records?";
+    server.enqueue(page(list, 1, 1, 3));
+    server.enqueue(page(list, 1, 1, 3));
+
+    // the same key in two installations: each lists only its own
+    assertThat(dns.list()).containsExactly(new DnsRecord(HOST, DnsRecord.Type.A, "192.0.2.10", 60, KEY));
+    assertThat(ci.list()).containsExactly(new DnsRecord("pr-42.ci.example.com", DnsRecord.Type.A, "192.0.2.20", 60, KEY));
+    take("GET", base + "comment.startswith=heritage%3Dpreview&per_page=100&page=1");
+    take("GET", base + "comment.startswith=heritage%3Dpreview&per_page=100&page=1");
+
+    server.enqueue(page("[" + record("c1", "A", "pr-42.ci.example.com", "192.0.2.20", 60, ciMark) + "]", 1, 1, 1));
+    server.enqueue(page("[" + record("l1", "A", "pr-42.old.example.com", "192.0.2.30", 60, legacyMark) + "]", 1, 1, 1));
+    server.enqueue(page("[" + record("r1", "A", HOST, "192.0.2.10", 60, MARK) + "]", 1, 1, 1));
+    dns.delete("pr-42.ci.example.com");
+    dns.delete("pr-42.old.example.com");
+    ci.delete(HOST);
+    take("GET", base + "name.exact=pr-42.ci.example.com&per_page=100&page=1");
+    take("GET", base + "name.exact=pr-42.old.example.com&per_page=100&page=1");
+    take("GET", base + "name.exact=" + HOST + "&per_page=100&page=1");
+    assertThat(server.getRequestCount()).as("reads only: no DELETE went out").isEqualTo(5);
+
+    // and a hostname the other installation holds is refused, naming both
+    server.enqueue(page("[" + record("c1", "A", "pr-42.ci.example.com", "192.0.2.20", 60, ciMark) + "]", 1, 1, 1));
+    assertThatThrownBy(() -> dns.upsert(new DnsRecord("pr-42.ci.example.com", DnsRecord.Type.A, "192.0.2.10", 60, KEY)))
+        .isInstanceOf(ProviderException.class)
+        .hasMessageContaining("pr-42.ci.example.com is owned by another preview installation (acme/shop#42 (instance ci));"
+            + " this one is instance \"default\"");
+    server.enqueue(page("[" + record("l1", "A", "pr-42.old.example.com", "192.0.2.30", 60, legacyMark) + "]", 1, 1, 1));
+    assertThatThrownBy(() -> builder().zoneId(ZONE_ID).adopt(true).build()
+        .upsert(new DnsRecord("pr-42.old.example.com", DnsRecord.Type.A, "192.0.2.10", 60, KEY)))
+        .hasMessageContaining("earlier version of preview that wrote no instance")
+        .hasMessageContaining("the comment of its A record, id l1");
+    server.takeRequest();
+    server.takeRequest();
+    assertThat(server.getRequestCount()).as("still no write").isEqualTo(7);
   }
 }

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 class NoneDnsProviderTest {
   @Test
   void ownsNothingWhateverIsUpserted() {
-    DnsProvider dns = new NoneDnsProviderFactory().create(ProviderContext.of(ProviderConfig.of("dns", Map.of("provider", "none"))));
+    DnsProvider dns = new NoneDnsProvider.Factory().create(ProviderContext.of(ProviderConfig.of("dns", Map.of("provider", "none"))));
     dns.upsert(new DnsRecord("pr-1.preview.example.com", DnsRecord.Type.A, "192.0.2.10", 60, PreviewKey.pr("a/b", 1)));
     assertThat(dns.list()).isEmpty();
     dns.delete("pr-1.preview.example.com");
@@ -24,7 +24,7 @@ class NoneDnsProviderTest {
 
   @Test
   void rejectsKeysItDoesNotHave() {
-    assertThatThrownBy(() -> new NoneDnsProviderFactory().create(ProviderContext.of(ProviderConfig.of("dns", Map.of("zone", "x.com")))))
+    assertThatThrownBy(() -> new NoneDnsProvider.Factory().create(ProviderContext.of(ProviderConfig.of("dns", Map.of("zone", "x.com")))))
         .isInstanceOf(ConfigurationException.class).hasMessageContaining("dns.zone: unknown key");
   }
 }

@@ -1,5 +1,6 @@
 package dev.preview.dns.rfc2136;
 
+import dev.preview.spi.Installation;
 import dev.preview.spi.ProviderConfig;
 import dev.preview.spi.ProviderContext;
 import dev.preview.testkit.Servers;
@@ -61,15 +62,46 @@ final class Bind9 {
     m.put("server", HOST);
     m.put("port", PORT);
     m.put("zone", ZONE);
-    m.put("tsig-key-file", keyFile().toString());
+    m.put("tsigKeyFile", keyFile().toString());
     m.put("timeout", "3s");
     return m;
   }
 
   static Rfc2136DnsProvider provider(Map<String, Object> overrides) {
+    return provider(Installation.defaults(), overrides);
+  }
+
+  /** A provider of {@code installation}, built by the factory as preview.yaml would. */
+  static Rfc2136DnsProvider provider(Installation installation, Map<String, Object> overrides) {
     Map<String, Object> m = config();
     m.putAll(overrides);
-    return (Rfc2136DnsProvider) new Rfc2136DnsProviderFactory().create(ProviderContext.of(ProviderConfig.of("dns", m)));
+    return (Rfc2136DnsProvider) new Rfc2136DnsProvider.Factory()
+        .create(ProviderContext.of(ProviderConfig.of("dns", m), installation));
+  }
+
+  /** An installation named {@code instance}, otherwise the defaults. */
+  static Installation installation(String instance) {
+    return Installation.builder().instance(instance).build();
+  }
+
+  /** The TXT strings at {@code name} read by a TSIG-signed AXFR of the zone (what is really there). */
+  static List<String> transferredTxt(String name) {
+    try {
+      org.xbill.DNS.ZoneTransferIn xfr = org.xbill.DNS.ZoneTransferIn.newAXFR(Name.fromString(ZONE, Name.root),
+          new InetSocketAddress(HOST, PORT), tsig());
+      xfr.setTimeout(Duration.ofSeconds(5));
+      xfr.run();
+      Name n = Name.fromString(name, Name.root);
+      List<String> out = new ArrayList<>();
+      for (Record r : xfr.getAXFR()) {
+        if (r.getName().equals(n) && r instanceof org.xbill.DNS.TXTRecord t) {
+          out.add(String.join("", t.getStrings()));
+        }
+      }
+      return out;
+    } catch (IOException | org.xbill.DNS.ZoneTransferException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** A fresh hostname under the zone. */
@@ -125,12 +157,16 @@ final class Bind9 {
 
   /** A TCP resolver signing with the server's TSIG key, read from its key file. */
   private static SimpleResolver admin() throws IOException {
+    SimpleResolver r = new SimpleResolver(new InetSocketAddress(HOST, PORT));
+    r.setTCP(true);
+    r.setTSIGKey(tsig());
+    return r;
+  }
+
+  private static TSIG tsig() throws IOException {
     String key = Files.readString(keyFile());
     java.util.regex.Matcher m = java.util.regex.Pattern.compile("secret \"([^\"]+)\"").matcher(key);
     m.find();
-    SimpleResolver r = new SimpleResolver(new InetSocketAddress(HOST, PORT));
-    r.setTCP(true);
-    r.setTSIGKey(new TSIG(TSIG.HMAC_SHA256, Name.fromString("preview-key."), m.group(1)));
-    return r;
+    return new TSIG(TSIG.HMAC_SHA256, Name.fromString("preview-key."), m.group(1));
   }
 }

@@ -39,7 +39,7 @@ class PreviewLifecycleOverBind9IT {
   void setUp() {
     Bind9.require();
     // an instance of its own: this test's reconcile must not reap records other runs hold in the shared zone
-    dns = Bind9.provider(Map.of("instance", "e2e-" + UUID.randomUUID().toString().substring(0, 8)));
+    dns = Bind9.provider(Bind9.installation("e2e-" + UUID.randomUUID().toString().substring(0, 8)), Map.of());
     orchestrator = PreviewOrchestrator.builder()
         .environment(env).dns(dns).pullRequests(source)
         .app(AppTemplate.builder().image("registry.example/shop:latest")

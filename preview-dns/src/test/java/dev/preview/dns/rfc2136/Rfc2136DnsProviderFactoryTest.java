@@ -23,15 +23,15 @@ class Rfc2136DnsProviderFactoryTest {
 
   @Test
   void reportsEveryProblemAtOnceWithoutShowingTheSecret() {
-    Map<String, Object> m = Map.of("port", 70000, "transport", "carrier-pigeon", "tsig-secret", "s3cr3t-value",
+    Map<String, Object> m = Map.of("port", 70000, "transport", "carrier-pigeon", "tsigSecret", "s3cr3t-value",
         "adoptt", true);
-    assertThatThrownBy(() -> new Rfc2136DnsProviderFactory().create(ProviderContext.of(ProviderConfig.of("dns", m))))
+    assertThatThrownBy(() -> new Rfc2136DnsProvider.Factory().create(ProviderContext.of(ProviderConfig.of("dns", m))))
         .isInstanceOf(ConfigurationException.class)
         .hasMessageContaining("dns.server: is required")
         .hasMessageContaining("dns.zone: is required")
         .hasMessageContaining("dns.port: must be 1-65535")
         .hasMessageContaining("dns.transport: must be one of tcp, udp")
-        .hasMessageContaining("dns.tsig-key-name: is required when tsig-secret is set")
+        .hasMessageContaining("dns.tsigKeyName: is required when tsigSecret is set")
         .hasMessageContaining("dns.adoptt: unknown key")
         .hasMessageNotContaining("s3cr3t-value");
   }
@@ -40,8 +40,8 @@ class Rfc2136DnsProviderFactoryTest {
   void readsABindKeyFile(@TempDir Path dir) throws Exception {
     Path key = dir.resolve("tsig.key");
     Files.writeString(key, "key \"preview-key.\" {\n\talgorithm hmac-sha512;\n\tsecret \"c2VjcmV0\";\n};\n");
-    DnsProvider p = new Rfc2136DnsProviderFactory().create(ProviderContext.of(ProviderConfig.of("dns",
-        Map.of("server", "127.0.0.1", "zone", "preview.test.", "tsig-key-file", key.toString()))));
+    DnsProvider p = new Rfc2136DnsProvider.Factory().create(ProviderContext.of(ProviderConfig.of("dns",
+        Map.of("server", "127.0.0.1", "zone", "preview.test.", "tsigKeyFile", key.toString()))));
     assertThat(p.toString()).contains("zone=preview.test,").contains("key=preview-key.").doesNotContain("c2VjcmV0");
   }
 
@@ -49,10 +49,10 @@ class Rfc2136DnsProviderFactoryTest {
   void aKeyFileWithoutAKeyIsAConfigProblem(@TempDir Path dir) throws Exception {
     Path key = dir.resolve("empty.key");
     Files.writeString(key, "# nothing here\n");
-    assertThatThrownBy(() -> new Rfc2136DnsProviderFactory().create(ProviderContext.of(ProviderConfig.of("dns",
-        Map.of("server", "127.0.0.1", "zone", "preview.test", "tsig-key-file", key.toString())))))
+    assertThatThrownBy(() -> new Rfc2136DnsProvider.Factory().create(ProviderContext.of(ProviderConfig.of("dns",
+        Map.of("server", "127.0.0.1", "zone", "preview.test", "tsigKeyFile", key.toString())))))
         .isInstanceOf(ConfigurationException.class)
-        .hasMessageContaining("dns.tsig-key-file: " + key + " holds no key")
+        .hasMessageContaining("dns.tsigKeyFile: " + key + " holds no key")
         .hasMessageContaining("tsig-keygen");
   }
 }

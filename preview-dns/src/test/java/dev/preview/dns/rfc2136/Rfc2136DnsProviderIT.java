@@ -1,11 +1,14 @@
 package dev.preview.dns.rfc2136;
 
-import dev.preview.spi.ProviderContext;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.preview.core.assembly.ConfiguredProviders;
+import dev.preview.core.assembly.PreviewConfig;
+import dev.preview.core.assembly.ProviderRegistry;
+import dev.preview.spi.DnsProvider;
 import dev.preview.spi.DnsRecord;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderException;
 import java.util.List;
@@ -34,7 +37,7 @@ class Rfc2136DnsProviderIT {
 
     assertThat(Bind9.answers(host, Type.A)).containsExactly("192.0.2.10");
     assertThat(Bind9.answers("_preview." + host, Type.TXT))
-        .containsExactly("heritage=preview,preview.dev/key=" + key.repository() + "#42");
+        .containsExactly("heritage=preview,preview.dev/key=" + key.repository() + "#42,preview.dev/instance=default");
     assertThat(dns.list()).contains(new DnsRecord(host, DnsRecord.Type.A, "192.0.2.10", 60, key));
     dns.delete(host);
   }
@@ -56,12 +59,22 @@ class Rfc2136DnsProviderIT {
   }
 
   @Test
-  void aConfiguredTtlOverridesTheRecordsOwn() {
+  void theInstallationsTtlFromPreviewYamlIsWhatTheZoneGets() {
     String host = Bind9.freshHost("ttl");
-    Rfc2136DnsProvider fixed = Bind9.provider(Map.of("ttl", 300, "target", "ignored: read by the orchestrator"));
-    fixed.upsert(new DnsRecord(host, DnsRecord.Type.A, "192.0.2.10", 60, key));
-    assertThat(Bind9.query(host, Type.A).getSection(org.xbill.DNS.Section.ANSWER).get(0).getTTL()).isEqualTo(300);
-    fixed.delete(host);
+    Map<String, Object> section = Bind9.config();
+    StringBuilder yaml = new StringBuilder("app:\n  image: shop:1\n  hostname: \"pr-{number}." + Bind9.ZONE
+        + "\"\ndns:\n  ttl: 300\n  target: 192.0.2.10\n");
+    section.forEach((k, v) -> yaml.append("  ").append(k).append(": \"").append(v).append("\"\n"));
+    PreviewConfig config = PreviewConfig.parse(yaml.toString(), k -> null, "preview.yaml");
+    // read once by the assembly, not by the provider's factory (which would report them as unknown)
+    assertThat(config.installation().dnsTtl()).isEqualTo(300);
+    try (ConfiguredProviders providers = config.createProviders(ProviderRegistry.defaultRegistry())) {
+      DnsProvider fixed = providers.dns().orElseThrow();
+      fixed.upsert(new DnsRecord(host, DnsRecord.Type.A, config.installation().dnsTarget().orElseThrow(),
+          config.installation().dnsTtl(), key));
+      assertThat(Bind9.query(host, Type.A).getSection(org.xbill.DNS.Section.ANSWER).get(0).getTTL()).isEqualTo(300);
+      fixed.delete(host);
+    }
   }
 
   @Test
@@ -126,7 +139,7 @@ class Rfc2136DnsProviderIT {
   void anotherInstanceSeesNothingAndDeletesNothing() {
     String host = Bind9.freshHost("pr");
     dns.upsert(new DnsRecord(host, DnsRecord.Type.A, "192.0.2.10", 60, key));
-    Rfc2136DnsProvider ci = Bind9.provider(Map.of("instance", "ci"));
+    Rfc2136DnsProvider ci = Bind9.provider(Bind9.installation("ci"), Map.of());
 
     assertThat(ci.list()).noneMatch(r -> r.hostname().equals(host));
     ci.delete(host);
@@ -141,27 +154,51 @@ class Rfc2136DnsProviderIT {
     String host = Bind9.freshHost("old");
     // the same owner, encoded differently (as an older version or another tool might write it)
     Bind9.addForeign("_preview." + host, Type.TXT,
-        "\"heritage=preview,preview.dev/key=" + key.repository().replace("/", "%2F") + "#42\"");
+        "\"heritage=preview,preview.dev/key=" + key.repository().replace("/", "%2F") + "#42,preview.dev/instance=%64efault\"");
     Bind9.addForeign(host, Type.A, "192.0.2.9");
 
     dns.upsert(new DnsRecord(host, DnsRecord.Type.A, "192.0.2.10", 60, key));
 
     assertThat(Bind9.answers(host, Type.A)).containsExactly("192.0.2.10");
     assertThat(Bind9.answers("_preview." + host, Type.TXT))
-        .containsExactly("heritage=preview,preview.dev/key=" + key.repository() + "#42");
+        .containsExactly("heritage=preview,preview.dev/key=" + key.repository() + "#42,preview.dev/instance=default");
     dns.delete(host);
     assertThat(Bind9.query(host, Type.A).getRcode()).isEqualTo(Rcode.NXDOMAIN);
   }
 
   @Test
+  void aLegacyMarkWithoutInstanceIsNobodysEvenTheDefaultInstallations() {
+    String host = Bind9.freshHost("legacy");
+    String legacy = "heritage=preview,preview.dev/key=" + key.repository() + "#42";
+    Bind9.addForeign("_preview." + host, Type.TXT, "\"" + legacy + "\"");
+    Bind9.addForeign(host, Type.A, "192.0.2.9");
+    try {
+      Rfc2136DnsProvider adopting = Bind9.provider(Map.of("adopt", true));
+      for (Rfc2136DnsProvider p : List.of(dns, adopting, Bind9.provider(Bind9.installation("ci"), Map.of()))) {
+        assertThat(p.list()).noneMatch(r -> r.hostname().equals(host));
+        p.delete(host);
+        assertThatThrownBy(() -> p.upsert(new DnsRecord(host, DnsRecord.Type.A, "192.0.2.10", 60, key)))
+            .isInstanceOf(ProviderException.class)
+            .hasMessageContaining("earlier version of preview that wrote no instance")
+            .hasMessageContaining("the TXT record _preview." + host);
+      }
+      assertThat(Bind9.answers(host, Type.A)).containsExactly("192.0.2.9");
+      assertThat(Bind9.transferredTxt("_preview." + host)).containsExactly(legacy);
+    } finally {
+      Bind9.deleteForeign(host);
+      Bind9.deleteForeign("_preview." + host);
+    }
+  }
+
+  @Test
   void aWrongTsigSecretIsRejectedWithAClearError() {
     Map<String, Object> m = Bind9.config();
-    m.remove("tsig-key-file");
-    m.put("tsig-key-name", "preview-key.");
-    m.put("tsig-algorithm", "hmac-sha256");
-    m.put("tsig-secret", "c2VjcmV0LXRoYXQtaXMtbm90LXRoZS1yaWdodC1vbmUtMzI=");
+    m.remove("tsigKeyFile");
+    m.put("tsigKeyName", "preview-key.");
+    m.put("tsigAlgorithm", "hmac-sha256");
+    m.put("tsigSecret", "c2VjcmV0LXRoYXQtaXMtbm90LXRoZS1yaWdodC1vbmUtMzI=");
     Rfc2136DnsProvider w =
-        (Rfc2136DnsProvider) new Rfc2136DnsProviderFactory().create(ProviderContext.of(dev.preview.spi.ProviderConfig.of("dns", m)));
+        (Rfc2136DnsProvider) new Rfc2136DnsProvider.Factory().create(ProviderContext.of(dev.preview.spi.ProviderConfig.of("dns", m)));
     String host = Bind9.freshHost("pr");
 
     assertThatThrownBy(() -> w.upsert(new DnsRecord(host, DnsRecord.Type.A, "192.0.2.10", 60, key)))
@@ -176,11 +213,11 @@ class Rfc2136DnsProviderIT {
   @Test
   void anUnknownTsigKeyNameIsRejectedWithAClearError() {
     Map<String, Object> m = Bind9.config();
-    m.remove("tsig-key-file");
-    m.put("tsig-key-name", "nobody-knows-me.");
-    m.put("tsig-secret", "c2VjcmV0LXRoYXQtaXMtbm90LXRoZS1yaWdodC1vbmUtMzI=");
+    m.remove("tsigKeyFile");
+    m.put("tsigKeyName", "nobody-knows-me.");
+    m.put("tsigSecret", "c2VjcmV0LXRoYXQtaXMtbm90LXRoZS1yaWdodC1vbmUtMzI=");
     Rfc2136DnsProvider wrong =
-        (Rfc2136DnsProvider) new Rfc2136DnsProviderFactory().create(ProviderContext.of(dev.preview.spi.ProviderConfig.of("dns", m)));
+        (Rfc2136DnsProvider) new Rfc2136DnsProvider.Factory().create(ProviderContext.of(dev.preview.spi.ProviderConfig.of("dns", m)));
 
     String host = Bind9.freshHost("pr");
     assertThatThrownBy(() -> wrong.upsert(new DnsRecord(host, DnsRecord.Type.A, "192.0.2.10", 60, key)))

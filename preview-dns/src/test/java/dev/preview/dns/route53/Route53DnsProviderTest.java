@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.DnsRecord;
+import dev.preview.spi.Installation;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
 import dev.preview.spi.ProviderContext;
@@ -23,7 +24,9 @@ class Route53DnsProviderTest {
   static final String NS = "https://route53.amazonaws.com/doc/2013-04-01/";
   static final String ZONE_ID = "Z1D633PJN98FT9";
   static final String HOST = "pr-42.example.com";
-  static final String MARK = "heritage=preview,preview.dev/key=acme/shop#42";
+  static final String MARK = "heritage=preview,preview.dev/key=acme/shop#42,preview.dev/instance=default";
+  static final String CI_MARK = "heritage=preview,preview.dev/key=acme/shop#42,preview.dev/instance=ci";
+  static final String LEGACY_MARK = "heritage=preview,preview.dev/key=acme/shop#42";
   static final PreviewKey KEY = PreviewKey.pr("acme/shop", 42);
 
   @StartStop final MockWebServer server = new MockWebServer();
@@ -191,10 +194,10 @@ class Route53DnsProviderTest {
   @Test
   void aNameOwnedByAnotherPreviewOrInstanceIsRefused() {
     Route53DnsProvider dns = builder().hostedZoneId(ZONE_ID).adopt(true).build();
-    server.enqueue(sets(null, set(HOST + ".", "A", 60, "192.0.2.7"), markSet("heritage=preview,preview.dev/key=acme/shop#7")));
+    server.enqueue(sets(null, set(HOST + ".", "A", 60, "192.0.2.7"), markSet("heritage=preview,preview.dev/key=acme/shop#7,preview.dev/instance=default")));
     assertThatThrownBy(() -> dns.upsert(new DnsRecord(HOST, DnsRecord.Type.A, "192.0.2.10", 60, KEY)))
         .hasMessageContaining("owned by preview acme/shop#7");
-    server.enqueue(sets(null, set(HOST + ".", "A", 60, "192.0.2.7"), markSet(MARK + ",preview.dev/instance=ci")));
+    server.enqueue(sets(null, set(HOST + ".", "A", 60, "192.0.2.7"), markSet(CI_MARK)));
     assertThatThrownBy(() -> dns.upsert(new DnsRecord(HOST, DnsRecord.Type.A, "192.0.2.10", 60, KEY)))
         .hasMessageContaining("another preview installation (acme/shop#42 (instance ci))");
     assertThat(server.getRequestCount()).isEqualTo(2);
@@ -237,7 +240,9 @@ class Route53DnsProviderTest {
     server.enqueue(sets("pr-43.example.com.", set("example.com.", "NS", 172800, "ns-1.awsdns-00.com."),
         set(HOST + ".", "A", 60, "192.0.2.10"), markSet(MARK)));
     server.enqueue(sets(null, set("pr-43.example.com.", "AAAA", 60, "2001:db8:0:0:0:0:0:1"),
-        set("_preview.pr-43.example.com.", "TXT", 300, "&quot;heritage=preview,preview.dev/key=acme/shop#43&quot;"),
+        set("_preview.pr-43.example.com.", "TXT", 300, "&quot;heritage=preview,preview.dev/key=acme/shop#43,preview.dev/instance=default&quot;"),
+        set("pr-46.example.com.", "A", 60, "192.0.2.46"),
+        set("_preview.pr-46.example.com.", "TXT", 300, "&quot;heritage=preview,preview.dev/key=acme/shop#46&quot;"),
         set("pr-44.example.com.", "A", 60, "192.0.2.44"),
         set("_preview.pr-44.example.com.", "TXT", 300, "&quot;heritage=preview,preview.dev/key=acme/shop#44,preview.dev/instance=ci&quot;"),
         set("_preview.pr-45.example.com.", "TXT", 300, "&quot;v=spf1 -all&quot;"),
@@ -326,12 +331,80 @@ class Route53DnsProviderTest {
 
   @Test
   void factoryReportsEveryProblemAtOnce() {
-    assertThatThrownBy(() -> new Route53DnsProviderFactory().create(ProviderContext.of(ProviderConfig.of("dns",
-        Map.of("provider", "route53", "access-key-id", "AKIDEXAMPLE", "wait-for-sync", "sometimes", "zone-id", "Z1")))))
+    assertThatThrownBy(() -> new Route53DnsProvider.Factory().create(ProviderContext.of(ProviderConfig.of("dns",
+        Map.of("provider", "route53", "accessKeyId", "AKIDEXAMPLE", "waitForSync", "sometimes", "zone-id", "Z1")))))
         .isInstanceOf(ConfigurationException.class)
         .hasMessageContaining("dns.zone: is required")
-        .hasMessageContaining("dns.secret-access-key: is required when access-key-id is set")
-        .hasMessageContaining("dns.wait-for-sync: must be true or false")
+        .hasMessageContaining("dns.secretAccessKey: is required when accessKeyId is set")
+        .hasMessageContaining("dns.waitForSync: must be true or false")
         .hasMessageContaining("dns.zone-id: unknown key");
+  }
+
+  @Test
+  void kebabKeysAreReportedAsRenamedWithEveryOtherProblem() {
+    Map<String, Object> m = Map.of("zone", "example.com", "hosted-zone-id", ZONE_ID, "secret-access-key", "wJalrXUtnFEMI",
+        "accessKeyId", "AKIDEXAMPLE", "ttl", 300, "instance", "ci");
+    assertThatThrownBy(() -> new Route53DnsProvider.Factory().create(ProviderContext.of(ProviderConfig.of("dns", m))))
+        .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).hasSize(5).contains(
+            "dns.hosted-zone-id: renamed to hostedZoneId",
+            "dns.secret-access-key: renamed to secretAccessKey",
+            "dns.secretAccessKey: is required when accessKeyId is set (or leave both out to use the default credential chain)",
+            "dns.instance: the instance is set once, at the top level of the file (instance: ci); remove it here")
+            // installation-wide: the assembly reads it (and marks it read); a raw section handed in code does not
+            .anyMatch(p -> p.startsWith("dns.ttl: unknown key (known here: accessKeyId, adopt,")))
+        .hasMessageNotContaining("wJalrXUtnFEMI");
+  }
+
+  @Test
+  void buildReportsEveryProblemOfCodeBuiltConfigurationAtOnce() {
+    assertThatThrownBy(() -> Route53DnsProvider.builder().endpoint("no-scheme").txtPrefix("a.b")
+        .retries(0, Duration.ofMillis(1), Duration.ofMillis(1), Duration.ofMillis(1)).build())
+        .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).containsExactly(
+            "zone: is required (the hosted zone's DNS name, e.g. preview.example.com)",
+            "endpoint: must be an absolute http or https URL, got \"no-scheme\"",
+            "txtPrefix: must be one DNS label (letters, digits, '_' or '-', at most 63), got \"a.b\"",
+            "maxAttempts: must be 1-50, got 0"));
+  }
+
+  @Test
+  void aRecordMarkedByAnotherInstallationIsNeitherListedNorDeleted() throws Exception {
+    String ciHost = "pr-42.ci.example.com";
+    String oldHost = "pr-42.old.example.com";
+    Route53DnsProvider dns = builder().hostedZoneId(ZONE_ID).build();
+    Route53DnsProvider ci = builder().hostedZoneId(ZONE_ID)
+        .installation(Installation.builder().instance("ci").build()).build();
+    for (int i = 0; i < 2; i++) {
+      server.enqueue(sets(null, set(HOST + ".", "A", 60, "192.0.2.10"), markSet(MARK),
+          set(ciHost + ".", "A", 60, "192.0.2.20"), set("_preview." + ciHost + ".", "TXT", 300, "&quot;" + CI_MARK + "&quot;"),
+          set(oldHost + ".", "A", 60, "192.0.2.30"), set("_preview." + oldHost + ".", "TXT", 300, "&quot;" + LEGACY_MARK + "&quot;")));
+    }
+    // the same key in two installations: each lists only its own; the legacy mark is nobody's
+    assertThat(dns.list()).containsExactly(new DnsRecord(HOST, DnsRecord.Type.A, "192.0.2.10", 60, KEY));
+    assertThat(ci.list()).containsExactly(new DnsRecord(ciHost, DnsRecord.Type.A, "192.0.2.20", 60, KEY));
+    take("GET", "/2013-04-01/hostedzone/" + ZONE_ID + "/rrset");
+    take("GET", "/2013-04-01/hostedzone/" + ZONE_ID + "/rrset");
+
+    server.enqueue(sets(null, set(ciHost + ".", "A", 60, "192.0.2.20"),
+        set("_preview." + ciHost + ".", "TXT", 300, "&quot;" + CI_MARK + "&quot;")));
+    server.enqueue(sets(null, set(oldHost + ".", "A", 60, "192.0.2.30"),
+        set("_preview." + oldHost + ".", "TXT", 300, "&quot;" + LEGACY_MARK + "&quot;")));
+    server.enqueue(sets(null, set(HOST + ".", "A", 60, "192.0.2.10"), markSet(MARK)));
+    dns.delete(ciHost);
+    dns.delete(oldHost);
+    ci.delete(HOST);
+    takeListAt(ciHost);
+    takeListAt(oldHost);
+    takeListAt(HOST);
+    assertThat(server.getRequestCount()).as("reads only: no change batch went out").isEqualTo(5);
+
+    server.enqueue(sets(null, set(oldHost + ".", "A", 60, "192.0.2.30"),
+        set("_preview." + oldHost + ".", "TXT", 300, "&quot;" + LEGACY_MARK + "&quot;")));
+    assertThatThrownBy(() -> builder().hostedZoneId(ZONE_ID).adopt(true).build()
+        .upsert(new DnsRecord(oldHost, DnsRecord.Type.A, "192.0.2.10", 60, KEY)))
+        .isInstanceOf(ProviderException.class)
+        .hasMessageContaining("earlier version of preview that wrote no instance (acme/shop#42 (no instance))")
+        .hasMessageContaining("the TXT record _preview." + oldHost);
+    takeListAt(oldHost);
+    assertThat(server.getRequestCount()).as("still no change batch").isEqualTo(6);
   }
 }
