@@ -6,6 +6,8 @@ import dev.preview.spi.DatabaseSpec;
 import dev.preview.spi.DnsProvider;
 import dev.preview.spi.Environment;
 import dev.preview.spi.EnvironmentProvider;
+import dev.preview.spi.ConfigurationException;
+import dev.preview.spi.Installation;
 import dev.preview.spi.Labels;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
@@ -84,7 +86,8 @@ public final class PreviewOrchestrator implements AutoCloseable {
     Slots slots = new Slots(b.policy, environment, scheduler);
     this.teardowns = new TeardownPipeline(environment, database, dns, app, slots, status, listeners);
     DeploySteps steps = new DeploySteps(new DeploySteps.Context(environment, database, dns, pullRequests, app,
-        b.policy, b.clock, b.healthCheck, b.instance, b.databaseBaseline, b.dnsTarget, b.dnsTtl),
+        b.policy, b.clock, b.healthCheck, b.installation.instance(), b.databaseBaseline,
+        b.installation.dnsTarget().orElse(null), b.installation.dnsTtl()),
         slots, teardowns, status, listeners);
     this.deploys = new DeployPipeline(steps.standard(), environment, app, slots, status, listeners);
     this.reconciler = new Reconciler(environment, database, dns, pullRequests, b.policy, b.clock, b.redeployMissing,
@@ -189,13 +192,11 @@ public final class PreviewOrchestrator implements AutoCloseable {
     private PullRequestSource pullRequests;
     private AppTemplate app = AppTemplate.builder().build();
     private PreviewPolicy policy = PreviewPolicy.defaults();
-    private Clock clock = Clock.systemUTC();
+    private Clock clock;
     private HealthCheck healthCheck = HealthCheck.http(Duration.ofSeconds(5));
     private final List<PreviewListener> listeners = new CopyOnWriteArrayList<>();
-    private String instance;
+    private Installation installation = Installation.defaults();
     private String databaseBaseline;
-    private String dnsTarget;
-    private int dnsTtl = 60;
     private boolean redeployMissing;
     private int parallelism = 4;
     private boolean closeProviders = true;
@@ -213,19 +214,25 @@ public final class PreviewOrchestrator implements AutoCloseable {
     public Builder clock(Clock c) { this.clock = Objects.requireNonNull(c); return this; }
     public Builder healthCheck(HealthCheck h) { this.healthCheck = Objects.requireNonNull(h); return this; }
     public Builder listener(PreviewListener l) { listeners.add(Objects.requireNonNull(l)); return this; }
-    /** A name written into {@link Labels#INSTANCE}, for several installations on one host. */
-    public Builder instance(String name) { this.instance = name; return this; }
+    /**
+     * The installation the previews belong to: its instance name is written into
+     * {@link Labels#INSTANCE} on everything, its DNS target and TTL go into every record, and its
+     * clock is the orchestrator's unless {@link #clock} sets another. Give the providers the
+     * same value, so one installation never lists or reconciles another's previews. Default
+     * {@link Installation#defaults()}.
+     */
+    public Builder installation(Installation i) {
+      this.installation = Objects.requireNonNull(i, "installation");
+      return this;
+    }
     /** Passed to the database provider as {@link DatabaseSpec#baseline()}. */
     public Builder databaseBaseline(String baseline) { this.databaseBaseline = baseline; return this; }
-    /** Where preview hostnames point (an IP for A/AAAA, a name for CNAME); default: the environment URL's host. */
-    public Builder dnsTarget(String target) { this.dnsTarget = target; return this; }
-    public Builder dnsTtl(int seconds) { this.dnsTtl = seconds; return this; }
     /** Whether reconcile redeploys open PRs whose environment is missing (default false). */
     public Builder redeployMissing(boolean on) { this.redeployMissing = on; return this; }
     /** How many PRs are worked on at once (default 4). */
     public Builder parallelism(int n) {
       if (n < 1) {
-        throw new IllegalArgumentException("parallelism must be >= 1, got " + n);
+        throw new ConfigurationException("parallelism: must be at least 1 (how many PRs are worked on at once), got " + n);
       }
       this.parallelism = n;
       return this;
@@ -234,6 +241,9 @@ public final class PreviewOrchestrator implements AutoCloseable {
     public Builder closeProviders(boolean on) { this.closeProviders = on; return this; }
 
     public PreviewOrchestrator build() {
+      if (clock == null) {
+        clock = installation.clock();
+      }
       return new PreviewOrchestrator(this);
     }
   }

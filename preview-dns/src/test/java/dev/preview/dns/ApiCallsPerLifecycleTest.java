@@ -42,7 +42,7 @@ class ApiCallsPerLifecycleTest {
     try (PreviewOrchestrator o = PreviewOrchestrator.builder().environment(env).dns(dns).pullRequests(source)
         .app(AppTemplate.builder().image("shop:1").hostnameTemplate("pr-{number}.preview.example.com")
             .readinessTimeout(Duration.ofSeconds(5)).readinessInterval(Duration.ofMillis(10)).build())
-        .healthCheck(url -> true).dnsTarget("203.0.113.7").build()) {
+        .healthCheck(url -> true).installation(dev.preview.spi.Installation.builder().dnsTarget("203.0.113.7").build()).build()) {
       PullRequest pr = PullRequest.open(KEY, "a".repeat(40), "feature", "main");
       source.put(pr);
       long c0 = calls.getAsLong();

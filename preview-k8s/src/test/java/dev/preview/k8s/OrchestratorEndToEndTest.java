@@ -47,7 +47,7 @@ class OrchestratorEndToEndTest {
     PullRequest pr = new PullRequest(key, PullRequest.State.OPEN, "aaaa1111", "feature", "main", "dev", Set.of(), false, false);
     FakePullRequestSource prs = new FakePullRequestSource().put(pr);
     List<URI> probed = new CopyOnWriteArrayList<>();
-    PreviewOrchestrator o = PreviewOrchestrator.builder().environment(provider).pullRequests(prs).instance("blue")
+    PreviewOrchestrator o = PreviewOrchestrator.builder().environment(provider).pullRequests(prs).installation(dev.preview.spi.Installation.builder().instance("blue").build())
         .app(AppTemplate.builder().image("registry.example.com/shop:latest").port(8080).healthPath("/health")
             .hostnameTemplate("pr-{number}.preview.example.com").readinessTimeout(Duration.ofSeconds(30)).build())
         .healthCheck(url -> probed.add(url))

@@ -74,7 +74,7 @@ class PreviewOrchestratorTest {
         .environment(env).database(db).dns(dns).notifier(scm).pullRequests(source)
         .app(app).policy(p.build()).clock(clock)
         .healthCheck(url -> healthy)
-        .dnsTarget("203.0.113.7")
+        .installation(dev.preview.spi.Installation.builder().dnsTarget("203.0.113.7").build())
         .listener(new PreviewListener() {
           @Override
           public void onStepFinished(PreviewKey key, String step, Duration took, Throwable failure) {

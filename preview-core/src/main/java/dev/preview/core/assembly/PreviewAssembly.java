@@ -45,9 +45,7 @@ public final class PreviewAssembly {
         .notifier(providers.notifier())
         .app(config.app())
         .policy(config.policy())
-        .instance(installation.instance())
-        .dnsTtl(installation.dnsTtl());
-    installation.dnsTarget().ifPresent(b::dnsTarget);
+        .installation(installation);
     providers.database().ifPresent(b::database);
     providers.dns().ifPresent(b::dns);
     providers.pullRequests().ifPresent(b::pullRequests);

@@ -46,7 +46,7 @@ class PreviewLifecycleOverBind9IT {
             .hostnameTemplate("{repo}-pr-{number}." + Bind9.ZONE)
             .readinessTimeout(Duration.ofSeconds(5)).readinessInterval(Duration.ofMillis(10)).build())
         .healthCheck(url -> true)
-        .dnsTarget(TARGET)
+        .installation(dev.preview.spi.Installation.builder().dnsTarget(TARGET).build())
         .build();
   }
 

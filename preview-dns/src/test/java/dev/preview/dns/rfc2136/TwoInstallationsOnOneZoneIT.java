@@ -166,12 +166,11 @@ class TwoInstallationsOnOneZoneIT {
   PreviewOrchestrator orchestrator(Installation installation, Rfc2136DnsProvider dns, FakePullRequestSource source,
       String hostnames, String target) {
     return PreviewOrchestrator.builder()
-        .instance(installation.instance())
+        .installation(installation.toBuilder().dnsTarget(target).build())
         .environment(new FakeEnvironmentProvider()).dns(dns).pullRequests(source)
         .app(AppTemplate.builder().image("registry.example/shop:latest").hostnameTemplate(hostnames)
             .readinessTimeout(Duration.ofSeconds(5)).readinessInterval(Duration.ofMillis(10)).build())
         .healthCheck(url -> true)
-        .dnsTarget(target)
         .build();
   }
 }
