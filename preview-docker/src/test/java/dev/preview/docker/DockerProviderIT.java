@@ -235,7 +235,7 @@ class DockerProviderIT {
     assertThat(TestDocker.labelled(Labels.KEY, key.id())).filteredOn(c -> "app".equals(c.getLabels().get(DockerEnvironmentProvider.ROLE)))
         .singleElement().extracting(Container::getState).isEqualTo("created");
     // and a stale app of an older revision, created (never started) the way a killed older run leaves it
-    Map<String, String> stale = new LinkedHashMap<>(Labels.ownership(key, "r0"));
+    Map<String, String> stale = new LinkedHashMap<>(dev.preview.spi.Installation.defaults().ownershipLabels(key, "r0"));
     stale.put(DockerEnvironmentProvider.ROLE, "app");
     stale.put(DockerEnvironmentProvider.SPEC_HASH, "0000");
     docker.createContainerCmd(IMAGE).withName(Names.docker(key, "app-stale")).withLabels(stale).exec();
