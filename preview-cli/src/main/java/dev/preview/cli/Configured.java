@@ -6,7 +6,6 @@ import dev.preview.core.assembly.ProviderRegistry;
 import dev.preview.core.assembly.PreviewConfig;
 import dev.preview.core.assembly.ProviderSection;
 import dev.preview.core.console.ConsoleNotifier;
-import dev.preview.core.console.ConsoleNotifierFactory;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ScmNotifier;
@@ -56,7 +55,7 @@ final class Configured implements AutoCloseable {
 
       @Override
       public ScmNotifier create(ProviderContext c) {
-        ScmNotifier n = new ConsoleNotifierFactory().create(c);
+        ScmNotifier n = new ConsoleNotifier.Factory().create(c);
         console.set(n);
         return n;
       }

@@ -28,10 +28,11 @@ import com.github.dockerjava.api.model.Volume;
 import dev.preview.spi.Environment;
 import dev.preview.spi.EnvironmentProvider;
 import dev.preview.spi.EnvironmentSpec;
+import dev.preview.spi.Installation;
 import dev.preview.spi.Labels;
 import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
-import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderException;
 import dev.preview.spi.Resources;
 import java.io.IOException;
@@ -49,6 +50,7 @@ import java.util.Deque;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -66,13 +68,18 @@ import org.slf4j.LoggerFactory;
  * configured companion services on that network only, reachable by their service name.
  *
  * <p>Every container, network, volume and built image carries the ownership labels of
- * {@link Labels}; {@link #list()} and {@link #find} read them from the engine. An update to a new
+ * {@link Labels}, including the {@linkplain Installation#instance() instance} of the installation;
+ * {@link #list()}, {@link #find} and {@link #delete} select with the engine's label filter on
+ * {@code preview.dev/managed=true} and {@code preview.dev/instance=<instance>}, so several
+ * installations share one engine without seeing each other's previews. Names of containers,
+ * networks and volumes are {@link Names#docker} for instance {@code default} and include the
+ * instance for any other, so two installations previewing the same key never meet. An update to a new
  * revision replaces only the app container (the companions and their volumes stay): with host-port
  * publishing the new container takes over the old one's port (downtime: one container start);
  * without it the new container is started and, once running and healthy, the old one removed.
  *
- * <p>Thread-safe for different keys, as the SPI requires. Build it with {@link #create(dev.preview.spi.ProviderContext)}
- * or through {@code environment.provider: docker} in {@code preview.yaml}.
+ * <p>Thread-safe for different keys, as the SPI requires. Build it with {@link #create(ProviderContext)}
+ * or through {@code environment.provider: docker} in {@code preview.yaml} ({@link Factory}).
  */
 public final class DockerEnvironmentProvider implements EnvironmentProvider {
   /** The name in {@code environment.provider}. */
@@ -94,22 +101,76 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   private final DockerSettings settings;
   private final DockerClient docker;
   private final Engine engine;
+  private final Installation installation;
+  /** Added to generated names for an instance other than {@code default}; null for it. */
+  private final String nameTag;
   /** Test seam: called at named points of {@link #apply}; throwing there simulates a crash. */
   volatile Consumer<String> checkpoint = step -> {};
 
-  DockerEnvironmentProvider(DockerSettings settings, DockerClient docker) {
+  DockerEnvironmentProvider(DockerSettings settings, DockerClient docker, Installation installation) {
     this.settings = settings;
     this.docker = docker;
     this.engine = new Engine(settings.host, settings.hostSource);
+    this.installation = Objects.requireNonNull(installation, "installation");
+    this.nameTag = nameTag(installation.instance());
   }
 
   /**
-   * Builds the provider from the {@code environment} section of {@code preview.yaml}. Validates
-   * every key at once (throws {@link dev.preview.spi.ConfigurationException}); does not contact the engine.
+   * Builds the provider from the {@code environment} section of {@code preview.yaml} and the
+   * installation of {@code context}. Validates every key at once (throws
+   * {@link dev.preview.spi.ConfigurationException}); does not contact the engine.
    */
-  public static DockerEnvironmentProvider create(dev.preview.spi.ProviderContext context) {
+  public static DockerEnvironmentProvider create(ProviderContext context) {
+    Objects.requireNonNull(context, "context");
     DockerSettings s = DockerSettings.from(context.config());
-    return new DockerEnvironmentProvider(s, Engine.client(s));
+    return new DockerEnvironmentProvider(s, Engine.client(s), context.installation());
+  }
+
+  /** The installation whose previews this provider runs and sees. */
+  public Installation installation() {
+    return installation;
+  }
+
+  /**
+   * The instance as a name part: itself when already lower-case {@code [a-z0-9-]}, else cleaned
+   * and suffixed with a hash of it (so {@code Dev}, {@code dev} and {@code d.ev} stay apart).
+   */
+  static String nameTag(String instance) {
+    if (Installation.DEFAULT_INSTANCE.equals(instance)) {
+      return null;
+    }
+    if (instance.matches("[a-z0-9]+(-[a-z0-9]+)*")) {
+      return instance;
+    }
+    String cleaned = instance.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("^-|-$", "");
+    return (cleaned.isEmpty() ? "i" : cleaned) + "-" + hash(instance).substring(0, 8);
+  }
+
+  /** The preview's network (and Traefik router, and default build repository) name. */
+  String dockerName(PreviewKey key) {
+    return nameTag == null ? Names.docker(key) : Names.docker(key, nameTag);
+  }
+
+  /** The name of a part (container, volume) of the preview. */
+  String dockerName(PreviewKey key, String part) {
+    return nameTag == null ? Names.docker(key, part) : Names.docker(key, nameTag + "-" + part);
+  }
+
+  /** Label filters ({@code name=value}) selecting this installation's resources of {@code key}, plus {@code extra}. */
+  private List<String> filter(PreviewKey key, String... extra) {
+    List<String> out = new ArrayList<>();
+    labelFilter(key).forEach((k, v) -> out.add(k + "=" + v));
+    out.addAll(List.of(extra));
+    return out;
+  }
+
+  /** The same as a map, for the commands that take one; {@code key} null for every preview. */
+  private Map<String, String> labelFilter(PreviewKey key) {
+    Map<String, String> m = new LinkedHashMap<>(installation.selector());
+    if (key != null) {
+      m.put(Labels.KEY, key.id());
+    }
+    return m;
   }
 
   @Override
@@ -136,9 +197,9 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   }
 
   private String ensureNetwork(EnvironmentSpec spec) {
-    String name = Names.docker(spec.key());
+    String name = dockerName(spec.key());
     List<Network> found = engine.call("listing networks of " + spec.key(), () -> docker.listNetworksCmd()
-        .withFilter("label", List.of(Labels.KEY + "=" + spec.key().id(), ROLE + "=network")).exec());
+        .withFilter("label", filter(spec.key(), ROLE + "=network")).exec());
     for (Network n : found) {
       if (n.getName().equals(name)) {
         return name;
@@ -208,10 +269,10 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
 
   private void createService(EnvironmentSpec spec, DockerSettings.Service svc, String image, String hash, String network) {
     PreviewKey key = spec.key();
-    String name = Names.docker(key, "svc-" + svc.name());
+    String name = dockerName(key, "svc-" + svc.name());
     List<Bind> binds = new ArrayList<>();
     for (int i = 0; i < svc.volumes().size(); i++) {
-      String volume = Names.docker(key, svc.name() + "-data" + i);
+      String volume = dockerName(key, svc.name() + "-data" + i);
       Map<String, String> labels = labels(spec, "volume", false);
       labels.put(SERVICE, svc.name());
       engine.call("creating volume " + volume, () -> docker.createVolumeCmd().withName(volume).withLabels(labels).exec());
@@ -262,7 +323,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     }
     Integer hostPort = apps.stream().map(c -> publishedPort(c, spec.port())).filter(Objects::nonNull)
         .findFirst().orElse(null);
-    String name = Names.docker(key, "app-" + hash.substring(0, 12));
+    String name = dockerName(key, "app-" + hash.substring(0, 12));
     CreateContainerCmd cmd = docker.createContainerCmd(image).withName(name).withAliases("app")
         .withLabels(labels).withEnv(env).withExposedPorts(ExposedPort.tcp(spec.port()))
         .withHostConfig(hostConfig(DockerSettings.merge(spec.resources(), settings.resources))
@@ -307,9 +368,10 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   private Map<String, String> appLabels(EnvironmentSpec spec, String network) {
     Map<String, String> labels = labels(spec, "app", true);
     labels.put(PORT, String.valueOf(spec.port()));
-    String host = publicHostname(spec);
+    // The one hostname rule (app.hostname) formed it; without one, the URL is the published port.
+    String host = spec.hostname();
     if (settings.traefik.enabled() && host != null) {
-      String router = Names.docker(spec.key());
+      String router = dockerName(spec.key());
       String p = "traefik.http.routers." + router;
       labels.put("traefik.enable", "true");
       labels.put(p + ".rule", "Host(`" + host + "`)");
@@ -330,21 +392,14 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     return labels;
   }
 
-  private String publicHostname(EnvironmentSpec spec) {
-    if (spec.hostname() != null) {
-      return spec.hostname();
-    }
-    return settings.traefik.domain() == null ? null : Names.dnsLabel(spec.key()) + "." + settings.traefik.domain();
-  }
-
-  /** Ownership labels: configured ones, then the spec's, then ours (which win). */
+  /** Ownership labels: configured ones, then the spec's, then ours (the installation's, which win). */
   private Map<String, String> labels(EnvironmentSpec spec, String role, boolean withRevision) {
     Map<String, String> labels = new LinkedHashMap<>(settings.labels);
     labels.putAll(spec.labels());
     if (!withRevision) {
       labels.remove(Labels.REVISION);
     }
-    labels.putAll(Labels.ownership(spec.key(), withRevision ? spec.revision() : null));
+    labels.putAll(installation.ownershipLabels(spec.key(), withRevision ? spec.revision() : null));
     labels.put(ROLE, role);
     return labels;
   }
@@ -657,7 +712,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
           ? "no " + settings.build.dockerfile() + " in " + dir + " (environment.build.dockerfile)"
           : "build context " + dir + " is not a directory"), false);
     }
-    String repository = settings.build.repository() != null ? settings.build.repository() : Names.docker(spec.key());
+    String repository = settings.build.repository() != null ? settings.build.repository() : dockerName(spec.key());
     String tag = repository + ":" + tagOf(spec.revision());
     if (imagePresent(tag)) {
       return tag;
@@ -719,7 +774,9 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   /** Built images of earlier revisions of this preview are not needed any more once the new one runs. */
   private void removeOldBuilds(PreviewKey key, String current) {
     try {
-      for (var img : docker.listImagesCmd().withLabelFilter(Map.of(Labels.KEY, key.id(), ROLE, "build")).exec()) {
+      Map<String, String> filter = labelFilter(key);
+      filter.put(ROLE, "build");
+      for (var img : docker.listImagesCmd().withLabelFilter(filter).exec()) {
         String[] tags = img.getRepoTags() == null ? new String[0] : img.getRepoTags();
         if (!Arrays.asList(tags).contains(current)) {
           removeImage(img.getId());
@@ -785,17 +842,23 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       return Optional.of(environment(newest(apps), suspended(key)));
     }
     List<Network> networks = engine.call("listing networks of " + key, () -> docker.listNetworksCmd()
-        .withFilter("label", List.of(Labels.KEY + "=" + key.id(), ROLE + "=network")).exec());
-    return networks.stream().findFirst().map(n -> halfMade(key, n.getLabels()));
+        .withFilter("label", filter(key, ROLE + "=network")).exec());
+    return networks.stream().filter(n -> installation.owns(labelsOf(n.getLabels()))).findFirst()
+        .map(n -> halfMade(key, n.getLabels()));
   }
 
   @Override
   public List<Environment> list() {
+    Map<String, String> appFilter = labelFilter(null);
+    appFilter.put(ROLE, "app");
+    // The engine filters; owns() checks again, so a filter an engine ignored never lets another's in.
     List<Container> apps = engine.call("listing preview containers", () -> docker.listContainersCmd().withShowAll(true)
-        .withLabelFilter(Map.of(Labels.MANAGED, "true", ROLE, "app")).exec());
-    Set<PreviewKey> suspended = engine.call("listing preview volumes", () -> docker.listVolumesCmd()
-        .withFilter("label", List.of(Labels.MANAGED + "=true", ROLE + "=suspended")).exec().getVolumes())
-        .stream().map(v -> Labels.key(v.getLabels()).orElse(null)).filter(Objects::nonNull).collect(Collectors.toSet());
+        .withLabelFilter(appFilter).exec()).stream().filter(c -> installation.owns(labelsOf(c.getLabels()))).toList();
+    var volumes = engine.call("listing preview volumes", () -> docker.listVolumesCmd()
+        .withFilter("label", filter(null, ROLE + "=suspended")).exec().getVolumes());
+    Set<PreviewKey> suspended = (volumes == null ? List.<com.github.dockerjava.api.command.InspectVolumeResponse>of() : volumes)
+        .stream().filter(v -> installation.owns(labelsOf(v.getLabels())))
+        .map(v -> Labels.key(v.getLabels()).orElse(null)).filter(Objects::nonNull).collect(Collectors.toSet());
     Map<PreviewKey, List<Container>> byKey = new TreeMap<>();
     for (Container c : apps) {
       Labels.key(c.getLabels()).ifPresent(k -> byKey.computeIfAbsent(k, x -> new ArrayList<>()).add(c));
@@ -805,11 +868,18 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     // A network without an app container is a half-made (or half-deleted) preview: report it so a
     // reconcile can finish or remove it.
     List<Network> networks = engine.call("listing preview networks", () -> docker.listNetworksCmd()
-        .withFilter("label", List.of(Labels.MANAGED + "=true", ROLE + "=network")).exec());
+        .withFilter("label", filter(null, ROLE + "=network")).exec());
     for (Network n : networks) {
+      if (!installation.owns(labelsOf(n.getLabels()))) {
+        continue;
+      }
       Labels.key(n.getLabels()).filter(k -> !byKey.containsKey(k)).ifPresent(k -> out.add(halfMade(k, n.getLabels())));
     }
     return out;
+  }
+
+  private static Map<String, String> labelsOf(Map<String, String> labels) {
+    return labels == null ? Map.of() : labels;
   }
 
   private static Environment halfMade(PreviewKey key, Map<String, String> labels) {
@@ -882,14 +952,15 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     return null;
   }
 
+  /** This installation's containers of {@code key}, of one role or (null) all. */
   private List<Container> containers(PreviewKey key, String role) {
-    Map<String, String> filter = new LinkedHashMap<>();
-    filter.put(Labels.KEY, key.id());
+    Map<String, String> filter = labelFilter(key);
     if (role != null) {
       filter.put(ROLE, role);
     }
-    return engine.call("listing containers of " + key,
+    List<Container> found = engine.call("listing containers of " + key,
         () -> docker.listContainersCmd().withShowAll(true).withLabelFilter(filter).exec());
+    return new ArrayList<>(found.stream().filter(c -> installation.owns(labelsOf(c.getLabels()))).toList());
   }
 
   private static String name(Container c) {
@@ -905,16 +976,20 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       remove(c.getId());
     }
     removeVolumes(key, null);
+    Map<String, String> builds = labelFilter(key);
+    builds.put(ROLE, "build");
     for (var img : engine.call("listing images of " + key, () -> docker.listImagesCmd()
-        .withLabelFilter(Map.of(Labels.KEY, key.id(), ROLE, "build")).exec())) {
+        .withLabelFilter(builds).exec())) {
       removeImage(img.getId());
     }
     // The network goes last: while it exists, list() still reports the preview, so a crash here is
     // finished by the next delete or reconcile.
     List<Network> networks = engine.call("listing networks of " + key, () -> docker.listNetworksCmd()
-        .withFilter("label", List.of(Labels.KEY + "=" + key.id())).exec());
+        .withFilter("label", filter(key)).exec());
     for (Network n : networks) {
-      removeNetwork(n.getId());
+      if (installation.owns(labelsOf(n.getLabels()))) {
+        removeNetwork(n.getId());
+      }
     }
   }
 
@@ -945,7 +1020,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
 
   /** Removes the preview's volumes; {@code service} null for all of them, else one service's (or the suspend marker). */
   private void removeVolumes(PreviewKey key, String service) {
-    List<String> filter = new ArrayList<>(List.of(Labels.KEY + "=" + key.id()));
+    List<String> filter = filter(key);
     if ("suspended".equals(service)) {
       filter.add(ROLE + "=suspended");
     } else if (service != null) {
@@ -957,6 +1032,9 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       return;
     }
     for (var v : volumes) {
+      if (!installation.owns(labelsOf(v.getLabels()))) {
+        continue;
+      }
       try {
         docker.removeVolumeCmd(v.getName()).exec();
       } catch (NotFoundException e) {
@@ -999,10 +1077,10 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     }
     // A stopped container looks the same whether it crashed or was suspended; this labelled marker
     // volume tells them apart, on the engine, so a new provider instance sees it too.
-    Map<String, String> labels = new LinkedHashMap<>(Labels.ownership(key, null));
+    Map<String, String> labels = new LinkedHashMap<>(installation.ownershipLabels(key, null));
     labels.put(ROLE, "suspended");
     engine.call("marking " + key + " suspended", () -> docker.createVolumeCmd()
-        .withName(Names.docker(key, "suspended")).withLabels(labels).exec());
+        .withName(dockerName(key, "suspended")).withLabels(labels).exec());
     int timeout = (int) Math.min(Integer.MAX_VALUE, settings.stopTimeout.toSeconds());
     // the app first, so it never runs without its companions
     all.sort(Comparator.comparing((Container c) -> !"app".equals(c.getLabels().get(ROLE))));
@@ -1036,8 +1114,8 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
 
   private boolean suspended(PreviewKey key) {
     var volumes = engine.call("listing volumes of " + key, () -> docker.listVolumesCmd()
-        .withFilter("label", List.of(Labels.KEY + "=" + key.id(), ROLE + "=suspended")).exec().getVolumes());
-    return volumes != null && !volumes.isEmpty();
+        .withFilter("label", filter(key, ROLE + "=suspended")).exec().getVolumes());
+    return volumes != null && volumes.stream().anyMatch(v -> installation.owns(labelsOf(v.getLabels())));
   }
 
   // ---------------------------------------------------------------------------------------- logs
@@ -1099,6 +1177,23 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       return HexFormat.of().formatHex(md.digest()).substring(0, 32);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * Makes {@code environment.provider: docker} work: registered in
+   * {@code META-INF/services/dev.preview.spi.EnvironmentProvider$Factory}. Cheap to construct; the
+   * docker-java client is built only in {@link #create}.
+   */
+  public static final class Factory implements EnvironmentProvider.Factory {
+    @Override
+    public String name() {
+      return NAME;
+    }
+
+    @Override
+    public EnvironmentProvider create(ProviderContext context) {
+      return DockerEnvironmentProvider.create(context);
     }
   }
 }

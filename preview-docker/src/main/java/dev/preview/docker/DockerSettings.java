@@ -34,7 +34,7 @@ final class DockerSettings {
   record Build(String dockerfile, String repository, Map<String, String> args, boolean pull, boolean noCache,
       Duration timeout) {}
 
-  record Traefik(boolean enabled, String domain, List<String> entrypoints, boolean tls, String certResolver,
+  record Traefik(boolean enabled, List<String> entrypoints, boolean tls, String certResolver,
       String container) {}
 
   record Registry(String server, String username, Secret password) {}
@@ -136,7 +136,12 @@ final class DockerSettings {
     services = Map.copyOf(s);
 
     ProviderConfig t = c.section("traefik");
-    traefik = new Traefik(t.bool("enabled", false), t.string("domain", null), t.strings("entrypoints"),
+    if (t.has("domain")) {
+      t.ignore("domain");
+      t.problem("domain", "removed: set app.hostname, e.g. pr-{number}.preview.example.com; the Traefik rule and"
+          + " the DNS record both use it");
+    }
+    traefik = new Traefik(t.bool("enabled", false), t.strings("entrypoints"),
         t.bool("tls", false), t.string("certResolver", null), t.string("container", null));
 
     if (!publish && !traefik.enabled()) {

@@ -163,12 +163,13 @@ class DockerProviderIT {
   @Test
   void behindAProxyAnUpdateThatNeverComesUpLeavesTheRunningRevisionAlone() {
     DockerEnvironmentProvider p = provider(Map.of("publish", Map.of("enabled", false), "update", Map.of("timeout", "10s"),
-        "traefik", Map.of("enabled", true, "domain", "preview.example.com")));
+        "traefik", Map.of("enabled", true)));
     PreviewKey key = key(15);
-    p.apply(spec(key, "r1").build());
+    p.apply(spec(key, "r1").hostname("pr-15.preview.example.com").build());
     List<String> before = ids(key);
 
-    assertThatThrownBy(() -> p.apply(spec(key, "r2").command(List.of("/bin/busybox", "sh", "-c", "echo boom; exit 3")).build()))
+    assertThatThrownBy(() -> p.apply(spec(key, "r2").hostname("pr-15.preview.example.com")
+        .command(List.of("/bin/busybox", "sh", "-c", "echo boom; exit 3")).build()))
         .isInstanceOf(ProviderException.class)
         .hasMessageContaining("did not come up").hasMessageContaining("previous revision keeps running")
         .hasMessageContaining("boom");
@@ -234,7 +235,7 @@ class DockerProviderIT {
     assertThat(TestDocker.labelled(Labels.KEY, key.id())).filteredOn(c -> "app".equals(c.getLabels().get(DockerEnvironmentProvider.ROLE)))
         .singleElement().extracting(Container::getState).isEqualTo("created");
     // and a stale app of an older revision, created (never started) the way a killed older run leaves it
-    Map<String, String> stale = new LinkedHashMap<>(Labels.ownership(key, "r0"));
+    Map<String, String> stale = new LinkedHashMap<>(dev.preview.spi.Installation.defaults().ownershipLabels(key, "r0"));
     stale.put(DockerEnvironmentProvider.ROLE, "app");
     stale.put(DockerEnvironmentProvider.SPEC_HASH, "0000");
     docker.createContainerCmd(IMAGE).withName(Names.docker(key, "app-stale")).withLabels(stale).exec();
@@ -321,7 +322,7 @@ class DockerProviderIT {
     docker.startContainerCmd(proxy).exec();
     try {
       DockerEnvironmentProvider p = provider(Map.of("publish", Map.of("enabled", false),
-          "traefik", Map.of("enabled", true, "domain", "preview.example.com", "entrypoints", List.of("websecure"),
+          "traefik", Map.of("enabled", true, "entrypoints", List.of("websecure"),
               "tls", true, "certResolver", "le", "container", proxy)));
       PreviewKey key = key(42);
       Environment env = p.apply(spec(key, "r1").hostname("pr-42.preview.example.com").build());
@@ -336,9 +337,12 @@ class DockerProviderIT {
           .containsEntry("traefik.docker.network", Names.docker(key));
       assertThat(docker.inspectNetworkCmd().withNetworkId(Names.docker(key)).exec().getContainers().values())
           .extracting(c -> c.getName()).contains(proxy);
-      // without a hostname from the spec, the domain gives one
+      // the hostname is formed in one place (app.hostname, as EnvironmentSpec.hostname()): without one
+      // there is no Traefik rule (traefik.domain, which made one up, is removed)
       PreviewKey other = key(43);
-      assertThat(p.apply(spec(other, "r1").build()).url()).hasToString("https://" + Names.dnsLabel(other) + ".preview.example.com");
+      Environment unnamed = p.apply(spec(other, "r1").build());
+      assertThat(unnamed.url()).isNull();
+      assertThat(unnamed.labels()).doesNotContainKey("traefik.enable");
 
       p.delete(key);
       assertThat(TestDocker.leftovers(key.id())).isEmpty();

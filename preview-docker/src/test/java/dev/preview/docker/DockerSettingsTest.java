@@ -71,7 +71,7 @@ class DockerSettingsTest {
     m.put("services", Map.of("db", Map.of("image", "postgres:16", "env", Map.of("POSTGRES_DB", "app"),
         "secrets", Map.of("POSTGRES_PASSWORD", "pw"), "volumes", List.of("/var/lib/postgresql/data"),
         "resources", Map.of("memory", "256Mi"))));
-    m.put("traefik", Map.of("enabled", true, "domain", "preview.example.com", "entrypoints", "websecure",
+    m.put("traefik", Map.of("enabled", true, "entrypoints", "websecure",
         "tls", true, "certResolver", "le", "container", "traefik"));
     m.put("labels", Map.of("team", "web"));
     DockerSettings s = read(m, Map.of());
@@ -121,6 +121,38 @@ class DockerSettingsTest {
   }
 
   @Test
+  void theRemovedTraefikDomainSaysToSetAppHostnameWithTheOtherProblems() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("traefik", Map.of("enabled", true, "domain", "preview.example.com"));
+    m.put("pull", "sometimes");
+    assertThatThrownBy(() -> read(m, Map.of()))
+        .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).satisfiesExactlyInAnyOrder(
+            p -> assertThat(p).isEqualTo("environment.traefik.domain: removed: set app.hostname, e.g."
+                + " pr-{number}.preview.example.com; the Traefik rule and the DNS record both use it"),
+            p -> assertThat(p).startsWith("environment.pull:")));
+  }
+
+  @Test
+  void otherInstancesGetDistinctDeterministicNames() {
+    PreviewKey key = PreviewKey.pr("acme/shop", 7);
+    DockerSettings s = read(Map.of(), Map.of());
+    DockerEnvironmentProvider byDefault = new DockerEnvironmentProvider(s, null, dev.preview.spi.Installation.defaults());
+    DockerEnvironmentProvider sectest = new DockerEnvironmentProvider(s, null,
+        dev.preview.spi.Installation.builder().instance("sectest").build());
+    DockerEnvironmentProvider upper = new DockerEnvironmentProvider(s, null,
+        dev.preview.spi.Installation.builder().instance("SecTest").build());
+    // today's names for the default instance
+    assertThat(byDefault.dockerName(key)).isEqualTo(dev.preview.spi.Names.docker(key));
+    assertThat(byDefault.dockerName(key, "svc-cache")).isEqualTo(dev.preview.spi.Names.docker(key, "svc-cache"));
+    assertThat(sectest.dockerName(key)).startsWith("preview-shop-pr-7-").endsWith("-sectest")
+        .isNotEqualTo(byDefault.dockerName(key)).isEqualTo(sectest.dockerName(key));
+    assertThat(sectest.dockerName(key, "svc-cache")).isNotEqualTo(byDefault.dockerName(key, "svc-cache"))
+        .hasSizeLessThanOrEqualTo(63);
+    assertThat(upper.dockerName(key)).isNotEqualTo(sectest.dockerName(key)).matches("[a-z0-9-]+");
+    assertThat(DockerEnvironmentProvider.nameTag("default")).isNull();
+  }
+
+  @Test
   void secretsNeverAppearInConfigErrors() {
     assertThatThrownBy(() -> read(Map.of("registry", Map.of("password", "hunter2")), Map.of()))
         .isInstanceOf(ConfigurationException.class)
@@ -137,7 +169,7 @@ class DockerSettingsTest {
 
   @Test
   void anUnreachableEngineSaysWhereItLookedAndHowToFixIt() {
-    EnvironmentProvider p = new DockerEnvironmentProviderFactory().create(dev.preview.spi.ProviderContext.of(
+    EnvironmentProvider p = new DockerEnvironmentProvider.Factory().create(dev.preview.spi.ProviderContext.of(
         ProviderConfig.of("environment", Map.of("provider", "docker", "host", "unix:///tmp/no-such-dir/docker.sock"))));
     try (p) {
       assertThatThrownBy(() -> p.list())

@@ -4,6 +4,7 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.BuildImageResultCallback;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.Container;
+import dev.preview.spi.Installation;
 import dev.preview.spi.Labels;
 import dev.preview.spi.ProviderConfig;
 import dev.preview.spi.ProviderContext;
@@ -132,12 +133,17 @@ final class TestDocker {
 
   /** Settings every IT uses, plus {@code extra}: no stop grace period (busybox ignores SIGTERM). */
   static DockerEnvironmentProvider provider(Map<String, ?> extra) {
+    return provider(extra, Installation.defaults());
+  }
+
+  /** The same, for a provider of {@code installation}; each call builds a new client (as a restart would). */
+  static DockerEnvironmentProvider provider(Map<String, ?> extra, Installation installation) {
     engine();
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("stopTimeout", "0s");
     m.put("pull", "never");
     m.putAll(extra);
-    return DockerEnvironmentProvider.create(ProviderContext.of(ProviderConfig.of("environment", m)));
+    return DockerEnvironmentProvider.create(ProviderContext.of(ProviderConfig.of("environment", m), installation));
   }
 
   static Map<String, Object> cacheService() {

@@ -21,10 +21,10 @@ import java.util.regex.Pattern;
  * them ({@code image: "{image}"}): a bare {@code {image}} at the start of a value is a YAML map.
  */
 final class ExtraManifests {
-  /** The variables a template may use; the same set as {@code ingress.host}. */
+  /** The variables a template may use. */
   static final Set<String> VARIABLES = Set.of(
       "namespace", "key", "repository", "owner", "repo", "number", "branch", "revision",
-      "host", "url", "image", "app", "baseDomain");
+      "host", "url", "image", "app");
   private static final Pattern VARIABLE = Pattern.compile("\\{([A-Za-z][A-Za-z0-9]*)}");
   private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
 

@@ -2,11 +2,14 @@ package dev.preview.k8s;
 
 import dev.preview.spi.Environment;
 import dev.preview.spi.EnvironmentProvider;
+import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.EnvironmentSpec;
+import dev.preview.spi.Installation;
 import dev.preview.spi.Labels;
 import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderException;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
@@ -16,7 +19,10 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.Watch;
 import io.fabric8.kubernetes.client.Watcher;
@@ -24,12 +30,17 @@ import io.fabric8.kubernetes.client.WatcherException;
 import io.fabric8.kubernetes.client.dsl.NonDeletingOperation;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import java.io.File;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -50,9 +61,17 @@ import org.slf4j.LoggerFactory;
  * from config. Everything is rendered from one template ({@code ManifestTemplate}) and applied with
  * create-or-update, so {@link #apply} is idempotent and repairs whatever a crashed call left.
  *
- * <p>State lives on the cluster: the namespace carries the ownership labels (selectable, hashed
- * where a value does not fit a label) and annotations (the full key, revision, created, expires,
- * URL, phase). {@link #list()} is a single label-selected namespace list.
+ * <p>State lives on the cluster: the namespace and every object in it carry the ownership labels
+ * (selectable, hashed where a value does not fit a label), the {@linkplain Installation#instance()
+ * instance} among them, and annotations (the full key, revision, created, expires, URL, phase).
+ * {@link #list()} is a single namespace list selected on {@code preview.dev/managed=true} and
+ * {@code preview.dev/instance=<instance>}; {@link #find}, {@link #delete} and {@link #apply} touch a
+ * namespace only when its labels say it is this installation's ({@link Installation#owns}). The
+ * namespace is {@link Names#namespace} for instance {@code default}, and starts with the instance
+ * for any other, so two installations previewing the same key on one cluster never meet.
+ *
+ * <p>The Ingress host is the spec's {@link EnvironmentSpec#hostname()} (the one hostname rule,
+ * {@code app.hostname}); without one there is no Ingress and the URL is the in-cluster Service.
  *
  * <p>Thread-safe for different keys (the Fabric8 client is thread-safe; the provider holds no
  * per-preview state).
@@ -77,13 +96,19 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   private final KubernetesSettings settings;
   private final ManifestTemplate template;
   private final Clock clock;
+  private final Installation installation;
+  /** Prefix of namespace names for an instance other than {@code default}; null for it. */
+  private final String nameTag;
 
-  private KubernetesEnvironmentProvider(KubernetesClient client, boolean ownsClient, KubernetesSettings settings) {
+  private KubernetesEnvironmentProvider(KubernetesClient client, boolean ownsClient, KubernetesSettings settings,
+      Installation installation, Clock clock) {
     this.client = client;
     this.ownsClient = ownsClient;
     this.settings = settings;
     this.template = new ManifestTemplate(settings);
-    this.clock = settings.clock;
+    this.installation = installation;
+    this.clock = clock;
+    this.nameTag = nameTag(installation.instance());
   }
 
   /**
@@ -93,23 +118,87 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
    * @throws dev.preview.spi.ConfigurationException listing every problem of {@code config}
    */
   public static KubernetesEnvironmentProvider create(KubernetesClient client, ProviderConfig config) {
-    return create(client, config, Clock.systemUTC());
+    return create(client, ProviderContext.of(config));
   }
 
-  /** As {@link #create(KubernetesClient, ProviderConfig)}, with the clock used for created/expires and stuck-namespace checks. */
+  /**
+   * As {@link #create(KubernetesClient, ProviderConfig)} in the default installation, with the clock
+   * used for created/expires and stuck-namespace checks.
+   */
   public static KubernetesEnvironmentProvider create(KubernetesClient client, ProviderConfig config, Clock clock) {
+    Objects.requireNonNull(clock, "clock");
+    return create(client, ProviderContext.of(config, Installation.defaults().toBuilder().clock(clock).build()));
+  }
+
+  /**
+   * A provider on an existing client for the context's section and {@link Installation} (its
+   * instance selects and labels everything; its clock stamps created/expires). The client is not
+   * closed by {@link #close()}.
+   *
+   * @throws ConfigurationException listing every problem of the section
+   */
+  public static KubernetesEnvironmentProvider create(KubernetesClient client, ProviderContext context) {
     Objects.requireNonNull(client, "client");
+    Objects.requireNonNull(context, "context");
+    ProviderConfig config = context.config();
     KubernetesSettings s = KubernetesSettings.read(config);
     if (s.masterUrl != null || s.kubeconfig != null || s.token != null) {
       config.problem("masterUrl", "connection keys are not used when a client is given; remove them");
     }
     config.validate();
-    s.clock = Objects.requireNonNull(clock, "clock");
-    return new KubernetesEnvironmentProvider(client, false, s);
+    Installation i = context.installation();
+    return new KubernetesEnvironmentProvider(client, false, s, i, i.clock());
   }
 
-  static KubernetesEnvironmentProvider owning(KubernetesClient client, KubernetesSettings settings) {
-    return new KubernetesEnvironmentProvider(client, true, settings);
+  /** The installation whose previews this provider runs and sees. */
+  public Installation installation() {
+    return installation;
+  }
+
+  /**
+   * The instance as a namespace prefix: itself when already a short lower-case {@code [a-z0-9-]}
+   * name, else cleaned, cut and suffixed with a hash of it (so {@code Dev} and {@code dev} stay apart).
+   */
+  static String nameTag(String instance) {
+    if (Installation.DEFAULT_INSTANCE.equals(instance)) {
+      return null;
+    }
+    if (instance.length() <= 20 && instance.matches("[a-z0-9]+(-[a-z0-9]+)*")) {
+      return instance;
+    }
+    String cleaned = instance.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("^-+|-+$", "");
+    if (cleaned.length() > 11) {
+      cleaned = cleaned.substring(0, 11).replaceAll("-+$", "");
+    }
+    return (cleaned.isEmpty() ? "i" : cleaned) + "-" + sha256(instance).substring(0, 8);
+  }
+
+  /**
+   * The namespace of {@code key}'s preview: {@link Names#namespace} for instance {@code default};
+   * {@code <instance>-<readable part, cut>-<key hash>} (at most 63) for any other.
+   */
+  String namespace(PreviewKey key) {
+    String base = Names.namespace(key);
+    if (nameTag == null) {
+      return base;
+    }
+    int dash = base.lastIndexOf('-');
+    String tail = dash < 0 ? "-" + base : base.substring(dash); // "-<hash of the key>", never cut
+    String head = dash < 0 ? "" : base.substring(0, dash);
+    String prefix = nameTag + "-";
+    int room = Names.DNS_LABEL_MAX - prefix.length() - tail.length();
+    if (head.length() > room) {
+      head = head.substring(0, Math.max(0, room)).replaceAll("-+$", "");
+    }
+    return head.isEmpty() ? nameTag + tail : prefix + head + tail;
+  }
+
+  private static String sha256(String text) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   @Override
@@ -126,7 +215,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
       throw new ProviderException(NAME, "preview " + key + " has no image; the kubernetes provider cannot build "
           + "from a build context: build and push an image in CI and set app.image", false);
     }
-    String ns = Names.namespace(key);
+    String ns = namespace(key);
     return call("apply " + key + " in namespace " + ns, () -> {
       Namespace existing = client.namespaces().withName(ns).get();
       requireOurs(existing, key);
@@ -316,7 +405,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
 
   @Override
   public Optional<Environment> find(PreviewKey key) {
-    String ns = Names.namespace(key);
+    String ns = namespace(key);
     return call("find " + key, () -> {
       Namespace n = client.namespaces().withName(ns).get();
       if (n == null || !ours(n, key)) {
@@ -350,12 +439,12 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   @Override
   public List<Environment> list() {
     return call("list environments", () -> {
-      var namespaces = client.namespaces().withLabel(Labels.MANAGED, "true");
-      if (settings.instance != null) {
-        namespaces = namespaces.withLabel(Labels.INSTANCE, settings.instance);
-      }
+      var namespaces = client.namespaces().withLabels(installation.selector());
       List<Environment> out = new ArrayList<>();
       for (Namespace n : namespaces.list().getItems()) {
+        if (!installation.owns(labels(n))) {
+          continue; // the server selected it; checked again so that no other installation's ever gets in
+        }
         Environment e = environment(n, storedPhase(n));
         if (e != null) {
           out.add(e);
@@ -416,7 +505,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
    */
   @Override
   public void delete(PreviewKey key) {
-    String ns = Names.namespace(key);
+    String ns = namespace(key);
     call("delete " + key, () -> {
       Namespace n = client.namespaces().withName(ns).get();
       if (n == null) {
@@ -502,7 +591,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   /** Scales every managed Deployment of the preview to zero, remembering its replica count in an annotation. */
   @Override
   public void suspend(PreviewKey key) {
-    String ns = Names.namespace(key);
+    String ns = namespace(key);
     call("suspend " + key, () -> {
       requireExisting(key, ns);
       for (Deployment d : managedDeployments(ns)) {
@@ -523,7 +612,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
 
   @Override
   public Environment resume(PreviewKey key) {
-    String ns = Names.namespace(key);
+    String ns = namespace(key);
     return call("resume " + key, () -> {
       Namespace n = requireExisting(key, ns);
       for (Deployment d : managedDeployments(ns)) {
@@ -569,7 +658,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
 
   @Override
   public List<String> logs(PreviewKey key, int lines) {
-    String ns = Names.namespace(key);
+    String ns = namespace(key);
     return call("read logs of " + key, () -> {
       Rollout rollout = new Rollout(client, ns, settings.appName);
       List<Pod> pods = rollout.pods(null);
@@ -598,9 +687,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     out.put(Labels.KEY, Names.labelValue(spec.key().id()));
     out.put(Labels.REVISION, Names.labelValue(spec.revision()));
     out.put(ManifestTemplate.MANAGED_BY, MANAGED_BY_VALUE);
-    if (settings.instance != null) {
-      out.put(Labels.INSTANCE, settings.instance);
-    }
+    out.put(Labels.INSTANCE, installation.instance());
     return out;
   }
 
@@ -618,24 +705,13 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     if (!spec.labels().containsKey(Labels.EXPIRES) && settings.ttl != null) {
       out.put(Labels.EXPIRES, now.plus(settings.ttl).toString());
     }
-    if (settings.instance != null) {
-      out.put(Labels.INSTANCE, settings.instance);
-    }
+    out.put(Labels.INSTANCE, installation.instance());
     return out;
   }
 
+  /** The one hostname rule formed it ({@code app.hostname}); null: no Ingress. */
   String host(EnvironmentSpec spec, String ns) {
-    if (spec.hostname() != null) {
-      return spec.hostname();
-    }
-    if (settings.hostTemplate != null) {
-      return ExtraManifests.render(settings.hostTemplate, variables(spec, ns, null, null));
-    }
-    if (settings.baseDomain == null) {
-      return null;
-    }
-    PreviewKey key = spec.key();
-    return (key.isPullRequest() ? "pr-" + key.number() : ns) + "." + settings.baseDomain;
+    return spec.hostname();
   }
 
   private String url(String host, String ns) {
@@ -660,19 +736,24 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     v.put("url", url == null ? "" : url);
     v.put("image", spec.image() == null ? "" : spec.image());
     v.put("app", settings.appName);
-    v.put("baseDomain", settings.baseDomain == null ? "" : settings.baseDomain);
     return v;
   }
 
-  private static boolean ours(Namespace n, PreviewKey key) {
-    return n.getMetadata().getLabels() != null && "true".equals(n.getMetadata().getLabels().get(Labels.MANAGED))
-        && key.id().equals(annotation(n, Labels.KEY));
+  private static Map<String, String> labels(Namespace n) {
+    Map<String, String> l = n.getMetadata().getLabels();
+    return l == null ? Map.of() : l;
   }
 
-  private static void requireOurs(Namespace n, PreviewKey key) {
+  /** Managed, of this installation (exact instance label), and annotated with {@code key}. */
+  private boolean ours(Namespace n, PreviewKey key) {
+    return installation.owns(labels(n)) && key.id().equals(annotation(n, Labels.KEY));
+  }
+
+  private void requireOurs(Namespace n, PreviewKey key) {
     if (n != null && !ours(n, key)) {
       throw new ProviderException(NAME, "namespace " + n.getMetadata().getName() + " exists but is not managed "
-          + "by preview for " + key + " (no " + Labels.MANAGED + "=true label with a matching " + Labels.KEY
+          + "by this installation of preview for " + key + " (no " + Labels.MANAGED + "=true and "
+          + Labels.INSTANCE + "=" + installation.instance() + " labels with a matching " + Labels.KEY
           + " annotation); refusing to touch it. Rename or remove it", false);
     }
   }
@@ -719,6 +800,62 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
           ? " (the client's credentials lack rights: grant its service account create/update/delete on namespaces and the objects of a preview)"
           : "";
       throw new ProviderException(NAME, what + " failed: " + reason + hint, retryable, code == 0 ? -1 : code, e);
+    }
+  }
+
+  /**
+   * Makes {@code environment.provider: kubernetes} work (registered in
+   * {@code META-INF/services/dev.preview.spi.EnvironmentProvider$Factory}). Credentials, in this
+   * order: an explicit {@code masterUrl} (+ {@code token}), a {@code kubeconfig} file (+
+   * {@code context}), else Fabric8's auto-configuration: {@code $KUBECONFIG} / {@code ~/.kube/config},
+   * then the in-cluster service account. Cheap to construct; the client is built in {@link #create}
+   * only. The instance and the clock come from the context's {@link Installation}.
+   */
+  public static final class Factory implements EnvironmentProvider.Factory {
+
+    @Override
+    public String name() {
+      return NAME;
+    }
+
+    @Override
+    public EnvironmentProvider create(ProviderContext context) {
+      ProviderConfig config = context.config();
+      KubernetesSettings s = KubernetesSettings.read(config);
+      if (s.kubeconfig != null && !new File(s.kubeconfig).canRead()) {
+        config.problem("kubeconfig", "cannot read file " + s.kubeconfig);
+      }
+      config.validate();
+      Installation i = context.installation();
+      return new KubernetesEnvironmentProvider(client(s, config.path()), true, s, i, i.clock());
+    }
+
+    static KubernetesClient client(KubernetesSettings s, String path) {
+      Config cfg;
+      if (s.masterUrl != null) {
+        ConfigBuilder b = new ConfigBuilder(Config.empty()).withMasterUrl(s.masterUrl);
+        if (s.token != null) {
+          b.withOauthToken(s.token.reveal());
+        }
+        cfg = b.build();
+      } else if (s.kubeconfig != null) {
+        try {
+          cfg = Config.fromKubeconfig(s.context, new File(s.kubeconfig));
+        } catch (RuntimeException e) {
+          throw new ConfigurationException(path + ".kubeconfig: cannot use " + s.kubeconfig + ": " + e.getMessage());
+        }
+      } else {
+        cfg = Config.autoConfigure(s.context);
+      }
+      // The orchestrator retries what we mark retryable; Fabric8's own 10 retries would hold a call for minutes.
+      cfg.setRequestRetryBackoffLimit(2);
+      if (s.trustCerts) {
+        cfg.setTrustCerts(true);
+      }
+      if (s.caCertFile != null) {
+        cfg.setCaCertFile(s.caCertFile);
+      }
+      return new KubernetesClientBuilder().withConfig(cfg).build();
     }
   }
 }

@@ -3,7 +3,6 @@ package dev.preview.k8s;
 import dev.preview.spi.ProviderConfig;
 import dev.preview.spi.Resources;
 import dev.preview.spi.Secret;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,7 +16,6 @@ import java.util.regex.Pattern;
  */
 final class KubernetesSettings {
   private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
-  private static final Pattern DNS_NAME = Pattern.compile("[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?");
   private static final Pattern QUANTITY = Pattern.compile("[+]?[0-9.]+([eE][+-]?[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?");
 
   // connection
@@ -27,14 +25,11 @@ final class KubernetesSettings {
   String context;
   boolean trustCerts;
   String caCertFile;
-  // naming and ownership
-  String instance;
+  // naming
   String appName = "app";
   int replicas = 1;
   Duration ttl;
   // ingress
-  String baseDomain;
-  String hostTemplate;
   boolean ingressEnabled = true;
   String ingressClassName;
   Map<String, String> ingressAnnotations = Map.of();
@@ -67,8 +62,6 @@ final class KubernetesSettings {
   // extra manifests
   List<String> manifests = List.of();
 
-  Clock clock = Clock.systemUTC();
-
   KubernetesSettings() {}
 
   /** Reads every key of the section; records problems instead of throwing (the caller validates). */
@@ -91,9 +84,10 @@ final class KubernetesSettings {
       c.problem("kubeconfig", "cannot be combined with masterUrl; choose one");
     }
 
-    s.instance = c.string("instance").orElse(null);
-    if (s.instance != null && !s.instance.matches("[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?")) {
-      c.problem("instance", "must be a valid label value (63 of [A-Za-z0-9_.-]), got \"" + s.instance + "\"");
+    if (c.has("instance")) {
+      c.ignore("instance");
+      c.problem("instance", "removed from the environment section: the instance is set once, at the top level of"
+          + " preview.yaml (instance: name), or with Installation.builder().instance(name) in code");
     }
     s.appName = c.string("appName", "app");
     if (!DNS_LABEL.matcher(s.appName).matches()) {
@@ -104,11 +98,14 @@ final class KubernetesSettings {
     s.ttl = c.duration("ttl", null);
 
     ProviderConfig ingress = c.section("ingress");
-    s.baseDomain = ingress.string("baseDomain").orElse(null);
-    if (s.baseDomain != null && !DNS_NAME.matcher(s.baseDomain).matches()) {
-      ingress.problem("baseDomain", "must be a lower-case DNS name such as preview.example.com, got \"" + s.baseDomain + "\"");
+    // Hostnames are formed in one place, app.hostname, and arrive as EnvironmentSpec.hostname().
+    for (String removed : List.of("baseDomain", "host")) {
+      Optional<String> was = ingress.string(removed);
+      if (was.isPresent()) {
+        ingress.problem(removed, "removed (was \"" + was.get() + "\"): set app.hostname, e.g."
+            + " pr-{number}.preview.example.com; the Ingress host and the DNS record both use it");
+      }
     }
-    s.hostTemplate = ingress.string("host").orElse(null);
     s.ingressEnabled = ingress.bool("enabled", true);
     s.ingressClassName = ingress.string("className").orElse(null);
     s.ingressAnnotations = ingress.stringMap("annotations");
@@ -162,11 +159,6 @@ final class KubernetesSettings {
     for (int i = 0; i < s.manifests.size(); i++) {
       for (String problem : ExtraManifests.check(s.manifests.get(i))) {
         c.problem("manifests[" + i + "]", problem);
-      }
-    }
-    if (s.hostTemplate != null) {
-      for (String problem : ExtraManifests.checkVariables(s.hostTemplate)) {
-        ingress.problem("host", problem);
       }
     }
     return s;

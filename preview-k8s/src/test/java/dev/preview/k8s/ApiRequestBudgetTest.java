@@ -109,7 +109,8 @@ class ApiRequestBudgetTest {
       for (int i = 0; i < n; i++) {
         PreviewKey key = PreviewKey.pr("scale/repo-" + ((offset + i) % 97), offset + i + 1);
         Namespace ns = new NamespaceBuilder().withNewMetadata().withName(Names.namespace(key))
-            .withLabels(Map.of(Labels.MANAGED, "true", Labels.KEY, Names.labelValue(key.id()), Labels.REVISION, "aaaa1111"))
+            .withLabels(Map.of(Labels.MANAGED, "true", Labels.INSTANCE, "default", Labels.KEY, Names.labelValue(key.id()),
+                Labels.REVISION, "aaaa1111"))
             .withAnnotations(Map.of(Labels.KEY, key.id(), Labels.REVISION, "aaaa1111", Labels.CREATED, "2026-01-01T00:00:00Z",
                 KubernetesEnvironmentProvider.URL, "https://pr-" + key.number() + ".preview.example.com",
                 KubernetesEnvironmentProvider.PHASE, "RUNNING"))

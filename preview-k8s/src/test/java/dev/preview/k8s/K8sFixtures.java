@@ -24,7 +24,7 @@ final class K8sFixtures {
   static Map<String, Object> baseConfig() {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("provider", "kubernetes");
-    m.put("ingress", new LinkedHashMap<>(Map.of("baseDomain", "preview.example.com", "className", "nginx",
+    m.put("ingress", new LinkedHashMap<>(Map.of("className", "nginx",
         "tls", Map.of("clusterIssuer", "letsencrypt"))));
     m.put("quota", Map.of("requests.cpu", "2", "limits.memory", "2Gi", "pods", "10"));
     m.put("limitRange", Map.of("default", Map.of("cpu", "500m", "memory", "256Mi"),
@@ -40,8 +40,14 @@ final class K8sFixtures {
     return ProviderConfig.of("environment", values);
   }
 
+  /** What the hostname rule {@code app.hostname: pr-{number}.preview.example.com} gives (branches: their namespace). */
+  static String hostname(PreviewKey key) {
+    return (key.isPullRequest() ? "pr-" + key.number() : dev.preview.spi.Names.namespace(key)) + ".preview.example.com";
+  }
+
   static EnvironmentSpec spec(PreviewKey key, String revision) {
     return EnvironmentSpec.builder(key, revision)
+        .hostname(hostname(key))
         .image("registry.example.com/shop:" + revision)
         .port(8080).healthPath("/healthz")
         .env("GREETING", "hello")

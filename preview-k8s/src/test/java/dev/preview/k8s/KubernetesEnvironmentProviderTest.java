@@ -10,6 +10,7 @@ import static org.awaitility.Awaitility.await;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.Environment;
 import dev.preview.spi.EnvironmentProvider;
+import dev.preview.spi.Installation;
 import dev.preview.spi.Labels;
 import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
@@ -56,6 +57,21 @@ class KubernetesEnvironmentProviderTest {
 
   private KubernetesEnvironmentProvider provider(Map<String, Object> cfg) {
     return KubernetesEnvironmentProvider.create(client, config(cfg), clock);
+  }
+
+  /** A provider of instance {@code instance}, on a client of its own (as another process, or a restart, would have). */
+  private KubernetesEnvironmentProvider provider(String instance) {
+    KubernetesClient own = server.createClient();
+    opened.add(own);
+    return KubernetesEnvironmentProvider.create(own, ProviderContext.of(config(baseConfig()),
+        Installation.builder().instance(instance).clock(clock).build()));
+  }
+
+  private final List<KubernetesClient> opened = new ArrayList<>();
+
+  @org.junit.jupiter.api.AfterEach
+  void closeClients() {
+    opened.forEach(KubernetesClient::close);
   }
 
   private KubernetesEnvironmentProvider provider() {
@@ -217,14 +233,104 @@ class KubernetesEnvironmentProviderTest {
 
   @Test
   void instanceSeparatesTwoInstallationsSharingACluster() {
-    Map<String, Object> a = baseConfig();
-    a.put("instance", "blue");
-    Map<String, Object> b = baseConfig();
-    b.put("instance", "green");
-    provider(a).apply(spec(key, "aaaa1111"));
-    provider(b).apply(spec(PreviewKey.pr("acme/shop", 43), "aaaa1111"));
-    assertThat(provider(a).list()).extracting(Environment::key).containsExactly(key);
-    assertThat(provider(b).list()).extracting(Environment::key).containsExactly(PreviewKey.pr("acme/shop", 43));
+    provider("blue").apply(spec(key, "aaaa1111"));
+    provider("green").apply(spec(PreviewKey.pr("acme/shop", 43), "aaaa1111"));
+    assertThat(provider("blue").list()).extracting(Environment::key).containsExactly(key);
+    assertThat(provider("green").list()).extracting(Environment::key).containsExactly(PreviewKey.pr("acme/shop", 43));
+  }
+
+  @Test
+  void twoInstallationsPreviewingTheSameKeyOnOneClusterNeverSeeNorDeleteEachOther() throws Exception {
+    KubernetesEnvironmentProvider blue = provider("blue");
+    KubernetesEnvironmentProvider green = provider("green");
+    PreviewKey onlyBlue = PreviewKey.pr("acme/shop", 43);
+    PreviewKey onlyGreen = PreviewKey.pr("acme/shop", 44);
+    blue.apply(spec(key, "aaaa1111"));
+    blue.apply(spec(onlyBlue, "aaaa1111"));
+    green.apply(spec(key, "bbbb2222"));
+    green.apply(spec(onlyGreen, "bbbb2222"));
+
+    // one namespace each for the shared key, neither of them the default instance's name
+    String blueNs = blue.namespace(key);
+    String greenNs = green.namespace(key);
+    assertThat(blueNs).isNotEqualTo(greenNs).isNotEqualTo(ns).startsWith("blue-").hasSizeLessThanOrEqualTo(63);
+    assertThat(client.namespaces().withName(blueNs).get().getMetadata().getLabels())
+        .containsEntry(Labels.INSTANCE, "blue").containsEntry(Labels.MANAGED, "true");
+    assertThat(client.namespaces().withName(greenNs).get().getMetadata().getLabels()).containsEntry(Labels.INSTANCE, "green");
+    // every object in the namespace carries the instance label
+    assertThat(client.apps().deployments().inNamespace(blueNs).withName("app").get().getMetadata().getLabels())
+        .containsEntry(Labels.INSTANCE, "blue");
+    assertThat(client.services().inNamespace(blueNs).list().getItems())
+        .allSatisfy(s -> assertThat(s.getMetadata().getLabels()).containsEntry(Labels.INSTANCE, "blue"));
+    assertThat(client.network().v1().ingresses().inNamespace(greenNs).list().getItems()).isNotEmpty()
+        .allSatisfy(i -> assertThat(i.getMetadata().getLabels()).containsEntry(Labels.INSTANCE, "green"));
+    // a namespace labelled managed but without an instance belongs to no installation
+    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("legacy-preview")
+        .addToLabels(Labels.MANAGED, "true").addToAnnotations(Labels.KEY, "acme/shop#99").endMetadata().build()).create();
+
+    int before = server.getRequestCount();
+    assertThat(blue.list()).extracting(Environment::key).containsExactlyInAnyOrder(key, onlyBlue);
+    assertThat(server.getLastRequest().getPath()).contains("labelSelector=")
+        .contains("preview.dev%2Fmanaged%3Dtrue").contains("preview.dev%2Finstance%3Dblue");
+    assertThat(server.getRequestCount() - before).isEqualTo(1);
+    assertThat(green.list()).extracting(Environment::key).containsExactlyInAnyOrder(key, onlyGreen);
+    assertThat(blue.list()).allSatisfy(e -> assertThat(e.labels()).containsEntry(Labels.INSTANCE, "blue"));
+    assertThat(blue.find(onlyGreen)).isEmpty();
+    assertThat(green.find(onlyBlue)).isEmpty();
+    assertThat(blue.find(key).orElseThrow().revision()).isEqualTo("aaaa1111");
+    assertThat(green.find(key).orElseThrow().revision()).isEqualTo("bbbb2222");
+    assertThat(provider().list()).as("the default instance sees none of them").isEmpty();
+
+    // blue deletes the shared key (and tries green's): green's namespaces stay
+    blue.delete(key);
+    blue.delete(onlyGreen);
+    assertThat(client.namespaces().withName(blueNs).get()).isNull();
+    assertThat(client.namespaces().withName(greenNs).get()).isNotNull();
+    assertThat(client.apps().deployments().inNamespace(greenNs).withName("app").get()).isNotNull();
+    assertThat(client.namespaces().withName(green.namespace(onlyGreen)).get()).isNotNull();
+    assertThat(client.namespaces().withName("legacy-preview").get()).isNotNull();
+    assertThat(green.find(key)).get().satisfies(e -> assertThat(e.revision()).isEqualTo("bbbb2222"));
+
+    // a restarted blue (a fresh client) still sees only blue's
+    KubernetesEnvironmentProvider restarted = provider("blue");
+    assertThat(restarted.list()).extracting(Environment::key).containsExactly(onlyBlue);
+    assertThat(restarted.find(key)).isEmpty();
+  }
+
+  @Test
+  void namespacesOfOtherInstancesAreDistinctDeterministicAndValid() {
+    PreviewKey longKey = PreviewKey.branch("acme/" + "a".repeat(80), "feature/" + "b".repeat(80));
+    for (String instance : List.of("blue", "Blue", "a.very_long.Instance-name-for-staging-env")) {
+      KubernetesEnvironmentProvider p = provider(instance);
+      for (PreviewKey k : List.of(key, longKey)) {
+        assertThat(p.namespace(k)).matches("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?").isEqualTo(provider(instance).namespace(k))
+            .isNotEqualTo(Names.namespace(k)).endsWith(Names.namespace(k).substring(Names.namespace(k).lastIndexOf('-')));
+      }
+    }
+    assertThat(provider("blue").namespace(key)).isNotEqualTo(provider("Blue").namespace(key));
+    assertThat(provider().namespace(key)).isEqualTo(ns);
+  }
+
+  @Test
+  void removedKeysSayWhatToUseInsteadWithTheOtherProblems() {
+    Map<String, Object> cfg = new LinkedHashMap<>();
+    cfg.put("instance", "blue");
+    cfg.put("ingress", Map.of("baseDomain", "preview.example.com", "host", "{repo}-{number}.example.com"));
+    cfg.put("replicas", 0);
+    assertThatThrownBy(() -> KubernetesEnvironmentProvider.create(client, config(cfg)))
+        .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).satisfiesExactlyInAnyOrder(
+            s -> assertThat(s).startsWith("environment.instance: removed").contains("top level"),
+            s -> assertThat(s).startsWith("environment.ingress.baseDomain: removed").contains("set app.hostname, e.g."
+                + " pr-{number}.preview.example.com; the Ingress host and the DNS record both use it"),
+            s -> assertThat(s).startsWith("environment.ingress.host: removed").contains("set app.hostname"),
+            s -> assertThat(s).startsWith("environment.replicas:")));
+  }
+
+  @Test
+  void withoutAHostnameThereIsNoIngressAndTheUrlIsTheService() {
+    Environment e = provider().apply(spec(key, "aaaa1111").toBuilder().hostname(null).build());
+    assertThat(e.url()).hasToString("http://app." + ns + ".svc.cluster.local");
+    assertThat(client.network().v1().ingresses().inNamespace(ns).list().getItems()).isEmpty();
   }
 
   @Test
@@ -352,9 +458,8 @@ class KubernetesEnvironmentProviderTest {
         .withNewMetadata().withName("wildcard-preview").endMetadata().withType("kubernetes.io/tls")
         .withData(Map.of("tls.crt", "Y2VydA==", "tls.key", "a2V5")).build()).create();
     Map<String, Object> cfg = baseConfig();
-    cfg.put("ingress", Map.of("baseDomain", "preview.example.com", "host", "{repo}-{number}.{baseDomain}",
-        "tls", Map.of("secretName", "wildcard-preview", "secretNamespace", "certs")));
-    Environment e = provider(cfg).apply(spec(key, "aaaa1111"));
+    cfg.put("ingress", Map.of("tls", Map.of("secretName", "wildcard-preview", "secretNamespace", "certs")));
+    Environment e = provider(cfg).apply(spec(key, "aaaa1111").toBuilder().hostname("shop-42.preview.example.com").build());
     assertThat(e.url()).hasToString("https://shop-42.preview.example.com");
     var ingress = client.network().v1().ingresses().inNamespace(ns).withName("app").get();
     assertThat(ingress.getSpec().getTls().get(0).getSecretName()).isEqualTo("wildcard-preview");
@@ -374,7 +479,7 @@ class KubernetesEnvironmentProviderTest {
   @Test
   void specHostnameWinsAndNoTlsMeansHttp() {
     Map<String, Object> cfg = baseConfig();
-    cfg.put("ingress", Map.of("baseDomain", "preview.example.com"));
+    cfg.put("ingress", Map.of());
     Environment e = provider(cfg).apply(spec(key, "aaaa1111").toBuilder().hostname("shop-42.apps.example.org").build());
     assertThat(e.url()).hasToString("http://shop-42.apps.example.org");
     var ingress = client.network().v1().ingresses().inNamespace(ns).withName("app").get();
@@ -470,12 +575,12 @@ class KubernetesEnvironmentProviderTest {
     Map<String, Object> cfg = baseConfig();
     cfg.put("kubeconfig", kubeconfig.toString());
     cfg.put("context", "preview");
-    try (EnvironmentProvider p = new KubernetesEnvironmentProviderFactory().create(ProviderContext.of(config(cfg)))) {
+    try (EnvironmentProvider p = new KubernetesEnvironmentProvider.Factory().create(ProviderContext.of(config(cfg)))) {
       assertThat(p.list()).isEmpty();
       assertThat(server.getLastRequest().getHeader("Authorization")).isEqualTo("Bearer kubeconfig-token");
     }
     cfg.put("kubeconfig", dir.resolve("missing").toString());
-    assertThatThrownBy(() -> new KubernetesEnvironmentProviderFactory().create(ProviderContext.of(config(cfg))))
+    assertThatThrownBy(() -> new KubernetesEnvironmentProvider.Factory().create(ProviderContext.of(config(cfg))))
         .isInstanceOf(ConfigurationException.class).hasMessageContaining("environment.kubeconfig: cannot read file");
   }
 
@@ -507,7 +612,7 @@ class KubernetesEnvironmentProviderTest {
 
   private static Namespace stuck(String name, PreviewKey key) {
     return new NamespaceBuilder().withNewMetadata().withName(name)
-        .withLabels(Map.of(Labels.MANAGED, "true", Labels.KEY, Names.labelValue(key.id())))
+        .withLabels(Map.of(Labels.MANAGED, "true", Labels.INSTANCE, "default", Labels.KEY, Names.labelValue(key.id())))
         .withAnnotations(Map.of(Labels.KEY, key.id(), Labels.REVISION, "aaaa1111"))
         .withFinalizers("example.com/stuck").endMetadata().build();
   }

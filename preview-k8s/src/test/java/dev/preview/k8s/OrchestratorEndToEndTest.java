@@ -7,7 +7,6 @@ import dev.preview.core.AppTemplate;
 import dev.preview.core.Preview;
 import dev.preview.core.PreviewOrchestrator;
 import dev.preview.spi.Labels;
-import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.PullRequest;
@@ -39,11 +38,11 @@ class OrchestratorEndToEndTest {
     Map<String, Object> cfg = K8sFixtures.baseConfig();
     cfg.remove("pullSecrets");
     cfg.remove("pullSecretsNamespace");
-    cfg.put("instance", "blue");
     cfg.put("readiness", Map.of("wait", true, "pollInterval", "50ms", "timeout", "30s"));
-    KubernetesEnvironmentProvider provider = KubernetesEnvironmentProvider.create(client, K8sFixtures.config(cfg));
+    KubernetesEnvironmentProvider provider = KubernetesEnvironmentProvider.create(client,
+        dev.preview.spi.ProviderContext.of(K8sFixtures.config(cfg), dev.preview.spi.Installation.builder().instance("blue").build()));
     PreviewKey key = PreviewKey.pr("acme/shop", 7);
-    String ns = Names.namespace(key);
+    String ns = provider.namespace(key);
     PullRequest pr = new PullRequest(key, PullRequest.State.OPEN, "aaaa1111", "feature", "main", "dev", Set.of(), false, false);
     FakePullRequestSource prs = new FakePullRequestSource().put(pr);
     List<URI> probed = new CopyOnWriteArrayList<>();

@@ -3,6 +3,8 @@ package dev.preview.core.console;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.PreviewStatus;
+import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ScmNotifier;
 import java.io.PrintStream;
 import java.time.Duration;
@@ -210,13 +212,44 @@ public final class ConsoleNotifier implements ScmNotifier {
     private Builder() {}
 
     /** Where to print. */
-    public Builder out(PrintStream out) { this.out = Objects.requireNonNull(out); return this; }
+    public Builder out(PrintStream out) { this.out = Objects.requireNonNull(out, "out"); return this; }
 
     /** Whether to overwrite the previous version with ANSI cursor movement. */
     public Builder ansi(boolean ansi) { this.ansi = ansi; return this; }
 
     public ConsoleNotifier build() {
       return new ConsoleNotifier(this);
+    }
+  }
+
+  /**
+   * Makes {@code notifier.provider: console} work (registered in
+   * {@code META-INF/services/dev.preview.spi.ScmNotifier$Factory}):
+   *
+   * <pre>{@code
+   * notifier:
+   *   provider: console
+   *   inPlace: auto     # auto (ANSI on a terminal), always, never
+   * }</pre>
+   */
+  public static final class Factory implements ScmNotifier.Factory {
+
+    @Override
+    public String name() {
+      return NAME;
+    }
+
+    @Override
+    public ScmNotifier create(ProviderContext context) {
+      ProviderConfig config = context.config();
+      config.ignore("provider");
+      String inPlace = config.choice("inPlace", "auto", "auto", "always", "never");
+      config.validate();
+      Builder b = builder();
+      if (!inPlace.equals("auto")) {
+        b.ansi(inPlace.equals("always"));
+      }
+      return b.build();
     }
   }
 }

@@ -2,11 +2,16 @@ package dev.preview.core.local;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.Environment;
 import dev.preview.spi.EnvironmentProvider;
 import dev.preview.spi.EnvironmentSpec;
+import dev.preview.spi.Installation;
+import dev.preview.spi.Labels;
 import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
+import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderException;
 import dev.preview.spi.Secret;
 import java.io.IOException;
@@ -33,7 +38,9 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.Locale;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -59,10 +66,19 @@ import org.slf4j.LoggerFactory;
  * to a log file per preview, read back by {@link #logs}.
  *
  * <p>State lives in a directory: one JSON file per preview ({@code <name>.json}, see
- * {@link Names#dnsLabel}) with its revision, PID, process start instant (a recycled PID is never
- * taken for ours), port, URL, labels and command, never a secret value. {@link #list()} and
- * {@link #find} read that directory and probe the processes, so a new instance (after a restart of
- * the JVM) sees what an old one started. Processes outlive the JVM that started them.
+ * {@link Names#dnsLabel}) with its installation's instance, revision, PID, process start instant (a
+ * recycled PID is never taken for ours), port, URL, labels and command, never a secret value.
+ * {@link #list()} and {@link #find} read that directory and probe the processes, so a new provider
+ * (after a restart of the JVM) sees what an old one started. Processes outlive the JVM that started
+ * them.
+ *
+ * <p>Several installations may share one state directory: each file records its
+ * {@linkplain Installation#instance() instance}, and {@link #list()}, {@link #find} and
+ * {@link #delete} see only the files of their own. The files of instance {@code default} are named
+ * {@code <name>.json}; those of another instance {@code <name>.<instance>.json} (the instance lower
+ * case, plus a short hash when that changed it), so two installations previewing the same key never
+ * share a file. A file that records another instance, or none (written before instances were
+ * recorded), is never read, overwritten or removed: {@code apply} refuses to take its place.
  *
  * <p>Thread-safe for different keys; calls for one key must not overlap (the orchestrator
  * serialises them).
@@ -86,6 +102,9 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
   private final Duration stopTimeout;
   private final Duration startCheck;
   private final Clock clock;
+  private final Installation installation;
+  /** Appended to file names of an instance other than {@code default}; empty for it. */
+  private final String fileSuffix;
   private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
   private final SecureRandom random = new SecureRandom();
   /** Last spec applied per key: the only place secrets are kept, for a {@link #resume}. */
@@ -101,7 +120,27 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     this.inheritEnv = Set.copyOf(b.inheritEnv);
     this.stopTimeout = b.stopTimeout;
     this.startCheck = b.startCheck;
-    this.clock = b.clock;
+    this.installation = b.installation;
+    this.clock = b.clock != null ? b.clock : b.installation.clock();
+    this.fileSuffix = fileSuffix(b.installation.instance());
+  }
+
+  /** {@code ""} for the default instance, else {@code .<instance>} made safe for case-insensitive file systems. */
+  static String fileSuffix(String instance) {
+    if (Installation.DEFAULT_INSTANCE.equals(instance)) {
+      return "";
+    }
+    String lower = instance.toLowerCase(Locale.ROOT);
+    return "." + (lower.equals(instance) ? lower : lower + "-" + shortHash(instance));
+  }
+
+  private static String shortHash(String text) {
+    try {
+      byte[] d = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(d).substring(0, 8);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   public static Builder builder() {
@@ -118,6 +157,11 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     return stateDir;
   }
 
+  /** The installation whose previews this provider runs and sees. */
+  public Installation installation() {
+    return installation;
+  }
+
   @Override
   public Environment apply(EnvironmentSpec spec) {
     PreviewKey key = spec.key();
@@ -127,16 +171,17 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
           + ": set app.command in preview.yaml (or environment.command for the local provider),"
           + " e.g. command: [\"java\", \"-jar\", \"app.jar\"]", false);
     }
+    Optional<LocalState> current = readForWrite(key);
     lastSpecs.put(key, spec);
-    Optional<LocalState> current = read(key);
     String salt = current.map(LocalState::salt).orElseGet(this::newSalt);
     String fingerprint = fingerprint(spec, command, salt);
     if (current.isPresent()) {
       LocalState s = stopPrevious(current.get());
       if (!s.suspended() && live(s).isPresent() && s.revision().equals(spec.revision())
           && fingerprint.equals(s.fingerprint())) {
-        if (!s.labels().equals(spec.labels())) {
-          s = s.withLabels(spec.labels(), now());
+        Map<String, String> labels = labels(spec);
+        if (!s.labels().equals(labels)) {
+          s = s.withLabels(labels, now());
           write(s);
         }
         return toEnvironment(s);
@@ -152,7 +197,14 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
       }
     });
     Map<String, String> secretless = new TreeMap<>(spec.env());
-    return start(key, spec.revision(), command, secretless, spec.secrets(), spec.labels(), fingerprint, salt, previous);
+    return start(key, spec.revision(), command, secretless, spec.secrets(), labels(spec), fingerprint, salt, previous);
+  }
+
+  /** The spec's labels with this installation's instance (ours wins). */
+  private Map<String, String> labels(EnvironmentSpec spec) {
+    Map<String, String> labels = new LinkedHashMap<>(spec.labels());
+    labels.put(Labels.INSTANCE, installation.instance());
+    return labels;
   }
 
   @Override
@@ -168,7 +220,7 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     List<Environment> out = new ArrayList<>();
     try (DirectoryStream<Path> files = Files.newDirectoryStream(stateDir, "*.json")) {
       for (Path f : files) {
-        readFile(f).ifPresent(s -> out.add(toEnvironment(s)));
+        readFile(f).filter(this::ours).ifPresent(s -> out.add(toEnvironment(s)));
       }
     } catch (IOException e) {
       throw new ProviderException(NAME, "cannot list state directory " + stateDir + ": " + e.getMessage(), true, e);
@@ -182,7 +234,9 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     lastSpecs.remove(key);
     Optional<LocalState> state = read(key);
     if (state.isEmpty()) {
-      deleteQuietly(logFile(key));
+      if (readFile(stateFile(key)).isEmpty()) {
+        deleteQuietly(logFile(key)); // ours: the file name is this instance's, and no one else's state names it
+      }
       return;
     }
     LocalState s = stopPrevious(state.get());
@@ -242,7 +296,7 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     ensureStateDir();
     int port = freePort();
     Path log = logFile(key);
-    LocalState starting = new LocalState(key.id(), revision, fingerprint, salt, 0, null, port,
+    LocalState starting = new LocalState(key.id(), installation.instance(), revision, fingerprint, salt, 0, null, port,
         "http://" + host + ":" + port + "/", labels, command, workDir.toString(), log.toString(), env,
         List.copyOf(new TreeMap<>(secrets).keySet()), false, previous, now());
     write(starting);
@@ -401,8 +455,26 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     return new Environment(PreviewKey.parse(s.key()), s.revision(), URI.create(s.url()), phase, s.labels());
   }
 
+  /** This installation's state of {@code key}, if any (a file of another instance is not ours). */
   private Optional<LocalState> read(PreviewKey key) {
-    return readFile(stateFile(key));
+    return readFile(stateFile(key)).filter(this::ours);
+  }
+
+  /** Like {@link #read}, but refuses when the file of {@code key} belongs to another instance (or none). */
+  private Optional<LocalState> readForWrite(PreviewKey key) {
+    Optional<LocalState> s = readFile(stateFile(key));
+    if (s.isPresent() && !ours(s.get())) {
+      throw new ProviderException(NAME, "state file " + stateFile(key) + " of " + key.id() + " records instance "
+          + (s.get().instance() == null ? "none (it was written before instances were recorded)"
+              : "\"" + s.get().instance() + "\"")
+          + ", not \"" + installation.instance() + "\"; it is not ours, so it is left alone. Stop its process (PID "
+          + s.get().pid() + ") and remove the file, or give this installation its own environment.stateDir", false);
+    }
+    return s;
+  }
+
+  private boolean ours(LocalState s) {
+    return installation.instance().equals(s.instance());
   }
 
   private Optional<LocalState> readFile(Path f) {
@@ -458,11 +530,11 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
   }
 
   private Path stateFile(PreviewKey key) {
-    return stateDir.resolve(Names.dnsLabel(key) + ".json");
+    return stateDir.resolve(Names.dnsLabel(key) + fileSuffix + ".json");
   }
 
   private Path logFile(PreviewKey key) {
-    return stateDir.resolve(Names.dnsLabel(key) + ".log");
+    return stateDir.resolve(Names.dnsLabel(key) + fileSuffix + ".log");
   }
 
   private static void appendLog(Path log, String line) {
@@ -549,7 +621,8 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
 
   @Override
   public String toString() {
-    return "LocalEnvironmentProvider{stateDir=" + stateDir + ", workDir=" + workDir + ", host=" + host + "}";
+    return "LocalEnvironmentProvider{instance=" + installation.instance() + ", stateDir=" + stateDir + ", workDir="
+        + workDir + ", host=" + host + "}";
   }
 
   /**
@@ -564,38 +637,112 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     private final Set<String> inheritEnv = new LinkedHashSet<>(DEFAULT_INHERITED_ENV);
     private Duration stopTimeout = Duration.ofSeconds(10);
     private Duration startCheck = Duration.ofSeconds(2);
-    private Clock clock = Clock.systemUTC();
+    private Installation installation = Installation.defaults();
+    private Clock clock;
 
     private Builder() {}
 
     /** Where the state files and logs live; created (mode 700) when first needed. */
-    public Builder stateDir(Path dir) { this.stateDir = Objects.requireNonNull(dir); return this; }
+    public Builder stateDir(Path dir) { this.stateDir = Objects.requireNonNull(dir, "stateDir"); return this; }
 
     /** The working directory of the apps. */
-    public Builder workDir(Path dir) { this.workDir = Objects.requireNonNull(dir); return this; }
+    public Builder workDir(Path dir) { this.workDir = Objects.requireNonNull(dir, "workDir"); return this; }
 
     /** The host name in the URLs (the apps run on this machine). */
-    public Builder host(String host) { this.host = Objects.requireNonNull(host); return this; }
+    public Builder host(String host) { this.host = Objects.requireNonNull(host, "host"); return this; }
 
     /** The command run when a spec has none. */
-    public Builder command(List<String> command) { this.command = List.copyOf(command); return this; }
+    public Builder command(List<String> command) {
+      this.command = List.copyOf(Objects.requireNonNull(command, "command"));
+      return this;
+    }
 
     /** Adds names of this JVM's env vars that the apps inherit (beyond {@link #DEFAULT_INHERITED_ENV}). */
-    public Builder inheritEnv(List<String> names) { this.inheritEnv.addAll(names); return this; }
+    public Builder inheritEnv(List<String> names) {
+      this.inheritEnv.addAll(Objects.requireNonNull(names, "inheritEnv"));
+      return this;
+    }
 
     /** How long a stopped app may take to exit after SIGTERM before it is killed. */
-    public Builder stopTimeout(Duration d) { this.stopTimeout = Objects.requireNonNull(d); return this; }
+    public Builder stopTimeout(Duration d) { this.stopTimeout = Objects.requireNonNull(d, "stopTimeout"); return this; }
 
     /**
      * How long {@code apply} watches a new process for an immediate exit, unless it accepts
      * connections on its port earlier.
      */
-    public Builder startCheck(Duration d) { this.startCheck = Objects.requireNonNull(d); return this; }
+    public Builder startCheck(Duration d) { this.startCheck = Objects.requireNonNull(d, "startCheck"); return this; }
 
-    public Builder clock(Clock clock) { this.clock = Objects.requireNonNull(clock); return this; }
+    /**
+     * The installation the provider belongs to (default {@link Installation#defaults()}): its
+     * instance is recorded in every state file and selects what {@code list()} and {@code find()}
+     * see; its clock stamps the state files unless {@link #clock} is set.
+     */
+    public Builder installation(Installation installation) {
+      this.installation = Objects.requireNonNull(installation, "installation");
+      return this;
+    }
 
+    /** Overrides the installation's clock for the state files' timestamps. */
+    public Builder clock(Clock clock) { this.clock = Objects.requireNonNull(clock, "clock"); return this; }
+
+    /** @throws ConfigurationException naming every invalid value and how to fix it */
     public LocalEnvironmentProvider build() {
+      List<String> problems = new ArrayList<>();
+      if (host.isBlank()) {
+        problems.add("environment.host: must be a host name or IP for the preview URLs, e.g. 127.0.0.1; got \"\"");
+      }
+      if (stopTimeout.isNegative()) {
+        problems.add("environment.stopTimeout: must not be negative, e.g. 10s; got " + stopTimeout);
+      }
+      if (startCheck.isNegative()) {
+        problems.add("environment.startCheck: must not be negative, e.g. 2s; got " + startCheck);
+      }
+      if (!problems.isEmpty()) {
+        throw new ConfigurationException(problems);
+      }
       return new LocalEnvironmentProvider(this);
+    }
+  }
+
+  /**
+   * Makes {@code environment.provider: local} work (registered in
+   * {@code META-INF/services/dev.preview.spi.EnvironmentProvider$Factory}). Its keys:
+   *
+   * <pre>{@code
+   * environment:
+   *   provider: local
+   *   stateDir: .preview/local     # state files and logs (may be shared by several instances)
+   *   workDir: .                   # working directory of the apps
+   *   host: 127.0.0.1              # host in the URLs
+   *   command: [java, -jar, app.jar]   # used when app.command is not set
+   *   inheritEnv: [MAVEN_OPTS]     # more env vars of this JVM the apps inherit
+   *   stopTimeout: 10s             # SIGTERM grace before SIGKILL
+   *   startCheck: 2s               # how long apply watches for an immediate exit
+   * }</pre>
+   *
+   * <p>The instance and the clock come from the {@link Installation} of the context.
+   */
+  public static final class Factory implements EnvironmentProvider.Factory {
+    @Override
+    public String name() {
+      return NAME;
+    }
+
+    @Override
+    public EnvironmentProvider create(ProviderContext context) {
+      ProviderConfig config = context.config();
+      config.ignore("provider");
+      Builder b = builder()
+          .installation(context.installation())
+          .stateDir(Path.of(config.string("stateDir", ".preview/local")))
+          .workDir(Path.of(config.string("workDir", "")))
+          .host(config.string("host", "127.0.0.1"))
+          .command(config.strings("command"))
+          .inheritEnv(config.strings("inheritEnv"))
+          .stopTimeout(config.duration("stopTimeout", Duration.ofSeconds(10)))
+          .startCheck(config.duration("startCheck", Duration.ofSeconds(2)));
+      config.validate();
+      return b.build();
     }
   }
 }

@@ -10,6 +10,8 @@ import java.util.Map;
  * secrets, and a salted fingerprint of the whole spec that tells whether a re-apply changes anything.
  *
  * @param key the {@link dev.preview.spi.PreviewKey#id()}
+ * @param instance the {@link dev.preview.spi.Installation#instance()} that owns the file; null in files
+ *     written before it was recorded (then no installation owns it)
  * @param revision the revision the current process runs
  * @param fingerprint salted SHA-256 of the spec's command, env, secrets, flags and hostname
  * @param salt random salt of the fingerprint
@@ -31,6 +33,7 @@ import java.util.Map;
 @JsonIgnoreProperties(ignoreUnknown = true)
 record LocalState(
     String key,
+    String instance,
     String revision,
     String fingerprint,
     String salt,
@@ -61,22 +64,22 @@ record LocalState(
   record Proc(long pid, String startedAt) {}
 
   LocalState withProcess(long newPid, String newStartedAt, String now) {
-    return new LocalState(key, revision, fingerprint, salt, newPid, newStartedAt, port, url, labels, command,
+    return new LocalState(key, instance, revision, fingerprint, salt, newPid, newStartedAt, port, url, labels, command,
         workDir, logFile, env, secretNames, suspended, previous, now);
   }
 
   LocalState withPrevious(List<Proc> procs, String now) {
-    return new LocalState(key, revision, fingerprint, salt, pid, startedAt, port, url, labels, command,
+    return new LocalState(key, instance, revision, fingerprint, salt, pid, startedAt, port, url, labels, command,
         workDir, logFile, env, secretNames, suspended, procs, now);
   }
 
   LocalState withSuspended(boolean s, String now) {
-    return new LocalState(key, revision, fingerprint, salt, s ? 0 : pid, s ? null : startedAt, port, url, labels,
+    return new LocalState(key, instance, revision, fingerprint, salt, s ? 0 : pid, s ? null : startedAt, port, url, labels,
         command, workDir, logFile, env, secretNames, s, previous, now);
   }
 
   LocalState withLabels(Map<String, String> l, String now) {
-    return new LocalState(key, revision, fingerprint, salt, pid, startedAt, port, url, l, command,
+    return new LocalState(key, instance, revision, fingerprint, salt, pid, startedAt, port, url, l, command,
         workDir, logFile, env, secretNames, suspended, previous, now);
   }
 }

@@ -10,6 +10,7 @@ import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.Environment;
 import dev.preview.spi.EnvironmentProvider;
 import dev.preview.spi.EnvironmentSpec;
+import dev.preview.spi.Installation;
 import dev.preview.spi.Labels;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
@@ -64,10 +65,25 @@ class LocalEnvironmentProviderUnitTest {
     return EnvironmentSpec.builder(key, revision).command(javaApp()).labels(Labels.ownership(key, revision));
   }
 
+  /** A provider of instance {@code instance} on the same state directory as {@link #provider()}. */
+  private LocalEnvironmentProvider provider(String instance) {
+    LocalEnvironmentProvider p = LocalEnvironmentProvider.builder().stateDir(dir.resolve("state")).workDir(dir)
+        .installation(Installation.builder().instance(instance).build())
+        .startCheck(Duration.ofSeconds(30)).stopTimeout(Duration.ofSeconds(5)).build();
+    others.add(instance);
+    return p;
+  }
+
+  private final List<String> others = new ArrayList<>();
+
   @AfterEach
   void cleanUp() {
     LocalEnvironmentProvider p = provider();
     made.forEach(p::delete);
+    for (String instance : List.copyOf(others)) {
+      LocalEnvironmentProvider o = provider(instance);
+      made.forEach(o::delete);
+    }
   }
 
   static String get(URI url, String path) {
@@ -311,6 +327,92 @@ class LocalEnvironmentProviderUnitTest {
     assertThatThrownBy(() -> f.create(ProviderContext.of(ProviderConfig.of("environment", Map.of("stopTimeout", "soon", "stateDri", "x")))))
         .isInstanceOf(ConfigurationException.class)
         .hasMessageContaining("environment.stopTimeout").hasMessageContaining("environment.stateDri: unknown key");
+    // the instance comes from the installation, once, not from the section
+    Installation sectest = Installation.builder().instance("sectest").build();
+    assertThat(((LocalEnvironmentProvider) f.create(ProviderContext.of(ProviderConfig.of("environment",
+        Map.of("stateDir", dir.resolve("s").toString())), sectest))).installation()).isSameAs(sectest);
+    assertThat(f).isInstanceOf(LocalEnvironmentProvider.Factory.class);
+  }
+
+  @Test
+  void twoInstancesOnOneStateDirNeverSeeOrDeleteEachOthersPreviews() throws IOException {
+    LocalEnvironmentProvider a = provider("team-a");
+    LocalEnvironmentProvider b = provider("team-b");
+    PreviewKey shared = key();
+    PreviewKey onlyA = key();
+    PreviewKey onlyB = key();
+    Environment aShared = a.apply(spec(shared, "aaaa1111").env("WHO", "a").build());
+    a.apply(spec(onlyA, "aaaa1111").build());
+    Environment bShared = b.apply(spec(shared, "bbbb2222").env("WHO", "b").build());
+    b.apply(spec(onlyB, "bbbb2222").build());
+
+    // each runs its own process for the shared key, and the files record the instance
+    assertThat(aShared.url()).isNotEqualTo(bShared.url());
+    assertThat(get(aShared.url(), "/env/WHO")).isEqualTo("200 a");
+    assertThat(get(bShared.url(), "/env/WHO")).isEqualTo("200 b");
+    assertThat(aShared.labels()).containsEntry(Labels.INSTANCE, "team-a");
+    assertThat(a.list()).extracting(Environment::key).containsExactlyInAnyOrder(shared, onlyA);
+    assertThat(b.list()).extracting(Environment::key).containsExactlyInAnyOrder(shared, onlyB);
+    assertThat(a.list()).allSatisfy(e -> assertThat(e.labels()).containsEntry(Labels.INSTANCE, "team-a"));
+    assertThat(a.find(onlyB)).isEmpty();
+    assertThat(b.find(onlyA)).isEmpty();
+    assertThat(a.find(shared).orElseThrow().revision()).isEqualTo("aaaa1111");
+    assertThat(b.find(shared).orElseThrow().revision()).isEqualTo("bbbb2222");
+    // the default instance sees none of them
+    assertThat(provider().list()).isEmpty();
+
+    // a deletes its previews: b's keep running, including its preview of the same key
+    a.delete(shared);
+    a.delete(onlyB); // not a's: nothing happens
+    assertThat(a.find(shared)).isEmpty();
+    assertThat(b.find(shared).orElseThrow().phase()).isEqualTo(Environment.Phase.RUNNING);
+    assertThat(get(bShared.url(), "/env/WHO")).isEqualTo("200 b");
+    assertThat(b.find(onlyB).orElseThrow().phase()).isEqualTo(Environment.Phase.RUNNING);
+    assertThat(b.logs(shared, 100)).isNotEmpty();
+
+    // a restarted provider of instance a still sees only a's
+    LocalEnvironmentProvider aRestarted = provider("team-a");
+    assertThat(aRestarted.list()).extracting(Environment::key).containsExactly(onlyA);
+    assertThat(aRestarted.find(shared)).isEmpty();
+  }
+
+  @Test
+  void aStateFileWithoutAnInstanceBelongsToNoInstallationAndIsNeverTakenOver() throws IOException {
+    LocalEnvironmentProvider p = provider();
+    PreviewKey key = key();
+    p.apply(spec(key, "aaaa1111").build());
+    long pid = pidOf(p, key);
+    ObjectNode state = readState(p, key);
+    state.remove("instance"); // what a file written before instances were recorded looks like
+    writeState(p, key, state);
+
+    assertThat(p.list()).isEmpty();
+    assertThat(p.find(key)).isEmpty();
+    p.delete(key);
+    assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isTrue();
+    assertThat(Files.exists(stateFile(p, key))).isTrue();
+    assertThatThrownBy(() -> p.apply(spec(key, "bbbb2222").build()))
+        .isInstanceOf(ProviderException.class)
+        .hasMessageContaining("records instance none").hasMessageContaining("PID " + pid)
+        .hasMessageContaining("environment.stateDir");
+    ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+  }
+
+  @Test
+  void fileNamesOfOtherInstancesAreDistinctAndSafeOnCaseInsensitiveFileSystems() {
+    assertThat(LocalEnvironmentProvider.fileSuffix("default")).isEmpty();
+    assertThat(LocalEnvironmentProvider.fileSuffix("sectest")).isEqualTo(".sectest");
+    assertThat(LocalEnvironmentProvider.fileSuffix("SecTest")).startsWith(".sectest-")
+        .isNotEqualTo(LocalEnvironmentProvider.fileSuffix("secTest"));
+  }
+
+  @Test
+  void theBuilderReportsEveryInvalidValueAtOnce() {
+    assertThatThrownBy(() -> LocalEnvironmentProvider.builder().host(" ").stopTimeout(Duration.ofSeconds(-1))
+        .startCheck(Duration.ofSeconds(-2)).build())
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("environment.host").hasMessageContaining("environment.stopTimeout")
+        .hasMessageContaining("environment.startCheck");
   }
 
   private static long pidOf(LocalEnvironmentProvider p, PreviewKey key) {
@@ -322,7 +424,8 @@ class LocalEnvironmentProviderUnitTest {
   }
 
   private static Path stateFile(LocalEnvironmentProvider p, PreviewKey key) {
-    return p.stateDir().resolve(dev.preview.spi.Names.dnsLabel(key) + ".json");
+    return p.stateDir().resolve(dev.preview.spi.Names.dnsLabel(key)
+        + LocalEnvironmentProvider.fileSuffix(p.installation().instance()) + ".json");
   }
 
   private static ObjectNode readState(LocalEnvironmentProvider p, PreviewKey key) throws IOException {
