@@ -1,5 +1,6 @@
 package dev.preview.core;
 
+import dev.preview.spi.ConfigurationException;
 import com.google.common.hash.Hashing;
 import dev.preview.spi.EnvironmentSpec;
 import dev.preview.spi.Names;
@@ -85,7 +86,7 @@ public final class AppTemplate {
       }
     });
     if (!problems.isEmpty()) {
-      throw new IllegalArgumentException("invalid app template: " + String.join("; ", problems));
+      throw new ConfigurationException(problems.stream().map(p -> "app: " + p).toList());
     }
   }
 

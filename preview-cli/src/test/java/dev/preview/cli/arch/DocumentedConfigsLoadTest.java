@@ -24,10 +24,10 @@ import org.junit.jupiter.api.TestFactory;
  * Docs that cannot drift: every {@code yaml} block of the root README, {@code docs/} and the module
  * READMEs is a {@code preview.yaml} that must load, providers and all (every key read, every value
  * valid), unless the line before its fence says {@code <!-- fragment -->}. {@code ${VAR}} values
- * resolve to a placeholder, so examples may reference secrets from the environment.
+ * resolve to a placeholder (see {@link #placeholder}), so examples may reference secrets from the environment.
  */
 class DocumentedConfigsLoadTest {
-  private static final Pattern BLOCK = Pattern.compile("(?m)^(.*)\\R```ya?ml[ \\t]*\\R(.*?)^```[ \\t]*$", Pattern.DOTALL);
+  private static final Pattern BLOCK = Pattern.compile("(?m)^([^\\n]*)\\R```ya?ml[ \\t]*\\R(.*?)^```[ \\t]*$", Pattern.DOTALL);
   private static final String FRAGMENT = "<!-- fragment -->";
 
   /** A documented block: where it is, and its text. */
@@ -78,12 +78,18 @@ class DocumentedConfigsLoadTest {
     return out;
   }
 
+  /** A value for {@code ${name}}: a URL for names that end in {@code _API} or {@code _URL}, else a token-like text. */
+  static String placeholder(String name) {
+    return name.endsWith("_API") || name.endsWith("_URL") ? "https://placeholder.example.com"
+        : "placeholder-" + name.toLowerCase(java.util.Locale.ROOT);
+  }
+
   @TestFactory
   Stream<DynamicTest> every_documented_preview_yaml_loads() throws IOException {
     ProviderRegistry registry = ProviderRegistry.defaultRegistry();
     return documents().stream().flatMap(f -> blocks(f).stream()).filter(b -> !b.fragment())
         .map(b -> DynamicTest.dynamicTest(b.where(), () -> {
-          PreviewConfig config = PreviewConfig.read(b.yaml(), name -> "placeholder-" + name.toLowerCase(), b.where());
+          PreviewConfig config = PreviewConfig.read(b.yaml(), DocumentedConfigsLoadTest::placeholder, b.where());
           try (ConfiguredProviders providers = config.createProviders(registry)) {
             assertThat(providers.environment()).isNotNull();
           } catch (ConfigurationException e) {

@@ -619,8 +619,8 @@ public final class PreviewConfig {
       }
       try {
         return b.build();
-      } catch (IllegalArgumentException e) {
-        add("app: " + e.getMessage());
+      } catch (ConfigurationException e) {
+        addAll(e.problems());
         return null;
       }
     }
@@ -635,8 +635,8 @@ public final class PreviewConfig {
       try {
         probe.build();
         return Optional.of(value);
-      } catch (IllegalArgumentException e) {
-        c.problem(key, e.getMessage().replaceFirst("^invalid app template: ", ""));
+      } catch (ConfigurationException e) {
+        c.problem(key, String.join("; ", e.problems().stream().map(p -> p.replaceFirst("^app: ", "")).toList()));
         return Optional.empty();
       }
     }
@@ -751,8 +751,8 @@ public final class PreviewConfig {
       }
       try {
         return b.build();
-      } catch (IllegalArgumentException e) {
-        add("policy: " + e.getMessage());
+      } catch (ConfigurationException e) {
+        addAll(e.problems());
         return PreviewPolicy.defaults();
       }
     }

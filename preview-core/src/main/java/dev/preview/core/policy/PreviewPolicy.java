@@ -1,5 +1,6 @@
 package dev.preview.core.policy;
 
+import dev.preview.spi.ConfigurationException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.preview.spi.Environment;
@@ -92,7 +93,7 @@ public final class PreviewPolicy {
       }
     }
     if (!problems.isEmpty()) {
-      throw new IllegalArgumentException("invalid policy: " + String.join("; ", problems));
+      throw new ConfigurationException(problems.stream().map(p -> "policy: " + p).toList());
     }
   }
 

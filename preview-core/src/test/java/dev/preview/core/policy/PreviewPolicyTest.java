@@ -171,7 +171,7 @@ class PreviewPolicyTest {
     void invalidSettingsAreRefusedAllAtOnce() {
       assertThatThrownBy(() -> PreviewPolicy.builder().maxConcurrent(-1).ttl(Duration.ZERO)
           .idleTimeout(Duration.ofHours(-1)).flag("bad flag", true).build())
-          .isInstanceOf(IllegalArgumentException.class)
+          .isInstanceOf(dev.preview.spi.ConfigurationException.class)
           .hasMessageContaining("maxConcurrent").hasMessageContaining("ttl").hasMessageContaining("idleTimeout")
           .hasMessageContaining("bad flag");
     }
