@@ -76,6 +76,14 @@ public final class Installation {
     return instance;
   }
 
+  /**
+   * Whether this is the {@value #DEFAULT_INSTANCE} installation, whose generated names are those of
+   * earlier versions (see {@link Names}).
+   */
+  public boolean isDefault() {
+    return DEFAULT_INSTANCE.equals(instance);
+  }
+
   /** The clock every deadline and timestamp is computed with. */
   public Clock clock() {
     return clock;

@@ -37,6 +37,23 @@ public final class Names {
         : key.repositoryName() + "-br-" + key.branch();
   }
 
+  /**
+   * What a name of {@code key} in {@code installation} is made of: the readable part and the hash.
+   * The {@linkplain Installation#DEFAULT_INSTANCE default} installation keeps the names of earlier
+   * versions (which had no instance), so upgrading orphans nothing; any other instance leads the
+   * readable part and goes into the hash, so two installations previewing the same key never share
+   * a name, and two long inputs that share a cut prefix still differ in their hash.
+   */
+  private record Stem(String readable, String hash) {}
+
+  private static Stem stem(Installation installation, PreviewKey key) {
+    if (installation.isDefault()) {
+      return new Stem(readable(key), hash(key));
+    }
+    // an instance name holds no NUL, so (instance, key) -> hash input is one-to-one
+    return new Stem(installation.instance() + "-" + readable(key), hash(installation.instance() + "\0" + key.id()));
+  }
+
   /** A short, stable hash of the key, lower-case hex. */
   public static String hash(PreviewKey key) {
     return hash(key.id());
@@ -64,7 +81,13 @@ public final class Names {
 
   /** An RFC 1123 DNS label, also a valid Kubernetes namespace: {@code [a-z0-9-]}, at most 63, alphanumeric at both ends. */
   public static String dnsLabel(PreviewKey key) {
-    return join(clean(readable(key), '-'), hash(key), '-', DNS_LABEL_MAX);
+    return dnsLabel(Installation.defaults(), key);
+  }
+
+  /** {@link #dnsLabel(PreviewKey)} of {@code key} in {@code installation} (see {@link Installation}: names never collide across instances). */
+  public static String dnsLabel(Installation installation, PreviewKey key) {
+    Stem s = stem(installation, key);
+    return join(clean(s.readable(), '-'), s.hash(), '-', DNS_LABEL_MAX);
   }
 
   /** Same as {@link #dnsLabel(PreviewKey)}: a Kubernetes namespace name. */
@@ -72,27 +95,58 @@ public final class Names {
     return dnsLabel(key);
   }
 
+  /** {@link #namespace(PreviewKey)} of {@code key} in {@code installation}. */
+  public static String namespace(Installation installation, PreviewKey key) {
+    return dnsLabel(installation, key);
+  }
+
   /**
    * A PostgreSQL identifier (database, schema or role name): {@code [a-z0-9_]}, starting with a
    * letter, at most 63 bytes. Still quote it in SQL.
    */
   public static String postgres(PreviewKey key) {
-    return join("pv_" + clean(readable(key), '_'), hash(key), '_', POSTGRES_MAX);
+    return postgres(Installation.defaults(), key);
+  }
+
+  /** {@link #postgres(PreviewKey)} of {@code key} in {@code installation}. */
+  public static String postgres(Installation installation, PreviewKey key) {
+    return underscored(installation, key, POSTGRES_MAX);
   }
 
   /** A MySQL/MariaDB database name: {@code [a-z0-9_]}, starting with a letter, at most 64. Still quote it. */
   public static String mysql(PreviewKey key) {
-    return join("pv_" + clean(readable(key), '_'), hash(key), '_', MYSQL_MAX);
+    return mysql(Installation.defaults(), key);
+  }
+
+  /** {@link #mysql(PreviewKey)} of {@code key} in {@code installation}. */
+  public static String mysql(Installation installation, PreviewKey key) {
+    return underscored(installation, key, MYSQL_MAX);
   }
 
   /** A MySQL/MariaDB user name: at most 32 characters. */
   public static String mysqlUser(PreviewKey key) {
-    return join("pv_" + clean(readable(key), '_'), hash(key), '_', MYSQL_USER_MAX);
+    return mysqlUser(Installation.defaults(), key);
+  }
+
+  /** {@link #mysqlUser(PreviewKey)} of {@code key} in {@code installation}. */
+  public static String mysqlUser(Installation installation, PreviewKey key) {
+    return underscored(installation, key, MYSQL_USER_MAX);
+  }
+
+  private static String underscored(Installation installation, PreviewKey key, int max) {
+    Stem s = stem(installation, key);
+    return join("pv_" + clean(s.readable(), '_'), s.hash(), '_', max);
   }
 
   /** A Docker container, network or volume name: {@code preview-shop-pr-42-<hash>}. */
   public static String docker(PreviewKey key) {
-    return join("preview-" + clean(readable(key), '-'), hash(key), '-', DOCKER_MAX);
+    return docker(Installation.defaults(), key);
+  }
+
+  /** {@link #docker(PreviewKey)} of {@code key} in {@code installation}. */
+  public static String docker(Installation installation, PreviewKey key) {
+    Stem s = stem(installation, key);
+    return join("preview-" + clean(s.readable(), '-'), s.hash(), '-', DOCKER_MAX);
   }
 
   /** Longest part suffix kept as is in {@link #docker(PreviewKey, String)}. */
@@ -105,6 +159,12 @@ public final class Names {
    * prefix and the key's hash whatever the part.
    */
   public static String docker(PreviewKey key, String part) {
+    return docker(Installation.defaults(), key, part);
+  }
+
+  /** {@link #docker(PreviewKey, String)} of {@code key} in {@code installation}. */
+  public static String docker(Installation installation, PreviewKey key, String part) {
+    Stem s = stem(installation, key);
     String p = clean(part, '-');
     if (p.isEmpty()) {
       p = hash(part);
@@ -112,12 +172,17 @@ public final class Names {
       p = join(p, hash(part), '-', PART_MAX);
     }
     int room = DOCKER_MAX - p.length() - 1;
-    return join("preview-" + clean(readable(key), '-'), hash(key), '-', room) + "-" + p;
+    return join("preview-" + clean(s.readable(), '-'), s.hash(), '-', room) + "-" + p;
   }
 
   /** A Redis key prefix: {@code preview:shop-pr-42-<hash>:}. */
   public static String redisPrefix(PreviewKey key) {
-    return "preview:" + dnsLabel(key) + ":";
+    return redisPrefix(Installation.defaults(), key);
+  }
+
+  /** {@link #redisPrefix(PreviewKey)} of {@code key} in {@code installation}. */
+  public static String redisPrefix(Installation installation, PreviewKey key) {
+    return "preview:" + dnsLabel(installation, key) + ":";
   }
 
   /**

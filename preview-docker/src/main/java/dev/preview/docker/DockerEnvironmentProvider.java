@@ -103,7 +103,6 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   private final Engine engine;
   private final Installation installation;
   /** Added to generated names for an instance other than {@code default}; null for it. */
-  private final String nameTag;
   /** Test seam: called at named points of {@link #apply}; throwing there simulates a crash. */
   volatile Consumer<String> checkpoint = step -> {};
 
@@ -112,7 +111,6 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     this.docker = docker;
     this.engine = new Engine(settings.host, settings.hostSource);
     this.installation = Objects.requireNonNull(installation, "installation");
-    this.nameTag = nameTag(installation.instance());
   }
 
   /**
@@ -131,29 +129,14 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     return installation;
   }
 
-  /**
-   * The instance as a name part: itself when already lower-case {@code [a-z0-9-]}, else cleaned
-   * and suffixed with a hash of it (so {@code Dev}, {@code dev} and {@code d.ev} stay apart).
-   */
-  static String nameTag(String instance) {
-    if (Installation.DEFAULT_INSTANCE.equals(instance)) {
-      return null;
-    }
-    if (instance.matches("[a-z0-9]+(-[a-z0-9]+)*")) {
-      return instance;
-    }
-    String cleaned = instance.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("^-|-$", "");
-    return (cleaned.isEmpty() ? "i" : cleaned) + "-" + hash(instance).substring(0, 8);
-  }
-
   /** The preview's network (and Traefik router, and default build repository) name. */
   String dockerName(PreviewKey key) {
-    return nameTag == null ? Names.docker(key) : Names.docker(key, nameTag);
+    return Names.docker(installation, key);
   }
 
   /** The name of a part (container, volume) of the preview. */
   String dockerName(PreviewKey key, String part) {
-    return nameTag == null ? Names.docker(key, part) : Names.docker(key, nameTag + "-" + part);
+    return Names.docker(installation, key, part);
   }
 
   /** Label filters ({@code name=value}) selecting this installation's resources of {@code key}, plus {@code extra}. */

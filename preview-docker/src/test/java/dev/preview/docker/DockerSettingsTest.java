@@ -144,12 +144,11 @@ class DockerSettingsTest {
     // today's names for the default instance
     assertThat(byDefault.dockerName(key)).isEqualTo(dev.preview.spi.Names.docker(key));
     assertThat(byDefault.dockerName(key, "svc-cache")).isEqualTo(dev.preview.spi.Names.docker(key, "svc-cache"));
-    assertThat(sectest.dockerName(key)).startsWith("preview-shop-pr-7-").endsWith("-sectest")
+    assertThat(sectest.dockerName(key)).startsWith("preview-sectest-shop-pr-7-")
         .isNotEqualTo(byDefault.dockerName(key)).isEqualTo(sectest.dockerName(key));
     assertThat(sectest.dockerName(key, "svc-cache")).isNotEqualTo(byDefault.dockerName(key, "svc-cache"))
         .hasSizeLessThanOrEqualTo(63);
     assertThat(upper.dockerName(key)).isNotEqualTo(sectest.dockerName(key)).matches("[a-z0-9-]+");
-    assertThat(DockerEnvironmentProvider.nameTag("default")).isNull();
   }
 
   @Test

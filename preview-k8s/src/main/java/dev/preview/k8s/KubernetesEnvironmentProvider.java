@@ -98,7 +98,6 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   private final Clock clock;
   private final Installation installation;
   /** Prefix of namespace names for an instance other than {@code default}; null for it. */
-  private final String nameTag;
 
   private KubernetesEnvironmentProvider(KubernetesClient client, boolean ownsClient, KubernetesSettings settings,
       Installation installation, Clock clock) {
@@ -108,7 +107,6 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     this.template = new ManifestTemplate(settings);
     this.installation = installation;
     this.clock = clock;
-    this.nameTag = nameTag(installation.instance());
   }
 
   /**
@@ -156,50 +154,13 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   }
 
   /**
-   * The instance as a namespace prefix: itself when already a short lower-case {@code [a-z0-9-]}
-   * name, else cleaned, cut and suffixed with a hash of it (so {@code Dev} and {@code dev} stay apart).
-   */
-  static String nameTag(String instance) {
-    if (Installation.DEFAULT_INSTANCE.equals(instance)) {
-      return null;
-    }
-    if (instance.length() <= 20 && instance.matches("[a-z0-9]+(-[a-z0-9]+)*")) {
-      return instance;
-    }
-    String cleaned = instance.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("^-+|-+$", "");
-    if (cleaned.length() > 11) {
-      cleaned = cleaned.substring(0, 11).replaceAll("-+$", "");
-    }
-    return (cleaned.isEmpty() ? "i" : cleaned) + "-" + sha256(instance).substring(0, 8);
-  }
-
-  /**
-   * The namespace of {@code key}'s preview: {@link Names#namespace} for instance {@code default};
-   * {@code <instance>-<readable part, cut>-<key hash>} (at most 63) for any other.
+   * The namespace of {@code key}'s preview: {@link Names#namespace(Installation, PreviewKey)}, so the
+   * default instance keeps the names of earlier versions and two installations never share one.
    */
   String namespace(PreviewKey key) {
-    String base = Names.namespace(key);
-    if (nameTag == null) {
-      return base;
-    }
-    int dash = base.lastIndexOf('-');
-    String tail = dash < 0 ? "-" + base : base.substring(dash); // "-<hash of the key>", never cut
-    String head = dash < 0 ? "" : base.substring(0, dash);
-    String prefix = nameTag + "-";
-    int room = Names.DNS_LABEL_MAX - prefix.length() - tail.length();
-    if (head.length() > room) {
-      head = head.substring(0, Math.max(0, room)).replaceAll("-+$", "");
-    }
-    return head.isEmpty() ? nameTag + tail : prefix + head + tail;
+    return Names.namespace(installation, key);
   }
 
-  private static String sha256(String text) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-  }
 
   @Override
   public String name() {

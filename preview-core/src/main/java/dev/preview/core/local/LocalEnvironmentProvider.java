@@ -104,7 +104,6 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
   private final Clock clock;
   private final Installation installation;
   /** Appended to file names of an instance other than {@code default}; empty for it. */
-  private final String fileSuffix;
   private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
   private final SecureRandom random = new SecureRandom();
   /** Last spec applied per key: the only place secrets are kept, for a {@link #resume}. */
@@ -122,25 +121,6 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     this.startCheck = b.startCheck;
     this.installation = b.installation;
     this.clock = b.clock != null ? b.clock : b.installation.clock();
-    this.fileSuffix = fileSuffix(b.installation.instance());
-  }
-
-  /** {@code ""} for the default instance, else {@code .<instance>} made safe for case-insensitive file systems. */
-  static String fileSuffix(String instance) {
-    if (Installation.DEFAULT_INSTANCE.equals(instance)) {
-      return "";
-    }
-    String lower = instance.toLowerCase(Locale.ROOT);
-    return "." + (lower.equals(instance) ? lower : lower + "-" + shortHash(instance));
-  }
-
-  private static String shortHash(String text) {
-    try {
-      byte[] d = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(d).substring(0, 8);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 
   public static Builder builder() {
@@ -530,11 +510,11 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
   }
 
   private Path stateFile(PreviewKey key) {
-    return stateDir.resolve(Names.dnsLabel(key) + fileSuffix + ".json");
+    return stateDir.resolve(Names.dnsLabel(installation, key) + ".json");
   }
 
   private Path logFile(PreviewKey key) {
-    return stateDir.resolve(Names.dnsLabel(key) + fileSuffix + ".log");
+    return stateDir.resolve(Names.dnsLabel(installation, key) + ".log");
   }
 
   private static void appendLog(Path log, String line) {

@@ -400,10 +400,12 @@ class LocalEnvironmentProviderUnitTest {
 
   @Test
   void fileNamesOfOtherInstancesAreDistinctAndSafeOnCaseInsensitiveFileSystems() {
-    assertThat(LocalEnvironmentProvider.fileSuffix("default")).isEmpty();
-    assertThat(LocalEnvironmentProvider.fileSuffix("sectest")).isEqualTo(".sectest");
-    assertThat(LocalEnvironmentProvider.fileSuffix("SecTest")).startsWith(".sectest-")
-        .isNotEqualTo(LocalEnvironmentProvider.fileSuffix("secTest"));
+    PreviewKey k = PreviewKey.pr("acme/shop", 7);
+    java.util.function.Function<String, String> file = i -> dev.preview.spi.Names.dnsLabel(
+        dev.preview.spi.Installation.builder().instance(i).build(), k);
+    assertThat(file.apply("default")).as("the default instance keeps its old file names").isEqualTo(dev.preview.spi.Names.dnsLabel(k));
+    assertThat(file.apply("sectest")).startsWith("sectest-shop-pr-7-");
+    assertThat(file.apply("SecTest")).isLowerCase().isNotEqualTo(file.apply("secTest")).isNotEqualTo(file.apply("sectest"));
   }
 
   @Test
@@ -424,8 +426,7 @@ class LocalEnvironmentProviderUnitTest {
   }
 
   private static Path stateFile(LocalEnvironmentProvider p, PreviewKey key) {
-    return p.stateDir().resolve(dev.preview.spi.Names.dnsLabel(key)
-        + LocalEnvironmentProvider.fileSuffix(p.installation().instance()) + ".json");
+    return p.stateDir().resolve(dev.preview.spi.Names.dnsLabel(p.installation(), key) + ".json");
   }
 
   private static ObjectNode readState(LocalEnvironmentProvider p, PreviewKey key) throws IOException {

@@ -1,6 +1,5 @@
 package dev.preview.db.mysql;
 
-import dev.preview.db.internal.InstanceNames;
 import dev.preview.db.internal.OwnerMark;
 import dev.preview.db.internal.Passwords;
 import dev.preview.spi.ConfigurationException;
@@ -54,7 +53,7 @@ import org.slf4j.LoggerFactory;
  * {@link #create}. {@link #list()} reads that table and returns only this installation's keys (see
  * {@link OwnerMark} for rows written before instances existed). Several installations may share one
  * server and one registry: a named installation's databases and users hold its instance
- * ({@link InstanceNames}), so previews of the same key in two installations never meet.
+ * ({@link Names#mysql(dev.preview.spi.Installation, dev.preview.spi.PreviewKey)}), so previews of the same key in two installations never meet.
  *
  * <p>Identifiers are generated ({@code [a-z0-9_]}) and checked again before they are quoted into
  * DDL (MySQL cannot bind identifiers or {@code CREATE USER} arguments); values are bound elsewhere.
@@ -109,8 +108,8 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
   public DatabaseConnection create(PreviewKey key, DatabaseSpec spec) {
     Objects.requireNonNull(key, "key");
     DatabaseSpec s = spec == null ? DatabaseSpec.empty() : spec;
-    String db = safe(InstanceNames.mysql(installation, key));
-    String user = safe(InstanceNames.mysqlUser(installation, key));
+    String db = safe(Names.mysql(installation, key));
+    String user = safe(Names.mysqlUser(installation, key));
     String source = s.baseline() != null ? safe(s.baseline()) : baseline;
     Secret pw = Passwords.generate();
     try (Connection c = connect()) {
@@ -234,8 +233,8 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
 
   @Override
   public void drop(PreviewKey key) {
-    String db = safe(InstanceNames.mysql(installation, key));
-    String user = safe(InstanceNames.mysqlUser(installation, key));
+    String db = safe(Names.mysql(installation, key));
+    String user = safe(Names.mysqlUser(installation, key));
     try (Connection c = connect()) {
       ensureRegistry(c);
       Optional<Row> row = row(c, db);

@@ -1,6 +1,5 @@
 package dev.preview.db.postgres;
 
-import dev.preview.db.internal.InstanceNames;
 import dev.preview.db.internal.OwnerMark;
 import dev.preview.db.internal.Passwords;
 import dev.preview.spi.ConfigurationException;
@@ -43,7 +42,7 @@ import org.slf4j.LoggerFactory;
  * <h2>What {@link #create} does</h2>
  * <ul>
  *   <li>A role named {@link Names#postgres(PreviewKey)} (in a named installation, a name that holds
- *       the instance: see {@link InstanceNames}), {@code LOGIN NOINHERIT}, no other attributes,
+ *       the instance: see {@link Names#postgres(dev.preview.spi.Installation, dev.preview.spi.PreviewKey)}), {@code LOGIN NOINHERIT}, no other attributes,
  *       {@code CONNECTION LIMIT} from config (so 20 previews with 20-connection pools cannot exhaust the
  *       server), with a fresh generated password (set through the driver's SCRAM helper, so the
  *       clear text never appears in SQL or server logs). An existing role gets a new password:
@@ -129,7 +128,7 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
   public DatabaseConnection create(PreviewKey key, DatabaseSpec spec) {
     Objects.requireNonNull(key, "key");
     DatabaseSpec s = spec == null ? DatabaseSpec.empty() : spec;
-    String name = InstanceNames.postgres(installation, key);
+    String name = Names.postgres(installation, key);
     Map<String, String> labels = new LinkedHashMap<>(s.labels());
     labels.put(MODE_LABEL, modeTag());
     String mark = OwnerMark.encode(installation, key, labels);
@@ -293,7 +292,7 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
    * @return the number of migrations applied
    */
   public int migrate(PreviewKey key, List<String> locations) {
-    String name = InstanceNames.postgres(installation, key);
+    String name = Names.postgres(installation, key);
     try {
       return runMigrations(name, locations);
     } catch (SQLException e) {
@@ -353,7 +352,7 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
 
   @Override
   public void drop(PreviewKey key) {
-    String name = InstanceNames.postgres(installation, key);
+    String name = Names.postgres(installation, key);
     try (Connection c = connect(admin.database())) {
       Optional<String> role = roleComment(c, name);
       boolean roleOurs = role.isPresent() && isOwner(role.get(), key);

@@ -1,6 +1,5 @@
 package dev.preview.db.redis;
 
-import dev.preview.db.internal.InstanceNames;
 import dev.preview.db.internal.OwnerMark;
 import dev.preview.db.internal.Passwords;
 import dev.preview.spi.ConfigurationException;
@@ -130,7 +129,7 @@ public final class RedisDatabaseProvider implements DatabaseProvider {
 
   /** The ACL user of {@code key} in this provider's installation (mode acl). */
   public String userOf(PreviewKey key) {
-    return "pv-" + InstanceNames.label(installation, key);
+    return "pv-" + Names.dnsLabel(installation, key);
   }
 
   /**
@@ -139,7 +138,7 @@ public final class RedisDatabaseProvider implements DatabaseProvider {
    * so no preview's prefix starts with another's.
    */
   public String prefixOf(PreviewKey key) {
-    return "preview:" + InstanceNames.label(installation, key) + ":";
+    return "preview:" + Names.dnsLabel(installation, key) + ":";
   }
 
   /**
@@ -148,13 +147,13 @@ public final class RedisDatabaseProvider implements DatabaseProvider {
    * a holder never parses as a key of the default installation).
    */
   private String holder(PreviewKey key) {
-    return InstanceNames.isDefault(installation) ? key.id() : installation.instance() + " " + key.id();
+    return installation.isDefault() ? key.id() : installation.instance() + " " + key.id();
   }
 
   /** The key of a lease holder if it is this installation's. */
   private Optional<PreviewKey> heldBy(String holder) {
     String id = holder;
-    if (!InstanceNames.isDefault(installation)) {
+    if (!installation.isDefault()) {
       String head = installation.instance() + " ";
       if (!holder.startsWith(head)) {
         return Optional.empty();

@@ -1,6 +1,5 @@
 package dev.preview.db.sqlite;
 
-import dev.preview.db.internal.InstanceNames;
 import dev.preview.db.internal.OwnerMark;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.DatabaseConnection;
@@ -40,7 +39,7 @@ import org.sqlite.SQLiteConfig;
  * The embedded default: one SQLite file per preview, copied from a baseline file, in one directory.
  *
  * <p>A preview's database is {@code <directory>/<Names.dnsLabel(key)>.db} (in a named installation,
- * {@code <instance>-...-<hash>.db}, see {@link InstanceNames}). Beside it, a small side file
+ * {@code <instance>-...-<hash>.db}, see {@link Names#dnsLabel(dev.preview.spi.Installation, dev.preview.spi.PreviewKey)}). Beside it, a small side file
  * {@code <name>.db.preview} holds the ownership mark (the key, the installation's instance and labels,
  * see {@link OwnerMark}; {@link #list()} returns only this installation's keys); it is
  * written before the database and deleted after it, so {@link #list()} (which reads the directory,
@@ -88,7 +87,7 @@ public final class SqliteDatabaseProvider implements DatabaseProvider {
 
   /** Where the database of {@code key} lives (whether it exists or not). */
   public Path path(PreviewKey key) {
-    return directory.resolve(InstanceNames.label(installation, key) + DB_SUFFIX);
+    return directory.resolve(Names.dnsLabel(installation, key) + DB_SUFFIX);
   }
 
   /**

@@ -505,7 +505,12 @@ public final class Rfc2136DnsProvider implements DnsProvider {
         }
         if (problems.isEmpty()) {
           try {
-            tsig = new TSIG(name(algorithm), name(keyName), secret.reveal());
+            // decoded here: dnsjava's own decoding gives null (and then a NullPointerException) for bad base64
+            byte[] key = java.util.Base64.getDecoder().decode(secret.reveal().replaceAll("\\s", ""));
+            if (key.length == 0) {
+              throw new IllegalArgumentException("empty");
+            }
+            tsig = new TSIG(name(algorithm), name(keyName), key);
           } catch (IllegalArgumentException e) {
             // never the secret itself in a message
             problems.add("tsigSecret: is not valid base64 (write the secret that tsig-keygen prints)");

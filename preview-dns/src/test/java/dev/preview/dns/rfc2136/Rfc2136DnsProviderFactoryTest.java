@@ -55,4 +55,21 @@ class Rfc2136DnsProviderFactoryTest {
         .hasMessageContaining("dns.tsigKeyFile: " + key + " holds no key")
         .hasMessageContaining("tsig-keygen");
   }
+
+  @Test
+  void aSecretThatIsNotBase64IsAConfigProblemNotACrash() {
+    for (String bad : java.util.List.of("placeholder-tsig_secret", "not base64!", "")) {
+      Map<String, Object> m = Map.of("server", "127.0.0.1", "zone", "preview.test", "tsigKeyName", "preview-key.",
+          "tsigSecret", bad);
+      assertThatThrownBy(() -> new Rfc2136DnsProvider.Factory().create(ProviderContext.of(ProviderConfig.of("dns", m))))
+          .as("secret \"%s\"", bad)
+          .isInstanceOf(ConfigurationException.class)
+          .hasMessageContaining("tsigSecret")
+          .satisfies(e -> {
+            if (!bad.isEmpty()) {
+              assertThat(e.getMessage()).doesNotContain(bad);
+            }
+          });
+    }
+  }
 }

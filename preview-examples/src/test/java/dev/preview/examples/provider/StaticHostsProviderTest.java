@@ -56,6 +56,26 @@ class StaticHostsProviderTest extends EnvironmentProviderKit {
   }
 
   @Test
+  void twoInstallationsSharingOneDirectoryNeverSeeNorDeleteEachOthersLeases() {
+    dev.preview.spi.Installation blue = dev.preview.spi.Installation.builder().instance("blue").build();
+    dev.preview.spi.Installation green = dev.preview.spi.Installation.builder().instance("green").build();
+    StaticHostsProvider a = new StaticHostsProvider(dir.resolve("shared"), HOSTS, blue);
+    StaticHostsProvider b = new StaticHostsProvider(dir.resolve("shared"), HOSTS, green);
+    PreviewKey k = key(7);
+    String revision = revision();
+    a.apply(spec(k, revision).labels(blue.ownershipLabels(k, revision)).build());
+    b.apply(spec(k, revision).labels(green.ownershipLabels(k, revision)).build());
+
+    assertThat(a.list()).singleElement().satisfies(e -> assertThat(e.labels()).containsEntry(dev.preview.spi.Labels.INSTANCE, "blue"));
+    assertThat(b.list()).singleElement().satisfies(e -> assertThat(e.labels()).containsEntry(dev.preview.spi.Labels.INSTANCE, "green"));
+    a.delete(k);
+    assertThat(a.find(k)).isEmpty();
+    assertThat(b.find(k)).as("green's lease of the same PR survives blue's delete").isPresent();
+    assertThat(new StaticHostsProvider(dir.resolve("shared"), HOSTS, blue).list()).as("a restarted blue").isEmpty();
+    b.delete(k);
+  }
+
+  @Test
   void eachPreviewHoldsItsOwnHostAndWhenAllAreLeasedApplyFailsUntilOneIsFreed() {
     List<PreviewKey> keys = IntStream.rangeClosed(1, HOSTS.size()).mapToObj(this::key).toList();
     List<URI> urls = keys.stream().map(k -> provider().apply(kitSpec(k, revision()).build()).url()).toList();
@@ -78,7 +98,7 @@ class StaticHostsProviderTest extends EnvironmentProviderKit {
     String secret = "s3cret-" + revision();
     provider().apply(kitSpec(key, revision()).secret("STRIPE_KEY", Secret.of(secret)).build());
 
-    Path slot = dir.resolve("slots/slot-1");
+    Path slot = dir.resolve("slots/default/slot-1");
     assertThat(Files.readString(slot.resolve("secrets.env"))).isEqualTo("STRIPE_KEY=" + secret + "\n");
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(slot.resolve("secrets.env")))).isEqualTo("rw-------");
     assertThat(Files.readString(slot.resolve("lease.json"))).doesNotContain(secret).contains("\"PREVIEW_KIT\":\"1\"");
