@@ -329,6 +329,20 @@ public final class ProviderConfig {
     return all;
   }
 
+  /**
+   * Runs a provider builder's {@code build()} for a factory: the {@link ConfigurationException} of a
+   * builder names keys without a section ({@code tsigSecret: ...}, as when built in code); here each
+   * problem gets this section's path ({@code dns.tsigSecret: ...}), like every other problem of the file.
+   */
+  public <T> T build(java.util.function.Supplier<T> builder) {
+    try {
+      return builder.get();
+    } catch (ConfigurationException e) {
+      String prefix = path + ".";
+      throw new ConfigurationException(e.problems().stream().map(p -> p.startsWith(prefix) ? p : prefix + p).toList());
+    }
+  }
+
   /** Throws a {@link ConfigurationException} listing every problem, if there is any. */
   public void validate() {
     List<String> all = problems();

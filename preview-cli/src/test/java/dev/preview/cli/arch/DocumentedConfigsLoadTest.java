@@ -78,10 +78,12 @@ class DocumentedConfigsLoadTest {
     return out;
   }
 
-  /** A value for {@code ${name}}: a URL for names that end in {@code _API} or {@code _URL}, else a token-like text. */
+  /**
+   * A value for {@code ${name}}: a URL for names that end in {@code _API} or {@code _URL}, else a
+   * token-like text that is also valid base64 (TSIG secrets are).
+   */
   static String placeholder(String name) {
-    return name.endsWith("_API") || name.endsWith("_URL") ? "https://placeholder.example.com"
-        : "placeholder-" + name.toLowerCase(java.util.Locale.ROOT);
+    return name.endsWith("_API") || name.endsWith("_URL") ? "https://placeholder.example.com" : "cGxhY2Vob2xkZXI=";
   }
 
   @TestFactory

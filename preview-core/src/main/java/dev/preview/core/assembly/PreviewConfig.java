@@ -411,6 +411,7 @@ public final class PreviewConfig {
         if (root.get(kind.key()) instanceof Map<?, ?> m && m.containsKey("instance")) {
           add(kind.key() + ".instance: the instance is set once, at the top level of the file (instance: "
               + (m.get("instance") == null ? "name" : m.get("instance")) + "); remove it here");
+          unresolved.add(kind.key() + ".instance"); // reported: the provider's own word on it would repeat it
         }
       }
       ProviderSection dns = sections.get(ProviderKind.DNS);

@@ -414,4 +414,54 @@ class PreviewConfigTest {
     assertThatThrownBy(c::app).isInstanceOf(ConfigurationException.class);
     assertThat(List.copyOf(c.problems())).hasSize(1);
   }
+
+  @Test
+  void installationWideValuesAreReadOnceAndReachEveryFactoryThroughItsContext() {
+    java.util.List<dev.preview.spi.ProviderContext> seen = new java.util.ArrayList<>();
+    ProviderRegistry r = registry().withEnvironment(new Fixtures.TestEnv("spy") {
+      @Override
+      public dev.preview.spi.EnvironmentProvider create(dev.preview.spi.ProviderContext context) {
+        seen.add(context);
+        return super.create(context);
+      }
+    });
+    PreviewConfig c = PreviewConfig.parse("""
+        instance: blue
+        app: {image: x, hostname: "pr-{number}.preview.example.com"}
+        environment: spy
+        dns: {provider: test-dns, zone: preview.example.com, target: 203.0.113.7, ttl: 300}
+        scm: {provider: test-scm, token: t}
+        """, NO_ENV, "p.yaml");
+    dev.preview.spi.Installation i = c.installation();
+    assertThat(i.instance()).isEqualTo("blue");
+    assertThat(i.dnsTarget()).contains("203.0.113.7");
+    assertThat(i.dnsTtl()).isEqualTo(300);
+    assertThat(i.hostname(dev.preview.spi.PreviewKey.pr("acme/shop", 42))).contains("pr-42.preview.example.com");
+    assertThat(c.dns().orElseThrow().config().problems()).as("target and ttl count as read for the DNS factory")
+        .noneMatch(p -> p.startsWith("dns.target") || p.startsWith("dns.ttl"));
+
+    c.createProviders(r).close();
+    assertThat(seen).singleElement().satisfies(ctx -> {
+      assertThat(ctx.installation().instance()).isEqualTo("blue");
+      assertThat(ctx.installation().ownershipLabels(dev.preview.spi.PreviewKey.pr("acme/shop", 1), null))
+          .containsEntry(dev.preview.spi.Labels.INSTANCE, "blue");
+    });
+  }
+
+  @Test
+  void anInstanceInAProviderSectionIsOneProblemAndABadTtlIsNamedWithItsRange() {
+    PreviewConfig c = PreviewConfig.read("""
+        app: {image: x}
+        environment: {provider: test-env, instance: sectest}
+        dns: {provider: test-dns, zone: preview.example.com, ttl: 0, instance: sectest}
+        scm: {provider: test-scm, token: t}
+        """, NO_ENV, "p.yaml");
+    assertThatThrownBy(() -> c.createProviders(registry()))
+        .isInstanceOfSatisfying(ConfigurationException.class, e -> {
+          assertThat(e.problems()).filteredOn(p -> p.startsWith("environment.instance")).singleElement()
+              .asString().contains("set once, at the top level");
+          assertThat(e.problems()).filteredOn(p -> p.startsWith("dns.instance")).hasSize(1);
+          assertThat(e.problems()).anyMatch(p -> p.startsWith("dns.ttl: must be 1-86400"));
+        });
+  }
 }

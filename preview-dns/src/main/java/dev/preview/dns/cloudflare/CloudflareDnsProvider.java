@@ -442,7 +442,7 @@ public final class CloudflareDnsProvider implements DnsProvider {
               config.duration("maxRetryWait", Duration.ofSeconds(60)))
           .maxCommentLength(config.integer("maxCommentLength", 100, 40, 500));
       config.validate();
-      return b.apiToken(token).zone(zone).build();
+      return config.build(() -> b.apiToken(token).zone(zone).build());
     }
   }
 }

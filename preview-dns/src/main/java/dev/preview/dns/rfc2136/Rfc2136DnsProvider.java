@@ -581,7 +581,7 @@ public final class Rfc2136DnsProvider implements DnsProvider {
         b.tsig(keyName.get(), algorithm, secret.get());
       }
       config.validate();
-      return b.server(server).zone(zone).build();
+      return config.build(() -> b.server(server).zone(zone).build());
     }
 
     private static void readKeyFile(ProviderConfig config, String file, Builder b) {

@@ -638,7 +638,7 @@ public final class Route53DnsProvider implements DnsProvider {
         config.problem("sessionToken", "needs accessKeyId and secretAccessKey");
       }
       config.validate();
-      return b.zone(zone).build();
+      return config.build(() -> b.zone(zone).build());
     }
   }
 }

@@ -64,7 +64,7 @@ class Rfc2136DnsProviderFactoryTest {
       assertThatThrownBy(() -> new Rfc2136DnsProvider.Factory().create(ProviderContext.of(ProviderConfig.of("dns", m))))
           .as("secret \"%s\"", bad)
           .isInstanceOf(ConfigurationException.class)
-          .hasMessageContaining("tsigSecret")
+          .hasMessageContaining("dns.tsigSecret")
           .satisfies(e -> {
             if (!bad.isEmpty()) {
               assertThat(e.getMessage()).doesNotContain(bad);
