@@ -133,7 +133,8 @@ public final class StatusComment {
 
   private static String icon(PreviewState state) {
     return switch (state) {
-      case PENDING -> "⏳";
+      case PENDING, WAITING -> "⏳";
+      case BUILDING -> "🔨";
       case PROVISIONING -> "🚧";
       case READY -> "✅";
       case FAILED -> "❌";
@@ -145,6 +146,8 @@ public final class StatusComment {
   private static String headline(PreviewState state) {
     return switch (state) {
       case PENDING -> "pending";
+      case WAITING -> "waiting for its build";
+      case BUILDING -> "building";
       case PROVISIONING -> "deploying";
       case READY -> "ready";
       case FAILED -> "failed";

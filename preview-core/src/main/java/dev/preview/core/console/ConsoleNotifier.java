@@ -156,6 +156,8 @@ public final class ConsoleNotifier implements ScmNotifier {
   static String symbol(PreviewState state) {
     return switch (state) {
       case PENDING -> "[..]";
+      case WAITING -> "[::]";
+      case BUILDING -> "[##]";
       case PROVISIONING -> "[~~]";
       case READY -> "[ok]";
       case FAILED -> "[!!]";

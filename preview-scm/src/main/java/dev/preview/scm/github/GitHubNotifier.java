@@ -207,8 +207,8 @@ public final class GitHubNotifier implements ScmNotifier {
 
   static String deploymentState(PreviewState state) {
     return switch (state) {
-      case PENDING -> "queued";
-      case PROVISIONING -> "in_progress";
+      case PENDING, WAITING -> "queued";
+      case BUILDING, PROVISIONING -> "in_progress";
       case READY -> "success";
       case FAILED -> "failure";
       case SLEEPING, DELETING, DELETED -> "inactive";
@@ -219,7 +219,7 @@ public final class GitHubNotifier implements ScmNotifier {
 
   private void commitStatus(PreviewStatus s) {
     String state = switch (s.state()) {
-      case PENDING, PROVISIONING -> "pending";
+      case PENDING, WAITING, BUILDING, PROVISIONING -> "pending";
       case READY -> "success";
       case FAILED -> "failure";
       default -> null;

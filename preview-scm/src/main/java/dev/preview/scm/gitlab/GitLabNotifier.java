@@ -174,8 +174,8 @@ public final class GitLabNotifier implements ScmNotifier {
 
   private void commitStatus(PreviewStatus s) {
     String state = switch (s.state()) {
-      case PENDING -> "pending";
-      case PROVISIONING -> "running";
+      case PENDING, WAITING -> "pending";
+      case BUILDING, PROVISIONING -> "running";
       case READY -> "success";
       case FAILED -> "failed";
       default -> null;

@@ -13,6 +13,8 @@ public final class StatusDescription {
   public static String of(PreviewStatus s, int maxLength) {
     String d = switch (s.state()) {
       case PENDING -> "Preview pending";
+      case WAITING -> "Preview waiting for its build";
+      case BUILDING -> "Preview building";
       case PROVISIONING -> "Preview deploying";
       case READY -> "Preview ready";
       case FAILED -> "Preview failed" + (s.failedStep() != null ? " at " + s.failedStep() : "");
