@@ -40,7 +40,7 @@ final class DeploySteps {
   /** The providers and settings the steps use; {@code database}, {@code dns}, {@code pullRequests} may be null. */
   record Context(EnvironmentProvider environment, DatabaseProvider database, DnsProvider dns,
       PullRequestSource pullRequests, AppTemplate app, PreviewPolicy policy, Clock clock, HealthCheck healthCheck,
-      String instance, String databaseBaseline, String dnsTarget, int dnsTtl) {}
+      String instance, String databaseBaseline, String dnsTarget, int dnsTtl, BuildSettings build) {}
 
   private final Context c;
   private final Slots slots;

@@ -87,7 +87,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
     this.teardowns = new TeardownPipeline(environment, database, dns, app, slots, status, listeners);
     DeploySteps steps = new DeploySteps(new DeploySteps.Context(environment, database, dns, pullRequests, app,
         b.policy, b.clock, b.healthCheck, b.installation.instance(), b.databaseBaseline,
-        b.installation.dnsTarget().orElse(null), b.installation.dnsTtl()),
+        b.installation.dnsTarget().orElse(null), b.installation.dnsTtl(), b.buildSettings),
         slots, teardowns, status, listeners);
     this.deploys = new DeployPipeline(steps.standard(), environment, app, slots, status, listeners);
     this.reconciler = new Reconciler(environment, database, dns, pullRequests, b.policy, b.clock, b.redeployMissing,
@@ -197,6 +197,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
     private final List<PreviewListener> listeners = new CopyOnWriteArrayList<>();
     private Installation installation = Installation.defaults();
     private String databaseBaseline;
+    private BuildSettings buildSettings = BuildSettings.defaults();
     private boolean redeployMissing;
     private int parallelism = 4;
     private boolean closeProviders = true;
@@ -225,6 +226,8 @@ public final class PreviewOrchestrator implements AutoCloseable {
       this.installation = Objects.requireNonNull(i, "installation");
       return this;
     }
+    /** How previews get their PR's own build (image from CI, optionally waited for, or built from source). */
+    public Builder buildSettings(BuildSettings settings) { this.buildSettings = Objects.requireNonNull(settings, "buildSettings"); return this; }
     /** Passed to the database provider as {@link DatabaseSpec#baseline()}. */
     public Builder databaseBaseline(String baseline) { this.databaseBaseline = baseline; return this; }
     /** Whether reconcile redeploys open PRs whose environment is missing (default false). */

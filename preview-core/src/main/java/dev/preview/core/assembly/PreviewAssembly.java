@@ -45,7 +45,8 @@ public final class PreviewAssembly {
         .notifier(providers.notifier())
         .app(config.app())
         .policy(config.policy())
-        .installation(installation);
+        .installation(installation)
+        .buildSettings(config.build());
     providers.database().ifPresent(b::database);
     providers.dns().ifPresent(b::dns);
     providers.pullRequests().ifPresent(b::pullRequests);

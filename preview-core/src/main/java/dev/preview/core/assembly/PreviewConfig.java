@@ -7,6 +7,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.preview.core.AppTemplate;
+import dev.preview.core.BuildSettings;
 import dev.preview.core.policy.ForkMode;
 import dev.preview.core.policy.PreviewPolicy;
 import dev.preview.spi.ConfigurationException;
@@ -69,7 +70,7 @@ public final class PreviewConfig {
   /** The top-level keys of {@code preview.yaml}. */
   public static final List<String> TOP_LEVEL_KEYS = List.of(
       "instance", "repository", "app", "environment", "database", "dns", "scm", "pullRequests",
-      "policy", "flags", "reconcile");
+      "policy", "flags", "reconcile", "build");
   /** {@code environment.provider} when the section or the key is absent. */
   public static final String DEFAULT_ENVIRONMENT = "local";
   /** {@code scm.provider} when the section or the key is absent. */
@@ -95,6 +96,7 @@ public final class PreviewConfig {
   private final AppTemplate app;
   private final PreviewPolicy policy;
   private final Duration reconcileInterval;
+  private final BuildSettings build;
   private final Map<ProviderKind, ProviderSection> sections;
   private final Installation installation;
   private final List<String> problems;
@@ -107,6 +109,7 @@ public final class PreviewConfig {
     this.app = r.app;
     this.policy = r.policy;
     this.reconcileInterval = r.reconcileInterval;
+    this.build = r.build;
     this.sections = Map.copyOf(r.sections);
     this.problems = List.copyOf(r.problems);
     this.unresolved = Set.copyOf(r.unresolved);
@@ -305,6 +308,11 @@ public final class PreviewConfig {
     return reconcileInterval;
   }
 
+  /** How previews get their PR's own build (the {@code build} section); {@link BuildSettings#defaults()} when absent. */
+  public BuildSettings build() {
+    return build;
+  }
+
   /** The {@code environment} section; provider {@code local} by default. */
   public ProviderSection environment() {
     return section(ProviderKind.ENVIRONMENT).orElseThrow(() -> new ConfigurationException(problems));
@@ -367,6 +375,7 @@ public final class PreviewConfig {
     private AppTemplate app;
     private PreviewPolicy policy = PreviewPolicy.defaults();
     private Duration reconcileInterval = DEFAULT_RECONCILE_INTERVAL;
+    private BuildSettings build = BuildSettings.defaults();
     private String dnsTarget;
     private int dnsTtl = Installation.DEFAULT_DNS_TTL;
     private final Map<ProviderKind, ProviderSection> sections = new LinkedHashMap<>();
@@ -394,6 +403,7 @@ public final class PreviewConfig {
       app = app(resolved);
       policy = policy(map(resolved, "policy"), map(resolved, "flags"));
       reconcileInterval = reconcile(map(resolved, "reconcile"));
+      build = build(map(resolved, "build"));
       provider(ProviderKind.ENVIRONMENT, resolved, DEFAULT_ENVIRONMENT);
       provider(ProviderKind.DATABASE, resolved, null);
       provider(ProviderKind.DNS, resolved, null);
@@ -755,6 +765,30 @@ public final class PreviewConfig {
       } catch (ConfigurationException e) {
         addAll(e.problems());
         return PreviewPolicy.defaults();
+      }
+    }
+
+    private BuildSettings build(Map<String, Object> raw) {
+      ProviderConfig c = ProviderConfig.of("build", raw);
+      BuildSettings.Builder b = BuildSettings.builder();
+      String from = c.choice("from", "image", "image", "source");
+      b.from(BuildSettings.From.valueOf(from.toUpperCase(Locale.ROOT)));
+      b.waitFor(c.strings("waitFor"));
+      b.pollImage(c.bool("pollImage", false));
+      b.timeout(positive(c, "timeout", Duration.ofMinutes(30), false));
+      b.pollInterval(positive(c, "pollInterval", Duration.ofSeconds(15), false));
+      b.repository(c.string("repository").orElse(null));
+      c.secret("token").ifPresent(b::token);
+      List<String> local = new ArrayList<>(c.problems());
+      addAll(local);
+      if (!local.isEmpty()) {
+        return BuildSettings.defaults();
+      }
+      try {
+        return b.build();
+      } catch (ConfigurationException e) {
+        addAll(e.problems());
+        return BuildSettings.defaults();
       }
     }
 
