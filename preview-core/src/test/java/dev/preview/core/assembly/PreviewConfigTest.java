@@ -303,7 +303,7 @@ class PreviewConfigTest {
     assertThatThrownBy(() -> PreviewConfig.parse("app: {image: x}\npolicies: {}\n", NO_ENV, "preview.yaml"))
         .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).containsExactly(
             "policies: unknown key (known here: instance, repository, app, environment, database, dns, scm,"
-                + " pullRequests, policy, flags, reconcile)"));
+                + " pullRequests, policy, flags, reconcile, build)"));
   }
 
   @Test
@@ -463,5 +463,29 @@ class PreviewConfigTest {
           assertThat(e.problems()).filteredOn(p -> p.startsWith("dns.instance")).hasSize(1);
           assertThat(e.problems()).anyMatch(p -> p.startsWith("dns.ttl: must be 1-86400"));
         });
+  }
+
+  @Test
+  void theBuildSectionIsReadWithEveryProblemAtOnce() {
+    PreviewConfig c = PreviewConfig.parse("""
+        app: {image: "ghcr.io/acme/shop:latest"}
+        build: {waitFor: [build-image], timeout: 20m, token: "${GIT_TOKEN}"}
+        """, Map.of("GIT_TOKEN", "ghp_secret_value")::get, "p.yaml");
+    assertThat(c.build().from()).isEqualTo(dev.preview.core.BuildSettings.From.IMAGE);
+    assertThat(c.build().waitFor()).containsExactly("build-image");
+    assertThat(c.build().waits()).isTrue();
+    assertThat(c.build().timeout()).isEqualTo(Duration.ofMinutes(20));
+    assertThat(c.build().toString()).doesNotContain("ghp_secret_value");
+
+    assertThatThrownBy(() -> PreviewConfig.parse("""
+        app: {image: x}
+        build: {from: magic, timeout: soon, pollImag: true}
+        """, NO_ENV, "p.yaml"))
+        .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems())
+            .anyMatch(p -> p.startsWith("build.from: must be one of image, source"))
+            .anyMatch(p -> p.startsWith("build.timeout: must be a duration"))
+            .anyMatch(p -> p.startsWith("build.pollImag: unknown key")));
+    assertThatThrownBy(() -> PreviewConfig.parse("app: {image: x}\nbuild: {from: source, pollImage: true}\n", NO_ENV, "p.yaml"))
+        .hasMessageContaining("build.from: source builds the image itself");
   }
 }
