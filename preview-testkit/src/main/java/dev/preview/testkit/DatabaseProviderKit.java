@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
  *
  * <pre>{@code
  * class PostgresDatabaseProviderIT extends DatabaseProviderKit {
- *   protected DatabaseProvider createProvider() { return PostgresDatabaseProvider.create(config); }
+ *   protected DatabaseProvider createProvider() { return new PostgresDatabaseProvider.Factory().create(ProviderContext.of(config, installation)); }
  *   protected void assertUsable(DatabaseConnection c) {
  *     try (Connection db = DriverManager.getConnection(c.url(), c.username(), c.password().reveal())) {
  *       db.createStatement().execute("create table t(x int)");

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
  *
  * <pre>{@code
  * class Rfc2136DnsProviderIT extends DnsProviderKit {
- *   protected DnsProvider createProvider() { return Rfc2136DnsProvider.create(config); }
+ *   protected DnsProvider createProvider() { return new Rfc2136DnsProvider.Factory().create(ProviderContext.of(config, installation)); }
  *   protected String zone() { return "preview.test"; }
  * }
  * }</pre>

@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
  *
  * <pre>{@code
  * class DockerEnvironmentProviderIT extends EnvironmentProviderKit {
- *   protected EnvironmentProvider createProvider() { return DockerEnvironmentProvider.create(config); }
+ *   protected EnvironmentProvider createProvider() { return DockerEnvironmentProvider.create(ProviderContext.of(config, installation())); }
  *   protected EnvironmentSpec.Builder spec(PreviewKey key, String revision) {
  *     return EnvironmentSpec.builder(key, revision).image("nginx:alpine").port(80).healthPath("/");
  *   }

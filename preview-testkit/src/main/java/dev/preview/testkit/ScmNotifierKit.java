@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
  *
  * <pre>{@code
  * class GitHubNotifierTest extends ScmNotifierKit {
- *   protected ScmNotifier createProvider() { return GitHubNotifier.create(config(server.url("/"))); }
+ *   protected ScmNotifier createProvider() { return GitHubNotifier.builder(server.url("/").toString(), GitHubAuth.token(Secret.of("t"))).build(); }
  *   protected List<String> stickyComments(PreviewKey key) { return fakeGitHub.comments(key, "<!-- preview.dev:"); }
  * }
  * }</pre>
