@@ -46,6 +46,8 @@ public final class AppTemplate {
   private final Map<String, String> links;
   private final Duration readinessTimeout;
   private final Duration readinessInterval;
+  private final List<String> build;
+  private final Duration buildTimeout;
 
   private AppTemplate(Builder b) {
     this.image = b.image;
@@ -61,6 +63,8 @@ public final class AppTemplate {
     this.links = Collections.unmodifiableMap(new LinkedHashMap<>(b.links));
     this.readinessTimeout = b.readinessTimeout;
     this.readinessInterval = b.readinessInterval;
+    this.build = List.copyOf(b.build);
+    this.buildTimeout = b.buildTimeout;
     List<String> problems = new ArrayList<>();
     if (port < 1 || port > 65535) {
       problems.add("port must be 1-65535, got " + port);
@@ -85,6 +89,12 @@ public final class AppTemplate {
         problems.add("link " + name + " must be a path starting with '/', got \"" + path + "\"");
       }
     });
+    if (build.stream().anyMatch(a -> a == null || a.isBlank())) {
+      problems.add("build: every argument must be non-empty, e.g. [./mvnw, -q, package, -DskipTests]");
+    }
+    if (buildTimeout.isNegative() || buildTimeout.isZero()) {
+      problems.add("buildTimeout must be positive, got " + buildTimeout);
+    }
     if (!problems.isEmpty()) {
       throw new ConfigurationException(problems.stream().map(p -> "app: " + p).toList());
     }
@@ -109,6 +119,8 @@ public final class AppTemplate {
     b.links.putAll(links);
     b.readinessTimeout = readinessTimeout;
     b.readinessInterval = readinessInterval;
+    b.build = new ArrayList<>(build);
+    b.buildTimeout = buildTimeout;
     return b;
   }
 
@@ -197,6 +209,14 @@ public final class AppTemplate {
   public Map<String, String> links() { return links; }
   public Duration readinessTimeout() { return readinessTimeout; }
   public Duration readinessInterval() { return readinessInterval; }
+  /**
+   * The command (program and arguments, no shell) that builds the PR's checkout before
+   * {@link #command()} runs there, with {@code build.from: source} and the local provider; empty: none.
+   * It runs without any secret.
+   */
+  public List<String> build() { return build; }
+  /** How long {@link #build()} may run (default 10 minutes). */
+  public Duration buildTimeout() { return buildTimeout; }
 
   @Override
   public String toString() {
@@ -219,6 +239,8 @@ public final class AppTemplate {
     private final Map<String, String> links = new LinkedHashMap<>();
     private Duration readinessTimeout = Duration.ofMinutes(2);
     private Duration readinessInterval = Duration.ofSeconds(1);
+    private List<String> build = new ArrayList<>();
+    private Duration buildTimeout = Duration.ofMinutes(10);
 
     private Builder() {}
 
@@ -239,6 +261,9 @@ public final class AppTemplate {
     public Builder links(Map<String, String> l) { links.putAll(l); return this; }
     public Builder readinessTimeout(Duration d) { this.readinessTimeout = Objects.requireNonNull(d); return this; }
     public Builder readinessInterval(Duration d) { this.readinessInterval = Objects.requireNonNull(d); return this; }
+    public Builder build(List<String> command) { this.build = new ArrayList<>(command); return this; }
+    public Builder build(String... command) { return build(List.of(command)); }
+    public Builder buildTimeout(Duration d) { this.buildTimeout = Objects.requireNonNull(d); return this; }
 
     public AppTemplate build() {
       return new AppTemplate(this);

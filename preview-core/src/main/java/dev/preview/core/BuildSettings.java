@@ -2,6 +2,7 @@ package dev.preview.core;
 
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.Secret;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,6 +25,7 @@ import org.jspecify.annotations.Nullable;
  *   pollInterval: 15s           # the first delay between looks (grows up to 5 minutes)
  *   repository: https://github.com/acme/shop.git   # from: source (default: the SCM's clone URL)
  *   token: ${GIT_TOKEN}         # from: source, HTTPS token for private repositories
+ *   workspaces: .preview/workspaces   # from: source, one checkout per preview
  * }</pre>
  *
  * Immutable; {@link #toString()} never shows the token.
@@ -46,6 +48,7 @@ public final class BuildSettings {
   private final Duration pollInterval;
   private final @Nullable String repository;
   private final @Nullable Secret token;
+  private final Path workspaces;
 
   private BuildSettings(Builder b) {
     this.from = b.from;
@@ -55,6 +58,7 @@ public final class BuildSettings {
     this.pollInterval = b.pollInterval;
     this.repository = b.repository;
     this.token = b.token;
+    this.workspaces = b.workspaces;
   }
 
   /** From an image, waiting for nothing: a missing image fails the deploy. */
@@ -105,6 +109,11 @@ public final class BuildSettings {
     return Optional.ofNullable(token);
   }
 
+  /** Where {@link From#SOURCE} keeps one checkout per preview (default {@code .preview/workspaces}). */
+  public Path workspaces() {
+    return workspaces;
+  }
+
   @Override
   public String toString() {
     return "BuildSettings{from=" + from + ", waitFor=" + waitFor + ", pollImage=" + pollImage + ", timeout=" + timeout
@@ -120,6 +129,7 @@ public final class BuildSettings {
     private Duration pollInterval = Duration.ofSeconds(15);
     private @Nullable String repository;
     private @Nullable Secret token;
+    private Path workspaces = Path.of(".preview", "workspaces");
 
     private Builder() {}
 
@@ -156,6 +166,11 @@ public final class BuildSettings {
 
     public Builder token(@Nullable Secret token) {
       this.token = token;
+      return this;
+    }
+
+    public Builder workspaces(Path dir) {
+      this.workspaces = Objects.requireNonNull(dir, "workspaces");
       return this;
     }
 

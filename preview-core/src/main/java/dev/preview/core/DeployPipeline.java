@@ -87,7 +87,7 @@ final class DeployPipeline {
     PreviewKey key = run.key;
     String step = run.step;
     String reason = String.valueOf(e.getMessage());
-    List<String> tail = logTail(key);
+    List<String> tail = run.failureLog != null ? run.failureLog : logTail(key);
     log.warn("{}: deploy of {} failed at step {}: {}", key, run.revision, step, reason);
     listeners.transition(key, PreviewState.FAILED, step + ": " + reason);
     status.publish(key, PreviewState.FAILED, run.revision, null, reason, step, tail, run.timings, run.databaseName);

@@ -5,7 +5,9 @@ import dev.preview.spi.DatabaseConnection;
 import dev.preview.spi.Environment;
 import dev.preview.spi.EnvironmentSpec;
 import dev.preview.spi.PullRequest;
+import java.nio.file.Path;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -32,6 +34,10 @@ final class DeployRun extends StepRun {
   /** The name of {@link #database}, for the status and a failure report. */
   String databaseName;
   EnvironmentSpec spec;
+  /** The PR's checkout (step "build", {@code build.from: source}), null otherwise. */
+  Path workspace;
+  /** Output to show on a FAILED status instead of the app's logs (a failed build's), or null. */
+  List<String> failureLog;
   /** The environment as applied (step "environment"). */
   Environment environment;
   private Preview outcome;

@@ -14,7 +14,11 @@ import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.PullRequest;
 import dev.preview.spi.PullRequestSource;
+import dev.preview.core.local.LocalEnvironmentProvider;
+import dev.preview.spi.SourceFetcher;
+import java.io.IOException;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -29,18 +33,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The standard deploy steps, in order: policy, guard, database, environment, dns, readiness. Each
+ * The standard deploy steps, in order: policy, guard, build (from source), database, environment, dns, readiness. Each
  * step reads what the earlier ones left in the {@link DeployRun} and adds its own.
  *
  * <p>Immutable: the steps hold the providers and settings, a run's state lives in its {@link DeployRun}.
  */
 final class DeploySteps {
   private static final Logger log = LoggerFactory.getLogger(PreviewOrchestrator.class);
+  private static final int LOG_TAIL = 20;
 
   /** The providers and settings the steps use; {@code database}, {@code dns}, {@code pullRequests} may be null. */
   record Context(EnvironmentProvider environment, DatabaseProvider database, DnsProvider dns,
       PullRequestSource pullRequests, AppTemplate app, PreviewPolicy policy, Clock clock, HealthCheck healthCheck,
-      String instance, String databaseBaseline, String dnsTarget, int dnsTtl, BuildSettings build) {}
+      String instance, String databaseBaseline, String dnsTarget, int dnsTtl, BuildSettings build,
+      SourceFetcher sources, Workspaces workspaces) {}
 
   private final Context c;
   private final Slots slots;
@@ -58,8 +64,8 @@ final class DeploySteps {
 
   /** The steps of a deploy, in order. */
   List<DeployStep> standard() {
-    return List.of(new PolicyStep(), new GuardStep(), new DatabaseStep(), new EnvironmentStep(), new DnsStep(),
-        new ReadinessStep());
+    return List.of(new PolicyStep(), new GuardStep(), new BuildStep(), new DatabaseStep(), new EnvironmentStep(),
+        new DnsStep(), new ReadinessStep());
   }
 
   /** Admission under the policy (taking a maxConcurrent slot); a skip tears down, a queue waits. */
@@ -142,6 +148,92 @@ final class DeploySteps {
     }
   }
 
+  /**
+   * {@code build.from: source}: fetches the PR's head SHA into the preview's workspace, then runs
+   * {@code app.build} there (if set); the later steps build from, and run in, that checkout. The
+   * build gets no secret at all, whoever wrote the PR: only the app's plain env and the preview's
+   * key, revision and branch. A fork the policy denies never gets here (the policy step ends the run).
+   */
+  private final class BuildStep implements DeployStep {
+    @Override public String name() { return "build"; }
+
+    @Override
+    public boolean appliesTo(DeployRun run) {
+      return c.build().from() == BuildSettings.From.SOURCE;
+    }
+
+    @Override
+    public void prepare(DeployRun run) {
+      listeners.transition(run.key, PreviewState.BUILDING, run.revision);
+      status.publish(run.key, PreviewState.BUILDING, run.revision, null, "building " + run.revision + " from source",
+          null, List.of(), run.timings);
+    }
+
+    @Override
+    public void run(DeployRun run) {
+      Path workspace = c.sources().fetch(run.key, run.revision, c.workspaces().of(run.key));
+      if (!c.app().build().isEmpty()) {
+        build(run, workspace);
+      }
+      run.workspace = workspace;
+    }
+
+    private void build(DeployRun run, Path workspace) {
+      AppTemplate app = c.app();
+      Path logFile = c.workspaces().buildLog(run.key);
+      ProcessBuilder pb = new ProcessBuilder(app.build()).directory(workspace.toFile());
+      Map<String, String> env = pb.environment();
+      env.keySet().retainAll(LocalEnvironmentProvider.DEFAULT_INHERITED_ENV);
+      env.putAll(app.env());
+      env.put("PREVIEW_KEY", run.key.id());
+      env.put("PREVIEW_REVISION", run.revision);
+      env.put("PREVIEW_BRANCH", run.pr.headRef());
+      pb.redirectErrorStream(true).redirectOutput(logFile.toFile()).redirectInput(ProcessBuilder.Redirect.from(nullFile()));
+      String what = "app.build " + String.join(" ", app.build());
+      Process p;
+      try {
+        p = pb.start();
+      } catch (IOException e) {
+        throw new IllegalStateException(what + " could not be started in " + workspace + " (" + e.getMessage()
+            + "); the program must exist and be on the PATH");
+      }
+      boolean done;
+      try {
+        done = p.waitFor(app.buildTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        kill(p);
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while running " + what);
+      }
+      if (!done) {
+        kill(p);
+        run.failureLog = c.workspaces().buildLogTail(run.key, LOG_TAIL);
+        throw new IllegalStateException(what + " did not finish within app.buildTimeout ("
+            + app.buildTimeout().toSeconds() + " s); it was stopped");
+      }
+      if (p.exitValue() != 0) {
+        run.failureLog = c.workspaces().buildLogTail(run.key, LOG_TAIL);
+        throw new IllegalStateException(what + " failed with exit code " + p.exitValue() + " at " + run.revision
+            + (run.failureLog.isEmpty() ? "; it printed nothing" : "; the last lines of its output are below"));
+      }
+      log.info("{}: built {} in {}", run.key, run.revision, workspace);
+    }
+
+    private void kill(Process p) {
+      p.descendants().forEach(ProcessHandle::destroyForcibly);
+      p.destroyForcibly();
+    }
+  }
+
+  private static java.io.File nullFile() {
+    return new java.io.File(System.getProperty("os.name").startsWith("Windows") ? "NUL" : "/dev/null");
+  }
+
+  /** The PR's checkout with {@code build.from: source}, else {@code app.buildContext}. */
+  private Path buildContext(DeployRun run) {
+    return run.workspace != null ? run.workspace : c.app().buildContext();
+  }
+
   private final class DatabaseStep implements DeployStep {
     @Override public String name() { return "database"; }
 
@@ -157,7 +249,7 @@ final class DeploySteps {
 
     @Override
     public void run(DeployRun run) {
-      run.database = c.database().create(run.key, new DatabaseSpec(c.databaseBaseline(), run.labels, c.app().buildContext()));
+      run.database = c.database().create(run.key, new DatabaseSpec(c.databaseBaseline(), run.labels, buildContext(run)));
     }
 
     @Override
@@ -258,6 +350,9 @@ final class DeploySteps {
     EnvironmentSpec.Builder b = app.specBuilder(key, pr.headSha());
     if (!run.admission.secretsAllowed()) {
       b.clearSecrets();
+    }
+    if (run.workspace != null) {
+      b.buildContext(run.workspace);
     }
     Map<String, Boolean> flags = c.policy().flags(pr);
     b.flags(flags);

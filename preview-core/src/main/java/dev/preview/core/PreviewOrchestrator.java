@@ -14,6 +14,7 @@ import dev.preview.spi.PreviewState;
 import dev.preview.spi.PullRequestEvent;
 import dev.preview.spi.PullRequestSource;
 import dev.preview.spi.ScmNotifier;
+import dev.preview.spi.SourceFetcher;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
@@ -40,13 +41,14 @@ import org.slf4j.LoggerFactory;
  * the outcome of the event that replaced them.
  *
  * <h2>A deploy</h2>
- * policy -> guard (is the PR still open?) -> database -> environment -> DNS -> readiness gate ->
+ * policy -> guard (is the PR still open?) -> build (with {@code build.from: source}: fetch the PR's
+ * head SHA into its workspace, run {@code app.build}) -> database -> environment -> DNS -> readiness gate ->
  * notify READY. A failing step notifies FAILED with the step, the reason and the app's last log lines;
  * what was created stays for the next push to adopt, or for {@link #reconcile} to remove once the PR
  * is gone.
  *
  * <h2>A teardown</h2>
- * environment, DNS, database, then notify DELETED. Each step runs even if an earlier one failed;
+ * environment, DNS, database, workspace, then notify DELETED. Each step runs even if an earlier one failed;
  * a teardown left incomplete is finished by {@link #reconcile}.
  *
  * <h2>Parts</h2>
@@ -84,10 +86,13 @@ public final class PreviewOrchestrator implements AutoCloseable {
     StatusPublisher status = new StatusPublisher(notifier, app, database, b.clock);
     this.scheduler = new KeyScheduler(b.parallelism, this::run, listeners);
     Slots slots = new Slots(b.policy, environment, scheduler);
-    this.teardowns = new TeardownPipeline(environment, database, dns, app, slots, status, listeners);
+    Workspaces workspaces = b.buildSettings.from() == BuildSettings.From.SOURCE
+        ? new Workspaces(b.buildSettings.workspaces(), b.installation) : null;
+    this.teardowns = new TeardownPipeline(environment, database, dns, app, slots, status, listeners, workspaces);
     DeploySteps steps = new DeploySteps(new DeploySteps.Context(environment, database, dns, pullRequests, app,
         b.policy, b.clock, b.healthCheck, b.installation.instance(), b.databaseBaseline,
-        b.installation.dnsTarget().orElse(null), b.installation.dnsTtl(), b.buildSettings),
+        b.installation.dnsTarget().orElse(null), b.installation.dnsTtl(), b.buildSettings,
+        b.sources, workspaces),
         slots, teardowns, status, listeners);
     this.deploys = new DeployPipeline(steps.standard(), environment, app, slots, status, listeners);
     this.reconciler = new Reconciler(environment, database, dns, pullRequests, b.policy, b.clock, b.redeployMissing,
@@ -198,6 +203,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
     private Installation installation = Installation.defaults();
     private String databaseBaseline;
     private BuildSettings buildSettings = BuildSettings.defaults();
+    private SourceFetcher sources;
     private boolean redeployMissing;
     private int parallelism = 4;
     private boolean closeProviders = true;
@@ -228,6 +234,11 @@ public final class PreviewOrchestrator implements AutoCloseable {
     }
     /** How previews get their PR's own build (image from CI, optionally waited for, or built from source). */
     public Builder buildSettings(BuildSettings settings) { this.buildSettings = Objects.requireNonNull(settings, "buildSettings"); return this; }
+    /**
+     * What fetches a PR's code for {@code build.from: source} (e.g. {@code GitSource} of
+     * {@code preview-scm}); required with it, unused otherwise.
+     */
+    public Builder sources(SourceFetcher fetcher) { this.sources = Objects.requireNonNull(fetcher, "sources"); return this; }
     /** Passed to the database provider as {@link DatabaseSpec#baseline()}. */
     public Builder databaseBaseline(String baseline) { this.databaseBaseline = baseline; return this; }
     /** Whether reconcile redeploys open PRs whose environment is missing (default false). */
@@ -246,6 +257,11 @@ public final class PreviewOrchestrator implements AutoCloseable {
     public PreviewOrchestrator build() {
       if (clock == null) {
         clock = installation.clock();
+      }
+      if (buildSettings.from() == BuildSettings.From.SOURCE && sources == null) {
+        throw new ConfigurationException("build.from: source needs something that fetches the PR's code: add"
+            + " dev.preview:preview-scm to the classpath (its GitSource fetches with JGit), or call"
+            + " PreviewOrchestrator.builder().sources(..)");
       }
       return new PreviewOrchestrator(this);
     }

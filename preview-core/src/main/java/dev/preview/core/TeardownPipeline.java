@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Takes a preview out of service: a teardown (steps "teardown.environment", "teardown.dns",
- * "teardown.database", each run even if an earlier one failed, then DELETED or FAILED) or a suspend.
+ * "teardown.database", "teardown.workspace" (with {@code build.from: source}), each run even if an earlier one failed, then DELETED or FAILED) or a suspend.
  * A teardown frees a {@link Slots slot}, so it starts the next queued PR.
  *
  * <p>Stateless; called on the key's worker thread, one run per key at a time.
@@ -32,9 +32,10 @@ final class TeardownPipeline {
   private final Slots slots;
   private final StatusPublisher status;
   private final Listeners listeners;
+  private final Workspaces workspaces;
 
   TeardownPipeline(EnvironmentProvider environment, DatabaseProvider database, DnsProvider dns, AppTemplate app,
-      Slots slots, StatusPublisher status, Listeners listeners) {
+      Slots slots, StatusPublisher status, Listeners listeners, Workspaces workspaces) {
     this.environment = environment;
     this.database = database;
     this.dns = dns;
@@ -42,6 +43,7 @@ final class TeardownPipeline {
     this.slots = slots;
     this.status = status;
     this.listeners = listeners;
+    this.workspaces = workspaces;
   }
 
   /** Removes everything of {@code key}'s preview. Idempotent; never throws for a failing step. */
@@ -63,6 +65,9 @@ final class TeardownPipeline {
     }
     if (database != null) {
       attempt(run, "teardown.database", () -> database.drop(key), failures);
+    }
+    if (workspaces != null) {
+      attempt(run, "teardown.workspace", () -> workspaces.delete(key), failures);
     }
     Preview result;
     if (failures.isEmpty()) {

@@ -400,7 +400,8 @@ public final class PreviewConfig {
       }
       instance = instance(resolved.get("instance"));
       repository = repository(resolved.get("repository"));
-      app = app(resolved);
+      app = app(resolved, map(resolved, "build").get("from") instanceof String f
+          && f.trim().equalsIgnoreCase("source"));
       policy = policy(map(resolved, "policy"), map(resolved, "flags"));
       reconcileInterval = reconcile(map(resolved, "reconcile"));
       build = build(map(resolved, "build"));
@@ -410,6 +411,26 @@ public final class PreviewConfig {
       provider(ProviderKind.SCM, resolved, DEFAULT_SCM);
       provider(ProviderKind.PULL_REQUESTS, resolved, null);
       installationKeys(resolved);
+      fromSource(map(resolved, "app"));
+    }
+
+    /** What {@code build.from: source} and {@code app.build} need of the environment provider. */
+    private void fromSource(Map<String, Object> rawApp) {
+      ProviderSection env = sections.get(ProviderKind.ENVIRONMENT);
+      String provider = env == null ? null : env.provider();
+      boolean source = build.from() == BuildSettings.From.SOURCE;
+      boolean appBuild = rawApp.containsKey("build");
+      if (source && "kubernetes".equals(provider)) {
+        add("build.from: environment kubernetes needs an image: set app.image (a template such as registry/app:{sha})"
+            + " built by CI; build.from: source is not supported there");
+      }
+      if (appBuild && !source) {
+        add("app.build: builds the PR's checkout, which only build.from: source fetches; set build.from: source"
+            + " or remove app.build");
+      } else if (appBuild && provider != null && !"local".equals(provider)) {
+        add("app.build: runs on this machine, for environment local only; with environment " + provider
+            + " the PR's Dockerfile builds it (remove app.build)");
+      }
     }
 
     /**
@@ -573,7 +594,7 @@ public final class PreviewConfig {
       }
     }
 
-    private AppTemplate app(Map<String, Object> root) {
+    private AppTemplate app(Map<String, Object> root, boolean fromSource) {
       if (!root.containsKey("app")) {
         add("app: is required: set app.image, app.buildContext or app.command (what each preview runs)");
         return null;
@@ -591,12 +612,21 @@ public final class PreviewConfig {
       if (image.isPresent() && context.isPresent()) {
         c.problem("buildContext", "set either app.image or app.buildContext, not both");
       }
-      if (image.isEmpty() && context.isEmpty() && command.stream().allMatch(String::isBlank)) {
+      if (!fromSource && image.isEmpty() && context.isEmpty() && command.stream().allMatch(String::isBlank)) {
         local.add("app: set one of app.image, app.buildContext or app.command (what each preview runs)");
       }
       image.ifPresent(b::image);
       context.ifPresent(p -> b.buildContext(baseDir == null ? Path.of(p) : baseDir.resolve(p).normalize()));
       b.command(command);
+      List<String> build = c.strings("build");
+      if (raw.get("build") instanceof String s) {
+        c.problem("build", "must be a list of arguments, run without a shell, e.g. [./mvnw, -q, package, -DskipTests]");
+      } else if (build.stream().anyMatch(String::isBlank)) {
+        c.problem("build", "every argument must be non-empty, e.g. [./mvnw, -q, package, -DskipTests]");
+      } else {
+        b.build(build);
+      }
+      b.buildTimeout(positive(c, "buildTimeout", Duration.ofMinutes(10), false));
       b.port(c.integer("port", 8080, 1, 65535));
       String health = c.string("healthPath", "/health");
       checked(c, "healthPath", health, x -> x.healthPath(health)).ifPresent(x -> b.healthPath(health));
@@ -779,6 +809,13 @@ public final class PreviewConfig {
       b.pollInterval(positive(c, "pollInterval", Duration.ofSeconds(15), false));
       b.repository(c.string("repository").orElse(null));
       c.secret("token").ifPresent(b::token);
+      c.string("workspaces").ifPresent(w -> {
+        if (w.isBlank()) {
+          c.problem("workspaces", "must be a directory, e.g. .preview/workspaces");
+        } else {
+          b.workspaces(Path.of(w.trim()));
+        }
+      });
       List<String> local = new ArrayList<>(c.problems());
       addAll(local);
       if (!local.isEmpty()) {

@@ -154,7 +154,8 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     Optional<LocalState> current = readForWrite(key);
     lastSpecs.put(key, spec);
     String salt = current.map(LocalState::salt).orElseGet(this::newSalt);
-    String fingerprint = fingerprint(spec, command, salt);
+    Path dir = dir(spec);
+    String fingerprint = fingerprint(spec, command, dir, salt);
     if (current.isPresent()) {
       LocalState s = stopPrevious(current.get());
       if (!s.suspended() && live(s).isPresent() && s.revision().equals(spec.revision())
@@ -177,7 +178,13 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
       }
     });
     Map<String, String> secretless = new TreeMap<>(spec.env());
-    return start(key, spec.revision(), command, secretless, spec.secrets(), labels(spec), fingerprint, salt, previous);
+    return start(key, spec.revision(), command, dir, secretless, spec.secrets(), labels(spec), fingerprint, salt,
+        previous);
+  }
+
+  /** The spec's build context (the PR's checkout, with {@code build.from: source}), else {@link Builder#workDir}. */
+  private Path dir(EnvironmentSpec spec) {
+    return spec.buildContext() != null ? spec.buildContext().toAbsolutePath().normalize() : workDir;
   }
 
   /** The spec's labels with this installation's instance (ours wins). */
@@ -261,7 +268,7 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
       }
       secrets = spec.secrets();
     }
-    return start(key, s.revision(), s.command(), s.env(), secrets, s.labels(), s.fingerprint(), s.salt(),
+    return start(key, s.revision(), s.command(), s.workDir() == null ? workDir : Path.of(s.workDir()), s.env(), secrets, s.labels(), s.fingerprint(), s.salt(),
         new ArrayList<>());
   }
 
@@ -270,25 +277,25 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     return tail(logFile(key), lines);
   }
 
-  private Environment start(PreviewKey key, String revision, List<String> command, Map<String, String> env,
+  private Environment start(PreviewKey key, String revision, List<String> command, Path dir, Map<String, String> env,
       Map<String, Secret> secrets, Map<String, String> labels, String fingerprint, String salt,
       List<LocalState.Proc> previous) {
     ensureStateDir();
     int port = freePort();
     Path log = logFile(key);
     LocalState starting = new LocalState(key.id(), installation.instance(), revision, fingerprint, salt, 0, null, port,
-        "http://" + host + ":" + port + "/", labels, command, workDir.toString(), log.toString(), env,
+        "http://" + host + ":" + port + "/", labels, command, dir.toString(), log.toString(), env,
         List.copyOf(new TreeMap<>(secrets).keySet()), false, previous, now());
     write(starting);
     appendLog(log, "--- preview: starting revision " + revision + " on port " + port + " at " + now() + " ---");
     Process process;
     try {
-      process = processBuilder(command, env, secrets, port, starting.url(), log).start();
+      process = processBuilder(command, dir, env, secrets, port, starting.url(), log).start();
     } catch (IOException e) {
       handedOut.remove(port);
       stopPrevious(starting);
       throw new ProviderException(NAME, "cannot start the app of " + key.id() + ": command \"" + command.get(0)
-          + "\" could not be run in " + workDir + " (" + e.getMessage() + "); check app.command"
+          + "\" could not be run in " + dir + " (" + e.getMessage() + "); check app.command"
           + " (or environment.command) in preview.yaml: the executable must exist and be on the PATH", false, e);
     }
     closeQuietly(process);
@@ -296,7 +303,7 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     LocalState running = starting.withProcess(process.pid(), startedAt, now());
     write(running);
     try {
-      awaitStarted(key, process, port, command, log);
+      awaitStarted(key, process, port, command, dir, log);
     } finally {
       handedOut.remove(port);
       running = stopPrevious(running);
@@ -305,9 +312,9 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     return toEnvironment(running);
   }
 
-  private ProcessBuilder processBuilder(List<String> command, Map<String, String> env, Map<String, Secret> secrets,
-      int port, String url, Path log) {
-    ProcessBuilder pb = new ProcessBuilder(command).directory(workDir.toFile());
+  private ProcessBuilder processBuilder(List<String> command, Path dir, Map<String, String> env,
+      Map<String, Secret> secrets, int port, String url, Path log) {
+    ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile());
     Map<String, String> penv = pb.environment();
     penv.keySet().retainAll(inheritEnv);
     penv.putAll(env);
@@ -324,11 +331,11 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
    * Returns once the app accepts connections on its port, or {@link Builder#startCheck} has passed
    * with the process alive (the caller's readiness gate takes over); throws if it exits first.
    */
-  private void awaitStarted(PreviewKey key, Process process, int port, List<String> command, Path log) {
+  private void awaitStarted(PreviewKey key, Process process, int port, List<String> command, Path dir, Path log) {
     long deadline = System.nanoTime() + startCheck.toNanos();
     while (true) {
       if (!process.isAlive()) {
-        throw exitedAtOnce(key, process, command, log);
+        throw exitedAtOnce(key, process, command, dir, log);
       }
       if (accepts(port)) {
         return;
@@ -348,10 +355,10 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     }
   }
 
-  private ProviderException exitedAtOnce(PreviewKey key, Process process, List<String> command, Path log) {
+  private ProviderException exitedAtOnce(PreviewKey key, Process process, List<String> command, Path dir, Path log) {
     List<String> lines = tail(log, LOG_TAIL_ON_FAILURE);
     return new ProviderException(NAME, "the app of " + key.id() + " exited at once with code "
-        + process.exitValue() + " (command " + describe(command) + ", working directory " + workDir + ", log " + log + ")"
+        + process.exitValue() + " (command " + describe(command) + ", working directory " + dir + ", log " + log + ")"
         + (lines.isEmpty() ? "; it printed nothing" : "; its last log lines:\n  " + String.join("\n  ", lines)),
         false);
   }
@@ -577,11 +584,11 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
   }
 
   /** Tells whether a re-apply changes anything, without storing a secret value in the state file. */
-  private String fingerprint(EnvironmentSpec spec, List<String> command, String salt) {
+  private String fingerprint(EnvironmentSpec spec, List<String> command, Path dir, String salt) {
     try {
       MessageDigest md = MessageDigest.getInstance("SHA-256");
       StringBuilder sb = new StringBuilder(salt).append('\0');
-      sb.append(command).append('\0').append(workDir).append('\0').append(spec.hostname()).append('\0');
+      sb.append(command).append('\0').append(dir).append('\0').append(spec.hostname()).append('\0');
       new TreeMap<>(spec.env()).forEach((k, v) -> sb.append(k).append('=').append(v).append('\0'));
       sb.append("flags=").append(new TreeMap<>(spec.flags())).append('\0');
       new TreeMap<>(spec.secrets()).forEach((k, v) -> sb.append(k).append('=').append(v.reveal()).append('\0'));
@@ -625,7 +632,7 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     /** Where the state files and logs live; created (mode 700) when first needed. */
     public Builder stateDir(Path dir) { this.stateDir = Objects.requireNonNull(dir, "stateDir"); return this; }
 
-    /** The working directory of the apps. */
+    /** The working directory of the apps, unless a spec has a build context (the PR's checkout with {@code build.from: source}). */
     public Builder workDir(Path dir) { this.workDir = Objects.requireNonNull(dir, "workDir"); return this; }
 
     /** The host name in the URLs (the apps run on this machine). */

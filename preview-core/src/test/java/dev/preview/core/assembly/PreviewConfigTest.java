@@ -488,4 +488,45 @@ class PreviewConfigTest {
     assertThatThrownBy(() -> PreviewConfig.parse("app: {image: x}\nbuild: {from: source, pollImage: true}\n", NO_ENV, "p.yaml"))
         .hasMessageContaining("build.from: source builds the image itself");
   }
+
+  @Test
+  void buildFromSourceReadsAppBuildAndTheWorkspacesAndNeedsNoImage() {
+    PreviewConfig c = PreviewConfig.parse("""
+        app:
+          command: [java, -jar, target/app.jar]
+          build: [./mvnw, -q, package, -DskipTests]
+          buildTimeout: 5m
+        build: {from: source, repository: "https://github.com/acme/shop.git", workspaces: /var/previews}
+        """, NO_ENV, "p.yaml");
+    assertThat(c.app().build()).containsExactly("./mvnw", "-q", "package", "-DskipTests");
+    assertThat(c.app().buildTimeout()).isEqualTo(Duration.ofMinutes(5));
+    assertThat(c.build().workspaces()).isEqualTo(java.nio.file.Path.of("/var/previews"));
+    assertThat(c.build().repository()).contains("https://github.com/acme/shop.git");
+    // docker builds the checkout's Dockerfile: the app needs neither image nor command
+    assertThat(PreviewConfig.parse("app: {port: 80}\nbuild: {from: source}\nenvironment: docker\n", NO_ENV, "p.yaml")
+        .app().image()).isNull();
+    assertThat(dev.preview.core.AppTemplate.builder().build().buildTimeout()).isEqualTo(Duration.ofMinutes(10));
+  }
+
+  @Test
+  void buildFromSourceProblemsAreReportedTogether() {
+    assertThatThrownBy(() -> PreviewConfig.parse("""
+        app: {port: 80, build: "make all", buildTimeout: 0s}
+        build: {from: source}
+        environment: {provider: kubernetes}
+        """, NO_ENV, "p.yaml"))
+        .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems())
+            .contains("build.from: environment kubernetes needs an image: set app.image (a template such as"
+                + " registry/app:{sha}) built by CI; build.from: source is not supported there")
+            .anyMatch(p -> p.startsWith("app.build: must be a list of arguments, run without a shell"))
+            .anyMatch(p -> p.startsWith("app.buildTimeout: must be positive"))
+            .anyMatch(p -> p.startsWith("app.build: runs on this machine, for environment local only")));
+    assertThatThrownBy(() -> PreviewConfig.parse("app: {command: [x], build: [make]}\n", NO_ENV, "p.yaml"))
+        .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems())
+            .containsExactly("app.build: builds the PR's checkout, which only build.from: source fetches; set"
+                + " build.from: source or remove app.build"));
+    // without build.from: source, the app still needs something to run
+    assertThatThrownBy(() -> PreviewConfig.parse("app: {port: 80}\n", NO_ENV, "p.yaml"))
+        .hasMessageContaining("app: set one of app.image, app.buildContext or app.command");
+  }
 }
