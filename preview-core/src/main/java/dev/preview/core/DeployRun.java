@@ -31,6 +31,8 @@ final class DeployRun extends StepRun {
   DatabaseConnection database;
   /** The name of {@link #database}, for the status and a failure report. */
   String databaseName;
+  /** What the wait for the revision's image decided (step "wait"), null without one. */
+  BuildWaits.Decision buildWait;
   EnvironmentSpec spec;
   /** The environment as applied (step "environment"). */
   Environment environment;

@@ -29,7 +29,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The standard deploy steps, in order: policy, guard, database, environment, dns, readiness. Each
+ * The standard deploy steps, in order: policy, guard, wait (for the image CI builds, if
+ * configured; see {@link WaitForImageStep}), database, environment, dns, readiness. Each
  * step reads what the earlier ones left in the {@link DeployRun} and adds its own.
  *
  * <p>Immutable: the steps hold the providers and settings, a run's state lives in its {@link DeployRun}.
@@ -47,9 +48,12 @@ final class DeploySteps {
   private final TeardownPipeline teardown;
   private final StatusPublisher status;
   private final Listeners listeners;
+  private final BuildWaits waits;
 
-  DeploySteps(Context context, Slots slots, TeardownPipeline teardown, StatusPublisher status, Listeners listeners) {
+  DeploySteps(Context context, Slots slots, TeardownPipeline teardown, StatusPublisher status, Listeners listeners,
+      BuildWaits waits) {
     this.c = context;
+    this.waits = waits;
     this.slots = slots;
     this.teardown = teardown;
     this.status = status;
@@ -58,7 +62,8 @@ final class DeploySteps {
 
   /** The steps of a deploy, in order. */
   List<DeployStep> standard() {
-    return List.of(new PolicyStep(), new GuardStep(), new DatabaseStep(), new EnvironmentStep(), new DnsStep(),
+    return List.of(new PolicyStep(), new GuardStep(),
+        new WaitForImageStep(c.build(), waits, c.app(), c.environment(), status, listeners), new DatabaseStep(), new EnvironmentStep(), new DnsStep(),
         new ReadinessStep());
   }
 
