@@ -33,6 +33,8 @@ final class DeployRun extends StepRun {
   DatabaseConnection database;
   /** The name of {@link #database}, for the status and a failure report. */
   String databaseName;
+  /** What the wait for the revision's image decided (step "wait"), null without one. */
+  BuildWaits.Decision buildWait;
   EnvironmentSpec spec;
   /** The PR's checkout (step "build", {@code build.from: source}), null otherwise. */
   Path workspace;

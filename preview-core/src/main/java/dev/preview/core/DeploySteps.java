@@ -33,7 +33,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The standard deploy steps, in order: policy, guard, build (from source), database, environment, dns, readiness. Each
+ * The standard deploy steps, in order: policy, guard, build (from source), wait (for the image CI
+ * builds, if configured; see {@link WaitForImageStep}), database, environment, dns, readiness. Each
  * step reads what the earlier ones left in the {@link DeployRun} and adds its own.
  *
  * <p>Immutable: the steps hold the providers and settings, a run's state lives in its {@link DeployRun}.
@@ -53,9 +54,12 @@ final class DeploySteps {
   private final TeardownPipeline teardown;
   private final StatusPublisher status;
   private final Listeners listeners;
+  private final BuildWaits waits;
 
-  DeploySteps(Context context, Slots slots, TeardownPipeline teardown, StatusPublisher status, Listeners listeners) {
+  DeploySteps(Context context, Slots slots, TeardownPipeline teardown, StatusPublisher status, Listeners listeners,
+      BuildWaits waits) {
     this.c = context;
+    this.waits = waits;
     this.slots = slots;
     this.teardown = teardown;
     this.status = status;
@@ -64,8 +68,9 @@ final class DeploySteps {
 
   /** The steps of a deploy, in order. */
   List<DeployStep> standard() {
-    return List.of(new PolicyStep(), new GuardStep(), new BuildStep(), new DatabaseStep(), new EnvironmentStep(),
-        new DnsStep(), new ReadinessStep());
+    return List.of(new PolicyStep(), new GuardStep(), new BuildStep(),
+        new WaitForImageStep(c.build(), waits, c.app(), c.environment(), status, listeners), new DatabaseStep(),
+        new EnvironmentStep(), new DnsStep(), new ReadinessStep());
   }
 
   /** Admission under the policy (taking a maxConcurrent slot); a skip tears down, a queue waits. */

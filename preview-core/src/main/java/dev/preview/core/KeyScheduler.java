@@ -131,6 +131,17 @@ final class KeyScheduler implements AutoCloseable {
     return submit(key, op, stamp);
   }
 
+  /**
+   * Like {@link #submit}, but returns null if the key has an op running or pending: that op (a
+   * newer push, say) is left to decide, never replaced by this one.
+   */
+  CompletableFuture<Preview> submitIfIdle(PreviewKey key, Op op) {
+    return submit(key, op, IF_IDLE);
+  }
+
+  /** A stamp no key is ever touched after: {@link #submit(PreviewKey, Op, long)} then checks only that the key is idle. */
+  private static final long IF_IDLE = Long.MAX_VALUE - 1;
+
   private CompletableFuture<Preview> submit(PreviewKey key, Op op, long unlessTouchedAfter) {
     CompletableFuture<Preview> f = new CompletableFuture<>();
     Queued q = new Queued(op);

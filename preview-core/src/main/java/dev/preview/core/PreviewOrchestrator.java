@@ -1,6 +1,7 @@
 package dev.preview.core;
 
 import dev.preview.core.policy.PreviewPolicy;
+import dev.preview.spi.BuildEvent;
 import dev.preview.spi.DatabaseProvider;
 import dev.preview.spi.DatabaseSpec;
 import dev.preview.spi.DnsProvider;
@@ -42,7 +43,9 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>A deploy</h2>
  * policy -> guard (is the PR still open?) -> build (with {@code build.from: source}: fetch the PR's
- * head SHA into its workspace, run {@code app.build}) -> database -> environment -> DNS -> readiness gate ->
+ * head SHA into its workspace, run {@code app.build}) -> wait (for the image CI builds, if
+ * {@link BuildSettings#waits()}; the PR shows WAITING meanwhile, and no thread is held) -> database ->
+ * environment -> DNS -> readiness gate ->
  * notify READY. A failing step notifies FAILED with the step, the reason and the app's last log lines;
  * what was created stays for the next push to adopt, or for {@link #reconcile} to remove once the PR
  * is gone.
@@ -73,6 +76,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
   private final DeployPipeline deploys;
   private final TeardownPipeline teardowns;
   private final Reconciler reconciler;
+  private final BuildWaits waits;
 
   private PreviewOrchestrator(Builder b) {
     this.environment = Objects.requireNonNull(b.environment, "an EnvironmentProvider is required");
@@ -86,6 +90,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
     StatusPublisher status = new StatusPublisher(notifier, app, database, b.clock);
     this.scheduler = new KeyScheduler(b.parallelism, this::run, listeners);
     Slots slots = new Slots(b.policy, environment, scheduler);
+    this.waits = new BuildWaits(b.buildSettings, environment, b.clock, scheduler);
     Workspaces workspaces = b.buildSettings.from() == BuildSettings.From.SOURCE
         ? new Workspaces(b.buildSettings.workspaces(), b.installation) : null;
     this.teardowns = new TeardownPipeline(environment, database, dns, app, slots, status, listeners, workspaces);
@@ -93,10 +98,10 @@ public final class PreviewOrchestrator implements AutoCloseable {
         b.policy, b.clock, b.healthCheck, b.installation.instance(), b.databaseBaseline,
         b.installation.dnsTarget().orElse(null), b.installation.dnsTtl(), b.buildSettings,
         b.sources, workspaces),
-        slots, teardowns, status, listeners);
+        slots, teardowns, status, listeners, waits);
     this.deploys = new DeployPipeline(steps.standard(), environment, app, slots, status, listeners);
     this.reconciler = new Reconciler(environment, database, dns, pullRequests, b.policy, b.clock, b.redeployMissing,
-        scheduler, slots, listeners);
+        scheduler, slots, listeners, waits);
   }
 
   public static Builder builder() {
@@ -117,6 +122,24 @@ public final class PreviewOrchestrator implements AutoCloseable {
         ? new Op.Teardown("the PR was " + (event.action() == PullRequestEvent.Action.MERGED ? "merged" : "closed"))
         : new Op.Deploy(event.pullRequest());
     return scheduler.submit(event.key(), op);
+  }
+
+  /**
+   * Acts on a CI report for a commit (a GitHub check or workflow run, a commit status, a GitLab
+   * pipeline or job): a preview WAITING for the image of that commit (same repository and head SHA)
+   * is deployed when one of {@code build.waitFor} succeeded, and FAILED with the CI's conclusion and
+   * a link to the run when it failed. Other names, SHAs nobody waits for and pending builds are
+   * ignored with the reason; a success or failure for a SHA nobody waits for yet is remembered, so a
+   * CI event that arrives before its PR's event still counts. Returns at once.
+   */
+  public BuildEventResult handle(BuildEvent event) {
+    Objects.requireNonNull(event, "event");
+    return waits.onEvent(event);
+  }
+
+  /** The keys of the previews waiting for their image now, sorted. */
+  public List<PreviewKey> waiting() {
+    return waits.waiting().stream().sorted().toList();
   }
 
   /** Tears down {@code key}'s preview whatever its PR's state. Idempotent. */
@@ -149,6 +172,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
   /** Stops accepting work, waits up to 30 s for running work, and closes the providers (if the builder said so). */
   @Override
   public void close() {
+    waits.close();
     scheduler.close();
     if (closeProviders) {
       for (AutoCloseable c : new AutoCloseable[] {environment, database, dns, notifier, pullRequests}) {
@@ -170,6 +194,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
     } else if (op instanceof Op.Sleep s) {
       return teardowns.sleep(key, s.reason(), s.revision());
     }
+    waits.cancel(key);
     return teardowns.teardown(key, ((Op.Teardown) op).reason());
   }
 

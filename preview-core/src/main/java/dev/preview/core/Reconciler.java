@@ -47,10 +47,12 @@ final class Reconciler {
   private final KeyScheduler scheduler;
   private final Slots slots;
   private final Listeners listeners;
+  private final BuildWaits waits;
 
   Reconciler(EnvironmentProvider environment, DatabaseProvider database, DnsProvider dns,
       PullRequestSource pullRequests, PreviewPolicy policy, Clock clock, boolean redeployMissing,
-      KeyScheduler scheduler, Slots slots, Listeners listeners) {
+      KeyScheduler scheduler, Slots slots, Listeners listeners, BuildWaits waits) {
+    this.waits = waits;
     this.environment = environment;
     this.database = database;
     this.dns = dns;
@@ -95,6 +97,8 @@ final class Reconciler {
     }
     if (!dryRun) {
       slots.startQueued();
+      // A missed CI event must not strand a waiting PR: look for its image, and meet its deadline.
+      waits.recheck();
     }
     return new ReconcileReport(actions, facts.unknownRepositories(), errors, dryRun);
   }

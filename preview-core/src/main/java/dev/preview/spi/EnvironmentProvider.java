@@ -65,6 +65,19 @@ public interface EnvironmentProvider extends AutoCloseable {
     return List.of();
   }
 
+  /**
+   * Whether {@code image} exists now, so that a deploy waiting for CI to build it can look
+   * ({@code build.pollImage}). Must be cheap (one local lookup or one registry request), must not
+   * pull or build anything, must never throw (an error is {@link ImageAvailability#UNKNOWN}) and
+   * must not put credentials in a log or a message. Thread-safe.
+   *
+   * <p>Default: {@link ImageAvailability#UNKNOWN}, for providers that cannot look; a wait then
+   * relies on CI events ({@code build.waitFor}) and its timeout.
+   */
+  default ImageAvailability imageAvailable(String image) {
+    return ImageAvailability.UNKNOWN;
+  }
+
   /** Releases clients and connections; does not touch any environment. */
   @Override
   default void close() {}

@@ -28,6 +28,7 @@ import com.github.dockerjava.api.model.Volume;
 import dev.preview.spi.Environment;
 import dev.preview.spi.EnvironmentProvider;
 import dev.preview.spi.EnvironmentSpec;
+import dev.preview.spi.ImageAvailability;
 import dev.preview.spi.Installation;
 import dev.preview.spi.Labels;
 import dev.preview.spi.Names;
@@ -99,6 +100,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   private static final int BUILD_TAIL = 20;
 
   private final DockerSettings settings;
+  private final RegistryProbe registryProbe;
   private final DockerClient docker;
   private final Engine engine;
   private final Installation installation;
@@ -108,6 +110,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
 
   DockerEnvironmentProvider(DockerSettings settings, DockerClient docker, Installation installation) {
     this.settings = settings;
+    this.registryProbe = new RegistryProbe(settings.registry);
     this.docker = docker;
     this.engine = new Engine(settings.host, settings.hostSource);
     this.installation = Objects.requireNonNull(installation, "installation");
@@ -655,6 +658,22 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
         throw new IllegalStateException(f.getMessage(), f);
       }
     }
+  }
+
+  /**
+   * The image is PRESENT if the engine has it; otherwise the registry is asked for its manifest
+   * (with {@code environment.registry}'s credentials), which is what a pull would fetch.
+   */
+  @Override
+  public ImageAvailability imageAvailable(String image) {
+    try {
+      if (imagePresent(image)) {
+        return ImageAvailability.PRESENT;
+      }
+    } catch (RuntimeException e) {
+      // the engine could not tell: the registry may
+    }
+    return registryProbe.manifestExists(image);
   }
 
   private boolean imagePresent(String image) {

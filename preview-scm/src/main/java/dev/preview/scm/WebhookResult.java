@@ -1,18 +1,23 @@
 package dev.preview.scm;
 
+import dev.preview.spi.BuildEvent;
 import dev.preview.spi.PullRequestEvent;
+import java.util.List;
 import java.util.Objects;
 
 /**
  * What a {@link WebhookSource} made of one delivery. Exactly one of:
  * <ul>
  *   <li>{@link Accepted}: a verified event the orchestrator should handle (HTTP 202);</li>
+ *   <li>{@link Build}: a verified CI report on a commit (check, workflow run, status, pipeline), for
+ *       the orchestrator to match against the previews waiting for their image (HTTP 202);</li>
  *   <li>{@link Ignored}: verified, but nothing to do, with the reason (HTTP 200; a {@code ping} is one);</li>
  *   <li>{@link Rejected}: not verified, malformed or too large (HTTP 401, 400 or 413); nothing was
  *       parsed when the signature or token was wrong.</li>
  * </ul>
  */
-public sealed interface WebhookResult {
+public sealed interface WebhookResult permits WebhookResult.Accepted, WebhookResult.Build, WebhookResult.Ignored,
+    WebhookResult.Rejected {
 
   /** The HTTP status a webhook endpoint should answer with. */
   int httpStatus();
@@ -34,6 +39,24 @@ public sealed interface WebhookResult {
     @Override
     public String deliveryId() {
       return event.deliveryId();
+    }
+  }
+
+  /**
+   * A verified CI report: one event per check, workflow, status or pipeline (a GitLab pipeline
+   * gives one for itself and one per finished job). Never empty.
+   */
+  record Build(List<BuildEvent> events, String deliveryId) implements WebhookResult {
+    public Build {
+      events = List.copyOf(events);
+      if (events.isEmpty()) {
+        throw new IllegalArgumentException("a Build result has at least one event (else it is Ignored)");
+      }
+    }
+
+    @Override
+    public int httpStatus() {
+      return 202;
     }
   }
 

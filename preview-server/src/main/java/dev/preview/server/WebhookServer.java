@@ -4,12 +4,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.preview.core.BuildEventResult;
 import dev.preview.core.Preview;
 import dev.preview.core.PreviewOrchestrator;
 import dev.preview.core.ReconcileReport;
 import dev.preview.scm.WebhookRequest;
 import dev.preview.scm.WebhookResult;
 import dev.preview.scm.WebhookSource;
+import dev.preview.spi.BuildEvent;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.PullRequestEvent;
 import java.io.ByteArrayOutputStream;
@@ -21,7 +23,9 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -44,7 +48,8 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>{@code POST /webhooks/<source>} (one per {@link WebhookSource}, e.g. {@code /webhooks/github}):
  *       202 when an event was accepted (the deploy runs asynchronously), 200 for {@code ping} and
- *       ignored events, 401 for a missing or wrong signature or token, 400 for a malformed body,
+ *       ignored events; a CI report (check, workflow run, status, pipeline) is 202 when it moved a
+ *       preview waiting for its image on, else 200 with the reason, 401 for a missing or wrong signature or token, 400 for a malformed body,
  *       413 above the body cap (read no further than the cap), 405 for other methods.</li>
  *   <li>A redelivered event (same delivery id) that already succeeded is answered 200 and not run
  *       again. Ids are remembered only after the run ended well, so a redelivery of a failed
@@ -89,6 +94,7 @@ public final class WebhookServer implements AutoCloseable {
   private final Supplier<ReconcileReport> reconcile;
   private final Map<String, WebhookSource> sources;
   private final Function<PullRequestEvent, CompletableFuture<Preview>> handler;
+  private final Function<BuildEvent, BuildEventResult> buildHandler;
   private final int maxBodyBytes;
   private final Map<String, Boolean> delivered;
   private final AtomicInteger inFlight = new AtomicInteger();
@@ -99,6 +105,7 @@ public final class WebhookServer implements AutoCloseable {
   private WebhookServer(Builder b) throws IOException {
     this.sources = Map.copyOf(b.sources);
     this.handler = b.handler;
+    this.buildHandler = b.buildHandler;
     this.maxBodyBytes = b.maxBodyBytes;
     this.isLeader = b.isLeader;
     this.retryAfterSeconds = Math.max(1, (b.retryAfter.toMillis() + 999) / 1000);
@@ -208,6 +215,8 @@ public final class WebhookServer implements AutoCloseable {
       WebhookResult result = source.handle(WebhookRequest.fromMultiValued(ex.getRequestHeaders(), bytes));
       if (result instanceof WebhookResult.Accepted a) {
         accept(ex, name, a.event());
+      } else if (result instanceof WebhookResult.Build b) {
+        build(ex, name, b);
       } else if (result instanceof WebhookResult.Ignored i) {
         respond(ex, 200, body("ignored", i.reason()).put("delivery", i.deliveryId()));
       } else if (result instanceof WebhookResult.Rejected r) {
@@ -249,6 +258,46 @@ public final class WebhookServer implements AutoCloseable {
     });
     respond(ex, 202, body("accepted", event.action() + " " + event.key().id() + " at " + event.headSha())
         .put("delivery", event.deliveryId()).put("key", event.key().id()).put("action", event.action().name()));
+  }
+
+  /**
+   * Hands each CI report to the orchestrator, which matches it against the previews waiting for
+   * their image: 202 if one moved a preview on, else 200 "ignored" with every event's reason.
+   */
+  private void build(HttpExchange ex, String source, WebhookResult.Build b) throws IOException {
+    if (buildHandler == null) {
+      respond(ex, 200, body("ignored", "CI events are not handled here").put("delivery", b.deliveryId()));
+      return;
+    }
+    if (!leads()) {
+      notLeader(ex);
+      return;
+    }
+    List<String> messages = new ArrayList<>();
+    boolean moved = false;
+    for (BuildEvent e : b.events()) {
+      BuildEventResult r;
+      try {
+        r = buildHandler.apply(e);
+      } catch (RuntimeException failure) {
+        LOG.error("cannot hand {} to the orchestrator: {}", e, failure.toString());
+        respond(ex, 503, body("unavailable", "the orchestrator refused the event: " + failure.getMessage()));
+        return;
+      }
+      moved |= !r.ignored();
+      messages.add(r.message());
+      r.runs().forEach((key, run) -> {
+        inFlight.incrementAndGet();
+        run.whenComplete((preview, failure) -> {
+          inFlight.decrementAndGet();
+          if (failure != null) {
+            LOG.warn("{} of {} failed: {}", e, key, failure.toString());
+          }
+        });
+      });
+    }
+    respond(ex, moved ? 202 : 200, body(moved ? "accepted" : "ignored", String.join("; ", messages))
+        .put("delivery", b.deliveryId()));
   }
 
   /** The body, or null if it is larger than the cap (stops reading there). */
@@ -360,6 +409,7 @@ public final class WebhookServer implements AutoCloseable {
   public static final class Builder {
     private final Map<String, WebhookSource> sources = new LinkedHashMap<>();
     private Function<PullRequestEvent, CompletableFuture<Preview>> handler;
+    private Function<BuildEvent, BuildEventResult> buildHandler;
     private Supplier<ReconcileReport> reconcile;
     private Duration reconcileInterval;
     private String bind = "0.0.0.0";
@@ -371,10 +421,14 @@ public final class WebhookServer implements AutoCloseable {
 
     private Builder() {}
 
-    /** Events go to {@code orchestrator.handle}; the periodic reconcile calls {@code orchestrator.reconcile(false)}. */
+    /**
+     * PR events go to {@code orchestrator.handle(PullRequestEvent)}, CI reports to
+     * {@code orchestrator.handle(BuildEvent)}; the periodic reconcile calls {@code orchestrator.reconcile(false)}.
+     */
     public Builder orchestrator(PreviewOrchestrator orchestrator) {
       Objects.requireNonNull(orchestrator, "orchestrator");
       this.handler = orchestrator::handle;
+      this.buildHandler = orchestrator::handle;
       this.reconcile = () -> orchestrator.reconcile(false);
       return this;
     }

@@ -3,6 +3,7 @@ package dev.preview.testkit;
 import dev.preview.spi.Environment;
 import dev.preview.spi.EnvironmentProvider;
 import dev.preview.spi.EnvironmentSpec;
+import dev.preview.spi.ImageAvailability;
 import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderException;
@@ -20,7 +21,11 @@ import java.util.TreeSet;
  * An in-memory {@link EnvironmentProvider} named {@code fake}. Its "infrastructure" is an object
  * shared by every instance made with {@link #reopen()}, so a reopened instance sees what an earlier
  * one created, as after a restart. Thread-safe; every call goes through {@link #faults()} with the
- * operations {@code environment.apply|find|list|delete|suspend|resume|logs}.
+ * operations {@code environment.apply|find|list|delete|suspend|resume|logs|imageAvailable} (the
+ * key of {@code imageAvailable} is the image).
+ *
+ * <p>{@link #imageAvailable} answers what {@link #image} set for that image, UNKNOWN otherwise, and
+ * counts the looks ({@link #looks}).
  *
  * <p>Applied environments are {@link Environment.Phase#RUNNING RUNNING} at
  * {@code http://<spec.hostname() or Names.dnsLabel(key)>.fake.test/} with the spec's labels.
@@ -140,6 +145,31 @@ public final class FakeEnvironmentProvider implements EnvironmentProvider {
     });
   }
 
+  @Override
+  public ImageAvailability imageAvailable(String image) {
+    return faults.call(NAME, "environment.imageAvailable", image, () -> {
+      synchronized (infra) {
+        infra.looks.merge(image, 1, Integer::sum);
+        return infra.images.getOrDefault(image, ImageAvailability.UNKNOWN);
+      }
+    });
+  }
+
+  /** What {@link #imageAvailable} answers for {@code image} from now on (CI pushed it: PRESENT). */
+  public FakeEnvironmentProvider image(String image, ImageAvailability availability) {
+    synchronized (infra) {
+      infra.images.put(image, Objects.requireNonNull(availability, "availability"));
+    }
+    return this;
+  }
+
+  /** How many times {@link #imageAvailable} was asked about {@code image}. */
+  public int looks(String image) {
+    synchronized (infra) {
+      return infra.looks.getOrDefault(image, 0);
+    }
+  }
+
   /** The canned output {@link #logs} returns for {@code key} (oldest first). */
   public FakeEnvironmentProvider setLogs(PreviewKey key, List<String> lines) {
     synchronized (infra) {
@@ -203,5 +233,7 @@ public final class FakeEnvironmentProvider implements EnvironmentProvider {
     final Map<PreviewKey, Environment> environments = new LinkedHashMap<>();
     final Map<PreviewKey, List<String>> logs = new LinkedHashMap<>();
     final List<PreviewKey> deleted = new ArrayList<>();
+    final Map<String, ImageAvailability> images = new LinkedHashMap<>();
+    final Map<String, Integer> looks = new LinkedHashMap<>();
   }
 }

@@ -8,10 +8,12 @@ import dev.preview.scm.WebhookResult.Ignored;
 import dev.preview.scm.WebhookResult.Reason;
 import dev.preview.scm.WebhookResult.Rejected;
 import dev.preview.scm.WebhookSource;
+import dev.preview.scm.internal.BuildReports;
 import dev.preview.scm.internal.Globs;
 import dev.preview.scm.internal.Hmac;
 import dev.preview.scm.internal.Json;
 import dev.preview.scm.internal.JsonDelivery;
+import dev.preview.spi.BuildEvent;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PullRequest;
@@ -28,8 +30,11 @@ import java.util.function.Predicate;
 /**
  * GitHub webhooks: verifies {@code X-Hub-Signature-256} (HMAC-SHA256 of the raw body with the
  * webhook secret) in constant time, then turns {@code pull_request}, {@code push} and
- * {@code delete} deliveries into {@link PullRequestEvent}s. {@code ping} and every other event or
- * action are {@link Ignored} with the reason.
+ * {@code delete} deliveries into {@link PullRequestEvent}s, and CI reports on a commit into
+ * {@link BuildEvent}s ({@link WebhookResult.Build}): {@code check_run} (named by the check),
+ * {@code check_suite} (named by its app's slug, e.g. {@code github-actions}), {@code workflow_run}
+ * (named by the workflow) and {@code status} (named by its context). {@code ping} and every other
+ * event or action are {@link Ignored} with the reason.
  *
  * <p>Thread-safe and stateless; build once with {@link #builder(Secret)}.
  */
@@ -76,6 +81,10 @@ public final class GitHubWebhookSource implements WebhookSource {
       case "pull_request" -> pullRequest(root, delivery);
       case "push" -> push(root, delivery);
       case "delete" -> delete(root, delivery);
+      case "check_run" -> checkRun(root, delivery);
+      case "check_suite" -> checkSuite(root, delivery);
+      case "workflow_run" -> workflowRun(root, delivery);
+      case "status" -> status(root, delivery);
       default -> new Ignored("event " + event + " is not handled", delivery);
     });
   }
@@ -134,6 +143,41 @@ public final class GitHubWebhookSource implements WebhookSource {
     return new PullRequest(key, state, Json.text(pr, "/head/sha"), Json.text(pr, "/head/ref"),
         Json.text(pr, "/base/ref"), Json.textOr(pr, "/user/login", ""), labels,
         pr.path("draft").asBoolean(false), fork);
+  }
+
+  private static WebhookResult checkRun(JsonNode root, String delivery) {
+    JsonNode run = root.path("check_run");
+    String status = Json.text(run, "/status");
+    String conclusion = Json.textOr(run, "/conclusion", status);
+    return new WebhookResult.Build(List.of(BuildReports.event(Json.text(root, "/repository/full_name"),
+        BuildReports.sha(run, "/head_sha"), Json.text(run, "/name"), BuildReports.github(status, conclusion),
+        conclusion, BuildReports.link(run.get("html_url")), delivery)), delivery);
+  }
+
+  private static WebhookResult checkSuite(JsonNode root, String delivery) {
+    JsonNode suite = root.path("check_suite");
+    String status = Json.text(suite, "/status");
+    String conclusion = Json.textOr(suite, "/conclusion", status);
+    String app = Json.textOr(suite, "/app/slug", Json.text(suite, "/app/name"));
+    return new WebhookResult.Build(List.of(BuildReports.event(Json.text(root, "/repository/full_name"),
+        BuildReports.sha(suite, "/head_sha"), app, BuildReports.github(status, conclusion), conclusion,
+        BuildReports.link(suite.get("html_url")), delivery)), delivery);
+  }
+
+  private static WebhookResult workflowRun(JsonNode root, String delivery) {
+    JsonNode run = root.path("workflow_run");
+    String status = Json.text(run, "/status");
+    String conclusion = Json.textOr(run, "/conclusion", status);
+    return new WebhookResult.Build(List.of(BuildReports.event(Json.text(root, "/repository/full_name"),
+        BuildReports.sha(run, "/head_sha"), Json.text(run, "/name"), BuildReports.github(status, conclusion),
+        conclusion, BuildReports.link(run.get("html_url")), delivery)), delivery);
+  }
+
+  private static WebhookResult status(JsonNode root, String delivery) {
+    String state = Json.text(root, "/state");
+    return new WebhookResult.Build(List.of(BuildReports.event(Json.text(root, "/repository/full_name"),
+        BuildReports.sha(root, "/sha"), Json.text(root, "/context"), BuildReports.githubStatus(state), state,
+        BuildReports.link(root.get("target_url")), delivery)), delivery);
   }
 
   private WebhookResult push(JsonNode root, String delivery) {

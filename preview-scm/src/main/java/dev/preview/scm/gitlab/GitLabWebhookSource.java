@@ -8,9 +8,11 @@ import dev.preview.scm.WebhookResult.Ignored;
 import dev.preview.scm.WebhookResult.Reason;
 import dev.preview.scm.WebhookResult.Rejected;
 import dev.preview.scm.WebhookSource;
+import dev.preview.scm.internal.BuildReports;
 import dev.preview.scm.internal.Globs;
 import dev.preview.scm.internal.Json;
 import dev.preview.scm.internal.JsonDelivery;
+import dev.preview.spi.BuildEvent;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PullRequest;
@@ -26,7 +28,9 @@ import java.util.function.Predicate;
 /**
  * GitLab webhooks: checks {@code X-Gitlab-Token} against the configured secret in constant time,
  * then turns {@code Merge Request Hook} and {@code Push Hook} deliveries into
- * {@link PullRequestEvent}s. An MR {@code update} is a new push only when the payload carries
+ * {@link PullRequestEvent}s, and {@code Pipeline Hook} deliveries into {@link BuildEvent}s
+ * ({@link WebhookResult.Build}): one for the pipeline (named by its {@code name}, or
+ * {@code pipeline} if it has none) and one per job in {@code builds} (named by the job). An MR {@code update} is a new push only when the payload carries
  * {@code object_attributes.oldrev}; otherwise its {@code changes} say whether the target branch,
  * the draft flag or the labels changed, and any other update (title, description, assignees) is
  * ignored. The delivery id is {@code Idempotency-Key} (the same on GitLab's retries), else
@@ -74,6 +78,7 @@ public final class GitLabWebhookSource implements WebhookSource {
     return JsonDelivery.route(request, "X-Gitlab-Event", delivery, (event, root) -> switch (event) {
       case "Merge Request Hook" -> mergeRequest(root, delivery);
       case "Push Hook" -> push(root, delivery);
+      case "Pipeline Hook" -> pipeline(root, delivery);
       default -> new Ignored("event " + event + " is not handled", delivery);
     });
   }
@@ -166,6 +171,33 @@ public final class GitLabWebhookSource implements WebhookSource {
       }
     }
     return out;
+  }
+
+  private static WebhookResult pipeline(JsonNode root, String delivery) {
+    JsonNode p = root.path("object_attributes");
+    String repository = Json.text(root, "/project/path_with_namespace");
+    String sha = BuildReports.sha(p, "/sha");
+    String webUrl = Json.textOr(root, "/project/web_url", "");
+    String status = Json.text(p, "/status");
+    java.net.URI url = BuildReports.link(p.get("url"));
+    if (url == null && !webUrl.isEmpty() && p.path("id").canConvertToLong()) {
+      url = BuildReports.link(webUrl + "/-/pipelines/" + p.path("id").asLong());
+    }
+    String name = Json.textOr(p, "/name", "");
+    List<BuildEvent> events = new java.util.ArrayList<>();
+    events.add(BuildReports.event(repository, sha, name.isBlank() ? "pipeline" : name, BuildReports.gitlab(status),
+        status, url, delivery));
+    for (JsonNode job : root.path("builds")) {
+      String jobName = Json.textOr(job, "/name", "");
+      String jobStatus = Json.textOr(job, "/status", "");
+      if (jobName.isBlank() || jobStatus.isBlank()) {
+        continue;
+      }
+      java.net.URI jobUrl = webUrl.isEmpty() || !job.path("id").canConvertToLong() ? url
+          : BuildReports.link(webUrl + "/-/jobs/" + job.path("id").asLong());
+      events.add(BuildReports.event(repository, sha, jobName, BuildReports.gitlab(jobStatus), jobStatus, jobUrl, delivery));
+    }
+    return new WebhookResult.Build(events, delivery);
   }
 
   private WebhookResult push(JsonNode root, String delivery) {
