@@ -7,6 +7,8 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -18,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -33,7 +36,9 @@ import java.util.regex.Pattern;
  *   <li>{@code /}: a page with its revision ({@code PREVIEW_REVISION}), its URL ({@code PREVIEW_URL}),
  *       its key ({@code PREVIEW_KEY}), its feature flags ({@code PREVIEW_FLAGS} and {@code FEATURE_*}),
  *       its settings (the env vars it was given, without secrets), and, if {@code DATABASE_URL} is a
- *       {@code jdbc:sqlite:} URL and a SQLite JDBC driver is on the classpath, rows of its database;</li>
+ *       {@code jdbc:sqlite:} URL and a SQLite JDBC driver is on the classpath, rows of its database;
+ *       and what its working directory (the PR's checkout, with {@code build.from: source}) holds:
+ *       the text of {@code greeting.txt} and of {@code build.txt} (what {@link SampleBuild} wrote), if present;</li>
  *   <li>{@code POST /greetings} (form field {@code text}, or the plain body): adds a row to the
  *       table {@code greetings(text)} of that SQLite database; 201, 400 without text, 404 without a
  *       SQLite database, 409 if it has no such table;</li>
@@ -53,11 +58,17 @@ public final class SampleApp {
   private static final int MAX_ROWS = 10;
   private static final int MAX_GREETING_BYTES = 1024;
 
+  /** The file of the working directory whose text the page shows: what a PR changes in the demo. */
+  public static final String GREETING_FILE = "greeting.txt";
+  private static final int MAX_FILE_CHARS = 4096;
+
   private final Map<String, String> env;
+  private final Path dir;
   private final HttpServer server;
 
-  private SampleApp(Map<String, String> env, int port) throws IOException {
+  private SampleApp(Map<String, String> env, int port, Path dir) throws IOException {
     this.env = Map.copyOf(env);
+    this.dir = dir;
     this.server = HttpServer.create(new InetSocketAddress(port), 0);
     server.setExecutor(Executors.newFixedThreadPool(4));
     server.createContext("/health", x -> send(x, 200, "text/plain", "ok"));
@@ -74,7 +85,12 @@ public final class SampleApp {
 
   /** Starts the app on {@code port} (0: any free port) with the given environment. */
   public static SampleApp start(Map<String, String> env, int port) throws IOException {
-    SampleApp app = new SampleApp(env, port);
+    return start(env, port, Path.of(""));
+  }
+
+  /** Starts the app on {@code port} with the given environment, reading {@code greeting.txt} and {@code build.txt} in {@code dir}. */
+  public static SampleApp start(Map<String, String> env, int port, Path dir) throws IOException {
+    SampleApp app = new SampleApp(env, port, dir);
     app.server.start();
     return app;
   }
@@ -105,6 +121,10 @@ public final class SampleApp {
     h.append("<p>Revision: <code id=\"revision\">").append(esc(revision)).append("</code></p>\n");
     h.append("<p>URL: <code id=\"url\">").append(esc(env.getOrDefault("PREVIEW_URL", "unknown"))).append("</code></p>\n");
     h.append("<p>Preview: <code id=\"key\">").append(esc(env.getOrDefault("PREVIEW_KEY", "none"))).append("</code></p>\n");
+    fileText(GREETING_FILE).ifPresent(t -> h.append("<p>Greeting: <code id=\"greeting\">").append(esc(t))
+        .append("</code></p>\n"));
+    fileText(SampleBuild.OUTPUT).ifPresent(t -> h.append("<p>Build: <code id=\"build\">").append(esc(t))
+        .append("</code></p>\n"));
     h.append("<h2>Feature flags</h2>\n<p>PREVIEW_FLAGS: <code id=\"flags\">")
         .append(esc(env.getOrDefault("PREVIEW_FLAGS", "{}"))).append("</code></p>\n<ul>\n");
     new TreeMap<>(env).forEach((k, v) -> {
@@ -123,6 +143,20 @@ public final class SampleApp {
     }
     h.append("<p><a href=\"docs\">docs</a></p>\n</body></html>\n");
     return h.toString();
+  }
+
+  /** The trimmed text of {@code name} in the working directory (at most 4096 chars), if it is a readable file. */
+  private Optional<String> fileText(String name) {
+    Path f = dir.resolve(name);
+    if (!Files.isRegularFile(f)) {
+      return Optional.empty();
+    }
+    try {
+      String t = Files.readString(f, StandardCharsets.UTF_8).trim();
+      return Optional.of(t.length() > MAX_FILE_CHARS ? t.substring(0, MAX_FILE_CHARS) + "..." : t);
+    } catch (IOException | RuntimeException e) {
+      return Optional.of("(" + name + " not readable: " + e.getMessage() + ")");
+    }
   }
 
   /** The env vars it was given, sorted by name, without the secret ones; credentials in URLs masked. */

@@ -6,6 +6,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -79,6 +80,23 @@ class SampleAppTest {
     assertThat(get("/docs").body()).contains("<h1>Sample app docs</h1>");
     assertThat(get("/nope").statusCode()).isEqualTo(404);
     assertThat(get("/").body()).contains("<code id=\"revision\">unknown</code>");
+  }
+
+  @Test
+  void showsTheGreetingAndTheBuildOfItsWorkingDirectoryAndNothingWithoutThem() throws Exception {
+    app = SampleApp.start(Map.of(), 0, dir);
+    assertThat(get("/").body()).doesNotContain("id=\"greeting\"").doesNotContain("id=\"build\"");
+
+    Files.writeString(dir.resolve("greeting.txt"), "<i>PR 7</i>: a new cart\nsecond line\n");
+    assertThat(get("/").body()).contains("<code id=\"greeting\">&lt;i&gt;PR 7&lt;/i&gt;: a new cart\nsecond line</code>")
+        .doesNotContain("id=\"build\"");
+
+    assertThat(SampleBuild.write(dir, "abc123")).isEqualTo("built abc123 greeting=<i>PR 7</i>: a new cart");
+    assertThat(get("/").body()).contains("<code id=\"build\">built abc123 greeting=&lt;i&gt;PR 7&lt;/i&gt;: a new cart</code>");
+
+    // read at each request: a new checkout in the same directory shows at once
+    Files.writeString(dir.resolve("greeting.txt"), "v2");
+    assertThat(get("/").body()).contains("<code id=\"greeting\">v2</code>");
   }
 
   @Test
