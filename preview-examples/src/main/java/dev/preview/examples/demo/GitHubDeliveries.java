@@ -42,17 +42,22 @@ final class GitHubDeliveries {
 
   /** Sends {@code action} ({@code opened}, {@code synchronize}, {@code closed}) of {@code pr}, signed with the right secret. */
   Delivery send(String action, PullRequest pr, String before) {
-    return post(action, pr, before, secret);
+    return post(action, pr, before, null, secret);
+  }
+
+  /** {@code labeled} of {@code pr} (at its {@code headSha}, which may be an older commit than the PR's head): GitHub names the label added. */
+  Delivery labeled(PullRequest pr, String label) {
+    return post("labeled", pr, null, label, secret);
   }
 
   /** The same delivery, signed with another secret: what a forger without the webhook secret can send. */
   Delivery forge(String action, PullRequest pr, Secret wrongSecret) {
-    return post(action, pr, null, wrongSecret);
+    return post(action, pr, null, null, wrongSecret);
   }
 
-  private Delivery post(String action, PullRequest pr, String before, Secret signWith) {
+  private Delivery post(String action, PullRequest pr, String before, String label, Secret signWith) {
     String id = UUID.randomUUID().toString();
-    byte[] body = payload(action, pr, before);
+    byte[] body = payload(action, pr, before, label);
     HttpRequest request = HttpRequest.newBuilder(endpoint).timeout(Duration.ofSeconds(10))
         .header("Content-Type", "application/json")
         .header("User-Agent", "GitHub-Hookshot/preview-demo")
@@ -85,6 +90,11 @@ final class GitHubDeliveries {
 
   /** A {@code pull_request} payload as GitHub sends it (trimmed to the usual fields). */
   static byte[] payload(String action, PullRequest pr, String before) {
+    return payload(action, pr, before, null);
+  }
+
+  /** The same, with the {@code label} a {@code labeled} delivery names (null: none). */
+  static byte[] payload(String action, PullRequest pr, String before, String label) {
     String repository = pr.key().repository();
     String owner = repository.substring(0, repository.indexOf('/'));
     String name = repository.substring(repository.indexOf('/') + 1);
@@ -99,6 +109,9 @@ final class GitHubDeliveries {
     if (before != null) {
       root.put("before", before);
       root.put("after", pr.headSha());
+    }
+    if (label != null) {
+      root.putObject("label").put("name", label).put("color", "ededed").put("default", false);
     }
     ObjectNode p = root.putObject("pull_request");
     p.put("url", "https://api.github.com/repos/" + repository + "/pulls/" + number);

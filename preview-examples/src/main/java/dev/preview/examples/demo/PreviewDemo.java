@@ -1,6 +1,7 @@
 package dev.preview.examples.demo;
 
 import dev.preview.core.AppTemplate;
+import dev.preview.core.BuildSettings;
 import dev.preview.core.Preview;
 import dev.preview.core.PreviewListener;
 import dev.preview.core.PreviewOrchestrator;
@@ -9,12 +10,16 @@ import dev.preview.core.local.LocalEnvironmentProvider;
 import dev.preview.db.sqlite.SqliteBaseline;
 import dev.preview.db.sqlite.SqliteDatabaseProvider;
 import dev.preview.examples.sample.SampleApp;
+import dev.preview.examples.sample.SampleBuild;
 import dev.preview.scm.github.GitHubWebhookSource;
+import dev.preview.scm.source.GitSource;
 import dev.preview.server.WebhookServer;
+import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.PullRequest;
 import dev.preview.spi.Secret;
+import dev.preview.spi.SourceFetcher;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -39,22 +44,29 @@ import java.util.stream.Stream;
 
 /**
  * {@code preview demo}: a whole PR lifecycle on this machine with the embedded defaults and no
- * external service. The {@code local} provider runs the {@link SampleApp} once per PR on its own
- * port, the {@code sqlite} database provider gives each PR its own file cloned from a baseline
+ * external service. Each preview runs its own PR's code: the demo makes a git repository with JGit
+ * in its temp dir ({@link DemoRepository}: {@code main}, {@code refs/pull/1/head} and
+ * {@code refs/pull/2/head}, each with its own {@code greeting.txt}), and with
+ * {@code build.from: source} the orchestrator fetches each PR's head into its own workspace with
+ * {@link GitSource}, runs {@code app.build} ({@link SampleBuild}) there, and the {@code local}
+ * provider runs the {@link SampleApp} in that checkout, once per PR on its own
+ * port. The {@code sqlite} database provider gives each PR its own file cloned from a baseline
  * built in the temp dir, the {@code console} notifier prints the PR comments, and an in-memory SCM
  * answers the orchestrator's "is this PR still open?". Events arrive as in production: the demo
  * plays GitHub and POSTs signed {@code pull_request} deliveries to an in-process
  * {@link WebhookServer}; it follows the runs only through the orchestrator's listener.
  *
  * <ol>
- *   <li>PR 1 and PR 2 are opened at once; each must answer at its own URL with its own revision and
- *       the baseline rows of its own database (PR 2 carries the label {@code flag:new-checkout}).</li>
+ *   <li>PR 1 and PR 2 are opened at once; each must answer at its own URL with its own revision, its
+ *       own branch's greeting (and not the other's), its build's output and the baseline rows of its
+ *       own database (PR 2 carries the label {@code flag:new-checkout}).</li>
  *   <li>A greeting is written through PR 1's app: PR 1 shows it, PR 2 does not.</li>
  *   <li>A delivery signed with another secret is answered 401 and deploys nothing.</li>
- *   <li>PR 1 is pushed; its page must show the new revision and still the greeting, and the old
- *       process must be gone.</li>
+ *   <li>PR 1 is pushed (a second commit); its page must show the new commit's greeting, the new
+ *       revision and still the greeting row, and the old process must be gone. Then a late
+ *       {@code labeled} delivery at PR 1's older commit must not roll it back.</li>
  *   <li>PR 1 is closed and PR 2 merged; their URLs must stop answering, the state and database
- *       directories must be empty, and no process started by the demo may be left.</li>
+ *       workspace and database directories must be empty, and no process started by the demo may be left.</li>
  * </ol>
  *
  * Every check is printed; {@link #run()} returns 0 only if all passed, else 1.
@@ -63,6 +75,11 @@ public final class PreviewDemo {
   static final String REPOSITORY = "acme/shop";
   /** The rows of the baseline's table {@code greetings}: every preview's database starts with them. */
   static final List<String> BASELINE_ROWS = List.of("hello from the baseline", "bonjour", "hallo");
+  /** {@code greeting.txt} on each branch of the demo's repository: what each PR's code shows. */
+  static final String MAIN_GREETING = "hello from main";
+  static final String PR1_GREETING = "PR 1: the cart remembers what you put in it";
+  static final String PR1_PUSHED_GREETING = "PR 1, second commit: the cart shows a total";
+  static final String PR2_GREETING = "PR 2: a one-page checkout";
   /** How long the demo waits for a deploy or a teardown before it calls it failed. */
   private static final Duration DEADLINE = Duration.ofSeconds(90);
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
@@ -98,6 +115,13 @@ public final class PreviewDemo {
         "-cp", classpath, SampleApp.class.getName());
   }
 
+  /** The {@code app.build} of the demo: {@link SampleBuild} with this JVM and this classpath, run in the PR's checkout. */
+  public static List<String> sampleBuildCommand() {
+    List<String> c = new ArrayList<>(sampleAppCommand());
+    c.set(c.size() - 1, SampleBuild.class.getName());
+    return List.copyOf(c);
+  }
+
   /** Runs the demo; 0 if every check passed, 1 otherwise. */
   public int run() {
     long t0 = System.nanoTime();
@@ -111,19 +135,39 @@ public final class PreviewDemo {
     }
     Path stateDir = dir.resolve("local");
     Path databases = dir.resolve("databases");
+    Path workspaces = dir.resolve("workspaces");
+    DemoRepository git;
+    String pr1Sha;
+    String pr2Sha;
+    try {
+      git = DemoRepository.create(dir.resolve("git"));
+    } catch (RuntimeException e) {
+      check(false, "the demo's git repository is created", e.toString());
+      return finish(t0, dir, Map.of());
+    }
+    try {
+      String mainSha = timed("git repository (JGit)", () -> git.commit(null, MAIN_GREETING, "the sample app", "refs/heads/main"));
+      pr1Sha = git.commit(mainSha, PR1_GREETING, "cart: remember the items", "refs/pull/1/head");
+      pr2Sha = git.commit(mainSha, PR2_GREETING, "checkout on one page", "refs/pull/2/head");
+    } catch (RuntimeException e) {
+      git.close();
+      check(false, "the demo's git repository is made", e.toString());
+      return finish(t0, dir, Map.of());
+    }
     LocalEnvironmentProvider local = LocalEnvironmentProvider.builder().stateDir(stateDir).workDir(dir)
         .command(appCommand).startCheck(Duration.ofSeconds(20)).build();
     InMemoryPullRequests scm = new InMemoryPullRequests();
     DemoWatch watch = new DemoWatch();
     String token = "demo-" + hex(16);
-    AppTemplate app = AppTemplate.builder().command(appCommand).healthPath("/health").link("docs", "/docs")
+    AppTemplate app = AppTemplate.builder().command(appCommand).build(sampleBuildCommand()).buildTimeout(Duration.ofMinutes(2))
+        .healthPath("/health").link("docs", "/docs")
         .env("GREETING", "hello from preview demo").secret("DEMO_API_TOKEN", Secret.of(token))
         .readinessTimeout(Duration.ofSeconds(60)).readinessInterval(Duration.ofMillis(100)).build();
     PreviewKey k1 = PreviewKey.pr(REPOSITORY, 1);
     PreviewKey k2 = PreviewKey.pr(REPOSITORY, 2);
     PreviewKey k3 = PreviewKey.pr(REPOSITORY, 3);
-    PullRequest pr1 = PullRequest.open(k1, hex(20), "feature/cart", "main");
-    PullRequest pr2 = PullRequest.open(k2, hex(20), "feature/checkout", "main")
+    PullRequest pr1 = PullRequest.open(k1, pr1Sha, "feature/cart", "main");
+    PullRequest pr2 = PullRequest.open(k2, pr2Sha, "feature/checkout", "main")
         .withLabels(Set.of("flag:new-checkout"));
     Map<PreviewKey, List<String>> urls = new LinkedHashMap<>();
     SqliteDatabaseProvider sqlite = null;
@@ -133,7 +177,10 @@ public final class PreviewDemo {
     say("  environment: local processes, state in " + stateDir);
     say("  database:    sqlite, one file per PR in " + databases + ", cloned from baseline.db");
     say("  notifier:    console (the PR comments are printed below)");
-    say("  app:         " + SampleApp.class.getName() + " (one JVM per preview)");
+    say("  source:      build.from: source, build.repository: " + git.uri() + " (made with JGit: main,"
+        + " refs/pull/1/head, refs/pull/2/head), one checkout per PR in " + workspaces);
+    say("  app:         " + SampleApp.class.getName() + " (one JVM per preview, in its PR's checkout;"
+        + " app.build: " + SampleBuild.class.getSimpleName() + ")");
     try {
       Path baseline = timed("baseline database", () -> SqliteBaseline.builder().file(dir.resolve("baseline.db"))
           .sql("schema", "CREATE TABLE greetings(id INTEGER PRIMARY KEY, text TEXT NOT NULL);")
@@ -143,10 +190,14 @@ public final class PreviewDemo {
       sqlite = SqliteDatabaseProvider.builder().directory(databases).baseline(baseline).build();
     } catch (RuntimeException e) {
       check(false, "the baseline database is built", e.toString());
+      git.close();
       return finish(t0, dir, urls);
     }
     PreviewOrchestrator.Builder ob = PreviewOrchestrator.builder().environment(local).database(sqlite)
-        .notifier(console).pullRequests(scm).app(app).listener(watch);
+        .notifier(console).pullRequests(scm).app(app).listener(watch)
+        .buildSettings(BuildSettings.builder().from(BuildSettings.From.SOURCE).repository(git.uri().toString())
+            .workspaces(workspaces).build())
+        .sources(GitSource.create(new SourceFetcher.Origin("github", null, git.uri().toString(), null)));
     if (progress != null) {
       ob.listener(progress.apply(console));
     }
@@ -171,8 +222,20 @@ public final class PreviewDemo {
       Seen p2 = d.seen(k2);
       record(urls, p1);
       record(urls, p2);
-      d.checkReady(p1, pr1);
-      d.checkReady(p2, pr2);
+      d.checkReady(p1, pr1, PR1_GREETING);
+      d.checkReady(p2, pr2, PR2_GREETING);
+      if (p1.url() != null && p2.url() != null) {
+        String page1 = get(p1.url()).body();
+        String page2 = get(p2.url()).body();
+        check(!page1.contains(SampleApp.esc(PR2_GREETING)) && !page2.contains(SampleApp.esc(PR1_GREETING))
+            && !page1.contains(MAIN_GREETING) && !page2.contains(MAIN_GREETING),
+            "neither PR shows the other's change (nor main's greeting)", "");
+      }
+      Path ws1 = workspaces.resolve(Names.dnsLabel(k1));
+      Path ws2 = workspaces.resolve(Names.dnsLabel(k2));
+      check(Files.isRegularFile(ws1.resolve(SampleApp.GREETING_FILE)) && Files.isRegularFile(ws2.resolve(SampleApp.GREETING_FILE)),
+          "PR 1 and PR 2 have their own checkouts " + workspaces.getFileName() + "/" + ws1.getFileName() + " and "
+              + ws2.getFileName(), String.valueOf(files(workspaces)));
       check(p1.url() != null && p2.url() != null && !p1.url().equals(p2.url()), "PR 1 and PR 2 have different URLs",
           p1.url() + " vs " + p2.url());
       check(!sqlite.path(k1).equals(sqlite.path(k2)) && Files.isRegularFile(sqlite.path(k1))
@@ -218,7 +281,9 @@ public final class PreviewDemo {
 
       // 4. push PR 1
       section("4. PR 1 pushed (redeployed at a new revision)");
-      PullRequest pushed = pr1.withHeadSha(hex(20));
+      PullRequest pushed = pr1.withHeadSha(git.commit(pr1.headSha(), PR1_PUSHED_GREETING, "cart: show the total",
+          "refs/pull/1/head"));
+      say("  pushed " + pushed.headSha().substring(0, 7) + " to refs/pull/1/head (on top of " + pr1.headSha().substring(0, 7) + ")");
       scm.put(pushed);
       timed("push PR 1", () -> {
         d.deliver("synchronize", pushed, pr1.headSha());
@@ -226,7 +291,10 @@ public final class PreviewDemo {
       });
       Seen p1b = d.seen(k1);
       record(urls, p1b);
-      d.checkReady(p1b, pushed);
+      d.checkReady(p1b, pushed, PR1_PUSHED_GREETING);
+      if (p1b.url() != null) {
+        check(!get(p1b.url()).body().contains(SampleApp.esc(PR1_GREETING)), "PR 1 no longer shows its first commit's greeting", "");
+      }
       if (p1.url() != null && p1b.url() != null && !p1.url().equals(p1b.url())) {
         check(!answers(p1.url()), "the old revision of PR 1 no longer answers at " + p1.url(), "");
       }
@@ -237,6 +305,27 @@ public final class PreviewDemo {
       if (p2.url() != null) {
         check(get(p2.url()).body().contains(pr2.headSha()), "PR 2 is untouched by PR 1's push", "");
       }
+
+      // 4b. GitHub delivers late: an event for PR 1's older commit, after the push
+      section("4b. A late delivery for PR 1's older commit (labeled, at " + pr1.headSha().substring(0, 7) + ")");
+      scm.put(pushed.withLabels(Set.of("reviewed")));
+      GitHubDeliveries.Delivery late = github.labeled(pr1.withLabels(Set.of("reviewed")), "reviewed");
+      hookAnswers.merge(late.status(), 1, Integer::sum);
+      say("  POST " + endpoint.getPath() + "  pull_request.labeled " + k1 + " at the old " + pr1.headSha().substring(0, 7)
+          + " -> " + late.status() + " (delivery " + late.id().substring(0, 8) + ")");
+      check(late.status() == 202, "the webhook server accepts pull_request.labeled of " + k1 + " (202)",
+          "got " + late.status() + " " + cut(late.body()));
+      timed("late delivery for PR 1", () -> watch.await(() -> server.inFlight() == 0, DEADLINE));
+      Seen p1c = d.seen(k1);
+      record(urls, p1c);
+      String revision = o.get(k1).map(Preview::revision).orElse(null);
+      check(pushed.headSha().equals(revision) && watch.settled(k1, pushed.headSha()),
+          "PR 1 is not rolled back: its revision is still " + pushed.headSha().substring(0, 7) + ", not "
+              + pr1.headSha().substring(0, 7), "revision " + revision + ", state " + p1c.state() + " " + p1c.message());
+      Reply after = p1c.url() == null ? new Reply(-1, "no URL") : get(p1c.url());
+      check(after.body().contains("<code id=\"greeting\">" + SampleApp.esc(PR1_PUSHED_GREETING) + "</code>")
+          && after.body().contains("<code id=\"revision\">" + pushed.headSha() + "</code>"),
+          "PR 1 still shows its second commit's greeting and revision", cut(after.body()));
 
       // 5. close one, merge the other
       section("5. PR 1 closed, PR 2 merged (torn down)");
@@ -262,12 +351,15 @@ public final class PreviewDemo {
       check(o.list().isEmpty(), "the orchestrator lists no preview", String.valueOf(o.list()));
       List<String> left = files(stateDir);
       check(left.isEmpty(), "the state directory is empty", String.valueOf(left));
+      List<String> checkouts = files(workspaces);
+      check(checkouts.isEmpty(), "the workspaces (the PRs' checkouts) are gone", String.valueOf(checkouts));
       List<String> dbs = files(databases);
       check(dbs.isEmpty() && sqlite.list().isEmpty(), "the database files are gone", String.valueOf(dbs));
     } catch (IOException | RuntimeException e) {
       failures.add("the demo stopped: " + e);
       say("  FAILED: the demo stopped: " + e);
     } finally {
+      git.close();
       // Whatever happened, leave nothing running.
       for (PreviewKey k : List.of(k1, k2, k3)) {
         cleanup(k, "environment", () -> local.delete(k));
@@ -366,7 +458,7 @@ public final class PreviewDemo {
           : ", the page does not show DATABASE_URL=jdbc:sqlite:" + sqlite.path(key));
     }
 
-    void checkReady(Seen p, PullRequest pr) {
+    void checkReady(Seen p, PullRequest pr, String greeting) {
       String who = p.key().id();
       if (!check(p.state() == PreviewState.READY && p.url() != null, who + " is READY at " + p.url(),
           "state " + p.state() + (p.failedStep() != null ? " at step " + p.failedStep() : "") + ": " + p.message())) {
@@ -377,6 +469,11 @@ public final class PreviewDemo {
           who + " answers at " + p.url() + " with revision " + pr.headSha().substring(0, 7),
           "got " + home.status() + " " + cut(home.body()));
       check(home.body().contains("<code id=\"key\">" + who + "</code>"), who + " page shows its own key", cut(home.body()));
+      check(home.body().contains("<code id=\"greeting\">" + SampleApp.esc(greeting) + "</code>"),
+          who + " runs its own code: greeting.txt of " + pr.headSha().substring(0, 7) + " says \"" + greeting + "\"",
+          cut(home.body()));
+      check(home.body().contains("<code id=\"build\">" + SampleApp.esc("built " + pr.headSha() + " greeting=" + greeting) + "</code>"),
+          who + " app.build ran in its checkout at " + pr.headSha().substring(0, 7), cut(home.body()));
       check(home.body().contains("hello from preview demo") && !home.body().contains(token),
           who + " page shows its settings but not its secret DEMO_API_TOKEN", "");
       check(showsBaseline(home.body()) && home.body().contains("jdbc:sqlite:" + sqlite.path(p.key())),
