@@ -40,8 +40,9 @@ import org.slf4j.LoggerFactory;
  * the outcome of the event that replaced them.
  *
  * <h2>A deploy</h2>
- * policy -> guard (is the PR still open?) -> database -> environment -> DNS -> readiness gate ->
- * notify READY. A failing step notifies FAILED with the step, the reason and the app's last log lines;
+ * guard (is the PR still open? is this its newest head? see {@link RevisionGuard}) -> policy -> database ->
+ * environment -> DNS -> readiness gate -> notify READY. A deploy never rolls a preview back: an event
+ * for an older commit (a late {@code labeled}, say) deploys the PR's newest head instead. A failing step notifies FAILED with the step, the reason and the app's last log lines;
  * what was created stays for the next push to adopt, or for {@link #reconcile} to remove once the PR
  * is gone.
  *
@@ -71,6 +72,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
   private final DeployPipeline deploys;
   private final TeardownPipeline teardowns;
   private final Reconciler reconciler;
+  private final RevisionGuard revisions;
 
   private PreviewOrchestrator(Builder b) {
     this.environment = Objects.requireNonNull(b.environment, "an EnvironmentProvider is required");
@@ -85,10 +87,11 @@ public final class PreviewOrchestrator implements AutoCloseable {
     this.scheduler = new KeyScheduler(b.parallelism, this::run, listeners);
     Slots slots = new Slots(b.policy, environment, scheduler);
     this.teardowns = new TeardownPipeline(environment, database, dns, app, slots, status, listeners);
+    this.revisions = new RevisionGuard(pullRequests);
     DeploySteps steps = new DeploySteps(new DeploySteps.Context(environment, database, dns, pullRequests, app,
         b.policy, b.clock, b.healthCheck, b.installation.instance(), b.databaseBaseline,
         b.installation.dnsTarget().orElse(null), b.installation.dnsTtl(), b.buildSettings),
-        slots, teardowns, status, listeners);
+        revisions, slots, teardowns, status, listeners);
     this.deploys = new DeployPipeline(steps.standard(), environment, app, slots, status, listeners);
     this.reconciler = new Reconciler(environment, database, dns, pullRequests, b.policy, b.clock, b.redeployMissing,
         scheduler, slots, listeners);
@@ -111,6 +114,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
     Op op = event.action().ends()
         ? new Op.Teardown("the PR was " + (event.action() == PullRequestEvent.Action.MERGED ? "merged" : "closed"))
         : new Op.Deploy(event.pullRequest());
+    revisions.arrived(event);
     return scheduler.submit(event.key(), op);
   }
 
