@@ -1,6 +1,7 @@
 package dev.preview.cli;
 
 import dev.preview.core.assembly.PreviewAssembly;
+import dev.preview.core.ImageTemplate;
 import dev.preview.core.PreviewOrchestrator;
 import dev.preview.core.assembly.ProviderRegistry;
 import dev.preview.core.assembly.PreviewConfig;
@@ -11,6 +12,8 @@ import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ScmNotifier;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -43,7 +46,23 @@ final class Configured implements AutoCloseable {
 
   /** Reads {@code file} and builds the orchestrator. */
   static Configured load(Path file, PreviewCli cli) {
+    return load(file, cli, null);
+  }
+
+  /**
+   * Reads {@code file} and builds the orchestrator, with {@code image} (a template like
+   * {@code app.image}; null: none) in place of the file's {@code app.image} and {@code app.buildContext}.
+   * A bad image is reported together with every problem of the file.
+   */
+  static Configured load(Path file, PreviewCli cli, String image) {
     PreviewConfig config = read(file);
+    if (image != null) {
+      List<String> problems = new ArrayList<>(ImageTemplate.problems(image).stream().map(p -> "--image: " + p).toList());
+      if (!problems.isEmpty()) {
+        problems.addAll(config.problems());
+        throw new ConfigurationException(problems);
+      }
+    }
     // The console notifier is built by the registry; keep hold of it so that progress lines are
     // printed through it (it then never draws an updated comment over them).
     AtomicReference<ScmNotifier> console = new AtomicReference<>();
@@ -63,6 +82,9 @@ final class Configured implements AutoCloseable {
     AtomicReference<Progress> progress = new AtomicReference<>();
     try {
       PreviewOrchestrator o = PreviewAssembly.orchestrator(config, registry, b -> {
+        if (image != null) {
+          b.app(config.app().toBuilder().image(image).buildContext(null).build());
+        }
         progress.set(cli.progress(console.get()));
         b.listener(progress.get());
       });

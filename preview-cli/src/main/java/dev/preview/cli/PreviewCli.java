@@ -162,10 +162,13 @@ public final class PreviewCli implements Callable<Integer> {
     String base;
     @Option(names = "--draft", description = "the PR is a draft")
     boolean draft;
+    @Option(names = "--image", paramLabel = "IMAGE", description = "the image to run instead of app.image; may be a"
+        + " template like it, e.g. ghcr.io/acme/shop:{sha} (placeholders: sha, shortSha, number, branch, repo, owner)")
+    String image;
 
     @Override
     public Integer call() {
-      try (Configured c = Configured.load(config, cli)) {
+      try (Configured c = Configured.load(config, cli, image)) {
         PreviewKey key = key(repo, pr, c);
         PullRequest request;
         try {

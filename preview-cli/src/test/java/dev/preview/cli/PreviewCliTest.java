@@ -207,6 +207,60 @@ class PreviewCliTest {
     assertThat(badRepo.err()).contains("owner/name");
   }
 
+  @Test
+  void upWithImageRunsThatTemplateForTheRevisionAndABadOneExitsTwoWithTheReason() throws Exception {
+    com.sun.net.httpserver.HttpServer host = com.sun.net.httpserver.HttpServer.create(
+        new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    host.createContext("/", exchange -> {
+      exchange.sendResponseHeaders(200, -1);
+      exchange.close();
+    });
+    host.start();
+    try {
+      Path hosts = Files.createDirectories(dir.resolve("hosts"));
+      Path f = dir.resolve("hosts.yaml");
+      Files.writeString(f, String.join("\n",
+          "repository: acme/shop",
+          "app:",
+          "  image: ghcr.io/acme/shop:latest",
+          "  readiness: {timeout: 10s, interval: 50ms}",
+          "environment:",
+          "  provider: static-hosts",
+          "  dir: '" + hosts + "'",
+          "  hosts: ['http://127.0.0.1:" + host.getAddress().getPort() + "/']",
+          "scm:",
+          "  provider: console",
+          ""));
+
+      Result up = preview("up", "--config", f.toString(), "--pr", "3", "--sha", SHA1,
+          "--image", "ghcr.io/acme/shop:pr-{number}-{shortSha}");
+      assertThat(up.code()).as(up.out() + up.err()).isZero();
+      assertThat(lease(hosts)).contains("\"image\":\"ghcr.io/acme/shop:pr-3-aaaa111\"").contains(SHA1);
+
+      Result plain = preview("up", "--config", f.toString(), "--pr", "3", "--sha", SHA2);
+      assertThat(plain.code()).as(plain.out() + plain.err()).isZero();
+      assertThat(lease(hosts)).contains("\"image\":\"ghcr.io/acme/shop:latest\"");
+
+      Result bad = preview("up", "--config", f.toString(), "--pr", "3", "--sha", SHA1, "--image", "ghcr.io/Acme/shop:{commit}");
+      assertThat(bad.code()).isEqualTo(2);
+      assertThat(bad.err()).contains("preview: the configuration is invalid",
+          "--image: unknown placeholder {commit} (known: sha, shortSha, number, branch, repo, owner)");
+      Result invalid = preview("up", "--config", f.toString(), "--pr", "3", "--sha", SHA1, "--image", "ghcr.io/Acme/shop:{sha}");
+      assertThat(invalid.code()).isEqualTo(2);
+      assertThat(invalid.err()).contains("--image: gives \"ghcr.io/Acme/shop:", "not a valid image reference");
+      assertThat(lease(hosts)).contains("\"image\":\"ghcr.io/acme/shop:latest\""); // nothing deployed
+    } finally {
+      host.stop(0);
+    }
+  }
+
+  private static String lease(Path hosts) throws IOException {
+    try (var files = Files.walk(hosts)) {
+      Path lease = files.filter(p -> p.getFileName().toString().equals("lease.json")).findFirst().orElseThrow();
+      return Files.readString(lease);
+    }
+  }
+
   private static String get(URI url) throws InterruptedException {
     try {
       return HttpClient.newHttpClient().send(HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(5)).build(),

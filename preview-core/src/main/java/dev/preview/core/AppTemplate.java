@@ -34,6 +34,7 @@ public final class AppTemplate {
   private static final List<String> PLACEHOLDERS = List.of("number", "name", "repo", "owner", "branch", "hash");
 
   private final String image;
+  private final ImageTemplate imageTemplate;
   private final Path buildContext;
   private final List<String> command;
   private final int port;
@@ -95,9 +96,14 @@ public final class AppTemplate {
     if (buildTimeout.isNegative() || buildTimeout.isZero()) {
       problems.add("buildTimeout must be positive, got " + buildTimeout);
     }
-    if (!problems.isEmpty()) {
-      throw new ConfigurationException(problems.stream().map(p -> "app: " + p).toList());
+    List<String> all = new ArrayList<>(problems.stream().map(p -> "app: " + p).toList());
+    if (image != null) {
+      ImageTemplate.problems(image).forEach(p -> all.add("app.image: " + p));
     }
+    if (!all.isEmpty()) {
+      throw new ConfigurationException(all);
+    }
+    this.imageTemplate = image == null ? null : ImageTemplate.of(image);
   }
 
   public static Builder builder() {
@@ -182,8 +188,18 @@ public final class AppTemplate {
 
   /** A spec builder for {@code key} at {@code revision}, carrying this template's settings. */
   public EnvironmentSpec.Builder specBuilder(PreviewKey key, String revision) {
+    return specBuilder(key, revision, null);
+  }
+
+  /**
+   * A spec builder for {@code key} at {@code revision}, carrying this template's settings, with the
+   * revision's own image ({@link #image(PreviewKey, String, String)}).
+   *
+   * @param headBranch the PR's head branch, for {@code {branch}} in the image; null: {@code pr-<number>}
+   */
+  public EnvironmentSpec.Builder specBuilder(PreviewKey key, String revision, String headBranch) {
     return EnvironmentSpec.builder(key, revision)
-        .image(image)
+        .image(image(key, revision, headBranch))
         .buildContext(buildContext)
         .command(command)
         .port(port)
@@ -194,7 +210,18 @@ public final class AppTemplate {
         .resources(resources);
   }
 
+  /** The image template as written ({@code ghcr.io/acme/shop:{sha}}), or null without an image. */
   public String image() { return image; }
+
+  /**
+   * The image of {@code key} at {@code revision}: the {@code app.image} template resolved (see
+   * {@link ImageTemplate}), or null without an image.
+   *
+   * @param headBranch the PR's head branch, for {@code {branch}}; null: {@code pr-<number>}
+   */
+  public String image(PreviewKey key, String revision, String headBranch) {
+    return imageTemplate == null ? null : imageTemplate.resolve(key, revision, headBranch);
+  }
   public Path buildContext() { return buildContext; }
   public List<String> command() { return command; }
   public int port() { return port; }

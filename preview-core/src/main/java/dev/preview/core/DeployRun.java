@@ -17,8 +17,10 @@ import java.util.Optional;
  * Confined to the run's worker thread.
  */
 final class DeployRun extends StepRun {
-  final PullRequest pr;
-  final String revision;
+  /** The PR to deploy: the event's, until the guard puts the PR at its newest head in its place. */
+  PullRequest pr;
+  /** {@code pr}'s head SHA. */
+  String revision;
   private final KeyScheduler.SafePoints safePoints;
 
   /** The policy's decision (step "policy"). */
@@ -49,6 +51,15 @@ final class DeployRun extends StepRun {
     this.pr = pr;
     this.revision = pr.headSha();
     this.safePoints = safePoints;
+  }
+
+  /** Deploys {@code newer} instead of the event's PR (same key); step "guard". */
+  void deploy(PullRequest newer) {
+    if (!newer.key().equals(key)) {
+      throw new IllegalArgumentException(newer.key() + " is not " + key);
+    }
+    this.pr = newer;
+    this.revision = newer.headSha();
   }
 
   /** Ends the run with {@code preview}: no further step runs. */

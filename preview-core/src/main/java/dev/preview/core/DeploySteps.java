@@ -33,8 +33,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The standard deploy steps, in order: policy, guard, build (from source), wait (for the image CI
- * builds, if configured; see {@link WaitForImageStep}), database, environment, dns, readiness. Each
+ * The standard deploy steps, in order: guard (never an older head than the PR's, see
+ * {@link RevisionGuard}), policy, build (from source), wait (for the image CI builds, if configured;
+ * see {@link WaitForImageStep}), database, environment, dns, readiness. Each
  * step reads what the earlier ones left in the {@link DeployRun} and adds its own.
  *
  * <p>Immutable: the steps hold the providers and settings, a run's state lives in its {@link DeployRun}.
@@ -54,11 +55,13 @@ final class DeploySteps {
   private final TeardownPipeline teardown;
   private final StatusPublisher status;
   private final Listeners listeners;
+  private final RevisionGuard revisions;
   private final BuildWaits waits;
 
-  DeploySteps(Context context, Slots slots, TeardownPipeline teardown, StatusPublisher status, Listeners listeners,
-      BuildWaits waits) {
+  DeploySteps(Context context, RevisionGuard revisions, Slots slots, TeardownPipeline teardown, StatusPublisher status,
+      Listeners listeners, BuildWaits waits) {
     this.c = context;
+    this.revisions = revisions;
     this.waits = waits;
     this.slots = slots;
     this.teardown = teardown;
@@ -68,7 +71,7 @@ final class DeploySteps {
 
   /** The steps of a deploy, in order. */
   List<DeployStep> standard() {
-    return List.of(new PolicyStep(), new GuardStep(), new BuildStep(),
+    return List.of(new GuardStep(), new PolicyStep(), new BuildStep(),
         new WaitForImageStep(c.build(), waits, c.app(), c.environment(), status, listeners), new DatabaseStep(),
         new EnvironmentStep(), new DnsStep(), new ReadinessStep());
   }
@@ -119,13 +122,19 @@ final class DeploySteps {
     }
   }
 
-  /** Deploy guard: a close that raced with this deploy must not leave an orphan behind. */
+  /**
+   * Deploy guard: a close that raced with this deploy must not leave an orphan behind, and a late or
+   * out-of-order event must not roll the preview back: the run goes on with the PR at its newest
+   * head ({@link RevisionGuard}). First, so that the policy judges the PR that is deployed.
+   */
   private final class GuardStep implements DeployStep {
     @Override public String name() { return "guard"; }
 
     @Override
     public void run(DeployRun run) {
-      run.current = guard(run.pr);
+      RevisionGuard.Verdict verdict = revisions.check(run.pr);
+      run.current = verdict.current();
+      run.deploy(verdict.deploy());
     }
 
     @Override
@@ -135,20 +144,6 @@ final class DeploySteps {
         String reason = "the PR was " + current.get().state().name().toLowerCase(Locale.ROOT) + " meanwhile";
         log.info("{}: not deploying {}: {}", run.key, run.revision, reason);
         run.finish(teardown.teardown(run.key, reason));
-      }
-    }
-
-    private Optional<PullRequest> guard(PullRequest pr) {
-      if (c.pullRequests() == null) {
-        return Optional.of(pr);
-      }
-      try {
-        Optional<PullRequest> now = c.pullRequests().find(pr.key());
-        return now.isPresent() ? now : Optional.of(pr.withState(PullRequest.State.CLOSED));
-      } catch (RuntimeException e) {
-        // Unknown is not "closed": deploy, and let reconcile clean up if the PR did close.
-        log.warn("{}: could not re-check the PR before deploying ({}); going on", pr.key(), e.toString());
-        return Optional.of(pr);
       }
     }
   }
@@ -352,7 +347,7 @@ final class DeploySteps {
     PullRequest pr = run.pr;
     PreviewKey key = pr.key();
     AppTemplate app = c.app();
-    EnvironmentSpec.Builder b = app.specBuilder(key, pr.headSha());
+    EnvironmentSpec.Builder b = app.specBuilder(key, pr.headSha(), pr.headRef());
     if (!run.admission.secretsAllowed()) {
       b.clearSecrets();
     }

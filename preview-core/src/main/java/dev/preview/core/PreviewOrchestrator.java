@@ -42,11 +42,12 @@ import org.slf4j.LoggerFactory;
  * the outcome of the event that replaced them.
  *
  * <h2>A deploy</h2>
- * policy -> guard (is the PR still open?) -> build (with {@code build.from: source}: fetch the PR's
- * head SHA into its workspace, run {@code app.build}) -> wait (for the image CI builds, if
- * {@link BuildSettings#waits()}; the PR shows WAITING meanwhile, and no thread is held) -> database ->
- * environment -> DNS -> readiness gate ->
- * notify READY. A failing step notifies FAILED with the step, the reason and the app's last log lines;
+ * guard (is the PR still open? is this its newest head? see {@link RevisionGuard}) -> policy -> build
+ * (with {@code build.from: source}: fetch the PR's head SHA into its workspace, run {@code app.build})
+ * -> wait (for the image CI builds, if {@link BuildSettings#waits()}; the PR shows WAITING meanwhile,
+ * and no thread is held) -> database -> environment -> DNS -> readiness gate -> notify READY. A deploy
+ * never rolls a preview back: an event for an older commit (a late {@code labeled}, say) deploys the
+ * PR's newest head instead. A failing step notifies FAILED with the step, the reason and the app's last log lines;
  * what was created stays for the next push to adopt, or for {@link #reconcile} to remove once the PR
  * is gone.
  *
@@ -77,6 +78,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
   private final TeardownPipeline teardowns;
   private final Reconciler reconciler;
   private final BuildWaits waits;
+  private final RevisionGuard revisions;
 
   private PreviewOrchestrator(Builder b) {
     this.environment = Objects.requireNonNull(b.environment, "an EnvironmentProvider is required");
@@ -94,11 +96,12 @@ public final class PreviewOrchestrator implements AutoCloseable {
     Workspaces workspaces = b.buildSettings.from() == BuildSettings.From.SOURCE
         ? new Workspaces(b.buildSettings.workspaces(), b.installation) : null;
     this.teardowns = new TeardownPipeline(environment, database, dns, app, slots, status, listeners, workspaces);
+    this.revisions = new RevisionGuard(pullRequests);
     DeploySteps steps = new DeploySteps(new DeploySteps.Context(environment, database, dns, pullRequests, app,
         b.policy, b.clock, b.healthCheck, b.installation.instance(), b.databaseBaseline,
         b.installation.dnsTarget().orElse(null), b.installation.dnsTtl(), b.buildSettings,
         b.sources, workspaces),
-        slots, teardowns, status, listeners, waits);
+        revisions, slots, teardowns, status, listeners, waits);
     this.deploys = new DeployPipeline(steps.standard(), environment, app, slots, status, listeners);
     this.reconciler = new Reconciler(environment, database, dns, pullRequests, b.policy, b.clock, b.redeployMissing,
         scheduler, slots, listeners, waits);
@@ -121,6 +124,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
     Op op = event.action().ends()
         ? new Op.Teardown("the PR was " + (event.action() == PullRequestEvent.Action.MERGED ? "merged" : "closed"))
         : new Op.Deploy(event.pullRequest());
+    revisions.arrived(event);
     return scheduler.submit(event.key(), op);
   }
 

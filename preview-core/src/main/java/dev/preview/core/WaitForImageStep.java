@@ -42,7 +42,7 @@ final class WaitForImageStep implements DeployStep {
 
   @Override
   public void run(DeployRun run) {
-    String image = app.specBuilder(run.key, run.revision).build().image();
+    String image = app.image(run.key, run.revision, run.pr.headRef()); // the image the environment step deploys
     if (image == null) {
       throw new IllegalStateException("build.waitFor and build.pollImage wait for app.image, but app.image is not set;"
           + " set app.image to the image CI builds (e.g. registry.example/shop:{sha}) or remove them");

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.preview.core.AppTemplate;
 import dev.preview.core.BuildSettings;
+import dev.preview.core.ImageTemplate;
 import dev.preview.core.policy.ForkMode;
 import dev.preview.core.policy.PreviewPolicy;
 import dev.preview.spi.ConfigurationException;
@@ -615,7 +616,13 @@ public final class PreviewConfig {
       if (!fromSource && image.isEmpty() && context.isEmpty() && command.stream().allMatch(String::isBlank)) {
         local.add("app: set one of app.image, app.buildContext or app.command (what each preview runs)");
       }
-      image.ifPresent(b::image);
+      image.ifPresent(i -> {
+        List<String> wrong = ImageTemplate.problems(i);
+        wrong.forEach(p -> c.problem("image", p));
+        if (wrong.isEmpty()) {
+          b.image(i);
+        }
+      });
       context.ifPresent(p -> b.buildContext(baseDir == null ? Path.of(p) : baseDir.resolve(p).normalize()));
       b.command(command);
       List<String> build = c.strings("build");

@@ -359,6 +359,23 @@ class PreviewConfigTest {
   }
 
   @Test
+  void anImageTemplateWithAnUnknownPlaceholderOrNoValidReferenceIsAProblemWithItsPath() {
+    assertThatThrownBy(() -> PreviewConfig.parse("app: {image: 'ghcr.io/acme/shop:{commit}', port: 0}", NO_ENV, "preview.yaml"))
+        .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).containsExactlyInAnyOrder(
+            "app.image: unknown placeholder {commit} (known: sha, shortSha, number, branch, repo, owner)",
+            "app.port: must be 1-65535, got 0"));
+    assertThatThrownBy(() -> PreviewConfig.parse("app: {image: 'ghcr.io/Acme/shop:{sha}'}", NO_ENV, "preview.yaml"))
+        .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).singleElement().asString()
+            .startsWith("app.image: gives \"ghcr.io/Acme/shop:").contains("not a valid image reference"));
+    assertThat(PreviewConfig.parse("app: {image: 'ghcr.io/acme/shop:pr-{number}-{shortSha}'}", NO_ENV, "preview.yaml")
+        .app().image(dev.preview.spi.PreviewKey.pr("acme/shop", 7), "6dcb09b5b57875f334f61aebed695e2e4193db5e", "main"))
+        .isEqualTo("ghcr.io/acme/shop:pr-7-6dcb09b");
+    // ${REV} stays generic load-time interpolation
+    assertThat(PreviewConfig.parse("app: {image: 'ghcr.io/acme/shop:${REV}'}", n -> n.equals("REV") ? "abc123" : null,
+        "preview.yaml").app().image()).isEqualTo("ghcr.io/acme/shop:abc123");
+  }
+
+  @Test
   void durationsTooLongForAnInstantAreProblems() {
     assertThatThrownBy(() -> PreviewConfig.parse("app: {image: x}\npolicy: {ttl: 100000000d, maxAge: 9223372036854775807d}",
         NO_ENV, "p.yaml"))
