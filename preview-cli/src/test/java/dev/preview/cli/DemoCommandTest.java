@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  */
 class DemoCommandTest {
   /** Every check of a demo where everything works (PreviewDemoTest and PreviewJarIT expect the same number). */
-  static final int CHECKS = 48;
+  static final int CHECKS = 61;
 
   @Test
   void theDemoRunsTheWholeLifecycleAndExitsZero() {
@@ -42,7 +42,7 @@ class DemoCommandTest {
             "check: the webhook server answers 401 to a bad X-Hub-Signature-256 ... ok",
             "check: nothing was deployed for acme/shop#3 (no step, no environment, no database) ... ok",
             "check: the deliveries read as PR 1 closed, PR 2 merged (merged: true) ... ok",
-            "webhook deliveries: 5 answered 202, 1 answered 401")
+            "webhook deliveries: 6 answered 202, 1 answered 401")
         // each PR's own database, cloned from the baseline, isolated, kept across a push, gone at teardown
         .containsPattern("\\[acme/shop#1] database +\\d")
         .containsPattern("check: acme/shop#1 page shows the 3 baseline rows of its own database shop-pr-1-[0-9a-f]+\\.db \\.\\.\\. ok")

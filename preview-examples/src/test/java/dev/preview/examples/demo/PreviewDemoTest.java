@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 
 class PreviewDemoTest {
   /** Every check of a demo where everything works (DemoCommandTest and PreviewJarIT of preview-cli expect the same number). */
-  static final int CHECKS = 48;
+  static final int CHECKS = 61;
 
   // The same run through `preview demo`, with the CLI's step lines, is DemoCommandTest of preview-cli.
   @Test
@@ -40,7 +40,7 @@ class PreviewDemoTest {
             "check: the webhook server answers 401 to a bad X-Hub-Signature-256 ... ok",
             "check: nothing was deployed for acme/shop#3 (no step, no environment, no database) ... ok",
             "check: the deliveries read as PR 1 closed, PR 2 merged (merged: true) ... ok",
-            "webhook deliveries: 5 answered 202, 1 answered 401")
+            "webhook deliveries: 6 answered 202, 1 answered 401")
         // each PR's own database, cloned from the baseline, isolated, kept across a push, gone at teardown
         .containsPattern("check: acme/shop#1 page shows the 3 baseline rows of its own database shop-pr-1-[0-9a-f]+\\.db \\.\\.\\. ok")
         .containsPattern("check: acme/shop#2 page shows the 3 baseline rows of its own database shop-pr-2-[0-9a-f]+\\.db \\.\\.\\. ok")
@@ -50,6 +50,18 @@ class PreviewDemoTest {
             "check: PR 1's greeting survived the redeploy (same database) ... ok",
             "check: the database files are gone ... ok",
             "checks: " + CHECKS + " passed, 0 failed")
+        // each PR runs its own code: its head fetched from the demo's git repository, built and run in its checkout
+        .contains("== 4b. A late delivery for PR 1's older commit (labeled, at ")
+        .containsPattern("check: acme/shop#1 runs its own code: greeting.txt of [0-9a-f]{7} says \"PR 1: the cart remembers what you put in it\" \\.\\.\\. ok")
+        .containsPattern("check: acme/shop#2 runs its own code: greeting.txt of [0-9a-f]{7} says \"PR 2: a one-page checkout\" \\.\\.\\. ok")
+        .containsPattern("check: acme/shop#1 runs its own code: greeting.txt of [0-9a-f]{7} says \"PR 1, second commit: the cart shows a total\" \\.\\.\\. ok")
+        .containsPattern("check: acme/shop#2 app.build ran in its checkout at [0-9a-f]{7} \\.\\.\\. ok")
+        .contains("check: neither PR shows the other's change (nor main's greeting) ... ok",
+            "check: PR 1 no longer shows its first commit's greeting ... ok",
+            "check: the webhook server accepts pull_request.labeled of acme/shop#1 (202) ... ok",
+            "check: PR 1 still shows its second commit's greeting and revision ... ok",
+            "check: the workspaces (the PRs' checkouts) are gone ... ok")
+        .containsPattern("check: PR 1 is not rolled back: its revision is still [0-9a-f]{7}, not [0-9a-f]{7} \\.\\.\\. ok")
         .containsPattern("open PR 1 \\+ PR 2 \\(parallel\\) +[\\d.]+ m?s")
         .containsPattern("push PR 1 +[\\d.]+ m?s")
         .contains("PR acme/shop#1 - status comment (created, version 1")
