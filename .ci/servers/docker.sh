@@ -2,10 +2,11 @@
 # Docker engine for preview-docker's integration tests: Debian's docker.io, plus busybox-static
 # (no registry is reachable here, so test images are built FROM scratch with /bin/busybox in them)
 # and docker-registry (the tests start their own registry with password auth, to pull from).
+# git: preview-scm's GitSourceOverHttpIT serves a repository with `git http-backend` behind busybox httpd.
 # Idempotent: does nothing but wait when an engine already answers on /var/run/docker.sock.
 set -euo pipefail
 
-apt_install docker.io busybox-static docker-registry
+apt_install docker.io busybox-static docker-registry git
 
 engine_up() { docker -H unix:///var/run/docker.sock info >/dev/null 2>&1; }
 
