@@ -40,7 +40,7 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * the reason); run it with:
  *
  * <pre>
- * mvn -B -q -o -pl preview-testkit -am verify -Dtest=BuildWaitHarness -Dpreview.benchmark=true \
+ * mvn -B -q -o -pl preview-testkit -am verify -Dtest=BuildWaitHarnessTest -Dpreview.benchmark=true \
  *     -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false
  * </pre>
  *
@@ -59,7 +59,7 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  */
 @EnabledIfSystemProperty(named = "preview.benchmark", matches = "true",
     disabledReason = "a harness: run with -Dpreview.benchmark=true")
-class BuildWaitHarness {
+class BuildWaitHarnessTest {
   static final String REPO = "acme/shop";
   static final String IMAGE = "registry.example/shop:pr";
   static final int WAITERS = 200;
