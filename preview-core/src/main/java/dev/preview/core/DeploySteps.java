@@ -171,7 +171,7 @@ final class DeploySteps {
 
     @Override
     public void run(DeployRun run) {
-      Path workspace = c.sources().fetch(run.key, run.revision, c.workspaces().of(run.key));
+      Path workspace = c.sources().fetch(run.key, run.revision, c.workspaces().prepare(run.key));
       if (!c.app().build().isEmpty()) {
         build(run, workspace);
       }

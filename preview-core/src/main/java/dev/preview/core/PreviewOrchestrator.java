@@ -104,7 +104,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
         revisions, slots, teardowns, status, listeners, waits);
     this.deploys = new DeployPipeline(steps.standard(), environment, app, slots, status, listeners);
     this.reconciler = new Reconciler(environment, database, dns, pullRequests, b.policy, b.clock, b.redeployMissing,
-        scheduler, slots, listeners, waits);
+        scheduler, slots, listeners, waits, workspaces);
   }
 
   public static Builder builder() {

@@ -22,7 +22,9 @@ import java.util.TreeSet;
  * open and {@code redeployMissing}, {@code FINISH_TEARDOWN} if no open PR is known; otherwise the
  * policy's verdict -> {@code EXPIRE}, or {@code SLEEP} if the environment provider can suspend. A
  * deleting action is held back when the SCM could not list some repository; keys with work in flight
- * are left alone.
+ * are left alone. A workspace of {@code build.from: source} counts as something the key owns, like a
+ * database: one left without an environment goes by the same rules (removed when its PR is gone or
+ * not known open; kept, or redeployed, while its PR is open).
  */
 final class ReconcilePlanner {
 
@@ -34,6 +36,7 @@ final class ReconcilePlanner {
    * @param environments environments by key
    * @param databases keys that own a database
    * @param dnsRecords DNS records by owner
+   * @param workspaces keys that own a workspace ({@code build.from: source}; empty otherwise)
    * @param openPullRequests the open PRs of each repository the SCM listed (no entry: not asked or unknown)
    * @param unknownRepositories repositories whose open PRs could not be listed
    * @param busy keys with a run in flight or pending: left alone
@@ -44,7 +47,7 @@ final class ReconcilePlanner {
    * @param policy the lifetime rules
    */
   record Facts(Map<PreviewKey, Environment> environments, Set<PreviewKey> databases,
-      Map<PreviewKey, List<DnsRecord>> dnsRecords, Map<String, Map<PreviewKey, PullRequest>> openPullRequests,
+      Map<PreviewKey, List<DnsRecord>> dnsRecords, Set<PreviewKey> workspaces, Map<String, Map<PreviewKey, PullRequest>> openPullRequests,
       Set<String> unknownRepositories, Set<PreviewKey> busy, Set<PreviewKey> touchedSinceListing, Instant now, boolean redeployMissing,
       boolean suspendSupported, PreviewPolicy policy) {
 
@@ -53,6 +56,7 @@ final class ReconcilePlanner {
       Set<PreviewKey> all = new TreeSet<>(environments.keySet());
       all.addAll(databases);
       all.addAll(dnsRecords.keySet());
+      all.addAll(workspaces);
       return all;
     }
 

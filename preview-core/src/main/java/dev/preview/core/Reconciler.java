@@ -48,11 +48,14 @@ final class Reconciler {
   private final Slots slots;
   private final Listeners listeners;
   private final BuildWaits waits;
+  private final Workspaces workspaces;
 
+  /** @param workspaces the checkouts of {@code build.from: source}, or null */
   Reconciler(EnvironmentProvider environment, DatabaseProvider database, DnsProvider dns,
       PullRequestSource pullRequests, PreviewPolicy policy, Clock clock, boolean redeployMissing,
-      KeyScheduler scheduler, Slots slots, Listeners listeners, BuildWaits waits) {
+      KeyScheduler scheduler, Slots slots, Listeners listeners, BuildWaits waits, Workspaces workspaces) {
     this.waits = waits;
+    this.workspaces = workspaces;
     this.environment = environment;
     this.database = database;
     this.dns = dns;
@@ -90,7 +93,7 @@ final class Reconciler {
         }
       }
       String what = describe(key, facts.environments().containsKey(key), facts.databases().contains(key),
-          facts.dnsRecords().getOrDefault(key, List.of()));
+          facts.dnsRecords().getOrDefault(key, List.of()), facts.workspaces().contains(key));
       log.warn("reconcile{}: {} {} because {}", dryRun ? " (dry run)" : "", kindVerb(a.kind()), what, a.reason());
       listeners.fire(l -> l.onReclaimed(key, what, a.reason()));
       actions.add(new ReconcileReport.Action(key, a.kind(), a.reason(), done));
@@ -133,9 +136,24 @@ final class Reconciler {
         log.warn("reconcile: {} could not list its records: {}", dns.name(), e.toString());
       }
     }
+    Set<PreviewKey> spaces = new TreeSet<>();
+    if (workspaces != null) {
+      try {
+        Workspaces.Listing l = workspaces.list();
+        spaces.addAll(l.keys());
+        for (java.nio.file.Path dir : l.unmapped()) {
+          log.warn("reconcile: {} is in the workspaces root but no readable {}.key next to it says whose it is; left alone"
+              + " (remove it by hand if no preview uses it)", dir, dir.getFileName());
+        }
+      } catch (RuntimeException e) {
+        errors.add("could not list workspaces: " + e.getMessage());
+        log.warn("reconcile: could not list the workspaces in {}: {}", workspaces.root(), e.toString());
+      }
+    }
     Set<PreviewKey> all = new TreeSet<>(envs.keySet());
     all.addAll(dbs);
     all.addAll(records.keySet());
+    all.addAll(spaces);
 
     // What the SCM says is open, per repository; no entry when unknown.
     Map<String, Map<PreviewKey, PullRequest>> open = new TreeMap<>();
@@ -166,7 +184,7 @@ final class Reconciler {
         touched.add(key);
       }
     }
-    return new Facts(envs, dbs, records, open, unknown, busy, touched, now, redeployMissing,
+    return new Facts(envs, dbs, records, spaces, open, unknown, busy, touched, now, redeployMissing,
         environment.supportsSuspend(), policy);
   }
 
@@ -204,7 +222,8 @@ final class Reconciler {
     };
   }
 
-  private static String describe(PreviewKey key, boolean env, boolean db, Collection<DnsRecord> records) {
+  private static String describe(PreviewKey key, boolean env, boolean db, Collection<DnsRecord> records,
+      boolean workspace) {
     List<String> parts = new ArrayList<>();
     if (env) {
       parts.add("environment");
@@ -214,6 +233,9 @@ final class Reconciler {
     }
     for (DnsRecord r : records) {
       parts.add("DNS " + r.hostname());
+    }
+    if (workspace) {
+      parts.add("workspace");
     }
     return key + " [" + String.join(", ", parts) + "]";
   }

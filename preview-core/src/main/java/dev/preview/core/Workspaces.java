@@ -12,16 +12,22 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Stream;
 
 /**
  * The checkouts of {@code build.from: source}, one per preview under one root:
  * {@code <root>/<name>/} holds the PR's code at the deployed revision and {@code <root>/<name>.build.log}
  * the output of its last {@code app.build}, where {@code <name>} is {@link Names#dnsLabel(Installation, PreviewKey)}
  * (so two installations sharing a root never share a checkout). A workspace is reused by every push
- * of its PR and removed by the teardown.
+ * of its PR and removed by the teardown. Since the name is a hashed label, {@code <root>/<name>.key}
+ * records the key ({@link PreviewKey#id()}), so reconcile can map a directory back to its preview
+ * ({@link #list()}) and remove the workspaces nothing else tears down.
  *
  * <p>Immutable; one key's workspace is used by one run at a time (the key's worker thread).
  */
@@ -41,6 +47,88 @@ final class Workspaces {
   /** The checkout of {@code key} (may not exist yet). */
   Path of(PreviewKey key) {
     return root.resolve(Names.dnsLabel(installation, key));
+  }
+
+  /** The sidecar file naming the key whose workspace {@code <root>/<name>/} is. */
+  Path keyFile(PreviewKey key) {
+    return root.resolve(Names.dnsLabel(installation, key) + ".key");
+  }
+
+  /**
+   * The checkout of {@code key}, its root created and its key recorded next to it: what a build
+   * fetches into.
+   */
+  Path prepare(PreviewKey key) {
+    Path f = keyFile(key);
+    try {
+      Files.createDirectories(root);
+      if (!Files.isRegularFile(f) || !Files.readString(f, StandardCharsets.UTF_8).strip().equals(key.id())) {
+        Path tmp = root.resolve(f.getFileName() + ".tmp");
+        Files.writeString(tmp, key.id() + "\n", StandardCharsets.UTF_8);
+        Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot record the key of workspace " + of(key) + ": " + e.getMessage(), e);
+    }
+    return of(key);
+  }
+
+  /**
+   * What is under the root.
+   *
+   * @param keys the previews of this installation that have a workspace (a directory or its build log)
+   * @param unmapped directories that are no workspace of a known key: no {@code <name>.key} next to
+   *     them, or one that cannot be read or names a key whose workspace has another name; left alone
+   */
+  record Listing(Set<PreviewKey> keys, List<Path> unmapped) {}
+
+  /**
+   * The workspaces under the root, mapped back to their keys by their {@code .key} files. A key
+   * file of another installation sharing the root (its key's name here differs) is not ours and is
+   * not reported; a directory with no key file is reported unmapped. An absent root: nothing.
+   */
+  Listing list() {
+    Set<PreviewKey> keys = new TreeSet<>();
+    List<Path> unmapped = new ArrayList<>();
+    if (!Files.isDirectory(root)) {
+      return new Listing(keys, unmapped);
+    }
+    Set<String> mappedNames = new TreeSet<>();
+    Set<String> foreignNames = new TreeSet<>();
+    List<Path> entries;
+    try (Stream<Path> s = Files.list(root)) {
+      entries = s.sorted().toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot list the workspaces in " + root + ": " + e.getMessage(), e);
+    }
+    for (Path p : entries) {
+      String file = p.getFileName().toString();
+      if (!file.endsWith(".key") || !Files.isRegularFile(p)) {
+        continue;
+      }
+      String name = file.substring(0, file.length() - ".key".length());
+      PreviewKey key;
+      try {
+        key = PreviewKey.parse(Files.readString(p, StandardCharsets.UTF_8).strip());
+      } catch (IOException | RuntimeException e) {
+        continue; // unreadable: its directory is reported unmapped below
+      }
+      if (!Names.dnsLabel(installation, key).equals(name)) {
+        foreignNames.add(name); // another installation's (or a renamed copy): not ours to remove
+        continue;
+      }
+      mappedNames.add(name);
+      if (Files.exists(of(key)) || Files.exists(buildLog(key))) {
+        keys.add(key);
+      }
+    }
+    for (Path p : entries) {
+      String file = p.getFileName().toString();
+      if (Files.isDirectory(p) && !mappedNames.contains(file) && !foreignNames.contains(file)) {
+        unmapped.add(p);
+      }
+    }
+    return new Listing(keys, unmapped);
   }
 
   /** The output of {@code key}'s last build. */
@@ -67,13 +155,15 @@ final class Workspaces {
     }
   }
 
-  /** Removes {@code key}'s checkout and build log. Idempotent. */
+  /** Removes {@code key}'s checkout, build log and key file (last, so a failed removal stays mappable). Idempotent. */
   void delete(PreviewKey key) {
     deleteTree(of(key));
-    try {
-      Files.deleteIfExists(buildLog(key));
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot remove " + buildLog(key) + ": " + e.getMessage(), e);
+    for (Path f : List.of(buildLog(key), keyFile(key))) {
+      try {
+        Files.deleteIfExists(f);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot remove " + f + ": " + e.getMessage(), e);
+      }
     }
   }
 

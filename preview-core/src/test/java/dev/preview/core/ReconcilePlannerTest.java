@@ -133,6 +133,30 @@ class ReconcilePlannerTest {
         row("branch key still expires by TTL",
             f -> f.env(expired(MAIN)).open(REPO),
             List.of(act(MAIN, EXPIRE, ttlRanOut()))),
+        row("workspace left without an environment, its PR gone: removed as an orphan",
+            f -> f.workspace(PR1).open(REPO),
+            List.of(act(PR1, DELETE_ORPHAN, GONE))),
+        row("workspace of an open PR without an environment (a failed build): kept",
+            f -> f.workspace(PR1).open(REPO, pr(PR1)),
+            List.of()),
+        row("workspace of an open PR without an environment, redeployMissing on: redeployed, not removed",
+            f -> f.workspace(PR1).open(REPO, pr(PR1)).redeployMissing(true),
+            List.of(act(PR1, REDEPLOY, MISSING))),
+        row("workspace of a running preview of an open PR: kept",
+            f -> f.env(fresh(PR1)).workspace(PR1).open(REPO, pr(PR1)),
+            List.of()),
+        row("workspace of a PR with work in flight: left alone, even if its PR is gone",
+            f -> f.workspace(PR1).workspace(PR2).open(REPO).busy(PR1).touched(PR2),
+            List.of()),
+        row("workspace of a branch preview without an environment: leftovers removed",
+            f -> f.workspace(MAIN).open(REPO),
+            List.of(act(MAIN, FINISH_TEARDOWN, LEFTOVERS))),
+        row("workspace without an environment, SCM unknown: the removal is held back",
+            f -> f.workspace(PR1).unknown(REPO),
+            List.of(held(PR1, FINISH_TEARDOWN, LEFTOVERS))),
+        row("workspaces are one more fact: with a database of another key, one action each",
+            f -> f.workspace(PR2).db(PR1).open(REPO, pr(PR2)),
+            List.of(act(PR1, DELETE_ORPHAN, GONE))),
         row("several keys: one action each, in key order",
             f -> f.env(fresh(PR2)).db(PR1).env(idle(PR3)).open(REPO, pr(PR3)).suspend(true),
             List.of(act(PR1, DELETE_ORPHAN, GONE), act(PR2, DELETE_ORPHAN, GONE), act(PR3, SLEEP, IDLE))));
@@ -188,6 +212,7 @@ class ReconcilePlannerTest {
     final Map<PreviewKey, Environment> environments = new TreeMap<>();
     final Set<PreviewKey> databases = new TreeSet<>();
     final Map<PreviewKey, List<DnsRecord>> records = new TreeMap<>();
+    final Set<PreviewKey> workspaces = new TreeSet<>();
     final Map<String, Map<PreviewKey, PullRequest>> open = new TreeMap<>();
     final Set<String> unknown = new TreeSet<>();
     final Set<PreviewKey> busy = new HashSet<>();
@@ -197,6 +222,7 @@ class ReconcilePlannerTest {
 
     FactsBuilder env(Environment e) { environments.put(e.key(), e); return this; }
     FactsBuilder db(PreviewKey key) { databases.add(key); return this; }
+    FactsBuilder workspace(PreviewKey key) { workspaces.add(key); return this; }
 
     FactsBuilder dns(PreviewKey key) {
       String host = key.isPullRequest() ? "pr-" + key.number() + ".preview.example.com" : "main.preview.example.com";
@@ -220,8 +246,8 @@ class ReconcilePlannerTest {
     FactsBuilder suspend(boolean supported) { suspend = supported; return this; }
 
     Facts build() {
-      return new Facts(environments, databases, records, open, unknown, busy, touched, NOW, redeployMissing, suspend,
-          POLICY);
+      return new Facts(environments, databases, records, workspaces, open, unknown, busy, touched, NOW,
+          redeployMissing, suspend, POLICY);
     }
   }
 }

@@ -4,6 +4,7 @@ import dev.preview.spi.Environment;
 import dev.preview.spi.EnvironmentProvider;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.EnvironmentSpec;
+import dev.preview.spi.ImageAvailability;
 import dev.preview.spi.Installation;
 import dev.preview.spi.Labels;
 import dev.preview.spi.Names;
@@ -97,6 +98,10 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   private final ManifestTemplate template;
   private final Clock clock;
   private final Installation installation;
+  private final RegistryManifests registry;
+  /** The pull secrets' registry authorizations, and when they were read (System.nanoTime); guarded by this. */
+  private Map<String, String> registryAuths;
+  private long registryAuthsRead;
   /** Prefix of namespace names for an instance other than {@code default}; null for it. */
 
   private KubernetesEnvironmentProvider(KubernetesClient client, boolean ownsClient, KubernetesSettings settings,
@@ -107,6 +112,9 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     this.template = new ManifestTemplate(settings);
     this.installation = installation;
     this.clock = clock;
+    this.registry = new RegistryManifests(
+        java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(5)).build(),
+        this::registryAuthorizations);
   }
 
   /**
@@ -540,6 +548,49 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     sb.append(". Inspect it with `kubectl get namespace ").append(n.getMetadata().getName())
         .append(" -o yaml`; usually a resource inside has a finalizer whose controller is gone, or an APIService is unavailable");
     return sb.toString();
+  }
+
+  // ------------------------------------------------------------------------------ images
+
+  /**
+   * Asks the image's registry for its manifest ({@code HEAD /v2/<name>/manifests/<ref>}), with the
+   * credentials {@code environment.pullSecrets} hold for that registry (read from
+   * {@code pullSecretsNamespace}, at most once a minute), else anonymously. What a pull would
+   * fetch; 401/403 and errors are UNKNOWN (a wait then relies on CI events and its timeout).
+   */
+  @Override
+  public ImageAvailability imageAvailable(String image) {
+    return registry.manifestExists(image);
+  }
+
+  /** Registry host -> {@code Basic ...}, from the pull secrets; a secret that cannot be read is skipped (anonymous). */
+  private synchronized Map<String, String> registryAuthorizations() {
+    if (registryAuths != null && System.nanoTime() - registryAuthsRead < 60_000_000_000L) {
+      return registryAuths;
+    }
+    Map<String, String> auths = new LinkedHashMap<>();
+    String from = settings.pullSecrets.isEmpty() ? null : sourceNamespace(settings.pullSecretsNamespace);
+    for (String name : settings.pullSecrets) {
+      try {
+        Secret secret = client.secrets().inNamespace(from).withName(name).get();
+        Map<String, String> data = secret == null || secret.getData() == null ? Map.of() : secret.getData();
+        String encoded = data.containsKey(".dockerconfigjson") ? data.get(".dockerconfigjson") : data.get(".dockercfg");
+        if (encoded == null) {
+          LOG.debug("kubernetes: pull secret {}/{} holds no docker config; not used to look for images", from, name);
+          continue;
+        }
+        String json = new String(java.util.Base64.getMimeDecoder().decode(encoded), java.nio.charset.StandardCharsets.UTF_8);
+        Map<?, ?> config = client.getKubernetesSerialization().unmarshal(json, Map.class);
+        RegistryManifests.basicAuthorizations(config).forEach(auths::putIfAbsent);
+      } catch (RuntimeException e) {
+        // Never the exception's text: it could quote the secret's data.
+        LOG.debug("kubernetes: could not read pull secret {}/{} ({}); looking for images anonymously", from, name,
+            e.getClass().getSimpleName());
+      }
+    }
+    registryAuths = Map.copyOf(auths);
+    registryAuthsRead = System.nanoTime();
+    return registryAuths;
   }
 
   // ------------------------------------------------------------------------------ suspend/resume
