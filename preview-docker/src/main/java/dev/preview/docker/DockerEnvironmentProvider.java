@@ -100,7 +100,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   private static final int BUILD_TAIL = 20;
 
   private final DockerSettings settings;
-  private final RegistryProbe registryProbe;
+  private final dev.preview.spi.RegistryManifests registryProbe;
   private final DockerClient docker;
   private final Engine engine;
   private final Installation installation;
@@ -110,7 +110,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
 
   DockerEnvironmentProvider(DockerSettings settings, DockerClient docker, Installation installation) {
     this.settings = settings;
-    this.registryProbe = new RegistryProbe(settings.registry);
+    this.registryProbe = registryManifests(settings.registry);
     this.docker = docker;
     this.engine = new Engine(settings.host, settings.hostSource);
     this.installation = Objects.requireNonNull(installation, "installation");
@@ -140,6 +140,19 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   /** The name of a part (container, volume) of the preview. */
   String dockerName(PreviewKey key, String part) {
     return Names.docker(installation, key, part);
+  }
+
+  /** The registry client with the configured credentials, for {@code settings.registry}'s server only. */
+  static dev.preview.spi.RegistryManifests registryManifests(DockerSettings.Registry registry) {
+    java.util.Map<String, String> auth = new java.util.LinkedHashMap<>();
+    if (registry != null && registry.username() != null && registry.password() != null) {
+      String pair = registry.username() + ":" + registry.password().reveal();
+      auth.put(dev.preview.spi.RegistryManifests.host(registry.server() == null ? "docker.io" : registry.server()),
+          "Basic " + java.util.Base64.getEncoder().encodeToString(pair.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    }
+    java.util.Map<String, String> fixed = java.util.Map.copyOf(auth);
+    return new dev.preview.spi.RegistryManifests(
+        java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(5)).build(), () -> fixed);
   }
 
   /** Label filters ({@code name=value}) selecting this installation's resources of {@code key}, plus {@code extra}. */

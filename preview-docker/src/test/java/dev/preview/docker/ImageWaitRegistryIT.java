@@ -107,7 +107,8 @@ class ImageWaitRegistryIT {
     DockerEnvironmentProvider env = provider(PASSWORD);
     // The orchestrator looks in the registry only, and only once "CI" is done (pushed, and its local
     // copy gone): a look while the test's local tag exists would deploy from the host, not the registry.
-    RegistryProbe registryOnly = new RegistryProbe(new DockerSettings.Registry(server, USER, dev.preview.spi.Secret.of(PASSWORD)));
+    dev.preview.spi.RegistryManifests registryOnly = DockerEnvironmentProvider.registryManifests(
+        new DockerSettings.Registry(server, USER, dev.preview.spi.Secret.of(PASSWORD)));
     java.util.concurrent.atomic.AtomicBoolean ciDone = new java.util.concurrent.atomic.AtomicBoolean();
     java.util.concurrent.atomic.AtomicInteger looks = new java.util.concurrent.atomic.AtomicInteger();
     dev.preview.spi.EnvironmentProvider looking = new Delegating(env) {

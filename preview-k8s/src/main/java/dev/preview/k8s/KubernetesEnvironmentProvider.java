@@ -1,5 +1,7 @@
 package dev.preview.k8s;
 
+import dev.preview.spi.RegistryManifests;
+
 import dev.preview.spi.Environment;
 import dev.preview.spi.EnvironmentProvider;
 import dev.preview.spi.ConfigurationException;

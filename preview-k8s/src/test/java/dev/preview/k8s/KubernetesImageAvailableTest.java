@@ -1,5 +1,7 @@
 package dev.preview.k8s;
 
+import dev.preview.spi.RegistryManifests;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.preview.spi.ImageAvailability;

@@ -1,6 +1,5 @@
-package dev.preview.k8s;
+package dev.preview.spi;
 
-import dev.preview.spi.ImageAvailability;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -23,9 +22,12 @@ import java.util.regex.Pattern;
  * {@code 401} names; anonymous when no pull secret is for it. 200: PRESENT, 404: ABSENT, anything
  * else (401/403, 5xx, no answer): UNKNOWN. Plain HTTP only for a loopback registry, HTTPS otherwise.
  * Never throws; never puts a credential in a message or a log. Thread-safe.
+ *
+ * <p>For providers' {@link EnvironmentProvider#imageAvailable}: the docker and kubernetes providers
+ * share it, with their own credentials.
  */
-final class RegistryManifests {
-  static final String ACCEPT = String.join(", ",
+public final class RegistryManifests {
+  public static final String ACCEPT = String.join(", ",
       "application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
       "application/vnd.docker.distribution.manifest.list.v2+json",
       "application/vnd.docker.distribution.manifest.v2+json");
@@ -40,14 +42,14 @@ final class RegistryManifests {
    * @param authorizations the {@code Authorization} header value ({@code Basic ...}) per registry
    *     host (as {@link #host} normalises it), read from the pull secrets; asked once per look
    */
-  RegistryManifests(HttpClient http, Supplier<Map<String, String>> authorizations) {
+  public RegistryManifests(HttpClient http, Supplier<Map<String, String>> authorizations) {
     this.http = http;
     this.authorizations = authorizations;
   }
 
   /** An image reference split into registry host, repository and tag or digest. */
-  record Reference(String registry, String repository, String reference) {
-    static Reference parse(String image) {
+  public record Reference(String registry, String repository, String reference) {
+    public static Reference parse(String image) {
       String rest = image.trim();
       String registry = HUB;
       int slash = rest.indexOf('/');
@@ -78,7 +80,7 @@ final class RegistryManifests {
   }
 
   /** Whether {@code host} (maybe with a port) is this machine: the only place plain HTTP is used. */
-  static boolean loopback(String host) {
+  public static boolean loopback(String host) {
     String h = host.replaceFirst(":\\d+$", "");
     return h.equals("localhost") || h.startsWith("127.") || h.equals("[::1]");
   }
@@ -88,7 +90,7 @@ final class RegistryManifests {
    * {@code ghcr.io}, {@code registry.example:5000}), reduced to the host (and port) an image names;
    * Docker Hub's several names are one.
    */
-  static String host(String registry) {
+  public static String host(String registry) {
     String h = registry.trim().replaceFirst("^[a-zA-Z]+://", "").replaceFirst("/.*$", "").toLowerCase(Locale.ROOT);
     if (h.equals("docker.io") || h.equals("index.docker.io") || h.equals(HUB)) {
       return HUB;
@@ -101,7 +103,7 @@ final class RegistryManifests {
    * {"username", "password"}}}} ({@code .dockerconfigjson}) or the same map at the top level
    * ({@code .dockercfg}).
    */
-  static Map<String, String> basicAuthorizations(Map<?, ?> config) {
+  public static Map<String, String> basicAuthorizations(Map<?, ?> config) {
     Map<String, String> out = new LinkedHashMap<>();
     Object auths = config.containsKey("auths") ? config.get("auths") : config;
     if (!(auths instanceof Map<?, ?> m)) {
@@ -124,7 +126,8 @@ final class RegistryManifests {
     return out;
   }
 
-  ImageAvailability manifestExists(String image) {
+  /** Whether the registry holds {@code image}'s manifest; UNKNOWN when it cannot tell. */
+  public ImageAvailability manifestExists(String image) {
     try {
       Reference r = Reference.parse(image);
       URI uri = URI.create((loopback(r.registry()) ? "http://" : "https://") + r.registry() + "/v2/" + r.repository()
@@ -153,7 +156,7 @@ final class RegistryManifests {
     }
   }
 
-  private HttpResponse<Void> head(URI uri, String authorization) throws Exception {
+  private HttpResponse<Void> head(URI uri, @org.jspecify.annotations.Nullable String authorization) throws Exception {
     HttpRequest.Builder b = HttpRequest.newBuilder(uri).method("HEAD", HttpRequest.BodyPublishers.noBody())
         .timeout(Duration.ofSeconds(10)).header("Accept", ACCEPT);
     if (authorization != null) {
@@ -163,7 +166,7 @@ final class RegistryManifests {
   }
 
   /** The Bearer token from the realm the challenge names (HTTPS, or loopback), asked with {@code basic} if any. */
-  private String token(String challenge, String basic) throws Exception {
+  private @org.jspecify.annotations.Nullable String token(String challenge, @org.jspecify.annotations.Nullable String basic) throws Exception {
     Map<String, String> p = new LinkedHashMap<>();
     Matcher m = PARAM.matcher(challenge);
     while (m.find()) {
