@@ -14,11 +14,7 @@ import dev.preview.spi.EnvironmentSpec;
 import dev.preview.spi.Labels;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderException;
-import dev.preview.testkit.Servers;
-import java.net.ServerSocket;
 import java.net.URI;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,14 +31,10 @@ import org.junit.jupiter.api.Test;
  * docker-registry, started here with htpasswd auth on 127.0.0.1, which the engine trusts without TLS).
  */
 class DockerRegistryAuthIT {
-  private static final Path REGISTRY = Path.of("/usr/bin/docker-registry");
-  private static final String USER = "preview-bot";
-  private static final String PASSWORD = "registry-pass-7f3a";
-  /** htpasswd -Bbn preview-bot registry-pass-7f3a */
-  private static final String HTPASSWD = "preview-bot:$2y$05$8pbqtBrBSyMNIL1Qla9o7umDuYXHg8ttMLgXLnIyDJu50UoWL1rWO\n";
+  private static final String USER = TestRegistry.USER;
+  private static final String PASSWORD = TestRegistry.PASSWORD;
 
-  private static Process registry;
-  private static Path dir;
+  private static TestRegistry registry;
   private static String server;
   private static String image;
   private static DockerClient docker;
@@ -51,26 +43,8 @@ class DockerRegistryAuthIT {
   @BeforeAll
   static void startRegistry() throws Exception {
     docker = TestDocker.engine();
-    Servers.require("a Docker registry binary at " + REGISTRY, Files.isExecutable(REGISTRY),
-        "apt-get install docker-registry (.ci/servers/docker.sh does)");
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
-    server = "127.0.0.1:" + port;
-    dir = Files.createTempDirectory("preview-registry");
-    Files.writeString(dir.resolve("htpasswd"), HTPASSWD);
-    Files.writeString(dir.resolve("config.yml"), String.join("\n",
-        "version: 0.1",
-        "log: {level: warn}",
-        "storage: {filesystem: {rootdirectory: " + dir.resolve("data") + "}}",
-        "http: {addr: \"" + server + "\"}",
-        "auth: {htpasswd: {realm: preview-test, path: " + dir.resolve("htpasswd") + "}}",
-        ""));
-    registry = new ProcessBuilder(REGISTRY.toString(), "serve", dir.resolve("config.yml").toString())
-        .redirectErrorStream(true).redirectOutput(dir.resolve("registry.log").toFile()).start();
-    await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
-        .until(() -> TestDocker.get(URI.create("http://" + server + "/v2/")).status() == 401);
+    registry = TestRegistry.start();
+    server = registry.server;
 
     String repository = server + "/it/httpd";
     image = repository + ":auth";
@@ -103,9 +77,8 @@ class DockerRegistryAuthIT {
   @AfterAll
   static void stopRegistry() {
     if (registry != null) {
-      registry.destroy();
+      registry.close();
     }
-    TestDocker.deleteTree(dir);
   }
 
   private PreviewKey key() {

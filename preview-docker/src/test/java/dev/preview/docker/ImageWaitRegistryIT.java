@@ -19,11 +19,7 @@ import dev.preview.spi.PullRequest;
 import dev.preview.spi.PullRequestEvent;
 import dev.preview.testkit.FakePullRequestSource;
 import dev.preview.testkit.FakeScmNotifier;
-import dev.preview.testkit.Servers;
-import java.net.ServerSocket;
 import java.net.URI;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
@@ -38,48 +34,25 @@ import org.junit.jupiter.api.Test;
  * in the registry and the preview deploys READY from it.
  */
 class ImageWaitRegistryIT {
-  private static final Path REGISTRY = Path.of("/usr/bin/docker-registry");
-  private static final String USER = "preview-bot";
-  private static final String PASSWORD = "registry-pass-7f3a";
-  /** htpasswd -Bbn preview-bot registry-pass-7f3a */
-  private static final String HTPASSWD = "preview-bot:$2y$05$8pbqtBrBSyMNIL1Qla9o7umDuYXHg8ttMLgXLnIyDJu50UoWL1rWO\n";
+  private static final String USER = TestRegistry.USER;
+  private static final String PASSWORD = TestRegistry.PASSWORD;
 
-  private static Process registry;
-  private static Path dir;
+  private static TestRegistry registry;
   private static String server;
   private static DockerClient docker;
 
   @BeforeAll
   static void startRegistry() throws Exception {
     docker = TestDocker.engine();
-    Servers.require("a Docker registry binary at " + REGISTRY, Files.isExecutable(REGISTRY),
-        "apt-get install docker-registry (.ci/servers/docker.sh does)");
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
-    server = "127.0.0.1:" + port;
-    dir = Files.createTempDirectory("preview-registry-wait");
-    Files.writeString(dir.resolve("htpasswd"), HTPASSWD);
-    Files.writeString(dir.resolve("config.yml"), String.join("\n",
-        "version: 0.1",
-        "log: {level: warn}",
-        "storage: {filesystem: {rootdirectory: " + dir.resolve("data") + "}}",
-        "http: {addr: \"" + server + "\"}",
-        "auth: {htpasswd: {realm: preview-test, path: " + dir.resolve("htpasswd") + "}}",
-        ""));
-    registry = new ProcessBuilder(REGISTRY.toString(), "serve", dir.resolve("config.yml").toString())
-        .redirectErrorStream(true).redirectOutput(dir.resolve("registry.log").toFile()).start();
-    await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
-        .until(() -> TestDocker.get(URI.create("http://" + server + "/v2/")).status() == 401);
+    registry = TestRegistry.start();
+    server = registry.server;
   }
 
   @AfterAll
   static void stopRegistry() {
     if (registry != null) {
-      registry.destroy();
+      registry.close();
     }
-    TestDocker.deleteTree(dir);
   }
 
   private static DockerEnvironmentProvider provider(String password) {
