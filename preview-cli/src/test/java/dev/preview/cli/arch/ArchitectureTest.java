@@ -78,6 +78,15 @@ class ArchitectureTest {
   }
 
   @Test
+  void the_rules_can_fail_a_rule_every_class_breaks_is_reported() {
+    // Guards against a rule set that passes because nothing was imported or nothing is checked.
+    org.assertj.core.api.Assertions.assertThatThrownBy(() ->
+            noClasses().that().resideInAPackage("dev.preview.spi..").should().dependOnClassesThat()
+                .resideInAPackage("java.lang..").check(classes))
+        .isInstanceOf(AssertionError.class).hasMessageContaining("dev.preview.spi");
+  }
+
+  @Test
   void no_package_cycles() {
     slices().matching("dev.preview.(**)").should().beFreeOfCycles().check(classes);
   }
