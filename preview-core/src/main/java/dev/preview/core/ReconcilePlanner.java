@@ -19,7 +19,9 @@ import java.util.TreeSet;
  *
  * <p>Per key (sorted), first match wins: its PR is known gone (a pull-request key, absent from its
  * repository's open PRs) -> {@code DELETE_ORPHAN}; no environment -> {@code REDEPLOY} if its PR is
- * open and {@code redeployMissing}, {@code FINISH_TEARDOWN} if no open PR is known; otherwise the
+ * open and {@code redeployMissing}, {@code FINISH_TEARDOWN} if no open PR is known; an environment
+ * at another commit than its open PR's head -> {@code REDEPLOY} if {@code redeployMissing} (after
+ * expiry and sleep, which win); otherwise the
  * policy's verdict -> {@code EXPIRE}, or {@code SLEEP} if the environment provider can suspend. A
  * deleting action is held back when the SCM could not list some repository; keys with work in flight
  * are left alone. A workspace of {@code build.from: source} counts as something the key owns, like a
@@ -113,6 +115,11 @@ final class ReconcilePlanner {
         } else if (v.action() == Verdict.Action.SLEEP && facts.suspendSupported()) {
           kind = ReconcileReport.Kind.SLEEP;
           reason = v.reason();
+        } else if (pr != null && facts.redeployMissing() && env.revision() != null && !sameCommit(env.revision(), pr.headSha())) {
+          // A push whose webhook was lost, or a wait for its build that a restart forgot: the head
+          // the SCM reports is not what runs (the deploy's guard and wait steps take it from there).
+          kind = ReconcileReport.Kind.REDEPLOY;
+          reason = "its PR's head is " + abbreviate(pr.headSha()) + " but " + abbreviate(env.revision()) + " is deployed";
         }
       }
       if (kind != null) {
@@ -121,5 +128,16 @@ final class ReconcilePlanner {
       }
     }
     return actions;
+  }
+
+  /** Whether two commit ids name the same commit (one may be an abbreviation of the other). */
+  static boolean sameCommit(String a, String b) {
+    String x = a.toLowerCase(java.util.Locale.ROOT);
+    String y = b.toLowerCase(java.util.Locale.ROOT);
+    return x.startsWith(y) || y.startsWith(x);
+  }
+
+  private static String abbreviate(String sha) {
+    return sha.length() > 7 ? sha.substring(0, 7) : sha;
   }
 }

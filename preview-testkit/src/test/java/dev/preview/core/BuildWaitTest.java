@@ -100,6 +100,39 @@ class BuildWaitTest {
   }
 
   @Test
+  void a_wait_a_restart_forgot_is_taken_up_again_by_reconcile_with_redeploy_missing() throws Exception {
+    // Before the restart: sha 1 deployed (no wait configured then).
+    orchestrator(b -> {});
+    assertThat(opened(PR1, 1).state()).isEqualTo(PreviewState.READY);
+    orchestrator.close();
+    orchestrator = null;
+    // The push to sha 2 arrived while the process was down (or its wait died with it): the SCM says
+    // the head is sha 2, the environment still runs sha 1.
+    open(PR1, 2);
+    orchestrator = PreviewOrchestrator.builder()
+        .environment(env).notifier(scm).pullRequests(source)
+        .app(AppTemplate.builder().image(IMAGE).readinessTimeout(Duration.ofMillis(300))
+            .readinessInterval(Duration.ofMillis(10)).build())
+        .clock(clock).healthCheck(url -> true).redeployMissing(true)
+        .buildSettings(BuildSettings.builder().waitFor(List.of("build-image")).build())
+        .listener(new PreviewListener() {
+          @Override
+          public void onTransition(PreviewKey key, PreviewState state, String message) {
+            transitions.add(key.number() + ":" + state + ":" + message);
+          }
+        })
+        .build();
+
+    assertThat(orchestrator.reconcile(false).actions()).singleElement()
+        .satisfies(a -> assertThat(a.kind()).isEqualTo(ReconcileReport.Kind.REDEPLOY));
+    await().atMost(Duration.ofSeconds(10)).until(() -> transitions.stream().anyMatch(t -> t.startsWith("1:WAITING")));
+    assertThat(env.find(PR1).orElseThrow().revision()).as("still the old one while waiting").isEqualTo(sha(1));
+
+    orchestrator.handle(ci("build-image", 2, Conclusion.SUCCESS, "success"));
+    await().atMost(Duration.ofSeconds(10)).until(() -> sha(2).equals(env.find(PR1).map(e -> e.revision()).orElse(null)));
+  }
+
+  @Test
   void a_deploy_whose_image_is_not_built_waits_and_the_pr_says_for_what() throws Exception {
     waitingForCi();
 
