@@ -270,7 +270,10 @@ public final class PreviewOrchestrator implements AutoCloseable {
     public Builder sources(SourceFetcher fetcher) { this.sources = Objects.requireNonNull(fetcher, "sources"); return this; }
     /** Passed to the database provider as {@link DatabaseSpec#baseline()}. */
     public Builder databaseBaseline(String baseline) { this.databaseBaseline = baseline; return this; }
-    /** Whether reconcile redeploys open PRs whose environment is missing (default false). */
+    /**
+     * Whether reconcile deploys open PRs whose environment is missing or runs another commit than the
+     * PR's head (a lost push webhook, or a wait for its build a restart forgot). Default false.
+     */
     public Builder redeployMissing(boolean on) { this.redeployMissing = on; return this; }
     /** How many PRs are worked on at once (default 4). */
     public Builder parallelism(int n) {

@@ -112,7 +112,8 @@ public final class PreviewAssembly {
         .app(config.app())
         .policy(config.policy())
         .installation(installation)
-        .buildSettings(config.build());
+        .buildSettings(config.build())
+        .redeployMissing(config.redeployMissing());
     providers.database().ifPresent(b::database);
     providers.dns().ifPresent(b::dns);
     providers.pullRequests().ifPresent(b::pullRequests);

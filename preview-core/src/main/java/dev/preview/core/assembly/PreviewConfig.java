@@ -97,6 +97,7 @@ public final class PreviewConfig {
   private final AppTemplate app;
   private final PreviewPolicy policy;
   private final Duration reconcileInterval;
+  private final boolean redeployMissing;
   private final BuildSettings build;
   private final Map<ProviderKind, ProviderSection> sections;
   private final Installation installation;
@@ -110,6 +111,7 @@ public final class PreviewConfig {
     this.app = r.app;
     this.policy = r.policy;
     this.reconcileInterval = r.reconcileInterval;
+    this.redeployMissing = r.redeployMissing;
     this.build = r.build;
     this.sections = Map.copyOf(r.sections);
     this.problems = List.copyOf(r.problems);
@@ -309,6 +311,14 @@ public final class PreviewConfig {
     return reconcileInterval;
   }
 
+  /**
+   * {@code reconcile.redeployMissing}: whether reconcile deploys open PRs whose environment is missing
+   * or runs another commit than the PR's head. Default false.
+   */
+  public boolean redeployMissing() {
+    return redeployMissing;
+  }
+
   /** How previews get their PR's own build (the {@code build} section); {@link BuildSettings#defaults()} when absent. */
   public BuildSettings build() {
     return build;
@@ -376,6 +386,7 @@ public final class PreviewConfig {
     private AppTemplate app;
     private PreviewPolicy policy = PreviewPolicy.defaults();
     private Duration reconcileInterval = DEFAULT_RECONCILE_INTERVAL;
+    private boolean redeployMissing;
     private BuildSettings build = BuildSettings.defaults();
     private String dnsTarget;
     private int dnsTtl = Installation.DEFAULT_DNS_TTL;
@@ -839,6 +850,7 @@ public final class PreviewConfig {
     private Duration reconcile(Map<String, Object> raw) {
       ProviderConfig c = ProviderConfig.of("reconcile", raw);
       Duration d = positive(c, "interval", DEFAULT_RECONCILE_INTERVAL, false);
+      redeployMissing = c.bool("redeployMissing", false);
       addAll(c.problems());
       return d;
     }

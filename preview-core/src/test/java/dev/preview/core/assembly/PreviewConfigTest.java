@@ -546,4 +546,13 @@ class PreviewConfigTest {
     assertThatThrownBy(() -> PreviewConfig.parse("app: {port: 80}\n", NO_ENV, "p.yaml"))
         .hasMessageContaining("app: set one of app.image, app.buildContext or app.command");
   }
+
+  @Test
+  void reconcileRedeployMissingIsReadAndOffByDefault() {
+    assertThat(PreviewConfig.parse("app: {image: x}\n", NO_ENV, "p.yaml").redeployMissing()).isFalse();
+    assertThat(PreviewConfig.parse("app: {image: x}\nreconcile: {redeployMissing: true}\n", NO_ENV, "p.yaml")
+        .redeployMissing()).isTrue();
+    assertThatThrownBy(() -> PreviewConfig.parse("app: {image: x}\nreconcile: {redeployMissing: sometimes}\n", NO_ENV, "p.yaml"))
+        .hasMessageContaining("reconcile.redeployMissing");
+  }
 }
