@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  */
 class DemoCommandTest {
   /** Every check of a demo where everything works (PreviewDemoTest and PreviewJarIT expect the same number). */
-  static final int CHECKS = 61;
+  static final int CHECKS = 63;
 
   @Test
   void theDemoRunsTheWholeLifecycleAndExitsZero() {

@@ -224,6 +224,12 @@ final class BuildWaits implements AutoCloseable {
     drop(key);
   }
 
+  /** The revision {@code key} waits for the build of, or null if it does not wait. */
+  synchronized String waitingFor(PreviewKey key) {
+    Waiting w = waits.get(key);
+    return w == null ? null : w.pr.headSha();
+  }
+
   /** The keys waiting now (for tests and reports). */
   synchronized List<PreviewKey> waiting() {
     return List.copyOf(waits.keySet());

@@ -43,6 +43,8 @@ import org.slf4j.LoggerFactory;
 final class DeploySteps {
   private static final Logger log = LoggerFactory.getLogger(PreviewOrchestrator.class);
   private static final int LOG_TAIL = 20;
+  /** How often a running {@code app.build} looks for a newer event that makes it useless. */
+  private static final long SUPERSEDE_POLL_MILLIS = 100;
 
   /** The providers and settings the steps use; {@code database}, {@code dns}, {@code pullRequests} may be null. */
   record Context(EnvironmentProvider environment, DatabaseProvider database, DnsProvider dns,
@@ -171,10 +173,22 @@ final class DeploySteps {
 
     @Override
     public void run(DeployRun run) {
-      Path workspace = c.sources().fetch(run.key, run.revision, c.workspaces().prepare(run.key));
-      if (!c.app().build().isEmpty()) {
+      Workspaces ws = c.workspaces();
+      List<String> command = c.app().build();
+      if (ws.builtAt(run.key, run.revision, command)) {
+        // an event that changes no code (a label, a retarget, a redeploy): the checkout is as it was built
+        log.info("{}: {} is already fetched and built in {}; not building it again", run.key, run.revision,
+            ws.of(run.key));
+        run.workspace = ws.of(run.key);
+        return;
+      }
+      ws.clearBuilt(run.key);
+      Path workspace = c.sources().fetch(run.key, run.revision, ws.prepare(run.key));
+      run.safePoints().check(); // a newer push came in during the fetch: build that one instead
+      if (!command.isEmpty()) {
         build(run, workspace);
       }
+      ws.markBuilt(run.key, run.revision, command);
       run.workspace = workspace;
     }
 
@@ -197,13 +211,27 @@ final class DeploySteps {
         throw new IllegalStateException(what + " could not be started in " + workspace + " (" + e.getMessage()
             + "); the program must exist and be on the PATH");
       }
-      boolean done;
+      boolean done = false;
+      long deadline = System.nanoTime() + app.buildTimeout().toNanos();
       try {
-        done = p.waitFor(app.buildTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        while (!done) {
+          long remaining = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+          if (remaining <= 0) {
+            break;
+          }
+          done = p.waitFor(Math.min(remaining, SUPERSEDE_POLL_MILLIS), TimeUnit.MILLISECONDS);
+          if (!done) {
+            run.safePoints().check(); // a newer push: this build is of no use any more
+          }
+        }
       } catch (InterruptedException e) {
         kill(p);
         Thread.currentThread().interrupt();
         throw new IllegalStateException("interrupted while running " + what);
+      } catch (KeyScheduler.Superseded e) {
+        log.info("{}: stopping app.build at {}: a newer event came in", run.key, run.revision);
+        kill(p);
+        throw e;
       }
       if (!done) {
         kill(p);

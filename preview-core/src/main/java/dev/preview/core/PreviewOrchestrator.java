@@ -19,10 +19,13 @@ import dev.preview.spi.SourceFetcher;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.slf4j.Logger;
@@ -104,7 +107,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
         revisions, slots, teardowns, status, listeners, waits);
     this.deploys = new DeployPipeline(steps.standard(), environment, app, slots, status, listeners);
     this.reconciler = new Reconciler(environment, database, dns, pullRequests, b.policy, b.clock, b.redeployMissing,
-        scheduler, slots, listeners, waits, workspaces);
+        Set.copyOf(b.repositories), scheduler, slots, listeners, waits, workspaces);
   }
 
   public static Builder builder() {
@@ -234,6 +237,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
     private BuildSettings buildSettings = BuildSettings.defaults();
     private SourceFetcher sources;
     private boolean redeployMissing;
+    private final Set<String> repositories = new TreeSet<>();
     private int parallelism = 4;
     private boolean closeProviders = true;
 
@@ -275,6 +279,16 @@ public final class PreviewOrchestrator implements AutoCloseable {
      * PR's head (a lost push webhook, or a wait for its build a restart forgot). Default false.
      */
     public Builder redeployMissing(boolean on) { this.redeployMissing = on; return this; }
+    /**
+     * Repositories whose open PRs reconcile asks for even when none of them has anything deployed
+     * (the config's {@code repository}), so that with {@link #redeployMissing} a PR that has no preview
+     * at all (its {@code opened} was lost, or a wait for its image was forgotten by a restart) is
+     * deployed too. The repositories of existing previews are always asked.
+     */
+    public Builder repositories(Collection<String> names) {
+      names.forEach(n -> repositories.add(PreviewKey.pr(Objects.requireNonNull(n, "repository"), 1).repository()));
+      return this;
+    }
     /** How many PRs are worked on at once (default 4). */
     public Builder parallelism(int n) {
       if (n < 1) {

@@ -1,5 +1,6 @@
 package dev.preview.core;
 
+import dev.preview.core.policy.Admission;
 import dev.preview.core.policy.PreviewPolicy;
 import dev.preview.core.policy.Verdict;
 import dev.preview.spi.DnsRecord;
@@ -26,7 +27,9 @@ import java.util.TreeSet;
  * deleting action is held back when the SCM could not list some repository; keys with work in flight
  * are left alone. A workspace of {@code build.from: source} counts as something the key owns, like a
  * database: one left without an environment goes by the same rules (removed when its PR is gone or
- * not known open; kept, or redeployed, while its PR is open).
+ * not known open; kept, or redeployed, while its PR is open). With {@code redeployMissing}, an open PR
+ * that the policy admits (or would queue) and that has nothing at all deployed -> {@code REDEPLOY}
+ * too (a lost {@code opened}, or a wait for its image a restart forgot).
  */
 final class ReconcilePlanner {
 
@@ -126,6 +129,33 @@ final class ReconcilePlanner {
         // The SCM could not tell us what is open: an error is "unknown", never "no open PRs".
         actions.add(new PlannedAction(key, kind, reason, PlannedAction.deletes(kind) && scmFailed));
       }
+    }
+    if (facts.redeployMissing()) {
+      actions.addAll(withoutAnyPreview(facts));
+    }
+    return actions;
+  }
+
+  /**
+   * Open PRs that nothing at all is deployed for, though the policy admits them (or would queue
+   * them): their {@code opened} was lost, or the wait for their image was in a process that restarted.
+   */
+  private static List<PlannedAction> withoutAnyPreview(Facts facts) {
+    Set<PreviewKey> owned = facts.keys();
+    Set<PreviewKey> candidates = new TreeSet<>();
+    facts.openPullRequests().values().forEach(m -> candidates.addAll(m.keySet()));
+    List<PlannedAction> actions = new ArrayList<>();
+    for (PreviewKey key : candidates) {
+      if (owned.contains(key) || facts.busy().contains(key) || facts.touchedSinceListing().contains(key)) {
+        continue;
+      }
+      PullRequest pr = facts.openPullRequest(key);
+      if (pr == null || facts.policy().admit(pr, 0).decision() == Admission.Decision.SKIP) {
+        continue;
+      }
+      actions.add(new PlannedAction(key, ReconcileReport.Kind.REDEPLOY,
+          "its PR is open but has no preview (its opened event was lost, or a wait for its build was forgotten by a restart)",
+          false));
     }
     return actions;
   }

@@ -44,6 +44,7 @@ final class Reconciler {
   private final PreviewPolicy policy;
   private final Clock clock;
   private final boolean redeployMissing;
+  private final Set<String> watchedRepositories;
   private final KeyScheduler scheduler;
   private final Slots slots;
   private final Listeners listeners;
@@ -53,7 +54,9 @@ final class Reconciler {
   /** @param workspaces the checkouts of {@code build.from: source}, or null */
   Reconciler(EnvironmentProvider environment, DatabaseProvider database, DnsProvider dns,
       PullRequestSource pullRequests, PreviewPolicy policy, Clock clock, boolean redeployMissing,
-      KeyScheduler scheduler, Slots slots, Listeners listeners, BuildWaits waits, Workspaces workspaces) {
+      Set<String> watchedRepositories, KeyScheduler scheduler, Slots slots, Listeners listeners, BuildWaits waits,
+      Workspaces workspaces) {
+    this.watchedRepositories = Set.copyOf(watchedRepositories);
     this.waits = waits;
     this.workspaces = workspaces;
     this.environment = environment;
@@ -159,7 +162,7 @@ final class Reconciler {
     Map<String, Map<PreviewKey, PullRequest>> open = new TreeMap<>();
     Set<String> unknown = new TreeSet<>();
     if (pullRequests != null) {
-      Set<String> repositories = new TreeSet<>();
+      Set<String> repositories = new TreeSet<>(watchedRepositories);
       all.forEach(k -> repositories.add(k.repository()));
       for (String repo : repositories) {
         try {
@@ -177,8 +180,9 @@ final class Reconciler {
     }
     Set<PreviewKey> busy = new TreeSet<>();
     Set<PreviewKey> touched = new TreeSet<>();
+    open.values().forEach(m -> all.addAll(m.keySet())); // an open PR with nothing deployed may be in flight too
     for (PreviewKey key : all) {
-      if (scheduler.busy(key)) {
+      if (scheduler.busy(key) || waitsForItsHead(key, open)) {
         busy.add(key);
       } else if (scheduler.touchedSince(key, started)) {
         touched.add(key);
@@ -186,6 +190,25 @@ final class Reconciler {
     }
     return new Facts(envs, dbs, records, spaces, open, unknown, busy, touched, now, redeployMissing,
         environment.supportsSuspend(), policy);
+  }
+
+  /**
+   * Whether {@code key} waits for the build of the head its PR has now (or the SCM could not say):
+   * a wait in flight, not something to redeploy. One waiting for an older head, or for a PR known
+   * closed, is not.
+   */
+  private boolean waitsForItsHead(PreviewKey key, Map<String, Map<PreviewKey, PullRequest>> open) {
+    String sha = waits.waitingFor(key);
+    if (sha == null) {
+      return false;
+    }
+    Map<PreviewKey, PullRequest> repoOpen = open.get(key.repository());
+    if (repoOpen == null) {
+      return true; // the SCM was not asked, or could not answer: nothing says the wait is stale
+    }
+    PullRequest pr = repoOpen.get(key);
+    // a PR known gone is not waited for: reconcile removes what it has (and the teardown ends the wait)
+    return pr != null && ReconcilePlanner.sameCommit(sha, pr.headSha());
   }
 
   private boolean repair(PlannedAction a, Facts facts, long started) {

@@ -22,8 +22,9 @@ import java.util.stream.Stream;
 
 /**
  * The checkouts of {@code build.from: source}, one per preview under one root:
- * {@code <root>/<name>/} holds the PR's code at the deployed revision and {@code <root>/<name>.build.log}
- * the output of its last {@code app.build}, where {@code <name>} is {@link Names#dnsLabel(Installation, PreviewKey)}
+ * {@code <root>/<name>/} holds the PR's code at the deployed revision, {@code <root>/<name>.build.log}
+ * the output of its last {@code app.build} and {@code <root>/<name>.built} the revision it was last
+ * fetched and built at (so an event that changes no code, a label, does not build again), where {@code <name>} is {@link Names#dnsLabel(Installation, PreviewKey)}
  * (so two installations sharing a root never share a checkout). A workspace is reused by every push
  * of its PR and removed by the teardown. Since the name is a hashed label, {@code <root>/<name>.key}
  * records the key ({@link PreviewKey#id()}), so reconcile can map a directory back to its preview
@@ -131,6 +132,49 @@ final class Workspaces {
     return new Listing(keys, unmapped);
   }
 
+  /**
+   * The record of {@code key}'s last successful fetch and build: {@code <root>/<name>.built}, outside
+   * the checkout (the PR's code cannot forge it), holding the revision and what built it.
+   */
+  Path builtFile(PreviewKey key) {
+    return root.resolve(Names.dnsLabel(installation, key) + ".built");
+  }
+
+  /** Whether the checkout of {@code key} exists and was fetched and built at {@code revision} by {@code build}. */
+  boolean builtAt(PreviewKey key, String revision, List<String> build) {
+    try {
+      return Files.isDirectory(of(key))
+          && Files.readString(builtFile(key), StandardCharsets.UTF_8).equals(builtRecord(revision, build));
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** Records that {@code key}'s checkout is fetched and built at {@code revision}. */
+  void markBuilt(PreviewKey key, String revision, List<String> build) {
+    Path f = builtFile(key);
+    Path tmp = root.resolve(f.getFileName() + ".tmp");
+    try {
+      Files.writeString(tmp, builtRecord(revision, build), StandardCharsets.UTF_8);
+      Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot record the build of workspace " + of(key) + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Forgets {@code key}'s last build: before a fetch changes the checkout. */
+  void clearBuilt(PreviewKey key) {
+    try {
+      Files.deleteIfExists(builtFile(key));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot remove " + builtFile(key) + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static String builtRecord(String revision, List<String> build) {
+    return revision + "\n" + String.join("\u0000", build) + "\n";
+  }
+
   /** The output of {@code key}'s last build. */
   Path buildLog(PreviewKey key) {
     return root.resolve(Names.dnsLabel(installation, key) + ".build.log");
@@ -158,7 +202,7 @@ final class Workspaces {
   /** Removes {@code key}'s checkout, build log and key file (last, so a failed removal stays mappable). Idempotent. */
   void delete(PreviewKey key) {
     deleteTree(of(key));
-    for (Path f : List.of(buildLog(key), keyFile(key))) {
+    for (Path f : List.of(builtFile(key), buildLog(key), keyFile(key))) {
       try {
         Files.deleteIfExists(f);
       } catch (IOException e) {

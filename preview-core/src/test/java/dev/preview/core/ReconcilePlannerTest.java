@@ -50,6 +50,8 @@ class ReconcilePlannerTest {
   static final String LEFTOVERS = "leftovers without an environment (half-done deploy or teardown)";
   static final String MISSING = "its PR is open but the environment is missing";
   static final String IDLE = "it was idle for more than 2h";
+  static final String NOTHING_DEPLOYED =
+      "its PR is open but has no preview (its opened event was lost, or a wait for its build was forgotten by a restart)";
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("cases")
@@ -105,6 +107,18 @@ class ReconcilePlannerTest {
         row("environment missing, PR open, redeployMissing on: redeploy",
             f -> f.db(PR1).dns(PR1).open(REPO, pr(PR1)).redeployMissing(true),
             List.of(act(PR1, REDEPLOY, MISSING))),
+        row("open PR with nothing deployed at all, redeployMissing on: deployed (after the owned keys)",
+            f -> f.env(expired(PR1)).open(REPO, pr(PR1), pr(PR2)).redeployMissing(true),
+            List.of(act(PR1, EXPIRE, ttlRanOut()), act(PR2, REDEPLOY, NOTHING_DEPLOYED))),
+        row("open PR with nothing deployed, redeployMissing off: left alone",
+            f -> f.open(REPO, pr(PR2)).redeployMissing(false),
+            List.of()),
+        row("open PR with nothing deployed that the policy skips (a draft): left alone",
+            f -> f.open(REPO, pr(PR2).withDraft(true)).redeployMissing(true),
+            List.of()),
+        row("open PR with nothing deployed, busy or touched since the listing: left alone",
+            f -> f.open(REPO, pr(PR2), pr(PR3)).busy(PR2).touched(PR3).redeployMissing(true),
+            List.of()),
         row("environment missing, PR open, redeployMissing off: the leftovers of an open PR are kept",
             f -> f.db(PR1).dns(PR1).open(REPO, pr(PR1)).redeployMissing(false),
             List.of()),

@@ -133,6 +133,54 @@ class BuildWaitTest {
   }
 
   @Test
+  void a_new_prs_wait_a_restart_forgot_is_taken_up_by_reconcile_though_nothing_of_it_is_deployed() throws Exception {
+    // Before the restart: PR 1 opened and waited for its first image; nothing of it exists anywhere.
+    waitingForCi();
+    assertThat(opened(PR1, 1).state()).isEqualTo(PreviewState.WAITING);
+    orchestrator.close();
+    orchestrator = null;
+    assertThat(env.find(PR1)).isEmpty();
+
+    orchestrator = PreviewOrchestrator.builder()
+        .environment(env).notifier(scm).pullRequests(source)
+        .app(AppTemplate.builder().image(IMAGE).readinessTimeout(Duration.ofMillis(300))
+            .readinessInterval(Duration.ofMillis(10)).build())
+        .clock(clock).healthCheck(url -> true).redeployMissing(true).repositories(List.of(REPO))
+        .buildSettings(BuildSettings.builder().waitFor(List.of("build-image")).build())
+        .build();
+
+    assertThat(orchestrator.reconcile(false).actions()).singleElement().satisfies(a -> {
+      assertThat(a.key()).isEqualTo(PR1);
+      assertThat(a.kind()).isEqualTo(ReconcileReport.Kind.REDEPLOY);
+    });
+    await().atMost(Duration.ofSeconds(10)).until(() -> orchestrator.waiting().contains(PR1));
+    assertThat(orchestrator.reconcile(false).actions()).as("a key in flight is left alone").isEmpty();
+
+    orchestrator.handle(ci("build-image", 1, Conclusion.SUCCESS, "success"));
+    await().atMost(Duration.ofSeconds(10)).until(() -> sha(1).equals(env.find(PR1).map(e -> e.revision()).orElse(null)));
+  }
+
+  @Test
+  void without_redeploy_missing_or_for_a_pr_the_policy_skips_reconcile_deploys_nothing_new() throws Exception {
+    open(PR1, 1);
+    PullRequest draft = PullRequest.open(PreviewKey.pr(REPO, 2), sha(2), "wip", "main").withDraft(true);
+    source.put(draft);
+    orchestrator = PreviewOrchestrator.builder()
+        .environment(env).notifier(scm).pullRequests(source)
+        .app(AppTemplate.builder().image(IMAGE).build()).clock(clock).healthCheck(url -> true)
+        .repositories(List.of(REPO)).build();
+    assertThat(orchestrator.reconcile(false).actions()).as("redeployMissing is off").isEmpty();
+    orchestrator.close();
+
+    orchestrator = PreviewOrchestrator.builder()
+        .environment(env).notifier(scm).pullRequests(source)
+        .app(AppTemplate.builder().image(IMAGE).build()).clock(clock).healthCheck(url -> true)
+        .redeployMissing(true).repositories(List.of(REPO)).build();
+    assertThat(orchestrator.reconcile(false).actions()).as("the draft is skipped by the policy").singleElement()
+        .satisfies(a -> assertThat(a.key()).isEqualTo(PR1));
+  }
+
+  @Test
   void a_deploy_whose_image_is_not_built_waits_and_the_pr_says_for_what() throws Exception {
     waitingForCi();
 

@@ -113,7 +113,8 @@ public final class PreviewAssembly {
         .policy(config.policy())
         .installation(installation)
         .buildSettings(config.build())
-        .redeployMissing(config.redeployMissing());
+        .redeployMissing(config.redeployMissing())
+        .repositories(config.repository().map(List::of).orElse(List.of()));
     providers.database().ifPresent(b::database);
     providers.dns().ifPresent(b::dns);
     providers.pullRequests().ifPresent(b::pullRequests);

@@ -102,7 +102,11 @@ public final class SqliteBaseline {
       Files.createDirectories(dir);
       int applied = migrate(tmp);
       try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + tmp); Statement st = c.createStatement()) {
-        st.execute("PRAGMA journal_mode = DELETE"); // a single self-contained file, nothing in a -wal beside it
+        try (Statement pragma = c.createStatement()) {
+          // a single self-contained file, nothing in a -wal beside it; closed at once: the PRAGMA's open
+          // result would otherwise make the commit below fail when there is no script (SQLITE_BUSY)
+          pragma.execute("PRAGMA journal_mode = DELETE");
+        }
         c.setAutoCommit(false);
         for (Source s : sources) {
           try {

@@ -63,12 +63,14 @@ public final class SqliteDatabaseProvider implements DatabaseProvider {
 
   private final Path directory;
   private final Path baseline;
+  private final String branchMigrations;
   private final Installation installation;
 
   private SqliteDatabaseProvider(Builder b) {
     this.installation = b.installation;
     this.directory = b.directory.toAbsolutePath().normalize();
     this.baseline = b.baseline == null ? null : b.baseline.toAbsolutePath().normalize();
+    this.branchMigrations = b.branchMigrations;
   }
 
   public static Builder builder() {
@@ -118,7 +120,36 @@ public final class SqliteDatabaseProvider implements DatabaseProvider {
     } catch (IOException e) {
       throw new ProviderException(NAME, "cannot create " + db + ": " + e, true, e);
     }
+    branchMigrations(key, s).ifPresent(dir -> BranchMigrations.apply(db, dir));
     return connection(db);
+  }
+
+  /**
+   * The branch's own migrations directory: {@code branchMigrations} resolved against the spec's build
+   * context (the PR's checkout). Empty when either is unset or the branch has no such directory (then
+   * it has no migrations of its own, which is not an error). A directory that resolves outside the
+   * checkout (a {@code ..} or a symlink of the PR's) is refused: the PR controls its checkout.
+   */
+  private Optional<Path> branchMigrations(PreviewKey key, DatabaseSpec spec) {
+    if (branchMigrations == null || spec.buildContext() == null) {
+      return Optional.empty();
+    }
+    Path checkout = spec.buildContext().toAbsolutePath().normalize();
+    Path dir = checkout.resolve(branchMigrations).normalize();
+    if (!Files.isDirectory(dir)) {
+      LOG.warn("sqlite: no branch migrations for {}: {} is not a directory (branchMigrations: {})", key, dir,
+          branchMigrations);
+      return Optional.empty();
+    }
+    try {
+      if (!dir.toRealPath().startsWith(checkout.toRealPath())) {
+        throw new ProviderException(NAME, "branchMigrations " + branchMigrations + " of " + key
+            + " resolves outside the PR's checkout (a symlink?); not running it", false);
+      }
+    } catch (IOException e) {
+      throw new ProviderException(NAME, "cannot read branchMigrations " + dir + ": " + e.getMessage(), true, e);
+    }
+    return Optional.of(dir);
   }
 
   private void copy(Path source, Path db) throws IOException {
@@ -247,6 +278,7 @@ public final class SqliteDatabaseProvider implements DatabaseProvider {
   public static final class Builder {
     private Path directory;
     private Path baseline;
+    private String branchMigrations;
     private Installation installation = Installation.defaults();
 
     private Builder() {}
@@ -273,9 +305,28 @@ public final class SqliteDatabaseProvider implements DatabaseProvider {
       return this;
     }
 
+    /**
+     * A directory relative to the PR's checkout ({@link DatabaseSpec#buildContext()}) holding the
+     * branch's own Flyway migrations (e.g. {@code src/main/resources/db/migration}): after the copy,
+     * on every create, the ones the baseline lacks are applied to the preview's file, so the preview
+     * shows the branch's schema. See {@link BranchMigrations} for what a PR's SQL may not do there.
+     */
+    public Builder branchMigrations(String directory) {
+      this.branchMigrations = directory;
+      return this;
+    }
+
     public SqliteDatabaseProvider build() {
+      List<String> problems = new ArrayList<>();
       if (directory == null) {
-        throw new ConfigurationException(List.of("sqlite: directory is required"));
+        problems.add("sqlite: directory is required");
+      }
+      if (branchMigrations != null && (branchMigrations.isBlank() || Path.of(branchMigrations).isAbsolute())) {
+        problems.add("sqlite: branchMigrations must be a directory relative to the PR's checkout, got \""
+            + branchMigrations + "\"");
+      }
+      if (!problems.isEmpty()) {
+        throw new ConfigurationException(problems);
       }
       return new SqliteDatabaseProvider(this);
     }
@@ -283,7 +334,8 @@ public final class SqliteDatabaseProvider implements DatabaseProvider {
 
   /**
    * {@code database.provider: sqlite}. Keys: {@code directory} (default {@code .preview/databases}),
-   * {@code baseline} (a file; default none: empty databases).
+   * {@code baseline} (a file; default none: empty databases), {@code branchMigrations} (a directory
+   * relative to the PR's checkout; default none).
    */
   public static final class Factory implements DatabaseProvider.Factory {
     @Override
@@ -297,9 +349,12 @@ public final class SqliteDatabaseProvider implements DatabaseProvider {
       config.ignore("provider", "build"); // build: read by SqliteBaseline.fromConfig
       String dir = config.string("directory", ".preview/databases");
       Optional<String> base = config.string("baseline");
+      Optional<String> branch = config.string("branchMigrations");
+      branch.filter(b -> b.isBlank() || Path.of(b).isAbsolute())
+          .ifPresent(b -> config.problem("branchMigrations", "must be a directory relative to the PR's checkout"));
       config.validate();
       return builder().directory(Path.of(dir)).baseline(base.map(Path::of).orElse(null))
-          .installation(context.installation()).build();
+          .branchMigrations(branch.orElse(null)).installation(context.installation()).build();
     }
   }
 }

@@ -107,4 +107,13 @@ class SqliteBaselineTest {
     assertThat(new SqliteDatabaseProvider.Factory().create(ProviderContext.of(ProviderConfig.of("database", Map.of(
         "directory", tmp.toString(), "build", Map.of("seed", List.of("x.sql")))))).name()).isEqualTo("sqlite");
   }
+
+  @Test
+  void migrationsWithoutAnySeedScriptBuildTheBaseline() throws Exception {
+    Path migrations = Files.createDirectories(tmp.resolve("only/db/migration"));
+    Files.writeString(migrations.resolve("V1__items.sql"), "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT);");
+    Path base = SqliteBaseline.builder().file(tmp.resolve("only/baseline.db"))
+        .migrations(List.of("filesystem:" + migrations)).build().refresh();
+    assertThat(count(base, "SELECT count(*) FROM flyway_schema_history WHERE success")).isEqualTo(1);
+  }
 }

@@ -6,6 +6,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import org.eclipse.jgit.api.Git;
 import org.eclipse.jgit.api.ResetCommand;
 import org.eclipse.jgit.api.errors.GitAPIException;
@@ -52,6 +53,11 @@ final class DemoRepository implements AutoCloseable {
    * current head, the first commit of {@code main}), pushed to {@code ref}; its SHA.
    */
   String commit(String parent, String greeting, String message, String ref) {
+    return commit(parent, greeting, Map.of(), message, ref);
+  }
+
+  /** The same, also adding {@code files} (paths relative to the repository's root, and their text). */
+  String commit(String parent, String greeting, Map<String, String> files, String message, String ref) {
     try {
       if (parent != null) {
         author.reset().setMode(ResetCommand.ResetType.HARD).setRef(parent).call();
@@ -59,12 +65,23 @@ final class DemoRepository implements AutoCloseable {
       Path tree = author.getRepository().getWorkTree().toPath();
       Files.writeString(tree.resolve(SampleApp.GREETING_FILE), greeting + "\n", StandardCharsets.UTF_8);
       author.add().addFilepattern(SampleApp.GREETING_FILE).call();
+      for (Map.Entry<String, String> f : files.entrySet()) {
+        Path file = tree.resolve(f.getKey());
+        Files.createDirectories(file.getParent());
+        Files.writeString(file, f.getValue(), StandardCharsets.UTF_8);
+        author.add().addFilepattern(f.getKey()).call();
+      }
       RevCommit c = author.commit().setMessage(message).setAuthor(WHO).setCommitter(WHO).call();
       author.push().setRemote("origin").setForce(true).setRefSpecs(new RefSpec("+" + c.name() + ":" + ref)).call();
       return c.name();
     } catch (IOException | GitAPIException e) {
       throw new IllegalStateException("cannot commit \"" + message + "\" to " + ref + ": " + e.getMessage(), e);
     }
+  }
+
+  /** The author's working tree: what the last {@link #commit} left checked out. */
+  Path worktree() {
+    return author.getRepository().getWorkTree().toPath();
   }
 
   @Override

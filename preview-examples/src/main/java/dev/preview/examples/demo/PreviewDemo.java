@@ -59,7 +59,8 @@ import java.util.stream.Stream;
  * <ol>
  *   <li>PR 1 and PR 2 are opened at once; each must answer at its own URL with its own revision, its
  *       own branch's greeting (and not the other's), its build's output and the baseline rows of its
- *       own database (PR 2 carries the label {@code flag:new-checkout}).</li>
+ *       own database (PR 2 carries the label {@code flag:new-checkout}); PR 2 adds a migration
+ *       ({@code db/migration/V2__release_notes.sql}), which its database has and PR 1's has not.</li>
  *   <li>A greeting is written through PR 1's app: PR 1 shows it, PR 2 does not.</li>
  *   <li>A delivery signed with another secret is answered 401 and deploys nothing.</li>
  *   <li>PR 1 is pushed (a second commit); its page must show the new commit's greeting, the new
@@ -80,6 +81,10 @@ public final class PreviewDemo {
   static final String PR1_GREETING = "PR 1: the cart remembers what you put in it";
   static final String PR1_PUSHED_GREETING = "PR 1, second commit: the cart shows a total";
   static final String PR2_GREETING = "PR 2: a one-page checkout";
+  /** Where the demo's repository keeps its Flyway migrations ({@code database.branchMigrations}). */
+  static final String MIGRATIONS = "db/migration";
+  /** The row of the table that PR 2's own migration {@code V2__release_notes.sql} creates. */
+  static final String PR2_RELEASE_NOTE = "one-page checkout, behind flag new-checkout";
   /** How long the demo waits for a deploy or a teardown before it calls it failed. */
   private static final Duration DEADLINE = Duration.ofSeconds(90);
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
@@ -139,6 +144,7 @@ public final class PreviewDemo {
     DemoRepository git;
     String pr1Sha;
     String pr2Sha;
+    Path baseline;
     try {
       git = DemoRepository.create(dir.resolve("git"));
     } catch (RuntimeException e) {
@@ -146,12 +152,23 @@ public final class PreviewDemo {
       return finish(t0, dir, Map.of());
     }
     try {
-      String mainSha = timed("git repository (JGit)", () -> git.commit(null, MAIN_GREETING, "the sample app", "refs/heads/main"));
+      String mainSha = timed("git repository (JGit)", () -> git.commit(null, MAIN_GREETING,
+          Map.of(MIGRATIONS + "/V1__greetings.sql", "CREATE TABLE greetings(id INTEGER PRIMARY KEY, text TEXT NOT NULL);\n"),
+          "the sample app", "refs/heads/main"));
+      // the known-good baseline: main's migrations, then the seed rows
+      Path mainMigrations = git.worktree().resolve(MIGRATIONS);
+      baseline = timed("baseline database", () -> SqliteBaseline.builder().file(dir.resolve("baseline.db"))
+          .migrations(List.of("filesystem:" + mainMigrations))
+          .sql("seed", BASELINE_ROWS.stream().map(r -> "INSERT INTO greetings(text) VALUES ('" + r + "');")
+              .collect(Collectors.joining("\n")))
+          .build().refresh());
       pr1Sha = git.commit(mainSha, PR1_GREETING, "cart: remember the items", "refs/pull/1/head");
-      pr2Sha = git.commit(mainSha, PR2_GREETING, "checkout on one page", "refs/pull/2/head");
+      pr2Sha = git.commit(mainSha, PR2_GREETING, Map.of(MIGRATIONS + "/V2__release_notes.sql",
+          "CREATE TABLE release_notes(text TEXT NOT NULL);\nINSERT INTO release_notes(text) VALUES ('" + PR2_RELEASE_NOTE + "');\n"),
+          "checkout on one page, with a migration", "refs/pull/2/head");
     } catch (RuntimeException e) {
       git.close();
-      check(false, "the demo's git repository is made", e.toString());
+      check(false, "the demo's git repository and the baseline database are made", e.toString());
       return finish(t0, dir, Map.of());
     }
     LocalEnvironmentProvider local = LocalEnvironmentProvider.builder().stateDir(stateDir).workDir(dir)
@@ -175,21 +192,18 @@ public final class PreviewDemo {
 
     say("preview demo: a live environment per pull request, with the embedded defaults (no external service)");
     say("  environment: local processes, state in " + stateDir);
-    say("  database:    sqlite, one file per PR in " + databases + ", cloned from baseline.db");
+    say("  database:    sqlite, one file per PR in " + databases + ", cloned from baseline.db (main's"
+        + " migrations + seed); each PR's own migrations in " + MIGRATIONS + " applied to its file");
     say("  notifier:    console (the PR comments are printed below)");
     say("  source:      build.from: source, build.repository: " + git.uri() + " (made with JGit: main,"
         + " refs/pull/1/head, refs/pull/2/head), one checkout per PR in " + workspaces);
     say("  app:         " + SampleApp.class.getName() + " (one JVM per preview, in its PR's checkout;"
         + " app.build: " + SampleBuild.class.getSimpleName() + ")");
     try {
-      Path baseline = timed("baseline database", () -> SqliteBaseline.builder().file(dir.resolve("baseline.db"))
-          .sql("schema", "CREATE TABLE greetings(id INTEGER PRIMARY KEY, text TEXT NOT NULL);")
-          .sql("seed", BASELINE_ROWS.stream().map(r -> "INSERT INTO greetings(text) VALUES ('" + r + "');")
-              .collect(Collectors.joining("\n")))
-          .build().refresh());
-      sqlite = SqliteDatabaseProvider.builder().directory(databases).baseline(baseline).build();
+      sqlite = SqliteDatabaseProvider.builder().directory(databases).baseline(baseline).branchMigrations(MIGRATIONS)
+          .build();
     } catch (RuntimeException e) {
-      check(false, "the baseline database is built", e.toString());
+      check(false, "the database provider is configured", e.toString());
       git.close();
       return finish(t0, dir, urls);
     }
@@ -241,6 +255,15 @@ public final class PreviewDemo {
       check(!sqlite.path(k1).equals(sqlite.path(k2)) && Files.isRegularFile(sqlite.path(k1))
           && Files.isRegularFile(sqlite.path(k2)), "PR 1 and PR 2 have their own database files",
           sqlite.path(k1) + ", " + sqlite.path(k2));
+      if (p1.url() != null && p2.url() != null) {
+        String page1 = get(p1.url()).body();
+        String page2 = get(p2.url()).body();
+        check(page2.contains("<h3>release_notes</h3>") && page2.contains(SampleApp.esc(PR2_RELEASE_NOTE)),
+            "PR 2's own migration " + MIGRATIONS + "/V2__release_notes.sql ran on its database (table release_notes and its row)",
+            "PR 2's page shows no release_notes table");
+        check(!page1.contains("release_notes"), "PR 1's database has no release_notes table (PR 2's migration is PR 2's)",
+            "PR 1's page shows release_notes");
+      }
       if (p2.url() != null) {
         check(get(p2.url()).body().contains("FEATURE_NEW_CHECKOUT = true"), "PR 2 shows its flag new-checkout on",
             "label flag:new-checkout");

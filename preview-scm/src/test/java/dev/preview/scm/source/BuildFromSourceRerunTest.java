@@ -1,0 +1,186 @@
+package dev.preview.scm.source;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.preview.core.AppTemplate;
+import dev.preview.core.BuildSettings;
+import dev.preview.core.Preview;
+import dev.preview.core.PreviewOrchestrator;
+import dev.preview.core.local.LocalEnvironmentProvider;
+import dev.preview.core.policy.PreviewPolicy;
+import dev.preview.spi.PreviewKey;
+import dev.preview.spi.PreviewState;
+import dev.preview.spi.PullRequest;
+import dev.preview.spi.PullRequestEvent;
+import dev.preview.spi.SourceFetcher;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.jgit.api.Git;
+import org.eclipse.jgit.api.ResetCommand;
+import org.eclipse.jgit.lib.PersonIdent;
+import org.eclipse.jgit.revwalk.RevCommit;
+import org.eclipse.jgit.transport.RefSpec;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * When {@code build.from: source} builds: once per revision (an event that changes no code does not
+ * build again), and never to the end for a revision a newer push has replaced (the build is stopped).
+ */
+class BuildFromSourceRerunTest {
+  private static final PreviewKey PR7 = PreviewKey.pr("acme/shop", 7);
+  private static final String JAVA = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  /** Logs "start <msg>" and "done <msg>" to BUILD_LOG; a commit whose message.txt is "slow" takes 2 minutes. */
+  private static final String BUILD = """
+      import java.nio.file.*;
+      public class Build {
+        public static void main(String[] a) throws Exception {
+          String msg = Files.readString(Path.of("message.txt")).trim();
+          Path log = Path.of(System.getenv("BUILD_LOG"));
+          Files.writeString(log, "start " + msg + "\\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+          if (msg.equals("slow")) {
+            Thread.sleep(120_000);
+          }
+          Files.writeString(Path.of("built.txt"), "built " + msg);
+          Files.writeString(log, "done " + msg + "\\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        }
+      }
+      """;
+  private static final String SERVE = """
+      import com.sun.net.httpserver.HttpServer;
+      import java.net.InetSocketAddress;
+      import java.nio.file.*;
+      public class Serve {
+        public static void main(String[] a) throws Exception {
+          HttpServer s = HttpServer.create(new InetSocketAddress("127.0.0.1", Integer.parseInt(System.getenv("PORT"))), 0);
+          s.createContext("/", x -> {
+            byte[] body = Files.readString(Path.of("built.txt")).getBytes();
+            x.sendResponseHeaders(200, body.length);
+            x.getResponseBody().write(body);
+            x.close();
+          });
+          s.start();
+        }
+      }
+      """;
+
+  @TempDir Path tmp;
+  Path bare;
+  Path buildLog;
+  Git author;
+  RevCommit main;
+  PreviewOrchestrator previews;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    bare = tmp.resolve("origin.git");
+    buildLog = tmp.resolve("builds.log");
+    Git.init().setBare(true).setDirectory(bare.toFile()).setInitialBranch("main").call().close();
+    author = Git.cloneRepository().setURI(bare.toUri().toString()).setDirectory(tmp.resolve("author").toFile()).call();
+    main = commit(Map.of("Build.java", BUILD, "Serve.java", SERVE, "message.txt", "main"));
+    author.push().setRemote("origin").setRefSpecs(new RefSpec("HEAD:refs/heads/main")).call();
+    previews = PreviewOrchestrator.builder()
+        .environment(LocalEnvironmentProvider.builder().stateDir(tmp.resolve("state")).build())
+        .app(AppTemplate.builder().command(JAVA, "Serve.java").build(JAVA, "Build.java")
+            .env("BUILD_LOG", buildLog.toString()).buildTimeout(Duration.ofMinutes(5)).healthPath("/").build())
+        .policy(PreviewPolicy.defaults())
+        .buildSettings(BuildSettings.builder().from(BuildSettings.From.SOURCE).workspaces(tmp.resolve("ws")).build())
+        .sources(GitSource.create(new SourceFetcher.Origin("github", null, bare.toUri().toString(), null)))
+        .build();
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    previews.teardown(PR7, "test over").get(60, TimeUnit.SECONDS);
+    previews.close();
+    author.close();
+  }
+
+  private RevCommit commit(Map<String, String> files) throws Exception {
+    Path dir = author.getRepository().getWorkTree().toPath();
+    for (var e : files.entrySet()) {
+      Files.writeString(dir.resolve(e.getKey()), e.getValue());
+    }
+    author.add().addFilepattern(".").call();
+    PersonIdent who = new PersonIdent("t", "t@example.com");
+    return author.commit().setMessage(files.keySet().toString()).setAuthor(who).setCommitter(who).call();
+  }
+
+  private RevCommit pushPr(String message) throws Exception {
+    author.reset().setMode(ResetCommand.ResetType.HARD).setRef(main.name()).call();
+    RevCommit c = commit(Map.of("message.txt", message));
+    author.push().setRemote("origin").setForce(true).setRefSpecs(new RefSpec("+" + c.name() + ":refs/pull/7/head")).call();
+    return c;
+  }
+
+  private static PullRequest pr(RevCommit head, Set<String> labels) {
+    return new PullRequest(PR7, PullRequest.State.OPEN, head.name(), "feature", "main", "dev", labels, false, false);
+  }
+
+  private List<String> builds() throws Exception {
+    return Files.exists(buildLog) ? Files.readAllLines(buildLog) : List.of();
+  }
+
+  private static String get(Preview p) throws Exception {
+    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(p.url()).build(), HttpResponse.BodyHandlers.ofString())
+        .body();
+  }
+
+  private static boolean aBuildIsRunning() {
+    return ProcessHandle.current().descendants()
+        .anyMatch(h -> h.info().arguments().map(a -> List.of(a).contains("Build.java")).orElse(false));
+  }
+
+  @Test
+  void aLabelEventAtTheBuiltRevisionDoesNotBuildAgainButAPushDoes() throws Exception {
+    RevCommit v1 = pushPr("v1");
+    Preview first = previews.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, pr(v1, Set.of())))
+        .get(3, TimeUnit.MINUTES);
+    assertThat(first.state()).as(first.toString()).isEqualTo(PreviewState.READY);
+    assertThat(builds()).containsExactly("start v1", "done v1");
+
+    Preview labeled = previews.handle(PullRequestEvent.of(PullRequestEvent.Action.LABELED, pr(v1, Set.of("qa"))))
+        .get(3, TimeUnit.MINUTES);
+    assertThat(labeled.state()).as(labeled.toString()).isEqualTo(PreviewState.READY);
+    assertThat(get(labeled)).isEqualTo("built v1");
+    assertThat(builds()).as("no second build for the same revision").containsExactly("start v1", "done v1");
+
+    RevCommit v2 = pushPr("v2");
+    Preview pushed = previews.handle(PullRequestEvent.of(PullRequestEvent.Action.UPDATED, pr(v2, Set.of("qa"))))
+        .get(3, TimeUnit.MINUTES);
+    assertThat(pushed.state()).as(pushed.toString()).isEqualTo(PreviewState.READY);
+    assertThat(get(pushed)).isEqualTo("built v2");
+    assertThat(builds()).containsExactly("start v1", "done v1", "start v2", "done v2");
+  }
+
+  @Test
+  void aPushDuringABuildStopsThatBuildAndDeploysTheNewerRevision() throws Exception {
+    RevCommit slow = pushPr("slow");
+    CompletableFuture<Preview> opened = previews.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, pr(slow, Set.of())));
+    await().atMost(Duration.ofMinutes(1)).until(() -> builds().contains("start slow"));
+
+    RevCommit fast = pushPr("fast");
+    Preview pushed = previews.handle(PullRequestEvent.of(PullRequestEvent.Action.UPDATED, pr(fast, Set.of())))
+        .get(90, TimeUnit.SECONDS); // well under the slow build's 2 minutes
+
+    assertThat(pushed.state()).as(pushed.toString()).isEqualTo(PreviewState.READY);
+    assertThat(pushed.revision()).isEqualTo(fast.name());
+    assertThat(get(pushed)).isEqualTo("built fast");
+    assertThat(opened.get(10, TimeUnit.SECONDS).revision()).as("the superseded caller gets the newer run's outcome")
+        .isEqualTo(fast.name());
+    assertThat(builds()).containsExactly("start slow", "start fast", "done fast");
+    await().atMost(Duration.ofSeconds(10)).until(() -> !aBuildIsRunning());
+  }
+}
