@@ -202,7 +202,8 @@ public final class PreviewOrchestrator implements AutoCloseable {
       return teardowns.sleep(key, s.reason(), s.revision());
     }
     waits.cancel(key);
-    return teardowns.teardown(key, ((Op.Teardown) op).reason());
+    Op.Teardown t = (Op.Teardown) op;
+    return teardowns.teardown(key, t.reason(), t.dnsRecords());
   }
 
   private Preview observed(Environment e) {

@@ -229,7 +229,9 @@ final class Reconciler {
         scheduler.submit(key, new Op.Deploy(facts.openPullRequest(key)));
         return true;
       default:
-        CompletableFuture<Preview> f = scheduler.submitUnlessTouchedAfter(key, new Op.Teardown(a.reason()), started);
+        // the records it listed go with the teardown: the DNS is not listed again per orphan
+        List<DnsRecord> listed = facts.dnsRecords().getOrDefault(key, List.of());
+        CompletableFuture<Preview> f = scheduler.submitUnlessTouchedAfter(key, new Op.Teardown(a.reason(), listed), started);
         if (f == null) {
           return false; // an event for this key came in since our listing: our facts are stale
         }

@@ -10,6 +10,7 @@ import dev.preview.spi.PreviewState;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 import java.util.Map;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -48,6 +49,14 @@ final class TeardownPipeline {
 
   /** Removes everything of {@code key}'s preview. Idempotent; never throws for a failing step. */
   Preview teardown(PreviewKey key, String reason) {
+    return teardown(key, reason, null);
+  }
+
+  /**
+   * The same, with {@code key}'s DNS records as reconcile just listed them ({@code null}: not known,
+   * so the DNS provider is listed).
+   */
+  Preview teardown(PreviewKey key, String reason, @Nullable List<DnsRecord> listedRecords) {
     StepRun run = new StepRun(key, listeners);
     slots.dequeue(key);
     listeners.transition(key, PreviewState.DELETING, reason);
@@ -61,7 +70,7 @@ final class TeardownPipeline {
     }
     attempt(run, "teardown.environment", () -> environment.delete(key), failures);
     if (dns != null) {
-      attempt(run, "teardown.dns", () -> deleteDns(key), failures);
+      attempt(run, "teardown.dns", () -> deleteDns(key, listedRecords), failures);
     }
     if (database != null) {
       attempt(run, "teardown.database", () -> database.drop(key), failures);
@@ -98,19 +107,24 @@ final class TeardownPipeline {
     return new Preview(key, PreviewState.SLEEPING, revision, null, null, reason, null, Map.of(), null, null);
   }
 
-  private void deleteDns(PreviewKey key) {
+  /**
+   * Deletes {@code key}'s records: at its hostname and wherever the DNS says it owns one. Each only
+   * while {@code key} owns it: a hostname rule that gives two previews the same name (two
+   * repositories' PR 7) never makes one's teardown delete the other's record.
+   */
+  private void deleteDns(PreviewKey key, @Nullable List<DnsRecord> listed) {
     Set<String> hosts = new LinkedHashSet<>();
     String h = app.hostname(key);
     if (h != null) {
       hosts.add(h);
     }
-    for (DnsRecord r : dns.list()) {
+    for (DnsRecord r : listed != null ? listed : dns.list()) {
       if (r.owner().equals(key)) {
         hosts.add(r.hostname());
       }
     }
     for (String host : hosts) {
-      dns.delete(host);
+      dns.delete(host, key);
     }
   }
 

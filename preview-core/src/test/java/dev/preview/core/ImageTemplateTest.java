@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.regex.Pattern;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Assume;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
@@ -125,12 +126,23 @@ class ImageTemplateTest {
 
   @Property(tries = 300)
   void longBranchesAreCutToA128CharacterTagAndStayApart(@ForAll("branches") String stem) {
-    String a = (stem + "-".repeat(200)).substring(0, 200) + "a";
-    String b = (stem + "-".repeat(200)).substring(0, 200) + "b";
+    String a = ((stem + "-".repeat(200)).substring(0, 200) + "a").replace("..", ".x");
+    String b = ((stem + "-".repeat(200)).substring(0, 200) + "b").replace("..", ".x");
+    // the cut may split a surrogate pair or leave a "//": such a name is no branch git allows
+    Assume.that(validBranch(a) && validBranch(b));
     ImageTemplate t = ImageTemplate.of("shop:{branch}-{sha}");
-    String ta = t.resolve(PreviewKey.branch("acme/shop", a.replace("..", ".x")), SHA, null);
-    String tb = t.resolve(PreviewKey.branch("acme/shop", b.replace("..", ".x")), SHA, null);
+    String ta = t.resolve(PreviewKey.branch("acme/shop", a), SHA, null);
+    String tb = t.resolve(PreviewKey.branch("acme/shop", b), SHA, null);
     assertThat(ta.substring(5)).hasSizeLessThanOrEqualTo(128).matches(TAG).endsWith("-" + SHA);
     assertThat(ta).isNotEqualTo(tb);
+  }
+
+  private static boolean validBranch(String b) {
+    try {
+      PreviewKey.branch("acme/shop", b);
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
   }
 }

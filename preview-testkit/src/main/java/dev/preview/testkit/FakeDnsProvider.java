@@ -76,6 +76,20 @@ public final class FakeDnsProvider implements DnsProvider {
     });
   }
 
+  /** Deletes the record at {@code hostname} only if {@code owner} owns it (counted as {@code dns.delete}). */
+  @Override
+  public void delete(String hostname, PreviewKey owner) {
+    String host = normalise(hostname);
+    faults.run(NAME, "dns.delete", owner, () -> {
+      synchronized (zone) {
+        DnsRecord existing = zone.get(host);
+        if (existing != null && existing.owner().equals(owner)) {
+          zone.remove(host);
+        }
+      }
+    });
+  }
+
   @Override
   public List<DnsRecord> list() {
     return faults.call(NAME, "dns.list", null, this::records);

@@ -31,6 +31,8 @@ import retrofit2.Call;
 import retrofit2.Response;
 import retrofit2.Retrofit;
 import retrofit2.converter.jackson.JacksonConverterFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A {@link DnsProvider} over the Cloudflare API v4 with an API token.
@@ -53,6 +55,7 @@ import retrofit2.converter.jackson.JacksonConverterFactory;
  * <p>Thread-safe.
  */
 public final class CloudflareDnsProvider implements DnsProvider {
+  private static final Logger LOG = LoggerFactory.getLogger(CloudflareDnsProvider.class);
   static final String DEFAULT_API_URL = "https://api.cloudflare.com/client/v4/";
   /** The shortest TTL Cloudflare accepts besides 1 (automatic), in seconds. */
   public static final int MIN_TTL = 60;
@@ -175,12 +178,28 @@ public final class CloudflareDnsProvider implements DnsProvider {
 
   @Override
   public void delete(String hostname) {
+    deleteOwned(hostname, null);
+  }
+
+  /** Deletes the records at {@code hostname} whose comment names {@code owner}; another preview's are left alone. */
+  @Override
+  public void delete(String hostname, PreviewKey owner) {
+    deleteOwned(hostname, Objects.requireNonNull(owner, "owner"));
+  }
+
+  private void deleteOwned(String hostname, PreviewKey owner) {
     String host = Zones.requireInside(Zones.normalize(hostname), zoneName);
     String zone = zoneId();
     for (CloudflareApi.Record r : recordsAt(zone, host)) {
-      if (ADDRESS_TYPES.contains(r.type()) && ownership.ownerIfMine(r.comment()).isPresent()) {
-        call(api.delete(zone, r.id()), "delete " + r.type() + " " + host, true);
+      Optional<PreviewKey> key = ownership.ownerIfMine(r.comment());
+      if (!ADDRESS_TYPES.contains(r.type()) || key.isEmpty()) {
+        continue;
       }
+      if (owner != null && !key.get().equals(owner)) {
+        LOG.warn("cloudflare: not deleting {} {} for {}: it belongs to {}", r.type(), host, owner, key.get());
+        continue;
+      }
+      call(api.delete(zone, r.id()), "delete " + r.type() + " " + host, true);
     }
   }
 

@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,6 +27,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -85,6 +88,10 @@ public final class Rfc2136DnsProvider implements DnsProvider {
   private final String txtPrefix;
   private final Ownership ownership;
   private final AtomicLong messages = new AtomicLong();
+  /** Names this provider wrote (and did not delete since), so their next upsert is one rewrite. */
+  private final Set<String> written = ConcurrentHashMap.newKeySet();
+  /** Names per batched UPDATE of {@link #deleteAll}: 4 prerequisite + delete records each, well inside 64 KiB. */
+  static final int MAX_BATCH = 200;
 
   private Rfc2136DnsProvider(Builder b, TSIG tsig) {
     this.server = b.server.trim();
@@ -114,6 +121,11 @@ public final class Rfc2136DnsProvider implements DnsProvider {
     return messages.get();
   }
 
+  /**
+   * One UPDATE in the usual cases: a name this provider wrote before (in this process) is rewritten
+   * under the guard of its mark; any other name is first claimed as a new one. Only when that guess
+   * is wrong (a restart, a name taken meanwhile) does a second message follow.
+   */
   @Override
   public void upsert(DnsRecord record) {
     Name host = hostName(record.hostname());
@@ -121,20 +133,47 @@ public final class Rfc2136DnsProvider implements DnsProvider {
     Record mark = txt(ownerName, ownership.mark(record.owner()));
     Record target = target(host, record, record.ttlSeconds());
 
-    // Steady state: we own the name, so rewrite it while our mark still reads exactly so.
+    if (written.contains(record.hostname())) {
+      int rcode = rewriteOwned(record, host, mark, target);
+      if (rcode == Rcode.NOERROR) {
+        return;
+      }
+      written.remove(record.hostname());
+    }
+    int rcode = claim(record, ownerName, host, mark, target);
+    if (rcode == Rcode.NOERROR) {
+      written.add(record.hostname());
+      return;
+    }
+    if (rcode == Rcode.YXRRSET) {
+      // a mark is there: ours (written before a restart), ours in another form, or someone else's
+      if (rewriteOwned(record, host, mark, target) != Rcode.NOERROR) {
+        retakeOwnMark(record, ownerName, host, mark, target);
+      }
+      written.add(record.hostname());
+      return;
+    }
+    if (rcode == Rcode.YXDOMAIN) {
+      throw Ownership.foreignRecords(name(), record.hostname(), describe(host));
+    }
+    throw failure("create " + record.hostname(), rcode, null);
+  }
+
+  /** Steady state: we own the name, so rewrite it while our mark still reads exactly so; the rcode (NXRRSET: not so). */
+  private int rewriteOwned(DnsRecord record, Name host, Record mark, Record target) {
     Update owned = new Update(zone);
     owned.present(prerequisite(mark));
     replaceTargets(owned, host, target);
     owned.add(mark); // keeps the mark's TTL in step; adding an identical record is a no-op
     int rcode = send(owned, "update " + record.hostname());
-    if (rcode == Rcode.NOERROR) {
-      return;
-    }
-    if (rcode != Rcode.NXRRSET) {
+    if (rcode != Rcode.NOERROR && rcode != Rcode.NXRRSET) {
       throw failure("update " + record.hostname(), rcode, null);
     }
+    return rcode;
+  }
 
-    // First time: claim the name while it is free (or, with adopt, while no one else marked it).
+  /** First time: claim the name while it is free (or, with adopt, while no one else marked it); the rcode. */
+  private int claim(DnsRecord record, Name ownerName, Name host, Record mark, Record target) {
     Update claim = new Update(zone);
     claim.absent(ownerName, Type.TXT);
     if (!adopt) {
@@ -142,18 +181,7 @@ public final class Rfc2136DnsProvider implements DnsProvider {
     }
     replaceTargets(claim, host, target);
     claim.add(mark);
-    rcode = send(claim, "create " + record.hostname());
-    if (rcode == Rcode.NOERROR) {
-      return;
-    }
-    if (rcode == Rcode.YXRRSET) {
-      retakeOwnMark(record, ownerName, host, mark, target);
-      return;
-    }
-    if (rcode == Rcode.YXDOMAIN) {
-      throw Ownership.foreignRecords(name(), record.hostname(), describe(host));
-    }
-    throw failure("create " + record.hostname(), rcode, null);
+    return send(claim, "create " + record.hostname());
   }
 
   /** The name carries an ownership TXT that did not match ours byte for byte: whose is it? */
@@ -189,9 +217,100 @@ public final class Rfc2136DnsProvider implements DnsProvider {
     u.add(target);
   }
 
+  /**
+   * One UPDATE: the name's records and mark are removed under the prerequisite that the mark is
+   * exactly {@code owner}'s, so another preview's name is never touched. A mark in another form
+   * (an older version wrote it) costs a query and a second UPDATE.
+   */
+  @Override
+  public void delete(String hostname, PreviewKey owner) {
+    String h = Zones.normalize(hostname);
+    Name host = hostName(h);
+    Name ownerName = name(Zones.ownerName(txtPrefix, h));
+    Record mark = txt(ownerName, ownership.mark(owner));
+    int rcode = send(deletion(host, ownerName, mark), "delete " + h);
+    written.remove(h);
+    if (rcode == Rcode.NOERROR) {
+      return;
+    }
+    if (rcode != Rcode.NXRRSET) {
+      throw failure("delete " + h, rcode, null);
+    }
+    List<Record> marks = query(ownerName, Type.TXT);
+    Optional<Ownership.Owner> found = marks.size() == 1 ? Ownership.parse(text(marks.get(0))) : Optional.empty();
+    if (found.isEmpty()) {
+      if (!marks.isEmpty()) {
+        LOG.warn("{}: not deleting {}: its ownership TXT {} is not preview's", name(), h, ownerName);
+      }
+      return; // nothing owned there
+    }
+    if (!ownership.isMine(found.get()) || !found.get().key().equals(owner)) {
+      LOG.warn("{}: not deleting {} for {}: it belongs to {} of installation {}", name(), h, owner, found.get().key(),
+          found.get().instance());
+      return;
+    }
+    rcode = send(deletion(host, ownerName, marks.get(0)), "delete " + h);
+    if (rcode != Rcode.NOERROR && rcode != Rcode.NXRRSET) {
+      throw failure("delete " + h, rcode, null);
+    }
+  }
+
+  /**
+   * Many deletions in as few UPDATE messages as fit (at most {@value #MAX_BATCH} names each): an UPDATE
+   * is all or nothing, so a batch whose prerequisites do not all hold (one name changed owner since
+   * it was listed) is done again name by name.
+   */
+  @Override
+  public void deleteAll(Collection<DnsRecord> records) {
+    Map<String, PreviewKey> byHost = new LinkedHashMap<>();
+    for (DnsRecord r : records) {
+      byHost.putIfAbsent(r.hostname(), r.owner());
+    }
+    List<Map.Entry<String, PreviewKey>> all = new ArrayList<>(byHost.entrySet());
+    for (int from = 0; from < all.size(); from += MAX_BATCH) {
+      List<Map.Entry<String, PreviewKey>> batch = all.subList(from, Math.min(all.size(), from + MAX_BATCH));
+      if (batch.size() == 1) {
+        delete(batch.get(0).getKey(), batch.get(0).getValue());
+        continue;
+      }
+      Update u = new Update(zone);
+      for (Map.Entry<String, PreviewKey> e : batch) {
+        String h = Zones.normalize(e.getKey());
+        Name ownerName = name(Zones.ownerName(txtPrefix, h));
+        addDeletion(u, hostName(h), ownerName, txt(ownerName, ownership.mark(e.getValue())));
+      }
+      int rcode = send(u, "delete " + batch.size() + " names");
+      if (rcode == Rcode.NOERROR) {
+        batch.forEach(e -> written.remove(Zones.normalize(e.getKey())));
+        continue;
+      }
+      if (rcode != Rcode.NXRRSET) {
+        throw failure("delete " + batch.size() + " names", rcode, null);
+      }
+      for (Map.Entry<String, PreviewKey> e : batch) {
+        delete(e.getKey(), e.getValue());
+      }
+    }
+  }
+
+  private Update deletion(Name host, Name ownerName, Record mark) {
+    Update u = new Update(zone);
+    addDeletion(u, host, ownerName, mark);
+    return u;
+  }
+
+  private static void addDeletion(Update u, Name host, Name ownerName, Record mark) {
+    u.present(prerequisite(mark));
+    for (int type : ADDRESS_TYPES) {
+      u.delete(host, type);
+    }
+    u.delete(ownerName, Type.TXT);
+  }
+
   @Override
   public void delete(String hostname) {
     String h = Zones.normalize(hostname);
+    written.remove(h);
     Name host = hostName(h);
     Name ownerName = name(Zones.ownerName(txtPrefix, h));
     List<Record> marks = query(ownerName, Type.TXT);

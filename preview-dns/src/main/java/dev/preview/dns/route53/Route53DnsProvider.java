@@ -214,6 +214,16 @@ public final class Route53DnsProvider implements DnsProvider {
 
   @Override
   public void delete(String hostname) {
+    deleteOwned(hostname, null);
+  }
+
+  /** Deletes the name only while its ownership TXT names {@code owner}; another preview's name is left alone. */
+  @Override
+  public void delete(String hostname, PreviewKey owner) {
+    deleteOwned(hostname, Objects.requireNonNull(owner, "owner"));
+  }
+
+  private void deleteOwned(String hostname, PreviewKey key) {
     String host = Zones.requireInside(Zones.normalize(hostname), zoneName);
     String ownerName = Zones.ownerName(txtPrefix, host);
     String zone = zoneId();
@@ -227,6 +237,10 @@ public final class Route53DnsProvider implements DnsProvider {
     Optional<Ownership.Owner> owner = values.size() == 1 ? Ownership.parse(unquote(values.get(0))) : Optional.empty();
     if (owner.isEmpty() || !ownership.isMine(owner.get())) {
       LOG.warn("route53: not deleting {}: its ownership TXT {} is not this installation's", host, ownerName);
+      return;
+    }
+    if (key != null && !owner.get().key().equals(key)) {
+      LOG.warn("route53: not deleting {} for {}: it belongs to {}", host, key, owner.get().key());
       return;
     }
     List<Change> changes = new ArrayList<>();
