@@ -92,6 +92,17 @@ final class PgSql {
     }
   }
 
+  /** The first two columns of every row. */
+  static List<String[]> pairs(Connection c, String sql, Object... args) throws SQLException {
+    try (PreparedStatement ps = prepare(c, sql, args); ResultSet rs = ps.executeQuery()) {
+      List<String[]> out = new ArrayList<>();
+      while (rs.next()) {
+        out.add(new String[] {rs.getString(1), rs.getString(2)});
+      }
+      return out;
+    }
+  }
+
   private static PreparedStatement prepare(Connection c, String sql, Object... args) throws SQLException {
     PreparedStatement ps = c.prepareStatement(sql);
     for (int i = 0; i < args.length; i++) {

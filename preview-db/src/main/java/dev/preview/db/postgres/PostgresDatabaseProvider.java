@@ -472,27 +472,34 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
     }
   }
 
+  /**
+   * The keys whose role, database or schema carries this installation's mark. A mark counts only on
+   * the object named after its own key: a preview owns its database (or schema) and can rewrite that
+   * comment, so a mark claiming another key on it is ignored (a role's comment only the admin can write).
+   */
   @Override
   public List<PreviewKey> list() {
     TreeSet<PreviewKey> keys = new TreeSet<>();
     try (Connection c = connect(admin.database())) {
-      List<String> marks = new ArrayList<>(PgSql.column(c,
-          "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE shobj_description(oid, 'pg_authid') LIKE ?",
+      List<String[]> marks = new ArrayList<>(PgSql.pairs(c,
+          "SELECT rolname, shobj_description(oid, 'pg_authid') FROM pg_roles WHERE shobj_description(oid, 'pg_authid') LIKE ?",
           OwnerMark.PREFIX + "%"));
       if (mode == Mode.DATABASE) {
-        marks.addAll(PgSql.column(c,
-            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE shobj_description(oid, 'pg_database') LIKE ?",
+        marks.addAll(PgSql.pairs(c,
+            "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database WHERE shobj_description(oid, 'pg_database') LIKE ?",
             OwnerMark.PREFIX + "%"));
       } else {
         try (Connection s = connect(sharedDatabase)) {
-          marks.addAll(PgSql.column(s,
-              "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE obj_description(oid, 'pg_namespace') LIKE ?",
+          marks.addAll(PgSql.pairs(s,
+              "SELECT nspname, obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE obj_description(oid, 'pg_namespace') LIKE ?",
               OwnerMark.PREFIX + "%"));
         }
       }
-      for (String m : marks) {
-        OwnerMark.labels(m).filter(l -> modeTag().equals(l.get(MODE_LABEL)) && OwnerMark.ownedBy(installation, l))
-            .flatMap(dev.preview.spi.Labels::key).ifPresent(keys::add);
+      for (String[] m : marks) {
+        OwnerMark.labels(m[1]).filter(l -> modeTag().equals(l.get(MODE_LABEL)) && OwnerMark.ownedBy(installation, l))
+            .flatMap(dev.preview.spi.Labels::key)
+            .filter(k -> Names.postgres(installation, k).equals(m[0]))
+            .ifPresent(keys::add);
       }
     } catch (SQLException e) {
       throw failure("cannot list databases", e);
