@@ -47,9 +47,10 @@ import org.slf4j.LoggerFactory;
  *       server), with a fresh generated password (set through the driver's SCRAM helper, so the
  *       clear text never appears in SQL or server logs). An existing role gets a new password:
  *       passwords are never stored, so facts returned twice differ only in the password.</li>
- *   <li>Mode {@code database}: {@code CREATE DATABASE <name> OWNER <role> TEMPLATE <baseline>
- *       [STRATEGY ..]}, then every object cloned from the template is handed to the role;
- *       {@code REVOKE ALL ON DATABASE .. FROM PUBLIC} so no other role can connect.</li>
+ *   <li>Mode {@code database}: {@code CREATE DATABASE <name> TEMPLATE <baseline> [STRATEGY ..]
+ *       ALLOW_CONNECTIONS false}, {@code REVOKE ALL .. FROM PUBLIC}, then (connections allowed again)
+ *       every object cloned from the template is handed to the role, and last the database itself,
+ *       with {@code CONNECT}: so no other role can connect, and the role only once the admin is done.</li>
  *   <li>Mode {@code schema}: one schema per preview in a shared database, created and cloned from a
  *       baseline schema (see {@link SchemaCloner}) in one transaction; the shared database loses
  *       PUBLIC's CONNECT and each preview role gets CONNECT and a default {@code search_path}.</li>
@@ -58,14 +59,23 @@ import org.slf4j.LoggerFactory;
  *       it returns only this installation's keys (see {@link OwnerMark} for marks without instance).</li>
  *   <li>Optionally, Flyway migrations (config {@code migrations}, or {@link #migrate}) run on the clone,
  *       then the branch's own ones (config {@code branchMigrations}, a directory relative to
- *       {@link DatabaseSpec#buildContext()}), so the preview shows the branch's own schema.</li>
+ *       {@link DatabaseSpec#buildContext()}), so the preview shows the branch's own schema. They log
+ *       in as the preview's role, never as the admin.</li>
  * </ul>
  * {@link #drop} terminates the preview's sessions ({@code DROP DATABASE .. WITH (FORCE)} on 13+) and
  * drops the database or schema and the role. Objects that carry a mark for another key or another
  * installation, or that exist without any mark, are never adopted nor dropped.
  *
- * <p>The admin user needs {@code CREATEDB} and {@code CREATEROLE} (or superuser). Thread-safe: every
- * call opens its own connections.
+ * <h2>PR code is hostile</h2>
+ * Every admin session runs with {@code search_path = pg_catalog, pg_temp} and calls
+ * {@code pg_catalog.}-qualified functions; in mode database the admin enters a preview's database
+ * only once, before the preview's role can connect to it; migrations log in as the preview's own
+ * role and their failures never carry the server's text; mode schema's lock is a table only the
+ * admin can lock. See the module README ("PR code is hostile") for what mode schema cannot isolate.
+ *
+ * <p>The admin user needs {@code CREATEDB} and {@code CREATEROLE} (or superuser); in mode schema it
+ * must also own (or have {@code CREATE} on) the shared database. Thread-safe: every call opens its
+ * own connections.
  */
 public final class PostgresDatabaseProvider implements DatabaseProvider {
   /** {@code database.provider: postgres}. */
@@ -564,7 +574,8 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
     boolean retryable = state.startsWith("08") || state.startsWith("40") || state.startsWith("53") || state.equals("55006");
     String hint = switch (state) {
       case "28P01", "28000" -> " (check database.username/password)";
-      case "42501" -> " (the admin user needs CREATEDB and CREATEROLE, or superuser)";
+      case "42501" -> " (the admin user needs CREATEDB and CREATEROLE, or superuser; in mode schema it must also own,"
+          + " or have CREATE on, the shared database)";
       case "3D000" -> " (does the baseline/template database exist? build it with PostgresBaseline)";
       case "55006" -> " (someone is connected to the template database; templates must have no sessions)";
       default -> "";
@@ -696,6 +707,11 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
       }
       if (!problems.isEmpty()) {
         throw new ConfigurationException(problems);
+      }
+      if (mode == Mode.SCHEMA) {
+        LOG.warn("postgres: mode schema: the previews share one database, so they share its LISTEN/NOTIFY channels and"
+            + " advisory locks (no grant can split them): a preview can listen to and notify another's channels and hold"
+            + " its advisory lock keys. Use mode database for PR code you do not trust (fork PRs)");
       }
       return new PostgresDatabaseProvider(this);
     }

@@ -49,6 +49,8 @@ abstract class PostgresAttacks {
   static final String B_ROWS = "1:baseline:100,2:B's secret:999";
 
   final Set<String> denied = new ConcurrentSkipListSet<>();
+  /** Statements and logins of the attacks that the server refused (several per attack). */
+  final java.util.concurrent.atomic.AtomicInteger refused = new java.util.concurrent.atomic.AtomicInteger();
   final String run = UUID.randomUUID().toString().substring(0, 6);
   final String repo = "atk/" + run;
   final List<PreviewKey> made = new ArrayList<>();
@@ -125,7 +127,8 @@ abstract class PostgresAttacks {
     }
     long ms = (System.nanoTime() - started) / 1_000_000;
     String report = "PostgreSQL " + server.label() + ": " + denied.size() + " attacks tried, " + denied.size()
-        + " denied, in " + ms + " ms (setup and cleanup included)\n" + String.join("\n", denied) + "\n";
+        + " denied (" + refused.get() + " statements or logins refused by the server), in " + ms
+        + " ms (setup and cleanup included)\n" + String.join("\n", denied) + "\n";
     Files.createDirectories(Path.of("target"));
     Files.writeString(Path.of("target", "postgres-attacks-" + server.label() + ".txt"), report, StandardCharsets.UTF_8);
     System.out.print(report);
@@ -531,9 +534,10 @@ abstract class PostgresAttacks {
     void run() throws Exception;
   }
 
-  static void assertDenied(Sql attack) {
+  void assertDenied(Sql attack) {
     assertThatThrownBy(attack::run).isInstanceOf(SQLException.class)
         .satisfies(e -> assertThat(((SQLException) e).getSQLState()).as(e.getMessage()).isIn("42501", "0LP01", "55000"));
+    refused.incrementAndGet();
   }
 
   List<String> notificationsUntil(Connection listener, String last) throws SQLException {
