@@ -45,7 +45,9 @@ import org.postgresql.PGNotification;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class PostgresAttacks {
   static final String MIGRATIONS = "db/migration";
-  static final String V1 = "CREATE TABLE accounts (id int PRIMARY KEY, owner text NOT NULL, balance int NOT NULL);\n";
+  static final String V1 = "CREATE TABLE accounts (id int PRIMARY KEY, owner text NOT NULL, balance int NOT NULL);\n"
+      // main's own SECURITY DEFINER function, built into the baseline by the admin
+      + "CREATE FUNCTION definer_whoami() RETURNS text SECURITY DEFINER LANGUAGE sql AS 'SELECT current_user::text';\n";
   static final String B_ROWS = "1:baseline:100,2:B's secret:999";
 
   final Set<String> denied = new ConcurrentSkipListSet<>();
@@ -217,8 +219,37 @@ abstract class PostgresAttacks {
       assertDenied(() -> exec(c, "ALTER ROLE " + quote(a.username()) + " CREATEROLE"));
       assertDenied(() -> exec(c, "ALTER ROLE " + quote(a.username()) + " CONNECTION LIMIT -1"));
       assertDenied(() -> exec(c, "COMMENT ON ROLE " + quote(a.username()) + " IS 'preview.dev {}'"));
+      assertDenied(() -> exec(c, "ALTER DATABASE " + quote(a.username()) + " RENAME TO " + quote(a.username() + "_x")));
+      assertDenied(() -> exec(c, "ALTER DATABASE " + quote(a.username()) + " OWNER TO " + quote(b.username())));
     }
-    denied("database: CREATE ROLE / CREATE DATABASE / ALTER ROLE self SUPERUSER, CREATEROLE, CONNECTION LIMIT / COMMENT ON ROLE self (the admin's mark)");
+    denied("database: CREATE ROLE / CREATE DATABASE / ALTER ROLE self SUPERUSER, CREATEROLE, CONNECTION LIMIT / COMMENT ON ROLE self (the admin's mark) / RENAME or give away its database");
+  }
+
+  /** The baseline's SECURITY DEFINER function was the admin's: in the clone it is the preview's, so it runs as the preview. */
+  @Test
+  void callTheBaselinesSecurityDefinerFunction() throws Exception {
+    try (Connection c = open(a)) {
+      assertThat(strings(c, "SELECT definer_whoami()")).containsExactly(a.username());
+      assertThat(strings(c, "SELECT pg_get_userbyid(proowner)::text FROM pg_proc WHERE proname = 'definer_whoami'"))
+          .containsExactly(a.username());
+    }
+    try (Connection c = open(sa)) {
+      assertDenied(() -> exec(c, "SELECT atk_base.definer_whoami()")); // the baseline schema: no USAGE for PUBLIC
+    }
+    denied("SECURITY DEFINER function of the baseline: the preview's in its clone (runs as it), out of reach in the baseline schema");
+  }
+
+  /** The admin's own database: PUBLIC may connect (PostgreSQL's default), but nothing can be planted there (15+). */
+  @Test
+  void plantInTheAdminsDatabase() throws Exception {
+    try (Connection c = DriverManager.getConnection(PgUrl.parse(server.url()).withDatabase("postgres"), a.username(),
+        a.password().reveal())) {
+      assertDenied(() -> exec(c, "CREATE FUNCTION public.format(varchar, varchar) RETURNS text LANGUAGE sql AS 'SELECT 1::text'"));
+      assertDenied(() -> exec(c, "CREATE SCHEMA " + quote(server.adminUser())));
+      assertDenied(() -> exec(c, "CREATE TABLE public.planted (x int)"));
+      assertDenied(() -> exec(c, "ALTER DATABASE postgres SET search_path = public"));
+    }
+    denied("the admin's database: CREATE public.format / CREATE SCHEMA <admin> / CREATE TABLE in public / ALTER DATABASE SET search_path");
   }
 
   @Test
