@@ -315,6 +315,34 @@ abstract class PostgresAttacks {
     denied("database: forged ownership mark on its own database claiming another key (list() ignores it)");
   }
 
+  /**
+   * Two keys whose names meet (a cut name's hash collides, or a leftover): the role named for C carries
+   * D's full-key mark, so creating C refuses with a clear error instead of adopting D's role.
+   */
+  @Test
+  void adoptAResourceWhoseMarkIsAnotherPreviews() throws Exception {
+    PreviewKey c = key(20);
+    PreviewKey d = PreviewKey.pr(repo, 21);
+    String name = dev.preview.spi.Names.postgres(c);
+    try (Connection adm = server.connect("postgres")) {
+      PgSql.ddl(adm, "CREATE ROLE %I", name);
+      PgSql.ddl(adm, "COMMENT ON ROLE %I IS %L", name, dev.preview.db.internal.OwnerMark.encode(
+          dev.preview.spi.Installation.defaults(), d, Map.of(PostgresDatabaseProvider.MODE_LABEL, "database")));
+    }
+    try {
+      assertThatThrownBy(() -> dbMode.create(c, DatabaseSpec.empty())).isInstanceOf(ProviderException.class)
+          .hasMessageContaining("belongs to preview " + d).hasMessageContaining("refusing to adopt");
+      assertThatThrownBy(() -> dbMode.drop(c)).isInstanceOf(ProviderException.class);
+      assertThat(dbMode.list()).doesNotContain(c);
+    } finally {
+      made.remove(c);
+      try (Connection adm = server.connect("postgres")) {
+        PgSql.ddl(adm, "DROP ROLE %I", name);
+      }
+    }
+    denied("names: a role under C's name with D's full-key mark is refused (create, drop), never adopted nor listed");
+  }
+
   // ---------------------------------------------------------------- branch migrations (issue 12.2)
 
   @Test
