@@ -31,7 +31,7 @@ if ! command -v apt_install >/dev/null 2>&1; then
     fi
   }
 fi
-[ -x /usr/lib/postgresql/15/bin/postgres ] || apt_install postgresql
+apt_install postgresql   # a no-op when installed; makes the `postgres` user too
 BIN=/usr/lib/postgresql/15/bin
 
 as_pg() { (cd / && runuser -u postgres -- "$@"); }
