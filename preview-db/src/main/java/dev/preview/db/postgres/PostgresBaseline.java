@@ -124,6 +124,8 @@ public final class PostgresBaseline {
       PgSql.ddl(c, "REVOKE ALL ON DATABASE %I FROM PUBLIC", next);
       applied = migrate(admin.withDatabase(next), null);
       try (Connection n = connect(next)) {
+        // the operator's seed, in a database only the admin can reach yet: PostgreSQL's usual path
+        PgSql.ddl(n, "SET search_path TO \"$user\", public");
         runSeed(n);
       }
       dropDatabase(c, database);
@@ -144,7 +146,7 @@ public final class PostgresBaseline {
       applied = migrate(admin.withDatabase(admin.database()), next);
       PgSql.ddl(c, "SET search_path TO %I", next);
       runSeed(c);
-      PgSql.ddl(c, "SET search_path TO DEFAULT");
+      PgSql.ddl(c, "SET search_path TO " + PgSql.SAFE_SEARCH_PATH);
       c.setAutoCommit(false);
       PgSql.ddl(c, "DROP SCHEMA IF EXISTS %I CASCADE", schema);
       PgSql.ddl(c, "ALTER SCHEMA %I RENAME TO %I", next, schema);
@@ -210,7 +212,8 @@ public final class PostgresBaseline {
       p.setProperty("password", password.reveal());
     }
     p.setProperty("ApplicationName", "preview-baseline");
-    return DriverManager.getConnection(admin.withDatabase(db), p);
+    PgSql.pinSearchPath(p);
+    return PgSql.pinned(DriverManager.getConnection(admin.withDatabase(db), p));
   }
 
   /** Builds a {@link PostgresBaseline}: a URL and exactly one of database or schema. */

@@ -47,9 +47,10 @@ import org.slf4j.LoggerFactory;
  *       server), with a fresh generated password (set through the driver's SCRAM helper, so the
  *       clear text never appears in SQL or server logs). An existing role gets a new password:
  *       passwords are never stored, so facts returned twice differ only in the password.</li>
- *   <li>Mode {@code database}: {@code CREATE DATABASE <name> OWNER <role> TEMPLATE <baseline>
- *       [STRATEGY ..]}, then every object cloned from the template is handed to the role;
- *       {@code REVOKE ALL ON DATABASE .. FROM PUBLIC} so no other role can connect.</li>
+ *   <li>Mode {@code database}: {@code CREATE DATABASE <name> TEMPLATE <baseline> [STRATEGY ..]
+ *       ALLOW_CONNECTIONS false}, {@code REVOKE ALL .. FROM PUBLIC}, then (connections allowed again)
+ *       every object cloned from the template is handed to the role, and last the database itself,
+ *       with {@code CONNECT}: so no other role can connect, and the role only once the admin is done.</li>
  *   <li>Mode {@code schema}: one schema per preview in a shared database, created and cloned from a
  *       baseline schema (see {@link SchemaCloner}) in one transaction; the shared database loses
  *       PUBLIC's CONNECT and each preview role gets CONNECT and a default {@code search_path}.</li>
@@ -58,20 +59,33 @@ import org.slf4j.LoggerFactory;
  *       it returns only this installation's keys (see {@link OwnerMark} for marks without instance).</li>
  *   <li>Optionally, Flyway migrations (config {@code migrations}, or {@link #migrate}) run on the clone,
  *       then the branch's own ones (config {@code branchMigrations}, a directory relative to
- *       {@link DatabaseSpec#buildContext()}), so the preview shows the branch's own schema.</li>
+ *       {@link DatabaseSpec#buildContext()}), so the preview shows the branch's own schema. They log
+ *       in as the preview's role, never as the admin.</li>
  * </ul>
  * {@link #drop} terminates the preview's sessions ({@code DROP DATABASE .. WITH (FORCE)} on 13+) and
  * drops the database or schema and the role. Objects that carry a mark for another key or another
  * installation, or that exist without any mark, are never adopted nor dropped.
  *
- * <p>The admin user needs {@code CREATEDB} and {@code CREATEROLE} (or superuser). Thread-safe: every
- * call opens its own connections.
+ * <h2>PR code is hostile</h2>
+ * Every admin session runs with {@code search_path = pg_catalog, pg_temp} and calls
+ * {@code pg_catalog.}-qualified functions; in mode database the admin enters a preview's database
+ * only once, before the preview's role can connect to it; migrations log in as the preview's own
+ * role and their failures never carry the server's text; mode schema's lock is a table only the
+ * admin can lock. See the module README ("PR code is hostile") for what mode schema cannot isolate.
+ *
+ * <p>The admin user needs {@code CREATEDB} and {@code CREATEROLE} (or superuser); in mode schema it
+ * must also own (or have {@code CREATE} on) the shared database. Thread-safe: every call opens its
+ * own connections.
  */
 public final class PostgresDatabaseProvider implements DatabaseProvider {
   /** {@code database.provider: postgres}. */
   public static final String NAME = "postgres";
   /** Label in our marks telling which mode (and shared database) a role or object belongs to. */
   static final String MODE_LABEL = "preview.dev/postgres";
+  /** Mode schema: the admin's own schema in the shared database, holding {@link #LOCK_TABLE}. */
+  static final String LOCK_SCHEMA = "preview_dev_admin";
+  /** Mode schema: the table whose {@code LOCK TABLE} serialises the GRANTs on the shared database. */
+  static final String LOCK_TABLE = "provision_lock";
   private static final Logger LOG = LoggerFactory.getLogger(PostgresDatabaseProvider.class);
 
   /** One database per preview, or one schema per preview in a shared database. */
@@ -146,10 +160,10 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
           createSchema(c, key, name, mark, source);
         }
       }
-      runMigrations(name, migrations);
+      runMigrations(name, pw, migrations);
       Optional<Path> branch = branchMigrations(key, s);
       if (branch.isPresent()) {
-        runMigrations(name, List.of("filesystem:" + branch.get()));
+        runMigrations(name, pw, List.of("filesystem:" + branch.get()));
       }
       return connection(name, pw);
     } catch (SQLException e) {
@@ -207,12 +221,21 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
     return existing.isPresent();
   }
 
+  /**
+   * Mode database. A new clone is created closed ({@code ALLOW_CONNECTIONS false}, then PUBLIC's rights
+   * revoked) and owned by the admin; only then does the admin connect to it, once, to hand the
+   * cloned objects to the role; last, the role becomes its owner and gets {@code CONNECT}. So the
+   * admin's only session in a preview's database happens before the preview could ever log in to
+   * it: on every later create (each push) the admin works from its own database only, and nothing
+   * the preview planted (a schema named after the admin, a {@code format(varchar,..)} of its own,
+   * {@code ALTER DATABASE .. SET search_path}) is ever run by it.
+   */
   private void createDatabase(Connection c, PreviewKey key, String name, String mark, String template,
       boolean roleExisted) throws SQLException {
     Optional<Optional<String>> db = databaseComment(c, name);
     if (db.isEmpty()) {
-      StringBuilder sql = new StringBuilder("CREATE DATABASE %I OWNER %I");
-      List<Object> args = new ArrayList<>(List.of(name, name));
+      StringBuilder sql = new StringBuilder("CREATE DATABASE %I");
+      List<Object> args = new ArrayList<>(List.of(name));
       if (template != null) {
         sql.append(" TEMPLATE %I");
         args.add(template);
@@ -220,6 +243,7 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
       if (strategy != null && PgSql.serverVersion(c) >= 150000) {
         sql.append(" STRATEGY ").append(strategy); // validated: wal_log or file_copy
       }
+      sql.append(" ALLOW_CONNECTIONS false");
       long t0 = System.nanoTime();
       PgSql.ddl(c, sql.toString(), args.toArray());
       LOG.info("postgres: created database {} for {} from {} in {} ms", name, key,
@@ -232,20 +256,35 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
     }
     // else: created by an earlier call that died before its comment; the role (marked in the same
     // transaction as its creation, before the database) proves it is ours, so finish the job
-    PgSql.ddl(c, "ALTER DATABASE %I OWNER TO %I", name, name);
+    if (!PgSql.exists(c, "SELECT 1 FROM pg_catalog.pg_database WHERE datname = ? AND datdba = "
+        + "(SELECT oid FROM pg_catalog.pg_roles WHERE rolname = ?)", name, name)) {
+      // not handed over yet: the role has never had CONNECT on it (it comes with the ownership, below)
+      PgSql.ddl(c, "REVOKE ALL ON DATABASE %I FROM PUBLIC", name);
+      PgSql.ddl(c, "COMMENT ON DATABASE %I IS %L", name, mark);
+      PgSql.ddl(c, "ALTER DATABASE %I WITH ALLOW_CONNECTIONS true", name);
+      try (Connection d = connect(name)) {
+        PgSql.transferOwnership(d, name, null);
+      }
+      PgSql.ddl(c, "ALTER DATABASE %I OWNER TO %I", name, name);
+    }
     PgSql.ddl(c, "REVOKE ALL ON DATABASE %I FROM PUBLIC", name);
     PgSql.ddl(c, "GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I", name, name);
     PgSql.ddl(c, "COMMENT ON DATABASE %I IS %L", name, mark);
-    try (Connection d = connect(name)) {
-      PgSql.transferOwnership(d, name, null);
-    }
   }
 
+  /**
+   * Mode schema. Concurrent GRANTs on the shared database's row fail with "tuple concurrently
+   * updated", so they are serialised by {@code LOCK TABLE} of {@link #LOCK_TABLE}, a table of the
+   * admin's own schema that no preview has any right on: a preview cannot take that lock (an advisory
+   * lock could be, with a guessable key, by any role connected to the database) and so cannot block
+   * another's provisioning. The schema is created, cloned and handed to the role in one transaction;
+   * later creates never run an admin statement inside it.
+   */
   private void createSchema(Connection c, PreviewKey key, String name, String mark, String base) throws SQLException {
-    // concurrent GRANTs on one database row fail with "tuple concurrently updated": serialise them
+    ensureLockTable(c);
     c.setAutoCommit(false);
     try {
-      PgSql.column(c, "SELECT pg_advisory_xact_lock(hashtext(?))::text", "preview.dev grants " + sharedDatabase);
+      PgSql.ddl(c, "LOCK TABLE %I.%I IN EXCLUSIVE MODE", LOCK_SCHEMA, LOCK_TABLE);
       PgSql.ddl(c, "REVOKE ALL ON DATABASE %I FROM PUBLIC", sharedDatabase);
       PgSql.ddl(c, "GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I", sharedDatabase, name);
       c.commit();
@@ -264,9 +303,11 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
         long t0 = System.nanoTime();
         PgSql.ddl(c, "CREATE SCHEMA %I AUTHORIZATION %I", name, name);
         PgSql.ddl(c, "COMMENT ON SCHEMA %I IS %L", name, mark);
+        PgSql.ddl(c, "REVOKE ALL ON SCHEMA %I FROM PUBLIC", name);
         if (base != null) {
           new SchemaCloner(c, base, name).run();
         }
+        PgSql.transferOwnership(c, name, name);
         c.commit();
         LOG.info("postgres: created schema {} in {} for {} from {} in {} ms", name, sharedDatabase, key,
             base == null ? "nothing" : base, (System.nanoTime() - t0) / 1_000_000);
@@ -278,35 +319,77 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
       }
     }
     PgSql.ddl(c, "COMMENT ON SCHEMA %I IS %L", name, mark);
-    PgSql.ddl(c, "REVOKE ALL ON SCHEMA %I FROM PUBLIC", name);
     PgSql.ddl(c, "ALTER ROLE %I IN DATABASE %I SET search_path TO %I", name, sharedDatabase, name);
-    PgSql.transferOwnership(c, name, name);
+  }
+
+  /**
+   * The admin-only schema {@link #LOCK_SCHEMA} with the table {@link #LOCK_TABLE}, made on first use.
+   * An existing one must be the admin's (previews cannot create schemas in the shared database;
+   * someone with {@code CREATE} on it could).
+   */
+  private void ensureLockTable(Connection c) throws SQLException {
+    for (int attempt = 0; ; attempt++) {
+      Optional<String> owner = PgSql.one(c, "SELECT pg_catalog.pg_get_userbyid(nspowner) FROM pg_catalog.pg_namespace WHERE nspname = ?",
+          LOCK_SCHEMA);
+      String me = PgSql.one(c, "SELECT CAST(current_user AS pg_catalog.text)").orElseThrow();
+      if (owner.isPresent() && !owner.get().equals(me)) {
+        throw new ProviderException(NAME, "schema " + LOCK_SCHEMA + " in database " + sharedDatabase + " belongs to " + owner.get()
+            + ", not to the admin " + me + "; it holds the provider's lock and must be the admin's alone."
+            + " Drop it, or let its owner run the provider", false);
+      }
+      if (owner.isPresent() && PgSql.exists(c, "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+          + " WHERE n.nspname = ? AND c.relname = ? AND c.relkind = 'r' AND pg_catalog.pg_get_userbyid(c.relowner) = ?",
+          LOCK_SCHEMA, LOCK_TABLE, me)) {
+        return;
+      }
+      try {
+        c.setAutoCommit(false);
+        PgSql.ddl(c, "CREATE SCHEMA IF NOT EXISTS %I", LOCK_SCHEMA);
+        PgSql.ddl(c, "REVOKE ALL ON SCHEMA %I FROM PUBLIC", LOCK_SCHEMA);
+        PgSql.ddl(c, "CREATE TABLE IF NOT EXISTS %I.%I ()", LOCK_SCHEMA, LOCK_TABLE);
+        PgSql.ddl(c, "REVOKE ALL ON TABLE %I.%I FROM PUBLIC", LOCK_SCHEMA, LOCK_TABLE);
+        PgSql.ddl(c, "COMMENT ON SCHEMA %I IS %L", LOCK_SCHEMA, "preview.dev: the postgres provider's lock (admin only)");
+        c.commit();
+        return;
+      } catch (SQLException e) {
+        c.rollback();
+        // two creates making it at once: one wins, the other sees a unique violation and looks again
+        if (!"23505".equals(e.getSQLState()) || attempt > 2) {
+          throw e;
+        }
+      } finally {
+        c.setAutoCommit(true);
+      }
+    }
   }
 
   /**
    * Runs Flyway migrations from {@code locations} (e.g. {@code filesystem:/checkout/src/main/resources/db/migration},
-   * the branch's own) on the database or schema of {@code key}, then hands any new object to the
-   * preview's role. Migrations already applied in the baseline are skipped; the baseline's migrations
+   * the branch's own) on the database or schema of {@code key}, logged in as the preview's own role
+   * with the credentials {@code db} that {@link #create} returned (never as the admin: migrations are
+   * the PR's code). Migrations already applied in the baseline are skipped; the baseline's migrations
    * that the branch does not have are ignored, and the branch's older-numbered ones run out of order.
    *
    * @return the number of migrations applied
+   * @throws ProviderException naming the failed migration's file, SQL state and line, never the
+   *     server's error text (a migration can put anything there, e.g. with {@code RAISE})
    */
-  public int migrate(PreviewKey key, List<String> locations) {
+  public int migrate(PreviewKey key, DatabaseConnection db, List<String> locations) {
     String name = Names.postgres(installation, key);
-    try {
-      return runMigrations(name, locations);
-    } catch (SQLException e) {
-      throw failure("cannot migrate the database of " + key, e);
+    Objects.requireNonNull(db, "db");
+    if (!name.equals(db.username())) {
+      throw new IllegalArgumentException("the connection is " + db.username() + "'s, not " + key + "'s (" + name + ")");
     }
+    return runMigrations(name, db.password(), locations);
   }
 
-  private int runMigrations(String name, List<String> locations) throws SQLException {
+  private int runMigrations(String name, Secret rolePassword, List<String> locations) {
     if (locations.isEmpty()) {
       return 0;
     }
     String db = mode == Mode.DATABASE ? name : sharedDatabase;
     var conf = Flyway.configure()
-        .dataSource(admin.withDatabase(db), username, password == null ? null : password.reveal())
+        .dataSource(admin.withDatabase(db), name, rolePassword.reveal())
         .locations(locations.toArray(String[]::new))
         .outOfOrder(true)
         .ignoreMigrationPatterns("*:missing", "*:future")
@@ -318,12 +401,11 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
     try {
       r = conf.load().migrate();
     } catch (RuntimeException e) {
-      throw new ProviderException(NAME, "migrations from " + locations + " failed on " + name + ": " + e.getMessage(), false, e);
+      String reason = MigrationFailure.describe(e);
+      LOG.warn("postgres: migrations from {} failed on {}: {}", locations, name, reason);
+      throw new ProviderException(NAME, "migrations from " + locations + " failed on " + name + ": " + reason, false);
     }
-    try (Connection c = connect(db)) {
-      PgSql.transferOwnership(c, name, mode == Mode.SCHEMA ? name : null);
-    }
-    LOG.info("postgres: applied {} migration(s) from {} to {}", r.migrationsExecuted, locations, name);
+    LOG.info("postgres: applied {} migration(s) from {} to {} as {}", r.migrationsExecuted, locations, name, name);
     return r.migrationsExecuted;
   }
 
@@ -400,27 +482,34 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
     }
   }
 
+  /**
+   * The keys whose role, database or schema carries this installation's mark. A mark counts only on
+   * the object named after its own key: a preview owns its database (or schema) and can rewrite that
+   * comment, so a mark claiming another key on it is ignored (a role's comment only the admin can write).
+   */
   @Override
   public List<PreviewKey> list() {
     TreeSet<PreviewKey> keys = new TreeSet<>();
     try (Connection c = connect(admin.database())) {
-      List<String> marks = new ArrayList<>(PgSql.column(c,
-          "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE shobj_description(oid, 'pg_authid') LIKE ?",
+      List<String[]> marks = new ArrayList<>(PgSql.pairs(c,
+          "SELECT rolname, shobj_description(oid, 'pg_authid') FROM pg_roles WHERE shobj_description(oid, 'pg_authid') LIKE ?",
           OwnerMark.PREFIX + "%"));
       if (mode == Mode.DATABASE) {
-        marks.addAll(PgSql.column(c,
-            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE shobj_description(oid, 'pg_database') LIKE ?",
+        marks.addAll(PgSql.pairs(c,
+            "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database WHERE shobj_description(oid, 'pg_database') LIKE ?",
             OwnerMark.PREFIX + "%"));
       } else {
         try (Connection s = connect(sharedDatabase)) {
-          marks.addAll(PgSql.column(s,
-              "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE obj_description(oid, 'pg_namespace') LIKE ?",
+          marks.addAll(PgSql.pairs(s,
+              "SELECT nspname, obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE obj_description(oid, 'pg_namespace') LIKE ?",
               OwnerMark.PREFIX + "%"));
         }
       }
-      for (String m : marks) {
-        OwnerMark.labels(m).filter(l -> modeTag().equals(l.get(MODE_LABEL)) && OwnerMark.ownedBy(installation, l))
-            .flatMap(dev.preview.spi.Labels::key).ifPresent(keys::add);
+      for (String[] m : marks) {
+        OwnerMark.labels(m[1]).filter(l -> modeTag().equals(l.get(MODE_LABEL)) && OwnerMark.ownedBy(installation, l))
+            .flatMap(dev.preview.spi.Labels::key)
+            .filter(k -> Names.postgres(installation, k).equals(m[0]))
+            .ifPresent(keys::add);
       }
     } catch (SQLException e) {
       throw failure("cannot list databases", e);
@@ -465,8 +554,10 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
     return PgSql.exists(c, "SELECT 1 FROM pg_roles WHERE rolname = current_user AND rolsuper");
   }
 
+  /** An admin connection, its search path pinned to {@link PgSql#SAFE_SEARCH_PATH}. */
   Connection connect(String database) throws SQLException {
     Properties p = new Properties();
+    PgSql.pinSearchPath(p);
     if (username != null) {
       p.setProperty("user", username);
     }
@@ -474,7 +565,7 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
       p.setProperty("password", password.reveal());
     }
     p.setProperty("ApplicationName", "preview");
-    return DriverManager.getConnection(admin.withDatabase(database), p);
+    return PgSql.pinned(DriverManager.getConnection(admin.withDatabase(database), p));
   }
 
   private static ProviderException failure(String what, SQLException e) {
@@ -483,7 +574,8 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
     boolean retryable = state.startsWith("08") || state.startsWith("40") || state.startsWith("53") || state.equals("55006");
     String hint = switch (state) {
       case "28P01", "28000" -> " (check database.username/password)";
-      case "42501" -> " (the admin user needs CREATEDB and CREATEROLE, or superuser)";
+      case "42501" -> " (the admin user needs CREATEDB and CREATEROLE, or superuser; in mode schema it must also own,"
+          + " or have CREATE on, the shared database)";
       case "3D000" -> " (does the baseline/template database exist? build it with PostgresBaseline)";
       case "55006" -> " (someone is connected to the template database; templates must have no sessions)";
       default -> "";
@@ -615,6 +707,11 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
       }
       if (!problems.isEmpty()) {
         throw new ConfigurationException(problems);
+      }
+      if (mode == Mode.SCHEMA) {
+        LOG.warn("postgres: mode schema: the previews share one database, so they share its LISTEN/NOTIFY channels and"
+            + " advisory locks (no grant can split them): a preview can listen to and notify another's channels and hold"
+            + " its advisory lock keys. Use mode database for PR code you do not trust (fork PRs)");
       }
       return new PostgresDatabaseProvider(this);
     }

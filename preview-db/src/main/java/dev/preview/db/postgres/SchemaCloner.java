@@ -16,7 +16,8 @@ import java.util.List;
  *
  * <p>Definitions are read with {@code search_path} set to the baseline schema, so that the server
  * prints references to it unqualified, and replayed with {@code search_path} set to the new schema,
- * so that the same text now names the copies. Runs inside the caller's transaction.
+ * so that the same text now names the copies (both schemas are the admin's or brand new in this
+ * transaction: no preview has written into either). Runs inside the caller's transaction.
  */
 final class SchemaCloner {
   private final Connection c;
@@ -82,7 +83,8 @@ final class SchemaCloner {
     for (String[] v : views) {
       exec(PgSql.format(c, "CREATE VIEW %I.%I AS ", target, v[0]) + v[1]);
     }
-    PgSql.ddl(c, "SET LOCAL search_path TO DEFAULT");
+    // back to the admin's pinned path, not to a default a preview could have influenced
+    PgSql.ddl(c, "SET LOCAL search_path TO " + PgSql.SAFE_SEARCH_PATH);
   }
 
   private void copySequences() throws SQLException {

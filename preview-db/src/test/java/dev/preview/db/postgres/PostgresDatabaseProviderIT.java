@@ -262,7 +262,7 @@ class PostgresDatabaseProviderIT {
       st.execute("INSERT INTO coupons VALUES ('X')");
       assertThat(count(db, "SELECT count(*) FROM flyway_schema_history WHERE version = '3'")).isEqualTo(1);
     }
-    assertThat(p.migrate(PreviewKey.pr(repo, 9), List.of("classpath:db/pg/branch"))).isZero();
+    assertThat(p.migrate(PreviewKey.pr(repo, 9), c, List.of("classpath:db/pg/branch"))).isZero();
   }
 
   @Test
