@@ -550,7 +550,7 @@ public final class RedisDatabaseProvider implements DatabaseProvider {
   }
 
   Jedis connect(int db) {
-    DefaultJedisClientConfig.Builder c = DefaultJedisClientConfig.builder().database(db).timeoutMillis(10_000)
+    DefaultJedisClientConfig.Builder c = DefaultJedisClientConfig.builder().autoNegotiateProtocol(false).database(db).timeoutMillis(10_000)
         .clientName("preview").ssl(tls);
     if (username != null) {
       c.user(username);

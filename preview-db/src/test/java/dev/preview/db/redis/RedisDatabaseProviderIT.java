@@ -73,7 +73,7 @@ class RedisDatabaseProviderIT {
   @Test
   void baselineKeysAreCopiedUnderThePrefixWithTheirTypesAndTtls() {
     DatabaseConnection c = provider().create(key(1), DatabaseSpec.empty());
-    String p = Names.redisPrefix(PreviewKey.pr(repo, 1));
+    String p = provider().prefixOf(PreviewKey.pr(repo, 1));
     assertThat(c.name()).isEqualTo(p);
     assertThat(c.env()).containsEntry("REDIS_PREFIX", p).containsEntry("REDIS_USERNAME", c.username())
         .doesNotContainKeys("REDIS_URL", "REDIS_PASSWORD");
