@@ -8,7 +8,7 @@ import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.DatabaseConnection;
 import dev.preview.spi.DatabaseProvider;
 import dev.preview.spi.DatabaseSpec;
-import dev.preview.spi.Names;
+import dev.preview.spi.Installation;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
 import dev.preview.spi.ProviderContext;
@@ -144,8 +144,8 @@ class MysqlDatabaseProviderIT {
   void factsAndRepeatedCreate() throws Exception {
     PreviewKey k = key(4);
     DatabaseConnection first = provider().create(k, DatabaseSpec.empty());
-    assertThat(first.name()).isEqualTo(Names.mysql(k));
-    assertThat(first.username()).isEqualTo(Names.mysqlUser(k)).hasSizeLessThanOrEqualTo(32);
+    assertThat(first.name()).isEqualTo(MysqlDatabaseProvider.dbName(Installation.defaults(), k));
+    assertThat(first.username()).isEqualTo(MysqlDatabaseProvider.userName(Installation.defaults(), k)).hasSizeLessThanOrEqualTo(32);
     assertThat(first.env()).containsEntry("MYSQL_DATABASE", first.name()).containsEntry("MYSQL_USER", first.username())
         .containsKeys("MYSQL_HOST", "MYSQL_PORT", "JDBC_DATABASE_URL").doesNotContainKeys("DATABASE_URL", "MYSQL_PASSWORD");
     URI url = URI.create(first.secretEnv().get("DATABASE_URL").reveal());
@@ -179,8 +179,8 @@ class MysqlDatabaseProviderIT {
       assertThat(count(adm, "SELECT count(*) FROM mysql.user WHERE User = '" + ca.username() + "'")).isZero();
       // a copy cut short by a crash: registered, not ready, half there
       try (Statement st = adm.createStatement()) {
-        st.execute("UPDATE preview_registry.previews SET ready = FALSE WHERE db_name = '" + Names.mysql(b) + "'");
-        st.execute("DROP TABLE `" + Names.mysql(b) + "`.`orders`");
+        st.execute("UPDATE preview_registry.previews SET ready = FALSE WHERE db_name = '" + MysqlDatabaseProvider.dbName(Installation.defaults(), b) + "'");
+        st.execute("DROP TABLE `" + MysqlDatabaseProvider.dbName(Installation.defaults(), b) + "`.`orders`");
       }
     }
     assertThat(provider().list()).contains(b);
@@ -193,7 +193,7 @@ class MysqlDatabaseProviderIT {
   @Test
   void refusesToAdoptOrDropADatabaseItDidNotMake() throws SQLException {
     PreviewKey k = key(7);
-    String name = Names.mysql(k);
+    String name = MysqlDatabaseProvider.dbName(Installation.defaults(), k);
     try (Connection adm = MysqlServer.connect(); Statement st = adm.createStatement()) {
       st.execute("CREATE DATABASE `" + name + "`");
     }
