@@ -34,16 +34,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A MySQL or MariaDB database per preview, with its own user ({@link Names#mysqlUser}) that has
- * {@code ALL} on that database only and {@code MAX_USER_CONNECTIONS} from config.
+ * A MySQL or MariaDB database per preview, with its own user ({@link #userName}) that has
+ * {@code ALL} on that database only (a grant pattern with every wildcard escaped) and
+ * {@code MAX_USER_CONNECTIONS} from config.
  *
  * <h2>Baseline copy</h2>
  * Neither server can clone a database, so the copy replays {@code SHOW CREATE TABLE} of every
  * baseline table in the new database (indexes, foreign keys, {@code AUTO_INCREMENT} counters,
  * charsets and engines come along), copies the rows with {@code INSERT .. SELECT} (foreign key checks
- * off), then recreates the views with their references re-pointed to the new database and the admin
- * as definer. Triggers, routines, events and MariaDB sequences are not copied. No client binary
- * ({@code mariadb-dump}) is needed on the orchestrator's host.
+ * off), then recreates routines, views, triggers and events with their references re-pointed to the
+ * new database and the preview's own user as {@code DEFINER} (views {@code SQL SECURITY INVOKER}), so
+ * nothing in a preview's database runs with the admin's rights. MariaDB sequences are not copied. No
+ * client binary ({@code mariadb-dump}) is needed on the orchestrator's host.
  *
  * <h2>Ownership</h2>
  * MySQL has no comments on databases or users that both servers share, so ownership is kept in a
@@ -54,7 +56,7 @@ import org.slf4j.LoggerFactory;
  * {@link #create}. {@link #list()} reads that table and returns only this installation's keys (see
  * {@link OwnerMark} for rows written before instances existed). Several installations may share one
  * server and one registry: a named installation's databases and users hold its instance
- * ({@link Names#mysql(dev.preview.spi.Installation, dev.preview.spi.PreviewKey)}), so previews of the same key in two installations never meet.
+ * ({@link #dbName}), so previews of the same key in two installations never meet.
  *
  * <p>Identifiers are generated ({@code [a-z0-9_]}) and checked again before they are quoted into
  * DDL (MySQL cannot bind identifiers or {@code CREATE USER} arguments); values are bound elsewhere.
@@ -594,7 +596,7 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
     boolean retryable = state.startsWith("08") || state.startsWith("40") || e.getErrorCode() == 1205 || e.getErrorCode() == 1213;
     String hint = switch (e.getErrorCode()) {
       case 1045 -> " (check database.username/password)";
-      case 1044, 1227, 1410 -> " (the admin user needs CREATE, DROP, CREATE USER and GRANT OPTION on *.*)";
+      case 1044, 1227, 1410 -> " (the admin user needs CREATE, DROP, CREATE USER, GRANT OPTION and SET USER (MySQL: SET_USER_ID) on *.*)";
       default -> "";
     };
     return new ProviderException(NAME, what + ": " + e.getMessage() + hint, retryable, e);

@@ -8,7 +8,6 @@ import dev.preview.spi.DatabaseConnection;
 import dev.preview.spi.DatabaseProvider;
 import dev.preview.spi.DatabaseSpec;
 import dev.preview.spi.Installation;
-import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
 import dev.preview.spi.ProviderContext;
@@ -43,13 +42,14 @@ import redis.clients.jedis.resps.ScanResult;
  * A key space per preview on a shared Redis.
  *
  * <ul>
- *   <li>Mode {@code acl} (Redis 6+, the default): an ACL user per preview ({@code pv-<Names.dnsLabel>},
- *       in a named installation {@code pv-<instance>-...}, see {@link #userOf})
- *       with a generated password, allowed only keys (and pub/sub channels) under the preview's
- *       prefix {@link Names#redisPrefix} ({@code ~preview:shop-pr-42-<hash>:*}), and no admin,
- *       dangerous or key-space-wide commands ({@code KEYS}, {@code SCAN}, {@code RANDOMKEY},
- *       {@code FLUSHALL}...): other previews' key names stay invisible. The app gets {@code REDIS_URL}
- *       with those credentials and {@code REDIS_PREFIX}.</li>
+ *   <li>Mode {@code acl} (Redis 6+, the default): an ACL user per preview ({@link #userOf}) with a
+ *       generated password, deny-by-default ({@code -@all} plus the key-scoped data commands, see
+ *       {@link #aclRules} and the module README), allowed only keys and pub/sub channels under the
+ *       preview's prefix ({@link #prefixOf}): no scripting or functions, no other database, nothing
+ *       that lists or counts the key space or shows other clients. The user carries its ownership
+ *       mark in a key pattern within its prefix, and {@code ACL SAVE} follows every change when the
+ *       server has an aclfile. The app gets {@code REDIS_URL} with those credentials and
+ *       {@code REDIS_PREFIX}.</li>
  *   <li>Mode {@code database} (servers without ACLs): a database index leased from a configured
  *       range, atomically (a Lua script), recorded on the server. There is one password for the
  *       whole server there, so this mode separates previews but cannot isolate them.</li>
