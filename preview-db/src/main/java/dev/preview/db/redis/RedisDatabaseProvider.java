@@ -335,7 +335,10 @@ public final class RedisDatabaseProvider implements DatabaseProvider {
     try {
       j.aclSave();
     } catch (JedisDataException e) {
-      if (!String.valueOf(e.getMessage()).contains("not configured to use an ACL file")) {
+      String msg = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
+      // no aclfile, or a managed server that has no ACL SAVE at all: nothing on disk can bring a user back
+      if (!msg.contains("not configured to use an acl file") && !msg.contains("unknown subcommand")
+          && !msg.contains("unknown command")) {
         throw new ProviderException(NAME, "cannot save the ACL users to the server's aclfile (ACL SAVE): " + e.getMessage()
             + "; until it can, a restart brings back dropped previews' users and old passwords", false, e);
       }

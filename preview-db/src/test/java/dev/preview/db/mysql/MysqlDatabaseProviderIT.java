@@ -238,4 +238,61 @@ class MysqlDatabaseProviderIT {
         .hasMessageContaining("database.url").hasMessageContaining("database.baseline")
         .hasMessageContaining("database.maxConnections").hasMessageContaining("database.colour: unknown key");
   }
+
+  /** A preview made by an earlier version (names of {@code Names.mysql}, registry row) keeps its names and is dropped. */
+  @Test
+  void aPreviewOfAnEarlierVersionKeepsItsNamesAndIsDropped() throws SQLException {
+    PreviewKey k = key(40);
+    String oldDb = dev.preview.spi.Names.mysql(k);
+    String oldUser = dev.preview.spi.Names.mysqlUser(k);
+    assertThat(oldDb).isNotEqualTo(MysqlDatabaseProvider.dbName(Installation.defaults(), k));
+    try (Connection adm = MysqlServer.connect(); Statement st = adm.createStatement()) {
+      provider().list(); // the registry exists
+      st.execute("CREATE DATABASE `" + oldDb + "`");
+      st.execute("CREATE TABLE `" + oldDb + "`.kept (a INT)");
+      st.execute("CREATE USER '" + oldUser + "'@'%' IDENTIFIED BY 'old'");
+      try (java.sql.PreparedStatement ps = adm.prepareStatement(
+          "INSERT INTO preview_registry.previews (db_name, user_name, preview_key, mark, ready) VALUES (?, ?, ?, ?, TRUE)")) {
+        ps.setString(1, oldDb);
+        ps.setString(2, oldUser);
+        ps.setString(3, k.id());
+        ps.setString(4, dev.preview.db.internal.OwnerMark.encode(k, Map.of())); // no instance: an earlier version's
+        ps.executeUpdate();
+      }
+    }
+    assertThat(provider().list()).contains(k);
+    DatabaseConnection c = provider().create(k, DatabaseSpec.empty());
+    assertThat(c.name()).isEqualTo(oldDb);
+    assertThat(c.username()).isEqualTo(oldUser);
+    try (Connection db = open(c)) {
+      assertThat(count(db, "SELECT count(*) FROM kept")).isZero();
+    }
+    provider().drop(k);
+    try (Connection adm = MysqlServer.connect()) {
+      assertThat(count(adm, "SELECT count(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '" + oldDb + "'")).isZero();
+      assertThat(count(adm, "SELECT count(*) FROM mysql.user WHERE User = '" + oldUser + "'")).isZero();
+    }
+  }
+
+  @Test
+  void aUserThatIsNotOursIsNeverAdoptedAndNothingIsHalfCreated() throws SQLException {
+    PreviewKey k = key(41);
+    String user = MysqlDatabaseProvider.userName(Installation.defaults(), k);
+    try (Connection adm = MysqlServer.connect(); Statement st = adm.createStatement()) {
+      st.execute("CREATE USER '" + user + "'@'%' IDENTIFIED BY 'someone-elses'");
+    }
+    try {
+      assertThatThrownBy(() -> provider().create(k, DatabaseSpec.empty())).isInstanceOf(ProviderException.class)
+          .hasMessageContaining("user " + user + " exists but is not managed by preview").hasMessageContaining("refusing to adopt");
+      assertThat(provider().list()).doesNotContain(k);
+      try (Connection adm = MysqlServer.connect()) {
+        assertThat(count(adm, "SELECT count(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '"
+            + MysqlDatabaseProvider.dbName(Installation.defaults(), k) + "'")).isZero();
+      }
+    } finally {
+      try (Connection adm = MysqlServer.connect(); Statement st = adm.createStatement()) {
+        st.execute("DROP USER '" + user + "'@'%'");
+      }
+    }
+  }
 }
