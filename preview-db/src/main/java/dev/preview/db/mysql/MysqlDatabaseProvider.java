@@ -2,6 +2,7 @@ package dev.preview.db.mysql;
 
 import dev.preview.db.internal.OwnerMark;
 import dev.preview.db.internal.Passwords;
+import dev.preview.db.internal.WideHash;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.DatabaseConnection;
 import dev.preview.spi.DatabaseProvider;
@@ -33,16 +34,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A MySQL or MariaDB database per preview, with its own user ({@link Names#mysqlUser}) that has
- * {@code ALL} on that database only and {@code MAX_USER_CONNECTIONS} from config.
+ * A MySQL or MariaDB database per preview, with its own user ({@link #userName}) that has
+ * {@code ALL} on that database only (a grant pattern with every wildcard escaped) and
+ * {@code MAX_USER_CONNECTIONS} from config.
  *
  * <h2>Baseline copy</h2>
  * Neither server can clone a database, so the copy replays {@code SHOW CREATE TABLE} of every
  * baseline table in the new database (indexes, foreign keys, {@code AUTO_INCREMENT} counters,
  * charsets and engines come along), copies the rows with {@code INSERT .. SELECT} (foreign key checks
- * off), then recreates the views with their references re-pointed to the new database and the admin
- * as definer. Triggers, routines, events and MariaDB sequences are not copied. No client binary
- * ({@code mariadb-dump}) is needed on the orchestrator's host.
+ * off), then recreates routines, views, triggers and events with their references re-pointed to the
+ * new database and the preview's own user as {@code DEFINER} (views {@code SQL SECURITY INVOKER}), so
+ * nothing in a preview's database runs with the admin's rights. MariaDB sequences are not copied. No
+ * client binary ({@code mariadb-dump}) is needed on the orchestrator's host.
  *
  * <h2>Ownership</h2>
  * MySQL has no comments on databases or users that both servers share, so ownership is kept in a
@@ -53,7 +56,7 @@ import org.slf4j.LoggerFactory;
  * {@link #create}. {@link #list()} reads that table and returns only this installation's keys (see
  * {@link OwnerMark} for rows written before instances existed). Several installations may share one
  * server and one registry: a named installation's databases and users hold its instance
- * ({@link Names#mysql(dev.preview.spi.Installation, dev.preview.spi.PreviewKey)}), so previews of the same key in two installations never meet.
+ * ({@link #dbName}), so previews of the same key in two installations never meet.
  *
  * <p>Identifiers are generated ({@code [a-z0-9_]}) and checked again before they are quoted into
  * DDL (MySQL cannot bind identifiers or {@code CREATE USER} arguments); values are bound elsewhere.
@@ -108,21 +111,28 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
   public DatabaseConnection create(PreviewKey key, DatabaseSpec spec) {
     Objects.requireNonNull(key, "key");
     DatabaseSpec s = spec == null ? DatabaseSpec.empty() : spec;
-    String db = safe(Names.mysql(installation, key));
-    String user = safe(Names.mysqlUser(installation, key));
     String source = s.baseline() != null ? safe(s.baseline()) : baseline;
     Secret pw = Passwords.generate();
+    String db = dbName(installation, key);
     try (Connection c = connect()) {
       ensureRegistry(c);
-      Optional<Row> row = row(c, db);
+      Target t = target(c, key);
+      db = t.db();
+      String user = t.user();
+      Optional<Row> row = t.row();
       if (row.isPresent() && !row.get().isOf(installation, key)) {
         throw new ProviderException(NAME, "database " + db + " is registered to " + row.get().owner()
             + ", not to " + key + " of installation " + installation.instance() + "; refusing to adopt it", false);
       }
+      String pattern = grantPattern(db); // before anything is written: a name that cannot be granted exactly fails here
       boolean exists = schemaExists(c, db);
       if (row.isEmpty()) {
         if (exists) {
           throw new ProviderException(NAME, "database " + db + " exists but is not managed by preview; refusing to adopt it for "
+              + key + ". Drop or rename it by hand.", false);
+        }
+        if (userExists(c, user)) {
+          throw new ProviderException(NAME, "user " + user + " exists but is not managed by preview; refusing to adopt it for "
               + key + ". Drop or rename it by hand.", false);
         }
         update(c, "INSERT INTO " + q(registry) + ".previews (db_name, user_name, preview_key, mark, ready) VALUES (?, ?, ?, ?, FALSE)",
@@ -136,21 +146,73 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
       // passwords are never stored: a repeated create rotates it
       exec(c, "ALTER USER " + account + " IDENTIFIED BY " + lit(pw.reveal()) + " WITH MAX_USER_CONNECTIONS " + maxConnections);
       if (row.isEmpty() || !row.get().ready()) {
+        // nobody knows the new password yet: ending the old sessions leaves the copy to the admin alone
+        killSessions(c, user);
         exec(c, "DROP DATABASE IF EXISTS " + q(db)); // a copy cut short
         long t0 = System.nanoTime();
-        copy(c, source, db);
+        copy(c, source, db, account);
         update(c, "UPDATE " + q(registry) + ".previews SET ready = TRUE WHERE db_name = ?", db);
         LOG.info("mysql: created database {} for {} from {} in {} ms", db, key, source == null ? "nothing" : source,
             (System.nanoTime() - t0) / 1_000_000);
       }
-      exec(c, "GRANT ALL PRIVILEGES ON " + q(grantPattern(db)) + ".* TO " + account);
+      exec(c, "GRANT ALL PRIVILEGES ON " + q(pattern) + ".* TO " + account);
       return connection(db, user, pw);
     } catch (SQLException e) {
       throw failure("cannot create the database of " + key + " (" + db + ")", e);
     }
   }
 
-  private void copy(Connection c, String source, String db) throws SQLException {
+  /**
+   * The database name this version gives {@code key}: {@code pv_<readable>_<16 hex digits of the
+   * installation and the full key>}, cut so that its grant pattern ({@link #grantPattern}, every
+   * {@code _} escaped) fits the server's 64 characters.
+   */
+  static String dbName(Installation installation, PreviewKey key) {
+    return WideHash.name("pv", installation, key, '_', Names.MYSQL_MAX, n -> escape(n).length());
+  }
+
+  /** The user name this version gives {@code key}: {@code pv_<readable>_<16 hex digits>}, at most 32. */
+  static String userName(Installation installation, PreviewKey key) {
+    return WideHash.name("pv", installation, key, '_', Names.MYSQL_USER_MAX, String::length);
+  }
+
+  /** The names of {@code key}'s database and user: its registry row's (an earlier version's names stay), else this version's. */
+  private record Target(String db, String user, Optional<Row> row) {}
+
+  private Target target(Connection c, PreviewKey key) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(
+        "SELECT db_name, user_name, preview_key, mark, ready FROM " + q(registry) + ".previews WHERE preview_key = ? ORDER BY db_name")) {
+      ps.setString(1, key.id());
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          Row r = new Row(rs.getString(3), rs.getString(4), rs.getBoolean(5));
+          if (r.isOf(installation, key)) {
+            return new Target(safe(rs.getString(1)), safe(rs.getString(2)), Optional.of(r));
+          }
+        }
+      }
+    }
+    String db = dbName(installation, key);
+    return new Target(db, userName(installation, key), row(c, db));
+  }
+
+  private boolean userExists(Connection c, String user) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM mysql.user WHERE User = ? AND Host = ?")) {
+      ps.setString(1, user);
+      ps.setString(2, userHost);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next();
+      }
+    }
+  }
+
+  /**
+   * Copies the baseline into the new database {@code db}: tables with their rows, then routines,
+   * views, triggers and events, each recreated with the preview's own account as its
+   * {@code DEFINER} (views also {@code SQL SECURITY INVOKER}), so nothing in a preview's database
+   * ever runs with the admin's rights, whatever the preview later swaps underneath it.
+   */
+  private void copy(Connection c, String source, String db, String account) throws SQLException {
     if (source == null) {
       exec(c, "CREATE DATABASE " + q(db) + " CHARACTER SET utf8mb4");
       return;
@@ -173,10 +235,12 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
       }
     }
     exec(c, "USE " + q(db));
+    String sqlMode = one(c, "SELECT @@SESSION.sql_mode");
+    String timeZone = one(c, "SELECT @@SESSION.time_zone");
     exec(c, "SET SESSION foreign_key_checks = 0");
     try {
       for (String t : tables) {
-        String ddl = showCreate(c, "SHOW CREATE TABLE " + q(source) + "." + q(t));
+        String ddl = showCreate(c, "SHOW CREATE TABLE " + q(source) + "." + q(t), 2);
         exec(c, ddl);
         exec(c, "INSERT INTO " + q(db) + "." + q(t) + " SELECT * FROM " + q(source) + "." + q(t));
         // a bulk INSERT .. SELECT reserves AUTO_INCREMENT values in batches: put the baseline's counter back
@@ -186,31 +250,137 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
         }
       }
       String fromRef = q(source) + ".";
-      for (String v : views) {
-        String def = showCreate(c, "SHOW CREATE VIEW " + q(source) + "." + q(v));
-        def = def.replaceFirst("DEFINER=\\S+ ", "").replace(fromRef, q(db) + ".");
-        exec(c, def);
+      String toRef = q(db) + ".";
+      // routines first: a view may call a function, and a routine's body is not resolved until it runs
+      for (String[] r : names(c, "SELECT ROUTINE_NAME, ROUTINE_TYPE FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?"
+          + " AND ROUTINE_TYPE IN ('PROCEDURE', 'FUNCTION') ORDER BY ROUTINE_TYPE, ROUTINE_NAME", source)) {
+        String kind = r[1].equals("FUNCTION") ? "FUNCTION" : "PROCEDURE";
+        String[] show = showCreateRow(c, "SHOW CREATE " + kind + " " + q(source) + "." + q(r[0]));
+        createAs(c, show[1], null, asDefiner(show[2], account, false).replace(fromRef, toRef));
+      }
+      createViews(c, source, views, account, fromRef, toRef);
+      // triggers after the rows: the copy itself fires none
+      for (String[] t : names(c, "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?"
+          + " ORDER BY EVENT_OBJECT_TABLE, EVENT_MANIPULATION, ACTION_TIMING, ACTION_ORDER", source)) {
+        String[] show = showCreateRow(c, "SHOW CREATE TRIGGER " + q(source) + "." + q(t[0]));
+        createAs(c, show[1], null, asDefiner(show[2], account, false).replace(fromRef, toRef));
+      }
+      for (String[] e : names(c, "SELECT EVENT_NAME, EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? ORDER BY EVENT_NAME",
+          source)) {
+        String[] show = showCreateRow(c, "SHOW CREATE EVENT " + q(source) + "." + q(e[0]));
+        createAs(c, show[1], show[2], asDefiner(show[3], account, false).replace(fromRef, toRef));
       }
     } finally {
       exec(c, "SET SESSION foreign_key_checks = 1");
+      set(c, "sql_mode", sqlMode);
+      set(c, "time_zone", timeZone);
     }
   }
 
-  /**
-   * {@code _} is a wildcard in database-level grants: escaped as {@code \\_} where the escaped name
-   * still fits the server's 64-character limit. A longer name is granted unescaped; it still names
-   * only this database in practice, since every other name that the pattern could match would need
-   * the same length and the same 10-hex-digit hash of the preview key at the same place.
-   */
-  static String grantPattern(String db) {
-    String escaped = db.replace("_", "\\_");
-    return escaped.length() <= 64 ? escaped : db;
+  /** Views in passes, so that a view over another view is created after it, whatever their names. */
+  private void createViews(Connection c, String source, List<String> views, String account, String fromRef, String toRef)
+      throws SQLException {
+    List<String> pending = new ArrayList<>(views);
+    while (!pending.isEmpty()) {
+      List<String> failed = new ArrayList<>();
+      SQLException last = null;
+      for (String v : pending) {
+        String def = asDefiner(showCreate(c, "SHOW CREATE VIEW " + q(source) + "." + q(v), 2), account, true).replace(fromRef, toRef);
+        try {
+          exec(c, def);
+        } catch (SQLException e) {
+          failed.add(v);
+          last = e;
+        }
+      }
+      if (failed.size() == pending.size()) {
+        throw last;
+      }
+      pending = failed;
+    }
   }
 
-  private static String showCreate(Connection c, String sql) throws SQLException {
+  private static final String ACCOUNT_PART = "(?:`(?:[^`]|``)*`|'(?:[^'\\\\]|\\\\.|'')*'|[^\\s@`']+)";
+  private static final Pattern HEADER = Pattern.compile("^(CREATE\\s+(?:OR\\s+REPLACE\\s+)?(?:ALGORITHM\\s*=\\s*\\w+\\s+)?)"
+      + "(?:DEFINER\\s*=\\s*" + ACCOUNT_PART + "(?:@" + ACCOUNT_PART + ")?\\s+)?"
+      + "(SQL\\s+SECURITY\\s+\\w+\\s+)?", Pattern.CASE_INSENSITIVE);
+
+  /**
+   * {@code create} (a {@code SHOW CREATE} of the server, so its header is the server's own) with
+   * {@code DEFINER=account}, and for a view {@code SQL SECURITY INVOKER}.
+   */
+  static String asDefiner(String create, String account, boolean view) {
+    Matcher m = HEADER.matcher(create);
+    if (!m.lookingAt()) {
+      throw new IllegalStateException("not a CREATE statement of the server: " + create.substring(0, Math.min(60, create.length())));
+    }
+    String head = m.group(1) + "DEFINER=" + account + " " + (view ? "SQL SECURITY INVOKER " : m.group(2) == null ? "" : m.group(2));
+    return head + create.substring(m.end());
+  }
+
+  /** Runs {@code create} under the object's own sql_mode (and time zone, for events), as the server recorded them. */
+  private static void createAs(Connection c, String sqlMode, String timeZone, String create) throws SQLException {
+    set(c, "sql_mode", sqlMode);
+    if (timeZone != null) {
+      set(c, "time_zone", timeZone);
+    }
+    exec(c, create);
+  }
+
+  private static void set(Connection c, String variable, String value) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SET SESSION " + variable + " = ?")) {
+      ps.setString(1, value);
+      ps.execute();
+    }
+  }
+
+  private static List<String[]> names(Connection c, String sql, String arg) throws SQLException {
+    List<String[]> out = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setString(1, arg);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(new String[] {rs.getString(1), rs.getString(2)});
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The database-level grant pattern that names {@code db} and nothing else: {@code _} and
+   * {@code %} are wildcards there, so every one is escaped, whatever the length. The server keeps
+   * patterns to 64 characters, escapes included; a name whose pattern would not fit is refused
+   * (never granted unescaped, where {@code _} would let the preview create other databases that
+   * match). Names this version generates always fit ({@link #dbName}).
+   */
+  static String grantPattern(String db) {
+    String escaped = escape(db);
+    if (escaped.length() > Names.MYSQL_MAX) {
+      throw new ProviderException(NAME, "database " + db + " cannot be granted exactly: its grant pattern " + escaped
+          + " has " + escaped.length() + " characters, the server keeps 64. It was named by an earlier version; drop that"
+          + " preview (preview down) and create it again, which gives it a name that fits.", false);
+    }
+    return escaped;
+  }
+
+  private static String escape(String name) {
+    return name.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%");
+  }
+
+  private static String showCreate(Connection c, String sql, int column) throws SQLException {
+    return showCreateRow(c, sql)[column - 1];
+  }
+
+  /** The first row of a {@code SHOW CREATE}, its columns from index 0. */
+  private static String[] showCreateRow(Connection c, String sql) throws SQLException {
     try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
       rs.next();
-      return rs.getString(2);
+      String[] row = new String[rs.getMetaData().getColumnCount()];
+      for (int i = 0; i < row.length; i++) {
+        row[i] = rs.getString(i + 1);
+      }
+      return row;
     }
   }
 
@@ -233,11 +403,13 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
 
   @Override
   public void drop(PreviewKey key) {
-    String db = safe(Names.mysql(installation, key));
-    String user = safe(Names.mysqlUser(installation, key));
+    String db = dbName(installation, key);
     try (Connection c = connect()) {
       ensureRegistry(c);
-      Optional<Row> row = row(c, db);
+      Target t = target(c, key);
+      db = t.db();
+      String user = t.user();
+      Optional<Row> row = t.row();
       if (row.isEmpty()) {
         if (schemaExists(c, db)) {
           throw new ProviderException(NAME, "database " + db + " is not registered to preview " + key + "; not dropping it", false);
@@ -248,6 +420,7 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
         throw new ProviderException(NAME, "database " + db + " is registered to " + row.get().owner() + ", not to "
             + key + " of installation " + installation.instance() + "; not dropping it", false);
       }
+      warnAboutWildcardLeftovers(c, db);
       killSessions(c, user);
       exec(c, "DROP DATABASE IF EXISTS " + q(db));
       exec(c, "DROP USER IF EXISTS " + account(user));
@@ -255,6 +428,32 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
       LOG.info("mysql: dropped database {} and user {} of {}", db, user, key);
     } catch (SQLException e) {
       throw failure("cannot drop the database of " + key + " (" + db + ")", e);
+    }
+  }
+
+  /**
+   * Earlier versions granted a name whose escaped pattern exceeded 64 characters unescaped, so its
+   * preview could create other databases that the pattern matches: named here, for someone to
+   * check and drop (they are not registered, so this provider does not drop them itself).
+   */
+  private void warnAboutWildcardLeftovers(Connection c, String db) throws SQLException {
+    if (escape(db).length() <= Names.MYSQL_MAX) {
+      return;
+    }
+    List<String> others = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement(
+        "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ? AND SCHEMA_NAME <> ?")) {
+      ps.setString(1, db);
+      ps.setString(2, db);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          others.add(rs.getString(1));
+        }
+      }
+    }
+    if (!others.isEmpty()) {
+      LOG.warn("mysql: databases {} match the unescaped grant an earlier version gave the user of {}: the preview may have "
+          + "created them; they are not registered and are left alone, check and drop them by hand", others, db);
     }
   }
 
@@ -328,9 +527,11 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
     return one(c, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", db) != null;
   }
 
-  private static String one(Connection c, String sql, String arg) throws SQLException {
+  private static String one(Connection c, String sql, String... args) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(sql)) {
-      ps.setString(1, arg);
+      for (int i = 0; i < args.length; i++) {
+        ps.setString(i + 1, args[i]);
+      }
       try (ResultSet rs = ps.executeQuery()) {
         return rs.next() ? rs.getString(1) : null;
       }
@@ -395,7 +596,7 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
     boolean retryable = state.startsWith("08") || state.startsWith("40") || e.getErrorCode() == 1205 || e.getErrorCode() == 1213;
     String hint = switch (e.getErrorCode()) {
       case 1045 -> " (check database.username/password)";
-      case 1044, 1227, 1410 -> " (the admin user needs CREATE, DROP, CREATE USER and GRANT OPTION on *.*)";
+      case 1044, 1227, 1410 -> " (the admin user needs CREATE, DROP, CREATE USER, GRANT OPTION and SET USER (MySQL: SET_USER_ID) on *.*)";
       default -> "";
     };
     return new ProviderException(NAME, what + ": " + e.getMessage() + hint, retryable, e);

@@ -2,12 +2,12 @@ package dev.preview.db.redis;
 
 import dev.preview.db.internal.OwnerMark;
 import dev.preview.db.internal.Passwords;
+import dev.preview.db.internal.WideHash;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.DatabaseConnection;
 import dev.preview.spi.DatabaseProvider;
 import dev.preview.spi.DatabaseSpec;
 import dev.preview.spi.Installation;
-import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
 import dev.preview.spi.ProviderContext;
@@ -16,12 +16,15 @@ import dev.preview.spi.Secret;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.DefaultJedisClientConfig;
@@ -39,13 +42,14 @@ import redis.clients.jedis.resps.ScanResult;
  * A key space per preview on a shared Redis.
  *
  * <ul>
- *   <li>Mode {@code acl} (Redis 6+, the default): an ACL user per preview ({@code pv-<Names.dnsLabel>},
- *       in a named installation {@code pv-<instance>-...}, see {@link #userOf})
- *       with a generated password, allowed only keys (and pub/sub channels) under the preview's
- *       prefix {@link Names#redisPrefix} ({@code ~preview:shop-pr-42-<hash>:*}), and no admin,
- *       dangerous or key-space-wide commands ({@code KEYS}, {@code SCAN}, {@code RANDOMKEY},
- *       {@code FLUSHALL}...): other previews' key names stay invisible. The app gets {@code REDIS_URL}
- *       with those credentials and {@code REDIS_PREFIX}.</li>
+ *   <li>Mode {@code acl} (Redis 6+, the default): an ACL user per preview ({@link #userOf}) with a
+ *       generated password, deny-by-default ({@code -@all} plus the key-scoped data commands, see
+ *       {@link #aclRules} and the module README), allowed only keys and pub/sub channels under the
+ *       preview's prefix ({@link #prefixOf}): no scripting or functions, no other database, nothing
+ *       that lists or counts the key space or shows other clients. The user carries its ownership
+ *       mark in a key pattern within its prefix, and {@code ACL SAVE} follows every change when the
+ *       server has an aclfile. The app gets {@code REDIS_URL} with those credentials and
+ *       {@code REDIS_PREFIX}.</li>
  *   <li>Mode {@code database} (servers without ACLs): a database index leased from a configured
  *       range, atomically (a Lua script), recorded on the server. There is one password for the
  *       whole server there, so this mode separates previews but cannot isolate them.</li>
@@ -68,6 +72,11 @@ public final class RedisDatabaseProvider implements DatabaseProvider {
   static final String LEASES = "preview-registry:leases";
   static final String LEASE_MARKS = "preview-registry:lease-marks";
   static final String LEASE_READY = "preview-registry:lease-ready";
+  /** Where a user's key patterns carry its ownership mark: {@code ~<prefix>preview-owner=<base64url>}. */
+  static final String MARK_TAG = "preview-owner=";
+  /** Longest ACL user name this version generates (Redis has no limit; the readable part is cut). */
+  static final int USER_MAX = 100;
+  private static final Pattern BAD_MODIFIER = Pattern.compile("modifier '([^']+)'");
   // find the lease of ARGV[1], or take the first free index in [ARGV[2], ARGV[3]]; {index, 1 if new}
   private static final String LEASE_SCRIPT = """
       local all = redis.call('HGETALL', KEYS[1])
@@ -122,23 +131,35 @@ public final class RedisDatabaseProvider implements DatabaseProvider {
     return NAME;
   }
 
-  /** The ACL user of {@code key} in the default installation (mode acl). */
+  /** The ACL user of {@code key} in the default installation (mode acl), as this version names a new one. */
   public static String user(PreviewKey key) {
-    return "pv-" + Names.dnsLabel(key);
-  }
-
-  /** The ACL user of {@code key} in this provider's installation (mode acl). */
-  public String userOf(PreviewKey key) {
-    return "pv-" + Names.dnsLabel(installation, key);
+    return userName(Installation.defaults(), key);
   }
 
   /**
-   * The key prefix of {@code key} in this provider's installation (mode acl): {@link Names#redisPrefix}
-   * in the default installation. Prefixes are {@code preview:<label>:} with no {@code :} in the label,
-   * so no preview's prefix starts with another's.
+   * The ACL user this version gives {@code key} in this provider's installation (mode acl):
+   * {@code pv-<readable, at most 80>-<16 hex digits of the installation and the full key>}. A preview
+   * made by an earlier version keeps its user ({@code pv-<Names.dnsLabel>}, found through its
+   * registry mark); {@link #prefixOf} follows the user.
+   */
+  public String userOf(PreviewKey key) {
+    return userName(installation, key);
+  }
+
+  private static String userName(Installation installation, PreviewKey key) {
+    return WideHash.name("pv", installation, key, '-', USER_MAX, String::length);
+  }
+
+  /**
+   * The key (and channel) prefix of a new preview of {@code key} (mode acl): {@code preview:<user
+   * without pv->:}. The label has no {@code :}, so no preview's prefix starts with another's.
    */
   public String prefixOf(PreviewKey key) {
-    return "preview:" + Names.dnsLabel(installation, key) + ":";
+    return prefixOfUser(userOf(key));
+  }
+
+  private static String prefixOfUser(String user) {
+    return "preview:" + user.substring("pv-".length()) + ":";
   }
 
   /**
@@ -181,12 +202,20 @@ public final class RedisDatabaseProvider implements DatabaseProvider {
   }
 
   private DatabaseConnection createAcl(Jedis j, PreviewKey key, String mark, String source) {
-    String user = userOf(key);
-    String prefix = prefixOf(key);
-    requireOwner(j.hget(ACL_USERS, user), user, key);
+    Map<String, String> registry = j.hgetAll(ACL_USERS);
+    Map<String, AclUser> users = aclUsers(j);
+    String user = resolveUser(registry, users, key);
+    String prefix = prefixOfUser(user);
+    requireOwner(registry.get(user), user, key);
+    AclUser existing = users.get(user);
+    if (existing != null) {
+      requireAclOwner(existing, registry.get(user) != null, key);
+    }
+    warnIfDefaultUserIsOpen(users);
     j.hset(ACL_USERS, user, mark); // first: whatever follows is found by list() and dropped by drop()
     Secret pw = Passwords.generate();
-    setUser(j, user, pw, prefix);
+    setUser(j, user, pw, prefix, key);
+    persistAcl(j);
     if (!"1".equals(j.hget(ACL_READY, user))) {
       unlinkMatching(j, prefix); // a copy cut short
       if (source != null) {
@@ -210,22 +239,147 @@ public final class RedisDatabaseProvider implements DatabaseProvider {
         user, pw, env, secrets);
   }
 
-  private void setUser(Jedis j, String user, Secret pw, String prefix) {
-    List<String> rules = new ArrayList<>(List.of("reset", "on", ">" + pw.reveal(), "~" + prefix + "*",
-        "resetchannels", "&" + prefix + "*",
-        "+@all", "-@admin", "-@dangerous", "-scan", "-randomkey",
-        "+info", "+client|setname", "+client|getname", "+client|id"));
-    try {
-      j.aclSetUser(user, rules.toArray(String[]::new));
-    } catch (JedisDataException e) {
-      if (!String.valueOf(e.getMessage()).contains("resetchannels")) {
-        throw e;
+  /**
+   * The user of {@code key}: the one its registry mark or its ACL mark names (a preview made by an
+   * earlier version keeps its name), else the name this version gives it.
+   */
+  private String resolveUser(Map<String, String> registry, Map<String, AclUser> users, PreviewKey key) {
+    for (Map.Entry<String, String> e : new java.util.TreeMap<>(registry).entrySet()) {
+      if (e.getKey().startsWith("pv-") && OwnerMark.owner(installation, e.getValue()).filter(key::equals).isPresent()) {
+        return e.getKey();
       }
-      // Redis 6.0 has no channel rules: its users reach every channel
-      rules.remove("resetchannels");
-      rules.remove("&" + prefix + "*");
-      j.aclSetUser(user, rules.toArray(String[]::new));
     }
+    for (AclUser u : users.values()) {
+      if (u.mark() != null && OwnerMark.owner(installation, u.mark()).filter(key::equals).isPresent()) {
+        return u.name();
+      }
+    }
+    return userOf(key);
+  }
+
+  /** A user that exists on the server is adopted only if its own mark (or our registry) says it is this key's. */
+  private void requireAclOwner(AclUser u, boolean registeredToKey, PreviewKey key) {
+    if (u.mark() == null) {
+      if (registeredToKey) {
+        return; // made by a version that wrote no ACL mark; the registry says it is ours
+      }
+      throw new ProviderException(NAME, "redis user " + u.name() + " exists but is not managed by preview; refusing to adopt it for "
+          + key + ". Delete it (ACL DELUSER " + u.name() + ") or rename it by hand.", false);
+    }
+    requireOwner(u.mark(), u.name(), key);
+  }
+
+  /**
+   * The preview's ACL user, deny-by-default: {@code -@all} plus the data commands an app needs on
+   * its own keys and channels (see the module README for the exact set and why each server-wide
+   * command is left out). The user also carries its ownership mark as a key pattern inside its
+   * own prefix ({@code ~<prefix>preview-owner=<base64url mark>}), which grants nothing more, but
+   * lives wherever the user lives (an aclfile, a replica), so {@link #list()} finds a user whose
+   * registry entry is gone.
+   */
+  private void setUser(Jedis j, String user, Secret pw, String prefix, PreviewKey key) {
+    List<String> rules = new ArrayList<>(aclRules(prefix, adminDb));
+    rules.add(2, ">" + pw.reveal());
+    rules.add(4, "~" + prefix + MARK_TAG + Base64.getUrlEncoder().withoutPadding()
+        .encodeToString(OwnerMark.encode(installation, key, Map.of()).getBytes(StandardCharsets.UTF_8)));
+    for (int attempt = 0; ; attempt++) {
+      try {
+        j.aclSetUser(user, rules.toArray(String[]::new));
+        return;
+      } catch (JedisDataException e) {
+        String msg = String.valueOf(e.getMessage());
+        Matcher m = BAD_MODIFIER.matcher(msg);
+        if (msg.contains("resetchannels") && rules.remove("resetchannels")) {
+          // Redis 6.0 has no channel rules: its users reach every channel
+          rules.remove("&" + prefix + "*");
+        } else if (m.find() && m.group(1).startsWith("+") && attempt < rules.size() && rules.remove(m.group(1))) {
+          // a command this server does not have (EXPIRETIME before 7.0, CLIENT SETINFO before 7.2): one right less
+          LOG.debug("redis: this server has no {}; user {} goes without it", m.group(1), user);
+        } else {
+          throw e;
+        }
+      }
+    }
+  }
+
+  /**
+   * The ACL rules of a preview's user, without its password and mark: what the module README
+   * documents, in this order.
+   */
+  static List<String> aclRules(String prefix, int db) {
+    List<String> rules = new ArrayList<>(List.of("reset", "on", "~" + prefix + "*", "resetchannels", "&" + prefix + "*", "-@all"));
+    for (String category : DATA_CATEGORIES) {
+      rules.add("+@" + category);
+    }
+    rules.add("-@dangerous"); // SORT (BY/GET read other keys), PFDEBUG, PFSELFTEST come with the categories above
+    for (String command : COMMANDS) {
+      rules.add("+" + command);
+    }
+    rules.add("+select|" + db); // the app's own database only: SELECT to any other is denied
+    return rules;
+  }
+
+  /** Key-scoped data types and transactions: every command in these names its keys, which the key pattern checks. */
+  static final List<String> DATA_CATEGORIES = List.of(
+      "string", "hash", "list", "set", "sortedset", "stream", "bitmap", "hyperloglog", "geo", "transaction");
+  /** Key-scoped commands of {@code @keyspace}, pub/sub on the channel pattern, and the connection's own state. */
+  static final List<String> COMMANDS = List.of(
+      "del", "unlink", "exists", "type", "touch", "rename", "renamenx",
+      "expire", "pexpire", "expireat", "pexpireat", "expiretime", "pexpiretime", "ttl", "pttl", "persist",
+      "publish", "subscribe", "unsubscribe", "psubscribe", "punsubscribe", "spublish", "ssubscribe", "sunsubscribe",
+      "ping", "echo", "hello", "auth", "quit",
+      "client|setname", "client|getname", "client|id", "client|info", "client|setinfo");
+
+  /** Saves the users to the server's aclfile if it has one, so a restart brings back what is there now. */
+  private static void persistAcl(Jedis j) {
+    try {
+      j.aclSave();
+    } catch (JedisDataException e) {
+      String msg = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
+      // no aclfile, or a managed server that has no ACL SAVE at all: nothing on disk can bring a user back
+      if (!msg.contains("not configured to use an acl file") && !msg.contains("unknown subcommand")
+          && !msg.contains("unknown command")) {
+        throw new ProviderException(NAME, "cannot save the ACL users to the server's aclfile (ACL SAVE): " + e.getMessage()
+            + "; until it can, a restart brings back dropped previews' users and old passwords", false, e);
+      }
+    }
+  }
+
+  private static volatile boolean warnedOpenDefault;
+
+  private static void warnIfDefaultUserIsOpen(Map<String, AclUser> users) {
+    AclUser d = users.get("default");
+    if (d != null && d.rules().contains(" on ") && d.rules().contains(" nopass") && !warnedOpenDefault) {
+      warnedOpenDefault = true;
+      LOG.warn("redis: the server's default user is on without a password: any client, a preview's app included, can "
+          + "AUTH as it and bypass every preview's ACL. Give it a password or turn it off (ACL SETUSER default off).");
+    }
+  }
+
+  /** A user of ACL LIST: its name, the whole line, and its ownership mark if it has one of ours. */
+  record AclUser(String name, String rules, String mark) {}
+
+  static Map<String, AclUser> aclUsers(Jedis j) {
+    Map<String, AclUser> users = new LinkedHashMap<>();
+    for (String line : j.aclList()) {
+      String[] tokens = line.split(" ");
+      if (tokens.length < 2 || !tokens[0].equals("user")) {
+        continue;
+      }
+      String mark = null;
+      for (String t : tokens) {
+        int at = t.indexOf(MARK_TAG);
+        if (t.startsWith("~preview:") && at > 0) {
+          try {
+            mark = new String(Base64.getUrlDecoder().decode(t.substring(at + MARK_TAG.length())), StandardCharsets.UTF_8);
+          } catch (IllegalArgumentException notOurs) {
+            mark = null;
+          }
+        }
+      }
+      users.put(tokens[1], new AclUser(tokens[1], line + " ", mark));
+    }
+    return users;
   }
 
   private DatabaseConnection createLease(Jedis j, PreviewKey key, String mark, String source) {
@@ -317,14 +471,24 @@ public final class RedisDatabaseProvider implements DatabaseProvider {
   public void drop(PreviewKey key) {
     try (Jedis j = connect(adminDb)) {
       if (mode == Mode.ACL) {
-        String user = userOf(key);
-        String mark = j.hget(ACL_USERS, user);
-        if (mark == null) {
+        Map<String, String> registry = j.hgetAll(ACL_USERS);
+        Map<String, AclUser> users = aclUsers(j);
+        String user = resolveUser(registry, users, key);
+        String mark = registry.get(user);
+        AclUser u = users.get(user);
+        if (mark == null && (u == null || u.mark() == null)) {
+          if (u != null) {
+            throw new ProviderException(NAME, "redis user " + user + " is not registered to preview " + key + "; not dropping it", false);
+          }
           return;
         }
         requireOwner(mark, user, key);
+        if (u != null) {
+          requireAclOwner(u, mark != null, key);
+        }
         j.aclDelUser(user); // first: it also disconnects the app, which then cannot add keys behind the scan
-        long n = unlinkMatching(j, prefixOf(key));
+        persistAcl(j); // or a restart with an aclfile brings the user back, with its old password
+        long n = unlinkMatching(j, prefixOfUser(user));
         j.hdel(ACL_READY, user);
         j.hdel(ACL_USERS, user);
         LOG.info("redis: dropped user {} and {} key(s) of {}", user, n, key);
@@ -352,6 +516,13 @@ public final class RedisDatabaseProvider implements DatabaseProvider {
     try (Jedis j = connect(adminDb)) {
       for (String mark : j.hgetAll(mode == Mode.ACL ? ACL_USERS : LEASE_MARKS).values()) {
         OwnerMark.owner(installation, mark).ifPresent(keys::add);
+      }
+      if (mode == Mode.ACL) {
+        for (AclUser u : aclUsers(j).values()) {
+          if (u.mark() != null) {
+            OwnerMark.owner(installation, u.mark()).ifPresent(keys::add); // also a user whose registry entry is gone
+          }
+        }
       }
       if (mode == Mode.DATABASE) {
         for (String holder : j.hgetAll(LEASES).values()) {
@@ -382,7 +553,7 @@ public final class RedisDatabaseProvider implements DatabaseProvider {
   }
 
   Jedis connect(int db) {
-    DefaultJedisClientConfig.Builder c = DefaultJedisClientConfig.builder().database(db).timeoutMillis(10_000)
+    DefaultJedisClientConfig.Builder c = DefaultJedisClientConfig.builder().autoNegotiateProtocol(false).database(db).timeoutMillis(10_000)
         .clientName("preview").ssl(tls);
     if (username != null) {
       c.user(username);

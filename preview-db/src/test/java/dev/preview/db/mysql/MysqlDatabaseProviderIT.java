@@ -8,7 +8,7 @@ import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.DatabaseConnection;
 import dev.preview.spi.DatabaseProvider;
 import dev.preview.spi.DatabaseSpec;
-import dev.preview.spi.Names;
+import dev.preview.spi.Installation;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
 import dev.preview.spi.ProviderContext;
@@ -144,8 +144,8 @@ class MysqlDatabaseProviderIT {
   void factsAndRepeatedCreate() throws Exception {
     PreviewKey k = key(4);
     DatabaseConnection first = provider().create(k, DatabaseSpec.empty());
-    assertThat(first.name()).isEqualTo(Names.mysql(k));
-    assertThat(first.username()).isEqualTo(Names.mysqlUser(k)).hasSizeLessThanOrEqualTo(32);
+    assertThat(first.name()).isEqualTo(MysqlDatabaseProvider.dbName(Installation.defaults(), k));
+    assertThat(first.username()).isEqualTo(MysqlDatabaseProvider.userName(Installation.defaults(), k)).hasSizeLessThanOrEqualTo(32);
     assertThat(first.env()).containsEntry("MYSQL_DATABASE", first.name()).containsEntry("MYSQL_USER", first.username())
         .containsKeys("MYSQL_HOST", "MYSQL_PORT", "JDBC_DATABASE_URL").doesNotContainKeys("DATABASE_URL", "MYSQL_PASSWORD");
     URI url = URI.create(first.secretEnv().get("DATABASE_URL").reveal());
@@ -179,8 +179,8 @@ class MysqlDatabaseProviderIT {
       assertThat(count(adm, "SELECT count(*) FROM mysql.user WHERE User = '" + ca.username() + "'")).isZero();
       // a copy cut short by a crash: registered, not ready, half there
       try (Statement st = adm.createStatement()) {
-        st.execute("UPDATE preview_registry.previews SET ready = FALSE WHERE db_name = '" + Names.mysql(b) + "'");
-        st.execute("DROP TABLE `" + Names.mysql(b) + "`.`orders`");
+        st.execute("UPDATE preview_registry.previews SET ready = FALSE WHERE db_name = '" + MysqlDatabaseProvider.dbName(Installation.defaults(), b) + "'");
+        st.execute("DROP TABLE `" + MysqlDatabaseProvider.dbName(Installation.defaults(), b) + "`.`orders`");
       }
     }
     assertThat(provider().list()).contains(b);
@@ -193,7 +193,7 @@ class MysqlDatabaseProviderIT {
   @Test
   void refusesToAdoptOrDropADatabaseItDidNotMake() throws SQLException {
     PreviewKey k = key(7);
-    String name = Names.mysql(k);
+    String name = MysqlDatabaseProvider.dbName(Installation.defaults(), k);
     try (Connection adm = MysqlServer.connect(); Statement st = adm.createStatement()) {
       st.execute("CREATE DATABASE `" + name + "`");
     }
@@ -237,5 +237,62 @@ class MysqlDatabaseProviderIT {
         .satisfies(e -> assertThat(((ConfigurationException) e).problems()).hasSize(4))
         .hasMessageContaining("database.url").hasMessageContaining("database.baseline")
         .hasMessageContaining("database.maxConnections").hasMessageContaining("database.colour: unknown key");
+  }
+
+  /** A preview made by an earlier version (names of {@code Names.mysql}, registry row) keeps its names and is dropped. */
+  @Test
+  void aPreviewOfAnEarlierVersionKeepsItsNamesAndIsDropped() throws SQLException {
+    PreviewKey k = key(40);
+    String oldDb = dev.preview.spi.Names.mysql(k);
+    String oldUser = dev.preview.spi.Names.mysqlUser(k);
+    assertThat(oldDb).isNotEqualTo(MysqlDatabaseProvider.dbName(Installation.defaults(), k));
+    try (Connection adm = MysqlServer.connect(); Statement st = adm.createStatement()) {
+      provider().list(); // the registry exists
+      st.execute("CREATE DATABASE `" + oldDb + "`");
+      st.execute("CREATE TABLE `" + oldDb + "`.kept (a INT)");
+      st.execute("CREATE USER '" + oldUser + "'@'%' IDENTIFIED BY 'old'");
+      try (java.sql.PreparedStatement ps = adm.prepareStatement(
+          "INSERT INTO preview_registry.previews (db_name, user_name, preview_key, mark, ready) VALUES (?, ?, ?, ?, TRUE)")) {
+        ps.setString(1, oldDb);
+        ps.setString(2, oldUser);
+        ps.setString(3, k.id());
+        ps.setString(4, dev.preview.db.internal.OwnerMark.encode(k, Map.of())); // no instance: an earlier version's
+        ps.executeUpdate();
+      }
+    }
+    assertThat(provider().list()).contains(k);
+    DatabaseConnection c = provider().create(k, DatabaseSpec.empty());
+    assertThat(c.name()).isEqualTo(oldDb);
+    assertThat(c.username()).isEqualTo(oldUser);
+    try (Connection db = open(c)) {
+      assertThat(count(db, "SELECT count(*) FROM kept")).isZero();
+    }
+    provider().drop(k);
+    try (Connection adm = MysqlServer.connect()) {
+      assertThat(count(adm, "SELECT count(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '" + oldDb + "'")).isZero();
+      assertThat(count(adm, "SELECT count(*) FROM mysql.user WHERE User = '" + oldUser + "'")).isZero();
+    }
+  }
+
+  @Test
+  void aUserThatIsNotOursIsNeverAdoptedAndNothingIsHalfCreated() throws SQLException {
+    PreviewKey k = key(41);
+    String user = MysqlDatabaseProvider.userName(Installation.defaults(), k);
+    try (Connection adm = MysqlServer.connect(); Statement st = adm.createStatement()) {
+      st.execute("CREATE USER '" + user + "'@'%' IDENTIFIED BY 'someone-elses'");
+    }
+    try {
+      assertThatThrownBy(() -> provider().create(k, DatabaseSpec.empty())).isInstanceOf(ProviderException.class)
+          .hasMessageContaining("user " + user + " exists but is not managed by preview").hasMessageContaining("refusing to adopt");
+      assertThat(provider().list()).doesNotContain(k);
+      try (Connection adm = MysqlServer.connect()) {
+        assertThat(count(adm, "SELECT count(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '"
+            + MysqlDatabaseProvider.dbName(Installation.defaults(), k) + "'")).isZero();
+      }
+    } finally {
+      try (Connection adm = MysqlServer.connect(); Statement st = adm.createStatement()) {
+        st.execute("DROP USER '" + user + "'@'%'");
+      }
+    }
   }
 }

@@ -73,7 +73,7 @@ class RedisDatabaseProviderIT {
   @Test
   void baselineKeysAreCopiedUnderThePrefixWithTheirTypesAndTtls() {
     DatabaseConnection c = provider().create(key(1), DatabaseSpec.empty());
-    String p = Names.redisPrefix(PreviewKey.pr(repo, 1));
+    String p = provider().prefixOf(PreviewKey.pr(repo, 1));
     assertThat(c.name()).isEqualTo(p);
     assertThat(c.env()).containsEntry("REDIS_PREFIX", p).containsEntry("REDIS_USERNAME", c.username())
         .doesNotContainKeys("REDIS_URL", "REDIS_PASSWORD");
@@ -238,5 +238,36 @@ class RedisDatabaseProviderIT {
         .hasMessageContaining("database.colour: unknown key");
     assertThatThrownBy(() -> f.create(ProviderContext.of(ProviderConfig.of("database", Map.of("url", "redis://h:6379/3", "mode", "database", "databases", "1-5")))))
         .isInstanceOf(ConfigurationException.class).hasMessageContaining("registry");
+  }
+
+  /** A preview made by an earlier version (user {@code pv-<Names.dnsLabel>}, registry mark, no ACL mark) keeps its user. */
+  @Test
+  void aPreviewOfAnEarlierVersionKeepsItsUserAndIsDropped() {
+    PreviewKey k = key(40);
+    String oldUser = "pv-" + Names.dnsLabel(k);
+    String oldPrefix = Names.redisPrefix(k);
+    try (Jedis j = admin()) {
+      j.aclSetUser(oldUser, "reset", "on", ">old", "~" + oldPrefix + "*", "+@all", "-@admin", "-@dangerous");
+      j.hset(RedisDatabaseProvider.ACL_USERS, oldUser, dev.preview.db.internal.OwnerMark.encode(
+          dev.preview.spi.Installation.defaults(), k, Map.of()).replace(",\"preview.dev/instance\":\"default\"", ""));
+      j.hset(RedisDatabaseProvider.ACL_READY, oldUser, "1");
+      j.set(oldPrefix + "kept", "yes");
+    }
+    assertThat(provider().list()).contains(k);
+    assertThat(provider().userOf(k)).isNotEqualTo(oldUser);
+    DatabaseConnection c = provider().create(k, DatabaseSpec.empty());
+    assertThat(c.username()).isEqualTo(oldUser);
+    assertThat(c.name()).isEqualTo(oldPrefix);
+    try (Jedis j = open(c)) {
+      assertThat(j.get(oldPrefix + "kept")).isEqualTo("yes");
+      assertThatThrownBy(() -> j.sendCommand(redis.clients.jedis.Protocol.Command.EVAL, "return 1", "0"))
+          .hasMessageContaining("NOPERM"); // the rules are this version's
+    }
+    provider().drop(k);
+    try (Jedis j = admin()) {
+      assertThat(j.aclUsers()).doesNotContain(oldUser);
+      assertThat(j.exists(oldPrefix + "kept")).isFalse();
+    }
+    assertThat(provider().list()).doesNotContain(k);
   }
 }

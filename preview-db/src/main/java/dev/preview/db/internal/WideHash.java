@@ -1,0 +1,102 @@
+package dev.preview.db.internal;
+
+import dev.preview.spi.Installation;
+import dev.preview.spi.PreviewKey;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.text.Normalizer;
+import java.util.HexFormat;
+import java.util.Locale;
+
+/**
+ * Names with a 64-bit hash suffix (16 hex digits) of the installation and the full key, for the
+ * providers whose names must stay distinct even between keys chosen to collide: a 40-bit suffix
+ * (as {@link dev.preview.spi.Names} has) is within reach of a birthday search (about 2^20 branch
+ * names), 64 bits is not. The readable part is what {@code Names} shows ({@code shop-pr-42}, the
+ * instance first in a named installation), cleaned and cut; the hash is never cut.
+ */
+public final class WideHash {
+  /** Hex digits of the hash: 64 bits. */
+  public static final int HEX = 16;
+
+  private WideHash() {}
+
+  /** The hash of {@code key} in {@code installation}: 16 lower-case hex digits of SHA-256. */
+  public static String of(Installation installation, PreviewKey key) {
+    String input = installation.isDefault() ? key.id() : installation.instance() + "\0" + key.id();
+    try {
+      MessageDigest sha = MessageDigest.getInstance("SHA-256");
+      // a lone surrogate would become '?' in UTF-8 (two keys, one hash): such text is hashed as UTF-16
+      byte[] bytes = input.getBytes(wellFormed(input) ? StandardCharsets.UTF_8 : StandardCharsets.UTF_16LE);
+      return HexFormat.of().formatHex(sha.digest(bytes)).substring(0, HEX);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JVM has SHA-256", e);
+    }
+  }
+
+  /** The readable part of a name: {@code shop-pr-42}, {@code <instance>-shop-br-x} in a named installation, not cleaned. */
+  public static String readable(Installation installation, PreviewKey key) {
+    String r = key.isPullRequest()
+        ? key.repositoryName() + "-pr-" + key.number()
+        : key.repositoryName() + "-br-" + key.branch();
+    return installation.isDefault() ? r : installation.instance() + "-" + r;
+  }
+
+  /** Lower-case ASCII letters and digits, accents folded, every other run replaced by {@code sep}, none at either end. */
+  public static String clean(String text, char sep) {
+    String folded = Normalizer.normalize(text, Normalizer.Form.NFKD).toLowerCase(Locale.ROOT);
+    StringBuilder sb = new StringBuilder(folded.length());
+    boolean pendingSep = false;
+    for (int i = 0; i < folded.length(); i++) {
+      char c = folded.charAt(i);
+      if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+        if (pendingSep && sb.length() > 0) {
+          sb.append(sep);
+        }
+        pendingSep = false;
+        sb.append(c);
+      } else if (Character.getType(c) != Character.NON_SPACING_MARK) {
+        pendingSep = true;
+      }
+    }
+    return sb.toString();
+  }
+
+  /**
+   * {@code head + sep + cleaned readable part + sep + hash}, the readable part cut (and its trailing
+   * separators dropped) until {@code cost} of the whole is at most {@code max}.
+   *
+   * @param cost how much a name costs against the limit (its length, or its length once escaped)
+   */
+  public static String name(String head, Installation installation, PreviewKey key, char sep, int max,
+      java.util.function.ToIntFunction<String> cost) {
+    String hash = of(installation, key);
+    String r = clean(readable(installation, key), sep);
+    while (true) {
+      String name = r.isEmpty() ? head + sep + hash : head + sep + r + sep + hash;
+      if (cost.applyAsInt(name) <= max) {
+        return name;
+      }
+      if (r.isEmpty()) {
+        throw new IllegalArgumentException("no name fits " + max + " with head " + head);
+      }
+      r = r.substring(0, r.length() - 1);
+      while (!r.isEmpty() && r.charAt(r.length() - 1) == sep) {
+        r = r.substring(0, r.length() - 1);
+      }
+    }
+  }
+
+  private static boolean wellFormed(String text) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        return false;
+      }
+    }
+    return true;
+  }
+}
