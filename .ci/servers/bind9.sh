@@ -12,16 +12,7 @@ DIR="${PREVIEW_BIND_DIR:-/tmp/preview-bind}"
 PORT=5353
 ZONE=preview.test
 
-if ! command -v apt_install >/dev/null 2>&1; then
-  apt_install() {
-    local missing=()
-    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-    if [ ${#missing[@]} -gt 0 ]; then
-      apt-get -o DPkg::Lock::Timeout=600 update -qq || true
-      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}"
-    fi
-  }
-fi
+. "$(dirname "$0")/../lib.sh" # apt_install
 apt_install bind9 bind9-utils bind9-dnsutils
 
 answers() { dig @127.0.0.1 -p "$PORT" +time=1 +tries=1 +short SOA "$ZONE" 2>/dev/null | grep -q .; }

@@ -13,16 +13,7 @@ PIDFILE=/run/mysqld/preview-mariadb.pid
 ADMIN_USER=preview_admin
 ADMIN_PW=preview-admin-pw
 
-if ! command -v apt_install >/dev/null 2>&1; then
-  apt_install() {
-    local missing=()
-    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-    if [ ${#missing[@]} -gt 0 ]; then
-      apt-get -o DPkg::Lock::Timeout=600 update -qq || true
-      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}"
-    fi
-  }
-fi
+. "$(dirname "$0")/../lib.sh" # apt_install
 apt_install mariadb-server mariadb-client
 
 answers() { mariadb -uroot --protocol=socket -e 'SELECT 1' >/dev/null 2>&1; }

@@ -21,16 +21,7 @@ SU_PW=preview-pg-superuser-pw
 ADMIN_USER=preview_admin
 ADMIN_PW=preview-admin-pw
 
-if ! command -v apt_install >/dev/null 2>&1; then
-  apt_install() {
-    local missing=()
-    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-    if [ ${#missing[@]} -gt 0 ]; then
-      apt-get -o DPkg::Lock::Timeout=600 update -qq || true
-      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}"
-    fi
-  }
-fi
+. "$(dirname "$0")/../lib.sh" # apt_install
 apt_install postgresql   # a no-op when installed; makes the `postgres` user too
 BIN=/usr/lib/postgresql/15/bin
 

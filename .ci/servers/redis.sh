@@ -17,16 +17,7 @@ DIR=/tmp/preview-redis-$PORT
 ADMIN_USER=preview-admin
 ADMIN_PW=preview-admin-pw
 
-if ! command -v apt_install >/dev/null 2>&1; then
-  apt_install() {
-    local missing=()
-    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-    if [ ${#missing[@]} -gt 0 ]; then
-      apt-get -o DPkg::Lock::Timeout=600 update -qq || true
-      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}"
-    fi
-  }
-fi
+. "$(dirname "$0")/../lib.sh" # apt_install
 apt_install redis-server redis-tools
 
 cli() { redis-cli -h 127.0.0.1 -p "$PORT" --user "$ADMIN_USER" --pass "$ADMIN_PW" --no-auth-warning "$@"; }
