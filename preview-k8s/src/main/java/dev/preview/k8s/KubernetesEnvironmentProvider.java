@@ -958,6 +958,16 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   }
 
   private void requireOurs(Namespace n, PreviewKey key) {
+    String otherKey = n == null ? null : annotation(n, Labels.KEY);
+    String otherLabel = n == null ? null : labels(n).get(Labels.KEY);
+    boolean another = n != null && Labels.isManaged(labels(n)) && ((otherKey != null && !otherKey.equals(key.id()))
+        || (otherLabel != null && !otherLabel.equals(Names.labelValue(key.id()))));
+    if (another) {
+      // Never adopt another preview's namespace: two keys meeting on one name (or a copied namespace) must not merge.
+      throw new ProviderException(NAME, "namespace " + n.getMetadata().getName() + " belongs to preview "
+          + (otherKey != null ? otherKey : otherLabel) + " (its " + Labels.KEY + "), not to " + key
+          + "; refusing to touch it. Remove or rename it if that preview is gone", false);
+    }
     if (n != null && !ours(n, key)) {
       throw new ProviderException(NAME, "namespace " + n.getMetadata().getName() + " exists but is not managed "
           + "by this installation of preview for " + key + " (no " + Labels.MANAGED + "=true and "
