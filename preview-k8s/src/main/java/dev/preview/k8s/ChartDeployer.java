@@ -68,19 +68,26 @@ final class ChartDeployer {
     }
   }
 
-  /** Why {@code live} is not ours to update, or null when it is (absent, unlabelled, or our own). */
   String foreignOwner(HasMetadata live) {
+    return foreignOwner(live, labels);
+  }
+
+  /**
+   * Why {@code live} is not ours to update, or null when it is (absent, unlabelled, or our own):
+   * its {@code preview.dev/key} label names another preview, or its instance label another installation.
+   */
+  static String foreignOwner(HasMetadata live, Map<String, String> ours) {
     if (live == null || live.getMetadata().getLabels() == null) {
       return null;
     }
     Map<String, String> l = live.getMetadata().getLabels();
     String key = l.get(Labels.KEY);
     String instance = l.get(Labels.INSTANCE);
-    if (key != null && !key.equals(labels.get(Labels.KEY))) {
+    if (key != null && !key.equals(ours.get(Labels.KEY))) {
       String full = live.getMetadata().getAnnotations() == null ? null : live.getMetadata().getAnnotations().get(Labels.KEY);
       return "belongs to preview " + (full != null ? full : key) + " (its " + Labels.KEY + " label)";
     }
-    if (instance != null && !instance.equals(labels.get(Labels.INSTANCE))) {
+    if (instance != null && !instance.equals(ours.get(Labels.INSTANCE))) {
       return "belongs to installation " + instance + " (its " + Labels.INSTANCE + " label)";
     }
     return null;

@@ -427,8 +427,9 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   /**
    * Create-or-update without server-side apply (which the CRUD mock lacks): in a new namespace,
    * create first (one request; a 409 from a half-finished earlier call falls back to update); in an
-   * existing one, update first (GET + PUT; a 404 falls back to create). PUT replaces the whole object,
-   * so what the template no longer renders (a removed env var, a dropped quota key) goes away too.
+   * existing one, GET + PUT (absent: create). PUT replaces the whole object, so what the template no
+   * longer renders (a removed env var, a dropped quota key) goes away too. An object that carries
+   * another preview's (or installation's) ownership labels is never adopted: refused with a clear error.
    */
   private void upsert(HasMetadata r, String ns, boolean updating) {
     var resource = client.resource(r).inNamespace(ns);
@@ -436,13 +437,21 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
       resource.createOr(NonDeletingOperation::update);
       return;
     }
-    try {
-      resource.update();
-    } catch (KubernetesClientException e) {
-      if (e.getCode() != 404) {
-        throw e;
-      }
+    HasMetadata live = resource.get();
+    if (live == null) {
       resource.create();
+      return;
+    }
+    String foreign = ChartDeployer.foreignOwner(live, r.getMetadata().getLabels());
+    if (foreign != null) {
+      throw new ProviderException(NAME, "refusing to adopt " + r.getKind() + " " + r.getMetadata().getName() + " in namespace "
+          + ns + ": it " + foreign + ". Remove it", false);
+    }
+    r.getMetadata().setResourceVersion(live.getMetadata().getResourceVersion());
+    try {
+      client.resource(r).inNamespace(ns).update();
+    } finally {
+      r.getMetadata().setResourceVersion(null);
     }
   }
 
