@@ -53,10 +53,12 @@ final class ChartDeployer {
    * another installation (their {@code preview.dev/key} or instance label says so). Only called
    * for a namespace that existed: in a new one nothing can.
    */
-  void requireAdoptable(List<HasMetadata> objects) {
+  Map<String, HasMetadata> requireAdoptable(List<HasMetadata> objects) {
     List<String> problems = new ArrayList<>();
+    Map<String, HasMetadata> found = new LinkedHashMap<>();
     for (HasMetadata o : objects) {
       HasMetadata live = get(o, namespace);
+      found.put(id(o), live);
       String foreign = foreignOwner(live);
       if (foreign != null) {
         problems.add(o.getKind() + " " + o.getMetadata().getName() + " " + foreign);
@@ -66,6 +68,11 @@ final class ChartDeployer {
       throw new ProviderException(KubernetesEnvironmentProvider.NAME, "refusing to adopt objects of another preview in"
           + " namespace " + namespace + ": " + String.join("; ", problems) + ". Remove them, or fix the chart's names", false);
     }
+    return found;
+  }
+
+  private static String id(HasMetadata o) {
+    return ChartObjects.kindKey(o) + "/" + o.getMetadata().getName();
   }
 
   String foreignOwner(HasMetadata live) {
@@ -105,15 +112,19 @@ final class ChartDeployer {
     }
   }
 
-  /** Applies every namespaced object, in Helm's install order. */
-  void apply(List<HasMetadata> objects, boolean namespaceIsNew) {
+  /**
+   * Applies every namespaced object, in Helm's install order: in a new namespace by create, else
+   * by PUT over the live object {@link #requireAdoptable} read ({@code live}; a stale one gets a
+   * retryable 409).
+   */
+  void apply(List<HasMetadata> objects, boolean namespaceIsNew, Map<String, HasMetadata> live0) {
     for (HasMetadata o : ChartObjects.installOrder(objects)) {
       var resource = client.resource(o).inNamespace(namespace);
       if (namespaceIsNew) {
         resource.createOr(NonDeletingOperation::update);
         continue;
       }
-      HasMetadata live = get(o, namespace);
+      HasMetadata live = live0.containsKey(id(o)) ? live0.get(id(o)) : get(o, namespace);
       if (live == null) {
         resource.create();
       } else if (o instanceof Job && !Objects.equals(revision(live), revision(o))) {
@@ -138,7 +149,7 @@ final class ChartDeployer {
    */
   List<String> prune(Set<String> kinds, List<HasMetadata> keep) {
     Set<String> kept = new TreeSet<>();
-    keep.forEach(o -> kept.add(ChartObjects.kindKey(o) + "/" + o.getMetadata().getName()));
+    keep.forEach(o -> kept.add(id(o)));
     List<String> ordered = new ArrayList<>(kinds);
     ordered.sort(Comparator.comparingInt((String k) -> ChartObjects.rank(k)).reversed());
     List<String> pruned = new ArrayList<>();

@@ -286,8 +286,9 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     }
     String url = chartUrl(objects, host, ns);
     ChartDeployer deployer = new ChartDeployer(client, ns, labels);
+    Map<String, HasMetadata> live = Map.of();
     if (existing != null) {
-      deployer.requireAdoptable(objects);
+      live = deployer.requireAdoptable(objects);
       for (HasMetadata o : cluster) {
         String foreign = deployer.foreignOwner(client.resource(o).get());
         if (foreign != null) {
@@ -324,7 +325,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
         client.secrets().inNamespace(ns).withName(template.secretName()).delete();
       }
       deployer.applyClusterScoped(cluster);
-      deployer.apply(objects, created);
+      deployer.apply(objects, created, live);
       if (!created) {
         deployer.prune(kindsAll, objects);
         if (!kindsAll.equals(kindsNow)) {
