@@ -244,6 +244,24 @@ class HelmChartProviderTest {
   }
 
   @Test
+  void chartConfigProblemsAreReportedTogether() {
+    Map<String, Object> cfg = baseConfig();
+    cfg.put("chart", Map.of("version", "1.2.3", "release", "Not_A_Release", "set", Map.of("bad path!", "x")));
+    assertThatThrownBy(() -> provider(cfg)).isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("environment.chart.path: set exactly one of chart.path")
+        .hasMessageContaining("environment.chart.release: must be a Helm release name")
+        .hasMessageContaining("environment.chart.set.bad path!: must be a dotted values path");
+  }
+
+  @Test
+  void aFirstProvisionThatFailsHalfWayDeletesTheNamespaceItCreated() {
+    server.expect().post().withPath("/apis/batch/v1/namespaces/" + ns + "/jobs").andReturn(500, "etcd unavailable").always();
+    assertThatThrownBy(() -> provider(chartConfig(Map.of())).apply(spec(key, "aaaa1111")))
+        .isInstanceOfSatisfying(ProviderException.class, e -> assertThat(e.retryable()).isTrue());
+    assertThat(client.namespaces().withName(ns).get()).isNull();
+  }
+
+  @Test
   void aPackagedChartRendersLikeItsDirectory(@TempDir Path dir) {
     new Helm(Path.of(CHART)).packageIt().withDestination(dir).call();
     Path tgz = dir.resolve("shop-0.1.0.tgz");
