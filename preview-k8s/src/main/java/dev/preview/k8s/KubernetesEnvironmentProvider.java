@@ -86,8 +86,10 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   static final String URL = Labels.PREFIX + "url";
   static final String PHASE = Labels.PREFIX + "phase";
   static final String REPLICAS = Labels.PREFIX + "replicas";
+  /** Namespace annotation: the {@code apiVersion/kind}s a chart's last renders applied, what an update prunes among. */
+  static final String CHART_KINDS = Labels.PREFIX + "chart-kinds";
   static final String MANAGED_BY_VALUE = "preview";
-  private static final Set<String> INTERNAL = Set.of(URL, PHASE, REPLICAS);
+  private static final Set<String> INTERNAL = Set.of(URL, PHASE, REPLICAS, CHART_KINDS);
   /** Instants do not fit label values (':'), so they live in annotations only. */
   private static final Set<String> ANNOTATION_ONLY = Set.of(Labels.CREATED, Labels.EXPIRES, Labels.LAST_ACTIVITY);
   private static final Pattern LABEL_KEY = Pattern.compile(
@@ -98,6 +100,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   private final boolean ownsClient;
   private final KubernetesSettings settings;
   private final ManifestTemplate template;
+  private final HelmChart chart;
   private final Clock clock;
   private final Installation installation;
   private final RegistryManifests registry;
@@ -112,6 +115,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     this.ownsClient = ownsClient;
     this.settings = settings;
     this.template = new ManifestTemplate(settings);
+    this.chart = settings.chart == null ? null : new HelmChart(settings.chart, client.getKubernetesSerialization());
     this.installation = installation;
     this.clock = clock;
     this.registry = new RegistryManifests(
@@ -194,6 +198,9 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
         throw new ProviderException(NAME, "namespace " + ns + " of " + key + " is still terminating from an earlier "
             + "teardown; retry once it is gone" + stuckDetail(existing), true);
       }
+      if (chart != null) {
+        return applyChart(spec, ns, existing);
+      }
       Instant now = clock.instant();
       Map<String, String> labels = labels(spec);
       Map<String, String> annotations = annotations(spec, existing, now);
@@ -243,6 +250,171 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     });
   }
 
+  /**
+   * {@link #apply} with the team's chart: render with Helm and check the render (nothing is written
+   * before both pass), then the namespace, the pull and TLS secrets, the guardrails (quota, limits,
+   * policy, app secret), the chart's objects in Helm's install order, and pruning of what an
+   * earlier render had and this one has not. A first provision that fails half-way deletes the
+   * namespace it created.
+   */
+  private Environment applyChart(EnvironmentSpec spec, String ns, Namespace existing) {
+    PreviewKey key = spec.key();
+    Instant now = clock.instant();
+    Map<String, String> labels = labels(spec);
+    Map<String, String> annotations = annotations(spec, existing, now);
+    String host = host(spec, ns);
+    Map<String, String> vars = chartVariables(spec, ns, host, url(host, ns));
+    String release = settings.chart.release != null ? settings.chart.release : settings.appName;
+
+    HelmChart.Rendered rendered = chart.render(release, ns, vars);
+    List<HasMetadata> all = new ArrayList<>(rendered.objects());
+    for (String manifest : settings.manifests) {
+      all.addAll(ExtraManifests.parse(ExtraManifests.render(manifest, vars)));
+    }
+    List<HasMetadata> cluster = new ArrayList<>();
+    List<HasMetadata> objects = new ArrayList<>();
+    List<String> problems = ChartObjects.check(client, all, ns, settings.chart.allowClusterKinds, cluster, objects);
+    if (!problems.isEmpty()) {
+      throw new ProviderException(NAME, "the chart " + chart.chartName() + " renders what a preview may not create, so"
+          + " nothing of " + key + " was applied: " + String.join("; ", problems), false);
+    }
+    for (HasMetadata o : objects) {
+      ChartObjects.own(o, ns, labels, annotations);
+    }
+    for (HasMetadata o : cluster) {
+      ChartObjects.own(o, null, labels, annotations);
+    }
+    String url = chartUrl(objects, host, ns);
+    ChartDeployer deployer = new ChartDeployer(client, ns, labels);
+    Map<String, HasMetadata> live = Map.of();
+    if (existing != null) {
+      live = deployer.requireAdoptable(objects);
+      for (HasMetadata o : cluster) {
+        String foreign = deployer.foreignOwner(client.resource(o).get());
+        if (foreign != null) {
+          throw new ProviderException(NAME, "refusing to adopt " + o.getKind() + " " + o.getMetadata().getName() + ": it "
+              + foreign + "; nothing of " + key + " was applied", false);
+        }
+      }
+    }
+    Set<String> kindsNow = new java.util.TreeSet<>(new ChartObjects.Plan(cluster, objects).kinds());
+    Set<String> kindsBefore = new java.util.TreeSet<>(kinds(existing));
+    Set<String> kindsAll = new java.util.TreeSet<>(kindsBefore);
+    kindsAll.addAll(kindsNow);
+
+    Map<String, String> nsAnnotations = new LinkedHashMap<>(annotations);
+    nsAnnotations.put(URL, url);
+    nsAnnotations.put(PHASE, Environment.Phase.STARTING.name());
+    nsAnnotations.put(CHART_KINDS, String.join(",", kindsAll));
+    boolean created = existing == null;
+    try {
+      upsertNamespace(existing, template.namespace(new ManifestTemplate.Context(ns, host, labels, nsAnnotations, List.of(), null, List.of())));
+      List<String> pullSecrets = new ArrayList<>();
+      for (String name : settings.pullSecrets) {
+        pullSecrets.add(copySecret(sourceNamespace(settings.pullSecretsNamespace), name, ns, labels, annotations, "environment.pullSecrets", !created));
+      }
+      if (settings.tlsSecretName != null) {
+        copySecret(sourceNamespace(settings.tlsSecretNamespace), settings.tlsSecretName, ns, labels, annotations,
+            "environment.ingress.tls.secretName", !created);
+      }
+      ManifestTemplate.Context c = new ManifestTemplate.Context(ns, null, labels, annotations, pullSecrets, null, List.of());
+      for (HasMetadata r : template.guardrails(spec, c)) {
+        upsert(r, ns, !created);
+      }
+      if (!created && spec.secrets().isEmpty()) {
+        client.secrets().inNamespace(ns).withName(template.secretName()).delete();
+      }
+      deployer.applyClusterScoped(cluster);
+      deployer.apply(objects, created, live);
+      if (!created) {
+        deployer.prune(kindsAll, objects);
+        if (!kindsAll.equals(kindsNow)) {
+          patchNamespaceAnnotation(ns, CHART_KINDS, String.join(",", kindsNow));
+        }
+      }
+    } catch (RuntimeException e) {
+      if (created) {
+        try {
+          client.namespaces().withName(ns).delete();
+          LOG.warn("applying the chart of {} failed; deleted the namespace {} it had just created", key, ns);
+        } catch (RuntimeException cleanup) {
+          LOG.warn("applying the chart of {} failed, and deleting its new namespace {} failed too ({})", key, ns,
+              cleanup.getClass().getSimpleName());
+        }
+      }
+      throw e;
+    }
+    LOG.info("applied chart {} for preview {} revision {} in namespace {} ({} objects)", chart.chartName(), key,
+        spec.revision(), ns, objects.size());
+    if (!settings.waitForReady) {
+      return environment(key, spec.revision(), url, Environment.Phase.STARTING, labels, nsAnnotations);
+    }
+    ChartRollout rollout = new ChartRollout(client, ns, objects);
+    awaitRollout(key, ns, spec.revision(), (String) null, rollout::observe, rollout::logs);
+    nsAnnotations.put(PHASE, Environment.Phase.RUNNING.name());
+    return environment(key, spec.revision(), url, Environment.Phase.RUNNING, labels, nsAnnotations);
+  }
+
+  /** The chart's first Ingress host (https when its TLS lists the host), else the configured host, else the first Service. */
+  private String chartUrl(List<HasMetadata> objects, String host, String ns) {
+    for (HasMetadata o : objects) {
+      if (o instanceof io.fabric8.kubernetes.api.model.networking.v1.Ingress in && in.getSpec() != null
+          && in.getSpec().getRules() != null) {
+        for (var rule : in.getSpec().getRules()) {
+          if (rule.getHost() != null && !rule.getHost().isEmpty()) {
+            boolean tls = in.getSpec().getTls() != null && in.getSpec().getTls().stream()
+                .anyMatch(t -> t.getHosts() != null && t.getHosts().contains(rule.getHost()));
+            return (tls ? "https://" : "http://") + rule.getHost();
+          }
+        }
+      }
+    }
+    if (host != null) {
+      return (settings.tls() ? "https://" : "http://") + host;
+    }
+    for (HasMetadata o : objects) {
+      if (o instanceof io.fabric8.kubernetes.api.model.Service) {
+        return "http://" + o.getMetadata().getName() + "." + ns + ".svc.cluster.local";
+      }
+    }
+    return "http://" + settings.appName + "." + ns + ".svc.cluster.local";
+  }
+
+  private static List<String> kinds(Namespace n) {
+    String v = n == null ? null : annotation(n, CHART_KINDS);
+    return v == null || v.isBlank() ? List.of() : List.of(v.split(","));
+  }
+
+  private void patchNamespaceAnnotation(String ns, String name, String value) {
+    Namespace patch = new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata().withName(ns)
+        .addToAnnotations(name, value).endMetadata().build();
+    client.namespaces().resource(patch).patch(PatchContext.of(PatchType.JSON_MERGE));
+  }
+
+  /** The variables of {@code manifests}, plus those of chart values ({@link ChartSettings}). */
+  private Map<String, String> chartVariables(EnvironmentSpec spec, String ns, String host, String url) {
+    Map<String, String> v = variables(spec, ns, host, url);
+    v.put("sha", spec.revision());
+    v.put("shortSha", spec.revision().length() > 7 ? spec.revision().substring(0, 7) : spec.revision());
+    v.put("hostname", host == null ? "" : host);
+    String image = spec.image();
+    int slash = image.lastIndexOf('/');
+    int at = image.indexOf('@');
+    int colon = image.lastIndexOf(':');
+    if (at >= 0) {
+      v.put("imageRepository", image.substring(0, at));
+      v.put("imageTag", image.substring(at + 1));
+    } else if (colon > slash) {
+      v.put("imageRepository", image.substring(0, colon));
+      v.put("imageTag", image.substring(colon + 1));
+    } else {
+      v.put("imageRepository", image);
+      v.put("imageTag", "latest");
+    }
+    spec.env().forEach((name, value) -> v.put("env." + name, value));
+    return v;
+  }
+
   private void upsertNamespace(Namespace existing, Namespace desired) {
     if (existing == null) {
       client.namespaces().resource(desired).createOr(NonDeletingOperation::update);
@@ -256,8 +428,9 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   /**
    * Create-or-update without server-side apply (which the CRUD mock lacks): in a new namespace,
    * create first (one request; a 409 from a half-finished earlier call falls back to update); in an
-   * existing one, update first (GET + PUT; a 404 falls back to create). PUT replaces the whole object,
-   * so what the template no longer renders (a removed env var, a dropped quota key) goes away too.
+   * existing one, GET + PUT (absent: create). PUT replaces the whole object, so what the template no
+   * longer renders (a removed env var, a dropped quota key) goes away too. An object that carries
+   * another preview's (or installation's) ownership labels is never adopted: refused with a clear error.
    */
   private void upsert(HasMetadata r, String ns, boolean updating) {
     var resource = client.resource(r).inNamespace(ns);
@@ -265,13 +438,21 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
       resource.createOr(NonDeletingOperation::update);
       return;
     }
-    try {
-      resource.update();
-    } catch (KubernetesClientException e) {
-      if (e.getCode() != 404) {
-        throw e;
-      }
+    HasMetadata live = resource.get();
+    if (live == null) {
       resource.create();
+      return;
+    }
+    String foreign = ChartDeployer.foreignOwner(live, r.getMetadata().getLabels());
+    if (foreign != null) {
+      throw new ProviderException(NAME, "refusing to adopt " + r.getKind() + " " + r.getMetadata().getName() + " in namespace "
+          + ns + ": it " + foreign + ". Remove it", false);
+    }
+    r.getMetadata().setResourceVersion(live.getMetadata().getResourceVersion());
+    try {
+      client.resource(r).inNamespace(ns).update();
+    } finally {
+      r.getMetadata().setResourceVersion(null);
     }
   }
 
@@ -298,27 +479,39 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   }
 
   private void awaitRollout(PreviewKey key, String ns, String revision) {
-    // A watch on the Deployment wakes the loop as soon as its status changes; polling stays, because
-    // pod-level failures (image pull, crash loop) do not always touch the Deployment's status.
+    Rollout rollout = new Rollout(client, ns, settings.appName);
+    awaitRollout(key, ns, revision, settings.appName, () -> rollout.observe(revision), rollout::logs);
+  }
+
+  /**
+   * Waits until {@code observe} says ready, failing fast on a fatal state and at the deadline
+   * otherwise. A watch on the Deployment {@code deployment} (all Deployments of the namespace when
+   * null) wakes the loop as soon as a status changes; polling stays, because pod-level failures
+   * (image pull, crash loop) do not always touch a Deployment's status.
+   */
+  private void awaitRollout(PreviewKey key, String ns, String revision, String deployment, Supplier<Rollout.State> observe,
+                            java.util.function.BiFunction<String, Integer, List<String>> logs) {
     Semaphore changed = new Semaphore(0);
     Watch watch = null;
-    try {
-      watch = client.apps().deployments().inNamespace(ns).withName(settings.appName).watch(new Watcher<Deployment>() {
-        @Override
-        public void eventReceived(Action action, Deployment resource) {
-          changed.release();
-        }
+    Watcher<Deployment> wake = new Watcher<>() {
+      @Override
+      public void eventReceived(Action action, Deployment resource) {
+        changed.release();
+      }
 
-        @Override
-        public void onClose(WatcherException cause) {
-          changed.release();
-        }
-      });
+      @Override
+      public void onClose(WatcherException cause) {
+        changed.release();
+      }
+    };
+    try {
+      var deployments = client.apps().deployments().inNamespace(ns);
+      watch = deployment == null ? deployments.watch(wake) : deployments.withName(deployment).watch(wake);
     } catch (KubernetesClientException e) {
-      LOG.debug("cannot watch deployment {}/{} ({}); polling only", ns, settings.appName, e.getMessage());
+      LOG.debug("cannot watch deployments in {} ({}); polling only", ns, e.getMessage());
     }
     try {
-      awaitRollout(key, ns, revision, changed);
+      awaitUntil(key, ns, revision, changed, observe, logs);
     } finally {
       if (watch != null) {
         watch.close();
@@ -326,12 +519,12 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     }
   }
 
-  private void awaitRollout(PreviewKey key, String ns, String revision, Semaphore changed) {
-    Rollout rollout = new Rollout(client, ns, settings.appName);
+  private void awaitUntil(PreviewKey key, String ns, String revision, Semaphore changed, Supplier<Rollout.State> observe,
+                            java.util.function.BiFunction<String, Integer, List<String>> logSource) {
     long deadline = System.nanoTime() + settings.readyTimeout.toNanos();
     Rollout.State last;
     while (true) {
-      last = rollout.observe(revision);
+      last = observe.get();
       if (last.ready()) {
         annotatePhase(ns, Environment.Phase.RUNNING);
         return;
@@ -348,7 +541,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
         if (last.pod() != null) {
           msg.append(" [pod ").append(last.pod()).append(']');
         }
-        List<String> logs = rollout.logs(last.pod(), settings.logLines);
+        List<String> logs = logSource.apply(last.pod(), settings.logLines);
         if (!logs.isEmpty()) {
           msg.append("\nlast ").append(logs.size()).append(" log lines:\n").append(String.join("\n", logs));
         }
@@ -385,6 +578,8 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
       Environment.Phase phase;
       if (terminating(n)) {
         phase = Environment.Phase.FAILED;
+      } else if (chart != null) {
+        phase = storedPhase(n); // a chart has no one app Deployment; apply/suspend/resume keep the phase annotation
       } else {
         Deployment d = client.apps().deployments().inNamespace(ns).withName(settings.appName).get();
         phase = livePhase(n, d);
@@ -646,7 +841,11 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
       }
       annotatePhase(ns, Environment.Phase.STARTING);
       Environment.Phase phase = Environment.Phase.STARTING;
-      if (settings.waitForReady) {
+      if (settings.waitForReady && chart != null) {
+        ChartRollout rollout = new ChartRollout(client, ns, new ArrayList<>(managedDeployments(ns)));
+        awaitRollout(key, ns, annotation(n, Labels.REVISION), (String) null, rollout::observe, rollout::logs);
+        phase = Environment.Phase.RUNNING;
+      } else if (settings.waitForReady) {
         awaitRollout(key, ns, annotation(n, Labels.REVISION));
         phase = Environment.Phase.RUNNING;
       }
@@ -674,6 +873,11 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   public List<String> logs(PreviewKey key, int lines) {
     String ns = namespace(key);
     return call("read logs of " + key, () -> {
+      if (chart != null) {
+        List<Pod> pods = new ArrayList<>(client.pods().inNamespace(ns).withLabel(Labels.MANAGED, "true").list().getItems());
+        pods.sort(java.util.Comparator.comparing((Pod p) -> String.valueOf(p.getMetadata().getCreationTimestamp())).reversed());
+        return pods.isEmpty() ? List.<String>of() : new ChartRollout(client, ns, List.of()).logs(pods.get(0).getMetadata().getName(), lines);
+      }
       Rollout rollout = new Rollout(client, ns, settings.appName);
       List<Pod> pods = rollout.pods(null);
       return pods.isEmpty() ? List.<String>of() : rollout.logs(pods.get(0).getMetadata().getName(), lines);
@@ -764,6 +968,16 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   }
 
   private void requireOurs(Namespace n, PreviewKey key) {
+    String otherKey = n == null ? null : annotation(n, Labels.KEY);
+    String otherLabel = n == null ? null : labels(n).get(Labels.KEY);
+    boolean another = n != null && Labels.isManaged(labels(n)) && ((otherKey != null && !otherKey.equals(key.id()))
+        || (otherLabel != null && !otherLabel.equals(Names.labelValue(key.id()))));
+    if (another) {
+      // Never adopt another preview's namespace: two keys meeting on one name (or a copied namespace) must not merge.
+      throw new ProviderException(NAME, "namespace " + n.getMetadata().getName() + " belongs to preview "
+          + (otherKey != null ? otherKey : otherLabel) + " (its " + Labels.KEY + "), not to " + key
+          + "; refusing to touch it. Remove or rename it if that preview is gone", false);
+    }
     if (n != null && !ours(n, key)) {
       throw new ProviderException(NAME, "namespace " + n.getMetadata().getName() + " exists but is not managed "
           + "by this installation of preview for " + key + " (no " + Labels.MANAGED + "=true and "

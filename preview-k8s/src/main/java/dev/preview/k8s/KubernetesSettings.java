@@ -61,6 +61,8 @@ final class KubernetesSettings {
   Duration stuckAfter = Duration.ofMinutes(10);
   // extra manifests
   List<String> manifests = List.of();
+  // the team's own Helm chart (null: the built-in Deployment/Service/Ingress template)
+  ChartSettings chart;
 
   KubernetesSettings() {}
 
@@ -160,6 +162,9 @@ final class KubernetesSettings {
       for (String problem : ExtraManifests.check(s.manifests.get(i))) {
         c.problem("manifests[" + i + "]", problem);
       }
+    }
+    if (c.has("chart")) {
+      s.chart = ChartSettings.read(c.section("chart"));
     }
     return s;
   }

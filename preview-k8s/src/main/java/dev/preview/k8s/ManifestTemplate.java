@@ -85,6 +85,24 @@ final class ManifestTemplate {
 
   /** Everything inside the namespace, in the order it should be applied. */
   List<HasMetadata> resources(EnvironmentSpec spec, Context c) {
+    List<HasMetadata> out = guardrails(spec, c);
+    out.add(deployment(spec, c));
+    out.add(service(spec, c));
+    if (c.host() != null) {
+      out.add(ingress(c));
+    }
+    for (HasMetadata extra : c.extraManifests()) {
+      out.add(owned(extra, c));
+    }
+    return out;
+  }
+
+  /**
+   * What the provider puts around any app, built-in or a chart: the quota, the LimitRange, the
+   * NetworkPolicy and the app's Secret (so a chart refers to secrets by {@code secretKeyRef} and
+   * they never pass through Helm's values).
+   */
+  List<HasMetadata> guardrails(EnvironmentSpec spec, Context c) {
     List<HasMetadata> out = new ArrayList<>();
     if (!settings.quota.isEmpty()) {
       out.add(quota(c));
@@ -97,14 +115,6 @@ final class ManifestTemplate {
     }
     if (!spec.secrets().isEmpty()) {
       out.add(secret(spec, c));
-    }
-    out.add(deployment(spec, c));
-    out.add(service(spec, c));
-    if (c.host() != null) {
-      out.add(ingress(c));
-    }
-    for (HasMetadata extra : c.extraManifests()) {
-      out.add(owned(extra, c));
     }
     return out;
   }

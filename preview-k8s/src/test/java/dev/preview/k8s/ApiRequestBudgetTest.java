@@ -53,6 +53,32 @@ class ApiRequestBudgetTest {
   }
 
   @Test
+  void chartRequestsPerProvisionUpdateAndTeardown() {
+    K8sFixtures.seedRegistrySecret(client);
+    KubernetesEnvironmentProvider p = KubernetesEnvironmentProvider.create(client,
+        config(HelmChartProviderTest.chartConfig(Map.of())));
+    PreviewKey key = PreviewKey.pr("acme/shop", 1);
+    drain();
+    p.apply(HelmChartProviderTest.spec(key, "aaaa1111"));
+    List<String> provision = drain();
+    p.apply(HelmChartProviderTest.spec(key, "bbbb2222"));
+    List<String> update = drain();
+    System.out.printf("k8s API requests with the chart: provision=%d %s%n update=%d %s%n", provision.size(), provision,
+        update.size(), update);
+    // GET ns, POST ns, GET+POST pull secret, POST quota, limits, policy, app secret, then one POST per chart object (6)
+    assertThat(provision).hasSize(14).containsSubsequence("GET " + NS1, "POST /api/v1/namespaces",
+        "POST /apis/batch/v1" + NS1.substring(7) + "/jobs", "POST /apis/networking.k8s.io/v1" + NS1.substring(7) + "/ingresses");
+    // GET ns, a GET per chart object (6: nothing of another preview's is adopted, read before anything is written),
+    // PATCH ns, 3 for the pull secret, GET+PUT x4 guardrails, a PUT per chart object (the Job of a new revision:
+    // DELETE + POST), then one list per kind to prune among (5)
+    assertThat(update).hasSize(31);
+    assertThat(update.stream().filter(r -> r.startsWith("DELETE")).toList())
+        .containsExactly("DELETE /apis/batch/v1" + NS1.substring(7) + "/jobs/app-migrate");
+  }
+
+  private static final String NS1 = "/api/v1/namespaces/" + Names.namespace(PreviewKey.pr("acme/shop", 1));
+
+  @Test
   void listOfAThousandPreviewsIsOneRequest() throws Exception {
     KubernetesEnvironmentProvider p = KubernetesEnvironmentProvider.create(client, config(baseConfig()));
     createManagedNamespaces(client, 10);

@@ -381,6 +381,22 @@ class KubernetesEnvironmentProviderTest {
   }
 
   @Test
+  void anObjectCarryingAnotherPreviewsKeyIsNeverAdopted() {
+    KubernetesEnvironmentProvider p = provider();
+    p.apply(spec(key, "aaaa1111"));
+    PreviewKey other = PreviewKey.pr("acme/shop", 7);
+    client.services().inNamespace(ns).withName("app").edit(s -> {
+      s.getMetadata().getLabels().put(Labels.KEY, Names.labelValue(other.id()));
+      s.getMetadata().getAnnotations().put(Labels.KEY, other.id());
+      return s;
+    });
+    assertThatThrownBy(() -> p.apply(spec(key, "bbbb2222"))).isInstanceOf(ProviderException.class)
+        .hasMessageContaining("refusing to adopt Service app").hasMessageContaining("belongs to preview " + other.id());
+    assertThat(client.services().inNamespace(ns).withName("app").get().getMetadata().getAnnotations())
+        .containsEntry(Labels.KEY, other.id());
+  }
+
+  @Test
   void aForeignNamespaceWithOurNameIsNeverTouched() {
     client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).create();
     KubernetesEnvironmentProvider p = provider();
