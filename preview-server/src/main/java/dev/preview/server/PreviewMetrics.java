@@ -36,15 +36,17 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>Thread-safe; listener methods return quickly and never throw.
  */
-public final class PreviewMetrics implements PreviewListener {
+public final class PreviewMetrics implements PreviewListener, AutoCloseable {
   private final MeterRegistry registry;
   private final Map<PreviewKey, PreviewState> states = new ConcurrentHashMap<>();
   private final Map<PreviewKey, Long> waitingSince = new ConcurrentHashMap<>();
   private final Map<String, java.util.concurrent.atomic.AtomicLong> rateRemaining = new ConcurrentHashMap<>();
   private final Timer timeToReady;
+  private final AutoCloseable scmCalls;
 
   private PreviewMetrics(MeterRegistry registry) {
     this.registry = registry;
+    this.scmCalls = dev.preview.scm.ScmApiCalls.listen(this::scmCall);
     for (PreviewState s : PreviewState.values()) {
       Gauge.builder("preview.previews", states, m -> m.values().stream().filter(v -> v == s).count())
           .description("previews by state").tag("state", s.name().toLowerCase(java.util.Locale.ROOT)).register(registry);
@@ -68,6 +70,16 @@ public final class PreviewMetrics implements PreviewListener {
 
   public MeterRegistry registry() {
     return registry;
+  }
+
+  /** Stops counting SCM API calls (they are observed JVM-wide); the registry stays the caller's. */
+  @Override
+  public void close() {
+    try {
+      scmCalls.close();
+    } catch (Exception e) {
+      // cannot fail
+    }
   }
 
   /** The Prometheus text exposition, or null if the registry is not a Prometheus one. */
