@@ -115,10 +115,27 @@ public final class OperatorLog implements PreviewListener {
     emit("state", f);
   }
 
+  private static void put(ObjectNode n, String k, Object v) {
+    if (v == null) {
+      n.putNull(k);
+    } else if (v instanceof Integer i) {
+      n.put(k, i);
+    } else if (v instanceof Long l) {
+      n.put(k, l);
+    } else if (v instanceof Boolean b) {
+      n.put(k, b);
+    } else if (v instanceof Map<?, ?> m) {
+      ObjectNode inner = n.putObject(k);
+      m.forEach((ik, iv) -> put(inner, String.valueOf(ik), iv));
+    } else {
+      n.put(k, v.toString());
+    }
+  }
+
   private void emit(String what, Map<String, Object> fields) {
     if (json != null) {
       ObjectNode n = JSON.createObjectNode().put("ts", clock.instant().toString()).put("level", "INFO").put("msg", what);
-      fields.forEach((k, v) -> n.set(k, JSON.valueToTree(v)));
+      fields.forEach((k, v) -> put(n, k, v));
       String line = n.toString();
       synchronized (json) {
         json.println(line);

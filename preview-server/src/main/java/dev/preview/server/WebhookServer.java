@@ -141,7 +141,9 @@ public final class WebhookServer implements AutoCloseable {
         return size() > REMEMBERED_DELIVERIES;
       }
     });
-    this.timers = Executors.newSingleThreadScheduledExecutor(daemon("webhook-timeouts"));
+    java.util.concurrent.ScheduledThreadPoolExecutor t = new java.util.concurrent.ScheduledThreadPoolExecutor(1, daemon("webhook-timeouts"));
+    t.setRemoveOnCancelPolicy(true); // one deadline per request, nearly always cancelled: do not keep them queued
+    this.timers = t;
 
     // Jetty needs a few threads of its own (acceptor, selector) on top of the request threads.
     QueuedThreadPool pool = new QueuedThreadPool(b.threads + 4, Math.min(4, b.threads + 4));
