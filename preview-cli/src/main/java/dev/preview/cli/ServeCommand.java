@@ -183,10 +183,19 @@ public final class ServeCommand implements Callable<Integer> {
       err.println("cannot listen on " + bind + ":" + port + ": " + e.getMessage());
       return 1;
     }
-    out.println("preview serve: listening on " + running.server().url() + running.webhookPath() + " (health: /healthz"
-        + (noMetrics ? "" : ", metrics: /metrics") + ")");
-    running.election().ifPresent(id -> out.println("preview serve: leader election as " + id
-        + "; webhooks are answered 503 until this replica leads"));
+    if (logFormat.trim().equalsIgnoreCase("json")) {
+      // stdout carries only JSON lines then, so that a log collector can parse every one
+      out.println(new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode().put("ts", java.time.Instant.now().toString())
+          .put("level", "INFO").put("msg", "listening").put("url", running.server().url() + running.webhookPath())
+          .put("metrics", !noMetrics).put("leaderElection", running.election().isPresent()));
+    } else {
+      out.println("preview serve: listening on " + running.server().url() + running.webhookPath() + " (health: /healthz"
+          + (noMetrics ? "" : ", metrics: /metrics") + ")");
+    }
+    if (!logFormat.trim().equalsIgnoreCase("json")) {
+      running.election().ifPresent(id -> out.println("preview serve: leader election as " + id
+          + "; webhooks are answered 503 until this replica leads"));
+    }
     out.flush();
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

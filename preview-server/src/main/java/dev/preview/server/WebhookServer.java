@@ -91,8 +91,8 @@ import org.slf4j.LoggerFactory;
  * and {@code Retry-After}, without verifying or processing them, and skips its periodic reconcile.
  * Leadership is asked again right before each event is handed over and before each reconcile.
  *
- * <p>Thread-safe; {@link #close()} stops accepting, lets requests being answered finish (up to
- * {@link Builder#stopTimeout}) and stops the reconcile. It does not close the orchestrator, which the
+ * <p>Thread-safe; {@link #close()} stops accepting and the reconcile, and stops Jetty with
+ * {@link Builder#stopTimeout} (through a {@code GracefulHandler}). It does not close the orchestrator, which the
  * caller owns.
  */
 public final class WebhookServer implements AutoCloseable {
@@ -724,7 +724,7 @@ public final class WebhookServer implements AutoCloseable {
       return this;
     }
 
-    /** How long {@link WebhookServer#close()} lets requests being answered finish (default 10 s). */
+    /** Jetty's stop timeout for {@link WebhookServer#close()} (default 10 s). */
     public Builder stopTimeout(Duration d) {
       this.stopTimeout = positive(d, "stopTimeout");
       return this;

@@ -74,6 +74,14 @@ class WebhookServerSlowClientTest {
 
   @Test
   void hundredStalledConnectionsDoNotDelayProbesNorASignedDeliveryAndAreClosedAfterTheTimeout() throws Exception {
+    // warm the client and the server's code paths first: what is measured is the effect of the stalled sockets
+    byte[] warm = "{\"zen\":\"warm\",\"hook_id\":1}".getBytes(StandardCharsets.UTF_8);
+    for (int i = 0; i < 20; i++) {
+      client.send(HttpRequest.newBuilder(server.url().resolve("/healthz")).build(), HttpResponse.BodyHandlers.ofString());
+      client.send(HttpRequest.newBuilder(server.url().resolve("/webhooks/github")).POST(HttpRequest.BodyPublishers.ofByteArray(warm))
+          .header("X-GitHub-Event", "ping").header("X-Hub-Signature-256", WebhookServerTest.sign(warm)).build(),
+          HttpResponse.BodyHandlers.ofString());
+    }
     List<Socket> inHeaders = new ArrayList<>();
     List<Socket> inBody = new ArrayList<>();
     for (int i = 0; i < 50; i++) {
@@ -104,7 +112,8 @@ class WebhookServerSlowClientTest {
       assertThat(readToEnd(s)).as("stalled in headers").doesNotContain("HTTP/1.1 2");
     }
     for (Socket s : inBody) {
-      assertThat(readToEnd(s)).as("stalled in the body").startsWith("HTTP/1.1 408");
+      // 408 if the request timeout fires first, a bare close if the idle timeout does (both are 2 s here)
+      assertThat(readToEnd(s)).as("stalled in the body").satisfiesAnyOf(r -> assertThat(r).isEmpty(), r -> assertThat(r).startsWith("HTTP/1.1 408"));
     }
     Duration closedAfter = Duration.ofNanos(System.nanoTime() - stalledAt);
     assertThat(closedAfter).isBetween(IDLE.minusMillis(200), IDLE.multipliedBy(3));
