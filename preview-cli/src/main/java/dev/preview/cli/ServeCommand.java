@@ -6,6 +6,9 @@ import dev.preview.core.assembly.PreviewConfig;
 import dev.preview.core.assembly.ProviderSection;
 import dev.preview.k8s.LeaderElection;
 import dev.preview.scm.WebhookSource;
+import dev.preview.core.assembly.ProviderRegistry;
+import dev.preview.server.OperatorLog;
+import dev.preview.server.PreviewMetrics;
 import dev.preview.server.WebhookServer;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.ProviderContext;
@@ -64,8 +67,26 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--max-body-size", defaultValue = "25MB", description = "Larger deliveries are refused with 413 (default: ${DEFAULT-VALUE}).")
   String maxBodySize;
 
-  @Option(names = "--threads", defaultValue = "8", description = "Request threads (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--threads", defaultValue = "16", description = "Request threads; slow senders never hold one (default: ${DEFAULT-VALUE}).")
   int threads;
+
+  @Option(names = "--max-connections", defaultValue = "1024", description = "Open connections at most; more wait to be accepted (default: ${DEFAULT-VALUE}).")
+  int maxConnections;
+
+  @Option(names = "--idle-timeout", defaultValue = "30s", description = "A connection on which nothing arrives for this long is closed (default: ${DEFAULT-VALUE}).")
+  String idleTimeout;
+
+  @Option(names = "--request-timeout", defaultValue = "20s", description = "A webhook body must arrive within this, or 408 (default: ${DEFAULT-VALUE}).")
+  String requestTimeout;
+
+  @Option(names = "--forwarded-headers", description = "Trust Forwarded / X-Forwarded-* from a reverse proxy in front (only if every request comes through it).")
+  boolean forwardedHeaders;
+
+  @Option(names = "--log-format", defaultValue = "text", description = "text (SLF4J lines) or json (one object per line on stdout, for log collectors) (default: ${DEFAULT-VALUE}).")
+  String logFormat;
+
+  @Option(names = "--no-metrics", negatable = false, description = "Do not serve GET /metrics (Prometheus).")
+  boolean noMetrics;
 
   @Option(names = "--reconcile-interval", description = "Overrides reconcile.interval of the configuration, e.g. 5m; 0 turns it off.")
   String reconcileInterval;
@@ -95,13 +116,15 @@ public final class ServeCommand implements Callable<Integer> {
     private final PreviewOrchestrator orchestrator;
     private final String path;
     private final LeaderElection election;
+    private final PreviewMetrics metrics;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    Running(WebhookServer server, PreviewOrchestrator orchestrator, String path, LeaderElection election) {
+    Running(WebhookServer server, PreviewOrchestrator orchestrator, String path, LeaderElection election, PreviewMetrics metrics) {
       this.server = server;
       this.orchestrator = orchestrator;
       this.path = path;
       this.election = election;
+      this.metrics = metrics;
     }
 
     /** Whether this replica acts now: always without leader election, else while it holds the Lease. */
@@ -134,8 +157,11 @@ public final class ServeCommand implements Callable<Integer> {
       }
       try {
         server.close();
-        orchestrator.close();
+        orchestrator.close(); // lets running deploys finish and flushes the statuses being sent
       } finally {
+        if (metrics != null) {
+          metrics.close();
+        }
         if (election != null) {
           election.close();
         }
@@ -157,9 +183,19 @@ public final class ServeCommand implements Callable<Integer> {
       err.println("cannot listen on " + bind + ":" + port + ": " + e.getMessage());
       return 1;
     }
-    out.println("preview serve: listening on " + running.server().url() + running.webhookPath() + " (health: /healthz)");
-    running.election().ifPresent(id -> out.println("preview serve: leader election as " + id
-        + "; webhooks are answered 503 until this replica leads"));
+    if (logFormat.trim().equalsIgnoreCase("json")) {
+      // stdout carries only JSON lines then, so that a log collector can parse every one
+      out.println(new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode().put("ts", java.time.Instant.now().toString())
+          .put("level", "INFO").put("msg", "listening").put("url", running.server().url() + running.webhookPath())
+          .put("metrics", !noMetrics).put("leaderElection", running.election().isPresent()));
+    } else {
+      out.println("preview serve: listening on " + running.server().url() + running.webhookPath() + " (health: /healthz"
+          + (noMetrics ? "" : ", metrics: /metrics") + ")");
+    }
+    if (!logFormat.trim().equalsIgnoreCase("json")) {
+      running.election().ifPresent(id -> out.println("preview serve: leader election as " + id
+          + "; webhooks are answered 503 until this replica leads"));
+    }
     out.flush();
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -195,15 +231,50 @@ public final class ServeCommand implements Callable<Integer> {
       problems.addAll(e.problems());
     }
     Duration lease = leaseDuration(problems);
+    Duration idle = duration("--idle-timeout", idleTimeout, problems);
+    Duration request = duration("--request-timeout", requestTimeout, problems);
+    OperatorLog log = switch (logFormat.trim().toLowerCase(Locale.ROOT)) {
+      case "text" -> OperatorLog.text();
+      case "json" -> OperatorLog.json(System.out);
+      default -> {
+        problems.add("--log-format: must be text or json, got \"" + logFormat + "\"");
+        yield OperatorLog.text();
+      }
+    };
+    if (threads < 1) {
+      problems.add("--threads: must be at least 1, got " + threads);
+    }
+    if (maxConnections < 1) {
+      problems.add("--max-connections: must be at least 1, got " + maxConnections);
+    }
     if (!problems.isEmpty()) {
       throw new ConfigurationException(problems);
     }
-    PreviewOrchestrator orchestrator = PreviewAssembly.orchestrator(cfg);
+    PreviewMetrics metrics = noMetrics ? null : PreviewMetrics.prometheus();
+    PreviewOrchestrator orchestrator;
+    try {
+      // statuses off the deploy's thread: a slow or rate-limited SCM never delays a deploy
+      orchestrator = PreviewAssembly.orchestrator(cfg, ProviderRegistry.defaultRegistry(), b -> {
+        b.asyncStatus(true).listener(log);
+        if (metrics != null) {
+          b.listener(metrics);
+        }
+      });
+    } catch (RuntimeException e) {
+      if (metrics != null) {
+        metrics.close();
+      }
+      throw e;
+    }
     LeaderElection election = null;
     AtomicReference<WebhookServer> started = new AtomicReference<>();
     try {
       WebhookServer.Builder server = WebhookServer.builder().orchestrator(orchestrator).source(source)
-          .port(port).bind(bind).threads(threads).maxBodyBytes(maxBytes).reconcileInterval(interval);
+          .port(port).bind(bind).threads(threads).maxBodyBytes(maxBytes).reconcileInterval(interval)
+          .maxConnections(maxConnections).idleTimeout(idle).requestTimeout(request).forwardedHeaders(forwardedHeaders).log(log);
+      if (metrics != null) {
+        server.metrics(metrics);
+      }
       if (leaderElection) {
         election = election(lease, started);
         server.leadership(election::isLeader, lease);
@@ -212,7 +283,7 @@ public final class ServeCommand implements Callable<Integer> {
       if (election != null) {
         election.start();
       }
-      return new Running(started.get(), orchestrator, "/webhooks/" + source.name(), election);
+      return new Running(started.get(), orchestrator, "/webhooks/" + source.name(), election, metrics);
     } catch (IOException | RuntimeException e) {
       if (started.get() != null) {
         started.get().close();
@@ -221,7 +292,24 @@ public final class ServeCommand implements Callable<Integer> {
         election.close();
       }
       orchestrator.close();
+      if (metrics != null) {
+        metrics.close();
+      }
       throw e;
+    }
+  }
+
+  private static Duration duration(String option, String text, List<String> problems) {
+    try {
+      Duration d = dev.preview.spi.ProviderConfig.parseDuration(text);
+      if (d.isNegative() || d.isZero()) {
+        problems.add(option + ": must be longer than zero, e.g. 30s, got \"" + text + "\"");
+        return Duration.ofSeconds(30);
+      }
+      return d;
+    } catch (IllegalArgumentException e) {
+      problems.add(option + ": " + e.getMessage());
+      return Duration.ofSeconds(30);
     }
   }
 

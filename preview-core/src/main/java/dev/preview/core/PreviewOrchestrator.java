@@ -82,6 +82,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
   private final Reconciler reconciler;
   private final BuildWaits waits;
   private final RevisionGuard revisions;
+  private final StatusPublisher status;
 
   private PreviewOrchestrator(Builder b) {
     this.environment = Objects.requireNonNull(b.environment, "an EnvironmentProvider is required");
@@ -92,7 +93,8 @@ public final class PreviewOrchestrator implements AutoCloseable {
     this.app = b.app;
     this.closeProviders = b.closeProviders;
     Listeners listeners = new Listeners(b.listeners);
-    StatusPublisher status = new StatusPublisher(notifier, app, database, b.clock);
+    this.status = new StatusPublisher(notifier, app, database, b.clock,
+        b.asyncStatus ? StatusDelivery.Options.asynchronous() : StatusDelivery.Options.synchronous());
     this.scheduler = new KeyScheduler(b.parallelism, this::run, listeners);
     Slots slots = new Slots(b.policy, environment, scheduler);
     this.waits = new BuildWaits(b.buildSettings, environment, b.clock, scheduler);
@@ -173,7 +175,12 @@ public final class PreviewOrchestrator implements AutoCloseable {
    * Previews with work in flight are left alone. Reclaimed resources are logged as warnings.
    */
   public ReconcileReport reconcile(boolean dryRun) {
-    return reconciler.reconcile(dryRun);
+    ReconcileReport report = reconciler.reconcile(dryRun);
+    if (!dryRun) {
+      // a status that never reached the PR (failed, retries ran out) is published again
+      status.republishDiverged();
+    }
+    return report;
   }
 
   /** Stops accepting work, waits up to 30 s for running work, and closes the providers (if the builder said so). */
@@ -181,6 +188,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
   public void close() {
     waits.close();
     scheduler.close();
+    status.close(Duration.ofSeconds(10));
     if (closeProviders) {
       for (AutoCloseable c : new AutoCloseable[] {environment, database, dns, notifier, pullRequests}) {
         if (c != null) {
@@ -241,6 +249,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
     private final Set<String> repositories = new TreeSet<>();
     private int parallelism = 4;
     private boolean closeProviders = true;
+    private boolean asyncStatus;
 
     private Builder() {}
 
@@ -298,6 +307,15 @@ public final class PreviewOrchestrator implements AutoCloseable {
       this.parallelism = n;
       return this;
     }
+    /**
+     * Whether statuses are published off the deploy's thread (default false: on it, once). When on,
+     * a deploy never waits for the SCM: statuses go out per PR in order, only the newest of a burst,
+     * retried with backoff or at the notifier's rate-limit reset; {@link PreviewOrchestrator#close()}
+     * waits up to 10 s for those being sent. In both modes identical statuses are not re-posted and
+     * every reconcile re-publishes a PR's newest status if it did not reach the SCM.
+     * {@code preview serve} turns it on.
+     */
+    public Builder asyncStatus(boolean on) { this.asyncStatus = on; return this; }
     /** Whether {@link PreviewOrchestrator#close()} closes the providers too (default true). */
     public Builder closeProviders(boolean on) { this.closeProviders = on; return this; }
 

@@ -19,9 +19,10 @@ import org.slf4j.LoggerFactory;
  * database text, the time from the clock) and hands it to the {@link ScmNotifier}.
  *
  * <p>Callers treat {@link #publish} as fire-and-forget: it never throws for a notifier failure and
- * returns nothing, so a failed PR comment never fails a preview. Delivery is today synchronous on
- * the caller's thread; {@link #deliver} is the one place to make it asynchronous (coalesced per key,
- * retried) without touching the pipeline.
+ * returns nothing, so a failed PR comment never fails a preview. {@link #deliver} hands the status
+ * to a {@link StatusDelivery}: per PR in order, coalesced, identical statuses not re-posted, and
+ * (when asynchronous) off the caller's thread with retries; {@link #republishDiverged()} is the
+ * reconcile's repair.
  *
  * <p>Thread-safe if the notifier is.
  */
@@ -32,12 +33,18 @@ final class StatusPublisher {
   private final AppTemplate app;
   private final DatabaseProvider database;
   private final Clock clock;
+  private final StatusDelivery delivery;
 
   StatusPublisher(ScmNotifier notifier, AppTemplate app, DatabaseProvider database, Clock clock) {
+    this(notifier, app, database, clock, StatusDelivery.Options.synchronous());
+  }
+
+  StatusPublisher(ScmNotifier notifier, AppTemplate app, DatabaseProvider database, Clock clock, StatusDelivery.Options delivery) {
     this.notifier = notifier;
     this.app = app;
     this.database = database;
     this.clock = clock;
+    this.delivery = notifier == null ? null : new StatusDelivery(notifier, delivery, clock);
   }
 
   void publish(PreviewKey key, PreviewState state, String revision, URI url, String message, String failedStep,
@@ -61,10 +68,22 @@ final class StatusPublisher {
 
   private void deliver(PreviewStatus status) {
     try {
-      notifier.publish(status);
+      delivery.submit(status);
     } catch (RuntimeException e) {
       // A PR comment that could not be written must not fail the preview.
       log.warn("{}: {} could not publish {}: {}", status.key(), notifier.name(), status.state(), e.toString());
+    }
+  }
+
+  /** Publishes again every PR's newest status that did not reach the SCM; how many. */
+  int republishDiverged() {
+    return delivery == null ? 0 : delivery.republishDiverged();
+  }
+
+  /** Lets statuses being delivered finish (up to {@code flush}), then stops delivering. */
+  void close(Duration flush) {
+    if (delivery != null) {
+      delivery.close(flush);
     }
   }
 }

@@ -2,6 +2,8 @@ package dev.preview.spi;
 
 import org.jspecify.annotations.Nullable;
 
+import java.time.Instant;
+import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
@@ -13,6 +15,7 @@ public class ProviderException extends PreviewException {
   private final String provider;
   private final boolean retryable;
   private final int httpStatus;
+  private final @Nullable Instant retryAt;
 
   public ProviderException(String provider, String message, boolean retryable) {
     this(provider, message, retryable, -1, null);
@@ -23,10 +26,17 @@ public class ProviderException extends PreviewException {
   }
 
   public ProviderException(String provider, String message, boolean retryable, int httpStatus, @Nullable Throwable cause) {
+    this(provider, message, retryable, httpStatus, cause, null);
+  }
+
+  /** A failure the remote side says may be retried at {@code retryAt} (a rate limit's reset), not before. */
+  public ProviderException(String provider, String message, boolean retryable, int httpStatus, @Nullable Throwable cause,
+      @Nullable Instant retryAt) {
     super(provider + ": " + message, cause);
     this.provider = provider;
     this.retryable = retryable;
     this.httpStatus = httpStatus;
+    this.retryAt = retryAt;
   }
 
   public String provider() {
@@ -40,5 +50,10 @@ public class ProviderException extends PreviewException {
   /** The remote HTTP status, if the failure came from an HTTP API. */
   public OptionalInt httpStatus() {
     return httpStatus < 0 ? OptionalInt.empty() : OptionalInt.of(httpStatus);
+  }
+
+  /** When the remote side said a retry may succeed (e.g. a rate limit's reset time), if it said so. */
+  public Optional<Instant> retryAt() {
+    return Optional.ofNullable(retryAt);
   }
 }

@@ -2,8 +2,6 @@ package dev.preview.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import dev.preview.core.BuildEventResult;
 import dev.preview.core.Preview;
 import dev.preview.core.PreviewOrchestrator;
@@ -16,62 +14,86 @@ import dev.preview.spi.PreviewState;
 import dev.preview.spi.PullRequestEvent;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.ForwardedRequestCustomizer;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.NetworkConnectionLimit;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.GracefulHandler;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Receives GitHub and GitLab webhooks and hands the verified events to the orchestrator, on the
- * JDK's built-in HTTP server (no web framework).
+ * Receives GitHub and GitLab webhooks and hands the verified events to the orchestrator, on Jetty 12
+ * (its core {@link Handler} API, no servlets).
  *
  * <ul>
  *   <li>{@code POST /webhooks/<source>} (one per {@link WebhookSource}, e.g. {@code /webhooks/github}):
  *       202 when an event was accepted (the deploy runs asynchronously), 200 for {@code ping} and
  *       ignored events; a CI report (check, workflow run, status, pipeline) is 202 when it moved a
- *       preview waiting for its image on, else 200 with the reason, 401 for a missing or wrong signature or token, 400 for a malformed body,
- *       413 above the body cap (read no further than the cap), 405 for other methods.</li>
- *   <li>A redelivered event (same delivery id) that already succeeded is answered 200 and not run
- *       again. Ids are remembered only after the run ended well, so a redelivery of a failed
- *       delivery runs again.</li>
+ *       preview waiting for its image on, else 200 with the reason, 401 for a missing or wrong
+ *       signature or token, 400 for a malformed body, 413 above the body cap (read no further than
+ *       the cap), 408 for a body not received within the request timeout, 405 for other methods.</li>
+ *   <li>A delivery id is run at most once at a time and, once its run ended well, never again: a
+ *       copy that arrives while the first one runs, or after it succeeded, is answered 200
+ *       {@code duplicate}. A redelivery of a failed run runs again.</li>
  *   <li>{@code GET /healthz}: 200 with the number of events in flight and the last reconcile; 503
- *       {@code {"leader":false}} on a replica that does not lead (a readiness probe on it keeps the
- *       traffic on the leader). {@code GET /livez}: always 200 while the process serves (for a
- *       liveness probe, which must not restart a healthy standby).</li>
+ *       {@code {"leader":false}} on a replica that does not lead. {@code GET /livez}: always 200
+ *       while the process serves. {@code GET /metrics}: Prometheus text, if the {@link PreviewMetrics}
+ *       given to {@link Builder#metrics} are backed by a Prometheus registry.</li>
  *   <li>A periodic reconcile, if an interval is set.</li>
  * </ul>
+ *
+ * <h2>Slow and hostile clients</h2>
+ * Request headers are parsed without holding a request thread, and capped ({@link Builder#maxHeaderBytes});
+ * bodies are read asynchronously, capped while reading, and must arrive within
+ * {@link Builder#requestTimeout}; a connection idle for {@link Builder#idleTimeout} is closed; at most
+ * {@link Builder#maxConnections} are open at once (further ones wait in the accept queue). So
+ * stalled or trickling senders hold a socket, never a thread, and {@code /livez}, {@code /healthz} and
+ * well-behaved deliveries keep being answered.
  *
  * <h2>Leadership</h2>
  * With {@link Builder#leadership(BooleanSupplier, Duration)} several replicas may run behind one
  * address and only the one that leads acts: a replica that does not lead answers webhooks with 503
  * and {@code Retry-After}, without verifying or processing them, and skips its periodic reconcile.
- * Leadership is asked again right before each event is handed over and before each reconcile, so a
- * replica that loses it stops acting at once; work it handed over earlier finishes in the
- * orchestrator. (A Kubernetes Lease leaves {@code leaseDuration - renewDeadline} between the moment
- * a leader gives up and the moment another may start, which covers that window.)
- * 
- * Thread-safe; {@link #close()} stops accepting, stops the reconcile and waits briefly for the
- * request threads. It does not close the orchestrator, which the caller owns.
+ * Leadership is asked again right before each event is handed over and before each reconcile.
+ *
+ * <p>Thread-safe; {@link #close()} stops accepting and the reconcile, and stops Jetty with
+ * {@link Builder#stopTimeout} (through a {@code GracefulHandler}). It does not close the orchestrator, which the
+ * caller owns.
  */
 public final class WebhookServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(WebhookServer.class);
@@ -80,35 +102,37 @@ public final class WebhookServer implements AutoCloseable {
   public static final int DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024;
   static final int REMEMBERED_DELIVERIES = 10_000;
 
-  static {
-    // The JDK server leaves Nagle on by default, which can hold a small response back for a
-    // delayed ACK (~40 ms); webhook senders time out, so answer at once. Read once, at class init.
-    if (System.getProperty("sun.net.httpserver.nodelay") == null) {
-      System.setProperty("sun.net.httpserver.nodelay", "true");
-    }
-  }
-
-  private final HttpServer http;
-  private final ExecutorService requestThreads;
+  private final Server http;
+  private final ServerConnector connector;
+  private final ScheduledExecutorService timers;
   private final ScheduledExecutorService reconciler;
   private final Supplier<ReconcileReport> reconcile;
   private final Map<String, WebhookSource> sources;
   private final Function<PullRequestEvent, CompletableFuture<Preview>> handler;
   private final Function<BuildEvent, BuildEventResult> buildHandler;
   private final int maxBodyBytes;
+  private final long requestTimeoutMs;
   private final Map<String, Boolean> delivered;
+  /** Delivery ids whose run is in progress: a concurrent copy is a duplicate. */
+  private final Map<String, Boolean> running = new ConcurrentHashMap<>();
   private final AtomicInteger inFlight = new AtomicInteger();
   private final AtomicReference<String> lastReconcile = new AtomicReference<>("never");
   private final BooleanSupplier isLeader;
   private final long retryAfterSeconds;
+  private final PreviewMetrics metrics;
+  private final OperatorLog log;
+  private final AtomicBoolean closed = new AtomicBoolean();
 
   private WebhookServer(Builder b) throws IOException {
     this.sources = Map.copyOf(b.sources);
     this.handler = b.handler;
     this.buildHandler = b.buildHandler;
     this.maxBodyBytes = b.maxBodyBytes;
+    this.requestTimeoutMs = b.requestTimeout.toMillis();
     this.isLeader = b.isLeader;
     this.retryAfterSeconds = Math.max(1, (b.retryAfter.toMillis() + 999) / 1000);
+    this.metrics = b.metrics;
+    this.log = b.log;
     this.delivered = java.util.Collections.synchronizedMap(new LinkedHashMap<>(1024, 0.75f, false) {
       private static final long serialVersionUID = 1L;
 
@@ -117,31 +141,60 @@ public final class WebhookServer implements AutoCloseable {
         return size() > REMEMBERED_DELIVERIES;
       }
     });
-    this.http = HttpServer.create(new InetSocketAddress(b.bind, b.port), 1024);
-    AtomicInteger n = new AtomicInteger();
-    this.requestThreads = Executors.newFixedThreadPool(b.threads, r -> {
-      Thread t = new Thread(r, "webhook-http-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    });
-    http.setExecutor(requestThreads);
-    http.createContext("/webhooks/", this::webhook);
-    http.createContext("/healthz", this::health);
-    http.createContext("/livez", this::live);
-    http.createContext("/", ex -> respond(ex, 404, body("not_found", "no such endpoint: " + ex.getRequestURI().getPath())));
+    java.util.concurrent.ScheduledThreadPoolExecutor t = new java.util.concurrent.ScheduledThreadPoolExecutor(1, daemon("webhook-timeouts"));
+    t.setRemoveOnCancelPolicy(true); // one deadline per request, nearly always cancelled: do not keep them queued
+    this.timers = t;
+
+    // Jetty needs a few threads of its own (acceptor, selector) on top of the request threads.
+    QueuedThreadPool pool = new QueuedThreadPool(b.threads + 4, Math.min(4, b.threads + 4));
+    pool.setName("webhook-http");
+    pool.setDaemon(true);
+    this.http = new Server(pool);
+    HttpConfiguration config = new HttpConfiguration();
+    config.setRequestHeaderSize(b.maxHeaderBytes);
+    config.setSendServerVersion(false);
+    config.setSendXPoweredBy(false);
+    config.setIdleTimeout(b.idleTimeout.toMillis());
+    if (b.forwardedHeaders) {
+      config.addCustomizer(new ForwardedRequestCustomizer());
+    }
+    this.connector = new ServerConnector(http, 1, 1, new HttpConnectionFactory(config));
+    connector.setHost(b.bind);
+    connector.setPort(b.port);
+    connector.setIdleTimeout(b.idleTimeout.toMillis());
+    connector.setAcceptQueueSize(1024);
+    http.addConnector(connector);
+    http.addBean(new NetworkConnectionLimit(b.maxConnections, connector));
+    GracefulHandler graceful = new GracefulHandler(new Routes());
+    http.setHandler(graceful);
+    http.setStopTimeout(b.stopTimeout.toMillis());
+    http.setStopAtShutdown(false);
+
     this.reconcile = b.reconcile;
     if (b.reconcile != null && b.reconcileInterval != null && !b.reconcileInterval.isZero()) {
-      this.reconciler = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "preview-reconcile");
-        t.setDaemon(true);
-        return t;
-      });
+      this.reconciler = Executors.newSingleThreadScheduledExecutor(daemon("preview-reconcile"));
       long ms = b.reconcileInterval.toMillis();
       reconciler.scheduleWithFixedDelay(this::reconcileOnce, ms, ms, TimeUnit.MILLISECONDS);
     } else {
       this.reconciler = null;
     }
-    http.start();
+    try {
+      http.start();
+    } catch (Exception e) {
+      close();
+      if (e instanceof IOException io) {
+        throw io;
+      }
+      throw new IOException("cannot start the HTTP server on " + b.bind + ":" + b.port + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
   }
 
   public static Builder builder() {
@@ -150,20 +203,19 @@ public final class WebhookServer implements AutoCloseable {
 
   /** The port it listens on (the free port chosen when built with port 0). */
   public int port() {
-    return http.getAddress().getPort();
+    return connector.getLocalPort();
   }
 
   /** {@code http://host:port}. */
   public URI url() {
-    String host = http.getAddress().getAddress().isAnyLocalAddress() ? "127.0.0.1" : http.getAddress().getHostString();
+    String host = connector.getHost() == null || new InetSocketAddress(connector.getHost(), 0).getAddress().isAnyLocalAddress()
+        ? "127.0.0.1" : connector.getHost();
     return URI.create("http://" + host + ":" + port());
   }
 
   /**
    * Runs the periodic reconcile once more, soon, on its own thread (never two at once), if this
-   * replica leads then; a no-op when no periodic reconcile is set. Meant for a replica that has just
-   * started leading: it repairs what happened while no replica acted (webhooks refused during the
-   * handover).
+   * replica leads then; a no-op when no periodic reconcile is set.
    */
   public void reconcileSoon() {
     if (reconciler != null) {
@@ -179,99 +231,300 @@ public final class WebhookServer implements AutoCloseable {
     if (!leads()) {
       return;
     }
+    long start = System.nanoTime();
     try {
       ReconcileReport r = reconcile.get();
       lastReconcile.set(Instant.now() + ": " + r.actions().size() + " actions, " + r.errors().size() + " errors"
           + (r.scmUnknown() ? ", SCM unknown for " + r.unknownRepositories() : ""));
+      if (metrics != null) {
+        metrics.reconciled(r, Duration.ofNanos(System.nanoTime() - start));
+      }
+      log.reconciled(r, Duration.ofNanos(System.nanoTime() - start));
     } catch (RuntimeException e) {
       lastReconcile.set(Instant.now() + ": failed: " + e.getMessage());
+      if (metrics != null) {
+        metrics.reconcileFailed();
+      }
       LOG.warn("periodic reconcile failed: {}", e.toString());
     }
   }
 
-  private void webhook(HttpExchange ex) throws IOException {
-    try (ex) {
-      String name = ex.getRequestURI().getPath().substring("/webhooks/".length());
-      WebhookSource source = sources.get(name);
-      if (source == null) {
-        respond(ex, 404, body("not_found", "no webhook source \"" + name + "\" (configured: " + sources.keySet() + ")"));
+  // ---------------------------------------------------------------- routing
+
+  /** One answer: status and JSON body, plus headers. */
+  private record Answer(int status, ObjectNode body, Map<String, String> headers, String outcome, String key) {
+    Answer(int status, ObjectNode body) {
+      this(status, body, Map.of(), body.path("status").asText(), null);
+    }
+
+    Answer with(String header, String value) {
+      Map<String, String> h = new LinkedHashMap<>(headers);
+      h.put(header, value);
+      return new Answer(status, body, h, outcome, key);
+    }
+
+    Answer key(String k) {
+      return new Answer(status, body, headers, outcome, k);
+    }
+  }
+
+  private final class Routes extends Handler.Abstract {
+    @Override
+    public boolean handle(Request request, Response response, Callback callback) {
+      String path = Request.getPathInContext(request);
+      switch (path) {
+        case "/livez" -> send(request, response, callback, get(request, "/livez")
+            ? new Answer(200, JSON.createObjectNode().put("status", "ok")) : methodNotAllowed("GET /livez"));
+        case "/healthz" -> send(request, response, callback, get(request, "/healthz") ? health() : methodNotAllowed("GET /healthz"));
+        case "/metrics" -> metrics(request, response, callback);
+        default -> {
+          if (path.startsWith("/webhooks/")) {
+            webhook(request, response, callback, path.substring("/webhooks/".length()));
+          } else {
+            send(request, response, callback, new Answer(404, body("not_found", "no such endpoint: " + path)));
+          }
+        }
+      }
+      return true;
+    }
+  }
+
+  private static boolean get(Request request, String what) {
+    return request.getMethod().equals("GET") || request.getMethod().equals("HEAD");
+  }
+
+  private static Answer methodNotAllowed(String what) {
+    return new Answer(405, body("method_not_allowed", what)).with("Allow", "GET, HEAD");
+  }
+
+  private Answer health() {
+    boolean leader = leads();
+    return new Answer(leader ? 200 : 503, JSON.createObjectNode().put("status", leader ? "ok" : "standby").put("leader", leader)
+        .put("inFlight", inFlight.get()).put("lastReconcile", lastReconcile.get()));
+  }
+
+  private void metrics(Request request, Response response, Callback callback) {
+    String text = metrics == null ? null : metrics.scrape();
+    if (text == null) {
+      send(request, response, callback, new Answer(404, body("not_found",
+          "no Prometheus registry: pass WebhookServer.builder().metrics(PreviewMetrics.prometheus())")));
+      return;
+    }
+    if (!get(request, "/metrics")) {
+      send(request, response, callback, methodNotAllowed("GET /metrics"));
+      return;
+    }
+    response.setStatus(200);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+    byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+    response.getHeaders().put(HttpHeader.CONTENT_LENGTH, bytes.length);
+    response.write(true, request.getMethod().equals("HEAD") ? ByteBuffer.allocate(0) : ByteBuffer.wrap(bytes), callback);
+  }
+
+  // ---------------------------------------------------------------- webhooks
+
+  private void webhook(Request request, Response response, Callback callback, String name) {
+    long start = System.nanoTime();
+    String event = eventName(request);
+    WebhookSource source = sources.get(name);
+    if (source == null) {
+      send(request, response, callback, new Answer(404, body("not_found", "no webhook source \"" + name + "\" (configured: " + sources.keySet() + ")")));
+      return;
+    }
+    if (!request.getMethod().equals("POST")) {
+      send(request, response, callback, new Answer(405, body("method_not_allowed", "webhooks are POSTed")).with("Allow", "POST"));
+      return;
+    }
+    if (!leads()) {
+      finish(request, response, callback, name, event, start, notLeader());
+      return;
+    }
+    long length = request.getLength();
+    if (length > maxBodyBytes) {
+      finish(request, response, callback, name, event, start, tooLarge());
+      return;
+    }
+    new BodyReader(request, length, body -> {
+      Answer a;
+      try {
+        a = handleVerified(request, name, source, body);
+      } catch (RuntimeException e) {
+        LOG.error("{} webhook failed: {}", name, e.toString());
+        a = new Answer(500, body("error", "the delivery could not be handled: " + e.getClass().getSimpleName()));
+      }
+      finish(request, response, callback, name, event, start, a);
+    }, failure -> finish(request, response, callback, name, event, start, failure)).read();
+  }
+
+  private void finish(Request request, Response response, Callback callback, String source, String event, long start, Answer a) {
+    Duration took = Duration.ofNanos(System.nanoTime() - start);
+    String delivery = a.body().path("delivery").asText(null);
+    log.delivery(source, event, delivery, a.key(), a.outcome(), a.status(), took);
+    if (metrics != null) {
+      metrics.delivery(source, event, a.outcome(), took);
+    }
+    send(request, response, callback, a);
+  }
+
+  private static String eventName(Request request) {
+    String gh = request.getHeaders().get("X-GitHub-Event");
+    if (gh != null) {
+      return gh;
+    }
+    String gl = request.getHeaders().get("X-Gitlab-Event");
+    return gl == null ? "unknown" : gl.toLowerCase(Locale.ROOT).replace(' ', '_');
+  }
+
+  private Answer tooLarge() {
+    return new Answer(413, body("too_large", "body above the cap of " + maxBodyBytes + " bytes")).with("Connection", "close");
+  }
+
+  /**
+   * Reads a body without holding a thread while the sender is slow: chunks are taken as they
+   * arrive, the cap is enforced while reading, and the whole body must arrive within the request
+   * timeout.
+   */
+  private final class BodyReader implements Runnable {
+    private final Request request;
+    private final java.util.function.Consumer<byte[]> done;
+    private final java.util.function.Consumer<Answer> failed;
+    private final ByteArrayOutputStream out;
+    private final AtomicBoolean over = new AtomicBoolean();
+    private final ScheduledFuture<?> deadline;
+
+    BodyReader(Request request, long length, java.util.function.Consumer<byte[]> done, java.util.function.Consumer<Answer> failed) {
+      this.request = request;
+      this.done = done;
+      this.failed = failed;
+      this.out = new ByteArrayOutputStream(length < 0 ? 8192 : (int) Math.min(length, maxBodyBytes));
+      this.deadline = timers.schedule(() -> end(null, new Answer(408, body("timeout",
+          "the body did not arrive within " + requestTimeoutMs + " ms")).with("Connection", "close")), requestTimeoutMs, TimeUnit.MILLISECONDS);
+    }
+
+    void read() {
+      run();
+    }
+
+    @Override
+    public void run() {
+      while (!over.get()) {
+        Content.Chunk chunk = request.read();
+        if (chunk == null) {
+          request.demand(this);
+          return;
+        }
+        if (Content.Chunk.isFailure(chunk)) {
+          Throwable f = chunk.getFailure();
+          boolean timeout = f instanceof java.util.concurrent.TimeoutException;
+          end(null, new Answer(timeout ? 408 : 400, body(timeout ? "timeout" : "malformed",
+              "the body could not be read: " + f.getClass().getSimpleName())).with("Connection", "close"));
+          return;
+        }
+        ByteBuffer buf = chunk.getByteBuffer();
+        int n = buf.remaining();
+        if (out.size() + (long) n > maxBodyBytes) {
+          chunk.release();
+          end(null, tooLarge());
+          return;
+        }
+        byte[] bytes = new byte[n];
+        buf.get(bytes);
+        out.write(bytes, 0, n);
+        boolean last = chunk.isLast();
+        chunk.release();
+        if (last) {
+          end(out.toByteArray(), null);
+          return;
+        }
+      }
+    }
+
+    private void end(byte[] body, Answer failure) {
+      if (!over.compareAndSet(false, true)) {
         return;
       }
-      if (!ex.getRequestMethod().equals("POST")) {
-        ex.getResponseHeaders().set("Allow", "POST");
-        respond(ex, 405, body("method_not_allowed", "webhooks are POSTed"));
-        return;
-      }
-      if (!leads()) {
-        notLeader(ex);
-        return;
-      }
-      byte[] bytes = readCapped(ex);
-      if (bytes == null) {
-        ex.getResponseHeaders().set("Connection", "close");
-        respond(ex, 413, body("too_large", "body above the cap of " + maxBodyBytes + " bytes"));
-        return;
-      }
-      WebhookResult result = source.handle(WebhookRequest.fromMultiValued(ex.getRequestHeaders(), bytes));
-      if (result instanceof WebhookResult.Accepted a) {
-        accept(ex, name, a.event());
-      } else if (result instanceof WebhookResult.Build b) {
-        build(ex, name, b);
-      } else if (result instanceof WebhookResult.Ignored i) {
-        respond(ex, 200, body("ignored", i.reason()).put("delivery", i.deliveryId()));
-      } else if (result instanceof WebhookResult.Rejected r) {
-        LOG.warn("{} webhook rejected ({}): {}", name, r.httpStatus(), r.message());
-        respond(ex, r.httpStatus(), body("rejected", r.message()).put("delivery", r.deliveryId()));
+      deadline.cancel(false);
+      if (failure != null) {
+        failed.accept(failure);
+      } else {
+        done.accept(body);
       }
     }
   }
 
-  private void accept(HttpExchange ex, String source, PullRequestEvent event) throws IOException {
+  private Answer handleVerified(Request request, String name, WebhookSource source, byte[] bytes) {
+    Map<String, List<String>> headers = new LinkedHashMap<>();
+    for (HttpField f : request.getHeaders()) {
+      headers.computeIfAbsent(f.getName(), k -> new ArrayList<>()).add(f.getValue());
+    }
+    WebhookResult result = source.handle(WebhookRequest.fromMultiValued(headers, bytes));
+    if (result instanceof WebhookResult.Accepted a) {
+      return accept(name, a.event());
+    } else if (result instanceof WebhookResult.Build b) {
+      return build(b);
+    } else if (result instanceof WebhookResult.Ignored i) {
+      return new Answer(200, body("ignored", i.reason()).put("delivery", i.deliveryId()));
+    }
+    WebhookResult.Rejected r = (WebhookResult.Rejected) result;
+    LOG.warn("{} webhook rejected ({}): {}", name, r.httpStatus(), r.message());
+    return new Answer(r.httpStatus(), body("rejected", r.message()).put("delivery", r.deliveryId()));
+  }
+
+  private Answer accept(String source, PullRequestEvent event) {
     String id = event.deliveryId() == null ? null : source + ":" + event.deliveryId();
-    if (id != null && delivered.containsKey(id)) {
-      respond(ex, 200, body("duplicate", "delivery " + event.deliveryId() + " was already handled").put("delivery", event.deliveryId()));
-      return;
+    String key = event.key().id();
+    if (id != null && (delivered.containsKey(id) || running.putIfAbsent(id, Boolean.TRUE) != null)) {
+      return new Answer(200, body("duplicate", "delivery " + event.deliveryId() + " was already handled or is running")
+          .put("delivery", event.deliveryId())).key(key);
     }
     if (!leads()) {
       // lost the lease while the body was read and verified: the new leader must get it instead
-      notLeader(ex);
-      return;
+      release(id);
+      return notLeader();
     }
     CompletableFuture<Preview> run;
     try {
       run = handler.apply(event);
     } catch (RuntimeException e) {
+      release(id);
       LOG.error("cannot hand {} of {} to the orchestrator: {}", event.action(), event.key(), e.toString());
-      respond(ex, 503, body("unavailable", "the orchestrator refused the event: " + e.getMessage()));
-      return;
+      return new Answer(503, body("unavailable", "the orchestrator refused the event: " + e.getMessage())).key(key);
     }
     inFlight.incrementAndGet();
+    if (metrics != null) {
+      metrics.eventAccepted(event.key());
+    }
     run.whenComplete((preview, failure) -> {
       inFlight.decrementAndGet();
       // Only a run that ended well makes a redelivery redundant; a failed one may be retried by redelivering.
       if (failure == null && id != null && preview != null && preview.state() != PreviewState.FAILED) {
         delivered.put(id, Boolean.TRUE);
       }
+      release(id);
       if (failure != null) {
         LOG.warn("{} of {} failed: {}", event.action(), event.key(), failure.toString());
       }
     });
-    respond(ex, 202, body("accepted", event.action() + " " + event.key().id() + " at " + event.headSha())
-        .put("delivery", event.deliveryId()).put("key", event.key().id()).put("action", event.action().name()));
+    return new Answer(202, body("accepted", event.action() + " " + key + " at " + event.headSha())
+        .put("delivery", event.deliveryId()).put("key", key).put("action", event.action().name())).key(key);
+  }
+
+  private void release(String id) {
+    if (id != null) {
+      running.remove(id);
+    }
   }
 
   /**
    * Hands each CI report to the orchestrator, which matches it against the previews waiting for
    * their image: 202 if one moved a preview on, else 200 "ignored" with every event's reason.
    */
-  private void build(HttpExchange ex, String source, WebhookResult.Build b) throws IOException {
+  private Answer build(WebhookResult.Build b) {
     if (buildHandler == null) {
-      respond(ex, 200, body("ignored", "CI events are not handled here").put("delivery", b.deliveryId()));
-      return;
+      return new Answer(200, body("ignored", "CI events are not handled here").put("delivery", b.deliveryId()));
     }
     if (!leads()) {
-      notLeader(ex);
-      return;
+      return notLeader();
     }
     List<String> messages = new ArrayList<>();
     boolean moved = false;
@@ -281,8 +534,7 @@ public final class WebhookServer implements AutoCloseable {
         r = buildHandler.apply(e);
       } catch (RuntimeException failure) {
         LOG.error("cannot hand {} to the orchestrator: {}", e, failure.toString());
-        respond(ex, 503, body("unavailable", "the orchestrator refused the event: " + failure.getMessage()));
-        return;
+        return new Answer(503, body("unavailable", "the orchestrator refused the event: " + failure.getMessage()));
       }
       moved |= !r.ignored();
       messages.add(r.message());
@@ -296,61 +548,8 @@ public final class WebhookServer implements AutoCloseable {
         });
       });
     }
-    respond(ex, moved ? 202 : 200, body(moved ? "accepted" : "ignored", String.join("; ", messages))
+    return new Answer(moved ? 202 : 200, body(moved ? "accepted" : "ignored", String.join("; ", messages))
         .put("delivery", b.deliveryId()));
-  }
-
-  /** The body, or null if it is larger than the cap (stops reading there). */
-  private byte[] readCapped(HttpExchange ex) throws IOException {
-    String length = ex.getRequestHeaders().getFirst("Content-Length");
-    if (length != null) {
-      try {
-        if (Long.parseLong(length.trim()) > maxBodyBytes) {
-          return null;
-        }
-      } catch (NumberFormatException e) {
-        // let the read below decide
-      }
-    }
-    try (InputStream in = ex.getRequestBody()) {
-      ByteArrayOutputStream out = new ByteArrayOutputStream(length == null ? 8192 : (int) Math.min(maxBodyBytes, Math.max(0, parse(length))));
-      byte[] buf = new byte[16 * 1024];
-      int total = 0;
-      for (int r; (r = in.read(buf)) > 0; ) {
-        total += r;
-        if (total > maxBodyBytes) {
-          return null;
-        }
-        out.write(buf, 0, r);
-      }
-      return out.toByteArray();
-    }
-  }
-
-  private static long parse(String n) {
-    try {
-      return Long.parseLong(n.trim());
-    } catch (NumberFormatException e) {
-      return 8192;
-    }
-  }
-
-  private void health(HttpExchange ex) throws IOException {
-    try (ex) {
-      if (!ex.getRequestMethod().equals("GET") && !ex.getRequestMethod().equals("HEAD")) {
-        respond(ex, 405, body("method_not_allowed", "GET /healthz"));
-        return;
-      }
-      boolean leader = leads();
-      respond(ex, leader ? 200 : 503, JSON.createObjectNode().put("status", leader ? "ok" : "standby").put("leader", leader)
-          .put("inFlight", inFlight.get()).put("lastReconcile", lastReconcile.get()));
-    }
-  }
-
-  private void live(HttpExchange ex) throws IOException {
-    try (ex) {
-      respond(ex, 200, JSON.createObjectNode().put("status", "ok"));
-    }
   }
 
   /** Whether this replica may act now; a failing leadership check counts as "no" (never act twice). */
@@ -363,27 +562,28 @@ public final class WebhookServer implements AutoCloseable {
     }
   }
 
-  private void notLeader(HttpExchange ex) throws IOException {
-    ex.getResponseHeaders().set("Retry-After", Long.toString(retryAfterSeconds));
-    ex.getResponseHeaders().set("Connection", "close");
-    respond(ex, 503, body("not_leader", "this replica does not lead; another one handles webhooks").put("leader", false));
+  private Answer notLeader() {
+    return new Answer(503, body("not_leader", "this replica does not lead; another one handles webhooks").put("leader", false))
+        .with("Retry-After", Long.toString(retryAfterSeconds)).with("Connection", "close");
   }
 
   private static ObjectNode body(String status, String message) {
     return JSON.createObjectNode().put("status", status).put("message", message);
   }
 
-  private static void respond(HttpExchange ex, int code, ObjectNode json) throws IOException {
-    byte[] bytes = JSON.writeValueAsString(json).getBytes(StandardCharsets.UTF_8);
-    ex.getResponseHeaders().set("Content-Type", "application/json");
-    if (ex.getRequestMethod().equals("HEAD")) {
-      ex.sendResponseHeaders(code, -1);
+  private static void send(Request request, Response response, Callback callback, Answer a) {
+    byte[] bytes;
+    try {
+      bytes = JSON.writeValueAsBytes(a.body());
+    } catch (IOException e) {
+      callback.failed(e);
       return;
     }
-    ex.sendResponseHeaders(code, bytes.length);
-    try (OutputStream out = ex.getResponseBody()) {
-      out.write(bytes);
-    }
+    response.setStatus(a.status());
+    a.headers().forEach((k, v) -> response.getHeaders().put(k, v));
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+    response.getHeaders().put(HttpHeader.CONTENT_LENGTH, bytes.length);
+    response.write(true, request.getMethod().equals("HEAD") ? ByteBuffer.allocate(0) : ByteBuffer.wrap(bytes), callback);
   }
 
   /** Events handed over whose run has not ended yet. */
@@ -391,18 +591,25 @@ public final class WebhookServer implements AutoCloseable {
     return inFlight.get();
   }
 
+  /** Open connections now (for tests and operators). */
+  public int connections() {
+    return connector.getConnectedEndPoints().size();
+  }
+
   @Override
   public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
     if (reconciler != null) {
       reconciler.shutdownNow();
     }
-    http.stop(0);
-    requestThreads.shutdown();
     try {
-      requestThreads.awaitTermination(5, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+      http.stop();
+    } catch (Exception e) {
+      LOG.warn("stopping the HTTP server: {}", e.toString());
     }
+    timers.shutdownNow();
   }
 
   /** Options of a {@link WebhookServer}. */
@@ -414,10 +621,18 @@ public final class WebhookServer implements AutoCloseable {
     private Duration reconcileInterval;
     private String bind = "0.0.0.0";
     private int port = 8080;
-    private int threads = 8;
+    private int threads = 16;
     private int maxBodyBytes = DEFAULT_MAX_BODY_BYTES;
+    private int maxHeaderBytes = 16 * 1024;
+    private int maxConnections = 1024;
+    private Duration idleTimeout = Duration.ofSeconds(30);
+    private Duration requestTimeout = Duration.ofSeconds(20);
+    private Duration stopTimeout = Duration.ofSeconds(10);
+    private boolean forwardedHeaders;
     private BooleanSupplier isLeader = () -> true;
     private Duration retryAfter = Duration.ofSeconds(15);
+    private PreviewMetrics metrics;
+    private OperatorLog log = OperatorLog.text();
 
     private Builder() {}
 
@@ -455,11 +670,13 @@ public final class WebhookServer implements AutoCloseable {
       return this;
     }
 
+    /** Address to listen on (default {@code 0.0.0.0}; {@code 127.0.0.1} behind a local proxy). */
     public Builder bind(String address) {
       this.bind = Objects.requireNonNull(address);
       return this;
     }
 
+    /** Request threads (default 16). Slow senders never hold one: bodies are read asynchronously. */
     public Builder threads(int n) {
       if (n < 1) {
         throw new IllegalArgumentException("threads must be >= 1");
@@ -474,6 +691,63 @@ public final class WebhookServer implements AutoCloseable {
         throw new IllegalArgumentException("maxBodyBytes must be positive");
       }
       this.maxBodyBytes = max;
+      return this;
+    }
+
+    /** The request line and headers together may not exceed this (default 16 KB); larger ones get 431. */
+    public Builder maxHeaderBytes(int max) {
+      if (max < 1024) {
+        throw new IllegalArgumentException("maxHeaderBytes must be at least 1024, got " + max);
+      }
+      this.maxHeaderBytes = max;
+      return this;
+    }
+
+    /** Open connections at most (default 1024); further ones wait in the accept queue. */
+    public Builder maxConnections(int max) {
+      if (max < 1) {
+        throw new IllegalArgumentException("maxConnections must be positive, got " + max);
+      }
+      this.maxConnections = max;
+      return this;
+    }
+
+    /** A connection on which nothing arrives for this long is closed (default 30 s), headers included. */
+    public Builder idleTimeout(Duration d) {
+      this.idleTimeout = positive(d, "idleTimeout");
+      return this;
+    }
+
+    /** A webhook body must have arrived within this (default 20 s), or it is answered 408 and the connection closed. */
+    public Builder requestTimeout(Duration d) {
+      this.requestTimeout = positive(d, "requestTimeout");
+      return this;
+    }
+
+    /** Jetty's stop timeout for {@link WebhookServer#close()} (default 10 s). */
+    public Builder stopTimeout(Duration d) {
+      this.stopTimeout = positive(d, "stopTimeout");
+      return this;
+    }
+
+    /**
+     * Trust {@code Forwarded} / {@code X-Forwarded-*} headers (scheme, host, client address) from a
+     * reverse proxy in front (default off: only turn it on when every request comes through the proxy).
+     */
+    public Builder forwardedHeaders(boolean on) {
+      this.forwardedHeaders = on;
+      return this;
+    }
+
+    /** Records deliveries and reconciles here; serves {@code GET /metrics} if they are Prometheus-backed. */
+    public Builder metrics(PreviewMetrics metrics) {
+      this.metrics = Objects.requireNonNull(metrics, "metrics");
+      return this;
+    }
+
+    /** Where the one line per delivery goes (default {@link OperatorLog#text()}). */
+    public Builder log(OperatorLog log) {
+      this.log = Objects.requireNonNull(log, "log");
       return this;
     }
 
@@ -497,6 +771,14 @@ public final class WebhookServer implements AutoCloseable {
     public Builder reconcileInterval(Duration interval) {
       this.reconcileInterval = interval;
       return this;
+    }
+
+    private static Duration positive(Duration d, String what) {
+      Objects.requireNonNull(d, what);
+      if (d.isNegative() || d.isZero()) {
+        throw new IllegalArgumentException(what + " must be positive, got " + d);
+      }
+      return d;
     }
 
     /** Starts listening. */

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.preview.scm.StatusComment;
 import dev.preview.scm.internal.ApiClient;
+import dev.preview.scm.internal.CommitStatuses;
 import dev.preview.scm.internal.IndependentSteps;
 import dev.preview.scm.internal.KeyedLocks;
 import dev.preview.scm.internal.Settings;
@@ -61,6 +62,8 @@ public final class GitHubNotifier implements ScmNotifier {
   private final StickyComments sticky;
   private final Map<String, Long> deploymentIds = new ConcurrentHashMap<>();
   private final Map<Long, String> lastDeploymentStatus = new ConcurrentHashMap<>();
+  /** repository@sha -> state and target of the last commit status we posted there (GitHub keeps at most 1,000 per SHA and context). */
+  private final Map<String, String> lastCommitStatus = new ConcurrentHashMap<>();
 
   private GitHubNotifier(Builder b) {
     this.api = b.api();
@@ -115,7 +118,12 @@ public final class GitHubNotifier implements ScmNotifier {
     locks.with(key, () -> {
       IndependentSteps steps = new IndependentSteps();
       if (comments && key.isPullRequest()) {
-        steps.run(() -> sticky.upsert(key, status.marker(), StatusComment.render(status)));
+        if (status.state() == PreviewState.DELETED) {
+          // only an existing comment says "deleted": a PR that never had a preview gets none
+          steps.run(() -> sticky.updateIfPresent(key, status.marker(), StatusComment.render(status)));
+        } else {
+          steps.run(() -> sticky.upsert(key, status.marker(), StatusComment.render(status)));
+        }
       }
       if (deployments) {
         steps.run(() -> deployment(status));
@@ -126,6 +134,7 @@ public final class GitHubNotifier implements ScmNotifier {
       if (status.state() == PreviewState.DELETED) {
         // A long-running server must not remember every PR it ever saw; a reopened PR is looked up again.
         sticky.forget(key);
+        lastCommitStatus.keySet().removeIf(k -> k.startsWith(key.id() + "@"));
         deploymentIds.entrySet().removeIf(e -> {
           if (e.getKey().startsWith(key.id() + "@")) {
             lastDeploymentStatus.remove(e.getValue());
@@ -233,7 +242,12 @@ public final class GitHubNotifier implements ScmNotifier {
       body.put("target_url", target.toString());
     }
     body.put("description", description(s)).put("context", statusContext);
+    String statusKey = s.key().id() + "@" + s.revision();
+    if (!CommitStatuses.worthPosting(lastCommitStatus, statusKey, state)) {
+      return;
+    }
     api.createCommitStatus(s.key().repository(), s.revision(), body);
+    CommitStatuses.posted(lastCommitStatus, statusKey, state);
   }
 
   static String description(PreviewStatus s) {

@@ -123,6 +123,11 @@ final class GitLabApi {
     call("POST", project(repository).addPathSegment("environments").addPathSegment(Long.toString(id)).addPathSegment("stop").build(), null);
   }
 
+  /** Deletes a stopped environment (GitLab refuses to delete an available one). */
+  void deleteEnvironment(String repository, long id) {
+    call("DELETE", project(repository).addPathSegment("environments").addPathSegment(Long.toString(id)).build(), null);
+  }
+
   // --- commit status
 
   JsonNode commitStatus(String repository, String sha, ObjectNode body) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.preview.scm.StatusComment;
 import dev.preview.scm.internal.ApiClient;
+import dev.preview.scm.internal.CommitStatuses;
 import dev.preview.scm.internal.IndependentSteps;
 import dev.preview.scm.internal.KeyedLocks;
 import dev.preview.scm.internal.Sleeper;
@@ -111,7 +112,12 @@ public final class GitLabNotifier implements ScmNotifier {
     locks.with(key, () -> {
       IndependentSteps steps = new IndependentSteps();
       if (comments && key.isPullRequest()) {
-        steps.run(() -> sticky.upsert(key, status.marker(), StatusComment.render(status)));
+        if (status.state() == PreviewState.DELETED) {
+          // only an existing comment says "deleted": a PR that never had a preview gets none
+          steps.run(() -> sticky.updateIfPresent(key, status.marker(), StatusComment.render(status)));
+        } else {
+          steps.run(() -> sticky.upsert(key, status.marker(), StatusComment.render(status)));
+        }
       }
       if (environments) {
         steps.run(() -> environment(status));
@@ -121,7 +127,7 @@ public final class GitLabNotifier implements ScmNotifier {
       }
       if (status.state() == PreviewState.DELETED) {
         sticky.forget(key);
-        lastCommitStatus.keySet().removeIf(k -> k.startsWith(key.repository() + "@"));
+        lastCommitStatus.keySet().removeIf(k -> k.startsWith(key.id() + "@"));
       }
       steps.throwIfAnyFailed();
       return null;
@@ -148,6 +154,13 @@ public final class GitLabNotifier implements ScmNotifier {
       return;
     }
     String url = s.url() == null ? null : s.url().toString();
+    if (env != null && "stopped".equals(env.path("state").asText()) && url != null) {
+      // closed, then reopened: a stopped environment cannot be started through the API; the stopped
+      // one is deleted (only stopped ones can be) and an available one with the URL takes its place
+      api.deleteEnvironment(key.repository(), env.path("id").asLong());
+      environmentCache.remove(key);
+      env = null;
+    }
     if (env == null) {
       if (url == null) {
         return; // nothing to point at yet; the environment appears with its URL
@@ -189,9 +202,8 @@ public final class GitLabNotifier implements ScmNotifier {
       body.put("target_url", target.toString());
     }
     body.put("description", description(s));
-    String statusKey = s.key().repository() + "@" + s.revision();
-    String fingerprint = body.toString();
-    if (fingerprint.equals(lastCommitStatus.get(statusKey))) {
+    String statusKey = s.key().id() + "@" + s.revision();
+    if (!CommitStatuses.worthPosting(lastCommitStatus, statusKey, state)) {
       return;
     }
     try {
@@ -202,7 +214,7 @@ public final class GitLabNotifier implements ScmNotifier {
         throw e;
       }
     }
-    lastCommitStatus.put(statusKey, fingerprint);
+    CommitStatuses.posted(lastCommitStatus, statusKey, state);
   }
 
   static String description(PreviewStatus s) {

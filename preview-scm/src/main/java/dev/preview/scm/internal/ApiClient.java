@@ -89,6 +89,7 @@ public final class ApiClient {
       Request request = request(method, url, body, headers.get());
       try (Response response = http.newCall(request).execute()) {
         int code = response.code();
+        dev.preview.scm.ScmApiCalls.record(provider, code, remaining(response));
         String text = readBody(response);
         if (code >= 200 && code < 300) {
           return new ApiResponse(code, response.headers(), parse(text));
@@ -101,10 +102,12 @@ public final class ApiClient {
             sleeper.sleep(wait);
             continue;
           }
+          Instant retryAt = limit.reset != null ? limit.reset : limit.delay != null ? clock.instant().plus(limit.delay) : null;
           throw new ProviderException(provider, what + " is rate limited (" + limit.kind + ")"
-              + (limit.reset != null ? " until " + limit.reset : "") + ", which is longer than the "
-              + maxWait.toSeconds() + " s this client waits; try again later or raise rateLimitMaxWait",
-              true, code, null);
+              + (limit.reset != null ? " until " + limit.reset : "")
+              + (wait.compareTo(maxWait) > 0 ? ", which is longer than the " + maxWait.toSeconds()
+                  + " s this client waits; try again later or raise rateLimitMaxWait" : " after " + attempt + " attempts"),
+              true, code, null, retryAt);
         }
         if (code >= 500 && idempotent && attempt < maxAttempts) {
           Duration wait = backoff.multipliedBy(1L << Math.min(errorRetries++, 6));
@@ -114,6 +117,7 @@ public final class ApiClient {
         }
         throw error(what, code, text);
       } catch (IOException e) {
+        dev.preview.scm.ScmApiCalls.record(provider, -1, -1);
         if (idempotent && attempt < maxAttempts && !(e instanceof InterruptedIOException && Thread.currentThread().isInterrupted())) {
           Duration wait = backoff.multipliedBy(1L << Math.min(errorRetries++, 6));
           LOG.warn("{}: {} failed ({}); retrying in {} ms", provider, what, e.toString(), wait.toMillis());
@@ -173,19 +177,37 @@ public final class ApiClient {
     if (retryAfter != null) {
       return new RateLimit(secondary ? "secondary limit, Retry-After" : "Retry-After", retryAfter, clock.instant().plus(retryAfter));
     }
-    if ("0".equals(remaining) && reset != null) {
-      try {
-        Instant at = Instant.ofEpochSecond(Long.parseLong(reset.trim()));
-        Duration wait = Duration.between(clock.instant(), at).plusSeconds(1);
-        return new RateLimit("quota exhausted", wait.isNegative() ? Duration.ofSeconds(1) : wait, at);
-      } catch (NumberFormatException e) {
-        return new RateLimit("quota exhausted", null, null);
+    if (remaining != null && "0".equals(remaining.trim())) {
+      // The primary quota is used up. Without a (readable) reset time we do not know when it
+      // refills: that is not a secondary limit, whatever the body says; back off as for one.
+      if (reset != null) {
+        try {
+          Instant at = Instant.ofEpochSecond(Long.parseLong(reset.trim()));
+          Duration wait = Duration.between(clock.instant(), at).plusSeconds(1);
+          return new RateLimit("quota exhausted", wait.isNegative() ? Duration.ofSeconds(1) : wait, at);
+        } catch (NumberFormatException e) {
+          // fall through
+        }
       }
+      return new RateLimit("quota exhausted, no reset time given", null, null);
     }
     if (code == 429 || secondary) {
       return new RateLimit(code == 429 ? "429" : "secondary limit", null, null);
     }
     return null;
+  }
+
+  /** The rate budget left as the answer says, or -1. */
+  private static long remaining(Response r) {
+    String v = first(r.header("X-RateLimit-Remaining"), r.header("RateLimit-Remaining"));
+    if (v == null) {
+      return -1;
+    }
+    try {
+      return Long.parseLong(v.trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
   }
 
   private static Duration retryAfter(String v) {

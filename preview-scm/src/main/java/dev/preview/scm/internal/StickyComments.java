@@ -98,6 +98,33 @@ public final class StickyComments {
     cache.put(key, new Note(id, body));
   }
 
+  /**
+   * Makes the PR's status comment read {@code body} if there is one, and creates none: a teardown of
+   * a PR that never had a preview (closed before it got one, or never admitted) must not post a
+   * "deleted" comment. Returns whether a comment exists.
+   */
+  public boolean updateIfPresent(PreviewKey key, String marker, String body) {
+    Note c = cache.get(key);
+    if (c == null) {
+      c = find(key, marker);
+    }
+    if (c == null) {
+      return false;
+    }
+    if (!c.body.equals(body)) {
+      try {
+        update(key, c.id, body);
+      } catch (ProviderException e) {
+        if (e.httpStatus().orElse(0) != 404) {
+          throw e;
+        }
+        cache.remove(key); // deleted by a human meanwhile: nothing to update
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** Drops what is remembered of {@code key} (after teardown); the next update looks the comment up again. */
   public void forget(PreviewKey key) {
     cache.remove(key);

@@ -92,6 +92,12 @@ final class FakeGitLab extends Dispatcher {
       }
       if (m.group(3) != null) {
         e.put("state", "stopped");
+      } else if (method.equals("DELETE")) {
+        if (!"stopped".equals(e.path("state").asText())) {
+          return json(403, Fixtures.MAPPER.createObjectNode().put("message", "403 Forbidden - Environment must be stopped before deletion"));
+        }
+        environments.remove(e.path("id").asLong());
+        return new MockResponse.Builder().code(204).build();
       } else {
         e.put("external_url", requestJson(r).path("external_url").asText());
       }
