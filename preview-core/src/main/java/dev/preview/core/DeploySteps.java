@@ -254,6 +254,7 @@ final class DeploySteps {
 
     @Override
     public void then(DeployRun run) {
+      listeners.redaction().learn(run.database.secretEnv());
       run.databaseName = run.database.name();
     }
   }
