@@ -350,7 +350,7 @@ final class DeploySteps {
     AppTemplate app = c.app();
     EnvironmentSpec.Builder b = app.specBuilder(key, pr.headSha(), pr.headRef());
     if (!run.admission.secretsAllowed()) {
-      b.clearSecrets();
+      b.withholdSecrets(); // the app's, and the provider's own (companions') too
     }
     if (run.workspace != null) {
       b.buildContext(run.workspace);

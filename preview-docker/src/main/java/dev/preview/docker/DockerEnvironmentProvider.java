@@ -208,10 +208,13 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       engine.call("creating network " + name, () -> docker.createNetworkCmd().withName(name).withDriver("bridge")
           .withCheckDuplicate(true).withLabels(labels(spec, "network", false)).exec());
     } catch (ProviderException e) {
-      // Two runs for one key are never concurrent, so a conflict is a leftover of an earlier crash.
+      // Two runs for one key are never concurrent, so a conflict is a leftover of an earlier crash,
+      // unless the name is another preview's (then joining it would let this PR reach that one's services).
       if (e.httpStatus().orElse(0) != 409) {
         throw e;
       }
+      Network existing = engine.call("inspecting network " + name, () -> docker.inspectNetworkCmd().withNetworkId(name).exec());
+      requireOwn(spec.key(), "network", name, existing.getLabels());
     }
     return name;
   }
@@ -243,7 +246,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     for (DockerSettings.Service svc : settings.services.values()) {
       String image = ensureImage(svc.image());
       String hash = hash("service", svc.name(), imageId(image), svc.command().toString(), new TreeMap<>(svc.env()).toString(),
-          new TreeMap<>(svc.secrets()).keySet().toString(), svc.volumes().toString(),
+          new TreeMap<>(svc.secrets()).keySet().toString(), String.valueOf(spec.secretsWithheld()), svc.volumes().toString(),
           DockerSettings.merge(svc.resources(), settings.resources).toString(), settings.restart, network);
       List<Container> mine = existing.stream().filter(c -> svc.name().equals(c.getLabels().get(SERVICE))).toList();
       Container current = mine.isEmpty() ? null : mine.get(0);
@@ -252,7 +255,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       boolean resetData = current != null && !settings.keepServiceData
           && !spec.revision().equals(current.getLabels().get(Labels.REVISION));
       if (current != null && hash.equals(current.getLabels().get(SPEC_HASH)) && !resetData
-          && envMatches(current.getId(), serviceEnv(svc))) {
+          && envMatches(current.getId(), serviceEnv(svc, spec))) {
         startIfStopped(current);
         continue;
       }
@@ -274,7 +277,9 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       String volume = dockerName(key, svc.name() + "-data" + i);
       Map<String, String> labels = labels(spec, "volume", false);
       labels.put(SERVICE, svc.name());
-      engine.call("creating volume " + volume, () -> docker.createVolumeCmd().withName(volume).withLabels(labels).exec());
+      // Creating a volume whose name exists returns the existing one: it must be this preview's own.
+      var made = engine.call("creating volume " + volume, () -> docker.createVolumeCmd().withName(volume).withLabels(labels).exec());
+      requireOwn(key, "volume", volume, made.getLabels());
       binds.add(new Bind(volume, new Volume(svc.volumes().get(i))));
     }
     Map<String, String> labels = labels(spec, "service", true);
@@ -283,18 +288,21 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     HostConfig host = hostConfig(DockerSettings.merge(svc.resources(), settings.resources))
         .withNetworkMode(network).withBinds(binds);
     CreateContainerCmd cmd = docker.createContainerCmd(image).withName(name).withHostName(svc.name())
-        .withAliases(svc.name()).withLabels(labels).withEnv(serviceEnv(svc)).withHostConfig(host);
+        .withAliases(svc.name()).withLabels(labels).withEnv(serviceEnv(svc, spec)).withHostConfig(host);
     if (!svc.command().isEmpty()) {
       cmd.withCmd(svc.command());
     }
-    String id = createContainer(name, cmd);
+    String id = createContainer(key, name, cmd);
     start(id, "service " + svc.name() + " of " + key);
   }
 
-  private static List<String> serviceEnv(DockerSettings.Service svc) {
+  /** A companion's env: its secrets only when the policy gives this preview secrets (never to a fork PR's). */
+  private static List<String> serviceEnv(DockerSettings.Service svc, EnvironmentSpec spec) {
     List<String> env = new ArrayList<>();
     svc.env().forEach((k, v) -> env.add(k + "=" + v));
-    svc.secrets().forEach((k, v) -> env.add(k + "=" + v.reveal()));
+    if (!spec.secretsWithheld()) {
+      svc.secrets().forEach((k, v) -> env.add(k + "=" + v.reveal()));
+    }
     return env;
   }
 
@@ -335,7 +343,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       cmd.withEntrypoint(spec.command().get(0));
       cmd.withCmd(spec.command().subList(1, spec.command().size()));
     }
-    String id = createContainer(name, cmd);
+    String id = createContainer(key, name, cmd);
     checkpoint.accept("app-created");
     if (apps.isEmpty()) {
       start(id, "app of " + key);
@@ -450,11 +458,21 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
         .withRetries(h.retries()).withStartPeriod(h.startPeriod().toNanos());
   }
 
-  private String createContainer(String name, CreateContainerCmd cmd) {
+  private String createContainer(PreviewKey key, String name, CreateContainerCmd cmd) {
     try {
       return cmd.exec().getId();
     } catch (ConflictException e) {
-      // A container of that name is left over from an interrupted run and was not adopted: replace it.
+      // A container of that name is left over from an interrupted run and was not adopted: replace it,
+      // if it is this preview's (never another preview's whose name met ours).
+      InspectContainerResponse existing;
+      try {
+        existing = docker.inspectContainerCmd(name).exec();
+      } catch (NotFoundException gone) {
+        existing = null;
+      }
+      if (existing != null) {
+        requireOwn(key, "container", name, existing.getConfig() == null ? null : existing.getConfig().getLabels());
+      }
       remove(name);
       return engine.call("creating container " + name, () -> cmd.exec().getId());
     } catch (NotFoundException e) {
@@ -1058,6 +1076,25 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
         throw engine.failure("removing volume " + v.getName(), e);
       }
     }
+  }
+
+  /**
+   * Refuses to use (join, mount, replace) a resource that is not {@code key}'s own in this
+   * installation: a name shared with another preview (two keys whose names met, by a hash collision
+   * or a name made by hand) must never let one preview reach another's network, data or companions.
+   */
+  private void requireOwn(PreviewKey key, String kind, String name, Map<String, String> labels) {
+    Map<String, String> l = labels == null ? Map.of() : labels;
+    if (installation.owns(l) && key.id().equals(l.get(Labels.KEY))) {
+      return;
+    }
+    String owner = !Labels.isManaged(l) ? "is not managed by preview"
+        : "belongs to preview " + l.getOrDefault(Labels.KEY, "(no key)") + " of instance "
+            + l.getOrDefault(Labels.INSTANCE, "(none)");
+    throw new ProviderException(NAME, "the " + kind + " " + name + " that " + key.id() + " would use already exists and "
+        + owner + " (this is " + key.id() + " of instance " + installation.instance() + "); refusing to use it."
+        + " Two names met: remove that " + kind + " if it is a leftover, or give one of the installations another"
+        + " instance", false, 409, null);
   }
 
   /** Force removal: no stop grace period (busybox httpd as PID 1, for one, ignores SIGTERM). */
