@@ -124,7 +124,38 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   public static DockerEnvironmentProvider create(ProviderContext context) {
     Objects.requireNonNull(context, "context");
     DockerSettings s = DockerSettings.from(context.config());
+    refuseLeakyLoggers(LoggerFactory::getLogger);
     return new DockerEnvironmentProvider(s, Engine.client(s), context.installation());
+  }
+
+  /**
+   * Vendor loggers that, at DEBUG, write what goes to the engine: docker-java logs every command
+   * object ({@code Cmd: CreateContainerCmdImpl[... env=[STRIPE_KEY=...]]}), Apache HttpClient 5 logs
+   * the request bodies ({@code wire}: the container's env) and headers ({@code headers}:
+   * {@code X-Registry-Auth}, the registry password). The Docker API takes the env in the create
+   * request, so the secrets cannot be kept out of it: these loggers must stay above DEBUG.
+   */
+  static final List<String> LEAKY_LOGGERS = List.of(
+      "com.github.dockerjava.core.command.AbstrDockerCmd",
+      "org.apache.hc.client5.http.wire",
+      "org.apache.hc.client5.http.headers");
+
+  /**
+   * Refuses to build the provider while one of {@link #LEAKY_LOGGERS} logs at DEBUG: it would write
+   * every preview's secrets to the log. Checked through slf4j, whatever the binding.
+   *
+   * @throws dev.preview.spi.ConfigurationException naming the loggers and how to turn them down
+   */
+  static void refuseLeakyLoggers(java.util.function.Function<String, Logger> loggers) {
+    List<String> on = LEAKY_LOGGERS.stream().filter(n -> loggers.apply(n).isDebugEnabled()).toList();
+    if (!on.isEmpty()) {
+      throw new dev.preview.spi.ConfigurationException("environment: the logger(s) " + String.join(", ", on)
+          + " log at DEBUG, which writes every container's create request (its env: every secret) or the"
+          + " registry credentials to the log; set com.github.dockerjava and org.apache.hc to INFO or above in"
+          + " the logging config (slf4j-simple: -Dorg.slf4j.simpleLogger.log.com.github.dockerjava=info"
+          + " -Dorg.slf4j.simpleLogger.log.org.apache.hc=info; logback: <logger name=\"com.github.dockerjava\""
+          + " level=\"INFO\"/> and <logger name=\"org.apache.hc\" level=\"INFO\"/>)");
+    }
   }
 
   /** The installation whose previews this provider runs and sees. */
