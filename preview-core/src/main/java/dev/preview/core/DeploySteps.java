@@ -255,6 +255,9 @@ final class DeploySteps {
     @Override
     public void then(DeployRun run) {
       listeners.redaction().learn(run.database.secretEnv());
+      if (run.database.password() != null) {
+        listeners.redaction().learn(Map.of("DATABASE_PASSWORD", run.database.password()));
+      }
       run.databaseName = run.database.name();
     }
   }

@@ -13,6 +13,7 @@ import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
 import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderException;
+import dev.preview.spi.Redactor;
 import dev.preview.spi.Secret;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -277,9 +278,35 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
         s.labels(), s.fingerprint(), new ArrayList<>());
   }
 
+  /** The last lines of the app's output, without the secrets this instance gave it. */
   @Override
   public List<String> logs(PreviewKey key, int lines) {
-    return tail(logFile(key), lines);
+    EnvironmentSpec spec = lastSpecs.get(key);
+    List<String> tail = tail(logFile(key), lines);
+    return spec == null ? tail : Redactor.of(spec.secrets()).redact(tail);
+  }
+
+  /**
+   * Rewrites a stopped app's log without the secret values it printed (an app that dumps its env on
+   * a crash). The log of a running app is the app's own output as written, in the mode 700
+   * state directory: {@link #logs} redacts what it returns.
+   */
+  private static void redactFile(Path log, Redactor secrets) {
+    if (secrets.isEmpty() || !Files.isRegularFile(log)) {
+      return;
+    }
+    try {
+      String text = Files.readString(log, StandardCharsets.UTF_8);
+      String clean = secrets.redact(text);
+      if (!clean.equals(text)) {
+        Path tmp = log.resolveSibling(log.getFileName() + ".tmp");
+        Files.writeString(tmp, clean, StandardCharsets.UTF_8);
+        Files.move(tmp, log, StandardCopyOption.REPLACE_EXISTING);
+      }
+    } catch (IOException | java.io.UncheckedIOException e) {
+      LOG.warn("local: cannot redact {}: {}; removing it", log, e.getMessage());
+      deleteQuietly(log);
+    }
   }
 
   private Environment start(PreviewKey key, String revision, List<String> command, Path dir, Map<String, String> env,
@@ -311,7 +338,7 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     LocalState running = starting.withProcess(process.pid(), startedAt, now());
     write(running);
     try {
-      awaitStarted(key, process, port, command, dir, log);
+      awaitStarted(key, process, port, command, dir, log, Redactor.of(secrets));
     } finally {
       handedOut.remove(port);
       running = stopPrevious(running);
@@ -347,10 +374,12 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
    * Returns once the app accepts connections on its port, or {@link Builder#startCheck} has passed
    * with the process alive (the caller's readiness gate takes over); throws if it exits first.
    */
-  private void awaitStarted(PreviewKey key, Process process, int port, List<String> command, Path dir, Path log) {
+  private void awaitStarted(PreviewKey key, Process process, int port, List<String> command, Path dir, Path log,
+      Redactor secrets) {
     long deadline = System.nanoTime() + startCheck.toNanos();
     while (true) {
       if (!process.isAlive()) {
+        redactFile(log, secrets); // an app that printed its env and died leaves no secret at rest
         throw exitedAtOnce(key, process, command, dir, log);
       }
       if (accepts(port)) {
