@@ -3,6 +3,7 @@ package dev.preview.docker;
 import static dev.preview.docker.TestDocker.IMAGE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.model.Container;
@@ -145,5 +146,51 @@ class DockerHostilePrIT {
 
   private List<String> companionEnv(DockerEnvironmentProvider p, PreviewKey key) {
     return Arrays.asList(docker.inspectContainerCmd(p.dockerName(key, "svc-cache")).exec().getConfig().getEnv());
+  }
+
+  /**
+   * The network attacks a reviewer tries next. Denied: another preview's network (see
+   * {@code DockerProviderIT.previewsCannotReachEachOtherByNameOrAddress}) and a container on the
+   * default bridge (Docker's isolation between bridge networks). NOT denied, and documented in the
+   * README: a host service listening on 0.0.0.0 answers on the preview network's gateway address (the
+   * engine routes a container to its host; an {@code internal} network does too, tried here on
+   * Docker 28). A host service bound to 127.0.0.1 (MariaDB here) is not reachable.
+   */
+  @Test
+  void theDefaultBridgeIsUnreachableAndTheHostGatewayOnlyReachesWhatListensOnEveryAddress() throws Exception {
+    DockerEnvironmentProvider p = provider(Map.of());
+    PreviewKey key = key(1);
+    var env = p.apply(spec(key, "r1").build());
+    await().atMost(java.time.Duration.ofSeconds(15)).until(() -> TestDocker.get(java.net.URI.create(env.url() + "/health")).status() == 200);
+    String bridged = docker.createContainerCmd(IMAGE).withName("preview-it-default-bridge-" + UUID.randomUUID().toString().substring(0, 6))
+        .exec().getId();
+    cleanup.add(() -> docker.removeContainerCmd(bridged).withForce(true).exec());
+    docker.startContainerCmd(bridged).exec();
+    String bridgeIp = docker.inspectContainerCmd(bridged).exec().getNetworkSettings().getIpAddress();
+    String gateway = docker.inspectNetworkCmd().withNetworkId(Names.docker(key)).exec().getIpam().getConfig().get(0).getGateway();
+    com.sun.net.httpserver.HttpServer host = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("0.0.0.0", 0), 0);
+    host.createContext("/", x -> {
+      byte[] b = "host service\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      x.sendResponseHeaders(200, b.length);
+      x.getResponseBody().write(b);
+      x.close();
+    });
+    host.start();
+    try {
+      // positive control: the container on the default bridge serves (the host reaches it)
+      await().atMost(java.time.Duration.ofSeconds(10)).until(() -> TestDocker.get(java.net.URI.create(
+          "http://" + bridgeIp + ":8080/health")).status() == 200);
+      assertThat(fetch(env, bridgeIp + ":8080/health")).as("default bridge " + bridgeIp).startsWith("UNREACHABLE");
+      assertThat(fetch(env, gateway + ":3306/")).as("loopback-only MariaDB via the gateway").startsWith("UNREACHABLE");
+      assertThat(fetch(env, gateway + ":" + host.getAddress().getPort() + "/"))
+          .as("a host service on 0.0.0.0 answers on the gateway: not deniable by the provider (see README)")
+          .isEqualTo("host service\n");
+    } finally {
+      host.stop(0);
+    }
+  }
+
+  private static String fetch(dev.preview.spi.Environment env, String target) {
+    return TestDocker.get(java.net.URI.create(env.url() + "/cgi-bin/fetch?" + target)).body();
   }
 }
