@@ -170,8 +170,12 @@ public final class AppTemplate {
 
   private static String dns(String s) {
     String c = s.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("^-+|-+$", "");
-    c = c.length() > 40 ? c.substring(0, 40).replaceAll("-+$", "") : c;
-    return c.isEmpty() ? "x" + shortHash(s) : c;
+    if (c.isEmpty()) {
+      return "x" + shortHash(s);
+    }
+    // cut text keeps the hash of the whole: two long branches with one prefix never share a hostname
+    int room = 40 - Names.HASH_LENGTH - 1;
+    return c.length() > 40 ? c.substring(0, room).replaceAll("-+$", "") + "-" + shortHash(s) : c;
   }
 
   /** Several placeholders in one label can pass 63 characters: cut, and keep the whole label's hash. */
@@ -179,11 +183,11 @@ public final class AppTemplate {
     if (label.length() <= Names.DNS_LABEL_MAX) {
       return label;
     }
-    return label.substring(0, Names.DNS_LABEL_MAX - 11).replaceAll("-+$", "") + "-" + shortHash(label);
+    return label.substring(0, Names.DNS_LABEL_MAX - Names.HASH_LENGTH - 1).replaceAll("-+$", "") + "-" + shortHash(label);
   }
 
   private static String shortHash(String s) {
-    return Hashing.sha256().hashUnencodedChars(s).toString().substring(0, 10);
+    return Hashing.sha256().hashUnencodedChars(s).toString().substring(0, Names.HASH_LENGTH);
   }
 
   /** A spec builder for {@code key} at {@code revision}, carrying this template's settings. */

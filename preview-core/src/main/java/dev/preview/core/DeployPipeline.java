@@ -86,8 +86,10 @@ final class DeployPipeline {
   private Preview failed(DeployRun run, RuntimeException e) {
     PreviewKey key = run.key;
     String step = run.step;
-    String reason = String.valueOf(e.getMessage());
-    List<String> tail = run.failureLog != null ? run.failureLog : logTail(key);
+    Redaction redaction = listeners.redaction();
+    // The reason may quote what the app printed (a crash's last lines): no secret goes further.
+    String reason = redaction.text(String.valueOf(e.getMessage()));
+    List<String> tail = redaction.lines(run.failureLog != null ? run.failureLog : logTail(key));
     log.warn("{}: deploy of {} failed at step {}: {}", key, run.revision, step, reason);
     listeners.transition(key, PreviewState.FAILED, step + ": " + reason);
     status.publish(key, PreviewState.FAILED, run.revision, null, reason, step, tail, run.timings, run.databaseName);

@@ -282,6 +282,10 @@ final class DeploySteps {
 
     @Override
     public void then(DeployRun run) {
+      listeners.redaction().learn(run.database.secretEnv());
+      if (run.database.password() != null) {
+        listeners.redaction().learn(Map.of("DATABASE_PASSWORD", run.database.password()));
+      }
       run.databaseName = run.database.name();
     }
   }
@@ -377,7 +381,7 @@ final class DeploySteps {
     AppTemplate app = c.app();
     EnvironmentSpec.Builder b = app.specBuilder(key, pr.headSha(), pr.headRef());
     if (!run.admission.secretsAllowed()) {
-      b.clearSecrets();
+      b.withholdSecrets(); // the app's, and the provider's own (companions') too
     }
     if (run.workspace != null) {
       b.buildContext(run.workspace);

@@ -29,7 +29,7 @@ import org.jspecify.annotations.Nullable;
  * last {@code /}): {@code [A-Za-z0-9_.-]}, not starting with {@code .} or {@code -}, the whole tag at most
  * 128 characters. In the repository path: a path component ({@code [a-z0-9]} joined by {@code .},
  * {@code _}, {@code __} or dashes). A branch that is already safe (and not too long) is used as it is;
- * any other is cleaned, cut, and followed by {@code -} and a 10-hex hash of the whole branch, so two
+ * any other is cleaned, cut, and followed by {@code -} and a 16-hex (64-bit) hash of the whole branch, so two
  * branches never get the same value (a safe branch that itself ends like such a hash is hashed too).
  * Placeholders may not be in the registry host nor in a digest ({@code @sha256:...}).
  *
@@ -43,7 +43,7 @@ public final class ImageTemplate {
 
   static final int TAG_MAX = 128;
   static final int NAME_MAX = 255;
-  private static final int HASH = 10;
+  private static final int HASH = dev.preview.spi.Names.HASH_LENGTH;
   /** Longest branch value in the repository path (a path has room for 255 in all). */
   private static final int PATH_VALUE_MAX = 64;
 

@@ -201,7 +201,7 @@ final class KeyScheduler implements AutoCloseable {
         listeners.fire(l -> l.onSuperseded(w.key, revision));
         log.info("{}: run for {} superseded by a newer event", w.key, revision == null ? "teardown" : revision);
       } catch (RuntimeException | Error e) {
-        log.error("{}: unexpected failure", w.key, e);
+        log.error("{}: unexpected failure", w.key, listeners.redaction().exception(e));
         result = Preview.of(w.key, PreviewState.FAILED, revision, String.valueOf(e));
       }
       Queued next;

@@ -14,6 +14,7 @@ import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.PullRequestEvent;
 import dev.preview.spi.PullRequestSource;
+import dev.preview.spi.Redactor;
 import dev.preview.spi.ScmNotifier;
 import dev.preview.spi.SourceFetcher;
 import java.net.URI;
@@ -92,8 +93,10 @@ public final class PreviewOrchestrator implements AutoCloseable {
     this.pullRequests = b.pullRequests;
     this.app = b.app;
     this.closeProviders = b.closeProviders;
-    Listeners listeners = new Listeners(b.listeners);
-    this.status = new StatusPublisher(notifier, app, database, b.clock,
+    Redaction redaction = new Redaction(b.redactor.plus(Redactor.of(app.secrets())));
+    Listeners listeners = new Listeners(b.listeners, redaction);
+    // Every status leaves through this notifier: redacted there, so no exit to the PR can forget it.
+    this.status = new StatusPublisher(RedactingNotifier.wrap(notifier, redaction), app, database, b.clock,
         b.asyncStatus ? StatusDelivery.Options.asynchronous() : StatusDelivery.Options.synchronous());
     this.scheduler = new KeyScheduler(b.parallelism, this::run, listeners);
     Slots slots = new Slots(b.policy, environment, scheduler);
@@ -250,8 +253,17 @@ public final class PreviewOrchestrator implements AutoCloseable {
     private int parallelism = 4;
     private boolean closeProviders = true;
     private boolean asyncStatus;
+    private Redactor redactor = Redactor.none();
 
     private Builder() {}
+
+    /**
+     * Secrets to keep out of every PR status, log line and listener message besides the app's
+     * ({@link AppTemplate#secrets()}, always included) and each preview's database password (learned
+     * when its database is created): the installation's tokens and passwords. {@code PreviewAssembly}
+     * passes every secret the config's providers read. Adds to what earlier calls gave.
+     */
+    public Builder redactor(Redactor r) { this.redactor = this.redactor.plus(Objects.requireNonNull(r, "redactor")); return this; }
 
     public Builder environment(EnvironmentProvider p) { this.environment = Objects.requireNonNull(p); return this; }
     public Builder database(DatabaseProvider p) { this.database = p; return this; }

@@ -92,13 +92,13 @@ final class Reconciler {
         try {
           done = repair(a, facts, started);
         } catch (RuntimeException e) {
-          errors.add(key + ": " + e.getMessage());
+          errors.add(key + ": " + listeners.redaction().text(e.getMessage()));
         }
       }
       String what = describe(key, facts.environments().containsKey(key), facts.databases().contains(key),
           facts.dnsRecords().getOrDefault(key, List.of()), facts.workspaces().contains(key));
       log.warn("reconcile{}: {} {} because {}", dryRun ? " (dry run)" : "", kindVerb(a.kind()), what, a.reason());
-      listeners.fire(l -> l.onReclaimed(key, what, a.reason()));
+      listeners.reclaimed(key, what, a.reason());
       actions.add(new ReconcileReport.Action(key, a.kind(), a.reason(), done));
     }
     if (!dryRun) {
@@ -124,8 +124,8 @@ final class Reconciler {
       try {
         dbs.addAll(database.list());
       } catch (RuntimeException e) {
-        errors.add("could not list databases: " + e.getMessage());
-        log.warn("reconcile: {} could not list its databases: {}", database.name(), e.toString());
+        errors.add("could not list databases: " + listeners.redaction().text(e.getMessage()));
+        log.warn("reconcile: {} could not list its databases: {}", database.name(), listeners.redaction().exception(e).toString());
       }
     }
     Map<PreviewKey, List<DnsRecord>> records = new TreeMap<>();
@@ -135,8 +135,8 @@ final class Reconciler {
           records.computeIfAbsent(r.owner(), k -> new ArrayList<>()).add(r);
         }
       } catch (RuntimeException e) {
-        errors.add("could not list DNS records: " + e.getMessage());
-        log.warn("reconcile: {} could not list its records: {}", dns.name(), e.toString());
+        errors.add("could not list DNS records: " + listeners.redaction().text(e.getMessage()));
+        log.warn("reconcile: {} could not list its records: {}", dns.name(), listeners.redaction().exception(e).toString());
       }
     }
     Set<PreviewKey> spaces = new TreeSet<>();
@@ -149,8 +149,8 @@ final class Reconciler {
               + " (remove it by hand if no preview uses it)", dir, dir.getFileName());
         }
       } catch (RuntimeException e) {
-        errors.add("could not list workspaces: " + e.getMessage());
-        log.warn("reconcile: could not list the workspaces in {}: {}", workspaces.root(), e.toString());
+        errors.add("could not list workspaces: " + listeners.redaction().text(e.getMessage()));
+        log.warn("reconcile: could not list the workspaces in {}: {}", workspaces.root(), listeners.redaction().exception(e).toString());
       }
     }
     Set<PreviewKey> all = new TreeSet<>(envs.keySet());
@@ -173,8 +173,8 @@ final class Reconciler {
           open.put(repo, m);
         } catch (RuntimeException e) {
           unknown.add(repo);
-          errors.add("could not list open PRs of " + repo + ": " + e.getMessage());
-          log.warn("reconcile: the SCM could not list open PRs of {} ({}); deleting nothing", repo, e.toString());
+          errors.add("could not list open PRs of " + repo + ": " + listeners.redaction().text(e.getMessage()));
+          log.warn("reconcile: the SCM could not list open PRs of {} ({}); deleting nothing", repo, listeners.redaction().exception(e).toString());
         }
       }
     }

@@ -30,13 +30,13 @@ class StepRun {
       T r = body.get();
       Duration took = Duration.ofNanos(System.nanoTime() - t0);
       timings.put(name, took);
-      listeners.fire(l -> l.onStepFinished(key, name, took, null));
+      listeners.stepFinished(key, name, took, null);
       return r;
     } catch (RuntimeException e) {
       Duration took = Duration.ofNanos(System.nanoTime() - t0);
       timings.put(name, took);
       if (!(e instanceof KeyScheduler.Superseded)) {
-        listeners.fire(l -> l.onStepFinished(key, name, took, e));
+        listeners.stepFinished(key, name, took, e);
       }
       throw e;
     }

@@ -84,7 +84,8 @@ final class TeardownPipeline {
       status.publish(key, PreviewState.DELETED, revision, null, reason, null, List.of(), run.timings);
       result = new Preview(key, PreviewState.DELETED, revision, null, null, reason, null, run.timings, null, null);
     } else {
-      String msg = "teardown incomplete (" + String.join("; ", failures) + "); the next reconcile finishes it";
+      String msg = listeners.redaction().text(
+          "teardown incomplete (" + String.join("; ", failures) + "); the next reconcile finishes it");
       listeners.transition(key, PreviewState.FAILED, msg);
       status.publish(key, PreviewState.FAILED, revision, null, msg, run.step, List.of(), run.timings);
       result = new Preview(key, PreviewState.FAILED, revision, null, null, msg, run.step, run.timings, null, null);
@@ -98,8 +99,9 @@ final class TeardownPipeline {
     try {
       environment.suspend(key);
     } catch (RuntimeException e) {
-      log.warn("{}: could not suspend: {}", key, e.toString());
-      return Preview.of(key, PreviewState.FAILED, revision, "could not suspend: " + e.getMessage());
+      Redaction r = listeners.redaction();
+      log.warn("{}: could not suspend: {}", key, r.exception(e).toString());
+      return Preview.of(key, PreviewState.FAILED, revision, "could not suspend: " + r.text(e.getMessage()));
     }
     listeners.transition(key, PreviewState.SLEEPING, reason);
     status.publish(key, PreviewState.SLEEPING, revision, null, "asleep: " + reason + "; the next push wakes it",
@@ -128,12 +130,13 @@ final class TeardownPipeline {
     }
   }
 
-  private static void attempt(StepRun run, String step, Runnable body, List<String> failures) {
+  private void attempt(StepRun run, String step, Runnable body, List<String> failures) {
     try {
       run.step(step, body);
     } catch (RuntimeException e) {
-      failures.add(step + ": " + e.getMessage());
-      log.warn("{}: {} failed: {}", run.key, step, e.toString());
+      Redaction r = listeners.redaction();
+      failures.add(step + ": " + r.text(e.getMessage()));
+      log.warn("{}: {} failed: {}", run.key, step, r.exception(e).toString());
     }
   }
 }

@@ -31,6 +31,7 @@ public final class EnvironmentSpec {
   private final Resources resources;
   private final Map<String, Boolean> flags;
   private final Map<String, String> labels;
+  private final boolean secretsWithheld;
 
   private EnvironmentSpec(Builder b) {
     List<String> problems = new ArrayList<>();
@@ -78,6 +79,7 @@ public final class EnvironmentSpec {
     this.resources = b.resources;
     this.flags = Collections.unmodifiableMap(new LinkedHashMap<>(b.flags));
     this.labels = Collections.unmodifiableMap(new LinkedHashMap<>(b.labels));
+    this.secretsWithheld = b.secretsWithheld;
   }
 
   public static Builder builder(PreviewKey key, String revision) {
@@ -99,6 +101,7 @@ public final class EnvironmentSpec {
     b.resources = resources;
     b.flags.putAll(flags);
     b.labels.putAll(labels);
+    b.secretsWithheld = secretsWithheld;
     return b;
   }
 
@@ -131,6 +134,13 @@ public final class EnvironmentSpec {
   /** Secret env vars: inject, never log, never put in labels. */
   public Map<String, Secret> secrets() { return secrets; }
 
+  /**
+   * Whether the policy withheld secrets from this preview (a fork PR under {@code forks: no-secrets}):
+   * a provider then adds no secret of its own config either (e.g. the Docker provider's
+   * {@code services.*.secrets}); {@link #secrets()} holds only the preview's own database credentials.
+   */
+  public boolean secretsWithheld() { return secretsWithheld; }
+
   public Resources resources() { return resources; }
 
   /** Feature-flag overrides, already reflected in {@link #env()} as {@code FEATURE_*} and {@code PREVIEW_FLAGS}. */
@@ -145,7 +155,8 @@ public final class EnvironmentSpec {
         && Objects.equals(image, s.image) && Objects.equals(buildContext, s.buildContext)
         && command.equals(s.command) && port == s.port && healthPath.equals(s.healthPath)
         && Objects.equals(hostname, s.hostname) && env.equals(s.env) && secrets.equals(s.secrets)
-        && resources.equals(s.resources) && flags.equals(s.flags) && labels.equals(s.labels);
+        && resources.equals(s.resources) && flags.equals(s.flags) && labels.equals(s.labels)
+        && secretsWithheld == s.secretsWithheld;
   }
 
   @Override
@@ -174,6 +185,7 @@ public final class EnvironmentSpec {
     private String hostname;
     private final Map<String, String> env = new LinkedHashMap<>();
     private final Map<String, Secret> secrets = new LinkedHashMap<>();
+    private boolean secretsWithheld;
     private Resources resources = Resources.UNLIMITED;
     private final Map<String, Boolean> flags = new LinkedHashMap<>();
     private final Map<String, String> labels = new LinkedHashMap<>();
@@ -193,6 +205,8 @@ public final class EnvironmentSpec {
     public Builder secret(String name, Secret value) { secrets.put(name, Objects.requireNonNull(value, name)); return this; }
     public Builder secrets(Map<String, Secret> vars) { vars.forEach(this::secret); return this; }
     public Builder clearSecrets() { secrets.clear(); return this; }
+    /** Removes the secrets so far and marks the spec {@link EnvironmentSpec#secretsWithheld()}: none of the provider's either. */
+    public Builder withholdSecrets() { secrets.clear(); secretsWithheld = true; return this; }
     public Builder resources(Resources r) { this.resources = Objects.requireNonNull(r); return this; }
     public Builder flag(String name, boolean on) { flags.put(name, on); return this; }
     public Builder flags(Map<String, Boolean> f) { flags.putAll(f); return this; }

@@ -13,8 +13,12 @@ import java.util.Locale;
  * branches with the same first 50 characters). The readable part is cut first; the hash is never cut.
  */
 public final class Names {
-  /** Length of the hash suffix, in hex characters (40 bits). */
-  static final int HASH_LENGTH = 10;
+  /**
+   * Length of the hash suffix, in hex characters: 64 bits, so finding two keys whose names meet takes
+   * about 2^32 tries per target pair (a 40-bit suffix fell in 1.5 s). Even then a provider never
+   * adopts a resource whose {@code preview.dev/key} label is another preview's (it refuses).
+   */
+  public static final int HASH_LENGTH = 16;
   /** RFC 1123 label and Kubernetes namespace limit. */
   public static final int DNS_LABEL_MAX = 63;
   /** PostgreSQL identifier limit (NAMEDATALEN - 1), in bytes. */

@@ -8,6 +8,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -39,6 +40,8 @@ public final class ProviderConfig {
   private final List<String> problems;
   private final Set<String> read = new LinkedHashSet<>();
   private final Map<String, ProviderConfig> children = new LinkedHashMap<>();
+  /** Told of every secret read (shared with the nested sections), so the assembly can redact them. */
+  private java.util.function.Consumer<Secret> secretsRead = s -> {};
 
   private ProviderConfig(String path, Map<String, ?> values, List<String> problems) {
     this.path = path;
@@ -215,13 +218,26 @@ public final class ProviderConfig {
       return Optional.empty();
     }
     if (v instanceof Secret s) {
+      secretsRead.accept(s);
       return Optional.of(s);
     }
     if (v instanceof Map || v instanceof List) {
       problem(key, "must be a single value");
       return Optional.empty();
     }
-    return Optional.of(Secret.of(v.toString()));
+    Secret s = Secret.of(v.toString());
+    secretsRead.accept(s);
+    return Optional.of(s);
+  }
+
+  /**
+   * Calls {@code sink} with every secret this config (or a nested section of it) reads from now on,
+   * through {@link #secret}, {@link #requiredSecret} or {@link #secretMap}: the assembly collects them
+   * to keep them out of every PR status and log line ({@link Redactor}). Returns this config.
+   */
+  public ProviderConfig onSecretRead(java.util.function.Consumer<Secret> sink) {
+    this.secretsRead = Objects.requireNonNull(sink, "sink");
+    return this;
   }
 
   public @Nullable Secret requiredSecret(String key) {
@@ -282,7 +298,11 @@ public final class ProviderConfig {
   /** A map of name to secret (e.g. secret env vars). */
   public Map<String, Secret> secretMap(String key) {
     Map<String, Secret> out = new LinkedHashMap<>();
-    stringMap(key).forEach((k, v) -> out.put(k, Secret.of(v)));
+    stringMap(key).forEach((k, v) -> {
+      Secret s = Secret.of(v);
+      secretsRead.accept(s);
+      out.put(k, s);
+    });
     return Collections.unmodifiableMap(out);
   }
 
@@ -298,6 +318,7 @@ public final class ProviderConfig {
       problem(key, "must be a map");
     }
     ProviderConfig child = new ProviderConfig(path + "." + key, m, problems);
+    child.secretsRead = secretsRead;
     children.put(key, child);
     return child;
   }

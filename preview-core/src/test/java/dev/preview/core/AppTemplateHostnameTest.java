@@ -69,4 +69,16 @@ class AppTemplateHostnameTest {
   Arbitrary<PreviewKey> keys() {
     return new NamesPropertiesTest().keys();
   }
+
+  @Test
+  void twoLongBranchesWithOnePrefixNeverShareAHostname() {
+    AppTemplate app = AppTemplate.builder().image("x").hostnameTemplate("{branch}.preview.example.com").build();
+    String prefix = "feature/" + "x".repeat(240);
+
+    String a = app.hostname(PreviewKey.branch("acme/shop", prefix + "a"));
+    String b = app.hostname(PreviewKey.branch("acme/shop", prefix + "b"));
+
+    assertThat(a).isNotEqualTo(b).matches("feature-x+-[0-9a-f]{16}\\.preview\\.example\\.com");
+    assertThat(a.split("\\.")[0]).hasSizeLessThanOrEqualTo(40);
+  }
 }

@@ -39,7 +39,7 @@ class ImageTemplateTest {
     assertThat(ImageTemplate.of("localhost:5000/shop:{branch}").resolve(PR, SHA, "main")).isEqualTo("localhost:5000/shop:main");
     // a branch that is not a tag as it is gets a hash, so feature/basket and feature-basket never meet
     String slashed = ImageTemplate.of("shop:{branch}").resolve(PR, SHA, "feature/basket");
-    assertThat(slashed).startsWith("shop:feature-basket-").hasSize("shop:feature-basket-".length() + 10);
+    assertThat(slashed).startsWith("shop:feature-basket-").hasSize("shop:feature-basket-".length() + 16);
     assertThat(ImageTemplate.of("shop:{branch}").resolve(PR, SHA, "feature-basket")).isEqualTo("shop:feature-basket");
     assertThat(ImageTemplate.of("shop:{branch}").resolve(PR, SHA, null)).isEqualTo("shop:pr-42");
     assertThat(ImageTemplate.of("nginx:1.27").resolve(PR, SHA, null)).isEqualTo("nginx:1.27");
@@ -57,10 +57,10 @@ class ImageTemplateTest {
   void aBranchPreviewsNumberIsItsBranchMadeSafe() {
     PreviewKey key = PreviewKey.branch("acme/shop", "release/2.0");
     String ref = ImageTemplate.of("shop:br-{number}-{shortSha}").resolve(key, SHA, null);
-    assertThat(ref).matches("shop:br-release-2\\.0-[0-9a-f]{10}-6dcb09b");
+    assertThat(ref).matches("shop:br-release-2\\.0-[0-9a-f]{16}-6dcb09b");
     // in the path, lower-case path components
     String path = ImageTemplate.of("ghcr.io/acme/{branch}:{sha}").resolve(PreviewKey.branch("acme/shop", "Main"), SHA, null);
-    assertThat(path).matches("ghcr\\.io/acme/main-[0-9a-f]{10}:" + SHA);
+    assertThat(path).matches("ghcr\\.io/acme/main-[0-9a-f]{16}:" + SHA);
     assertThat(ImageTemplate.referenceProblem(path)).isNull();
   }
 

@@ -19,8 +19,8 @@ class NamesTest {
 
   @Test
   void wellFormedTextKeepsItsHash() {
-    assertThat(Names.hash(PreviewKey.pr("acme/shop", 42))).isEqualTo("191559f595");
-    assertThat(Names.dnsLabel(PreviewKey.pr("acme/shop", 42))).isEqualTo("shop-pr-42-191559f595");
+    assertThat(Names.hash(PreviewKey.pr("acme/shop", 42))).isEqualTo("191559f595daf6a8");
+    assertThat(Names.dnsLabel(PreviewKey.pr("acme/shop", 42))).isEqualTo("shop-pr-42-191559f595daf6a8");
   }
 
   @Test
@@ -38,7 +38,7 @@ class NamesTest {
 
     String name = Names.docker(key, part);
 
-    assertThat(name).startsWith("preview-shop-pr-42-" + Names.hash(key) + "-drop-tabl-")
+    assertThat(name).startsWith("preview-shop-pr-42-" + Names.hash(key) + "-dro-")
         .hasSizeLessThanOrEqualTo(63).matches(NamesPropertiesTest.DNS_LABEL);
     assertThat(Names.docker(key, part + "x")).isNotEqualTo(name);
     assertThat(Names.docker(key, "redis")).isEqualTo("preview-shop-pr-42-" + Names.hash(key) + "-redis");

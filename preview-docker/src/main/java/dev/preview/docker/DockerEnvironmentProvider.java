@@ -124,7 +124,38 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   public static DockerEnvironmentProvider create(ProviderContext context) {
     Objects.requireNonNull(context, "context");
     DockerSettings s = DockerSettings.from(context.config());
+    refuseLeakyLoggers(LoggerFactory::getLogger);
     return new DockerEnvironmentProvider(s, Engine.client(s), context.installation());
+  }
+
+  /**
+   * Vendor loggers that, at DEBUG, write what goes to the engine: docker-java logs every command
+   * object ({@code Cmd: CreateContainerCmdImpl[... env=[STRIPE_KEY=...]]}), Apache HttpClient 5 logs
+   * the request bodies ({@code wire}: the container's env) and headers ({@code headers}:
+   * {@code X-Registry-Auth}, the registry password). The Docker API takes the env in the create
+   * request, so the secrets cannot be kept out of it: these loggers must stay above DEBUG.
+   */
+  static final List<String> LEAKY_LOGGERS = List.of(
+      "com.github.dockerjava.core.command.AbstrDockerCmd",
+      "org.apache.hc.client5.http.wire",
+      "org.apache.hc.client5.http.headers");
+
+  /**
+   * Refuses to build the provider while one of {@link #LEAKY_LOGGERS} logs at DEBUG: it would write
+   * every preview's secrets to the log. Checked through slf4j, whatever the binding.
+   *
+   * @throws dev.preview.spi.ConfigurationException naming the loggers and how to turn them down
+   */
+  static void refuseLeakyLoggers(java.util.function.Function<String, Logger> loggers) {
+    List<String> on = LEAKY_LOGGERS.stream().filter(n -> loggers.apply(n).isDebugEnabled()).toList();
+    if (!on.isEmpty()) {
+      throw new dev.preview.spi.ConfigurationException("environment: the logger(s) " + String.join(", ", on)
+          + " log at DEBUG, which writes every container's create request (its env: every secret) or the"
+          + " registry credentials to the log; set com.github.dockerjava and org.apache.hc to INFO or above in"
+          + " the logging config (slf4j-simple: -Dorg.slf4j.simpleLogger.log.com.github.dockerjava=info"
+          + " -Dorg.slf4j.simpleLogger.log.org.apache.hc=info; logback: <logger name=\"com.github.dockerjava\""
+          + " level=\"INFO\"/> and <logger name=\"org.apache.hc\" level=\"INFO\"/>)");
+    }
   }
 
   /** The installation whose previews this provider runs and sees. */
@@ -208,10 +239,13 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       engine.call("creating network " + name, () -> docker.createNetworkCmd().withName(name).withDriver("bridge")
           .withCheckDuplicate(true).withLabels(labels(spec, "network", false)).exec());
     } catch (ProviderException e) {
-      // Two runs for one key are never concurrent, so a conflict is a leftover of an earlier crash.
+      // Two runs for one key are never concurrent, so a conflict is a leftover of an earlier crash,
+      // unless the name is another preview's (then joining it would let this PR reach that one's services).
       if (e.httpStatus().orElse(0) != 409) {
         throw e;
       }
+      Network existing = engine.call("inspecting network " + name, () -> docker.inspectNetworkCmd().withNetworkId(name).exec());
+      requireOwn(spec.key(), "network", name, existing.getLabels());
     }
     return name;
   }
@@ -243,7 +277,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     for (DockerSettings.Service svc : settings.services.values()) {
       String image = ensureImage(svc.image());
       String hash = hash("service", svc.name(), imageId(image), svc.command().toString(), new TreeMap<>(svc.env()).toString(),
-          new TreeMap<>(svc.secrets()).keySet().toString(), svc.volumes().toString(),
+          new TreeMap<>(svc.secrets()).keySet().toString(), String.valueOf(spec.secretsWithheld()), svc.volumes().toString(),
           DockerSettings.merge(svc.resources(), settings.resources).toString(), settings.restart, network);
       List<Container> mine = existing.stream().filter(c -> svc.name().equals(c.getLabels().get(SERVICE))).toList();
       Container current = mine.isEmpty() ? null : mine.get(0);
@@ -252,7 +286,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       boolean resetData = current != null && !settings.keepServiceData
           && !spec.revision().equals(current.getLabels().get(Labels.REVISION));
       if (current != null && hash.equals(current.getLabels().get(SPEC_HASH)) && !resetData
-          && envMatches(current.getId(), serviceEnv(svc))) {
+          && envMatches(current.getId(), serviceEnv(svc, spec))) {
         startIfStopped(current);
         continue;
       }
@@ -274,7 +308,9 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       String volume = dockerName(key, svc.name() + "-data" + i);
       Map<String, String> labels = labels(spec, "volume", false);
       labels.put(SERVICE, svc.name());
-      engine.call("creating volume " + volume, () -> docker.createVolumeCmd().withName(volume).withLabels(labels).exec());
+      // Creating a volume whose name exists returns the existing one: it must be this preview's own.
+      var made = engine.call("creating volume " + volume, () -> docker.createVolumeCmd().withName(volume).withLabels(labels).exec());
+      requireOwn(key, "volume", volume, made.getLabels());
       binds.add(new Bind(volume, new Volume(svc.volumes().get(i))));
     }
     Map<String, String> labels = labels(spec, "service", true);
@@ -283,18 +319,21 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     HostConfig host = hostConfig(DockerSettings.merge(svc.resources(), settings.resources))
         .withNetworkMode(network).withBinds(binds);
     CreateContainerCmd cmd = docker.createContainerCmd(image).withName(name).withHostName(svc.name())
-        .withAliases(svc.name()).withLabels(labels).withEnv(serviceEnv(svc)).withHostConfig(host);
+        .withAliases(svc.name()).withLabels(labels).withEnv(serviceEnv(svc, spec)).withHostConfig(host);
     if (!svc.command().isEmpty()) {
       cmd.withCmd(svc.command());
     }
-    String id = createContainer(name, cmd);
+    String id = createContainer(key, name, cmd);
     start(id, "service " + svc.name() + " of " + key);
   }
 
-  private static List<String> serviceEnv(DockerSettings.Service svc) {
+  /** A companion's env: its secrets only when the policy gives this preview secrets (never to a fork PR's). */
+  private static List<String> serviceEnv(DockerSettings.Service svc, EnvironmentSpec spec) {
     List<String> env = new ArrayList<>();
     svc.env().forEach((k, v) -> env.add(k + "=" + v));
-    svc.secrets().forEach((k, v) -> env.add(k + "=" + v.reveal()));
+    if (!spec.secretsWithheld()) {
+      svc.secrets().forEach((k, v) -> env.add(k + "=" + v.reveal()));
+    }
     return env;
   }
 
@@ -335,7 +374,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       cmd.withEntrypoint(spec.command().get(0));
       cmd.withCmd(spec.command().subList(1, spec.command().size()));
     }
-    String id = createContainer(name, cmd);
+    String id = createContainer(key, name, cmd);
     checkpoint.accept("app-created");
     if (apps.isEmpty()) {
       start(id, "app of " + key);
@@ -450,11 +489,21 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
         .withRetries(h.retries()).withStartPeriod(h.startPeriod().toNanos());
   }
 
-  private String createContainer(String name, CreateContainerCmd cmd) {
+  private String createContainer(PreviewKey key, String name, CreateContainerCmd cmd) {
     try {
       return cmd.exec().getId();
     } catch (ConflictException e) {
-      // A container of that name is left over from an interrupted run and was not adopted: replace it.
+      // A container of that name is left over from an interrupted run and was not adopted: replace it,
+      // if it is this preview's (never another preview's whose name met ours).
+      InspectContainerResponse existing;
+      try {
+        existing = docker.inspectContainerCmd(name).exec();
+      } catch (NotFoundException gone) {
+        existing = null;
+      }
+      if (existing != null) {
+        requireOwn(key, "container", name, existing.getConfig() == null ? null : existing.getConfig().getLabels());
+      }
       remove(name);
       return engine.call("creating container " + name, () -> cmd.exec().getId());
     } catch (NotFoundException e) {
@@ -1058,6 +1107,25 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
         throw engine.failure("removing volume " + v.getName(), e);
       }
     }
+  }
+
+  /**
+   * Refuses to use (join, mount, replace) a resource that is not {@code key}'s own in this
+   * installation: a name shared with another preview (two keys whose names met, by a hash collision
+   * or a name made by hand) must never let one preview reach another's network, data or companions.
+   */
+  private void requireOwn(PreviewKey key, String kind, String name, Map<String, String> labels) {
+    Map<String, String> l = labels == null ? Map.of() : labels;
+    if (installation.owns(l) && key.id().equals(l.get(Labels.KEY))) {
+      return;
+    }
+    String owner = !Labels.isManaged(l) ? "is not managed by preview"
+        : "belongs to preview " + l.getOrDefault(Labels.KEY, "(no key)") + " of instance "
+            + l.getOrDefault(Labels.INSTANCE, "(none)");
+    throw new ProviderException(NAME, "the " + kind + " " + name + " that " + key.id() + " would use already exists and "
+        + owner + " (this is " + key.id() + " of instance " + installation.instance() + "); refusing to use it."
+        + " Two names met: remove that " + kind + " if it is a leftover, or give one of the installations another"
+        + " instance", false, 409, null);
   }
 
   /** Force removal: no stop grace period (busybox httpd as PID 1, for one, ignores SIGTERM). */

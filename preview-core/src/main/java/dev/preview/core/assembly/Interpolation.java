@@ -11,7 +11,8 @@ import java.util.regex.Pattern;
 /**
  * {@code ${NAME}}, {@code ${NAME:-default}} and {@code $${...}} (a literal {@code ${...}}) in every
  * string value of a parsed YAML tree. Problems name the path of the value and the variable, never
- * the value (it may be a secret).
+ * the value (it may be a secret); the values used are reported to the caller, who removes them from
+ * every later problem too ({@code got "${DB_PASSWORD}"}, never the password).
  */
 final class Interpolation {
   private static final Pattern NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
@@ -21,10 +22,19 @@ final class Interpolation {
   /** Paths whose value could not be resolved: later problems on them would only repeat this one. */
   private final Set<String> unresolved;
 
+  /** Told of every variable used and its value, so problems can be redacted of the values later. */
+  private final java.util.function.BiConsumer<String, String> used;
+
   Interpolation(Function<String, String> env, List<String> problems, Set<String> unresolved) {
+    this(env, problems, unresolved, (name, value) -> {});
+  }
+
+  Interpolation(Function<String, String> env, List<String> problems, Set<String> unresolved,
+      java.util.function.BiConsumer<String, String> used) {
     this.env = env;
     this.problems = problems;
     this.unresolved = unresolved;
+    this.used = used;
   }
 
   /** A copy of {@code node} (maps, lists, scalars) with every string interpolated. */
@@ -96,6 +106,7 @@ final class Interpolation {
       fail(path, "environment variable " + name + " is not set (set it, or give a default: ${" + name + ":-value})");
       return written;
     }
+    used.accept(name, value);
     return value;
   }
 

@@ -99,11 +99,11 @@ public final class PreviewAssembly {
       }
       List<String> all = new ArrayList<>(e.problems());
       all.addAll(sourceProblems);
-      throw new ConfigurationException(all);
+      throw new ConfigurationException(config.redact(all));
     }
     if (!sourceProblems.isEmpty()) {
       providers.close();
-      throw new ConfigurationException(sourceProblems);
+      throw new ConfigurationException(config.redact(sourceProblems));
     }
     var installation = config.installation();
     PreviewOrchestrator.Builder b = PreviewOrchestrator.builder()
@@ -114,7 +114,8 @@ public final class PreviewAssembly {
         .installation(installation)
         .buildSettings(config.build())
         .redeployMissing(config.redeployMissing())
-        .repositories(config.repository().map(List::of).orElse(List.of()));
+        .repositories(config.repository().map(List::of).orElse(List.of()))
+        .redactor(config.redactor());
     providers.database().ifPresent(b::database);
     providers.dns().ifPresent(b::dns);
     providers.pullRequests().ifPresent(b::pullRequests);

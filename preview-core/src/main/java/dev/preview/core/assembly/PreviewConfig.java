@@ -18,6 +18,7 @@ import dev.preview.spi.EnvironmentProvider;
 import dev.preview.spi.Installation;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.Redactor;
 import dev.preview.spi.ProviderNotFoundException;
 import dev.preview.spi.PullRequestSource;
 import dev.preview.spi.Resources;
@@ -103,6 +104,9 @@ public final class PreviewConfig {
   private final Installation installation;
   private final List<String> problems;
   private final Set<String> unresolved;
+  /** Removes every value interpolated from the environment from problems (see {@link #redact}). */
+  private final Redactor interpolated;
+  private final List<Secret> secrets;
 
   private PreviewConfig(Reader r) {
     this.source = r.source;
@@ -114,7 +118,9 @@ public final class PreviewConfig {
     this.redeployMissing = r.redeployMissing;
     this.build = r.build;
     this.sections = Map.copyOf(r.sections);
-    this.problems = List.copyOf(r.problems);
+    this.interpolated = r.interpolated.build();
+    this.secrets = List.copyOf(r.secrets);
+    this.problems = redact(r.problems);
     this.unresolved = Set.copyOf(r.unresolved);
     this.installation = r.installation();
   }
@@ -173,6 +179,31 @@ public final class PreviewConfig {
     return new PreviewConfig(r);
   }
 
+  /**
+   * {@code problems} without any value that came from an environment variable (it may be a secret):
+   * each such value of at least {@value Redactor#MIN_LENGTH} characters is shown as the reference
+   * written in the file ({@code ${DB_PASSWORD}}), and every secret of the config as {@code ******}.
+   */
+  List<String> redact(java.util.Collection<String> problems) {
+    Redactor r = interpolated.plus(redactor());
+    return problems.stream().map(r::redact).toList();
+  }
+
+  /**
+   * Every secret of this config: {@code app.secrets}, {@code build.token}, and each value a provider
+   * read as a secret from its section (known once {@link #createProviders} has built it). The
+   * orchestrator keeps them out of every PR status, log line and listener message.
+   */
+  public Redactor redactor() {
+    Redactor.Builder b = Redactor.builder();
+    if (app != null) {
+      b.secrets(app.secrets());
+    }
+    secrets.forEach(b::secret);
+    sections.values().forEach(s -> s.secretsRead().forEach(b::secret));
+    return b.build();
+  }
+
   private static PreviewConfig strict(PreviewConfig c) {
     if (!c.problems.isEmpty()) {
       throw new ConfigurationException(c.problems);
@@ -212,7 +243,7 @@ public final class PreviewConfig {
         s -> registry.pullRequests(s, installation));
     if (!all.isEmpty() || env == null || notifier == null) {
       ConfiguredProviders.closeAll(created);
-      throw new ConfigurationException(all.isEmpty() ? List.of("environment: no provider could be built") : List.copyOf(all));
+      throw new ConfigurationException(all.isEmpty() ? List.of("environment: no provider could be built") : redact(all));
     }
     return new ConfiguredProviders(env, db, dns, notifier, prs);
   }
@@ -381,6 +412,10 @@ public final class PreviewConfig {
     private final Path baseDir;
     private final List<String> problems = new ArrayList<>();
     private final Set<String> unresolved = new LinkedHashSet<>();
+    /** Each value taken from the environment -> the reference it stands for, to redact problems with. */
+    private final Redactor.Builder interpolated = Redactor.builder();
+    /** Secrets read outside provider sections (build.token). */
+    private final List<Secret> secrets = new ArrayList<>();
     private String instance = DEFAULT_INSTANCE;
     private String repository;
     private AppTemplate app;
@@ -404,7 +439,8 @@ public final class PreviewConfig {
         return;
       }
       @SuppressWarnings("unchecked")
-      Map<String, Object> resolved = (Map<String, Object>) new Interpolation(env, problems, unresolved).resolve(root, "");
+      Map<String, Object> resolved = (Map<String, Object>) new Interpolation(env, problems, unresolved,
+          (name, value) -> interpolated.value(value, "${" + name + "}")).resolve(root, "");
       for (String key : resolved.keySet()) {
         if (!TOP_LEVEL_KEYS.contains(key)) {
           add(key + ": unknown key (known here: " + String.join(", ", TOP_LEVEL_KEYS) + ")");
@@ -817,7 +853,7 @@ public final class PreviewConfig {
     }
 
     private BuildSettings build(Map<String, Object> raw) {
-      ProviderConfig c = ProviderConfig.of("build", raw);
+      ProviderConfig c = ProviderConfig.of("build", raw).onSecretRead(secrets::add);
       BuildSettings.Builder b = BuildSettings.builder();
       String from = c.choice("from", "image", "image", "source");
       b.from(BuildSettings.From.valueOf(from.toUpperCase(Locale.ROOT)));

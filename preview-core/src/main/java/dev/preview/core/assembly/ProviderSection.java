@@ -1,6 +1,7 @@
 package dev.preview.core.assembly;
 
 import dev.preview.spi.ProviderConfig;
+import dev.preview.spi.Secret;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -14,7 +15,7 @@ import java.util.Set;
  * <p>{@link #config()} returns a <em>fresh</em> {@link ProviderConfig} on every call (with
  * {@code provider} already marked as read), because a {@code ProviderConfig} remembers what was read
  * and the problems found: creating a provider twice from one section must not report stale problems.
- * Immutable; {@link #toString()} lists keys, never values (they may be secrets).
+ * Immutable but for {@link #secretsRead()}; {@link #toString()} lists keys, never values (they may be secrets).
  */
 public final class ProviderSection {
   private final ProviderKind kind;
@@ -22,6 +23,8 @@ public final class ProviderSection {
   private final String path;
   private final Map<String, Object> values;
   private final boolean reportUnknownKeys;
+  /** Every secret a provider read from {@link #config()}: kept out of PRs and logs by the orchestrator. */
+  private final java.util.List<Secret> secretsRead = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   private ProviderSection(ProviderKind kind, String provider, String path, Map<String, ?> values,
       boolean reportUnknownKeys) {
@@ -80,7 +83,11 @@ public final class ProviderSection {
    * they reach the provider through {@link dev.preview.spi.ProviderContext#installation()}.
    */
   public ProviderConfig config() {
-    ProviderConfig c = ProviderConfig.of(path, values);
+    ProviderConfig c = ProviderConfig.of(path, values).onSecretRead(secret -> {
+      if (!secretsRead.contains(secret)) {
+        secretsRead.add(secret);
+      }
+    });
     c.ignore("provider");
     if (kind == ProviderKind.DNS) {
       c.ignore("target", "ttl");
@@ -89,6 +96,11 @@ public final class ProviderSection {
       c.ignore(values.keySet().toArray(String[]::new));
     }
     return c;
+  }
+
+  /** The secrets that providers built from this section have read so far (tokens, passwords). */
+  public java.util.List<Secret> secretsRead() {
+    return java.util.List.copyOf(secretsRead);
   }
 
   @Override

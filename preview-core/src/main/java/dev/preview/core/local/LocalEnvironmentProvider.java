@@ -13,6 +13,7 @@ import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
 import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderException;
+import dev.preview.spi.Redactor;
 import dev.preview.spi.Secret;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -31,7 +32,6 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -51,6 +51,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -103,11 +104,14 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
   private final Duration startCheck;
   private final Clock clock;
   private final Installation installation;
+  /** Whose uid the apps run as: this JVM's (null), one fixed user, or one uid per preview. */
+  private final @Nullable User user;
   /** Appended to file names of an instance other than {@code default}; empty for it. */
   private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-  private final SecureRandom random = new SecureRandom();
   /** Last spec applied per key: the only place secrets are kept, for a {@link #resume}. */
   private final Map<PreviewKey, EnvironmentSpec> lastSpecs = new ConcurrentHashMap<>();
+  /** Uids handed out by this instance, so two previews started at once never get the same one. */
+  private final Map<PreviewKey, Integer> uidsHandedOut = new java.util.HashMap<>();
   /** Ports handed out by this instance, so two previews started at once never get the same one. */
   private final Set<Integer> handedOut = ConcurrentHashMap.newKeySet();
 
@@ -121,6 +125,7 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     this.startCheck = b.startCheck;
     this.installation = b.installation;
     this.clock = b.clock != null ? b.clock : b.installation.clock();
+    this.user = b.user;
   }
 
   public static Builder builder() {
@@ -152,14 +157,13 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
           + " e.g. command: [\"java\", \"-jar\", \"app.jar\"]", false);
     }
     Optional<LocalState> current = readForWrite(key);
-    lastSpecs.put(key, spec);
-    String salt = current.map(LocalState::salt).orElseGet(this::newSalt);
+    EnvironmentSpec known = lastSpecs.put(key, spec);
     Path dir = dir(spec);
-    String fingerprint = fingerprint(spec, command, dir, salt);
+    String fingerprint = fingerprint(spec, command, dir);
     if (current.isPresent()) {
       LocalState s = stopPrevious(current.get());
       if (!s.suspended() && live(s).isPresent() && s.revision().equals(spec.revision())
-          && fingerprint.equals(s.fingerprint())) {
+          && fingerprint.equals(s.fingerprint()) && sameSecrets(known, spec)) {
         Map<String, String> labels = labels(spec);
         if (!s.labels().equals(labels)) {
           s = s.withLabels(labels, now());
@@ -178,8 +182,7 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
       }
     });
     Map<String, String> secretless = new TreeMap<>(spec.env());
-    return start(key, spec.revision(), command, dir, secretless, spec.secrets(), labels(spec), fingerprint, salt,
-        previous);
+    return start(key, spec.revision(), command, dir, secretless, spec.secrets(), labels(spec), fingerprint, previous);
   }
 
   /** The spec's build context (the PR's checkout, with {@code build.from: source}), else {@link Builder#workDir}. */
@@ -219,6 +222,9 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
   @Override
   public void delete(PreviewKey key) {
     lastSpecs.remove(key);
+    synchronized (uidsHandedOut) {
+      uidsHandedOut.remove(key);
+    }
     Optional<LocalState> state = read(key);
     if (state.isEmpty()) {
       if (readFile(stateFile(key)).isEmpty()) {
@@ -268,29 +274,58 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
       }
       secrets = spec.secrets();
     }
-    return start(key, s.revision(), s.command(), s.workDir() == null ? workDir : Path.of(s.workDir()), s.env(), secrets, s.labels(), s.fingerprint(), s.salt(),
-        new ArrayList<>());
+    return start(key, s.revision(), s.command(), s.workDir() == null ? workDir : Path.of(s.workDir()), s.env(), secrets,
+        s.labels(), s.fingerprint(), new ArrayList<>());
   }
 
+  /** The last lines of the app's output, without the secrets this instance gave it. */
   @Override
   public List<String> logs(PreviewKey key, int lines) {
-    return tail(logFile(key), lines);
+    EnvironmentSpec spec = lastSpecs.get(key);
+    List<String> tail = tail(logFile(key), lines);
+    return spec == null ? tail : Redactor.of(spec.secrets()).redact(tail);
+  }
+
+  /**
+   * Rewrites a stopped app's log without the secret values it printed (an app that dumps its env on
+   * a crash). The log of a running app is the app's own output as written, in the mode 700
+   * state directory: {@link #logs} redacts what it returns.
+   */
+  private static void redactFile(Path log, Redactor secrets) {
+    if (secrets.isEmpty() || !Files.isRegularFile(log)) {
+      return;
+    }
+    try {
+      String text = Files.readString(log, StandardCharsets.UTF_8);
+      String clean = secrets.redact(text);
+      if (!clean.equals(text)) {
+        Path tmp = log.resolveSibling(log.getFileName() + ".tmp");
+        Files.writeString(tmp, clean, StandardCharsets.UTF_8);
+        Files.move(tmp, log, StandardCopyOption.REPLACE_EXISTING);
+      }
+    } catch (IOException | java.io.UncheckedIOException e) {
+      LOG.warn("local: cannot redact {}: {}; removing it", log, e.getMessage());
+      deleteQuietly(log);
+    }
   }
 
   private Environment start(PreviewKey key, String revision, List<String> command, Path dir, Map<String, String> env,
-      Map<String, Secret> secrets, Map<String, String> labels, String fingerprint, String salt,
-      List<LocalState.Proc> previous) {
+      Map<String, Secret> secrets, Map<String, String> labels, String fingerprint, List<LocalState.Proc> previous) {
     ensureStateDir();
+    Integer uid = uid(key);
+    if (uid != null && !dir.equals(workDir)) {
+      own(dir, uid); // the preview's own checkout (build.from: source): its user may write there, no one else
+    }
     int port = freePort();
     Path log = logFile(key);
-    LocalState starting = new LocalState(key.id(), installation.instance(), revision, fingerprint, salt, 0, null, port,
+    LocalState starting = new LocalState(key.id(), installation.instance(), revision, fingerprint, 0, null, port,
         "http://" + host + ":" + port + "/", labels, command, dir.toString(), log.toString(), env,
-        List.copyOf(new TreeMap<>(secrets).keySet()), false, previous, now());
+        List.copyOf(new TreeMap<>(secrets).keySet()), false, previous, now(), uid);
     write(starting);
     appendLog(log, "--- preview: starting revision " + revision + " on port " + port + " at " + now() + " ---");
     Process process;
     try {
-      process = processBuilder(command, dir, env, secrets, port, starting.url(), log).start();
+      process = processBuilder(command, dir, env, secrets, port, starting.url(), log, uid).start();
     } catch (IOException e) {
       handedOut.remove(port);
       stopPrevious(starting);
@@ -303,7 +338,7 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     LocalState running = starting.withProcess(process.pid(), startedAt, now());
     write(running);
     try {
-      awaitStarted(key, process, port, command, dir, log);
+      awaitStarted(key, process, port, command, dir, log, Redactor.of(secrets));
     } finally {
       handedOut.remove(port);
       running = stopPrevious(running);
@@ -313,8 +348,16 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
   }
 
   private ProcessBuilder processBuilder(List<String> command, Path dir, Map<String, String> env,
-      Map<String, Secret> secrets, int port, String url, Path log) {
-    ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile());
+      Map<String, Secret> secrets, int port, String url, Path log, Integer uid) {
+    List<String> argv = command;
+    if (uid != null) {
+      // Its own uid: no other preview (nor the server) can read its /proc/PID/environ, signal it or
+      // write its files. setpriv execs the app, so the PID recorded is the app's.
+      argv = new ArrayList<>(List.of(SETPRIV, "--reuid=" + uid, "--regid=" + user.gid(uid), "--clear-groups",
+          "--no-new-privs", "--"));
+      argv.addAll(command);
+    }
+    ProcessBuilder pb = new ProcessBuilder(argv).directory(dir.toFile());
     Map<String, String> penv = pb.environment();
     penv.keySet().retainAll(inheritEnv);
     penv.putAll(env);
@@ -331,10 +374,12 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
    * Returns once the app accepts connections on its port, or {@link Builder#startCheck} has passed
    * with the process alive (the caller's readiness gate takes over); throws if it exits first.
    */
-  private void awaitStarted(PreviewKey key, Process process, int port, List<String> command, Path dir, Path log) {
+  private void awaitStarted(PreviewKey key, Process process, int port, List<String> command, Path dir, Path log,
+      Redactor secrets) {
     long deadline = System.nanoTime() + startCheck.toNanos();
     while (true) {
       if (!process.isAlive()) {
+        redactFile(log, secrets); // an app that printed its env and died leaves no secret at rest
         throw exitedAtOnce(key, process, command, dir, log);
       }
       if (accepts(port)) {
@@ -416,6 +461,78 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
       throw new ProviderException(NAME, "could not stop the old process(es) " + left + " of " + s.key(), true);
     }
     return cleared;
+  }
+
+  /** setpriv of util-linux: sets the uid, gid and groups, then execs the app. */
+  static final String SETPRIV = "/usr/bin/setpriv";
+
+  /**
+   * The uid {@code key}'s app runs as: null without {@code environment.user}; the fixed one; or, with
+   * {@code auto}, the one its state file records, else the lowest of the range that no state file in
+   * the state directory (of any instance) records and no start of this instance holds.
+   */
+  private @Nullable Integer uid(PreviewKey key) {
+    if (user == null) {
+      return null;
+    }
+    if (user.fixedUid() != null) {
+      return user.fixedUid();
+    }
+    Optional<LocalState> mine = readFile(stateFile(key));
+    if (mine.isPresent() && mine.get().uid() != null) {
+      return mine.get().uid();
+    }
+    synchronized (uidsHandedOut) {
+      Set<Integer> taken = new java.util.HashSet<>(uidsHandedOut.values());
+      try (DirectoryStream<Path> files = Files.newDirectoryStream(stateDir, "*.json")) {
+        for (Path f : files) {
+          readFile(f).map(LocalState::uid).ifPresent(taken::add);
+        }
+      } catch (IOException e) {
+        throw new ProviderException(NAME, "cannot list state directory " + stateDir + ": " + e.getMessage(), true, e);
+      }
+      for (int u = user.low(); u <= user.high(); u++) {
+        if (!taken.contains(u)) {
+          uidsHandedOut.put(key, u);
+          return u;
+        }
+      }
+    }
+    throw new ProviderException(NAME, "no free uid for " + key.id() + ": every uid of environment.uids ("
+        + user.low() + "-" + user.high() + ") is taken by a preview in " + stateDir
+        + "; widen the range or remove previews", true);
+  }
+
+  /** Makes {@code dir} (recursively) owned by {@code uid}, so the preview's user can work in its own checkout. */
+  private void own(Path dir, int uid) {
+    try (java.util.stream.Stream<Path> all = Files.walk(dir)) {
+      for (Path p : (Iterable<Path>) all::iterator) {
+        Files.setAttribute(p, "unix:uid", uid, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        Files.setAttribute(p, "unix:gid", user.gid(uid), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+      }
+    } catch (IOException | UnsupportedOperationException e) {
+      throw new ProviderException(NAME, "cannot give " + dir + " to uid " + uid + " (environment.user): "
+          + e.getMessage(), false, e);
+    }
+  }
+
+  /** This JVM's uid, or -1 where the file system does not tell. */
+  static int currentUid() {
+    try {
+      return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
+  /**
+   * {@code environment.user}: {@code auto} (one uid per preview from {@code environment.uids}) or a
+   * fixed {@code uid[:gid]}.
+   */
+  record User(@Nullable Integer fixedUid, @Nullable Integer fixedGid, int low, int high) {
+    int gid(int uid) {
+      return fixedUid != null && fixedGid != null ? fixedGid : uid;
+    }
   }
 
   private void stopCurrent(LocalState s) {
@@ -577,21 +694,31 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     return new ProviderException(NAME, "no environment for " + key.id() + " in " + stateDir, false);
   }
 
-  private String newSalt() {
-    byte[] b = new byte[16];
-    random.nextBytes(b);
-    return HexFormat.of().formatHex(b);
+  /**
+   * Whether the secrets of {@code spec} are those the running process got. Only this instance's
+   * memory can tell: the state file holds no secret nor anything derived from one (a hash would let
+   * its reader confirm a guessed secret offline). A new instance (after a restart) that applies a
+   * spec with secrets therefore restarts the app once.
+   */
+  private static boolean sameSecrets(EnvironmentSpec known, EnvironmentSpec spec) {
+    if (spec.secrets().isEmpty()) {
+      return true;
+    }
+    return known != null && known.revision().equals(spec.revision()) && known.secrets().equals(spec.secrets());
   }
 
-  /** Tells whether a re-apply changes anything, without storing a secret value in the state file. */
-  private String fingerprint(EnvironmentSpec spec, List<String> command, Path dir, String salt) {
+  /**
+   * Tells whether a re-apply changes anything but the secret values: SHA-256 of the command, working
+   * directory, hostname, plain env, flags and the secret NAMES. Nothing in it depends on a secret's value.
+   */
+  private static String fingerprint(EnvironmentSpec spec, List<String> command, Path dir) {
     try {
       MessageDigest md = MessageDigest.getInstance("SHA-256");
-      StringBuilder sb = new StringBuilder(salt).append('\0');
+      StringBuilder sb = new StringBuilder();
       sb.append(command).append('\0').append(dir).append('\0').append(spec.hostname()).append('\0');
       new TreeMap<>(spec.env()).forEach((k, v) -> sb.append(k).append('=').append(v).append('\0'));
       sb.append("flags=").append(new TreeMap<>(spec.flags())).append('\0');
-      new TreeMap<>(spec.secrets()).forEach((k, v) -> sb.append(k).append('=').append(v.reveal()).append('\0'));
+      sb.append("secrets=").append(new TreeMap<>(spec.secrets()).keySet()).append('\0');
       return HexFormat.of().formatHex(md.digest(sb.toString().getBytes(StandardCharsets.UTF_8)));
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
@@ -626,8 +753,23 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     private Duration startCheck = Duration.ofSeconds(2);
     private Installation installation = Installation.defaults();
     private Clock clock;
+    private String userSpec;
+    private String uidRange = DEFAULT_UIDS;
+    private User user;
 
     private Builder() {}
+
+    /**
+     * Whose uid the apps run as, when this JVM runs as root: {@code auto} gives each preview its own
+     * uid (and gid) from {@link #uids}, so no preview can read another's {@code /proc/PID/environ}
+     * (its secrets), signal it or touch its files; {@code UID} or {@code UID:GID} runs every app as
+     * that one user (apart from the server, not from each other). Null or empty: this JVM's own user.
+     * Started through {@code setpriv} (util-linux) with no supplementary groups and no-new-privs.
+     */
+    public Builder user(String user) { this.userSpec = user; return this; }
+
+    /** The uids {@code user: auto} hands out, {@code LOW-HIGH} (default {@value #DEFAULT_UIDS}): no account may use them. */
+    public Builder uids(String range) { this.uidRange = Objects.requireNonNull(range, "uids"); return this; }
 
     /** Where the state files and logs live; created (mode 700) when first needed. */
     public Builder stateDir(Path dir) { this.stateDir = Objects.requireNonNull(dir, "stateDir"); return this; }
@@ -684,11 +826,53 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
       if (startCheck.isNegative()) {
         problems.add("environment.startCheck: must not be negative, e.g. 2s; got " + startCheck);
       }
+      user = null;
+      if (userSpec != null && !userSpec.isBlank()) {
+        user = parseUser(userSpec.trim(), uidRange, problems);
+        int me = currentUid();
+        if (user != null && me != 0) {
+          problems.add("environment.user: running the apps as another user needs this server to run as root"
+              + " (it runs as uid " + me + "); remove environment.user, or run the server as root");
+        } else if (user != null && !Files.isExecutable(Path.of(SETPRIV))) {
+          problems.add("environment.user: needs " + SETPRIV + " (util-linux) to start the apps as their user;"
+              + " install it (apt-get install util-linux) or remove environment.user");
+        }
+      }
       if (!problems.isEmpty()) {
         throw new ConfigurationException(problems);
       }
       return new LocalEnvironmentProvider(this);
     }
+  }
+
+  /** Default range of {@code environment.uids}. */
+  public static final String DEFAULT_UIDS = "2000000-2099999";
+
+  private static @Nullable User parseUser(String spec, String range, List<String> problems) {
+    java.util.regex.Matcher r = java.util.regex.Pattern.compile("(\\d{1,10})\\s*-\\s*(\\d{1,10})").matcher(range.trim());
+    long low = 0;
+    long high = -1;
+    if (r.matches()) {
+      low = Long.parseLong(r.group(1));
+      high = Long.parseLong(r.group(2));
+    }
+    if (!r.matches() || low < 1000 || high < low || high > Integer.MAX_VALUE) {
+      problems.add("environment.uids: must be a range LOW-HIGH of uids from 1000 up that no account uses, e.g. "
+          + DEFAULT_UIDS + "; got \"" + range + "\"");
+      return null;
+    }
+    if (spec.equalsIgnoreCase("auto")) {
+      return new User(null, null, (int) low, (int) high);
+    }
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,10})(?::(\\d{1,10}))?").matcher(spec);
+    if (!m.matches() || Long.parseLong(m.group(1)) == 0 || Long.parseLong(m.group(1)) > Integer.MAX_VALUE
+        || (m.group(2) != null && Long.parseLong(m.group(2)) > Integer.MAX_VALUE)) {
+      problems.add("environment.user: must be auto (one uid per preview) or a uid other than 0, optionally with"
+          + " a gid (UID or UID:GID, e.g. 1500:1500); got \"" + spec + "\"");
+      return null;
+    }
+    int uid = Integer.parseInt(m.group(1));
+    return new User(uid, m.group(2) == null ? uid : Integer.parseInt(m.group(2)), (int) low, (int) high);
   }
 
   /**
@@ -705,6 +889,8 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
    *   inheritEnv: [MAVEN_OPTS]     # more env vars of this JVM the apps inherit
    *   stopTimeout: 10s             # SIGTERM grace before SIGKILL
    *   startCheck: 2s               # how long apply watches for an immediate exit
+   *   user: auto                   # as root: each preview under its own uid (or UID[:GID] for all)
+   *   uids: 2000000-2099999        # the uids user: auto hands out
    * }</pre>
    *
    * <p>The instance and the clock come from the {@link Installation} of the context.
@@ -727,7 +913,9 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
           .command(config.strings("command"))
           .inheritEnv(config.strings("inheritEnv"))
           .stopTimeout(config.duration("stopTimeout", Duration.ofSeconds(10)))
-          .startCheck(config.duration("startCheck", Duration.ofSeconds(2)));
+          .startCheck(config.duration("startCheck", Duration.ofSeconds(2)))
+          .user(config.string("user", null))
+          .uids(config.string("uids", DEFAULT_UIDS));
       config.validate();
       return b.build();
     }

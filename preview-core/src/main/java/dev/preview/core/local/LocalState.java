@@ -6,15 +6,16 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What a state file holds about one preview's process. Never a secret: only the names of the
- * secrets, and a salted fingerprint of the whole spec that tells whether a re-apply changes anything.
+ * What a state file holds about one preview's process. Never a secret nor anything derived from
+ * one (no hash of a value: that would let a reader confirm a guessed secret offline): only the
+ * names of the secrets, and a fingerprint of the rest of the spec that tells whether a re-apply
+ * changes anything.
  *
  * @param key the {@link dev.preview.spi.PreviewKey#id()}
  * @param instance the {@link dev.preview.spi.Installation#instance()} that owns the file; null in files
  *     written before it was recorded (then no installation owns it)
  * @param revision the revision the current process runs
- * @param fingerprint salted SHA-256 of the spec's command, env, secrets, flags and hostname
- * @param salt random salt of the fingerprint
+ * @param fingerprint SHA-256 of the spec's command, plain env, secret names, flags and hostname
  * @param pid the current process, 0 when none (suspended, or written just before starting it)
  * @param startedAt the current process's start instant (ISO-8601), guards against PID reuse
  * @param port the port the app was told to listen on
@@ -28,6 +29,7 @@ import java.util.Map;
  * @param suspended whether it was stopped by a suspend
  * @param previous processes of an older revision still to be stopped (repaired by the next call)
  * @param updatedAt when this file was written (ISO-8601)
+ * @param uid the user id the process runs as with {@code environment.user} (null: this JVM's user)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -36,7 +38,6 @@ record LocalState(
     String instance,
     String revision,
     String fingerprint,
-    String salt,
     long pid,
     String startedAt,
     int port,
@@ -49,7 +50,8 @@ record LocalState(
     List<String> secretNames,
     boolean suspended,
     List<Proc> previous,
-    String updatedAt) {
+    String updatedAt,
+    Integer uid) {
 
   LocalState {
     labels = labels == null ? Map.of() : labels;
@@ -64,22 +66,22 @@ record LocalState(
   record Proc(long pid, String startedAt) {}
 
   LocalState withProcess(long newPid, String newStartedAt, String now) {
-    return new LocalState(key, instance, revision, fingerprint, salt, newPid, newStartedAt, port, url, labels, command,
-        workDir, logFile, env, secretNames, suspended, previous, now);
+    return new LocalState(key, instance, revision, fingerprint, newPid, newStartedAt, port, url, labels, command,
+        workDir, logFile, env, secretNames, suspended, previous, now, uid);
   }
 
   LocalState withPrevious(List<Proc> procs, String now) {
-    return new LocalState(key, instance, revision, fingerprint, salt, pid, startedAt, port, url, labels, command,
-        workDir, logFile, env, secretNames, suspended, procs, now);
+    return new LocalState(key, instance, revision, fingerprint, pid, startedAt, port, url, labels, command,
+        workDir, logFile, env, secretNames, suspended, procs, now, uid);
   }
 
   LocalState withSuspended(boolean s, String now) {
-    return new LocalState(key, instance, revision, fingerprint, salt, s ? 0 : pid, s ? null : startedAt, port, url, labels,
-        command, workDir, logFile, env, secretNames, s, previous, now);
+    return new LocalState(key, instance, revision, fingerprint, s ? 0 : pid, s ? null : startedAt, port, url, labels,
+        command, workDir, logFile, env, secretNames, s, previous, now, uid);
   }
 
   LocalState withLabels(Map<String, String> l, String now) {
-    return new LocalState(key, instance, revision, fingerprint, salt, pid, startedAt, port, url, l, command,
-        workDir, logFile, env, secretNames, suspended, previous, now);
+    return new LocalState(key, instance, revision, fingerprint, pid, startedAt, port, url, l, command,
+        workDir, logFile, env, secretNames, suspended, previous, now, uid);
   }
 }

@@ -67,4 +67,34 @@ class SecretsNeverPrintedTest {
     assertClean(t.getMessage());
     assertClean(c.problems());
   }
+
+  @Test
+  void aProblemAboutAnInterpolatedValueShowsTheReferenceNotTheValue() {
+    // Each of these keys quotes what it got; the values come from the environment and may be secrets.
+    Function<String, String> env = env("S1", "S3CR3T-one", "S2", "S3CR3T-two", "S3", "S3CR3T-three",
+        "S4", "S3CR3T-four", "S5", "S3CR3T-five", "STRIPE_KEY", STRIPE, "GITHUB_TOKEN", TOKEN);
+    String yaml = """
+        instance: "${S1}"
+        app: {image: x, port: "${S2}", secrets: {STRIPE_KEY: "${STRIPE_KEY}"}}
+        policy: {forks: "${S3}", ttl: "${S4}"}
+        environment: {provider: test-env, token: "${GITHUB_TOKEN}"}
+        scm: {provider: test-scm, token: "${GITHUB_TOKEN}", unknown: "${S5}"}
+        """;
+    PreviewConfig c = PreviewConfig.read(yaml, env, "preview.yaml");
+
+    Throwable t = catchThrowable(() -> c.createProviders(PreviewConfigTest.registry()));
+
+    assertThat(t.getMessage()).doesNotContain("S3CR3T").doesNotContain(STRIPE).doesNotContain(TOKEN)
+        .contains("${S2}").contains("${S3}").contains("${S4}");
+    assertThat(String.join("\n", c.problems())).doesNotContain("S3CR3T");
+  }
+
+  @Test
+  void theRedactorOfAConfigHoldsTheAppsSecretsAndEverySecretItsProvidersRead() {
+    PreviewConfig c = PreviewConfig.parse(YAML, ENV, "preview.yaml");
+    try (ConfiguredProviders p = c.createProviders(PreviewConfigTest.registry())) {
+      assertThat(c.redactor().redact("k=" + STRIPE + " e=" + ENV_TOKEN + " STRIPE_KEY=x"))
+          .isEqualTo("k=****** e=****** STRIPE_KEY=******");
+    }
+  }
 }

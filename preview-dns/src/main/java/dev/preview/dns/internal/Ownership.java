@@ -5,6 +5,7 @@ import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderException;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -47,6 +48,21 @@ public final class Ownership {
   /** The mark for records owned by {@code key} in this installation. */
   public String mark(PreviewKey key) {
     return HERITAGE + ',' + Labels.KEY + '=' + encode(key.id()) + ',' + Labels.INSTANCE + '=' + encode(instance);
+  }
+
+  /** Longest character-string of a TXT record (RFC 1035 3.3.14): a longer mark is split over several. */
+  public static final int TXT_STRING_MAX = 255;
+
+  /**
+   * {@code mark} as the character-strings of one TXT record, each at most {@value #TXT_STRING_MAX}
+   * characters (a mark is ASCII), to be joined back on reading: a long branch key gives a long mark.
+   */
+  public static List<String> txtStrings(String mark) {
+    List<String> out = new java.util.ArrayList<>();
+    for (int i = 0; i < mark.length(); i += TXT_STRING_MAX) {
+      out.add(mark.substring(i, Math.min(mark.length(), i + TXT_STRING_MAX)));
+    }
+    return out.isEmpty() ? List.of("") : List.copyOf(out);
   }
 
   /** What a mark says, if {@code text} is one of preview's (any instance, or none for a legacy mark). */

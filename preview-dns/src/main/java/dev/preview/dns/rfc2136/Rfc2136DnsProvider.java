@@ -493,7 +493,7 @@ public final class Rfc2136DnsProvider implements DnsProvider {
   }
 
   private static Record txt(Name n, String text) {
-    return new TXTRecord(n, DClass.IN, 60, text);
+    return new TXTRecord(n, DClass.IN, 60, Ownership.txtStrings(text));
   }
 
   private static String text(Record r) {

@@ -425,9 +425,12 @@ public final class Route53DnsProvider implements DnsProvider {
     return s.hasResourceRecords() ? s.resourceRecords().stream().map(ResourceRecord::value).toList() : List.of();
   }
 
-  /** Route 53 TXT values are character-strings in quotes; our marks hold no quote or backslash. */
+  /**
+   * Route 53 TXT values are character-strings in quotes, at most 255 characters each; our marks hold
+   * no quote or backslash. A longer mark (a long branch key) is several strings in one value.
+   */
   private static String quote(String text) {
-    return "\"" + text + "\"";
+    return "\"" + String.join("\" \"", Ownership.txtStrings(text)) + "\"";
   }
 
   private static String unquote(String value) {

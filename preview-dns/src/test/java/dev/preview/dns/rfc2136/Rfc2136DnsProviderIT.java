@@ -43,6 +43,26 @@ class Rfc2136DnsProviderIT {
   }
 
   @Test
+  void aBranchOf250CharactersGetsItsRecordAndAMarkSplitOverSeveralStrings() {
+    PreviewKey branch = PreviewKey.branch(key.repository(), "feature/" + "x".repeat(242));
+    // the hostname rule gives a valid name whatever the branch
+    String host = dev.preview.core.AppTemplate.builder().image("x").hostnameTemplate("{branch}." + Bind9.ZONE).build()
+        .hostname(branch);
+
+    dns.upsert(new DnsRecord(host, DnsRecord.Type.A, "192.0.2.12", 60, branch));
+
+    assertThat(Bind9.answers(host, Type.A)).containsExactly("192.0.2.12");
+    org.xbill.DNS.TXTRecord txt = (org.xbill.DNS.TXTRecord) Bind9.query("_preview." + host, Type.TXT)
+        .getSection(org.xbill.DNS.Section.ANSWER).get(0);
+    assertThat(txt.getStrings()).hasSizeGreaterThan(1).allMatch(s -> s.length() <= 255);
+    assertThat(String.join("", txt.getStrings())).contains(branch.branch());
+    assertThat(dns.list()).contains(new DnsRecord(host, DnsRecord.Type.A, "192.0.2.12", 60, branch));
+    dns.delete(host);
+    assertThat(Bind9.answers(host, Type.A)).isEmpty();
+    assertThat(Bind9.answers("_preview." + host, Type.TXT)).isEmpty();
+  }
+
+  @Test
   void upsertAgainReplacesValueTtlAndType() {
     String host = Bind9.freshHost("pr");
     dns.upsert(new DnsRecord(host, DnsRecord.Type.A, "192.0.2.10", 60, key));

@@ -142,6 +142,27 @@ class Route53DnsProviderTest {
   }
 
   @Test
+  void aMarkLongerThanOneTxtStringIsSentAsSeveralStringsOfOneValue() throws Exception {
+    PreviewKey longBranch = PreviewKey.branch("acme/shop", "feature/" + "x".repeat(242));
+    String mark = dev.preview.dns.internal.Ownership.of("default").mark(longBranch);
+    assertThat(mark).hasSizeGreaterThan(255);
+    Route53DnsProvider dns = builder().build();
+    server.enqueue(zones("example.com."));
+    server.enqueue(sets(null));
+    server.enqueue(changed("PENDING"));
+
+    dns.upsert(new DnsRecord(HOST, DnsRecord.Type.A, "192.0.2.10", 60, longBranch));
+
+    take("GET", "/2013-04-01/hostedzonesbyname");
+    takeListAt(HOST);
+    RecordedRequest post = take("POST", "/2013-04-01/hostedzone/" + ZONE_ID + "/rrset/");
+    String split = "&quot;" + mark.substring(0, 255) + "&quot; &quot;" + mark.substring(255) + "&quot;";
+    assertThat(post.getBody().utf8()).isEqualTo(batch("preview: upsert A " + HOST,
+        c("CREATE", set(HOST + ".", "A", 60, "192.0.2.10"))
+            + c("CREATE", set("_preview." + HOST + ".", "TXT", 300, split))));
+  }
+
+  @Test
   void updatesItsOwnRecordWithOneUpsertAndChangesTypeWithDeleteThenCreate() throws Exception {
     Route53DnsProvider dns = builder().hostedZoneId("/hostedzone/" + ZONE_ID).build();
     server.enqueue(sets(null, set(HOST + ".", "A", 60, "192.0.2.10"), markSet(MARK)));

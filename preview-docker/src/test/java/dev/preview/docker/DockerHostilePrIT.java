@@ -1,0 +1,196 @@
+package dev.preview.docker;
+
+import static dev.preview.docker.TestDocker.IMAGE;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.model.Container;
+import dev.preview.spi.EnvironmentSpec;
+import dev.preview.spi.Labels;
+import dev.preview.spi.Names;
+import dev.preview.spi.PreviewKey;
+import dev.preview.spi.ProviderException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What a hostile PR would try next on a Docker host: make its names meet another preview's (it must
+ * be refused, never adopt that one's network, companion or volume), and a fork PR's companions.
+ */
+class DockerHostilePrIT {
+  private final List<PreviewKey> made = new ArrayList<>();
+  private final List<Runnable> cleanup = new ArrayList<>();
+  private final List<DockerEnvironmentProvider> providers = new ArrayList<>();
+  private DockerClient docker;
+
+  @BeforeEach
+  void engine() {
+    docker = TestDocker.engine();
+  }
+
+  @AfterEach
+  void cleanUp() {
+    cleanup.forEach(r -> {
+      try {
+        r.run();
+      } catch (RuntimeException e) {
+        // already gone
+      }
+    });
+    DockerEnvironmentProvider p = provider(Map.of());
+    made.forEach(p::delete);
+    providers.forEach(DockerEnvironmentProvider::close);
+  }
+
+  private DockerEnvironmentProvider provider(Map<String, ?> extra) {
+    DockerEnvironmentProvider p = TestDocker.provider(extra);
+    providers.add(p);
+    return p;
+  }
+
+  private PreviewKey key(int pr) {
+    PreviewKey k = PreviewKey.pr("it/hostile-" + UUID.randomUUID().toString().substring(0, 8), pr);
+    made.add(k);
+    return k;
+  }
+
+  private static EnvironmentSpec.Builder spec(PreviewKey key, String revision) {
+    return EnvironmentSpec.builder(key, revision).image(IMAGE).port(8080).healthPath("/health")
+        .labels(Labels.ownership(key, revision));
+  }
+
+  /** K1's labels on a resource named as K2's would be: what a collision of their names gives. */
+  private Map<String, String> victimLabels(PreviewKey victim) {
+    return docker.inspectNetworkCmd().withNetworkId(Names.docker(victim)).exec().getLabels();
+  }
+
+  @Test
+  void aNetworkNamedLikeOursButAnotherPreviewsIsRefused() {
+    DockerEnvironmentProvider p = provider(TestDocker.cacheService());
+    PreviewKey victim = key(1);
+    PreviewKey attacker = key(2);
+    p.apply(spec(victim, "r1").build());
+    String name = Names.docker(attacker);
+    docker.createNetworkCmd().withName(name).withDriver("bridge").withLabels(victimLabels(victim)).exec();
+    cleanup.add(() -> docker.removeNetworkCmd(name).exec());
+
+    assertThatThrownBy(() -> p.apply(spec(attacker, "r2").build()))
+        .isInstanceOf(ProviderException.class)
+        .hasMessageContaining("the network " + name + " that " + attacker.id() + " would use already exists")
+        .hasMessageContaining("belongs to preview " + victim.id())
+        .hasMessageContaining("refusing to use it");
+    assertThat(TestDocker.leftovers(attacker.id())).as("nothing of the attacker was created").isEmpty();
+  }
+
+  @Test
+  void aVolumeNamedLikeOursButAnotherPreviewsIsNeverMounted() {
+    DockerEnvironmentProvider p = provider(TestDocker.cacheService());
+    PreviewKey victim = key(1);
+    PreviewKey attacker = key(2);
+    p.apply(spec(victim, "r1").build());
+    String volume = p.dockerName(attacker, "cache-data0");
+    Map<String, String> labels = new java.util.LinkedHashMap<>(victimLabels(victim));
+    labels.put(DockerEnvironmentProvider.ROLE, "volume");
+    docker.createVolumeCmd().withName(volume).withLabels(labels).exec();
+    cleanup.add(() -> docker.removeVolumeCmd(volume).exec());
+
+    assertThatThrownBy(() -> p.apply(spec(attacker, "r2").build()))
+        .isInstanceOf(ProviderException.class)
+        .hasMessageContaining("the volume " + volume).hasMessageContaining("belongs to preview " + victim.id());
+    List<Container> mounting = docker.listContainersCmd().withShowAll(true)
+        .withVolumeFilter(List.of(volume)).exec();
+    assertThat(mounting).as("no container mounts the victim's volume").isEmpty();
+  }
+
+  @Test
+  void aContainerNamedLikeOursButAnotherPreviewsIsNotReplaced() {
+    DockerEnvironmentProvider p = provider(TestDocker.cacheService());
+    PreviewKey victim = key(1);
+    PreviewKey attacker = key(2);
+    p.apply(spec(victim, "r1").build());
+    String name = p.dockerName(attacker, "svc-cache");
+    Map<String, String> labels = new java.util.LinkedHashMap<>(victimLabels(victim));
+    labels.put(DockerEnvironmentProvider.ROLE, "service");
+    String planted = docker.createContainerCmd(IMAGE).withName(name).withLabels(labels).exec().getId();
+    cleanup.add(() -> docker.removeContainerCmd(planted).withForce(true).exec());
+
+    assertThatThrownBy(() -> p.apply(spec(attacker, "r2").build()))
+        .isInstanceOf(ProviderException.class)
+        .hasMessageContaining("the container " + name).hasMessageContaining("belongs to preview " + victim.id());
+    assertThat(docker.inspectContainerCmd(name).exec().getId()).as("the victim's container is still there").isEqualTo(planted);
+  }
+
+  @Test
+  void aForkPrsCompanionsGetNoSecretsEither() {
+    DockerEnvironmentProvider p = provider(Map.of("services", Map.of("cache", Map.of("image", IMAGE,
+        "env", Map.of("MODE", "cache"), "secrets", Map.of("CACHE_PASSWORD", "svc-secret-123456")))));
+    PreviewKey key = key(1);
+
+    p.apply(spec(key, "r1").withholdSecrets().build());
+    assertThat(companionEnv(p, key)).contains("MODE=cache").noneMatch(e -> e.startsWith("CACHE_PASSWORD="));
+
+    // positive control: a trusted PR's companion has it; a later fork-like spec takes it away again
+    p.apply(spec(key, "r1").build());
+    assertThat(companionEnv(p, key)).contains("CACHE_PASSWORD=svc-secret-123456");
+    p.apply(spec(key, "r1").withholdSecrets().build());
+    assertThat(companionEnv(p, key)).noneMatch(e -> e.startsWith("CACHE_PASSWORD="));
+  }
+
+  private List<String> companionEnv(DockerEnvironmentProvider p, PreviewKey key) {
+    return Arrays.asList(docker.inspectContainerCmd(p.dockerName(key, "svc-cache")).exec().getConfig().getEnv());
+  }
+
+  /**
+   * The network attacks a reviewer tries next. Denied: another preview's network (see
+   * {@code DockerProviderIT.previewsCannotReachEachOtherByNameOrAddress}) and a container on the
+   * default bridge (Docker's isolation between bridge networks). NOT denied, and documented in the
+   * README: a host service listening on 0.0.0.0 answers on the preview network's gateway address (the
+   * engine routes a container to its host; an {@code internal} network does too, tried here on
+   * Docker 28). A host service bound to 127.0.0.1 (MariaDB here) is not reachable.
+   */
+  @Test
+  void theDefaultBridgeIsUnreachableAndTheHostGatewayOnlyReachesWhatListensOnEveryAddress() throws Exception {
+    DockerEnvironmentProvider p = provider(Map.of());
+    PreviewKey key = key(1);
+    var env = p.apply(spec(key, "r1").build());
+    await().atMost(java.time.Duration.ofSeconds(15)).until(() -> TestDocker.get(java.net.URI.create(env.url() + "/health")).status() == 200);
+    String bridged = docker.createContainerCmd(IMAGE).withName("preview-it-default-bridge-" + UUID.randomUUID().toString().substring(0, 6))
+        .exec().getId();
+    cleanup.add(() -> docker.removeContainerCmd(bridged).withForce(true).exec());
+    docker.startContainerCmd(bridged).exec();
+    String bridgeIp = docker.inspectContainerCmd(bridged).exec().getNetworkSettings().getIpAddress();
+    String gateway = docker.inspectNetworkCmd().withNetworkId(Names.docker(key)).exec().getIpam().getConfig().get(0).getGateway();
+    com.sun.net.httpserver.HttpServer host = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("0.0.0.0", 0), 0);
+    host.createContext("/", x -> {
+      byte[] b = "host service\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      x.sendResponseHeaders(200, b.length);
+      x.getResponseBody().write(b);
+      x.close();
+    });
+    host.start();
+    try {
+      // positive control: the container on the default bridge serves (the host reaches it)
+      await().atMost(java.time.Duration.ofSeconds(10)).until(() -> TestDocker.get(java.net.URI.create(
+          "http://" + bridgeIp + ":8080/health")).status() == 200);
+      assertThat(fetch(env, bridgeIp + ":8080/health")).as("default bridge " + bridgeIp).startsWith("UNREACHABLE");
+      assertThat(fetch(env, gateway + ":3306/")).as("loopback-only MariaDB via the gateway").startsWith("UNREACHABLE");
+      assertThat(fetch(env, gateway + ":" + host.getAddress().getPort() + "/"))
+          .as("a host service on 0.0.0.0 answers on the gateway: not deniable by the provider (see README)")
+          .isEqualTo("host service\n");
+    } finally {
+      host.stop(0);
+    }
+  }
+
+  private static String fetch(dev.preview.spi.Environment env, String target) {
+    return TestDocker.get(java.net.URI.create(env.url() + "/cgi-bin/fetch?" + target)).body();
+  }
+}
