@@ -63,7 +63,13 @@ public final class PreviewCli implements Callable<Integer> {
     this.env = env;
   }
 
+  /** The commands that build an orchestrator, whose readiness gate builds an HTTP client (and the JDK's default TLS context). */
+  private static final java.util.Set<String> ORCHESTRATING = java.util.Set.of("up", "ci", "down", "reconcile", "serve");
+
   public static void main(String[] args) {
+    if (args.length > 0 && ORCHESTRATING.contains(args[0])) {
+      warmUpTls();
+    }
     // Providers log through SLF4J; on a command line only their warnings matter (-D... overrides).
     if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
       System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
@@ -74,6 +80,23 @@ public final class PreviewCli implements Callable<Integer> {
     PrintStream out = status.printStream();
     System.setOut(out);
     System.exit(run(args, out, System.err, status, System.getenv()));
+  }
+
+  /**
+   * Loads the JDK's default TLS context (its trust store: a third of a second of one core) on a
+   * daemon thread, while the main thread parses the command line and the configuration; the
+   * orchestrator's HTTP client then finds it ready. Nothing depends on it finishing.
+   */
+  private static void warmUpTls() {
+    Thread t = new Thread(() -> {
+      try {
+        javax.net.ssl.SSLContext.getDefault();
+      } catch (java.security.NoSuchAlgorithmException | RuntimeException e) {
+        // the HTTP client reports it when it needs TLS
+      }
+    }, "preview-tls-warm-up");
+    t.setDaemon(true);
+    t.start();
   }
 
   /** Runs the command line in this JVM, printing to {@code out} and {@code err}; returns the exit code. */
