@@ -44,7 +44,7 @@ import picocli.CommandLine.ParentCommand;
     subcommands = {PreviewCli.Up.class, PreviewCli.Down.class, PreviewCli.Ci.class, PreviewCli.ListCommand.class,
         PreviewCli.Reconcile.class, PreviewCli.Logs.class, PreviewCli.Validate.class, InitCommand.class,
         PreviewCli.Demo.class, ServeCommand.class, DbCommand.class, CommandLine.HelpCommand.class,
-        AutoComplete.GenerateCompletion.class})
+        PreviewCli.Completion.class})
 public final class PreviewCli implements Callable<Integer> {
   public static final int OK = 0;
   public static final int FAILED = 1;
@@ -453,6 +453,21 @@ public final class PreviewCli implements Callable<Integer> {
       try (Progress progress = cli.progress(console)) {
         return PreviewDemo.builder().console(console).progress(n -> progress).workDir(dir).build().run();
       }
+    }
+  }
+
+  @Command(name = "generate-completion", mixinStandardHelpOptions = true,
+      description = {"Print a bash (and zsh) completion script for preview (picocli's AutoComplete):",
+          "  source <(preview generate-completion)"})
+  static final class Completion implements Callable<Integer> {
+    @ParentCommand PreviewCli cli;
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      cli.out.print(AutoComplete.bash("preview", spec.root().commandLine()));
+      cli.out.flush();
+      return OK;
     }
   }
 

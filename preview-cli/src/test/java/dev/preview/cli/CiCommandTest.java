@@ -250,9 +250,21 @@ class CiCommandTest {
     assertThat(missing.code()).isEqualTo(2);
     assertThat(missing.err()).contains("GITHUB_EVENT_PATH: is not set");
 
+    Result image = ci(CiCommandTest.github("opened"), "--image", "ghcr.io/acme/shop:{commit}");
+    assertThat(image.code()).isEqualTo(2);
+    assertThat(image.err()).contains("--image: unknown placeholder {commit}");
+    assertThat(Files.exists(seen)).as("nothing was started").isFalse();
+
     Result outside = run(TestEnv.withoutCi(), "up", "-c", config.toString());
     assertThat(outside.code()).isEqualTo(2);
     assertThat(outside.err()).contains("--pr: is required outside a CI", "--sha: is required");
+  }
+
+  @Test
+  void shellCompletionIsGenerated() {
+    Result r = run(TestEnv.withoutCi(), "generate-completion");
+    assertThat(r.code()).as(r.all()).isZero();
+    assertThat(r.out()).contains("complete -F _complete_preview", "validate", "ci", "--from-ci");
   }
 
   static String get(URI url) throws InterruptedException {
