@@ -40,11 +40,7 @@ import picocli.CommandLine.ParentCommand;
  * configuration is printed).
  */
 @Command(name = "preview", mixinStandardHelpOptions = true, versionProvider = PreviewCli.Version.class,
-    description = "A live, isolated environment for every pull request.",
-    subcommands = {PreviewCli.Up.class, PreviewCli.Down.class, PreviewCli.Ci.class, PreviewCli.ListCommand.class,
-        PreviewCli.Reconcile.class, PreviewCli.Logs.class, PreviewCli.Validate.class, InitCommand.class,
-        PreviewCli.Demo.class, ServeCommand.class, DbCommand.class, CommandLine.HelpCommand.class,
-        PreviewCli.Completion.class})
+    description = "A live, isolated environment for every pull request.")
 public final class PreviewCli implements Callable<Integer> {
   public static final int OK = 0;
   public static final int FAILED = 1;
@@ -112,9 +108,41 @@ public final class PreviewCli implements Callable<Integer> {
     return run(args, out, err, new StatusLine(out, false), env);
   }
 
+  /**
+   * The subcommands, in the order of {@code --help}. picocli builds the model of every subcommand it
+   * is given (reflection over each class and its options): a command line that names one gets only
+   * that one, the others ({@code --help}, {@code help}, a typo) get them all.
+   */
+  private static final Map<String, java.util.function.Supplier<Object>> SUBCOMMANDS = subcommands();
+
+  private static Map<String, java.util.function.Supplier<Object>> subcommands() {
+    Map<String, java.util.function.Supplier<Object>> m = new java.util.LinkedHashMap<>();
+    m.put("up", Up::new);
+    m.put("down", Down::new);
+    m.put("ci", Ci::new);
+    m.put("list", ListCommand::new);
+    m.put("reconcile", Reconcile::new);
+    m.put("logs", Logs::new);
+    m.put("validate", Validate::new);
+    m.put("init", InitCommand::new);
+    m.put("demo", Demo::new);
+    m.put("serve", ServeCommand::new);
+    m.put("db", DbCommand::new);
+    m.put("help", CommandLine.HelpCommand::new);
+    m.put("generate-completion", Completion::new);
+    return java.util.Collections.unmodifiableMap(m);
+  }
+
   static int run(String[] args, PrintStream out, PrintStream err, StatusLine status, Map<String, String> env) {
     PreviewCli cli = new PreviewCli(out, err, status, Map.copyOf(env));
     CommandLine cmd = new CommandLine(cli);
+    String first = args.length == 0 ? "" : args[0];
+    SUBCOMMANDS.forEach((name, command) -> {
+      if (!SUBCOMMANDS.containsKey(first) || first.equals("help") || first.equals("generate-completion")
+          || first.equals(name)) {
+        cmd.addSubcommand(name, command.get());
+      }
+    });
     cmd.setOut(new java.io.PrintWriter(out, true));
     cmd.setErr(new java.io.PrintWriter(err, true));
     cmd.setExecutionExceptionHandler((e, line, parsed) -> cli.failure(e));
