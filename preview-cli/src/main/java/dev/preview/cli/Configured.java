@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -36,26 +37,29 @@ final class Configured implements AutoCloseable {
     this.lines = lines;
   }
 
-  /** Reads {@code file}; every problem of the file and of its providers is reported at once. */
-  static PreviewConfig read(Path file) {
+  /**
+   * Reads {@code file}, {@code ${NAME}} values from {@code env}; every problem of the file and of its
+   * providers is reported at once (later, by {@link #load}). A YAML syntax error is reported here, with
+   * the parser's whole explanation (see {@link Validation#syntax}): nothing else of such a file is read.
+   */
+  static PreviewConfig read(Path file, Map<String, String> env) {
     if (!Files.isRegularFile(file)) {
-      throw new ConfigurationException("--config: no such file: " + file.toAbsolutePath());
+      throw new ConfigurationException("--config: no such file: " + file.toAbsolutePath()
+          + (file.equals(Path.of(PreviewCli.ConfigOption.DEFAULT)) ? " (the default; give -c FILE, or write one with preview init)" : ""));
     }
-    return PreviewConfig.read(file, System::getenv);
-  }
-
-  /** Reads {@code file} and builds the orchestrator. */
-  static Configured load(Path file, PreviewCli cli) {
-    return load(file, cli, null);
+    PreviewConfig config = PreviewConfig.read(file, env::get);
+    if (config.problems().stream().anyMatch(Validation::isSyntaxProblem)) {
+      throw new ConfigurationException(Validation.problems(config, file));
+    }
+    return config;
   }
 
   /**
-   * Reads {@code file} and builds the orchestrator, with {@code image} (a template like
+   * Builds the orchestrator of {@code config}, with {@code image} (a template like
    * {@code app.image}; null: none) in place of the file's {@code app.image} and {@code app.buildContext}.
    * A bad image is reported together with every problem of the file.
    */
-  static Configured load(Path file, PreviewCli cli, String image) {
-    PreviewConfig config = read(file);
+  static Configured load(PreviewConfig config, PreviewCli cli, String image) {
     if (image != null) {
       List<String> problems = new ArrayList<>(ImageTemplate.problems(image).stream().map(p -> "--image: " + p).toList());
       if (!problems.isEmpty()) {
@@ -106,7 +110,7 @@ final class Configured implements AutoCloseable {
   }
 
   /** The providers in use, for a first line. */
-  String summary() {
+  static String summary(PreviewConfig config) {
     return "environment " + config.environment().provider()
         + config.database().map(d -> ", database " + d.provider()).orElse("")
         + config.dns().map(d -> ", dns " + d.provider()).orElse("")

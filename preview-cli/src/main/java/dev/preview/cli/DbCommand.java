@@ -57,13 +57,13 @@ public final class DbCommand implements Callable<Integer> {
     @ParentCommand DbCommand db;
     @Spec CommandSpec spec;
 
-    @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "the preview.yaml to use")
-    Path config;
+    @picocli.CommandLine.Mixin PreviewCli.ConfigOption configOption;
 
     @Override
     public Integer call() {
       Consumer<String> out = db.cli.lines(null); // the CLI's own stream (what tests and the status line see)
-      PreviewConfig cfg = Configured.read(config);
+      Path config = configOption.config;
+      PreviewConfig cfg = Configured.read(config, db.cli.env);
       // Only the database section matters here: the file's other problems (an app without image,
       // say) must not stop a baseline build, but a database value that could not be read must.
       List<String> fileProblems = cfg.problems().stream().filter(p -> p.startsWith("database")).toList();

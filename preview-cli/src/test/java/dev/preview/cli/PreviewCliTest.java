@@ -37,7 +37,7 @@ class PreviewCliTest {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int code = PreviewCli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8));
+        new PrintStream(err, true, StandardCharsets.UTF_8), TestEnv.withoutCi());
     return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 
@@ -201,7 +201,10 @@ class PreviewCliTest {
     assertThat(noSha.err()).contains("--sha");
     Result badSha = preview("up", "--config", config.toString(), "--pr", "1", "--sha", "not-a-sha");
     assertThat(badSha.code()).isEqualTo(2);
-    assertThat(badSha.err()).contains("headSha");
+    assertThat(badSha.err()).contains("--sha: must be a commit id of 4 to 64 hex digits (0-9, a-f)", "got \"not-a-sha\" (9 characters)");
+    Result shortSha = preview("up", "--config", config.toString(), "--pr", "1", "--sha", "aaa");
+    assertThat(shortSha.code()).isEqualTo(2);
+    assertThat(shortSha.err()).contains("--sha: must be a commit id of 4 to 64 hex digits", "got \"aaa\" (3 characters)");
     Result badRepo = preview("down", "--config", config.toString(), "--repo", "no slash", "--pr", "1");
     assertThat(badRepo.code()).isEqualTo(2);
     assertThat(badRepo.err()).contains("owner/name");
