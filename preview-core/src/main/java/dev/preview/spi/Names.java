@@ -63,6 +63,15 @@ public final class Names {
     return hash(key.id());
   }
 
+  /**
+   * The hash every name of {@code key} in {@code installation} ends with: {@value #HASH_LENGTH} lower-case
+   * hex digits (64 bits) of SHA-256 of the key (and the instance, outside the default installation).
+   * For providers that build names of their own (with other limits) so they stay apart as these do.
+   */
+  public static String hash(Installation installation, PreviewKey key) {
+    return stem(installation, key).hash();
+  }
+
   static String hash(String text) {
     // UTF-8 turns every lone surrogate into '?', so "a\uD800" and "a\uD801" would share a hash;
     // such text is hashed as UTF-16 code units instead (well-formed text keeps its UTF-8 hash).

@@ -1,38 +1,27 @@
 package dev.preview.db.internal;
 
 import dev.preview.spi.Installation;
+import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.text.Normalizer;
-import java.util.HexFormat;
 import java.util.Locale;
 
 /**
  * Names with a 64-bit hash suffix (16 hex digits) of the installation and the full key, for the
  * providers whose names must stay distinct even between keys chosen to collide: a 40-bit suffix
- * (as {@link dev.preview.spi.Names} has) is within reach of a birthday search (about 2^20 branch
+ * (as {@link dev.preview.spi.Names} had) is within reach of a birthday search (about 2^20 branch
  * names), 64 bits is not. The readable part is what {@code Names} shows ({@code shop-pr-42}, the
  * instance first in a named installation), cleaned and cut; the hash is never cut.
  */
 public final class WideHash {
   /** Hex digits of the hash: 64 bits. */
-  public static final int HEX = 16;
+  public static final int HEX = Names.HASH_LENGTH;
 
   private WideHash() {}
 
-  /** The hash of {@code key} in {@code installation}: 16 lower-case hex digits of SHA-256. */
+  /** The hash of {@code key} in {@code installation}: {@link Names#hash(Installation, PreviewKey)}, 16 hex digits. */
   public static String of(Installation installation, PreviewKey key) {
-    String input = installation.isDefault() ? key.id() : installation.instance() + "\0" + key.id();
-    try {
-      MessageDigest sha = MessageDigest.getInstance("SHA-256");
-      // a lone surrogate would become '?' in UTF-8 (two keys, one hash): such text is hashed as UTF-16
-      byte[] bytes = input.getBytes(wellFormed(input) ? StandardCharsets.UTF_8 : StandardCharsets.UTF_16LE);
-      return HexFormat.of().formatHex(sha.digest(bytes)).substring(0, HEX);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every JVM has SHA-256", e);
-    }
+    return Names.hash(installation, key);
   }
 
   /** The readable part of a name: {@code shop-pr-42}, {@code <instance>-shop-br-x} in a named installation, not cleaned. */
@@ -86,17 +75,5 @@ public final class WideHash {
         r = r.substring(0, r.length() - 1);
       }
     }
-  }
-
-  private static boolean wellFormed(String text) {
-    for (int i = 0; i < text.length(); i++) {
-      char c = text.charAt(i);
-      if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
-        i++;
-      } else if (Character.isSurrogate(c)) {
-        return false;
-      }
-    }
-    return true;
   }
 }

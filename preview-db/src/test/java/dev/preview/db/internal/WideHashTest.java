@@ -36,4 +36,16 @@ class WideHashTest {
     assertThat(WideHash.name("pv", Installation.defaults(), PreviewKey.pr("acme/shop", 42), '_', 64, String::length))
         .isEqualTo("pv_shop_pr_42_" + WideHash.of(Installation.defaults(), PreviewKey.pr("acme/shop", 42)));
   }
+
+  @Test
+  void isTheFirstSixteenHexDigitsOfSha256OfInstanceAndKey() throws Exception {
+    PreviewKey k = PreviewKey.pr("acme/shop", 42);
+    java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+    String expected = java.util.HexFormat.of()
+        .formatHex(sha.digest(("staging\0" + k.id()).getBytes(java.nio.charset.StandardCharsets.UTF_8))).substring(0, 16);
+    assertThat(WideHash.of(staging, k)).isEqualTo(expected);
+    String plain = java.util.HexFormat.of()
+        .formatHex(sha.digest(k.id().getBytes(java.nio.charset.StandardCharsets.UTF_8))).substring(0, 16);
+    assertThat(WideHash.of(Installation.defaults(), k)).isEqualTo(plain);
+  }
 }
