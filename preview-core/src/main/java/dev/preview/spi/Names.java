@@ -215,9 +215,10 @@ public final class Names {
 
   /**
    * Lower-case ASCII, accents folded, every run of other characters replaced by {@code sep},
-   * no {@code sep} at either end.
+   * no {@code sep} at either end: the readable part of every name (public for providers that build
+   * names of their own).
    */
-  static String clean(String text, char sep) {
+  public static String clean(String text, char sep) {
     String folded = Normalizer.normalize(text, Normalizer.Form.NFKD).toLowerCase(Locale.ROOT);
     StringBuilder sb = new StringBuilder(folded.length());
     boolean pendingSep = false;

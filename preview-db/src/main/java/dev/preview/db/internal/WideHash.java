@@ -3,8 +3,6 @@ package dev.preview.db.internal;
 import dev.preview.spi.Installation;
 import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
-import java.text.Normalizer;
-import java.util.Locale;
 
 /**
  * Names with a 64-bit hash suffix (16 hex digits) of the installation and the full key, for the
@@ -32,24 +30,9 @@ public final class WideHash {
     return installation.isDefault() ? r : installation.instance() + "-" + r;
   }
 
-  /** Lower-case ASCII letters and digits, accents folded, every other run replaced by {@code sep}, none at either end. */
+  /** {@link Names#clean}: lower-case ASCII letters and digits, accents folded, every other run replaced by {@code sep}. */
   public static String clean(String text, char sep) {
-    String folded = Normalizer.normalize(text, Normalizer.Form.NFKD).toLowerCase(Locale.ROOT);
-    StringBuilder sb = new StringBuilder(folded.length());
-    boolean pendingSep = false;
-    for (int i = 0; i < folded.length(); i++) {
-      char c = folded.charAt(i);
-      if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-        if (pendingSep && sb.length() > 0) {
-          sb.append(sep);
-        }
-        pendingSep = false;
-        sb.append(c);
-      } else if (Character.getType(c) != Character.NON_SPACING_MARK) {
-        pendingSep = true;
-      }
-    }
-    return sb.toString();
+    return Names.clean(text, sep);
   }
 
   /**
