@@ -244,8 +244,8 @@ class RedisDatabaseProviderIT {
   @Test
   void aPreviewOfAnEarlierVersionKeepsItsUserAndIsDropped() {
     PreviewKey k = key(40);
-    String oldUser = "pv-" + Names.dnsLabel(k);
-    String oldPrefix = Names.redisPrefix(k);
+    String oldUser = earlierHash("pv-" + Names.dnsLabel(k));
+    String oldPrefix = earlierHash(Names.redisPrefix(k));
     try (Jedis j = admin()) {
       j.aclSetUser(oldUser, "reset", "on", ">old", "~" + oldPrefix + "*", "+@all", "-@admin", "-@dangerous");
       j.hset(RedisDatabaseProvider.ACL_USERS, oldUser, dev.preview.db.internal.OwnerMark.encode(
@@ -269,5 +269,10 @@ class RedisDatabaseProviderIT {
       assertThat(j.exists(oldPrefix + "kept")).isFalse();
     }
     assertThat(provider().list()).doesNotContain(k);
+  }
+
+  /** The name an earlier version gave: its hash suffix was the first 10 of today's 16 hex digits. */
+  static String earlierHash(String name) {
+    return name.replaceFirst("([0-9a-f]{10})[0-9a-f]{6}(:?)$", "$1$2");
   }
 }
