@@ -84,6 +84,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
   private final BuildWaits waits;
   private final RevisionGuard revisions;
   private final StatusPublisher status;
+  private final HealthCheck healthCheck;
 
   private PreviewOrchestrator(Builder b) {
     this.environment = Objects.requireNonNull(b.environment, "an EnvironmentProvider is required");
@@ -92,6 +93,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
     this.notifier = b.notifier;
     this.pullRequests = b.pullRequests;
     this.app = b.app;
+    this.healthCheck = b.healthCheck;
     this.closeProviders = b.closeProviders;
     Redaction redaction = new Redaction(b.redactor.plus(Redactor.of(app.secrets())));
     Listeners listeners = new Listeners(b.listeners, redaction);
@@ -112,7 +114,42 @@ public final class PreviewOrchestrator implements AutoCloseable {
         revisions, slots, teardowns, status, listeners, waits);
     this.deploys = new DeployPipeline(steps.standard(), environment, app, slots, status, listeners);
     this.reconciler = new Reconciler(environment, database, dns, pullRequests, b.policy, b.clock, b.redeployMissing,
-        Set.copyOf(b.repositories), scheduler, slots, listeners, waits, workspaces);
+        Set.copyOf(b.repositories), scheduler, slots, listeners, waits, workspaces, this::publishObserved);
+  }
+
+  /**
+   * After a restart this process knows no status it published: for an environment that runs its
+   * open PR's head, needs no repair and has no status here, reconcile publishes what it observes, so
+   * a PR whose last comment predates the restart (a "failed" written before the app came up, a lost
+   * update) ends showing the truth: READY only if the app answers healthy now, SLEEPING if it is
+   * suspended; anything else is left for the next event. Once published, it is known, and later
+   * reconciles only re-publish what did not reach the SCM.
+   */
+  private void publishObserved(Environment env) {
+    PreviewKey key = env.key();
+    if (status.knows(key)) {
+      return;
+    }
+    if (env.phase() == Environment.Phase.SUSPENDED) {
+      status.publish(key, PreviewState.SLEEPING, env.revision(), null,
+          "asleep (observed by reconcile); the next push wakes it", null, List.of(), Map.of());
+      return;
+    }
+    if (env.phase() != Environment.Phase.RUNNING || env.url() == null) {
+      return;
+    }
+    boolean healthy;
+    try {
+      healthy = healthCheck.healthy(env.url().resolve(app.healthPath()));
+    } catch (Exception e) {
+      healthy = false;
+    }
+    if (healthy) {
+      log.info("{}: publishing READY at {} as observed by reconcile (no status of it known to this process)", key,
+          env.revision());
+      status.publish(key, PreviewState.READY, env.revision(), env.url(), "ready (observed by reconcile)", null,
+          List.of(), Map.of());
+    }
   }
 
   public static Builder builder() {

@@ -23,6 +23,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,6 +46,8 @@ final class Reconciler {
   private final Clock clock;
   private final boolean redeployMissing;
   private final Set<String> watchedRepositories;
+  /** Told of every environment that runs its open PR's head and needs no repair (see the orchestrator). */
+  private final Consumer<Environment> settled;
   private final KeyScheduler scheduler;
   private final Slots slots;
   private final Listeners listeners;
@@ -55,7 +58,8 @@ final class Reconciler {
   Reconciler(EnvironmentProvider environment, DatabaseProvider database, DnsProvider dns,
       PullRequestSource pullRequests, PreviewPolicy policy, Clock clock, boolean redeployMissing,
       Set<String> watchedRepositories, KeyScheduler scheduler, Slots slots, Listeners listeners, BuildWaits waits,
-      Workspaces workspaces) {
+      Workspaces workspaces, Consumer<Environment> settled) {
+    this.settled = settled;
     this.watchedRepositories = Set.copyOf(watchedRepositories);
     this.waits = waits;
     this.workspaces = workspaces;
@@ -102,6 +106,16 @@ final class Reconciler {
       actions.add(new ReconcileReport.Action(key, a.kind(), a.reason(), done));
     }
     if (!dryRun) {
+      Set<PreviewKey> acted = new TreeSet<>();
+      actions.forEach(a -> acted.add(a.key()));
+      for (Environment env : facts.environments().values()) {
+        PullRequest pr = facts.openPullRequest(env.key());
+        if (!acted.contains(env.key()) && !facts.busy().contains(env.key()) && !facts.touchedSinceListing().contains(env.key())
+            && !stale(env.key(), started) && pr != null && env.revision() != null
+            && ReconcilePlanner.sameCommit(env.revision(), pr.headSha())) {
+          settled.accept(env);
+        }
+      }
       slots.startQueued();
       // A missed CI event must not strand a waiting PR: look for its image, and meet its deadline.
       waits.recheck();

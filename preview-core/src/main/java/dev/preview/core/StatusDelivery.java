@@ -145,6 +145,11 @@ final class StatusDelivery implements AutoCloseable {
     return n;
   }
 
+  /** Whether this process has published, or wants to publish, any status of {@code key}. */
+  boolean knows(PreviewKey key) {
+    return slots.containsKey(key);
+  }
+
   /** The status last published for {@code key}, if any is remembered. */
   PreviewStatus published(PreviewKey key) {
     Slot slot = slots.get(key);

@@ -76,6 +76,11 @@ final class StatusPublisher {
   }
 
   /** Publishes again every PR's newest status that did not reach the SCM; how many. */
+  /** Whether this process has published (or is publishing) any status of {@code key}; true without a notifier. */
+  boolean knows(PreviewKey key) {
+    return delivery == null || delivery.knows(key);
+  }
+
   int republishDiverged() {
     return delivery == null ? 0 : delivery.republishDiverged();
   }
