@@ -125,21 +125,21 @@ class WebhookServerSlowClientTest {
     long t0 = System.nanoTime();
     OutputStream out = s.getOutputStream();
     // one byte every 300 ms: never idle for 2 s, but 100 bytes would take 30 s
-    Thread trickle = new Thread(() -> {
-      try {
-        for (int i = 0; i < 100; i++) {
+    java.util.concurrent.ScheduledExecutorService trickle = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    try {
+      trickle.scheduleAtFixedRate(() -> {
+        try {
           out.write('x');
           out.flush();
-          Thread.sleep(300);
+        } catch (Exception e) {
+          throw new IllegalStateException(e); // closed by the server: expected, ends the schedule
         }
-      } catch (Exception e) {
-        // closed by the server: expected
-      }
-    });
-    trickle.setDaemon(true);
-    trickle.start();
-    assertThat(readToEnd(s)).startsWith("HTTP/1.1 408");
-    assertThat(Duration.ofNanos(System.nanoTime() - t0)).isBetween(IDLE.minusMillis(200), IDLE.multipliedBy(2));
+      }, 0, 300, java.util.concurrent.TimeUnit.MILLISECONDS);
+      assertThat(readToEnd(s)).startsWith("HTTP/1.1 408");
+      assertThat(Duration.ofNanos(System.nanoTime() - t0)).isBetween(IDLE.minusMillis(200), IDLE.multipliedBy(2));
+    } finally {
+      trickle.shutdownNow();
+    }
   }
 
   @Test
