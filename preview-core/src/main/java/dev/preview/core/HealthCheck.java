@@ -16,15 +16,26 @@ public interface HealthCheck {
   /** Whether {@code url} answers healthy now. Exceptions count as "not yet". */
   boolean healthy(URI url) throws Exception;
 
-  /** An HTTP GET that counts any 2xx as healthy, each request bounded by {@code requestTimeout}. */
+  /**
+   * An HTTP GET that counts any 2xx as healthy, each request bounded by {@code requestTimeout}. The
+   * client (and its TLS context, 0.3-0.7 s to load) is made at the first probe, not here: every
+   * orchestrator builder holds one of these, and most CLI commands never probe.
+   */
   static HealthCheck http(Duration requestTimeout) {
-    HttpClient client = HttpClient.newBuilder()
-        .connectTimeout(requestTimeout)
-        .followRedirects(HttpClient.Redirect.NEVER)
-        .build();
+    HttpClient[] client = new HttpClient[1]; // made once, under its own lock
     return url -> {
+      HttpClient c;
+      synchronized (client) {
+        if (client[0] == null) {
+          client[0] = HttpClient.newBuilder()
+              .connectTimeout(requestTimeout)
+              .followRedirects(HttpClient.Redirect.NEVER)
+              .build();
+        }
+        c = client[0];
+      }
       HttpRequest request = HttpRequest.newBuilder(url).timeout(requestTimeout).GET().build();
-      int status = client.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+      int status = c.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
       return status >= 200 && status < 300;
     };
   }

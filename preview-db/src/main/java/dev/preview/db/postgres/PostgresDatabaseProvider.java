@@ -1,5 +1,6 @@
 package dev.preview.db.postgres;
 
+import dev.preview.db.internal.BranchMigrationsDir;
 import dev.preview.db.internal.OwnerMark;
 import dev.preview.db.internal.Passwords;
 import dev.preview.spi.ConfigurationException;
@@ -161,7 +162,7 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
         }
       }
       runMigrations(name, pw, migrations);
-      Optional<Path> branch = branchMigrations(key, s);
+      Optional<Path> branch = BranchMigrationsDir.resolve(NAME, key, branchMigrations, s.buildContext());
       if (branch.isPresent()) {
         runMigrations(name, pw, List.of("filesystem:" + branch.get()));
       }
@@ -169,24 +170,6 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
     } catch (SQLException e) {
       throw failure("cannot create the database of " + key + " (" + name + ")", e);
     }
-  }
-
-  /**
-   * The branch's own migrations directory: {@code branchMigrations} resolved against the spec's build
-   * context. Empty when either is unset, or when the branch has no such directory (then it has no
-   * migrations of its own to run, which is not an error).
-   */
-  private Optional<Path> branchMigrations(PreviewKey key, DatabaseSpec spec) {
-    if (branchMigrations == null || spec.buildContext() == null) {
-      return Optional.empty();
-    }
-    Path dir = spec.buildContext().resolve(branchMigrations).toAbsolutePath().normalize();
-    if (!Files.isDirectory(dir)) {
-      LOG.warn("postgres: no branch migrations for {}: {} is not a directory (branchMigrations: {})", key, dir,
-          branchMigrations);
-      return Optional.empty();
-    }
-    return Optional.of(dir);
   }
 
   /** Creates or updates the role; returns whether it existed (with our mark) before this call. */

@@ -51,9 +51,18 @@ final class BranchMigrations {
     return r.migrationsExecuted;
   }
 
-  /** Flyway's message, without its banner lines, cut to a size a PR comment can carry. */
+  /**
+   * Flyway's message without its banner, its {@code Location} (a path of this host) and its
+   * {@code Statement} (the SQL text, which runs to the end), cut to a size a PR comment can carry.
+   */
   private static String reason(RuntimeException e) {
-    String m = String.valueOf(e.getMessage()).replaceAll("-{5,}", "").replaceAll("\\s*\\R\\s*", "; ").strip();
+    String m = String.valueOf(e.getMessage());
+    int statement = m.indexOf("\nStatement");
+    if (statement >= 0) {
+      m = m.substring(0, statement);
+    }
+    m = m.replaceAll("(?m)^Location\\s*:.*$", "").replaceAll("-{5,}", "").replaceAll("\\s*\\R\\s*", "; ")
+        .replaceAll("(; )+", "; ").strip();
     return m.length() > MAX_REASON ? m.substring(0, MAX_REASON) + "..." : m;
   }
 

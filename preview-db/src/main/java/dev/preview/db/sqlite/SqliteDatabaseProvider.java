@@ -1,5 +1,6 @@
 package dev.preview.db.sqlite;
 
+import dev.preview.db.internal.BranchMigrationsDir;
 import dev.preview.db.internal.OwnerMark;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.DatabaseConnection;
@@ -120,36 +121,9 @@ public final class SqliteDatabaseProvider implements DatabaseProvider {
     } catch (IOException e) {
       throw new ProviderException(NAME, "cannot create " + db + ": " + e, true, e);
     }
-    branchMigrations(key, s).ifPresent(dir -> BranchMigrations.apply(db, dir));
+    BranchMigrationsDir.resolve(NAME, key, branchMigrations, s.buildContext())
+        .ifPresent(dir -> BranchMigrations.apply(db, dir));
     return connection(db);
-  }
-
-  /**
-   * The branch's own migrations directory: {@code branchMigrations} resolved against the spec's build
-   * context (the PR's checkout). Empty when either is unset or the branch has no such directory (then
-   * it has no migrations of its own, which is not an error). A directory that resolves outside the
-   * checkout (a {@code ..} or a symlink of the PR's) is refused: the PR controls its checkout.
-   */
-  private Optional<Path> branchMigrations(PreviewKey key, DatabaseSpec spec) {
-    if (branchMigrations == null || spec.buildContext() == null) {
-      return Optional.empty();
-    }
-    Path checkout = spec.buildContext().toAbsolutePath().normalize();
-    Path dir = checkout.resolve(branchMigrations).normalize();
-    if (!Files.isDirectory(dir)) {
-      LOG.warn("sqlite: no branch migrations for {}: {} is not a directory (branchMigrations: {})", key, dir,
-          branchMigrations);
-      return Optional.empty();
-    }
-    try {
-      if (!dir.toRealPath().startsWith(checkout.toRealPath())) {
-        throw new ProviderException(NAME, "branchMigrations " + branchMigrations + " of " + key
-            + " resolves outside the PR's checkout (a symlink?); not running it", false);
-      }
-    } catch (IOException e) {
-      throw new ProviderException(NAME, "cannot read branchMigrations " + dir + ": " + e.getMessage(), true, e);
-    }
-    return Optional.of(dir);
   }
 
   private void copy(Path source, Path db) throws IOException {

@@ -136,4 +136,24 @@ class SqliteBranchMigrationsTest {
     DatabaseConnection a = sqlite.create(A, spec(tmp.resolve("nothing-here")));
     assertThat(tables(a)).containsExactly("users");
   }
+
+  @Test
+  void aMigrationFileLinkedToAHostFileIsNeverReadAndItsTextNeverComesBack() throws Exception {
+    Path hostFile = Files.writeString(tmp.resolve("host-secret.txt"), "HOST-SECRET-LINE not sql at all\n");
+    Path pr = tmp.resolve("pr-file-link");
+    Files.createDirectories(pr.resolve("db/migration"));
+    Files.createSymbolicLink(pr.resolve("db/migration/V2__leak.sql"), hostFile);
+
+    assertThatThrownBy(() -> sqlite.create(A, spec(pr))).isInstanceOf(ProviderException.class)
+        .hasMessageContaining("V2__leak.sql").hasMessageContaining("outside the PR's checkout")
+        .hasMessageNotContaining("HOST-SECRET-LINE");
+  }
+
+  @Test
+  void aFailingMigrationsReasonCarriesNeitherItsStatementNorAHostPath() throws Exception {
+    Path pr = checkout("bad-statement", Map.of("V2__broken.sql", "CREATE TABLE notes (;\n"));
+    assertThatThrownBy(() -> sqlite.create(A, spec(pr))).isInstanceOf(ProviderException.class)
+        .hasMessageContaining("V2__broken.sql").hasMessageNotContaining("CREATE TABLE notes (")
+        .hasMessageNotContaining(tmp.toString());
+  }
 }
