@@ -32,11 +32,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import org.eclipse.jgit.api.Git;
-import org.eclipse.jgit.api.ResetCommand;
-import org.eclipse.jgit.lib.PersonIdent;
 import org.eclipse.jgit.revwalk.RevCommit;
-import org.eclipse.jgit.transport.RefSpec;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -84,9 +80,7 @@ class BuildFromSourceLocalTest {
       """;
 
   @TempDir Path tmp;
-  Path bare;
-  Git author;
-  RevCommit main;
+  PrRepository repo;
   Path workspaces;
   FakeScmNotifier notifier = new FakeScmNotifier();
   FakeDatabaseProvider database = new FakeDatabaseProvider();
@@ -95,11 +89,7 @@ class BuildFromSourceLocalTest {
 
   @BeforeEach
   void setUp() throws Exception {
-    bare = tmp.resolve("origin.git");
-    Git.init().setBare(true).setDirectory(bare.toFile()).setInitialBranch("main").call().close();
-    author = Git.cloneRepository().setURI(bare.toUri().toString()).setDirectory(tmp.resolve("author").toFile()).call();
-    main = commit(Map.of("Build.java", BUILD, "Serve.java", SERVE, "message.txt", "main"));
-    author.push().setRemote("origin").setRefSpecs(new RefSpec("HEAD:refs/heads/main")).call();
+    repo = new PrRepository(tmp, Map.of("Build.java", BUILD, "Serve.java", SERVE, "message.txt", "main"));
     workspaces = tmp.resolve("workspaces");
   }
 
@@ -119,7 +109,7 @@ class BuildFromSourceLocalTest {
         .app(app)
         .policy(policy)
         .buildSettings(BuildSettings.builder().from(BuildSettings.From.SOURCE).workspaces(workspaces).build())
-        .sources(GitSource.create(new SourceFetcher.Origin("github", null, bare.toUri().toString(), null)))
+        .sources(GitSource.create(new SourceFetcher.Origin("github", null, repo.uri(), null)))
         .listener(new PreviewListener() {
           @Override
           public void onTransition(PreviewKey key, PreviewState state, String message) {
@@ -135,25 +125,7 @@ class BuildFromSourceLocalTest {
       previews.teardown(PR7, "test over").get(60, TimeUnit.SECONDS);
       previews.close();
     }
-    author.close();
-  }
-
-  private RevCommit commit(Map<String, String> files) throws Exception {
-    Path dir = author.getRepository().getWorkTree().toPath();
-    for (var e : files.entrySet()) {
-      Files.writeString(dir.resolve(e.getKey()), e.getValue());
-    }
-    author.add().addFilepattern(".").call();
-    PersonIdent who = new PersonIdent("t", "t@example.com");
-    return author.commit().setMessage(files.keySet().toString()).setAuthor(who).setCommitter(who).call();
-  }
-
-  /** The PR's head on the server, rewritten at will (a force-push). */
-  private RevCommit pushPr(String message) throws Exception {
-    author.reset().setMode(ResetCommand.ResetType.HARD).setRef(main.name()).call();
-    RevCommit c = commit(Map.of("message.txt", message));
-    author.push().setRemote("origin").setForce(true).setRefSpecs(new RefSpec("+" + c.name() + ":refs/pull/7/head")).call();
-    return c;
+    repo.close();
   }
 
   private Preview deploy(PullRequest pr, PullRequestEvent.Action action) throws Exception {
@@ -172,7 +144,7 @@ class BuildFromSourceLocalTest {
   @Test
   void buildsAndRunsThePrsOwnCodeAtEachPushWithoutSecretsInTheBuild() throws Exception {
     previews = orchestrator(PreviewPolicy.defaults());
-    RevCommit v1 = pushPr("v1");
+    RevCommit v1 = repo.pushPr("v1");
 
     Preview first = deploy(pr(v1, false), PullRequestEvent.Action.OPENED);
 
@@ -185,7 +157,7 @@ class BuildFromSourceLocalTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> notifier.history(PR7).stream()
         .anyMatch(s -> s.state() == PreviewState.BUILDING && v1.name().equals(s.revision())));
 
-    RevCommit v2 = pushPr("v2");
+    RevCommit v2 = repo.pushPr("v2");
     Preview second = deploy(pr(v2, false), PullRequestEvent.Action.UPDATED);
 
     assertThat(second.state()).as(second.toString()).isEqualTo(PreviewState.READY);
@@ -199,7 +171,7 @@ class BuildFromSourceLocalTest {
   @Test
   void aFailedBuildFailsStepBuildWithItsOutputAndCreatesNothing() throws Exception {
     previews = orchestrator(PreviewPolicy.defaults());
-    RevCommit broken = pushPr("broken");
+    RevCommit broken = repo.pushPr("broken");
 
     Preview p = deploy(pr(broken, false), PullRequestEvent.Action.OPENED);
 
@@ -217,7 +189,7 @@ class BuildFromSourceLocalTest {
   @Test
   void aForkThePolicyDeniesIsNeverFetchedNorBuilt() throws Exception {
     previews = orchestrator(PreviewPolicy.builder().forks(ForkMode.DENY).build());
-    RevCommit fork = pushPr("v1");
+    RevCommit fork = repo.pushPr("v1");
 
     Preview p = deploy(pr(fork, true), PullRequestEvent.Action.OPENED);
 

@@ -25,11 +25,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.eclipse.jgit.api.Git;
-import org.eclipse.jgit.api.ResetCommand;
-import org.eclipse.jgit.lib.PersonIdent;
 import org.eclipse.jgit.revwalk.RevCommit;
-import org.eclipse.jgit.transport.RefSpec;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -77,27 +73,21 @@ class BuildFromSourceRerunTest {
       """;
 
   @TempDir Path tmp;
-  Path bare;
+  PrRepository repo;
   Path buildLog;
-  Git author;
-  RevCommit main;
   PreviewOrchestrator previews;
 
   @BeforeEach
   void setUp() throws Exception {
-    bare = tmp.resolve("origin.git");
     buildLog = tmp.resolve("builds.log");
-    Git.init().setBare(true).setDirectory(bare.toFile()).setInitialBranch("main").call().close();
-    author = Git.cloneRepository().setURI(bare.toUri().toString()).setDirectory(tmp.resolve("author").toFile()).call();
-    main = commit(Map.of("Build.java", BUILD, "Serve.java", SERVE, "message.txt", "main"));
-    author.push().setRemote("origin").setRefSpecs(new RefSpec("HEAD:refs/heads/main")).call();
+    repo = new PrRepository(tmp, Map.of("Build.java", BUILD, "Serve.java", SERVE, "message.txt", "main"));
     previews = PreviewOrchestrator.builder()
         .environment(LocalEnvironmentProvider.builder().stateDir(tmp.resolve("state")).build())
         .app(AppTemplate.builder().command(JAVA, "Serve.java").build(JAVA, "Build.java")
             .env("BUILD_LOG", buildLog.toString()).buildTimeout(Duration.ofMinutes(5)).healthPath("/").build())
         .policy(PreviewPolicy.defaults())
         .buildSettings(BuildSettings.builder().from(BuildSettings.From.SOURCE).workspaces(tmp.resolve("ws")).build())
-        .sources(GitSource.create(new SourceFetcher.Origin("github", null, bare.toUri().toString(), null)))
+        .sources(GitSource.create(new SourceFetcher.Origin("github", null, repo.uri(), null)))
         .build();
   }
 
@@ -105,24 +95,7 @@ class BuildFromSourceRerunTest {
   void tearDown() throws Exception {
     previews.teardown(PR7, "test over").get(60, TimeUnit.SECONDS);
     previews.close();
-    author.close();
-  }
-
-  private RevCommit commit(Map<String, String> files) throws Exception {
-    Path dir = author.getRepository().getWorkTree().toPath();
-    for (var e : files.entrySet()) {
-      Files.writeString(dir.resolve(e.getKey()), e.getValue());
-    }
-    author.add().addFilepattern(".").call();
-    PersonIdent who = new PersonIdent("t", "t@example.com");
-    return author.commit().setMessage(files.keySet().toString()).setAuthor(who).setCommitter(who).call();
-  }
-
-  private RevCommit pushPr(String message) throws Exception {
-    author.reset().setMode(ResetCommand.ResetType.HARD).setRef(main.name()).call();
-    RevCommit c = commit(Map.of("message.txt", message));
-    author.push().setRemote("origin").setForce(true).setRefSpecs(new RefSpec("+" + c.name() + ":refs/pull/7/head")).call();
-    return c;
+    repo.close();
   }
 
   private static PullRequest pr(RevCommit head, Set<String> labels) {
@@ -145,7 +118,7 @@ class BuildFromSourceRerunTest {
 
   @Test
   void aLabelEventAtTheBuiltRevisionDoesNotBuildAgainButAPushDoes() throws Exception {
-    RevCommit v1 = pushPr("v1");
+    RevCommit v1 = repo.pushPr("v1");
     Preview first = previews.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, pr(v1, Set.of())))
         .get(3, TimeUnit.MINUTES);
     assertThat(first.state()).as(first.toString()).isEqualTo(PreviewState.READY);
@@ -157,7 +130,7 @@ class BuildFromSourceRerunTest {
     assertThat(get(labeled)).isEqualTo("built v1");
     assertThat(builds()).as("no second build for the same revision").containsExactly("start v1", "done v1");
 
-    RevCommit v2 = pushPr("v2");
+    RevCommit v2 = repo.pushPr("v2");
     Preview pushed = previews.handle(PullRequestEvent.of(PullRequestEvent.Action.UPDATED, pr(v2, Set.of("qa"))))
         .get(3, TimeUnit.MINUTES);
     assertThat(pushed.state()).as(pushed.toString()).isEqualTo(PreviewState.READY);
@@ -167,11 +140,11 @@ class BuildFromSourceRerunTest {
 
   @Test
   void aPushDuringABuildStopsThatBuildAndDeploysTheNewerRevision() throws Exception {
-    RevCommit slow = pushPr("slow");
+    RevCommit slow = repo.pushPr("slow");
     CompletableFuture<Preview> opened = previews.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, pr(slow, Set.of())));
     await().atMost(Duration.ofMinutes(1)).until(() -> builds().contains("start slow"));
 
-    RevCommit fast = pushPr("fast");
+    RevCommit fast = repo.pushPr("fast");
     Preview pushed = previews.handle(PullRequestEvent.of(PullRequestEvent.Action.UPDATED, pr(fast, Set.of())))
         .get(90, TimeUnit.SECONDS); // the slow build would never end: only superseding it gets here
 
