@@ -8,3 +8,6 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}"
   fi
 }
+# A server script is run with `bash "$s"`, a new shell: export the function so one that forgets to
+# source this file still finds it.
+export -f apt_install

@@ -6,6 +6,7 @@
 # Idempotent: does nothing but wait when an engine already answers on /var/run/docker.sock.
 set -euo pipefail
 
+. "$(dirname "$0")/../lib.sh" # apt_install
 apt_install docker.io busybox-static docker-registry git
 
 engine_up() { docker -H unix:///var/run/docker.sock info >/dev/null 2>&1; }
