@@ -1,6 +1,7 @@
 package dev.preview.spi;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -61,6 +62,26 @@ public interface EnvironmentProvider extends AutoCloseable {
   }
 
   /** The last {@code lines} lines of the app's output, oldest first; empty if unknown. */
+  /** Whether {@link #relabel} works for this provider. */
+  default boolean supportsRelabel() {
+    return false;
+  }
+
+  /**
+   * Merges lifecycle labels into the environment's labels on the infrastructure without redeploying
+   * it (the app keeps running, the revision is unchanged): only {@link Labels#LIFECYCLE}
+   * ({@code last-activity}, {@code expires}, {@code pinned}) may be changed; a value of {@code ""}
+   * removes the label. Used by the gateway (a visit is activity) and by operator actions (extend, pin).
+   * Idempotent; an absent environment is {@link Optional#empty()}, never an error.
+   *
+   * @return the environment as the infrastructure holds it now
+   * @throws IllegalArgumentException for a label outside {@link Labels#LIFECYCLE}
+   * @throws UnsupportedOperationException unless {@link #supportsRelabel()}
+   */
+  default Optional<Environment> relabel(PreviewKey key, Map<String, String> labels) {
+    throw new UnsupportedOperationException(name() + " cannot change labels of a running environment");
+  }
+
   default List<String> logs(PreviewKey key, int lines) {
     return List.of();
   }

@@ -34,6 +34,19 @@ public final class Labels {
   /** Name of the orchestrator instance (lets several installations share one host). */
   public static final String INSTANCE = PREFIX + "instance";
 
+  /** The labels {@link EnvironmentProvider#relabel} may change: lifecycle, never ownership. */
+  public static final java.util.Set<String> LIFECYCLE = java.util.Set.of(EXPIRES, LAST_ACTIVITY, PINNED);
+
+  /** Checks that {@code changes} touches only {@link #LIFECYCLE} labels (for {@code relabel} implementations). */
+  public static void requireLifecycle(Map<String, String> changes) {
+    for (String name : changes.keySet()) {
+      if (!LIFECYCLE.contains(name)) {
+        throw new IllegalArgumentException("label " + name + " cannot be changed on a running environment; only "
+            + new java.util.TreeSet<>(LIFECYCLE) + " can (ownership labels are written by apply)");
+      }
+    }
+  }
+
   private Labels() {}
 
   /** The labels that mark a resource as owned by the preview {@code key} at {@code revision}. */

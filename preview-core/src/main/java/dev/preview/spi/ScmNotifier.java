@@ -1,5 +1,7 @@
 package dev.preview.spi;
 
+import java.util.Optional;
+
 /**
  * Tells the pull request about its preview: one sticky status per PR, created once and then
  * updated in place (a comment found again by its hidden {@link PreviewStatus#marker() marker}, plus
@@ -18,6 +20,17 @@ public interface ScmNotifier extends AutoCloseable {
   String name();
 
   void publish(PreviewStatus status);
+
+  /**
+   * Reads back what the PR shows now (the last published state, from the sticky comment's marker or
+   * the SCM's deployment status), so reconcile re-publishes only where it differs from the observed
+   * state. {@link Optional#empty()} when nothing was ever published for this PR, or when the notifier
+   * cannot read back (the default); a read that fails throws {@link ProviderException} and counts as
+   * unknown, never as "nothing published".
+   */
+  default Optional<PublishedStatus> published(PreviewKey key) {
+    return Optional.empty();
+  }
 
   @Override
   default void close() {}
