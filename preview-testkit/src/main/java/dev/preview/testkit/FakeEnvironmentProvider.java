@@ -4,6 +4,7 @@ import dev.preview.spi.Environment;
 import dev.preview.spi.EnvironmentProvider;
 import dev.preview.spi.EnvironmentSpec;
 import dev.preview.spi.ImageAvailability;
+import dev.preview.spi.Labels;
 import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderException;
@@ -133,6 +134,35 @@ public final class FakeEnvironmentProvider implements EnvironmentProvider {
       infra.environments.put(key, changed);
       return changed;
     }
+  }
+
+  @Override
+  public boolean supportsRelabel() {
+    return true;
+  }
+
+  @Override
+  public Optional<Environment> relabel(PreviewKey key, java.util.Map<String, String> labels) {
+    Labels.requireLifecycle(labels);
+    return faults.call(NAME, "environment.relabel", key, () -> {
+      synchronized (infra) {
+        Environment e = infra.environments.get(key);
+        if (e == null) {
+          return Optional.<Environment>empty();
+        }
+        java.util.Map<String, String> merged = new java.util.LinkedHashMap<>(e.labels());
+        labels.forEach((name, value) -> {
+          if (value.isEmpty()) {
+            merged.remove(name);
+          } else {
+            merged.put(name, value);
+          }
+        });
+        Environment changed = new Environment(e.key(), e.revision(), e.url(), e.phase(), merged);
+        infra.environments.put(key, changed);
+        return Optional.of(changed);
+      }
+    });
   }
 
   @Override
