@@ -72,7 +72,12 @@ public final class PreviewConfig {
   /** The top-level keys of {@code preview.yaml}. */
   public static final List<String> TOP_LEVEL_KEYS = List.of(
       "instance", "repository", "app", "environment", "database", "dns", "scm", "pullRequests",
-      "policy", "flags", "reconcile", "build");
+      "policy", "flags", "reconcile", "build", "gateway", "dashboard");
+  /**
+   * Top-level sections this class keeps whole for the server to read and check (the gateway, the
+   * dashboard): {@link #serverSection}.
+   */
+  public static final List<String> SERVER_SECTIONS = List.of("gateway", "dashboard");
   /** {@code environment.provider} when the section or the key is absent. */
   public static final String DEFAULT_ENVIRONMENT = "local";
   /** {@code scm.provider} when the section or the key is absent. */
@@ -107,6 +112,7 @@ public final class PreviewConfig {
   /** Removes every value interpolated from the environment from problems (see {@link #redact}). */
   private final Redactor interpolated;
   private final List<Secret> secrets;
+  private final Map<String, Map<String, Object>> serverSections;
 
   private PreviewConfig(Reader r) {
     this.source = r.source;
@@ -123,6 +129,19 @@ public final class PreviewConfig {
     this.problems = redact(r.problems);
     this.unresolved = Set.copyOf(r.unresolved);
     this.installation = r.installation();
+    this.serverSections = Map.copyOf(r.serverSections);
+  }
+
+  /**
+   * A top-level section read by {@code preview serve} rather than here ({@link #SERVER_SECTIONS}:
+   * {@code gateway}, {@code dashboard}), with {@code ${...}} already resolved; an empty section when the
+   * file has none. Its reader checks the keys and reports all their problems at once.
+   */
+  public ProviderConfig serverSection(String name) {
+    if (!SERVER_SECTIONS.contains(name)) {
+      throw new IllegalArgumentException(name + " is not a server section (known: " + SERVER_SECTIONS + ")");
+    }
+    return ProviderConfig.of(name, serverSections.getOrDefault(name, Map.of()));
   }
 
   /**
@@ -426,6 +445,7 @@ public final class PreviewConfig {
     private String dnsTarget;
     private int dnsTtl = Installation.DEFAULT_DNS_TTL;
     private final Map<ProviderKind, ProviderSection> sections = new LinkedHashMap<>();
+    private final Map<String, Map<String, Object>> serverSections = new LinkedHashMap<>();
 
     Reader(String source, Function<String, String> env, Path baseDir) {
       this.source = source;
@@ -460,6 +480,11 @@ public final class PreviewConfig {
       provider(ProviderKind.PULL_REQUESTS, resolved, null);
       installationKeys(resolved);
       fromSource(map(resolved, "app"));
+      for (String name : SERVER_SECTIONS) {
+        if (resolved.containsKey(name)) {
+          serverSections.put(name, map(resolved, name));
+        }
+      }
     }
 
     /** What {@code build.from: source} and {@code app.build} need of the environment provider. */
