@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The standard deploy steps, in order: guard (never an older head than the PR's, see
  * {@link RevisionGuard}), policy, build (from source), wait (for the image CI builds, if configured;
- * see {@link WaitForImageStep}), database, environment, dns, readiness. Each
+ * see {@link WaitForImageStep}), database, environment, dns, readiness (see {@link ReadinessGate}). Each
  * step reads what the earlier ones left in the {@link DeployRun} and adds its own.
  *
  * <p>Immutable: the steps hold the providers and settings, a run's state lives in its {@link DeployRun}.
@@ -75,7 +75,7 @@ final class DeploySteps {
   List<DeployStep> standard() {
     return List.of(new GuardStep(), new PolicyStep(), new BuildStep(),
         new WaitForImageStep(c.build(), waits, c.app(), c.environment(), status, listeners), new DatabaseStep(),
-        new EnvironmentStep(), new DnsStep(), new ReadinessStep());
+        new EnvironmentStep(), new DnsStep(), new ReadinessGate(c.environment(), c.app(), c.healthCheck()));
   }
 
   /** Admission under the policy (taking a maxConcurrent slot); a skip tears down, a queue waits. */
@@ -316,46 +316,6 @@ final class DeploySteps {
     @Override
     public void run(DeployRun run) {
       c.dns().upsert(dnsRecord(run.key, run.spec.hostname(), run.environment));
-    }
-  }
-
-  /** HTTP health with backoff until the app's readiness timeout; gives way to a newer event while waiting. */
-  private final class ReadinessStep implements DeployStep {
-    @Override public String name() { return "readiness"; }
-
-    @Override
-    public void run(DeployRun run) {
-      Environment env = run.environment;
-      if (env.url() == null) {
-        throw new IllegalStateException(c.environment().name() + " gave the environment no URL to check");
-      }
-      URI health = env.url().resolve(run.spec.healthPath());
-      AppTemplate app = c.app();
-      long deadline = System.nanoTime() + app.readinessTimeout().toNanos();
-      long delay = app.readinessInterval().toMillis();
-      String last = "no answer";
-      while (true) {
-        try {
-          if (c.healthCheck().healthy(health)) {
-            return;
-          }
-          last = "not healthy yet";
-        } catch (Exception e) {
-          last = e.toString();
-        }
-        long remaining = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-        if (remaining <= 0) {
-          throw new IllegalStateException("not healthy at " + health + " within " + app.readinessTimeout().toSeconds()
-              + " s (last: " + last + ")");
-        }
-        try {
-          run.safePoints().pause(Math.max(1, Math.min(delay, remaining)));
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new IllegalStateException("interrupted while waiting for readiness");
-        }
-        delay = Math.min(delay * 2, Math.max(app.readinessInterval().toMillis(), 5_000));
-      }
     }
   }
 

@@ -261,9 +261,20 @@ public final class PreviewOrchestrator implements AutoCloseable {
       case SUSPENDED -> PreviewState.SLEEPING;
       case FAILED -> PreviewState.FAILED;
     };
+    // A revision that failed its readiness gate is never READY, whoever lists it (the mark is on the infrastructure).
+    String failedRevision = e.labels().get(Labels.FAILED_REVISION);
+    String reason = "";
+    String failedStep = null;
+    if (failedRevision != null && failedRevision.equals(e.revision())) {
+      state = PreviewState.FAILED;
+      failedStep = "readiness";
+      reason = "revision " + failedRevision + " failed its readiness gate and was stopped";
+    } else if (failedRevision != null && state == PreviewState.READY) {
+      reason = "rolled back: revision " + failedRevision + " failed its readiness gate";
+    }
     URI publicUrl = app.publicUrl(e.key());
     URI url = publicUrl != null ? publicUrl : e.url();
-    return new Preview(e.key(), state, e.revision(), url, null, "", null, Map.of(),
+    return new Preview(e.key(), state, e.revision(), url, null, reason, failedStep, Map.of(),
         e.lastActivity().orElse(null), e.expires().orElse(null));
   }
 

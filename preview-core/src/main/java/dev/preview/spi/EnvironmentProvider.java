@@ -87,6 +87,40 @@ public interface EnvironmentProvider extends AutoCloseable {
   }
 
   /**
+   * How the app of {@code key} ended, if its process (container, pod) has exited or been restarted
+   * since it was started for its current revision; empty while it runs untroubled, when there is no
+   * environment, when it is suspended, or when the provider cannot tell. The readiness gate calls it
+   * between two probes (about once per {@code app.readiness.interval}), so that a crash fails the
+   * deploy at once with its exit code instead of when the readiness timeout runs out: it must be
+   * cheap (one lookup), must not change anything, and must not throw for an absent environment.
+   * What it returns goes into the PR's status: never a secret.
+   *
+   * <p>Default: empty; the gate then relies on {@link #find} reporting {@link Environment.Phase#FAILED}.
+   */
+  default Optional<AppExit> exitStatus(PreviewKey key) {
+    return Optional.empty();
+  }
+
+  /**
+   * {@code revision} of {@code key} failed the readiness gate: takes it out of service, so that no
+   * one (a later {@link #list}, another process, a restarted orchestrator) takes it for READY. A
+   * provider that kept the previous healthy revision serving until the new one was healthy rolls
+   * back to it (then {@link #find} reports that revision, RUNNING); any other stops the failed
+   * revision (then {@link #find} reports it {@link Environment.Phase#FAILED}). Either way it records
+   * {@link Labels#FAILED_REVISION} on the infrastructure where it can, and keeps the app's logs for
+   * {@link #logs}; the next {@link #apply} starts afresh and clears the mark. Idempotent; does nothing
+   * when the environment is absent or runs another revision.
+   *
+   * <p>Default: does nothing (the app keeps running) and returns {@link #find}; the orchestrator then
+   * says so in the FAILED status. Providers should override it.
+   *
+   * @return the environment as now observed: at another revision and RUNNING when rolled back
+   */
+  default Optional<Environment> rejectRevision(PreviewKey key, String revision) {
+    return find(key);
+  }
+
+  /**
    * Whether {@code image} exists now, so that a deploy waiting for CI to build it can look
    * ({@code build.pollImage}). Must be cheap (one local lookup or one registry request), must not
    * pull or build anything, must never throw (an error is {@link ImageAvailability#UNKNOWN}) and

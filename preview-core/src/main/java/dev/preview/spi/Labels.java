@@ -33,6 +33,13 @@ public final class Labels {
   public static final String PINNED = PREFIX + "pinned";
   /** Name of the orchestrator instance (lets several installations share one host). */
   public static final String INSTANCE = PREFIX + "instance";
+  /**
+   * The revision that failed the readiness gate, written by {@link EnvironmentProvider#rejectRevision}
+   * (and cleared by the next {@code apply}): an environment whose {@link #REVISION} equals it is
+   * reported FAILED, never READY, by any process that lists it; one that runs another revision was
+   * rolled back to it.
+   */
+  public static final String FAILED_REVISION = PREFIX + "failed-revision";
 
   /** The labels {@link EnvironmentProvider#relabel} may change: lifecycle, never ownership. */
   public static final java.util.Set<String> LIFECYCLE = java.util.Set.of(EXPIRES, LAST_ACTIVITY, PINNED);
