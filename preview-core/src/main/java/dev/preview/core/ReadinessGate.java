@@ -158,11 +158,13 @@ final class ReadinessGate implements DeployStep {
       run.failureLog = tail;
       StringBuilder reason = new StringBuilder(why);
       if (quoteLines) {
-        if (tail.isEmpty()) {
+        // the app's own lines: not the markers a provider writes between two starts
+        List<String> own = tail.stream().filter(l -> !l.startsWith("--- preview:") && !l.isBlank()).toList();
+        if (own.isEmpty()) {
           reason.append("; it printed nothing");
         } else {
           reason.append("; last lines: ")
-              .append(String.join(" | ", tail.subList(Math.max(0, tail.size() - REASON_LINES), tail.size())));
+              .append(String.join(" | ", own.subList(Math.max(0, own.size() - REASON_LINES), own.size())));
         }
       }
       reason.append("; ").append(takeOut());

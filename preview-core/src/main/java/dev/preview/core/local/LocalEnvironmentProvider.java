@@ -2,6 +2,7 @@ package dev.preview.core.local;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.preview.spi.AppExit;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.Environment;
 import dev.preview.spi.EnvironmentProvider;
@@ -112,6 +113,11 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
   private final Map<PreviewKey, EnvironmentSpec> lastSpecs = new ConcurrentHashMap<>();
   /** Uids handed out by this instance, so two previews started at once never get the same one. */
   private final Map<PreviewKey, Integer> uidsHandedOut = new java.util.HashMap<>();
+  /**
+   * The processes this instance started, by key: only a parent learns its child's exit code (a
+   * process of another JVM, after a restart, is seen to be gone, its code unknown).
+   */
+  private final Map<PreviewKey, Process> children = new ConcurrentHashMap<>();
   /** Ports handed out by this instance, so two previews started at once never get the same one. */
   private final Set<Integer> handedOut = ConcurrentHashMap.newKeySet();
 
@@ -222,6 +228,7 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
   @Override
   public void delete(PreviewKey key) {
     lastSpecs.remove(key);
+    children.remove(key);
     synchronized (uidsHandedOut) {
       uidsHandedOut.remove(key);
     }
@@ -287,6 +294,48 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
   }
 
   /**
+   * The app's process has exited (it is not suspended, and no process with its PID and start
+   * instant runs): its exit code when this instance started it, else unknown. Nothing restarts a
+   * local app, so {@code restarts} is 0.
+   */
+  @Override
+  public Optional<AppExit> exitStatus(PreviewKey key) {
+    Optional<LocalState> state = read(key);
+    if (state.isEmpty() || state.get().suspended() || state.get().pid() <= 0 || live(state.get()).isPresent()) {
+      return Optional.empty();
+    }
+    Process p = children.get(key);
+    Integer code = p != null && p.pid() == state.get().pid() && !p.isAlive() ? p.exitValue() : null;
+    return Optional.of(AppExit.exited(code));
+  }
+
+  /**
+   * Stops the failed revision's process (a local app keeps no older revision running to roll back
+   * to) and marks the state file with {@link Labels#FAILED_REVISION}, so {@link #find} and
+   * {@link #list()} report it FAILED from any instance; its log stays for {@link #logs}, without the
+   * secrets this instance gave it. The next {@link #apply} starts it afresh and drops the mark.
+   */
+  @Override
+  public Optional<Environment> rejectRevision(PreviewKey key, String revision) {
+    Optional<LocalState> state = read(key);
+    if (state.isEmpty() || !state.get().revision().equals(revision)) {
+      return state.map(this::toEnvironment);
+    }
+    LocalState s = stopPrevious(state.get());
+    stopCurrent(s);
+    EnvironmentSpec spec = lastSpecs.get(key);
+    if (spec != null) {
+      redactFile(logFile(key), Redactor.of(spec.secrets()));
+    }
+    Map<String, String> labels = new LinkedHashMap<>(s.labels());
+    labels.put(Labels.FAILED_REVISION, revision);
+    s = s.withLabels(labels, now());
+    write(s);
+    LOG.info("local: stopped {} revision {} (PID {}): it failed its readiness gate", key.id(), revision, s.pid());
+    return Optional.of(toEnvironment(s));
+  }
+
+  /**
    * Rewrites a stopped app's log without the secret values it printed (an app that dumps its env on
    * a crash). The log of a running app is the app's own output as written, in the mode 700
    * state directory: {@link #logs} redacts what it returns.
@@ -334,6 +383,7 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
           + " (or environment.command) in preview.yaml: the executable must exist and be on the PATH", false, e);
     }
     closeQuietly(process);
+    children.put(key, process);
     String startedAt = process.info().startInstant().map(Instant::toString).orElse(null);
     LocalState running = starting.withProcess(process.pid(), startedAt, now());
     write(running);
