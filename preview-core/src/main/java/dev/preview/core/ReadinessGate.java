@@ -115,13 +115,7 @@ final class ReadinessGate implements DeployStep {
 
     /** Why the app cannot become ready any more (it exited, restarted, failed, vanished), or empty. */
     private Optional<String> crash() {
-      Optional<AppExit> exit;
-      try {
-        exit = environment.exitStatus(key);
-      } catch (RuntimeException e) {
-        log.debug("{}: {} could not tell whether the app exited: {}", key, environment.name(), e.toString());
-        exit = Optional.empty();
-      }
+      Optional<AppExit> exit = exitStatus();
       if (exit.isPresent()) {
         AppExit x = exit.get();
         if (restartsBefore == null) {
@@ -146,10 +140,24 @@ final class ReadinessGate implements DeployStep {
         return Optional.of("the environment disappeared during the readiness wait");
       }
       if (now.get().phase() == Environment.Phase.FAILED) {
+        // it may have ended between the two questions: its exit code says more than the phase
+        Optional<AppExit> ended = exitStatus().filter(x -> !x.running());
+        if (ended.isPresent()) {
+          return Optional.of("the app " + ended.get().describe() + " during the readiness wait");
+        }
         return Optional.of("the " + environment.name() + " provider reports the app FAILED (exited or crashed)"
             + " during the readiness wait");
       }
       return Optional.empty();
+    }
+
+    private Optional<AppExit> exitStatus() {
+      try {
+        return environment.exitStatus(key);
+      } catch (RuntimeException e) {
+        log.debug("{}: {} could not tell whether the app exited: {}", key, environment.name(), e.toString());
+        return Optional.empty();
+      }
     }
 
     /** The failure to throw: logs read first (a stopped revision may lose them), then the revision taken out. */

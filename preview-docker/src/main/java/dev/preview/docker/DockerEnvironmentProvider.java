@@ -25,6 +25,7 @@ import com.github.dockerjava.api.model.Network;
 import com.github.dockerjava.api.model.Ports;
 import com.github.dockerjava.api.model.RestartPolicy;
 import com.github.dockerjava.api.model.Volume;
+import dev.preview.spi.AppExit;
 import dev.preview.spi.Environment;
 import dev.preview.spi.EnvironmentProvider;
 import dev.preview.spi.EnvironmentSpec;
@@ -1199,6 +1200,79 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     var volumes = engine.call("listing volumes of " + key, () -> docker.listVolumesCmd()
         .withFilter("label", filter(key, ROLE + "=suspended")).exec().getVolumes());
     return volumes != null && volumes.stream().anyMatch(v -> installation.owns(labelsOf(v.getLabels())));
+  }
+
+  // ------------------------------------------------------------------------- readiness: exit, reject
+
+  /**
+   * The app container's end, from the engine ({@code docker inspect}: {@code State.ExitCode},
+   * {@code RestartCount}, {@code OOMKilled}): present once it exited (and is not suspended), or once
+   * the restart policy restarted it; empty while it runs as started, or before it is started.
+   */
+  @Override
+  public Optional<AppExit> exitStatus(PreviewKey key) {
+    List<Container> apps = containers(key, "app");
+    if (apps.isEmpty()) {
+      return Optional.empty();
+    }
+    InspectContainerResponse c;
+    try {
+      c = docker.inspectContainerCmd(newest(apps).getId()).exec();
+    } catch (NotFoundException e) {
+      return Optional.empty(); // replaced meanwhile
+    } catch (DockerException e) {
+      throw engine.failure("inspecting the app container of " + key, e);
+    }
+    InspectContainerResponse.ContainerState s = c.getState();
+    if (s == null) {
+      return Optional.empty();
+    }
+    int restarts = c.getRestartCount() == null ? 0 : c.getRestartCount();
+    boolean running = Boolean.TRUE.equals(s.getRunning()) || Boolean.TRUE.equals(s.getRestarting());
+    String status = s.getStatus() == null ? "" : s.getStatus();
+    boolean ended = !running && ("exited".equals(status) || "dead".equals(status));
+    if (!ended && restarts == 0) {
+      return Optional.empty();
+    }
+    if (ended && suspended(key)) {
+      return Optional.empty();
+    }
+    Long code = s.getExitCodeLong();
+    // the engine resets the code to 0 when it starts the container again: then it is not known
+    Integer exitCode = code == null || (running && code == 0) ? null : (int) (long) code;
+    String detail = Boolean.TRUE.equals(s.getOOMKilled()) ? "OOMKilled: over its memory limit"
+        : s.getError() == null || s.getError().isBlank() ? null : s.getError();
+    return Optional.of(new AppExit(exitCode, restarts, running, detail));
+  }
+
+  /**
+   * Stops the app container of the failed revision (its logs stay, {@code docker logs} reads them;
+   * the companions keep running): {@link #find} then reports it {@link Environment.Phase#FAILED}
+   * (exited, not suspended) from any instance. An update removes the previous revision's container
+   * before the readiness gate runs, so there is none to roll back to. The next {@link #apply}
+   * replaces or restarts it. Docker labels cannot be changed, so no {@link Labels#FAILED_REVISION}
+   * is written: the stopped container is the record. (With {@code restart: always}, an engine
+   * restart starts it again; {@code unless-stopped}, the default, does not.)
+   */
+  @Override
+  public Optional<Environment> rejectRevision(PreviewKey key, String revision) {
+    int timeout = (int) Math.min(Integer.MAX_VALUE, settings.stopTimeout.toSeconds());
+    for (Container c : containers(key, "app")) {
+      if (!revision.equals(c.getLabels().get(Labels.REVISION))) {
+        continue;
+      }
+      if ("running".equals(c.getState()) || "restarting".equals(c.getState())) {
+        try {
+          docker.stopContainerCmd(c.getId()).withTimeout(timeout).exec();
+        } catch (NotModifiedException | NotFoundException e) {
+          // already stopped or gone
+        } catch (DockerException e) {
+          throw engine.failure("stopping the failed app container " + name(c), e);
+        }
+      }
+      log.info("docker: stopped {} of {} at revision {}: it failed its readiness gate", name(c), key, revision);
+    }
+    return find(key);
   }
 
   // ---------------------------------------------------------------------------------------- logs
