@@ -2,6 +2,7 @@ package dev.preview.k8s;
 
 import dev.preview.spi.RegistryManifests;
 
+import dev.preview.spi.AppExit;
 import dev.preview.spi.Environment;
 import dev.preview.spi.EnvironmentProvider;
 import dev.preview.spi.ConfigurationException;
@@ -423,6 +424,13 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     // A JSON merge patch of labels and annotations only: one request, and it keeps what other tools
     // (and the API server) put on the namespace.
     client.namespaces().resource(desired).patch(PatchContext.of(PatchType.JSON_MERGE));
+    if (annotation(existing, Labels.FAILED_REVISION) != null) {
+      // a new apply starts afresh: the revision that failed its gate is no longer the news
+      client.namespaces().withName(existing.getMetadata().getName()).edit(n -> {
+        n.getMetadata().getAnnotations().remove(Labels.FAILED_REVISION);
+        return n;
+      });
+    }
   }
 
   /**
@@ -480,7 +488,17 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
 
   private void awaitRollout(PreviewKey key, String ns, String revision) {
     Rollout rollout = new Rollout(client, ns, settings.appName);
-    awaitRollout(key, ns, revision, settings.appName, () -> rollout.observe(revision), rollout::logs);
+    try {
+      awaitRollout(key, ns, revision, settings.appName, () -> rollout.observe(revision), rollout::logs);
+    } catch (ProviderException e) {
+      // The RollingUpdate kept the previous revision's pods: go back to them rather than leave a stuck rollout.
+      Optional<String> back = rollBack(ns, revision);
+      if (back.isEmpty()) {
+        throw e;
+      }
+      throw new ProviderException(NAME, e.getMessage() + "\nrolled back to " + back.get() + ", which still serves",
+          e.retryable(), e);
+    }
   }
 
   /**
@@ -589,6 +607,10 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   }
 
   private static Environment.Phase livePhase(Namespace n, Deployment d) {
+    String failed = annotation(n, Labels.FAILED_REVISION);
+    if (failed != null && failed.equals(annotation(n, Labels.REVISION))) {
+      return Environment.Phase.FAILED; // stopped by rejectRevision (scaled to zero: not SUSPENDED)
+    }
     if (d == null) {
       return Environment.Phase.STARTING;
     }
@@ -889,6 +911,91 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     if (ownsClient) {
       client.close();
     }
+  }
+
+  // ------------------------------------------------------------------------- readiness: exit, reject
+
+  /**
+   * The app's end, read off the pods of the namespace's current revision: a container terminated
+   * now or in {@code CrashLoopBackOff} (down), else the container restarted most (its
+   * {@code restartCount}, last exit code and reason); empty while none ended, and for a suspended
+   * or absent preview.
+   */
+  @Override
+  public Optional<AppExit> exitStatus(PreviewKey key) {
+    String ns = namespace(key);
+    return call("read how the app of " + key + " ended", () -> {
+      Namespace n = client.namespaces().withName(ns).get();
+      if (n == null || !ours(n, key) || terminating(n) || storedPhase(n) == Environment.Phase.SUSPENDED) {
+        return Optional.<AppExit>empty();
+      }
+      String revision = annotation(n, Labels.REVISION);
+      List<Pod> pods = (chart != null ? client.pods().inNamespace(ns).withLabel(Labels.MANAGED, "true")
+          : client.pods().inNamespace(ns).withLabel(ManifestTemplate.APP_LABEL, settings.appName)).list().getItems();
+      List<Pod> current = pods.stream().filter(p -> revision != null && revision.equals(annotation(p, Labels.REVISION)))
+          .toList();
+      boolean anyMarked = pods.stream().anyMatch(p -> annotation(p, Labels.REVISION) != null);
+      return FailedRevisions.exit(anyMarked ? current : pods);
+    });
+  }
+
+  /**
+   * Back to the previous revision when the app's Deployment still has its ReplicaSet with ready
+   * pods (a RollingUpdate keeps them until the new pods are ready): its pod template goes back into
+   * the Deployment, as {@code kubectl rollout undo} does (the other objects of the namespace keep
+   * what the failed apply wrote), and {@link #find} reports that revision RUNNING. Else the app (with
+   * a chart: every managed Deployment) is scaled to zero and reported FAILED. Either way the
+   * namespace carries {@link Labels#FAILED_REVISION}; the next {@link #apply} removes it.
+   */
+  @Override
+  public Optional<Environment> rejectRevision(PreviewKey key, String revision) {
+    String ns = namespace(key);
+    Optional<Environment> gone = call("take revision " + revision + " of " + key + " out of service", () -> {
+      Namespace n = client.namespaces().withName(ns).get();
+      if (n == null || !ours(n, key) || terminating(n) || !revision.equals(annotation(n, Labels.REVISION))) {
+        return Optional.<Environment>empty();
+      }
+      Optional<String> back = chart == null ? rollBack(ns, revision) : Optional.empty();
+      if (back.isPresent()) {
+        return Optional.of(environment(client.namespaces().withName(ns).get(), Environment.Phase.RUNNING));
+      }
+      List<Deployment> apps = chart != null ? managedDeployments(ns)
+          : java.util.stream.Stream.of(client.apps().deployments().inNamespace(ns).withName(settings.appName).get())
+              .filter(Objects::nonNull).toList();
+      for (Deployment d : apps) {
+        int replicas = d.getSpec().getReplicas() == null ? 1 : d.getSpec().getReplicas();
+        if (replicas > 0) {
+          client.apps().deployments().inNamespace(ns).withName(d.getMetadata().getName()).edit(x -> {
+            x.getMetadata().setAnnotations(merged(x.getMetadata().getAnnotations(),
+                Map.of(REPLICAS, Integer.toString(replicas))));
+            x.getSpec().setReplicas(0);
+            return x;
+          });
+        }
+      }
+      new FailedRevisions(client, settings.appName).mark(ns, revision, revision, Environment.Phase.FAILED);
+      LOG.info("stopped preview {} revision {} in namespace {}: it failed its readiness gate", key, revision, ns);
+      return Optional.of(environment(client.namespaces().withName(ns).get(), Environment.Phase.FAILED));
+    });
+    return gone.isPresent() ? gone : find(key);
+  }
+
+  /** Puts the previous revision's template back if its ReplicaSet still has ready pods; the revision it runs now. */
+  private Optional<String> rollBack(String ns, String failed) {
+    Deployment d = client.apps().deployments().inNamespace(ns).withName(settings.appName).get();
+    if (d == null) {
+      return Optional.empty();
+    }
+    FailedRevisions f = new FailedRevisions(client, settings.appName);
+    Optional<io.fabric8.kubernetes.api.model.apps.ReplicaSet> serving = f.serving(ns, d, failed);
+    if (serving.isEmpty()) {
+      return Optional.empty();
+    }
+    String back = f.rollBack(ns, serving.get());
+    f.mark(ns, failed, back, Environment.Phase.RUNNING);
+    LOG.info("rolled namespace {} back from revision {} to {} (ReplicaSet {}, which still serves)", ns, failed, back,
+        serving.get().getMetadata().getName());
+    return Optional.of(back);
   }
 
   // -------------------------------------------------------------------------------------- helpers
