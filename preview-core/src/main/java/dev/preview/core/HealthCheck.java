@@ -126,7 +126,8 @@ public interface HealthCheck {
     String where = hostPort(url);
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof HttpConnectTimeoutException) {
-        return "connecting to " + where + " timed out" + after(timeout);
+        return "connecting to " + where + ("https".equalsIgnoreCase(url.getScheme()) ? " (TCP and TLS handshake)" : "")
+            + " timed out" + after(timeout);
       }
       if (t instanceof HttpTimeoutException) {
         return "GET " + pathOf(url) + " timed out" + after(timeout) + " (" + where + " accepted the connection but"
