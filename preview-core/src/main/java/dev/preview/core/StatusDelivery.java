@@ -122,11 +122,19 @@ final class StatusDelivery implements AutoCloseable {
   /**
    * Publishes again, for every key, the newest wanted status if it is not the one last published
    * (its delivery failed and retries ran out, or were never made). Returns how many keys it
-   * re-published (or queued, when asynchronous).
+   * re-published (or queued, when asynchronous). Keys in {@code except} are left alone.
    */
   int republishDiverged() {
+    return republishDiverged(java.util.Set.of());
+  }
+
+  /** {@link #republishDiverged()} but for the keys in {@code except}. */
+  int republishDiverged(java.util.Set<PreviewKey> except) {
     int n = 0;
     for (Slot slot : slots.values()) {
+      if (except.contains(slot.key)) {
+        continue;
+      }
       boolean runNow;
       synchronized (slot) {
         if (slot.removed || slot.scheduled || slot.wanted == null || same(slot.wanted, slot.published)) {
