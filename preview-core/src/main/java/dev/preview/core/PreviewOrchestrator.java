@@ -100,7 +100,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
     Listeners listeners = new Listeners(b.listeners, redaction);
     // Every status leaves through this notifier: redacted there, so no exit to the PR can forget it.
     this.status = new StatusPublisher(RedactingNotifier.wrap(notifier, redaction), app, database, b.clock,
-        b.asyncStatus ? StatusDelivery.Options.asynchronous() : StatusDelivery.Options.synchronous());
+        b.asyncStatus ? StatusDelivery.Options.asynchronous() : StatusDelivery.Options.synchronous(), listeners);
     this.scheduler = new KeyScheduler(b.parallelism, this::run, listeners);
     Slots slots = new Slots(b.policy, environment, scheduler);
     this.waits = new BuildWaits(b.buildSettings, environment, b.clock, scheduler);

@@ -43,11 +43,16 @@ final class StatusPublisher {
   }
 
   StatusPublisher(ScmNotifier notifier, AppTemplate app, DatabaseProvider database, Clock clock, StatusDelivery.Options delivery) {
+    this(notifier, app, database, clock, delivery, new Listeners(List.of()));
+  }
+
+  StatusPublisher(ScmNotifier notifier, AppTemplate app, DatabaseProvider database, Clock clock,
+      StatusDelivery.Options delivery, Listeners listeners) {
     this.notifier = notifier;
     this.app = app;
     this.database = database;
     this.clock = clock;
-    this.delivery = notifier == null ? null : new StatusDelivery(notifier, delivery, clock);
+    this.delivery = notifier == null ? null : new StatusDelivery(notifier, delivery, clock, listeners);
   }
 
   void publish(PreviewKey key, PreviewState state, String revision, URI url, String message, String failedStep,
