@@ -93,9 +93,9 @@ import org.slf4j.LoggerFactory;
  * and {@code Retry-After}, without verifying or processing them, and skips its periodic reconcile.
  * Leadership is asked again right before each event is handed over and before each reconcile.
  *
- * <p>Thread-safe; {@link #close()} stops accepting and the reconcile, and stops Jetty with
- * {@link Builder#stopTimeout} (through a {@code GracefulHandler}). It does not close the orchestrator, which the
- * caller owns.
+ * <p>Thread-safe; {@link #close()} refuses new connections at once, stops the reconcile, lets the
+ * requests in flight finish within {@link Builder#stopTimeout}, then stops Jetty. It does not close
+ * the orchestrator, which the caller owns.
  */
 public final class WebhookServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(WebhookServer.class);
