@@ -59,4 +59,8 @@ final class Listeners {
     String r = redaction.text(reason);
     fire(l -> l.onReclaimed(key, what, r));
   }
+
+  void statusPublish(PreviewKey key, PreviewState state, PreviewListener.StatusOutcome outcome) {
+    fire(l -> l.onStatusPublish(key, state, outcome));
+  }
 }

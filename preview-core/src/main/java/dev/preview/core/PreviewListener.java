@@ -26,4 +26,21 @@ public interface PreviewListener {
 
   /** Reconcile removed (or, in a dry run, would remove) something. */
   default void onReclaimed(PreviewKey key, String what, String reason) {}
+
+  /** What became of one attempt to publish a status to the SCM. */
+  enum StatusOutcome {
+    /** The SCM took it: the PR shows it. */
+    PUBLISHED,
+    /** It failed, and another attempt follows (after a backoff or the rate limit's reset, or at once for a newer status). */
+    RETRIED,
+    /** It failed and no attempt follows (not retryable, or out of attempts); the next reconcile publishes it again. */
+    DROPPED
+  }
+
+  /**
+   * An attempt to publish {@code key}'s status in {@code state} ended with {@code outcome}. Called on
+   * the thread that published (a status thread when statuses are asynchronous). Identical statuses
+   * that are not sent again, and statuses replaced before they were sent, make no attempt.
+   */
+  default void onStatusPublish(PreviewKey key, PreviewState state, StatusOutcome outcome) {}
 }

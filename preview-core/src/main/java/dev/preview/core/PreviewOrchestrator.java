@@ -85,6 +85,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
   private final RevisionGuard revisions;
   private final StatusPublisher status;
   private final HealthCheck healthCheck;
+  private final StatusConvergence convergence;
 
   private PreviewOrchestrator(Builder b) {
     this.environment = Objects.requireNonNull(b.environment, "an EnvironmentProvider is required");
@@ -99,7 +100,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
     Listeners listeners = new Listeners(b.listeners, redaction);
     // Every status leaves through this notifier: redacted there, so no exit to the PR can forget it.
     this.status = new StatusPublisher(RedactingNotifier.wrap(notifier, redaction), app, database, b.clock,
-        b.asyncStatus ? StatusDelivery.Options.asynchronous() : StatusDelivery.Options.synchronous());
+        b.asyncStatus ? StatusDelivery.Options.asynchronous() : StatusDelivery.Options.synchronous(), listeners);
     this.scheduler = new KeyScheduler(b.parallelism, this::run, listeners);
     Slots slots = new Slots(b.policy, environment, scheduler);
     this.waits = new BuildWaits(b.buildSettings, environment, b.clock, scheduler);
@@ -114,42 +115,19 @@ public final class PreviewOrchestrator implements AutoCloseable {
         revisions, slots, teardowns, status, listeners, waits);
     this.deploys = new DeployPipeline(steps.standard(), environment, app, slots, status, listeners);
     this.reconciler = new Reconciler(environment, database, dns, pullRequests, b.policy, b.clock, b.redeployMissing,
-        Set.copyOf(b.repositories), scheduler, slots, listeners, waits, workspaces, this::publishObserved);
+        Set.copyOf(b.repositories), scheduler, slots, listeners, waits, workspaces, this::converge);
+    this.convergence = new StatusConvergence(status, app, b.healthCheck, b.policy, slots, scheduler, listeners);
   }
 
   /**
-   * After a restart this process knows no status it published: for an environment that runs its
-   * open PR's head, needs no repair and has no status here, reconcile publishes what it observes, so
-   * a PR whose last comment predates the restart (a "failed" written before the app came up, a lost
-   * update) ends showing the truth: READY only if the app answers healthy now, SLEEPING if it is
-   * suspended; anything else is left for the next event. Once published, it is known, and later
-   * reconciles only re-publish what did not reach the SCM.
+   * The status part of every reconcile: where a PR shows something else than what was observed
+   * (also after a restart, read back from the SCM), the observed status is published
+   * ({@link StatusConvergence}); then a PR's newest status that did not reach the SCM is published
+   * again, for the keys the convergence did not look at (a closed PR whose DELETED failed, say).
    */
-  private void publishObserved(Environment env) {
-    PreviewKey key = env.key();
-    if (status.knows(key)) {
-      return;
-    }
-    if (env.phase() == Environment.Phase.SUSPENDED) {
-      status.publish(key, PreviewState.SLEEPING, env.revision(), null,
-          "asleep (observed by reconcile); the next push wakes it", null, List.of(), Map.of());
-      return;
-    }
-    if (env.phase() != Environment.Phase.RUNNING || env.url() == null) {
-      return;
-    }
-    boolean healthy;
-    try {
-      healthy = healthCheck.healthy(env.url().resolve(app.healthPath()));
-    } catch (Exception e) {
-      healthy = false;
-    }
-    if (healthy) {
-      log.info("{}: publishing READY at {} as observed by reconcile (no status of it known to this process)", key,
-          env.revision());
-      status.publish(key, PreviewState.READY, env.revision(), env.url(), "ready (observed by reconcile)", null,
-          List.of(), Map.of());
-    }
+  private void converge(ReconcilePlanner.Facts facts, Set<PreviewKey> acted, long started) {
+    Set<PreviewKey> looked = status.publishes() ? convergence.converge(facts, acted, started) : Set.of();
+    status.republishDiverged(looked);
   }
 
   public static Builder builder() {
@@ -215,12 +193,8 @@ public final class PreviewOrchestrator implements AutoCloseable {
    * Previews with work in flight are left alone. Reclaimed resources are logged as warnings.
    */
   public ReconcileReport reconcile(boolean dryRun) {
-    ReconcileReport report = reconciler.reconcile(dryRun);
-    if (!dryRun) {
-      // a status that never reached the PR (failed, retries ran out) is published again
-      status.republishDiverged();
-    }
-    return report;
+    // not a dry run: every PR ends showing what was observed (see converge)
+    return reconciler.reconcile(dryRun);
   }
 
   /** Stops accepting work, waits up to 30 s for running work, and closes the providers (if the builder said so). */

@@ -23,7 +23,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,8 +45,13 @@ final class Reconciler {
   private final Clock clock;
   private final boolean redeployMissing;
   private final Set<String> watchedRepositories;
-  /** Told of every environment that runs its open PR's head and needs no repair (see the orchestrator). */
-  private final Consumer<Environment> settled;
+  /** Told, after the repairs, what was observed and which keys were acted on (the status convergence). */
+  private final Settled settled;
+
+  /** What a reconcile tells the status convergence once its repairs are done. */
+  interface Settled {
+    void reconciled(Facts facts, Set<PreviewKey> acted, long started);
+  }
   private final KeyScheduler scheduler;
   private final Slots slots;
   private final Listeners listeners;
@@ -58,7 +62,7 @@ final class Reconciler {
   Reconciler(EnvironmentProvider environment, DatabaseProvider database, DnsProvider dns,
       PullRequestSource pullRequests, PreviewPolicy policy, Clock clock, boolean redeployMissing,
       Set<String> watchedRepositories, KeyScheduler scheduler, Slots slots, Listeners listeners, BuildWaits waits,
-      Workspaces workspaces, Consumer<Environment> settled) {
+      Workspaces workspaces, Settled settled) {
     this.settled = settled;
     this.watchedRepositories = Set.copyOf(watchedRepositories);
     this.waits = waits;
@@ -108,17 +112,10 @@ final class Reconciler {
     if (!dryRun) {
       Set<PreviewKey> acted = new TreeSet<>();
       actions.forEach(a -> acted.add(a.key()));
-      for (Environment env : facts.environments().values()) {
-        PullRequest pr = facts.openPullRequest(env.key());
-        if (!acted.contains(env.key()) && !facts.busy().contains(env.key()) && !facts.touchedSinceListing().contains(env.key())
-            && !stale(env.key(), started) && pr != null && env.revision() != null
-            && ReconcilePlanner.sameCommit(env.revision(), pr.headSha())) {
-          settled.accept(env);
-        }
-      }
       slots.startQueued();
       // A missed CI event must not strand a waiting PR: look for its image, and meet its deadline.
       waits.recheck();
+      settled.reconciled(facts, acted, started);
     }
     return new ReconcileReport(actions, facts.unknownRepositories(), errors, dryRun);
   }

@@ -1,7 +1,10 @@
 package dev.preview.core;
 
+import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewStatus;
+import dev.preview.spi.PublishedStatus;
 import dev.preview.spi.ScmNotifier;
+import java.util.Optional;
 
 /**
  * The one exit of every {@link PreviewStatus} to the PR: the orchestrator's notifier behind a
@@ -30,6 +33,12 @@ final class RedactingNotifier implements ScmNotifier {
   @Override
   public void publish(PreviewStatus s) {
     delegate.publish(redacted(s, redaction));
+  }
+
+  /** What the PR shows, read from the real notifier (nothing of it is secret: state, revision, URL, step). */
+  @Override
+  public Optional<PublishedStatus> published(PreviewKey key) {
+    return delegate.published(key);
   }
 
   static PreviewStatus redacted(PreviewStatus s, Redaction r) {

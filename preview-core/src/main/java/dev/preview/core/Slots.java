@@ -101,4 +101,11 @@ final class Slots {
     taken.remove(key);
     return taken.size();
   }
+
+  /** The keys of the queued PRs, oldest first (a snapshot). */
+  java.util.List<PreviewKey> queuedKeys() {
+    synchronized (queued) {
+      return java.util.List.copyOf(queued.keySet());
+    }
+  }
 }

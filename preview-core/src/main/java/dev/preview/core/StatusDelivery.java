@@ -53,6 +53,7 @@ final class StatusDelivery implements AutoCloseable {
   }
 
   private final ScmNotifier notifier;
+  private final Listeners listeners;
   private final Options options;
   private final Clock clock;
   private final Map<PreviewKey, Slot> slots = new ConcurrentHashMap<>();
@@ -77,6 +78,12 @@ final class StatusDelivery implements AutoCloseable {
   }
 
   StatusDelivery(ScmNotifier notifier, Options options, Clock clock) {
+    this(notifier, options, clock, new Listeners(java.util.List.of()));
+  }
+
+  /** @param listeners told the outcome of every attempt ({@link PreviewListener#onStatusPublish}) */
+  StatusDelivery(ScmNotifier notifier, Options options, Clock clock, Listeners listeners) {
+    this.listeners = Objects.requireNonNull(listeners, "listeners");
     this.notifier = Objects.requireNonNull(notifier, "notifier");
     this.options = Objects.requireNonNull(options, "options");
     this.clock = Objects.requireNonNull(clock, "clock");
@@ -122,11 +129,19 @@ final class StatusDelivery implements AutoCloseable {
   /**
    * Publishes again, for every key, the newest wanted status if it is not the one last published
    * (its delivery failed and retries ran out, or were never made). Returns how many keys it
-   * re-published (or queued, when asynchronous).
+   * re-published (or queued, when asynchronous). Keys in {@code except} are left alone.
    */
   int republishDiverged() {
+    return republishDiverged(java.util.Set.of());
+  }
+
+  /** {@link #republishDiverged()} but for the keys in {@code except}. */
+  int republishDiverged(java.util.Set<PreviewKey> except) {
     int n = 0;
     for (Slot slot : slots.values()) {
+      if (except.contains(slot.key)) {
+        continue;
+      }
       boolean runNow;
       synchronized (slot) {
         if (slot.removed || slot.scheduled || slot.wanted == null || same(slot.wanted, slot.published)) {
@@ -210,36 +225,51 @@ final class StatusDelivery implements AutoCloseable {
       } catch (RuntimeException e) {
         failure = e;
       }
+      PreviewListener.StatusOutcome outcome;
+      boolean again;
       synchronized (slot) {
         if (failure == null) {
           slot.published = status;
           slot.attempts = 0;
-          continue; // a newer one may have come meanwhile
+          outcome = PreviewListener.StatusOutcome.PUBLISHED;
+          again = true; // a newer one may have come meanwhile
+        } else if (slot.wanted != status) {
+          outcome = PreviewListener.StatusOutcome.RETRIED; // superseded while it was being sent: send the newest instead
+          again = true;
+        } else {
+          outcome = afterFailure(slot, status, failure);
+          again = false;
         }
-        if (slot.wanted != status) {
-          continue; // superseded while it was being sent: send the newest instead
-        }
-        slot.attempts++;
-        boolean retryable = !(failure instanceof ProviderException pe) || pe.retryable();
-        if (!options.async() || !retryable || slot.attempts >= options.maxAttempts() || closed) {
-          slot.scheduled = false;
-          log.warn("{}: {} could not publish {} ({}); reconcile publishes it again: {}", slot.key, notifier.name(),
-              status.state(), options.async() ? slot.attempts + " attempts" : "once", failure.toString());
-          return;
-        }
-        Duration delay = delay(failure, slot.attempts);
-        slot.waitingForReset = failure instanceof ProviderException pe && pe.retryAt().isPresent();
-        log.warn("{}: {} could not publish {}; retrying in {} ms: {}", slot.key, notifier.name(), status.state(),
-            delay.toMillis(), failure.toString());
-        try {
-          // the timer only hands over: publishing runs on a status thread
-          slot.retry = timers.schedule(() -> submitDrain(slot), delay.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (RejectedExecutionException e) {
-          slot.scheduled = false;
-        }
+      }
+      listeners.statusPublish(slot.key, status.state(), outcome);
+      if (!again) {
         return;
       }
     }
+  }
+
+  /** Schedules a retry of {@code status} if it may be retried; the caller holds {@code slot}'s monitor. */
+  private PreviewListener.StatusOutcome afterFailure(Slot slot, PreviewStatus status, RuntimeException failure) {
+    slot.attempts++;
+    boolean retryable = !(failure instanceof ProviderException pe) || pe.retryable();
+    if (!options.async() || !retryable || slot.attempts >= options.maxAttempts() || closed) {
+      slot.scheduled = false;
+      log.warn("{}: {} could not publish {} ({}); reconcile publishes it again: {}", slot.key, notifier.name(),
+          status.state(), options.async() ? slot.attempts + " attempts" : "once", failure.toString());
+      return PreviewListener.StatusOutcome.DROPPED;
+    }
+    Duration delay = delay(failure, slot.attempts);
+    slot.waitingForReset = failure instanceof ProviderException pe && pe.retryAt().isPresent();
+    log.warn("{}: {} could not publish {}; retrying in {} ms: {}", slot.key, notifier.name(), status.state(),
+        delay.toMillis(), failure.toString());
+    try {
+      // the timer only hands over: publishing runs on a status thread
+      slot.retry = timers.schedule(() -> submitDrain(slot), delay.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException e) {
+      slot.scheduled = false;
+      return PreviewListener.StatusOutcome.DROPPED;
+    }
+    return PreviewListener.StatusOutcome.RETRIED;
   }
 
   /** The rate limit's reset if the notifier said it, else exponential backoff. */

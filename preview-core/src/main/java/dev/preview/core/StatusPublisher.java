@@ -4,6 +4,7 @@ import dev.preview.spi.DatabaseProvider;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.PreviewStatus;
+import dev.preview.spi.PublishedStatus;
 import dev.preview.spi.ScmNotifier;
 import java.net.URI;
 import java.time.Clock;
@@ -11,6 +12,8 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,11 +43,16 @@ final class StatusPublisher {
   }
 
   StatusPublisher(ScmNotifier notifier, AppTemplate app, DatabaseProvider database, Clock clock, StatusDelivery.Options delivery) {
+    this(notifier, app, database, clock, delivery, new Listeners(List.of()));
+  }
+
+  StatusPublisher(ScmNotifier notifier, AppTemplate app, DatabaseProvider database, Clock clock,
+      StatusDelivery.Options delivery, Listeners listeners) {
     this.notifier = notifier;
     this.app = app;
     this.database = database;
     this.clock = clock;
-    this.delivery = notifier == null ? null : new StatusDelivery(notifier, delivery, clock);
+    this.delivery = notifier == null ? null : new StatusDelivery(notifier, delivery, clock, listeners);
   }
 
   void publish(PreviewKey key, PreviewState state, String revision, URI url, String message, String failedStep,
@@ -75,14 +83,38 @@ final class StatusPublisher {
     }
   }
 
-  /** Publishes again every PR's newest status that did not reach the SCM; how many. */
-  /** Whether this process has published (or is publishing) any status of {@code key}; true without a notifier. */
-  boolean knows(PreviewKey key) {
-    return delivery == null || delivery.knows(key);
+  /**
+   * What the PR of {@code key} shows: read back from the notifier ({@link ScmNotifier#published});
+   * when it cannot read back (empty), the status this process last published, if any. Empty without
+   * a notifier.
+   *
+   * @throws RuntimeException if the read-back failed: what the PR shows is unknown
+   */
+  Optional<PublishedStatus> shown(PreviewKey key) {
+    if (notifier == null) {
+      return Optional.empty();
+    }
+    Optional<PublishedStatus> read = notifier.published(key);
+    if (read.isPresent()) {
+      return read;
+    }
+    PreviewStatus last = delivery.published(key);
+    return last == null ? Optional.empty() : Optional.of(PublishedStatus.of(last));
   }
 
+  /** Whether there is a notifier to publish to. */
+  boolean publishes() {
+    return notifier != null;
+  }
+
+  /** Publishes again every PR's newest status that did not reach the SCM; how many. */
   int republishDiverged() {
-    return delivery == null ? 0 : delivery.republishDiverged();
+    return delivery == null ? 0 : delivery.republishDiverged(Set.of());
+  }
+
+  /** The same, except for {@code keys} (whose status reconcile just compared with what it observed). */
+  int republishDiverged(Set<PreviewKey> except) {
+    return delivery == null ? 0 : delivery.republishDiverged(except);
   }
 
   /** Lets statuses being delivered finish (up to {@code flush}), then stops delivering. */

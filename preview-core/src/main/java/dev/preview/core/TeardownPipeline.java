@@ -87,8 +87,10 @@ final class TeardownPipeline {
       String msg = listeners.redaction().text(
           "teardown incomplete (" + String.join("; ", failures) + "); the next reconcile finishes it");
       listeners.transition(key, PreviewState.FAILED, msg);
-      status.publish(key, PreviewState.FAILED, revision, null, msg, run.step, List.of(), run.timings);
-      result = new Preview(key, PreviewState.FAILED, revision, null, null, msg, run.step, run.timings, null, null);
+      // the step that failed (the first, if several did), not the last one run
+      String failedStep = failures.get(0).substring(0, failures.get(0).indexOf(':'));
+      status.publish(key, PreviewState.FAILED, revision, null, msg, failedStep, List.of(), run.timings);
+      result = new Preview(key, PreviewState.FAILED, revision, null, null, msg, failedStep, run.timings, null, null);
     }
     slots.startQueued();
     return result;

@@ -31,6 +31,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <tr><td>{@code preview.queue.length} [{@code preview_queue_length}]</td><td>previews PENDING now (waiting for a maxConcurrent slot or the policy)</td></tr>
  *   <tr><td>{@code preview.reconcile.runs} / {@code preview.reconcile.actions}</td><td>by {@code outcome}; by {@code kind}</td></tr>
  *   <tr><td>{@code preview.reclaimed}</td><td>resources reclaimed by reconcile (orphans, expired, leftovers)</td></tr>
+ *   <tr><td>{@code preview.status.publish} [{@code preview_status_publish_total}]</td><td>attempts to publish a PR status, by {@code outcome}: {@code published}, {@code retried} (failed, tried again: the retry count), {@code dropped} (failed, given up until the next reconcile)</td></tr>
+ *   <tr><td>{@code preview.status.retrying} [{@code preview_status_retrying}]</td><td>PRs whose last status attempt failed and is being retried now</td></tr>
  *   <tr><td>{@code preview.scm.calls} / {@code preview.scm.rate.remaining}</td><td>SCM API calls by {@code provider} and {@code status}; the last remaining rate budget by {@code provider}</td></tr>
  * </table>
  *
@@ -42,6 +44,8 @@ public final class PreviewMetrics implements PreviewListener, AutoCloseable {
   private final Map<PreviewKey, Long> waitingSince = new ConcurrentHashMap<>();
   private final Map<String, java.util.concurrent.atomic.AtomicLong> rateRemaining = new ConcurrentHashMap<>();
   private final Timer timeToReady;
+  private final Map<PreviewListener.StatusOutcome, Counter> statusPublishes = new java.util.EnumMap<>(PreviewListener.StatusOutcome.class);
+  private final java.util.Set<PreviewKey> retrying = ConcurrentHashMap.newKeySet();
   private final AutoCloseable scmCalls;
 
   private PreviewMetrics(MeterRegistry registry) {
@@ -53,6 +57,12 @@ public final class PreviewMetrics implements PreviewListener, AutoCloseable {
     }
     Gauge.builder("preview.queue.length", states, m -> m.values().stream().filter(v -> v == PreviewState.PENDING).count())
         .description("previews waiting for a slot (maxConcurrent) or the policy").register(registry);
+    for (PreviewListener.StatusOutcome o : PreviewListener.StatusOutcome.values()) {
+      statusPublishes.put(o, Counter.builder("preview.status.publish").description("attempts to publish a PR status")
+          .tag("outcome", o.name().toLowerCase(java.util.Locale.ROOT)).register(registry));
+    }
+    Gauge.builder("preview.status.retrying", retrying, java.util.Set::size)
+        .description("PRs whose status is being retried after a failed attempt").register(registry);
     this.timeToReady = Timer.builder("preview.time.to.ready").description("first accepted event of a PR to READY")
         .publishPercentileHistogram().minimumExpectedValue(Duration.ofSeconds(1)).maximumExpectedValue(Duration.ofHours(1))
         .register(registry);
@@ -154,6 +164,16 @@ public final class PreviewMetrics implements PreviewListener, AutoCloseable {
   public void onStepFinished(PreviewKey key, String step, Duration took, Throwable failure) {
     Timer.builder("preview.step.duration").description("deploy and teardown steps")
         .tag("step", step).tag("outcome", failure == null ? "ok" : "failed").register(registry).record(took);
+  }
+
+  @Override
+  public void onStatusPublish(PreviewKey key, PreviewState state, PreviewListener.StatusOutcome outcome) {
+    statusPublishes.get(outcome).increment();
+    if (outcome == PreviewListener.StatusOutcome.RETRIED) {
+      retrying.add(key);
+    } else {
+      retrying.remove(key);
+    }
   }
 
   @Override

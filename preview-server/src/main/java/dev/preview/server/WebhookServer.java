@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -41,6 +42,7 @@ import java.util.function.Supplier;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.ForwardedRequestCustomizer;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
@@ -91,9 +93,9 @@ import org.slf4j.LoggerFactory;
  * and {@code Retry-After}, without verifying or processing them, and skips its periodic reconcile.
  * Leadership is asked again right before each event is handed over and before each reconcile.
  *
- * <p>Thread-safe; {@link #close()} stops accepting and the reconcile, and stops Jetty with
- * {@link Builder#stopTimeout} (through a {@code GracefulHandler}). It does not close the orchestrator, which the
- * caller owns.
+ * <p>Thread-safe; {@link #close()} refuses new connections at once, stops the reconcile, lets the
+ * requests in flight finish within {@link Builder#stopTimeout}, then stops Jetty. It does not close
+ * the orchestrator, which the caller owns.
  */
 public final class WebhookServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(WebhookServer.class);
@@ -104,6 +106,10 @@ public final class WebhookServer implements AutoCloseable {
 
   private final Server http;
   private final ServerConnector connector;
+  private final GracefulHandler graceful;
+  /** Connections with a request being handled (its body still arriving, or its delivery being handled). */
+  private final Set<EndPoint> busy = ConcurrentHashMap.newKeySet();
+  private final long idleTimeoutMs;
   private final ScheduledExecutorService timers;
   private final ScheduledExecutorService reconciler;
   private final Supplier<ReconcileReport> reconcile;
@@ -165,7 +171,12 @@ public final class WebhookServer implements AutoCloseable {
     connector.setAcceptQueueSize(1024);
     http.addConnector(connector);
     http.addBean(new NetworkConnectionLimit(b.maxConnections, connector));
-    GracefulHandler graceful = new GracefulHandler(new Routes());
+    this.idleTimeoutMs = b.idleTimeout.toMillis();
+    // Jetty's graceful shutdown sets every connection's idle timeout to 1 s, which cuts a request
+    // whose body is still arriving, or whose delivery is quiet for a second. close() does it instead,
+    // for the idle connections only (see there).
+    connector.setShutdownIdleTimeout(-1);
+    this.graceful = new Tracking(new Routes());
     http.setHandler(graceful);
     http.setStopTimeout(b.stopTimeout.toMillis());
     http.setStopAtShutdown(false);
@@ -591,11 +602,23 @@ public final class WebhookServer implements AutoCloseable {
     return inFlight.get();
   }
 
+  /** Requests being handled now, their bodies included (for tests). */
+  long requestsInFlight() {
+    return graceful.getCurrentRequestCount();
+  }
+
   /** Open connections now (for tests and operators). */
   public int connections() {
     return connector.getConnectedEndPoints().size();
   }
 
+  /**
+   * Stops: new connections are refused at once (the listening socket is closed); connections with
+   * no request are closed after {@link #SHUTDOWN_IDLE}; a request in flight (its body still arriving,
+   * or its delivery being handled) keeps the usual idle timeout and is answered, with
+   * {@code Connection: close}; after {@link Builder#stopTimeout} whatever is left is cut and Jetty
+   * stops. Returns when Jetty has stopped. Idempotent.
+   */
   @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {
@@ -605,11 +628,74 @@ public final class WebhookServer implements AutoCloseable {
       reconciler.shutdownNow();
     }
     try {
+      connector.close(); // refuse new connections now, not after the grace period
+    } catch (RuntimeException e) {
+      LOG.warn("closing the listening socket: {}", e.toString());
+    }
+    for (EndPoint ep : connector.getConnectedEndPoints()) {
+      if (!busy.contains(ep)) {
+        ep.setIdleTimeout(SHUTDOWN_IDLE.toMillis());
+      }
+    }
+    try {
       http.stop();
+    } catch (java.util.concurrent.TimeoutException e) {
+      LOG.warn("requests still in flight after the stop timeout ({} ms) were cut", http.getStopTimeout());
     } catch (Exception e) {
       LOG.warn("stopping the HTTP server: {}", e.toString());
     }
     timers.shutdownNow();
+  }
+
+  /** How long a connection with no request stays open once {@link #close()} began. */
+  static final Duration SHUTDOWN_IDLE = Duration.ofSeconds(1);
+
+  /** The graceful handler, knowing which connections have a request in flight. */
+  private final class Tracking extends GracefulHandler {
+    Tracking(Handler handler) {
+      super(handler);
+    }
+
+    @Override
+    public boolean handle(Request request, Response response, Callback callback) throws Exception {
+      EndPoint ep = request.getConnectionMetaData().getConnection().getEndPoint();
+      busy.add(ep);
+      if (closed.get()) {
+        // answered during the shutdown: the connection ends with it
+        response.getHeaders().put(HttpHeader.CONNECTION, "close");
+      }
+      Callback done = new Callback() {
+        @Override
+        public void succeeded() {
+          ended(ep);
+          callback.succeeded();
+        }
+
+        @Override
+        public void failed(Throwable x) {
+          ended(ep);
+          callback.failed(x);
+        }
+
+        @Override
+        public InvocationType getInvocationType() {
+          return callback.getInvocationType();
+        }
+      };
+      try {
+        return super.handle(request, response, done);
+      } catch (Exception | Error e) {
+        busy.remove(ep);
+        throw e;
+      }
+    }
+
+    private void ended(EndPoint ep) {
+      busy.remove(ep);
+      if (closed.get()) {
+        ep.setIdleTimeout(SHUTDOWN_IDLE.toMillis());
+      }
+    }
   }
 
   /** Options of a {@link WebhookServer}. */

@@ -2,6 +2,7 @@ package dev.preview.testkit;
 
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewStatus;
+import dev.preview.spi.PublishedStatus;
 import dev.preview.spi.ScmNotifier;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -13,8 +14,9 @@ import java.util.Optional;
 /**
  * An in-memory {@link ScmNotifier} named {@code fake}: records every published status and keeps one
  * sticky comment per PR, rendered by {@link #render(PreviewStatus)} and replaced in place on each
- * publish. Thread-safe; operation {@code scm.publish}. Instances made with {@link #reopen()} share
- * the simulated SCM.
+ * publish. {@link #published} reads back what the PR shows (the last status published). Thread-safe;
+ * operations {@code scm.publish} and {@code scm.published} (a read-back fault throws, as an SCM that
+ * cannot be read does). Instances made with {@link #reopen()} share the simulated SCM.
  */
 public final class FakeScmNotifier implements ScmNotifier {
   public static final String NAME = "fake";
@@ -58,6 +60,12 @@ public final class FakeScmNotifier implements ScmNotifier {
         scm.comments.put(status.key(), render(status));
       }
     });
+  }
+
+  @Override
+  public Optional<PublishedStatus> published(PreviewKey key) {
+    Objects.requireNonNull(key, "key");
+    return faults.call(NAME, "scm.published", key, () -> latest(key).map(PublishedStatus::of));
   }
 
   /** Every status published for {@code key}, in order. */

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.PreviewStatus;
+import dev.preview.spi.PublishedStatus;
 import dev.preview.spi.ScmNotifier;
 import java.net.URI;
 import java.time.Duration;
@@ -50,6 +51,14 @@ public abstract class ScmNotifierKit {
 
   /** The bodies of our status comments now on the PR of {@code key} (all of them, to catch duplicates). */
   protected abstract List<String> stickyComments(PreviewKey key);
+
+  /**
+   * Whether the notifier reads back what the PR shows ({@link ScmNotifier#published}); default true.
+   * A notifier that cannot (a console, a chat message) returns false, and the read-back cases are skipped.
+   */
+  protected boolean readsBack() {
+    return true;
+  }
 
   /** How long the kit waits for concurrent publishes. */
   protected Duration timeout() {
@@ -200,5 +209,37 @@ public abstract class ScmNotifierKit {
     }
 
     statuses.forEach(this::theComment);
+  }
+
+  @Test
+  public void publishedReadsBackWhatThePullRequestShows() {
+    PreviewKey key = key(1);
+    assertThat(provider().published(key)).as("nothing published yet").isEmpty();
+    org.junit.jupiter.api.Assumptions.assumeTrue(readsBack(), "this notifier does not read back");
+
+    PreviewStatus provisioning = status(key, PreviewState.PROVISIONING);
+    provider().publish(provisioning);
+    assertThat(provider().published(key)).contains(PublishedStatus.of(provisioning));
+
+    PreviewStatus ready = status(key, PreviewState.READY);
+    provider().publish(ready);
+    assertThat(provider().published(key)).contains(PublishedStatus.of(ready));
+
+    PreviewStatus failed = status(key, PreviewState.FAILED, "readiness", List.of("boom"));
+    provider().publish(failed);
+    assertThat(provider().published(key)).contains(PublishedStatus.of(failed));
+    assertThat(provider().published(key(2))).as("another PR shows nothing").isEmpty();
+  }
+
+  @Test
+  public void aNewInstanceReadsBackWhatAnEarlierOnePublished() {
+    org.junit.jupiter.api.Assumptions.assumeTrue(readsBack(), "this notifier does not read back");
+    PreviewKey key = key(1);
+    PreviewStatus ready = status(key, PreviewState.READY);
+    provider().publish(ready);
+
+    ScmNotifier afterRestart = createProvider();
+    opened.add(afterRestart);
+    assertThat(afterRestart.published(key)).as("read from the SCM, not from memory").contains(PublishedStatus.of(ready));
   }
 }

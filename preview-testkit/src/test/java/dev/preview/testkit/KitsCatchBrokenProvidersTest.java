@@ -106,7 +106,9 @@ class KitsCatchBrokenProvidersTest {
         "aLifecycleLeavesOneCommentThatShowsTheLatestState",
         "publishingTheSameStatusTwiceLeavesOneComment",
         "twoPullRequestsGetOneCommentEach",
-        "aFailedStatusShowsTheFailedStepAndTheLogTail");
+        "aFailedStatusShowsTheFailedStepAndTheLogTail",
+        "publishedReadsBackWhatThePullRequestShows",
+        "aNewInstanceReadsBackWhatAnEarlierOnePublished");
   }
 
   @Test

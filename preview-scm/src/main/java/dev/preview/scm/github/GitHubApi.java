@@ -92,6 +92,22 @@ final class GitHubApi {
     call("DELETE", repository, url, null);
   }
 
+  /**
+   * The login of the account the token belongs to ({@code GET /user}), or null when GitHub does not
+   * say (an App's installation token or Actions' {@code GITHUB_TOKEN} are refused: 403).
+   */
+  String selfLogin(String repository) {
+    try {
+      return call("GET", repository, baseUrl.newBuilder().addPathSegment("user").build(), null).json().path("login").asText(null);
+    } catch (ProviderException e) {
+      int status = e.httpStatus().orElse(0);
+      if (status == 403 || status == 404) {
+        return null;
+      }
+      throw e;
+    }
+  }
+
   // --- deployments
 
   /** The newest deployment of {@code environment} (for {@code sha} if not null), or null. */

@@ -2,7 +2,6 @@ package dev.preview.scm.github;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.preview.scm.StatusComment;
 import dev.preview.scm.internal.ApiClient;
 import dev.preview.scm.internal.CommitStatuses;
 import dev.preview.scm.internal.IndependentSteps;
@@ -18,6 +17,7 @@ import dev.preview.spi.PreviewStatus;
 import dev.preview.spi.ProviderConfig;
 import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderException;
+import dev.preview.spi.PublishedStatus;
 import dev.preview.spi.ScmNotifier;
 import java.net.URI;
 import java.time.Clock;
@@ -26,6 +26,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import okhttp3.HttpUrl;
@@ -61,6 +62,8 @@ public final class GitHubNotifier implements ScmNotifier {
   private final KeyedLocks<PreviewKey> locks = new KeyedLocks<>();
   private final StickyComments sticky;
   private final Map<String, Long> deploymentIds = new ConcurrentHashMap<>();
+  /** The token's own login (GET /user), once known; empty when GitHub does not tell (an App, Actions). */
+  private volatile Optional<String> selfLogin;
   private final Map<Long, String> lastDeploymentStatus = new ConcurrentHashMap<>();
   /** repository@sha -> state and target of the last commit status we posted there (GitHub keeps at most 1,000 per SHA and context). */
   private final Map<String, String> lastCommitStatus = new ConcurrentHashMap<>();
@@ -75,7 +78,13 @@ public final class GitHubNotifier implements ScmNotifier {
     this.sticky = new StickyComments("github", new StickyComments.Api() {
       @Override
       public List<StickyComments.Note> list(PreviewKey key) {
-        return api.comments(key).stream().map(c -> new StickyComments.Note(c.path("id").asLong(), c.path("body").asText(""))).toList();
+        return api.comments(key).stream()
+            .map(c -> new StickyComments.Note(c.path("id").asLong(), c.path("body").asText(""), c.path("user"))).toList();
+      }
+
+      @Override
+      public boolean byUs(PreviewKey key, JsonNode user) {
+        return GitHubNotifier.this.byUs(key, user);
       }
 
       @Override
@@ -120,9 +129,9 @@ public final class GitHubNotifier implements ScmNotifier {
       if (comments && key.isPullRequest()) {
         if (status.state() == PreviewState.DELETED) {
           // only an existing comment says "deleted": a PR that never had a preview gets none
-          steps.run(() -> sticky.updateIfPresent(key, status.marker(), StatusComment.render(status)));
+          steps.run(() -> sticky.updateIfPresent(key, status.marker(), StickyComments.body(status)));
         } else {
-          steps.run(() -> sticky.upsert(key, status.marker(), StatusComment.render(status)));
+          steps.run(() -> sticky.upsert(key, status.marker(), StickyComments.body(status)));
         }
       }
       if (deployments) {
@@ -146,6 +155,38 @@ public final class GitHubNotifier implements ScmNotifier {
       steps.throwIfAnyFailed();
       return null;
     });
+  }
+
+  /**
+   * Reads back what the PR shows from the hidden status line of our sticky comment (see
+   * {@link StickyComments}); empty for a branch preview, with comments off, or when the PR has no
+   * comment of ours. One list of the PR's comments the first time (none while this process has
+   * written it since).
+   */
+  @Override
+  public Optional<PublishedStatus> published(PreviewKey key) {
+    Objects.requireNonNull(key, "key");
+    if (!comments || !key.isPullRequest()) {
+      return Optional.empty();
+    }
+    return locks.with(key, () -> sticky.published(key, StickyComments.marker(key)));
+  }
+
+  /**
+   * Whether a comment that starts with our marker was written by us: by a bot account (a GitHub App,
+   * Actions' github-actions[bot]; a person who opens or comments a PR never is one) or by the
+   * token's own user. A copy of the marker posted by anyone else is not ours.
+   */
+  boolean byUs(PreviewKey key, JsonNode user) {
+    if ("Bot".equals(user.path("type").asText())) {
+      return true;
+    }
+    Optional<String> self = selfLogin;
+    if (self == null) {
+      self = Optional.ofNullable(api.selfLogin(key.repository()));
+      selfLogin = self;
+    }
+    return self.isPresent() && self.get().equalsIgnoreCase(user.path("login").asText(""));
   }
 
   // --- deployments

@@ -70,6 +70,15 @@ final class GitLabApi {
     return out;
   }
 
+  /** The id of the user the token belongs to ({@code GET /user}; project and group tokens have a bot user). */
+  long selfId() {
+    JsonNode user = call("GET", apiUrl.newBuilder().addPathSegment("user").build(), null).json();
+    if (!user.path("id").isIntegralNumber()) {
+      throw new ProviderException("gitlab", "GET /user answered without the user's id", false);
+    }
+    return user.path("id").asLong();
+  }
+
   // --- MR notes
 
   private HttpUrl.Builder notes(PreviewKey key) {

@@ -2,7 +2,6 @@ package dev.preview.scm.gitlab;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.preview.scm.StatusComment;
 import dev.preview.scm.internal.ApiClient;
 import dev.preview.scm.internal.CommitStatuses;
 import dev.preview.scm.internal.IndependentSteps;
@@ -17,6 +16,7 @@ import dev.preview.spi.PreviewStatus;
 import dev.preview.spi.ProviderConfig;
 import dev.preview.spi.ProviderContext;
 import dev.preview.spi.ProviderException;
+import dev.preview.spi.PublishedStatus;
 import dev.preview.spi.ScmNotifier;
 import dev.preview.spi.Secret;
 import java.net.URI;
@@ -26,6 +26,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import okhttp3.HttpUrl;
 import org.slf4j.Logger;
@@ -51,6 +52,8 @@ public final class GitLabNotifier implements ScmNotifier {
   private final KeyedLocks<PreviewKey> locks = new KeyedLocks<>();
   private final StickyComments sticky;
   private final Map<PreviewKey, JsonNode> environmentCache = new ConcurrentHashMap<>();
+  /** The id of the token's own user (GET /user), once known: only its notes are ours. */
+  private volatile Long selfId;
   private final Map<String, String> lastCommitStatus = new ConcurrentHashMap<>();
 
   private GitLabNotifier(GitLabApi api, Builder b) {
@@ -66,10 +69,20 @@ public final class GitLabNotifier implements ScmNotifier {
         List<StickyComments.Note> out = new ArrayList<>();
         for (JsonNode n : api.notesOf(key)) {
           if (!n.path("system").asBoolean(false)) {
-            out.add(new StickyComments.Note(n.path("id").asLong(), n.path("body").asText("")));
+            out.add(new StickyComments.Note(n.path("id").asLong(), n.path("body").asText(""), n.path("author")));
           }
         }
         return out;
+      }
+
+      @Override
+      public boolean byUs(PreviewKey key, JsonNode author) {
+        Long self = selfId;
+        if (self == null) {
+          self = api.selfId();
+          selfId = self;
+        }
+        return author.path("id").isIntegralNumber() && author.path("id").asLong() == self;
       }
 
       @Override
@@ -114,9 +127,9 @@ public final class GitLabNotifier implements ScmNotifier {
       if (comments && key.isPullRequest()) {
         if (status.state() == PreviewState.DELETED) {
           // only an existing comment says "deleted": a PR that never had a preview gets none
-          steps.run(() -> sticky.updateIfPresent(key, status.marker(), StatusComment.render(status)));
+          steps.run(() -> sticky.updateIfPresent(key, status.marker(), StickyComments.body(status)));
         } else {
-          steps.run(() -> sticky.upsert(key, status.marker(), StatusComment.render(status)));
+          steps.run(() -> sticky.upsert(key, status.marker(), StickyComments.body(status)));
         }
       }
       if (environments) {
@@ -132,6 +145,20 @@ public final class GitLabNotifier implements ScmNotifier {
       steps.throwIfAnyFailed();
       return null;
     });
+  }
+
+  /**
+   * Reads back what the MR shows from the hidden status line of our sticky note (see
+   * {@link StickyComments}); only a note whose author is the token's own user counts. Empty for a
+   * branch preview, with comments off, or when the MR has no note of ours.
+   */
+  @Override
+  public Optional<PublishedStatus> published(PreviewKey key) {
+    Objects.requireNonNull(key, "key");
+    if (!comments || !key.isPullRequest()) {
+      return Optional.empty();
+    }
+    return locks.with(key, () -> sticky.published(key, StickyComments.marker(key)));
   }
 
   String environmentName(PreviewKey key) {

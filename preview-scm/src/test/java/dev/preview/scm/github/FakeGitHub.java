@@ -31,7 +31,11 @@ final class FakeGitHub extends Dispatcher {
   private static final Pattern DEPLOYMENT_STATUSES = Pattern.compile("/repos/([^/]+/[^/]+)/deployments/(\\d+)/statuses");
   private static final Pattern STATUSES = Pattern.compile("/repos/([^/]+/[^/]+)/statuses/([0-9a-f]+)");
 
-  record Comment(long id, String repo, int issue, String body) {}
+  record Comment(long id, String repo, int issue, String body, String login, String type) {
+    Comment(long id, String repo, int issue, String body) {
+      this(id, repo, issue, body, "preview-bot[bot]", "Bot");
+    }
+  }
 
   final Map<Long, Comment> comments = new ConcurrentHashMap<>();
   final List<ObjectNode> deployments = new ArrayList<>();
@@ -51,8 +55,13 @@ final class FakeGitHub extends Dispatcher {
   }
 
   synchronized void addComment(String repo, int issue, String body) {
+    addComment(repo, issue, body, "preview-bot[bot]", "Bot");
+  }
+
+  /** A comment by {@code login}, a {@code type} ("User" or "Bot") account. */
+  synchronized void addComment(String repo, int issue, String body, String login, String type) {
     long id = ids.incrementAndGet();
-    comments.put(id, new Comment(id, repo, issue, body));
+    comments.put(id, new Comment(id, repo, issue, body, login, type));
   }
 
   @Override
@@ -82,7 +91,7 @@ final class FakeGitHub extends Dispatcher {
         comments.remove(id);
         return new MockResponse.Builder().code(204).build();
       }
-      Comment updated = new Comment(id, c.repo, c.issue, requestJson(r).path("body").asText());
+      Comment updated = new Comment(id, c.repo, c.issue, requestJson(r).path("body").asText(), c.login, c.type);
       comments.put(id, updated);
       return json(200, comment(updated));
     }
@@ -138,7 +147,7 @@ final class FakeGitHub extends Dispatcher {
   private static ObjectNode comment(Comment c) {
     ObjectNode n = Fixtures.MAPPER.createObjectNode().put("id", c.id).put("body", c.body)
         .put("html_url", "https://github.com/" + c.repo + "/pull/" + c.issue + "#issuecomment-" + c.id);
-    n.putObject("user").put("login", "preview-bot[bot]").put("type", "Bot");
+    n.putObject("user").put("login", c.login).put("type", c.type);
     return n;
   }
 }

@@ -161,7 +161,8 @@ class GitHubNotifierTest {
     n.publish(ready(NOW));
     List<String> bodies = gh.commentBodies("acme/shop", 42);
     assertThat(bodies).hasSize(4);
-    assertThat(bodies.get(2)).startsWith("<!-- preview.dev:acme/shop#42 -->\n### ✅ Preview ready");
+    assertThat(bodies.get(2)).startsWith("<!-- preview.dev:acme/shop#42 -->\n<!-- preview.dev:status v=1 state=READY ")
+        .contains(" -->\n### ✅ Preview ready");
     assertThat(bodies.get(1)).contains("quoted by a human");
     assertThat(bodies.get(3)).contains("another PR's marker");
   }
@@ -191,7 +192,7 @@ class GitHubNotifierTest {
     assertThat(bodies).hasSize(1);
     List<String> published = new ArrayList<>();
     for (int i = 0; i < 20; i++) {
-      published.add(dev.preview.scm.StatusComment.render(i % 2 == 0 ? ready(NOW.plusSeconds(i)) : failed(NOW.plusSeconds(i))));
+      published.add(dev.preview.scm.internal.StickyComments.body(i % 2 == 0 ? ready(NOW.plusSeconds(i)) : failed(NOW.plusSeconds(i))));
     }
     assertThat(published).as("the comment holds one of the published statuses, whole").contains(bodies.get(0));
   }
@@ -210,10 +211,10 @@ class GitHubNotifierTest {
   @Test
   void aCreateThatFailedMidwayIsNotRepeatedWhenGitHubStoredIt() throws Exception {
     GitHubNotifier n = notifier().deployments(false).build();
-    String body = dev.preview.scm.StatusComment.render(ready(NOW));
+    String body = dev.preview.scm.internal.StickyComments.body(ready(NOW));
     server.enqueue(json(200, "[]"));
     server.enqueue(json(502, "{\"message\": \"Server Error\"}"));
-    server.enqueue(json(200, Fixtures.MAPPER.createArrayNode().add(Fixtures.MAPPER.createObjectNode().put("id", 9).put("body", body)).toString()));
+    server.enqueue(json(200, Fixtures.MAPPER.createArrayNode().add(withBot(Fixtures.MAPPER.createObjectNode().put("id", 9).put("body", body))).toString()));
     n.publish(ready(NOW));
     assertThat(take().getMethod()).isEqualTo("GET");
     assertThat(take().getMethod()).isEqualTo("POST");
@@ -344,5 +345,11 @@ class GitHubNotifierTest {
         Map.of(), "", null, List.of(), Map.of(), NOW));
     assertThat(gh.comments).isEmpty();
     assertThat(gh.deployments).singleElement().satisfies(d -> assertThat(d.path("environment").asText()).isEqualTo("preview-release-2.0"));
+  }
+
+  /** {@code comment} as written by a GitHub App's bot account. */
+  static com.fasterxml.jackson.databind.node.ObjectNode withBot(com.fasterxml.jackson.databind.node.ObjectNode comment) {
+    comment.putObject("user").put("login", "preview-bot[bot]").put("type", "Bot");
+    return comment;
   }
 }

@@ -26,7 +26,14 @@ final class FakeGitLab extends Dispatcher {
   private static final Pattern ENV = Pattern.compile("/api/v4/projects/([^/]+)/environments/(\\d+)(/stop)?");
   private static final Pattern STATUS = Pattern.compile("/api/v4/projects/([^/]+)/statuses/([0-9a-f]+)");
 
-  record Note(long id, String project, int mr, String body, boolean system) {}
+  /** The id of the user our token belongs to (what {@code GET /user} answers). */
+  static final long SELF_ID = 7001;
+
+  record Note(long id, String project, int mr, String body, boolean system, long author) {
+    Note(long id, String project, int mr, String body, boolean system) {
+      this(id, project, mr, body, system, SELF_ID);
+    }
+  }
 
   final Map<Long, Note> notes = new TreeMap<>();
   final Map<Long, ObjectNode> environments = new TreeMap<>();
@@ -43,9 +50,16 @@ final class FakeGitLab extends Dispatcher {
   }
 
   synchronized void addNote(String encodedProject, int mr, String body, boolean system) {
-    long id = ids.incrementAndGet();
-    notes.put(id, new Note(id, encodedProject, mr, body, system));
+    addNote(encodedProject, mr, body, system, SELF_ID);
   }
+
+  /** A note written by user {@code author} (not {@link #SELF_ID}: someone else). */
+  synchronized void addNote(String encodedProject, int mr, String body, boolean system, long author) {
+    long id = ids.incrementAndGet();
+    notes.put(id, new Note(id, encodedProject, mr, body, system, author));
+  }
+
+  int userCalls;
 
   @Override
   public synchronized MockResponse dispatch(RecordedRequest r) {
@@ -53,6 +67,10 @@ final class FakeGitLab extends Dispatcher {
     String path = url.encodedPath();
     String method = r.getMethod();
     Matcher m;
+    if (path.equals("/api/v4/user") && method.equals("GET")) {
+      userCalls++;
+      return json(200, Fixtures.MAPPER.createObjectNode().put("id", SELF_ID).put("username", "project_42_bot_1f2e3d").put("bot", true));
+    }
     if ((m = NOTES.matcher(path)).matches()) {
       String project = m.group(1);
       int mr = Integer.parseInt(m.group(2));
@@ -81,7 +99,7 @@ final class FakeGitLab extends Dispatcher {
         notes.remove(id);
         return new MockResponse.Builder().code(204).build();
       }
-      Note updated = new Note(id, n.project, n.mr, requestJson(r).path("body").asText(), false);
+      Note updated = new Note(id, n.project, n.mr, requestJson(r).path("body").asText(), false, n.author);
       notes.put(id, updated);
       return json(200, note(updated));
     }
@@ -136,7 +154,7 @@ final class FakeGitLab extends Dispatcher {
   private static ObjectNode note(Note n) {
     ObjectNode o = Fixtures.MAPPER.createObjectNode().put("id", n.id).put("body", n.body).put("system", n.system)
         .put("noteable_type", "MergeRequest").put("noteable_iid", n.mr);
-    o.putObject("author").put("username", "preview-bot");
+    o.putObject("author").put("id", n.author).put("username", n.author == SELF_ID ? "project_42_bot_1f2e3d" : "user" + n.author);
     return o;
   }
 }

@@ -20,6 +20,11 @@ class ConsoleNotifierKitTest extends ScmNotifierKit {
   }
 
   @Override
+  protected boolean readsBack() {
+    return false; // a console cannot be read back
+  }
+
+  @Override
   protected List<String> stickyComments(PreviewKey key) {
     return notifier.comment(key).map(List::of).orElse(List.of());
   }

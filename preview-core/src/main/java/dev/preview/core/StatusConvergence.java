@@ -1,0 +1,210 @@
+package dev.preview.core;
+
+import dev.preview.core.ReconcilePlanner.Facts;
+import dev.preview.core.policy.Admission;
+import dev.preview.core.policy.PreviewPolicy;
+import dev.preview.spi.Environment;
+import dev.preview.spi.PreviewKey;
+import dev.preview.spi.PreviewState;
+import dev.preview.spi.PublishedStatus;
+import dev.preview.spi.PullRequest;
+import java.net.URI;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Makes what each PR shows a function of what reconcile observed: for every key reconcile looked at
+ * and left alone (no repair, no run in flight, nothing submitted since the listing), it reads back
+ * what the PR shows ({@link dev.preview.spi.ScmNotifier#published}) and publishes the observed status
+ * where they differ. A read-back that fails means "unknown": nothing is published for that key.
+ *
+ * <p>The observed status, first match wins:
+ * <ul>
+ *   <li>an environment that runs its PR's head (or whose PR the SCM could not list): SUSPENDED ->
+ *       SLEEPING; RUNNING -> READY if its app answers healthy now, else FAILED at {@code readiness};
+ *       FAILED (exited) or STARTING with no run in flight (an interrupted deploy) -> FAILED at
+ *       {@code environment}. A PR that shows FAILED for the revision that runs is left alone: it
+ *       says why it failed, which nothing observed can say better.</li>
+ *   <li>an environment at another revision than the PR's head: the head is not deployed and no run
+ *       deploys it; a PR that shows a run in progress for it (PROVISIONING, BUILDING, WAITING) -> FAILED.</li>
+ *   <li>no environment, PR open and queued -> PENDING with its place in the queue.</li>
+ *   <li>no environment, PR open, the policy refuses it (an exclude label came while it was queued) ->
+ *       DELETED, if the PR shows anything else.</li>
+ *   <li>no environment, PR open and admitted, nothing in flight, not queued: its environment is gone
+ *       and nothing will redeploy it (reconcile's {@code redeployMissing} is off, or a restart lost its
+ *       place in the queue) -> FAILED, if the PR shows anything but FAILED or DELETED.</li>
+ * </ul>
+ * When the notifier cannot read back (it returns empty), what this process last published stands
+ * in for it, so a console is not re-posted at every reconcile.
+ *
+ * <p>Called on the reconcile's thread; stateless; publishing goes through the {@link StatusPublisher}
+ * (per PR in order, coalesced, redacted).
+ */
+final class StatusConvergence {
+  private static final Logger log = LoggerFactory.getLogger(PreviewOrchestrator.class);
+
+  private final StatusPublisher status;
+  private final AppTemplate app;
+  private final HealthCheck healthCheck;
+  private final PreviewPolicy policy;
+  private final Slots slots;
+  private final KeyScheduler scheduler;
+  private final Listeners listeners;
+
+  StatusConvergence(StatusPublisher status, AppTemplate app, HealthCheck healthCheck, PreviewPolicy policy, Slots slots,
+      KeyScheduler scheduler, Listeners listeners) {
+    this.status = status;
+    this.app = app;
+    this.healthCheck = healthCheck;
+    this.policy = policy;
+    this.slots = slots;
+    this.scheduler = scheduler;
+    this.listeners = listeners;
+  }
+
+  /** What the PR should show; {@code revision} and {@code url} as a deploy would publish them. */
+  record Observed(PreviewState state, @Nullable String revision, @Nullable URI url, String message,
+      @Nullable String failedStep) {}
+
+  /**
+   * Compares and publishes for every key of {@code facts} (environments and open PRs) not in
+   * {@code acted}, not busy and not touched since {@code started}. Returns the keys it looked at
+   * (whether or not it published), so the caller does not re-publish an older wanted status for them.
+   */
+  Set<PreviewKey> converge(Facts facts, Set<PreviewKey> acted, long started) {
+    Set<PreviewKey> keys = new TreeSet<>(facts.environments().keySet());
+    facts.openPullRequests().values().forEach(m -> keys.addAll(m.keySet()));
+    List<PreviewKey> queue = slots.queuedKeys();
+    Set<PreviewKey> looked = new TreeSet<>();
+    for (PreviewKey key : keys) {
+      if (acted.contains(key) || facts.busy().contains(key) || facts.touchedSinceListing().contains(key)
+          || scheduler.busy(key) || scheduler.touchedSince(key, started)) {
+        continue;
+      }
+      looked.add(key);
+      Optional<PublishedStatus> shown;
+      try {
+        shown = status.shown(key);
+      } catch (RuntimeException e) {
+        log.warn("{}: could not read back what the PR shows; publishing nothing for it: {}", key,
+            listeners.redaction().exception(e).toString());
+        continue;
+      }
+      Observed o = observe(key, facts, queue, shown.orElse(null));
+      if (o == null || (shown.isPresent() && !differs(shown.get(), o))) {
+        continue;
+      }
+      if (shown.isEmpty() && o.state() == PreviewState.DELETED) {
+        continue; // never tell a PR that shows nothing of ours that its preview is deleted
+      }
+      log.info("{}: the PR shows {}, reconcile observes {}: publishing {}", key,
+          shown.map(s -> s.state().toString()).orElse("nothing of ours"), o.state(), o.state());
+      status.publish(key, o.state(), o.revision(), o.url(), o.message(), o.failedStep(), List.of(), Map.of());
+    }
+    return looked;
+  }
+
+  /** Whether the PR showing {@code shown} must be told {@code o}. */
+  static boolean differs(PublishedStatus shown, Observed o) {
+    if (shown.state() != o.state()) {
+      return true;
+    }
+    if (o.revision() != null && (shown.revision() == null || !ReconcilePlanner.sameCommit(shown.revision(), o.revision()))) {
+      return true;
+    }
+    if (o.state() == PreviewState.READY && !Objects.equals(shown.url(), o.url())) {
+      return true;
+    }
+    return false;
+  }
+
+  /** The status {@code key} should show, or null when nothing observed says better than what it shows. */
+  @Nullable Observed observe(PreviewKey key, Facts facts, List<PreviewKey> queue, @Nullable PublishedStatus shown) {
+    Environment env = facts.environments().get(key);
+    boolean repoKnown = facts.openPullRequests().containsKey(key.repository());
+    PullRequest pr = facts.openPullRequest(key);
+    if (env != null) {
+      if (pr != null && env.revision() != null && !ReconcilePlanner.sameCommit(env.revision(), pr.headSha())) {
+        if (shown != null && inProgress(shown.state())) {
+          return new Observed(PreviewState.FAILED, shown.revision() != null ? shown.revision() : pr.headSha(), null,
+              "the deploy of this revision was interrupted (no run is in flight; " + abbreviate(env.revision())
+                  + " still runs); push again to deploy it", null);
+        }
+        return null;
+      }
+      if (shown != null && shown.state() == PreviewState.FAILED && env.revision() != null && shown.revision() != null
+          && ReconcilePlanner.sameCommit(shown.revision(), env.revision()) && env.phase() != Environment.Phase.RUNNING
+          && env.phase() != Environment.Phase.SUSPENDED) {
+        return null; // it says why it failed; nothing observed says better
+      }
+      return switch (env.phase()) {
+        case SUSPENDED -> new Observed(PreviewState.SLEEPING, env.revision(), null,
+            "asleep (observed by reconcile); the next push wakes it", null);
+        case RUNNING -> running(key, env, shown);
+        case FAILED -> new Observed(PreviewState.FAILED, env.revision(), null,
+            "the environment exited (observed by reconcile); push again to redeploy", "environment");
+        case STARTING -> new Observed(PreviewState.FAILED, env.revision(), null,
+            "the environment did not start and no deploy is running (it was interrupted); push again to redeploy",
+            "environment");
+      };
+    }
+    if (!repoKnown || pr == null) {
+      return null; // a PR known closed with leftovers is torn down by reconcile; unknown: nothing to say
+    }
+    int place = queue.indexOf(key);
+    if (place >= 0) {
+      return new Observed(PreviewState.PENDING, pr.headSha(), null,
+          "waiting for a free slot (policy.maxConcurrent): " + (place == 0 ? "next in line" : place + " ahead of it"), null);
+    }
+    Admission admission = policy.admit(pr, 0);
+    if (admission.decision() == Admission.Decision.SKIP) {
+      if (shown == null || shown.state() == PreviewState.DELETED) {
+        return null;
+      }
+      return new Observed(PreviewState.DELETED, shown.revision(), null, "no preview: " + admission.reason(), null);
+    }
+    if (shown == null || shown.state() == PreviewState.FAILED || shown.state() == PreviewState.DELETED) {
+      return null;
+    }
+    return new Observed(PreviewState.FAILED, shown.revision() != null ? shown.revision() : pr.headSha(), null,
+        shown.state() == PreviewState.PENDING
+            ? "its place in the queue was lost (the orchestrator restarted); push again to deploy it"
+            : "its environment is gone and no deploy is running (interrupted, or removed by hand); push again to deploy it",
+        null);
+  }
+
+  private Observed running(PreviewKey key, Environment env, @Nullable PublishedStatus shown) {
+    boolean healthy;
+    try {
+      healthy = env.url() != null && healthCheck.healthy(env.url().resolve(app.healthPath()));
+    } catch (Exception e) {
+      healthy = false;
+    }
+    if (healthy) {
+      URI publicUrl = app.publicUrl(key);
+      return new Observed(PreviewState.READY, env.revision(), publicUrl != null ? publicUrl : env.url(),
+          "ready (observed by reconcile)", null);
+    }
+    if (shown != null && shown.state() == PreviewState.FAILED) {
+      return null; // still unhealthy: what it says about why stands
+    }
+    return new Observed(PreviewState.FAILED, env.revision(), null,
+        "its app does not answer healthy at " + app.healthPath() + " (observed by reconcile)", "readiness");
+  }
+
+  private static boolean inProgress(PreviewState s) {
+    return s == PreviewState.PROVISIONING || s == PreviewState.BUILDING || s == PreviewState.WAITING
+        || s == PreviewState.DELETING;
+  }
+
+  private static String abbreviate(String sha) {
+    return sha.length() > 7 ? sha.substring(0, 7) : sha;
+  }
+}

@@ -1,0 +1,272 @@
+package dev.preview.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.preview.core.policy.PreviewPolicy;
+import dev.preview.spi.Environment;
+import dev.preview.spi.EnvironmentProvider;
+import dev.preview.spi.EnvironmentSpec;
+import dev.preview.spi.PreviewKey;
+import dev.preview.spi.PreviewState;
+import dev.preview.spi.PreviewStatus;
+import dev.preview.spi.ProviderException;
+import dev.preview.spi.PublishedStatus;
+import dev.preview.spi.PullRequest;
+import dev.preview.spi.PullRequestEvent;
+import dev.preview.testkit.FakeDatabaseProvider;
+import dev.preview.testkit.FakeEnvironmentProvider;
+import dev.preview.testkit.FakePullRequestSource;
+import dev.preview.testkit.FakeScmNotifier;
+import dev.preview.testkit.Faults;
+import dev.preview.testkit.MutableClock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What a PR shows converges on what reconcile observes (issue 14), over the testkit fakes: the PR is
+ * read back ({@code FakeScmNotifier.published}), the infrastructure listed, and a restart is a new
+ * orchestrator over {@code reopen()}ed fakes, which knows nothing the old one published.
+ */
+class StatusConvergenceTest {
+  static final PreviewKey PR1 = PreviewKey.pr("acme/shop", 1);
+  static final PreviewKey PR2 = PreviewKey.pr("acme/shop", 2);
+  static final String SHA1 = "a".repeat(40);
+  static final String SHA2 = "b".repeat(40);
+
+  final MutableClock clock = new MutableClock(Instant.parse("2026-12-01T10:00:00Z"));
+  final FakeEnvironmentProvider env = new FakeEnvironmentProvider();
+  final FakeScmNotifier scm = new FakeScmNotifier();
+  final FakePullRequestSource source = new FakePullRequestSource();
+  final List<PreviewOrchestrator> opened = new ArrayList<>();
+  final List<Runnable> cleanups = new ArrayList<>();
+  volatile boolean healthy = true;
+
+  @AfterEach
+  void close() {
+    cleanups.forEach(Runnable::run);
+    opened.forEach(PreviewOrchestrator::close);
+  }
+
+  PreviewOrchestrator.Builder builder(EnvironmentProvider environment, FakeScmNotifier notifier) {
+    return PreviewOrchestrator.builder()
+        .environment(environment).notifier(notifier).pullRequests(source).clock(clock)
+        .app(AppTemplate.builder().image("registry.example/shop:latest").readinessTimeout(Duration.ofMillis(300))
+            .readinessInterval(Duration.ofMillis(10)).build())
+        .repositories(List.of("acme/shop")).healthCheck(url -> healthy);
+  }
+
+  PreviewOrchestrator start(PreviewOrchestrator.Builder b) {
+    PreviewOrchestrator o = b.build();
+    opened.add(o);
+    return o;
+  }
+
+  PullRequest open(PreviewKey key, String sha) {
+    PullRequest pr = PullRequest.open(key, sha, "feature-" + key.number(), "main");
+    source.put(pr);
+    return pr;
+  }
+
+  PreviewState shown(PreviewKey key) {
+    return scm.published(key).map(PublishedStatus::state).orElse(null);
+  }
+
+  @Test
+  void afterACrashMidDeployAndARestartThePrNoLongerShowsProvisioningForever() throws Exception {
+    PullRequest pr = open(PR1, SHA1);
+    CountDownLatch crash = new CountDownLatch(1);
+    // the first process hangs in its readiness gate, as one does when it is killed mid-deploy
+    PreviewOrchestrator before = start(builder(env, scm).healthCheck(url -> {
+      crash.await(30, TimeUnit.SECONDS);
+      return false;
+    }));
+    cleanups.add(crash::countDown);
+    before.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, pr));
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> env.find(PR1).isPresent());
+    assertThat(shown(PR1)).isEqualTo(PreviewState.PROVISIONING);
+
+    // a new process over the same infrastructure and SCM; its app came up meanwhile
+    PreviewOrchestrator after = start(builder(env.reopen(), scm.reopen()));
+    after.reconcile(false);
+
+    PublishedStatus now = scm.published(PR1).orElseThrow();
+    assertThat(now.state()).isEqualTo(PreviewState.READY);
+    assertThat(now.revision()).isEqualTo(SHA1);
+    assertThat(now.url()).isEqualTo(env.find(PR1).orElseThrow().url());
+
+    int published = scm.history(PR1).size();
+    after.reconcile(false);
+    assertThat(scm.history(PR1)).as("published once: the PR now shows what is observed").hasSize(published);
+  }
+
+  @Test
+  void afterACrashBeforeTheEnvironmentExistedThePrShowsTheDeployFailedInsteadOfProvisioning() throws Exception {
+    PullRequest pr = open(PR1, SHA1);
+    Faults.Gate gate = env.faults().block("environment.apply");
+    cleanups.add(gate::release);
+    PreviewOrchestrator before = start(builder(env, scm));
+    before.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, pr));
+    assertThat(gate.awaitEntered(Duration.ofSeconds(10))).isTrue();
+    assertThat(shown(PR1)).isEqualTo(PreviewState.PROVISIONING);
+
+    PreviewOrchestrator after = start(builder(env.reopen(), scm.reopen()));
+    after.reconcile(false);
+
+    PreviewStatus now = scm.latest(PR1).orElseThrow();
+    assertThat(now.state()).isEqualTo(PreviewState.FAILED);
+    assertThat(now.revision()).isEqualTo(SHA1);
+    assertThat(now.message()).contains("environment is gone").contains("push again");
+  }
+
+  /** Scales down, then fails: the suspend is done on the infrastructure, but the orchestrator hears an error. */
+  static final class SuspendFailsAfterScalingDown implements EnvironmentProvider {
+    final FakeEnvironmentProvider delegate;
+
+    SuspendFailsAfterScalingDown(FakeEnvironmentProvider delegate) {
+      this.delegate = delegate;
+    }
+
+    @Override public String name() { return delegate.name(); }
+    @Override public Environment apply(EnvironmentSpec spec) { return delegate.apply(spec); }
+    @Override public Optional<Environment> find(PreviewKey key) { return delegate.find(key); }
+    @Override public List<Environment> list() { return delegate.list(); }
+    @Override public void delete(PreviewKey key) { delegate.delete(key); }
+    @Override public boolean supportsSuspend() { return true; }
+    @Override public Environment resume(PreviewKey key) { return delegate.resume(key); }
+
+    @Override
+    public void suspend(PreviewKey key) {
+      delegate.suspend(key);
+      throw new ProviderException("fake", "timed out waiting for the scale-down to be reported", true);
+    }
+  }
+
+  @Test
+  void aSuspendThatFailedAfterScalingDownNoLongerLeavesThePrSayingReady() throws Exception {
+    PullRequest pr = open(PR1, SHA1);
+    PreviewOrchestrator o = start(builder(new SuspendFailsAfterScalingDown(env), scm)
+        .policy(PreviewPolicy.builder().sleepAfter(Duration.ofMinutes(30)).build()));
+    assertThat(o.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, pr)).get(10, TimeUnit.SECONDS).state())
+        .isEqualTo(PreviewState.READY);
+    clock.advance(Duration.ofHours(1));
+
+    ReconcileReport first = o.reconcile(false);
+    assertThat(first.errors()).as("the suspend reported a failure").isNotEmpty();
+    assertThat(env.find(PR1).orElseThrow().phase()).isEqualTo(Environment.Phase.SUSPENDED);
+    assertThat(shown(PR1)).as("the failed suspend published nothing").isEqualTo(PreviewState.READY);
+
+    o.reconcile(false);
+
+    PublishedStatus now = scm.published(PR1).orElseThrow();
+    assertThat(now.state()).isEqualTo(PreviewState.SLEEPING);
+    assertThat(now.revision()).isEqualTo(SHA1);
+    assertThat(now.url()).isNull();
+  }
+
+  @Test
+  void aQueuedPrThatGotTheExcludeLabelNoLongerShowsPending() throws Exception {
+    PreviewOrchestrator o = start(builder(env, scm)
+        .policy(PreviewPolicy.builder().maxConcurrent(1).excludeLabels(Set.of("no-preview")).build()));
+    assertThat(o.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, open(PR1, SHA1))).get(10, TimeUnit.SECONDS)
+        .state()).isEqualTo(PreviewState.READY);
+    assertThat(o.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, open(PR2, SHA2))).get(10, TimeUnit.SECONDS)
+        .state()).isEqualTo(PreviewState.PENDING);
+    assertThat(scm.latest(PR2).orElseThrow().message()).isNotEmpty();
+
+    PullRequest excluded = source.find(PR2).orElseThrow().withLabels(Set.of("no-preview"));
+    source.put(excluded);
+    o.handle(PullRequestEvent.of(PullRequestEvent.Action.LABELED, excluded)).get(10, TimeUnit.SECONDS);
+    assertThat(shown(PR2)).as("the skip itself publishes nothing").isEqualTo(PreviewState.PENDING);
+
+    o.reconcile(false);
+
+    PreviewStatus now = scm.latest(PR2).orElseThrow();
+    assertThat(now.state()).isEqualTo(PreviewState.DELETED);
+    assertThat(now.message()).contains("no preview").contains("no-preview");
+    assertThat(shown(PR1)).as("the admitted PR is left as it is").isEqualTo(PreviewState.READY);
+  }
+
+  @Test
+  void aQueuedPrShowsPendingWithItsPlaceInTheQueue() throws Exception {
+    PreviewOrchestrator o = start(builder(env, scm).policy(PreviewPolicy.builder().maxConcurrent(1).build()));
+    o.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, open(PR1, SHA1))).get(10, TimeUnit.SECONDS);
+    scm.faults().failNext("scm.publish"); // the PENDING never reaches the PR
+    assertThat(o.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, open(PR2, SHA2))).get(10, TimeUnit.SECONDS)
+        .state()).isEqualTo(PreviewState.PENDING);
+    assertThat(scm.published(PR2)).isEmpty();
+
+    o.reconcile(false);
+
+    PreviewStatus now = scm.latest(PR2).orElseThrow();
+    assertThat(now.state()).isEqualTo(PreviewState.PENDING);
+    assertThat(now.message()).contains("next in line");
+  }
+
+  @Test
+  void theFailedStepNamedInATeardownFailedStatusIsTheStepThatFailed() throws Exception {
+    FakeDatabaseProvider db = new FakeDatabaseProvider();
+    PullRequest pr = open(PR1, SHA1);
+    PreviewOrchestrator o = start(builder(env, scm).database(db));
+    o.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, pr)).get(10, TimeUnit.SECONDS);
+    env.faults().failNext("environment.delete"); // the database drop after it succeeds
+
+    source.close(PR1);
+    Preview p = o.handle(PullRequestEvent.of(PullRequestEvent.Action.CLOSED, pr.withState(PullRequest.State.CLOSED)))
+        .get(10, TimeUnit.SECONDS);
+
+    assertThat(p.state()).isEqualTo(PreviewState.FAILED);
+    PreviewStatus failed = scm.latest(PR1).orElseThrow();
+    assertThat(failed.state()).isEqualTo(PreviewState.FAILED);
+    assertThat(failed.failedStep()).isEqualTo("teardown.environment");
+    assertThat(p.failedStep()).isEqualTo("teardown.environment");
+
+    o.reconcile(false); // finishes the teardown
+    assertThat(shown(PR1)).isEqualTo(PreviewState.DELETED);
+  }
+
+  @Test
+  void anUnreadablePrIsUnknownAndGetsNothingPublished() throws Exception {
+    PullRequest pr = open(PR1, SHA1);
+    healthy = false;
+    PreviewOrchestrator before = start(builder(env, scm));
+    assertThat(before.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, pr)).get(10, TimeUnit.SECONDS).state())
+        .isEqualTo(PreviewState.FAILED);
+    healthy = true;
+    int published = scm.history(PR1).size();
+    scm.faults().failAlways("scm.published");
+
+    PreviewOrchestrator after = start(builder(env.reopen(), scm.reopen()));
+    after.reconcile(false);
+
+    assertThat(scm.history(PR1)).as("a read error is unknown, never 'shows nothing'").hasSize(published);
+    scm.faults().heal("scm.published");
+    after.reconcile(false);
+    assertThat(shown(PR1)).isEqualTo(PreviewState.READY);
+  }
+
+  @Test
+  void anAppThatStoppedAnsweringIsNoLongerShownReady() throws Exception {
+    PullRequest pr = open(PR1, SHA1);
+    PreviewOrchestrator o = start(builder(env, scm));
+    o.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, pr)).get(10, TimeUnit.SECONDS);
+    assertThat(shown(PR1)).isEqualTo(PreviewState.READY);
+
+    healthy = false;
+    o.reconcile(false);
+
+    PublishedStatus now = scm.published(PR1).orElseThrow();
+    assertThat(now.state()).isEqualTo(PreviewState.FAILED);
+    assertThat(now.failedStep()).isEqualTo("readiness");
+    healthy = true;
+    o.reconcile(false);
+    assertThat(shown(PR1)).isEqualTo(PreviewState.READY);
+  }
+}
