@@ -103,7 +103,10 @@ final class ReconcilePlanner {
         kind = ReconcileReport.Kind.DELETE_ORPHAN;
         reason = "its PR is no longer open";
       } else if (env == null) {
-        if (pr != null && facts.redeployMissing()) {
+        if (pr != null && facts.redeployMissing() && facts.policy().maxConcurrent() > 0
+            && facts.policy().admit(pr, 0).decision() != Admission.Decision.SKIP) {
+          kind = null; // queued for a slot: reconcile starts it when one is free (see Slots)
+        } else if (pr != null && facts.redeployMissing()) {
           kind = ReconcileReport.Kind.REDEPLOY;
           reason = "its PR is open but the environment is missing";
         } else if (pr == null) {
@@ -150,7 +153,8 @@ final class ReconcilePlanner {
         continue;
       }
       PullRequest pr = facts.openPullRequest(key);
-      if (pr == null || facts.policy().admit(pr, 0).decision() == Admission.Decision.SKIP) {
+      if (pr == null || facts.policy().admit(pr, 0).decision() == Admission.Decision.SKIP
+          || facts.policy().maxConcurrent() > 0) { // under maxConcurrent it is queued instead (see queued(Facts))
         continue;
       }
       actions.add(new PlannedAction(key, ReconcileReport.Kind.REDEPLOY,
@@ -158,6 +162,51 @@ final class ReconcilePlanner {
           false));
     }
     return actions;
+  }
+
+  /**
+   * The open PRs the policy admits that have no environment and no work in flight, by key: under
+   * {@code maxConcurrent}, the queue as the infrastructure shows it (a restart forgets nothing).
+   */
+  static List<PullRequest> queued(Facts facts) {
+    List<PullRequest> waiting = new ArrayList<>();
+    if (facts.policy().maxConcurrent() <= 0) {
+      return waiting;
+    }
+    Set<PreviewKey> candidates = new TreeSet<>();
+    facts.openPullRequests().values().forEach(m -> candidates.addAll(m.keySet()));
+    for (PreviewKey key : candidates) {
+      PullRequest pr = facts.openPullRequest(key);
+      if (pr != null && !facts.environments().containsKey(key) && !facts.busy().contains(key)
+          && !facts.touchedSinceListing().contains(key)
+          && facts.policy().admit(pr, 0).decision() != Admission.Decision.SKIP) {
+        waiting.add(pr);
+      }
+    }
+    return waiting;
+  }
+
+  /**
+   * What reconcile sees but does not repair, and why: open PRs the policy admits whose environment
+   * is missing while {@code redeployMissing} is off (and no {@code maxConcurrent} queue takes them).
+   */
+  static List<String> notes(Facts facts) {
+    List<String> notes = new ArrayList<>();
+    if (facts.redeployMissing() || facts.policy().maxConcurrent() > 0) {
+      return notes;
+    }
+    Set<PreviewKey> candidates = new TreeSet<>();
+    facts.openPullRequests().values().forEach(m -> candidates.addAll(m.keySet()));
+    for (PreviewKey key : candidates) {
+      PullRequest pr = facts.openPullRequest(key);
+      if (pr == null || facts.environments().containsKey(key) || facts.busy().contains(key)
+          || facts.touchedSinceListing().contains(key) || facts.policy().admit(pr, 0).decision() == Admission.Decision.SKIP) {
+        continue;
+      }
+      notes.add(key + ": its PR is open and admitted but has no environment; not deployed because"
+          + " reconcile.redeployMissing is off (turn it on, or push to the PR)");
+    }
+    return notes;
   }
 
   /** Whether two commit ids name the same commit (one may be an abbreviation of the other). */

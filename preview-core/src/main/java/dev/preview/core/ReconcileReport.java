@@ -12,13 +12,22 @@ import java.util.Set;
  *     was deleted because of them
  * @param errors failures while repairing
  * @param dryRun whether nothing was changed on purpose
+ * @param notes what reconcile saw but left alone, and why: an open PR without a preview while
+ *     {@code reconcile.redeployMissing} is off, PRs queued for a {@code maxConcurrent} slot
  */
-public record ReconcileReport(List<Action> actions, Set<String> unknownRepositories, List<String> errors, boolean dryRun) {
+public record ReconcileReport(List<Action> actions, Set<String> unknownRepositories, List<String> errors, boolean dryRun,
+    List<String> notes) {
 
   public ReconcileReport {
     actions = List.copyOf(actions);
     unknownRepositories = Set.copyOf(unknownRepositories);
     errors = List.copyOf(errors);
+    notes = List.copyOf(notes);
+  }
+
+  /** A report without notes. */
+  public ReconcileReport(List<Action> actions, Set<String> unknownRepositories, List<String> errors, boolean dryRun) {
+    this(actions, unknownRepositories, errors, dryRun, List.of());
   }
 
   /** One repair. */
