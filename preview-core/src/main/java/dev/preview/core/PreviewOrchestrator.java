@@ -121,7 +121,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
     this.deploys = new DeployPipeline(steps.standard(), environment, app, slots, status, listeners);
     this.reconciler = new Reconciler(environment, database, dns, pullRequests, b.policy, b.clock, b.redeployMissing,
         Set.copyOf(b.repositories), scheduler, slots, listeners, waits, workspaces, this::publishObserved,
-        b.reconcileParallelism);
+        b.reconcileParallelism, app.hostnameTemplate() != null);
   }
 
   /**

@@ -42,8 +42,10 @@ public record ReconcileReport(List<Action> actions, Set<String> unknownRepositor
     SLEEP,
     /** Leftovers of a half-done deploy or teardown are removed. */
     FINISH_TEARDOWN,
-    /** An open PR's preview was missing and is deployed again. */
-    REDEPLOY
+    /** An open PR's preview was missing (or incomplete, or at another commit) and is deployed again. */
+    REDEPLOY,
+    /** The policy no longer admits the open PR (an exclude label, say): the preview is removed. */
+    EXCLUDED
   }
 
   /** Whether the SCM could not be asked about some repository. */

@@ -55,13 +55,16 @@ final class Reconciler {
   private final Workspaces workspaces;
   /** How many repairs run at once. */
   private final int parallelism;
+  /** Whether previews get a hostname (so, with a DNS provider, a record each). */
+  private final boolean hostnames;
 
   /** @param workspaces the checkouts of {@code build.from: source}, or null */
   Reconciler(EnvironmentProvider environment, DatabaseProvider database, DnsProvider dns,
       PullRequestSource pullRequests, PreviewPolicy policy, Clock clock, boolean redeployMissing,
       Set<String> watchedRepositories, KeyScheduler scheduler, Slots slots, Listeners listeners, BuildWaits waits,
-      Workspaces workspaces, Consumer<Environment> settled, int parallelism) {
+      Workspaces workspaces, Consumer<Environment> settled, int parallelism, boolean hostnames) {
     this.settled = settled;
+    this.hostnames = hostnames;
     this.parallelism = parallelism;
     this.watchedRepositories = Set.copyOf(watchedRepositories);
     this.waits = waits;
@@ -201,9 +204,12 @@ final class Reconciler {
     }
     // A DNS or database provider that cannot list must not stop the cleanup of the others.
     Set<PreviewKey> dbs = new TreeSet<>();
+    boolean databasesListed = false;
+    boolean recordsListed = false;
     if (database != null) {
       try {
         dbs.addAll(database.list());
+        databasesListed = true;
       } catch (RuntimeException e) {
         errors.add("could not list databases: " + listeners.redaction().text(e.getMessage()));
         log.warn("reconcile: {} could not list its databases: {}", database.name(), listeners.redaction().exception(e).toString());
@@ -215,6 +221,7 @@ final class Reconciler {
         for (DnsRecord r : dns.list()) {
           records.computeIfAbsent(r.owner(), k -> new ArrayList<>()).add(r);
         }
+        recordsListed = true;
       } catch (RuntimeException e) {
         errors.add("could not list DNS records: " + listeners.redaction().text(e.getMessage()));
         log.warn("reconcile: {} could not list its records: {}", dns.name(), listeners.redaction().exception(e).toString());
@@ -270,7 +277,7 @@ final class Reconciler {
       }
     }
     return new Facts(envs, dbs, records, spaces, open, unknown, busy, touched, now, redeployMissing,
-        environment.supportsSuspend(), policy);
+        environment.supportsSuspend(), policy, recordsListed && hostnames, databasesListed);
   }
 
   /**
