@@ -164,7 +164,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
   }
 
   /** Repairs one reconcile runs at once unless {@link Builder#reconcileParallelism} says otherwise. */
-  public static final int DEFAULT_RECONCILE_PARALLELISM = 32;
+  public static final int DEFAULT_RECONCILE_PARALLELISM = 64;
 
   // ---------------------------------------------------------------- public API
 

@@ -203,6 +203,43 @@ class ConvergeUnderFaultsTest {
     assertThat(env.keys()).isEmpty();
   }
 
+  @Test
+  void reconcileRepairsAPreviewWhoseDeployFailedAtItsDnsStep() throws Exception {
+    PreviewOrchestrator o = orchestrator(b -> b.redeployMissing(true));
+    PullRequest pr = open(PR1, "a");
+    faults.failNext("dns.upsert");
+    assertThat(await(o.handle(PullRequestEvent.of(Action.OPENED, pr))).failedStep()).isEqualTo("dns");
+    assertThat(env.keys()).containsExactly(PR1); // the environment runs, at the PR's head, without a record
+
+    ReconcileReport report = o.reconcile(false);
+    quiet(o);
+
+    assertThat(report.actions()).singleElement().satisfies(a -> {
+      assertThat(a.kind()).isEqualTo(ReconcileReport.Kind.REDEPLOY);
+      assertThat(a.reason()).isEqualTo("its DNS record is missing");
+    });
+    assertThat(dns.records(PR1)).hasSize(1);
+  }
+
+  @Test
+  void reconcileRemovesThePreviewOfAPrThePolicyNoLongerAdmits() throws Exception {
+    PreviewOrchestrator o = orchestrator(b -> b.policy(PreviewPolicy.builder().excludeLabels(Set.of("no-preview")).build()));
+    PullRequest pr = open(PR1, "a");
+    await(o.handle(PullRequestEvent.of(Action.OPENED, pr)));
+    source.put(pr.withLabels(Set.of("no-preview"))); // its labeled webhook was lost
+
+    ReconcileReport report = o.reconcile(false);
+
+    assertThat(report.actions()).singleElement().satisfies(a -> {
+      assertThat(a.kind()).isEqualTo(ReconcileReport.Kind.EXCLUDED);
+      assertThat(a.reason()).contains("the label \"no-preview\"");
+      assertThat(a.done()).isTrue();
+    });
+    assertThat(env.keys()).isEmpty();
+    assertThat(db.keys()).isEmpty();
+    assertThat(dns.records()).isEmpty();
+  }
+
   // ------------------------------------------------ the queue
 
   PreviewOrchestrator queueOfOne() {

@@ -82,6 +82,9 @@ final class ChaosRun {
     }
   }
 
+  /** Where the time of the runs went, by kind of step, in nanoseconds (all runs of this JVM). */
+  static final Map<String, Long> PROFILE = new ConcurrentHashMap<>();
+
   private final Shape shape;
   private final Random random;
   private final String appSecret;
@@ -127,9 +130,15 @@ final class ChaosRun {
       replicas.add(orchestrator());
     }
     for (int step = 0; step < shape.steps(); step++) {
+      long t0 = System.nanoTime();
+      int before = trace.size();
       step();
+      String what = trace.size() > before ? trace.get(before).split(" ")[0] : "none";
+      PROFILE.merge(what, System.nanoTime() - t0, Long::sum);
     }
+    long t0 = System.nanoTime();
     heal();
+    PROFILE.merge("heal", System.nanoTime() - t0, Long::sum);
     return this;
   }
 
@@ -521,14 +530,19 @@ final class ChaosRun {
       Optional<PreviewStatus> last = notifier.latest(key);
       Optional<Environment> e = env.list().stream().filter(x -> x.key().equals(key)).findFirst();
       PreviewState expected = e.isPresent() ? PreviewState.READY : queued.contains(key) ? PreviewState.PENDING : null;
+      List<PreviewStatus> history = notifier.history(key);
+      String recent = history.subList(Math.max(0, history.size() - 4), history.size()).stream()
+          .map(s -> s.state() + (s.revision() == null ? "" : "@" + s.revision().substring(32))).toList().toString();
       if (expected == null) {
         if (last.isPresent() && last.get().state() != PreviewState.DELETED) {
-          statusDivergences.add(key + " has nothing but its PR shows " + last.get().state() + " (" + last.get().message() + ")");
+          statusDivergences.add(key + " has nothing but its PR shows " + last.get().state() + " (" + last.get().message()
+              + "); last statuses " + recent);
         }
       } else if (last.isEmpty() || last.get().state() != expected
           || (expected == PreviewState.READY && !e.get().revision().equals(last.get().revision()))) {
         statusDivergences.add(key + " is " + expected + (e.isPresent() ? " at " + e.get().revision() : "") + " but its PR shows "
-            + last.map(s -> s.state() + " at " + s.revision() + " (" + s.message() + ")").orElse("nothing"));
+            + last.map(s -> s.state() + " at " + s.revision() + " (" + s.message() + ")").orElse("nothing")
+            + "; last statuses " + recent);
       }
     }
   }

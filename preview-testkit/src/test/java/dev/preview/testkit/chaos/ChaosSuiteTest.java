@@ -55,6 +55,8 @@ class ChaosSuiteTest {
     System.out.printf("chaos: %d runs in %.2f s (%.1f runs/s); %d seed(s) whose final status differs from the observed"
         + " state: %s%n", runs, seconds, runs / seconds, DIVERGED.size(), DIVERGED.keySet());
     DIVERGED.forEach((seed, d) -> System.out.println("chaos: seed " + seed + ": " + d));
+    System.out.println("chaos: time by step (ms): " + new TreeMap<>(ChaosRun.PROFILE).entrySet().stream()
+        .map(e -> e.getKey() + "=" + e.getValue() / 1_000_000).toList());
   }
 
   /** Runs one seed with the log captured (checked for secrets, and kept out of the build's output). */
