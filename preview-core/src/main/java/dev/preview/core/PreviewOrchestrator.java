@@ -50,7 +50,11 @@ import org.slf4j.LoggerFactory;
  * guard (is the PR still open? is this its newest head? see {@link RevisionGuard}) -> policy -> build
  * (with {@code build.from: source}: fetch the PR's head SHA into its workspace, run {@code app.build})
  * -> wait (for the image CI builds, if {@link BuildSettings#waits()}; the PR shows WAITING meanwhile,
- * and no thread is held) -> database -> environment -> DNS -> readiness gate -> notify READY. A deploy
+ * and no thread is held) -> database -> environment -> DNS -> fence (the SCM is asked again: a PR
+ * closed meanwhile is torn down, a head that moved on is deployed next; so two replicas without
+ * leader election never leave an orphan nor an older head) -> readiness gate -> notify READY. An
+ * {@code opened}/{@code reopened} whose PR the SCM does not show open yet is retried
+ * ({@link Builder#scmRetry}) before it is taken as closed. A deploy
  * never rolls a preview back: an event for an older commit (a late {@code labeled}, say) deploys the
  * PR's newest head instead. A failing step notifies FAILED with the step, the reason and the app's last log lines;
  * what was created stays for the next push to adopt, or for {@link #reconcile} to remove once the PR
@@ -58,7 +62,11 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>A teardown</h2>
  * environment, DNS, database, workspace, then notify DELETED. Each step runs even if an earlier one failed;
- * a teardown left incomplete is finished by {@link #reconcile}.
+ * a teardown left incomplete is finished by {@link #reconcile}. A {@code closed} or {@code merged}
+ * webhook deletes nothing until the SCM confirms it: one whose PR the SCM shows open is a stale
+ * delivery (a redelivered close after a reopen) and is ignored; one the SCM cannot confirm is left
+ * to reconcile, which deletes nothing while the SCM cannot answer. Only what carries the preview's
+ * own key is deleted (a DNS record another preview owns at the same name stays).
  *
  * <h2>Parts</h2>
  * This class is the facade: {@link KeyScheduler} runs the ops of each key one at a time,

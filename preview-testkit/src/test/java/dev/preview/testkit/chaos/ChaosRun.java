@@ -211,9 +211,16 @@ final class ChaosRun {
       deliverLate();
     } else if (dice < 80) {
       String op = FAULTY.get(random.nextInt(FAULTY.size()));
-      int nth = 1 + random.nextInt(3);
-      trace.add("fault " + op + " #" + nth);
-      faults.failNth(op, nth);
+      if (random.nextInt(4) == 0) {
+        // latency widens the windows between a decision and the call it leads to
+        Duration d = Duration.ofMillis(random.nextInt(4));
+        trace.add("fault " + op + " latency " + d.toMillis() + " ms");
+        faults.delay(op, d);
+      } else {
+        int nth = 1 + random.nextInt(3);
+        trace.add("fault " + op + " #" + nth);
+        faults.failNth(op, nth);
+      }
     } else if (dice < 83) {
       outage();
     } else if (dice < 87) {
