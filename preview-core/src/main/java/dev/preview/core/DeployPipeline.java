@@ -41,8 +41,9 @@ final class DeployPipeline {
   }
 
   /** Deploys {@code pr}; throws {@link KeyScheduler.Superseded} if a newer event for its key came in. */
-  Preview deploy(PullRequest pr, KeyScheduler.SafePoints safePoints) {
-    DeployRun run = new DeployRun(pr, safePoints, listeners);
+  Preview deploy(Op.Deploy op, KeyScheduler.SafePoints safePoints) {
+    DeployRun run = new DeployRun(op, safePoints, listeners);
+    boolean superseded = false;
     try {
       boolean first = true;
       for (DeployStep step : steps) {
@@ -62,11 +63,18 @@ final class DeployPipeline {
       }
       return ready(run);
     } catch (KeyScheduler.Superseded s) {
+      superseded = true;
       throw s;
     } catch (RuntimeException e) {
       return failed(run, e);
     } finally {
       slots.release(run.key);
+      if (!superseded) {
+        // A run that ended without an environment (a failed first deploy, a skip) freed its slot:
+        // the next queued PR starts now, not at the next teardown. (A superseded run keeps its
+        // place: the newer event for its key runs next.)
+        slots.startQueued();
+      }
     }
   }
 

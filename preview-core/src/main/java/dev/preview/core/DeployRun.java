@@ -27,6 +27,10 @@ final class DeployRun extends StepRun {
   Admission admission;
   /** The PR as the SCM sees it now (step "guard"). */
   Optional<PullRequest> current;
+  /** Whether the SCM could not be asked (step "guard"): nothing is known of the PR but the event. */
+  boolean scmUnknown;
+  /** The op this run carries out. */
+  final Op.Deploy op;
   /** When the lifecycle labels were computed: the deploy's activity time. */
   Instant now;
   /** Ownership, lifecycle and instance labels for every resource; null until computed. */
@@ -46,8 +50,10 @@ final class DeployRun extends StepRun {
   Environment environment;
   private Preview outcome;
 
-  DeployRun(PullRequest pr, KeyScheduler.SafePoints safePoints, Listeners listeners) {
-    super(pr.key(), listeners);
+  DeployRun(Op.Deploy op, KeyScheduler.SafePoints safePoints, Listeners listeners) {
+    super(op.pr().key(), listeners);
+    PullRequest pr = op.pr();
+    this.op = op;
     this.pr = pr;
     this.revision = pr.headSha();
     this.safePoints = safePoints;

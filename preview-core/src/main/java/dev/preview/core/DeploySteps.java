@@ -59,10 +59,14 @@ final class DeploySteps {
   private final Listeners listeners;
   private final RevisionGuard revisions;
   private final BuildWaits waits;
+  private final KeyScheduler scheduler;
+  private final ScmRetry scmRetry;
 
   DeploySteps(Context context, RevisionGuard revisions, Slots slots, TeardownPipeline teardown, StatusPublisher status,
-      Listeners listeners, BuildWaits waits) {
+      Listeners listeners, BuildWaits waits, KeyScheduler scheduler, ScmRetry scmRetry) {
     this.c = context;
+    this.scheduler = scheduler;
+    this.scmRetry = scmRetry;
     this.revisions = revisions;
     this.waits = waits;
     this.slots = slots;
@@ -75,7 +79,7 @@ final class DeploySteps {
   List<DeployStep> standard() {
     return List.of(new GuardStep(), new PolicyStep(), new BuildStep(),
         new WaitForImageStep(c.build(), waits, c.app(), c.environment(), status, listeners), new DatabaseStep(),
-        new EnvironmentStep(), new DnsStep(), new ReadinessGate(c.environment(), c.app(), c.healthCheck()));
+        new EnvironmentStep(), new DnsStep(), new FenceStep(), new ReadinessGate(c.environment(), c.app(), c.healthCheck()));
   }
 
   /** Admission under the policy (taking a maxConcurrent slot); a skip tears down, a queue waits. */
@@ -97,6 +101,14 @@ final class DeploySteps {
       switch (admission.decision()) {
         case SKIP: {
           slots.dequeue(key);
+          if (exists && run.scmUnknown) {
+            // Judged on the event alone (a late or stale delivery can carry old labels): an SCM
+            // error is "unknown", and nothing is deleted on it. Reconcile removes it once the SCM answers.
+            String reason = admission.reason() + "; not removed while the SCM cannot confirm it (reconcile will)";
+            log.info("{}: {}", key, reason);
+            run.finish(Preview.of(key, PreviewState.PENDING, run.revision, reason));
+            return;
+          }
           if (exists) {
             Preview p = teardown.teardown(key, admission.reason());
             run.finish(new Preview(key, p.state(), run.revision, null, null, admission.reason(), null, p.timings(),
@@ -108,13 +120,15 @@ final class DeploySteps {
               run.timings, null, null));
           return;
         }
-        case QUEUE:
-          slots.queue(run.pr);
-          listeners.transition(key, PreviewState.PENDING, admission.reason());
-          status.publish(key, PreviewState.PENDING, run.revision, null, admission.reason(), null, List.of(), run.timings);
-          run.finish(new Preview(key, PreviewState.PENDING, run.revision, null, null, admission.reason(), null,
+        case QUEUE: {
+          int position = slots.queue(run.pr);
+          String reason = admission.reason() + " (position " + position + " in the queue)";
+          listeners.transition(key, PreviewState.PENDING, reason);
+          status.publish(key, PreviewState.PENDING, run.revision, null, reason, null, List.of(), run.timings);
+          run.finish(new Preview(key, PreviewState.PENDING, run.revision, null, null, reason, null,
               run.timings, null, null));
           return;
+        }
         default:
           slots.dequeue(key);
       }
@@ -136,6 +150,7 @@ final class DeploySteps {
     public void run(DeployRun run) {
       RevisionGuard.Verdict verdict = revisions.check(run.pr);
       run.current = verdict.current();
+      run.scmUnknown = verdict.scmUnknown();
       run.deploy(verdict.deploy());
     }
 
@@ -143,6 +158,18 @@ final class DeploySteps {
     public void then(DeployRun run) {
       Optional<PullRequest> current = run.current;
       if (current.isPresent() && !current.get().isOpen()) {
+        Op.Deploy op = run.op;
+        if (op.expectsOpen() && op.attempt() < scmRetry.attempts()) {
+          // An opened/reopened webhook can come before the SCM's API shows the PR open: ask again
+          // shortly (on the scheduler; a newer event for the PR makes the retry moot).
+          java.time.Duration delay = scmRetry.delay(op.attempt());
+          String reason = "the SCM does not show the PR open yet; asking again in " + delay.toMillis() + " ms (retry "
+              + (op.attempt() + 1) + " of " + scmRetry.attempts() + ")";
+          log.info("{}: {}", run.key, reason);
+          scheduler.submitLater(run.key, op.retry(), delay, scheduler.stamp());
+          run.finish(Preview.of(run.key, PreviewState.PENDING, run.revision, reason));
+          return;
+        }
         String reason = "the PR was " + current.get().state().name().toLowerCase(Locale.ROOT) + " meanwhile";
         log.info("{}: not deploying {}: {}", run.key, run.revision, reason);
         run.finish(teardown.teardown(run.key, reason));
@@ -316,6 +343,47 @@ final class DeploySteps {
     @Override
     public void run(DeployRun run) {
       c.dns().upsert(dnsRecord(run.key, run.spec.hostname(), run.environment));
+    }
+  }
+
+  /**
+   * After the environment and DNS are applied, asks the SCM again, so that a second replica (or a
+   * close or push that came in during the deploy) never leaves the wrong thing running: a PR closed
+   * meanwhile is torn down now; a PR whose head moved on to a commit this run is not deploying (and
+   * that this process did not see before this run's) is deployed next, in place of this run, so an
+   * older push applied after a newer one is replaced at once. An SCM that cannot answer changes nothing.
+   */
+  private final class FenceStep implements DeployStep {
+    @Override public String name() { return "fence"; }
+
+    @Override
+    public boolean appliesTo(DeployRun run) {
+      return c.pullRequests() != null;
+    }
+
+    @Override
+    public void run(DeployRun run) {
+      Optional<PullRequest> now;
+      try {
+        now = c.pullRequests().find(run.key);
+      } catch (RuntimeException e) {
+        log.info("{}: could not re-check the PR after applying {} ({}); going on", run.key, run.revision, e.toString());
+        return;
+      }
+      if (now.isEmpty() || !now.get().isOpen()) {
+        String reason = "the PR was " + (now.isEmpty() ? "deleted" : now.get().state().name().toLowerCase(Locale.ROOT))
+            + " while it was deployed";
+        log.info("{}: {}; removing what this run created", run.key, reason);
+        run.finish(teardown.teardown(run.key, reason));
+        return;
+      }
+      PullRequest scm = now.get();
+      if (!RevisionGuard.same(scm.headSha(), run.revision) && !revisions.olderThan(run.key, scm.headSha(), run.revision)) {
+        log.info("{}: the PR's head moved to {} while {} was deployed; deploying {} next", run.key, scm.headSha(),
+            run.revision, scm.headSha());
+        scheduler.submit(run.key, new Op.Deploy(scm));
+        run.safePoints().check(); // gives way to it now
+      }
     }
   }
 

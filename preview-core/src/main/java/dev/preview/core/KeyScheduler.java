@@ -7,8 +7,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -73,6 +76,8 @@ final class KeyScheduler implements AutoCloseable {
     boolean running;
     /** The {@code touches} stamp of the last submit or finished run for this key. */
     long touched;
+    /** The {@code touches} stamp of the last submit for this key. */
+    long submitted;
 
     KeyWorker(PreviewKey key) {
       this.key = key;
@@ -98,7 +103,12 @@ final class KeyScheduler implements AutoCloseable {
   }
 
   private final ExecutorService executor;
+  /** Runs delayed submits ({@link #submitLater}): one thread that only queues ops, never runs them. */
+  private final ScheduledExecutorService timer;
   private final Runner runner;
+  /** Keys with a drain loop running, plus delayed submits not yet made: zero when quiescent. Guarded by {@code idle}. */
+  private int active;
+  private final Object idle = new Object();
   private final Listeners listeners;
   private final Map<PreviewKey, KeyWorker> workers = new ConcurrentHashMap<>();
   /** Stamps submits and finished runs, so reconcile can tell its facts about a key went stale. */
@@ -114,6 +124,68 @@ final class KeyScheduler implements AutoCloseable {
       return t;
     };
     this.executor = Executors.newFixedThreadPool(parallelism, tf);
+    this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "preview-retry");
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /**
+   * Submits {@code op} for {@code key} after {@code delay}, unless the key was touched (a newer event,
+   * a finished run) after {@code stamp} by then: a retry that no thread sleeps for, and that never
+   * replaces newer work. Counts as activity for {@link #awaitQuiescence} until it is made or dropped.
+   */
+  void submitLater(PreviewKey key, Op op, java.time.Duration delay, long stamp) {
+    enterActive();
+    try {
+      timer.schedule(() -> {
+        try {
+          if (submitIfNoSubmitSince(key, op, stamp) == null) {
+            log.info("{}: a retry was dropped: newer work for the key came first", key);
+          }
+        } catch (RuntimeException e) {
+          log.warn("{}: a retry could not be submitted: {}", key, e.toString());
+        } finally {
+          leaveActive();
+        }
+      }, delay.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      leaveActive();
+      log.info("{}: not retrying: the orchestrator is closing", key);
+    }
+  }
+
+  /**
+   * Waits until no op runs or is pending for any key and no delayed submit is waiting; true if so
+   * within {@code timeout}.
+   */
+  boolean awaitQuiescence(java.time.Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (idle) {
+      while (active > 0) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return false;
+        }
+        TimeUnit.NANOSECONDS.timedWait(idle, left);
+      }
+      return true;
+    }
+  }
+
+  private void enterActive() {
+    synchronized (idle) {
+      active++;
+    }
+  }
+
+  private void leaveActive() {
+    synchronized (idle) {
+      if (--active == 0) {
+        idle.notifyAll();
+      }
+    }
   }
 
   /** The current stamp: a key {@link #touchedSince} it had a submit or a finished run after it was taken. */
@@ -132,6 +204,15 @@ final class KeyScheduler implements AutoCloseable {
   }
 
   /**
+   * Like {@link #submitUnlessTouchedAfter(PreviewKey, Op, long)}, but the key's run starts on
+   * {@code on} (reconcile's bounded pool of repairs) instead of this scheduler's pool: the key's ops
+   * still run one at a time, whoever runs them.
+   */
+  CompletableFuture<Preview> submitUnlessTouchedAfter(PreviewKey key, Op op, long stamp, Executor on) {
+    return submit(key, op, stamp, on);
+  }
+
+  /**
    * Like {@link #submit}, but returns null if the key has an op running or pending: that op (a
    * newer push, say) is left to decide, never replaced by this one.
    */
@@ -143,6 +224,22 @@ final class KeyScheduler implements AutoCloseable {
   private static final long IF_IDLE = Long.MAX_VALUE - 1;
 
   private CompletableFuture<Preview> submit(PreviewKey key, Op op, long unlessTouchedAfter) {
+    return submit(key, op, unlessTouchedAfter, executor);
+  }
+
+  /** Submits {@code op} unless {@code key} is busy or had a submit after {@code stamp}; null if not submitted. */
+  private CompletableFuture<Preview> submitIfNoSubmitSince(PreviewKey key, Op op, long stamp) {
+    KeyWorker w = workers.computeIfAbsent(key, KeyWorker::new);
+    synchronized (w) {
+      if (w.running || w.pending != null || w.submitted > stamp) {
+        return null;
+      }
+      // the key's monitor is reentrant: nothing can slip in between this check and the submit
+      return submit(key, op, Long.MAX_VALUE, executor);
+    }
+  }
+
+  private CompletableFuture<Preview> submit(PreviewKey key, Op op, long unlessTouchedAfter, Executor on) {
     CompletableFuture<Preview> f = new CompletableFuture<>();
     Queued q = new Queued(op);
     q.waiters.add(f);
@@ -153,6 +250,7 @@ final class KeyScheduler implements AutoCloseable {
         return null;
       }
       w.touched = touches.incrementAndGet();
+      w.submitted = w.touched;
       if (w.pending != null) {
         q.waiters.addAll(w.pending.waiters); // replaced: its callers get this op's outcome
       }
@@ -162,9 +260,14 @@ final class KeyScheduler implements AutoCloseable {
       w.notifyAll(); // wakes a readiness wait, which then gives way
     }
     if (start) {
+      enterActive();
       try {
-        executor.execute(() -> drain(w));
+        if (on != executor && executor.isShutdown()) {
+          throw new RejectedExecutionException("the orchestrator is closed");
+        }
+        on.execute(() -> drain(w));
       } catch (RuntimeException e) {
+        leaveActive();
         // Refused (closed): fail every caller waiting on this key, including an op submitted meanwhile.
         List<CompletableFuture<Preview>> waiting = new ArrayList<>(q.waiters);
         synchronized (w) {
@@ -189,6 +292,7 @@ final class KeyScheduler implements AutoCloseable {
       w.pending = null;
       if (q == null) {
         w.running = false;
+        leaveActive();
         return;
       }
     }
@@ -211,6 +315,7 @@ final class KeyScheduler implements AutoCloseable {
         w.pending = null;
         if (next == null) {
           w.running = false; // before completing the futures, so callers see the key idle
+          leaveActive();
         } else if (result == null) {
           next.waiters.addAll(q.waiters); // superseded: its callers get the newer run's outcome
         }
@@ -255,6 +360,7 @@ final class KeyScheduler implements AutoCloseable {
   /** Stops accepting ops and waits up to 30 s for the running ones. */
   @Override
   public void close() {
+    timer.shutdownNow();
     executor.shutdown();
     try {
       if (!executor.awaitTermination(30, TimeUnit.SECONDS)) {

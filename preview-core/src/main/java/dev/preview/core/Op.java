@@ -11,20 +11,47 @@ import org.jspecify.annotations.Nullable;
  */
 sealed interface Op permits Op.Deploy, Op.Teardown, Op.Sleep {
 
-  /** Deploy (or update) the preview of {@code pr}. */
-  record Deploy(PullRequest pr) implements Op {}
+  /**
+   * Deploy (or update) the preview of {@code pr}. {@code expectsOpen}: the op comes from an
+   * {@code opened} or {@code reopened} webhook, so an SCM read that still says closed is taken as
+   * lagging and retried ({@code attempt} counts the tries so far) before the PR is taken as closed.
+   */
+  record Deploy(PullRequest pr, boolean expectsOpen, int attempt) implements Op {
+    Deploy(PullRequest pr) {
+      this(pr, false, 0);
+    }
+
+    Deploy retry() {
+      return new Deploy(pr, expectsOpen, attempt + 1);
+    }
+  }
+
+  /** Why a teardown runs: what it must check first, and whether it gives a freed slot away itself. */
+  enum Origin {
+    /** Asked for in code or by the CLI: no check. */
+    REQUEST,
+    /** A {@code closed} or {@code merged} webhook: confirmed with the SCM before anything is deleted. */
+    CLOSE_EVENT,
+    /** Decided by reconcile, which starts queued PRs itself once its repairs are done. */
+    RECONCILE
+  }
 
   /**
    * Remove everything of the preview. {@code dnsRecords}: its records as reconcile just listed them
-   * (so the teardown need not list the DNS again), or null when not known.
+   * (so the teardown need not list the DNS again), or null when not known. {@code attempt} counts
+   * the SCM checks of a {@link Origin#CLOSE_EVENT close} so far.
    */
-  record Teardown(String reason, @Nullable List<DnsRecord> dnsRecords) implements Op {
+  record Teardown(String reason, @Nullable List<DnsRecord> dnsRecords, Origin origin, int attempt) implements Op {
     Teardown(String reason) {
-      this(reason, null);
+      this(reason, null, Origin.REQUEST, 0);
     }
 
     public Teardown {
       dnsRecords = dnsRecords == null ? null : List.copyOf(dnsRecords);
+    }
+
+    Teardown retry() {
+      return new Teardown(reason, dnsRecords, origin, attempt + 1);
     }
   }
 

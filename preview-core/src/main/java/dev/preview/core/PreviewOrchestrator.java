@@ -12,6 +12,7 @@ import dev.preview.spi.Installation;
 import dev.preview.spi.Labels;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
+import dev.preview.spi.PullRequest;
 import dev.preview.spi.PullRequestEvent;
 import dev.preview.spi.PullRequestSource;
 import dev.preview.spi.Redactor;
@@ -49,7 +50,11 @@ import org.slf4j.LoggerFactory;
  * guard (is the PR still open? is this its newest head? see {@link RevisionGuard}) -> policy -> build
  * (with {@code build.from: source}: fetch the PR's head SHA into its workspace, run {@code app.build})
  * -> wait (for the image CI builds, if {@link BuildSettings#waits()}; the PR shows WAITING meanwhile,
- * and no thread is held) -> database -> environment -> DNS -> readiness gate -> notify READY. A deploy
+ * and no thread is held) -> database -> environment -> DNS -> fence (the SCM is asked again: a PR
+ * closed meanwhile is torn down, a head that moved on is deployed next; so two replicas without
+ * leader election never leave an orphan nor an older head) -> readiness gate -> notify READY. An
+ * {@code opened}/{@code reopened} whose PR the SCM does not show open yet is retried
+ * ({@link Builder#scmRetry}) before it is taken as closed. A deploy
  * never rolls a preview back: an event for an older commit (a late {@code labeled}, say) deploys the
  * PR's newest head instead. A failing step notifies FAILED with the step, the reason and the app's last log lines;
  * what was created stays for the next push to adopt, or for {@link #reconcile} to remove once the PR
@@ -57,7 +62,11 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>A teardown</h2>
  * environment, DNS, database, workspace, then notify DELETED. Each step runs even if an earlier one failed;
- * a teardown left incomplete is finished by {@link #reconcile}.
+ * a teardown left incomplete is finished by {@link #reconcile}. A {@code closed} or {@code merged}
+ * webhook deletes nothing until the SCM confirms it: one whose PR the SCM shows open is a stale
+ * delivery (a redelivered close after a reopen) and is ignored; one the SCM cannot confirm is left
+ * to reconcile, which deletes nothing while the SCM cannot answer. Only what carries the preview's
+ * own key is deleted (a DNS record another preview owns at the same name stays).
  *
  * <h2>Parts</h2>
  * This class is the facade: {@link KeyScheduler} runs the ops of each key one at a time,
@@ -86,6 +95,9 @@ public final class PreviewOrchestrator implements AutoCloseable {
   private final StatusPublisher status;
   private final HealthCheck healthCheck;
   private final StatusConvergence convergence;
+  private final Slots slots;
+  private final ScmRetry scmRetry;
+  private final Listeners listeners;
 
   private PreviewOrchestrator(Builder b) {
     this.environment = Objects.requireNonNull(b.environment, "an EnvironmentProvider is required");
@@ -98,11 +110,13 @@ public final class PreviewOrchestrator implements AutoCloseable {
     this.closeProviders = b.closeProviders;
     Redaction redaction = new Redaction(b.redactor.plus(Redactor.of(app.secrets())));
     Listeners listeners = new Listeners(b.listeners, redaction);
+    this.listeners = listeners;
     // Every status leaves through this notifier: redacted there, so no exit to the PR can forget it.
     this.status = new StatusPublisher(RedactingNotifier.wrap(notifier, redaction), app, database, b.clock,
         b.asyncStatus ? StatusDelivery.Options.asynchronous() : StatusDelivery.Options.synchronous(), listeners);
     this.scheduler = new KeyScheduler(b.parallelism, this::run, listeners);
-    Slots slots = new Slots(b.policy, environment, scheduler);
+    this.slots = new Slots(b.policy, environment, scheduler);
+    this.scmRetry = b.scmRetry;
     this.waits = new BuildWaits(b.buildSettings, environment, b.clock, scheduler);
     Workspaces workspaces = b.buildSettings.from() == BuildSettings.From.SOURCE
         ? new Workspaces(b.buildSettings.workspaces(), b.installation) : null;
@@ -112,10 +126,11 @@ public final class PreviewOrchestrator implements AutoCloseable {
         b.policy, b.clock, b.healthCheck, b.installation.instance(), b.databaseBaseline,
         b.installation.dnsTarget().orElse(null), b.installation.dnsTtl(), b.buildSettings,
         b.sources, workspaces),
-        revisions, slots, teardowns, status, listeners, waits);
+        revisions, slots, teardowns, status, listeners, waits, scheduler, b.scmRetry);
     this.deploys = new DeployPipeline(steps.standard(), environment, app, slots, status, listeners);
     this.reconciler = new Reconciler(environment, database, dns, pullRequests, b.policy, b.clock, b.redeployMissing,
-        Set.copyOf(b.repositories), scheduler, slots, listeners, waits, workspaces, this::converge);
+        Set.copyOf(b.repositories), scheduler, slots, listeners, waits, workspaces, this::converge,
+        b.reconcileParallelism, app.hostnameTemplate() != null);
     this.convergence = new StatusConvergence(status, app, b.healthCheck, b.policy, slots, scheduler, listeners);
   }
 
@@ -134,6 +149,9 @@ public final class PreviewOrchestrator implements AutoCloseable {
     return new Builder();
   }
 
+  /** Repairs one reconcile runs at once unless {@link Builder#reconcileParallelism} says otherwise. */
+  public static final int DEFAULT_RECONCILE_PARALLELISM = 64;
+
   // ---------------------------------------------------------------- public API
 
   /**
@@ -144,9 +162,12 @@ public final class PreviewOrchestrator implements AutoCloseable {
    */
   public CompletableFuture<Preview> handle(PullRequestEvent event) {
     Objects.requireNonNull(event, "event");
-    Op op = event.action().ends()
-        ? new Op.Teardown("the PR was " + (event.action() == PullRequestEvent.Action.MERGED ? "merged" : "closed"))
-        : new Op.Deploy(event.pullRequest());
+    PullRequestEvent.Action action = event.action();
+    Op op = action.ends()
+        ? new Op.Teardown("the PR was " + (action == PullRequestEvent.Action.MERGED ? "merged" : "closed"), null,
+            Op.Origin.CLOSE_EVENT, 0)
+        : new Op.Deploy(event.pullRequest(),
+            action == PullRequestEvent.Action.OPENED || action == PullRequestEvent.Action.REOPENED, 0);
     revisions.arrived(event);
     return scheduler.submit(event.key(), op);
   }
@@ -162,6 +183,23 @@ public final class PreviewOrchestrator implements AutoCloseable {
   public BuildEventResult handle(BuildEvent event) {
     Objects.requireNonNull(event, "event");
     return waits.onEvent(event);
+  }
+
+  /**
+   * The keys of the PRs waiting for a {@code policy.maxConcurrent} slot, oldest first (the first
+   * starts when a slot frees up). After a restart the queue is rebuilt by the first reconcile: open
+   * PRs the policy admits that have no environment.
+   */
+  public List<PreviewKey> queued() {
+    return slots.queued();
+  }
+
+  /**
+   * Waits until no work runs or waits for any preview (no op running or pending, no retry scheduled),
+   * up to {@code timeout}; true if it got there. For tests and orderly shutdowns: a new event ends it.
+   */
+  public boolean awaitQuiescence(Duration timeout) throws InterruptedException {
+    return scheduler.awaitQuiescence(Objects.requireNonNull(timeout, "timeout"));
   }
 
   /** The keys of the previews waiting for their image now, sorted. */
@@ -219,13 +257,59 @@ public final class PreviewOrchestrator implements AutoCloseable {
   /** What the scheduler runs for one op of one key, on the key's worker thread. */
   private Preview run(PreviewKey key, Op op, KeyScheduler.SafePoints safePoints) {
     if (op instanceof Op.Deploy d) {
-      return deploys.deploy(d.pr(), safePoints);
+      return deploys.deploy(d, safePoints);
     } else if (op instanceof Op.Sleep s) {
       return teardowns.sleep(key, s.reason(), s.revision());
     }
-    waits.cancel(key);
     Op.Teardown t = (Op.Teardown) op;
-    return teardowns.teardown(key, t.reason(), t.dnsRecords());
+    if (t.origin() == Op.Origin.CLOSE_EVENT) {
+      Preview notYet = confirmClosed(key, t);
+      if (notYet != null) {
+        return notYet;
+      }
+    }
+    waits.cancel(key);
+    return teardowns.teardown(key, t.reason(), t.dnsRecords(), t.origin() != Op.Origin.RECONCILE);
+  }
+
+  /**
+   * A {@code closed} or {@code merged} webhook deletes nothing before the SCM confirms it: a
+   * redelivered close after a reopen, or one delivered late, must not remove an open PR's preview.
+   * Returns null when the teardown may go on (the SCM says closed, merged or gone; or there is no SCM
+   * to ask), else what this run did instead: the SCM says open (asked again a few times, in case its
+   * API lags behind its webhooks, then the delivery is taken as stale and ignored), or it cannot
+   * answer (asked again; then left to reconcile, which deletes once the SCM answers).
+   */
+  private Preview confirmClosed(PreviewKey key, Op.Teardown t) {
+    if (pullRequests == null) {
+      return null;
+    }
+    String doubt;
+    try {
+      Optional<PullRequest> now = pullRequests.find(key);
+      if (now.isEmpty() || !now.get().isOpen()) {
+        return null;
+      }
+      doubt = "the SCM shows the PR open (at " + now.get().headSha() + ")";
+    } catch (RuntimeException e) {
+      doubt = "the SCM could not be asked whether the PR is closed (" + listenersRedacted(e) + ")";
+    }
+    if (t.attempt() < scmRetry.attempts()) {
+      Duration delay = scmRetry.delay(t.attempt());
+      log.info("{}: not removing the preview yet: {}; asking again in {} ms", key, doubt, delay.toMillis());
+      scheduler.submitLater(key, t.retry(), delay, scheduler.stamp());
+      return Preview.of(key, PreviewState.PENDING, null, "close not confirmed yet: " + doubt);
+    }
+    if (doubt.startsWith("the SCM shows")) {
+      log.info("{}: ignoring a stale {} delivery: {}", key, t.reason().endsWith("merged") ? "merged" : "closed", doubt);
+      return Preview.of(key, PreviewState.PENDING, null, "stale close ignored: " + doubt);
+    }
+    log.warn("{}: not removing the preview: {}; the next reconcile removes it once the SCM answers", key, doubt);
+    return Preview.of(key, PreviewState.PENDING, null, "close not confirmed: " + doubt);
+  }
+
+  private String listenersRedacted(RuntimeException e) {
+    return listeners.redaction().text(String.valueOf(e.getMessage()));
   }
 
   private Preview observed(Environment e) {
@@ -276,6 +360,8 @@ public final class PreviewOrchestrator implements AutoCloseable {
     private boolean closeProviders = true;
     private boolean asyncStatus;
     private Redactor redactor = Redactor.none();
+    private ScmRetry scmRetry = ScmRetry.DEFAULT;
+    private int reconcileParallelism = DEFAULT_RECONCILE_PARALLELISM;
 
     private Builder() {}
 
@@ -350,6 +436,35 @@ public final class PreviewOrchestrator implements AutoCloseable {
      * {@code preview serve} turns it on.
      */
     public Builder asyncStatus(boolean on) { this.asyncStatus = on; return this; }
+    /**
+     * How an SCM read that disagrees with a webhook is retried before it is believed: {@code attempts}
+     * retries (default 4), the first after {@code firstDelay} (default 1 s), each next one after twice
+     * the previous delay; on the scheduler, no thread waits. An {@code opened}/{@code reopened} whose
+     * PR the SCM still shows closed deploys once the SCM shows it open (torn down as closed after the
+     * last retry); a {@code closed}/{@code merged} whose PR the SCM shows open is ignored as a stale
+     * delivery after the last retry, and one the SCM cannot confirm is left to reconcile.
+     */
+    public Builder scmRetry(int attempts, Duration firstDelay) {
+      try {
+        this.scmRetry = new ScmRetry(attempts, firstDelay);
+      } catch (IllegalArgumentException e) {
+        throw new ConfigurationException("scmRetry: attempts and delay must not be negative, got " + attempts + " and "
+            + firstDelay);
+      }
+      return this;
+    }
+    /**
+     * How many repairs one reconcile runs at once (default {@value #DEFAULT_RECONCILE_PARALLELISM}), on
+     * its own threads beside the event workers; a key's repair still never overlaps other work for
+     * that key.
+     */
+    public Builder reconcileParallelism(int n) {
+      if (n < 1) {
+        throw new ConfigurationException("reconcile.parallelism: must be at least 1, got " + n);
+      }
+      this.reconcileParallelism = n;
+      return this;
+    }
     /** Whether {@link PreviewOrchestrator#close()} closes the providers too (default true). */
     public Builder closeProviders(boolean on) { this.closeProviders = on; return this; }
 

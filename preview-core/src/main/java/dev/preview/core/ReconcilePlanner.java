@@ -50,11 +50,15 @@ final class ReconcilePlanner {
    * @param redeployMissing whether an open PR whose environment is missing is deployed again
    * @param suspendSupported whether the environment provider can suspend
    * @param policy the lifetime rules
+   * @param dnsExpected whether every environment should have a DNS record (a DNS provider, a hostname
+   *     rule, and the records were listed)
+   * @param databaseExpected whether every environment should have a database (a database provider
+   *     whose databases were listed)
    */
   record Facts(Map<PreviewKey, Environment> environments, Set<PreviewKey> databases,
       Map<PreviewKey, List<DnsRecord>> dnsRecords, Set<PreviewKey> workspaces, Map<String, Map<PreviewKey, PullRequest>> openPullRequests,
       Set<String> unknownRepositories, Set<PreviewKey> busy, Set<PreviewKey> touchedSinceListing, Instant now, boolean redeployMissing,
-      boolean suspendSupported, PreviewPolicy policy) {
+      boolean suspendSupported, PreviewPolicy policy, boolean dnsExpected, boolean databaseExpected) {
 
     /** Every key some provider owns something for, sorted. */
     Set<PreviewKey> keys() {
@@ -99,11 +103,19 @@ final class ReconcilePlanner {
 
       ReconcileReport.Kind kind = null;
       String reason = null;
+      Admission admission = pr == null ? null : facts.policy().admit(pr, 0);
       if (prKnownGone) {
         kind = ReconcileReport.Kind.DELETE_ORPHAN;
         reason = "its PR is no longer open";
+      } else if (admission != null && admission.decision() == Admission.Decision.SKIP) {
+        // an exclude label, a draft, a branch rule: the event that said so was lost or its teardown failed
+        kind = ReconcileReport.Kind.EXCLUDED;
+        reason = "the policy no longer admits its PR: " + admission.reason();
       } else if (env == null) {
-        if (pr != null && facts.redeployMissing()) {
+        if (pr != null && facts.redeployMissing() && facts.policy().maxConcurrent() > 0
+            && facts.policy().admit(pr, 0).decision() != Admission.Decision.SKIP) {
+          kind = null; // queued for a slot: reconcile starts it when one is free (see Slots)
+        } else if (pr != null && facts.redeployMissing()) {
           kind = ReconcileReport.Kind.REDEPLOY;
           reason = "its PR is open but the environment is missing";
         } else if (pr == null) {
@@ -123,6 +135,10 @@ final class ReconcilePlanner {
           // the SCM reports is not what runs (the deploy's guard and wait steps take it from there).
           kind = ReconcileReport.Kind.REDEPLOY;
           reason = "its PR's head is " + abbreviate(pr.headSha()) + " but " + abbreviate(env.revision()) + " is deployed";
+        } else if (pr != null && facts.redeployMissing() && (missingDns(facts, key) || missingDatabase(facts, key))) {
+          // a deploy that failed after its environment (at the DNS step, say) left a preview without it
+          kind = ReconcileReport.Kind.REDEPLOY;
+          reason = "its " + (missingDns(facts, key) ? "DNS record" : "database") + " is missing";
         }
       }
       if (kind != null) {
@@ -134,6 +150,14 @@ final class ReconcilePlanner {
       actions.addAll(withoutAnyPreview(facts));
     }
     return actions;
+  }
+
+  private static boolean missingDns(Facts facts, PreviewKey key) {
+    return facts.dnsExpected() && facts.dnsRecords().getOrDefault(key, List.of()).isEmpty();
+  }
+
+  private static boolean missingDatabase(Facts facts, PreviewKey key) {
+    return facts.databaseExpected() && !facts.databases().contains(key);
   }
 
   /**
@@ -150,7 +174,8 @@ final class ReconcilePlanner {
         continue;
       }
       PullRequest pr = facts.openPullRequest(key);
-      if (pr == null || facts.policy().admit(pr, 0).decision() == Admission.Decision.SKIP) {
+      if (pr == null || facts.policy().admit(pr, 0).decision() == Admission.Decision.SKIP
+          || facts.policy().maxConcurrent() > 0) { // under maxConcurrent it is queued instead (see queued(Facts))
         continue;
       }
       actions.add(new PlannedAction(key, ReconcileReport.Kind.REDEPLOY,
@@ -158,6 +183,51 @@ final class ReconcilePlanner {
           false));
     }
     return actions;
+  }
+
+  /**
+   * The open PRs the policy admits that have no environment and no work in flight, by key: under
+   * {@code maxConcurrent}, the queue as the infrastructure shows it (a restart forgets nothing).
+   */
+  static List<PullRequest> queued(Facts facts) {
+    List<PullRequest> waiting = new ArrayList<>();
+    if (facts.policy().maxConcurrent() <= 0) {
+      return waiting;
+    }
+    Set<PreviewKey> candidates = new TreeSet<>();
+    facts.openPullRequests().values().forEach(m -> candidates.addAll(m.keySet()));
+    for (PreviewKey key : candidates) {
+      PullRequest pr = facts.openPullRequest(key);
+      if (pr != null && !facts.environments().containsKey(key) && !facts.busy().contains(key)
+          && !facts.touchedSinceListing().contains(key)
+          && facts.policy().admit(pr, 0).decision() != Admission.Decision.SKIP) {
+        waiting.add(pr);
+      }
+    }
+    return waiting;
+  }
+
+  /**
+   * What reconcile sees but does not repair, and why: open PRs the policy admits whose environment
+   * is missing while {@code redeployMissing} is off (and no {@code maxConcurrent} queue takes them).
+   */
+  static List<String> notes(Facts facts) {
+    List<String> notes = new ArrayList<>();
+    if (facts.redeployMissing() || facts.policy().maxConcurrent() > 0) {
+      return notes;
+    }
+    Set<PreviewKey> candidates = new TreeSet<>();
+    facts.openPullRequests().values().forEach(m -> candidates.addAll(m.keySet()));
+    for (PreviewKey key : candidates) {
+      PullRequest pr = facts.openPullRequest(key);
+      if (pr == null || facts.environments().containsKey(key) || facts.busy().contains(key)
+          || facts.touchedSinceListing().contains(key) || facts.policy().admit(pr, 0).decision() == Admission.Decision.SKIP) {
+        continue;
+      }
+      notes.add(key + ": its PR is open and admitted but has no environment; not deployed because"
+          + " reconcile.redeployMissing is off (turn it on, or push to the PR)");
+    }
+    return notes;
   }
 
   /** Whether two commit ids name the same commit (one may be an abbreviation of the other). */

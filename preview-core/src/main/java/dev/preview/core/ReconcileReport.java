@@ -12,13 +12,22 @@ import java.util.Set;
  *     was deleted because of them
  * @param errors failures while repairing
  * @param dryRun whether nothing was changed on purpose
+ * @param notes what reconcile saw but left alone, and why: an open PR without a preview while
+ *     {@code reconcile.redeployMissing} is off, PRs queued for a {@code maxConcurrent} slot
  */
-public record ReconcileReport(List<Action> actions, Set<String> unknownRepositories, List<String> errors, boolean dryRun) {
+public record ReconcileReport(List<Action> actions, Set<String> unknownRepositories, List<String> errors, boolean dryRun,
+    List<String> notes) {
 
   public ReconcileReport {
     actions = List.copyOf(actions);
     unknownRepositories = Set.copyOf(unknownRepositories);
     errors = List.copyOf(errors);
+    notes = List.copyOf(notes);
+  }
+
+  /** A report without notes. */
+  public ReconcileReport(List<Action> actions, Set<String> unknownRepositories, List<String> errors, boolean dryRun) {
+    this(actions, unknownRepositories, errors, dryRun, List.of());
   }
 
   /** One repair. */
@@ -33,8 +42,10 @@ public record ReconcileReport(List<Action> actions, Set<String> unknownRepositor
     SLEEP,
     /** Leftovers of a half-done deploy or teardown are removed. */
     FINISH_TEARDOWN,
-    /** An open PR's preview was missing and is deployed again. */
-    REDEPLOY
+    /** An open PR's preview was missing (or incomplete, or at another commit) and is deployed again. */
+    REDEPLOY,
+    /** The policy no longer admits the open PR (an exclude label, say): the preview is removed. */
+    EXCLUDED
   }
 
   /** Whether the SCM could not be asked about some repository. */

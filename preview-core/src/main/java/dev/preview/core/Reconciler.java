@@ -57,13 +57,19 @@ final class Reconciler {
   private final Listeners listeners;
   private final BuildWaits waits;
   private final Workspaces workspaces;
+  /** How many repairs run at once. */
+  private final int parallelism;
+  /** Whether previews get a hostname (so, with a DNS provider, a record each). */
+  private final boolean hostnames;
 
   /** @param workspaces the checkouts of {@code build.from: source}, or null */
   Reconciler(EnvironmentProvider environment, DatabaseProvider database, DnsProvider dns,
       PullRequestSource pullRequests, PreviewPolicy policy, Clock clock, boolean redeployMissing,
       Set<String> watchedRepositories, KeyScheduler scheduler, Slots slots, Listeners listeners, BuildWaits waits,
-      Workspaces workspaces, Settled settled) {
+      Workspaces workspaces, Settled settled, int parallelism, boolean hostnames) {
     this.settled = settled;
+    this.hostnames = hostnames;
+    this.parallelism = parallelism;
     this.watchedRepositories = Set.copyOf(watchedRepositories);
     this.waits = waits;
     this.workspaces = workspaces;
@@ -86,19 +92,50 @@ final class Reconciler {
     List<String> errors = new ArrayList<>();
     Facts facts = gather(now, started, errors);
 
-    for (PlannedAction a : ReconcilePlanner.plan(facts)) {
+    // Repairs run in parallel, up to the bound, each through its key's queue (never beside other
+    // work for that key); their outcomes are read in plan order.
+    List<PlannedAction> planned = ReconcilePlanner.plan(facts);
+    List<Repair> repairs = new ArrayList<>();
+    java.util.concurrent.ExecutorService pool = dryRun || planned.isEmpty() ? null : pool(planned.size());
+    try {
+      for (PlannedAction a : planned) {
+        PreviewKey key = a.key();
+        if (stale(key, started)) {
+          continue; // work on the key began while the listing ran: our facts about it are stale
+        }
+        if (a.heldBack()) {
+          actions.add(new ReconcileReport.Action(key, a.kind(), a.reason() + " (not done: the SCM state is unknown)", false));
+          continue;
+        }
+        Repair r = new Repair(a);
+        if (!dryRun) {
+          try {
+            r.future = submit(a, facts, started, pool);
+          } catch (RuntimeException e) {
+            r.error = e;
+          }
+        }
+        repairs.add(r);
+      }
+    } finally {
+      if (pool != null) {
+        pool.shutdown(); // the repairs submitted run to their end; the pool's threads then stop
+      }
+    }
+    Set<PreviewKey> removed = new TreeSet<>();
+    for (Repair r : repairs) {
+      PlannedAction a = r.action;
       PreviewKey key = a.key();
-      if (stale(key, started)) {
-        continue; // work on the key began while earlier repairs ran: our facts about it are stale
-      }
-      if (a.heldBack()) {
-        actions.add(new ReconcileReport.Action(key, a.kind(), a.reason() + " (not done: the SCM state is unknown)", false));
-        continue;
-      }
       boolean done = false;
       if (!dryRun) {
         try {
-          done = repair(a, facts, started);
+          if (r.error != null) {
+            throw r.error;
+          }
+          done = outcome(a, r.future);
+          if (done && PlannedAction.deletes(a.kind())) {
+            removed.add(key);
+          }
         } catch (RuntimeException e) {
           errors.add(key + ": " + listeners.redaction().text(e.getMessage()));
         }
@@ -109,15 +146,48 @@ final class Reconciler {
       listeners.reclaimed(key, what, a.reason());
       actions.add(new ReconcileReport.Action(key, a.kind(), a.reason(), done));
     }
+    List<String> notes = new ArrayList<>(ReconcilePlanner.notes(facts));
+    List<PullRequest> waiting = ReconcilePlanner.queued(facts);
     if (!dryRun) {
       Set<PreviewKey> acted = new TreeSet<>();
       actions.forEach(a -> acted.add(a.key()));
-      slots.startQueued();
+      // The queue as the infrastructure shows it (it survives a restart), then every free slot is
+      // given away, counted from what this run listed and removed (no second listing).
+      slots.derive(facts.openPullRequests().keySet(), waiting, facts.busy());
+      Set<PreviewKey> remaining = new TreeSet<>(facts.environments().keySet());
+      remaining.removeAll(removed);
+      slots.startQueued(remaining);
       // A missed CI event must not strand a waiting PR: look for its image, and meet its deadline.
       waits.recheck();
       settled.reconciled(facts, acted, started);
     }
-    return new ReconcileReport(actions, facts.unknownRepositories(), errors, dryRun);
+    if (!waiting.isEmpty()) {
+      notes.add(waiting.size() + " open PR(s) wait for a maxConcurrent slot: "
+          + String.join(", ", waiting.stream().map(pr -> pr.key().toString()).toList()));
+    }
+    return new ReconcileReport(actions, facts.unknownRepositories(), errors, dryRun, notes);
+  }
+
+  /** One repair submitted: its action and its outcome to come. */
+  private static final class Repair {
+    final PlannedAction action;
+    CompletableFuture<Preview> future;
+    RuntimeException error;
+
+    Repair(PlannedAction action) {
+      this.action = action;
+    }
+  }
+
+  /** The repairs' threads: at most {@code parallelism}, none kept once the run's repairs are done. */
+  private java.util.concurrent.ExecutorService pool(int repairs) {
+    int n = Math.max(1, Math.min(parallelism, repairs));
+    java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
+    return java.util.concurrent.Executors.newFixedThreadPool(n, r -> {
+      Thread t = new Thread(r, "preview-reconcile-" + count.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
   }
 
   private boolean stale(PreviewKey key, long started) {
@@ -131,9 +201,12 @@ final class Reconciler {
     }
     // A DNS or database provider that cannot list must not stop the cleanup of the others.
     Set<PreviewKey> dbs = new TreeSet<>();
+    boolean databasesListed = false;
+    boolean recordsListed = false;
     if (database != null) {
       try {
         dbs.addAll(database.list());
+        databasesListed = true;
       } catch (RuntimeException e) {
         errors.add("could not list databases: " + listeners.redaction().text(e.getMessage()));
         log.warn("reconcile: {} could not list its databases: {}", database.name(), listeners.redaction().exception(e).toString());
@@ -145,6 +218,7 @@ final class Reconciler {
         for (DnsRecord r : dns.list()) {
           records.computeIfAbsent(r.owner(), k -> new ArrayList<>()).add(r);
         }
+        recordsListed = true;
       } catch (RuntimeException e) {
         errors.add("could not list DNS records: " + listeners.redaction().text(e.getMessage()));
         log.warn("reconcile: {} could not list its records: {}", dns.name(), listeners.redaction().exception(e).toString());
@@ -200,7 +274,7 @@ final class Reconciler {
       }
     }
     return new Facts(envs, dbs, records, spaces, open, unknown, busy, touched, now, redeployMissing,
-        environment.supportsSuspend(), policy);
+        environment.supportsSuspend(), policy, recordsListed && hostnames, databasesListed);
   }
 
   /**
@@ -222,32 +296,47 @@ final class Reconciler {
     return pr != null && ReconcilePlanner.sameCommit(sha, pr.headSha());
   }
 
-  private boolean repair(PlannedAction a, Facts facts, long started) {
+  /**
+   * Starts the repair of {@code a} through its key's queue (on {@code pool}); null when an event for
+   * the key came in since the listing (the facts are stale), or for a redeploy (not waited for).
+   */
+  private CompletableFuture<Preview> submit(PlannedAction a, Facts facts, long started,
+      java.util.concurrent.Executor pool) {
     PreviewKey key = a.key();
     switch (a.kind()) {
       case SLEEP: {
         // Through the key's worker, like every other change: a push never overlaps the suspend, and
         // one arriving meanwhile runs after it (and wakes the preview).
         String revision = facts.environments().get(key).revision();
-        CompletableFuture<Preview> f = scheduler.submitUnlessTouchedAfter(key, new Op.Sleep(a.reason(), revision), started);
-        Preview p = f == null ? null : f.join();
-        if (p != null && p.state() == PreviewState.FAILED) {
-          throw new IllegalStateException(p.message()); // reported in the reconcile's errors
-        }
-        return p != null && p.state() == PreviewState.SLEEPING;
+        return scheduler.submitUnlessTouchedAfter(key, new Op.Sleep(a.reason(), revision), started, pool);
       }
       case REDEPLOY:
         scheduler.submit(key, new Op.Deploy(facts.openPullRequest(key)));
-        return true;
+        return CompletableFuture.completedFuture(null);
       default:
         // the records it listed go with the teardown: the DNS is not listed again per orphan
         List<DnsRecord> listed = facts.dnsRecords().getOrDefault(key, List.of());
-        CompletableFuture<Preview> f = scheduler.submitUnlessTouchedAfter(key, new Op.Teardown(a.reason(), listed), started);
-        if (f == null) {
-          return false; // an event for this key came in since our listing: our facts are stale
-        }
-        return f.join().state() == PreviewState.DELETED;
+        return scheduler.submitUnlessTouchedAfter(key, new Op.Teardown(a.reason(), listed, Op.Origin.RECONCILE, 0),
+            started, pool);
     }
+  }
+
+  /** Whether the repair {@code f} of {@code a} got done; throws with the reason when it failed. */
+  private static boolean outcome(PlannedAction a, CompletableFuture<Preview> f) {
+    if (f == null) {
+      return false; // an event for this key came in since our listing: our facts are stale
+    }
+    Preview p = f.join();
+    if (a.kind() == ReconcileReport.Kind.REDEPLOY) {
+      return true; // submitted
+    }
+    if (a.kind() == ReconcileReport.Kind.SLEEP) {
+      if (p != null && p.state() == PreviewState.FAILED) {
+        throw new IllegalStateException(p.message()); // reported in the reconcile's errors
+      }
+      return p != null && p.state() == PreviewState.SLEEPING;
+    }
+    return p != null && p.state() == PreviewState.DELETED;
   }
 
   private static String kindVerb(ReconcileReport.Kind kind) {

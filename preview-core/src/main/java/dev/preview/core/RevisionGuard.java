@@ -49,8 +49,12 @@ final class RevisionGuard {
   private static final Logger log = LoggerFactory.getLogger(PreviewOrchestrator.class);
   static final int MAX_PER_KEY = 32;
 
-  /** What the guard decided: the PR as the SCM has it (empty: not asked), and the PR to deploy. */
-  record Verdict(Optional<PullRequest> current, PullRequest deploy) {}
+  /**
+   * What the guard decided: the PR as the SCM has it (or as the event has it, when the SCM was not
+   * asked), the PR to deploy, and whether there is an SCM to ask that could not answer (then nothing is
+   * known of the PR but the event: unknown, never "closed" nor "excluded").
+   */
+  record Verdict(Optional<PullRequest> current, PullRequest deploy, boolean scmUnknown) {}
 
   private final @Nullable PullRequestSource pullRequests;
   /** Per key: SHA -> when it was last seen as the head (an arrival count). Guarded by {@code this}. */
@@ -142,40 +146,40 @@ final class RevisionGuard {
       } catch (RuntimeException e) {
         // Unknown is not "closed" nor "older": deploy, and let reconcile clean up if the PR did close.
         log.warn("{}: could not re-check the PR before deploying ({}); going on", key, e.toString());
-        return fromMemory(pr);
+        return fromMemory(pr, true);
       }
       if (now.isEmpty()) {
-        return new Verdict(Optional.of(pr.withState(PullRequest.State.CLOSED)), pr);
+        return new Verdict(Optional.of(pr.withState(PullRequest.State.CLOSED)), pr, false);
       }
       PullRequest scm = now.get();
       if (!scm.isOpen()) {
-        return new Verdict(now, pr);
+        return new Verdict(now, pr, false);
       }
       if (same(scm.headSha(), pr.headSha())) {
         record(key, pr.headSha(), true);
-        return new Verdict(now, pr);
+        return new Verdict(now, pr, false);
       }
       if (olderThan(key, scm.headSha(), pr.headSha())) {
         log.info("{}: the SCM still reports {} as the head, but {} came after it: deploying {}", key,
             scm.headSha(), pr.headSha(), pr.headSha());
-        return new Verdict(now, pr);
+        return new Verdict(now, pr, false);
       }
       log.info("{}: the event is for {} but the SCM says the head is {}: deploying {} as the SCM has it", key,
           pr.headSha(), scm.headSha(), scm.headSha());
       record(key, scm.headSha(), true);
-      return new Verdict(now, scm);
+      return new Verdict(now, scm, false);
     }
-    return fromMemory(pr);
+    return fromMemory(pr, false);
   }
 
-  private Verdict fromMemory(PullRequest pr) {
+  private Verdict fromMemory(PullRequest pr, boolean scmUnknown) {
     String newer = newerThan(pr.key(), pr.headSha());
     if (newer == null) {
-      return new Verdict(Optional.of(pr), pr);
+      return new Verdict(Optional.of(pr), pr, scmUnknown);
     }
     log.info("{}: {} was the head before {} (in the order events arrived here): deploying {}", pr.key(),
         pr.headSha(), newer, newer);
     PullRequest at = pr.withHeadSha(newer);
-    return new Verdict(Optional.of(at), at);
+    return new Verdict(Optional.of(at), at, scmUnknown);
   }
 }

@@ -57,6 +57,14 @@ final class TeardownPipeline {
    * so the DNS provider is listed).
    */
   Preview teardown(PreviewKey key, String reason, @Nullable List<DnsRecord> listedRecords) {
+    return teardown(key, reason, listedRecords, true);
+  }
+
+  /**
+   * The same; {@code startQueued}: whether the freed slot is given to the next queued PR now (reconcile
+   * passes false and starts queued PRs once, after all its repairs, without listing per teardown).
+   */
+  Preview teardown(PreviewKey key, String reason, @Nullable List<DnsRecord> listedRecords, boolean startQueued) {
     StepRun run = new StepRun(key, listeners);
     slots.dequeue(key);
     listeners.transition(key, PreviewState.DELETING, reason);
@@ -86,13 +94,15 @@ final class TeardownPipeline {
     } else {
       String msg = listeners.redaction().text(
           "teardown incomplete (" + String.join("; ", failures) + "); the next reconcile finishes it");
-      listeners.transition(key, PreviewState.FAILED, msg);
-      // the step that failed (the first, if several did), not the last one run
+      // the step that failed first, not the one that ran last
       String failedStep = failures.get(0).substring(0, failures.get(0).indexOf(':'));
+      listeners.transition(key, PreviewState.FAILED, msg);
       status.publish(key, PreviewState.FAILED, revision, null, msg, failedStep, List.of(), run.timings);
       result = new Preview(key, PreviewState.FAILED, revision, null, null, msg, failedStep, run.timings, null, null);
     }
-    slots.startQueued();
+    if (startQueued) {
+      slots.startQueued();
+    }
     return result;
   }
 

@@ -270,7 +270,7 @@ class ReconcilePlannerTest {
 
     Facts build() {
       return new Facts(environments, databases, records, workspaces, open, unknown, busy, touched, NOW,
-          redeployMissing, suspend, POLICY);
+          redeployMissing, suspend, POLICY, false, false);
     }
   }
 }

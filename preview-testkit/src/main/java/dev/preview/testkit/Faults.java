@@ -40,6 +40,7 @@ public final class Faults {
   private final Map<String, Rule> rules = new HashMap<>();
   private final Map<Object, Integer> inFlightPerKey = new HashMap<>();
   private final List<Gate> gates = new ArrayList<>();
+  private final List<java.util.function.BiConsumer<String, Object>> hooks = new java.util.concurrent.CopyOnWriteArrayList<>();
   private int inFlight;
   private int maxConcurrent;
   private int maxConcurrentPerKey;
@@ -109,6 +110,17 @@ public final class Faults {
     return gate;
   }
 
+  /**
+   * Calls {@code hook} with the full operation name and the key (or null) at the start of every call,
+   * before delays, gates and failures, on the caller's thread: a test's eye inside the fakes (say, to
+   * record what was deleted while the SCM was down). A hook must be quick and must not call the fakes.
+   * Kept by {@link #clear()}.
+   */
+  public Faults onCall(java.util.function.BiConsumer<String, Object> hook) {
+    hooks.add(Objects.requireNonNull(hook, "hook"));
+    return this;
+  }
+
   /** Removes every rule (failures, delays) and releases every gate, held or not; counters are kept. */
   public Faults clear() {
     List<Gate> pending;
@@ -170,6 +182,9 @@ public final class Faults {
    */
   public void before(String provider, String operation, Object key) {
     Objects.requireNonNull(operation, "operation");
+    for (java.util.function.BiConsumer<String, Object> hook : hooks) {
+      hook.accept(operation, key);
+    }
     List<String> names = names(operation);
     Duration delay = Duration.ZERO;
     Gate gate = null;

@@ -42,10 +42,14 @@ class DnsTeardownOwnershipTest {
   }
 
   PreviewOrchestrator orchestrator() {
+    return orchestrator("pr-{number}.preview.example.com");
+  }
+
+  PreviewOrchestrator orchestrator(String hostname) {
     orchestrator = PreviewOrchestrator.builder()
         .environment(env).dns(dns).pullRequests(source)
         .app(AppTemplate.builder().image("registry.example/shop:latest")
-            .hostnameTemplate("pr-{number}.preview.example.com").readinessTimeout(Duration.ofMillis(300)).build())
+            .hostnameTemplate(hostname).readinessTimeout(Duration.ofMillis(300)).build())
         .healthCheck(url -> true)
         .installation(Installation.builder().dnsTarget("203.0.113.7").build())
         .build();
@@ -74,6 +78,27 @@ class DnsTeardownOwnershipTest {
 
     assertThat(dns.record(HOST)).get().satisfies(r -> assertThat(r.owner()).isEqualTo(SHOP7));
     assertThat(env.find(SHOP7)).isPresent();
+  }
+
+  @Test
+  void withRepoNumberTwoOwnersOfOneRepositoryNameKeepTheirOwnRecords() throws Exception {
+    orchestrator("{repo}-{number}.preview.example.com");
+    PreviewKey acme = PreviewKey.pr("acme/app", 7);
+    PreviewKey zeta = PreviewKey.pr("zeta/app", 7);
+    PullRequest first = open(acme, "a");
+    PullRequest second = open(zeta, "b");
+    assertThat(orchestrator.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, first)).get(10, TimeUnit.SECONDS)
+        .state()).isEqualTo(PreviewState.READY);
+    assertThat(orchestrator.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, second)).get(10, TimeUnit.SECONDS)
+        .state()).as("app-7 is acme/app#7's").isEqualTo(PreviewState.FAILED);
+
+    source.close(zeta);
+    orchestrator.handle(PullRequestEvent.of(PullRequestEvent.Action.CLOSED, second)).get(10, TimeUnit.SECONDS);
+    orchestrator.reconcile(false);
+
+    assertThat(dns.record("app-7.preview.example.com")).get().satisfies(r -> assertThat(r.owner()).isEqualTo(acme));
+    assertThat(env.find(acme)).isPresent();
+    assertThat(env.find(zeta)).isEmpty();
   }
 
   @Test

@@ -157,9 +157,10 @@ class WorkspaceReconcileTest {
     assertThat(r.actions()).isEmpty();
     assertThat(workspace(PR2).resolve("REVISION")).exists();
     gate.release();
-    assertThat(done(running).state()).isEqualTo(PreviewState.READY);
-    // Done now, and its PR is gone: the next reconcile removes the preview and its workspace.
-    assertThat(orchestrator.reconcile(false).actions()).extracting(ReconcileReport.Action::key).containsExactly(PR2);
+    // The deploy asks the SCM again once applied (its fence step): the PR is gone, so the deploy
+    // removes what it made, workspace included, and leaves nothing for the next reconcile.
+    assertThat(done(running).state()).isEqualTo(PreviewState.DELETED);
+    assertThat(orchestrator.reconcile(false).actions()).isEmpty();
     assertThat(workspace(PR2)).doesNotExist();
     assertThat(keyFile(PR2)).doesNotExist();
   }

@@ -114,6 +114,7 @@ public final class PreviewAssembly {
         .installation(installation)
         .buildSettings(config.build())
         .redeployMissing(config.redeployMissing())
+        .reconcileParallelism(config.reconcileParallelism())
         .repositories(config.repository().map(List::of).orElse(List.of()))
         .redactor(config.redactor());
     providers.database().ifPresent(b::database);

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.preview.core.AppTemplate;
 import dev.preview.core.BuildSettings;
+import dev.preview.core.PreviewOrchestrator;
 import dev.preview.core.ImageTemplate;
 import dev.preview.core.policy.ForkMode;
 import dev.preview.core.policy.PreviewPolicy;
@@ -104,6 +105,7 @@ public final class PreviewConfig {
   private final PreviewPolicy policy;
   private final Duration reconcileInterval;
   private final boolean redeployMissing;
+  private final int reconcileParallelism;
   private final BuildSettings build;
   private final Map<ProviderKind, ProviderSection> sections;
   private final Installation installation;
@@ -122,6 +124,7 @@ public final class PreviewConfig {
     this.policy = r.policy;
     this.reconcileInterval = r.reconcileInterval;
     this.redeployMissing = r.redeployMissing;
+    this.reconcileParallelism = r.reconcileParallelism;
     this.build = r.build;
     this.sections = Map.copyOf(r.sections);
     this.interpolated = r.interpolated.build();
@@ -369,6 +372,11 @@ public final class PreviewConfig {
     return redeployMissing;
   }
 
+  /** {@code reconcile.parallelism}: how many repairs one reconcile runs at once. */
+  public int reconcileParallelism() {
+    return reconcileParallelism;
+  }
+
   /** How previews get their PR's own build (the {@code build} section); {@link BuildSettings#defaults()} when absent. */
   public BuildSettings build() {
     return build;
@@ -441,6 +449,7 @@ public final class PreviewConfig {
     private PreviewPolicy policy = PreviewPolicy.defaults();
     private Duration reconcileInterval = DEFAULT_RECONCILE_INTERVAL;
     private boolean redeployMissing;
+    private int reconcileParallelism = PreviewOrchestrator.DEFAULT_RECONCILE_PARALLELISM;
     private BuildSettings build = BuildSettings.defaults();
     private String dnsTarget;
     private int dnsTtl = Installation.DEFAULT_DNS_TTL;
@@ -471,6 +480,7 @@ public final class PreviewConfig {
       app = app(resolved, map(resolved, "build").get("from") instanceof String f
           && f.trim().equalsIgnoreCase("source"));
       policy = policy(map(resolved, "policy"), map(resolved, "flags"));
+      hostnamesUnique();
       reconcileInterval = reconcile(map(resolved, "reconcile"));
       build = build(map(resolved, "build"));
       provider(ProviderKind.ENVIRONMENT, resolved, DEFAULT_ENVIRONMENT);
@@ -485,6 +495,41 @@ public final class PreviewConfig {
           serverSections.put(name, map(resolved, name));
         }
       }
+    }
+
+    /**
+     * Two previews must never get one hostname: a template without a part that tells repositories
+     * apart ({@code {name}}, {@code {hash}}, or {@code {owner}} with {@code {repo}}; {@code {repo}}
+     * alone when every repository served has one owner) is refused when {@code policy.repositories}
+     * lets more than one repository in. Without {@code policy.repositories} it is accepted (an
+     * installation that serves one repository need not list it); then a second repository's PR with
+     * a name in use fails its DNS step, and a teardown never deletes a record another preview owns.
+     */
+    private void hostnamesUnique() {
+      String template = app == null ? null : app.hostnameTemplate();
+      List<String> served = policy.repositories();
+      if (template == null || served.isEmpty()) {
+        return;
+      }
+      boolean one = served.size() == 1 && !served.get(0).contains("*") && !served.get(0).contains("?");
+      if (one || template.contains("{name}") || template.contains("{hash}")
+          || (template.contains("{owner}") && template.contains("{repo}"))) {
+        return;
+      }
+      Set<String> owners = new LinkedHashSet<>();
+      boolean ownerGlob = false;
+      for (String r : served) {
+        int slash = r.lastIndexOf('/');
+        String owner = slash < 0 ? r : r.substring(0, slash);
+        ownerGlob |= owner.contains("*") || owner.contains("?");
+        owners.add(owner);
+      }
+      if (template.contains("{repo}") && owners.size() == 1 && !ownerGlob) {
+        return;
+      }
+      add("app.hostname: \"" + template + "\" gives PRs of different repositories the same hostname (policy.repositories"
+          + " lets in " + String.join(", ", served) + "): add {repo} and {owner}, or {name} (e.g. "
+          + "{repo}-{owner}-{number}.preview.example.com or {name}.preview.example.com), or serve one repository");
     }
 
     /** What {@code build.from: source} and {@code app.build} need of the environment provider. */
@@ -829,6 +874,7 @@ public final class PreviewConfig {
     private PreviewPolicy policy(Map<String, Object> raw, Map<String, Object> rawFlags) {
       ProviderConfig c = ProviderConfig.of("policy", raw);
       PreviewPolicy.Builder b = PreviewPolicy.builder();
+      b.repositories(c.strings("repositories"));
       b.branches(c.strings("branches"));
       b.targets(c.strings("targets"));
       b.requireLabels(new LinkedHashSet<>(c.strings("requireLabels")));
@@ -912,6 +958,7 @@ public final class PreviewConfig {
       ProviderConfig c = ProviderConfig.of("reconcile", raw);
       Duration d = positive(c, "interval", DEFAULT_RECONCILE_INTERVAL, false);
       redeployMissing = c.bool("redeployMissing", false);
+      reconcileParallelism = c.integer("parallelism", PreviewOrchestrator.DEFAULT_RECONCILE_PARALLELISM, 1, 1024);
       addAll(c.problems());
       return d;
     }

@@ -47,6 +47,7 @@ public final class PreviewPolicy {
   public static final String FLAG_LABEL_PREFIX = "flag:";
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  private final List<Glob> repositories;
   private final List<Glob> branches;
   private final List<Glob> targets;
   private final Set<String> requiredLabels;
@@ -64,6 +65,7 @@ public final class PreviewPolicy {
   private final Map<String, Boolean> flags;
 
   private PreviewPolicy(Builder b) {
+    this.repositories = b.repositories.stream().map(Glob::new).toList();
     this.branches = b.branches.stream().map(Glob::new).toList();
     this.targets = b.targets.stream().map(Glob::new).toList();
     this.requiredLabels = Set.copyOf(b.requiredLabels);
@@ -121,6 +123,9 @@ public final class PreviewPolicy {
     Objects.requireNonNull(pr, "pr");
     if (!pr.isOpen()) {
       return Admission.skip("the PR is " + pr.state().name().toLowerCase(Locale.ROOT));
+    }
+    if (!repositories.isEmpty() && repositories.stream().noneMatch(g -> g.matches(pr.key().repository()))) {
+      return Admission.skip("repository " + pr.key().repository() + " matches none of policy.repositories " + repositories);
     }
     if (pr.draft() && !drafts) {
       return Admission.skip("draft PRs get no preview (mark it ready for review, or set policy.drafts: true)");
@@ -288,6 +293,8 @@ public final class PreviewPolicy {
   }
 
   public int maxConcurrent() { return maxConcurrent; }
+  /** The repositories served ({@code owner/name} globs); empty: every repository that sends events. */
+  public List<String> repositories() { return repositories.stream().map(Glob::toString).toList(); }
   public Duration ttl() { return ttl; }
   public Duration idleTimeout() { return idleTimeout; }
   public Duration maxAge() { return maxAge; }
@@ -298,6 +305,7 @@ public final class PreviewPolicy {
 
   /** Builds a {@link PreviewPolicy}. */
   public static final class Builder {
+    private final List<String> repositories = new ArrayList<>();
     private final List<String> branches = new ArrayList<>();
     private final List<String> targets = new ArrayList<>();
     private final Set<String> requiredLabels = new LinkedHashSet<>();
@@ -317,6 +325,8 @@ public final class PreviewPolicy {
     private Builder() {}
 
     /** Head branch globs; none means every branch. */
+    /** Only PRs of these repositories ({@code owner/name}; {@code *} within a segment, {@code **} across) get a preview. */
+    public Builder repositories(List<String> globs) { repositories.addAll(globs); return this; }
     public Builder branches(List<String> globs) { branches.addAll(globs); return this; }
     /** Target branch globs; none means every target. */
     public Builder targets(List<String> globs) { targets.addAll(globs); return this; }

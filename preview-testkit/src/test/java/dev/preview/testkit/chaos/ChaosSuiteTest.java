@@ -1,0 +1,80 @@
+package dev.preview.testkit.chaos;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.LongStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * The chaos suite: {@link ChaosRun}s over the fakes, one per seed. CI runs seeds 1..100; a long run
+ * is {@code -Dchaos.seeds=1000} (and {@code -Dchaos.from=N} to start elsewhere). A failing seed
+ * prints its violations and the run's trace; make it a named test in {@link ChaosRegressionTest}.
+ * The status check (the PR shows the observed state) is reported, and fails the run only with
+ * {@code -Dchaos.strictStatus=true}.
+ */
+class ChaosSuiteTest {
+  static final int SEEDS = Integer.getInteger("chaos.seeds", 100);
+  static final long FROM = Long.getLong("chaos.from", 1);
+  static final boolean STRICT_STATUS = Boolean.getBoolean("chaos.strictStatus");
+  private static final Map<Long, List<String>> DIVERGED = new TreeMap<>();
+  private static long started;
+  private static int runs;
+
+  @TestFactory
+  Stream<DynamicTest> seeds() {
+    started = System.nanoTime();
+    return LongStream.range(FROM, FROM + SEEDS).mapToObj(seed -> DynamicTest.dynamicTest("seed " + seed, () -> {
+      ChaosRun run = runSeed(seed);
+      runs++;
+      if (!run.statusDivergences().isEmpty()) {
+        synchronized (DIVERGED) {
+          DIVERGED.put(seed, run.statusDivergences());
+        }
+      }
+      assertThat(run.violations()).as("seed %d %s; trace:%n%s", seed, run.shape(), String.join("\n", run.trace()))
+          .isEmpty();
+      if (STRICT_STATUS) {
+        assertThat(run.statusDivergences()).as("seed %d: the status shown is not the observed state", seed).isEmpty();
+      }
+    }));
+  }
+
+  @AfterAll
+  static void summary() {
+    double seconds = (System.nanoTime() - started) / 1e9;
+    System.out.printf("chaos: %d runs in %.2f s (%.1f runs/s); %d seed(s) whose final status differs from the observed"
+        + " state: %s%n", runs, seconds, runs / seconds, DIVERGED.size(), DIVERGED.keySet());
+    DIVERGED.forEach((seed, d) -> System.out.println("chaos: seed " + seed + ": " + d));
+    System.out.println("chaos: time by step (ms): " + new TreeMap<>(ChaosRun.PROFILE).entrySet().stream()
+        .map(e -> e.getKey() + "=" + e.getValue() / 1_000_000).toList());
+  }
+
+  /** Runs one seed with the log captured (checked for secrets, and kept out of the build's output). */
+  static ChaosRun runSeed(long seed) throws InterruptedException {
+    PrintStream err = System.err;
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    ChaosRun run = new ChaosRun(seed);
+    try {
+      System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+      run.run();
+    } finally {
+      run.close();
+      System.setErr(err);
+    }
+    return run.check(captured.toString(StandardCharsets.UTF_8));
+  }
+
+  static List<String> lines(List<String> l) {
+    return new ArrayList<>(l);
+  }
+}
