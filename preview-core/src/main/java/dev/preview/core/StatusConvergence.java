@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * in for it, so a console is not re-posted at every reconcile.
  *
  * <p>Called on the reconcile's thread; stateless; publishing goes through the {@link StatusPublisher}
- * (per PR in order, coalesced, redacted).
+ * (per PR in order, coalesced, redacted), and each state it publishes is a transition for the
+ * listeners, so what they count follows the observed state too.
  */
 final class StatusConvergence {
   private static final Logger log = LoggerFactory.getLogger(PreviewOrchestrator.class);
@@ -106,6 +107,8 @@ final class StatusConvergence {
       }
       log.info("{}: the PR shows {}, reconcile observes {}: publishing {}", key,
           shown.map(s -> s.state().toString()).orElse("nothing of ours"), o.state(), o.state());
+      // listeners (metrics' previews by state and queue length, the operator log) follow the observed state too
+      listeners.transition(key, o.state(), o.message());
       status.publish(key, o.state(), o.revision(), o.url(), o.message(), o.failedStep(), List.of(), Map.of());
     }
     return looked;

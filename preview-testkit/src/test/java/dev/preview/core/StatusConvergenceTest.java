@@ -55,8 +55,16 @@ class StatusConvergenceTest {
     opened.forEach(PreviewOrchestrator::close);
   }
 
+  final List<String> transitions = new java.util.concurrent.CopyOnWriteArrayList<>();
+
   PreviewOrchestrator.Builder builder(EnvironmentProvider environment, FakeScmNotifier notifier) {
     return PreviewOrchestrator.builder()
+        .listener(new PreviewListener() {
+          @Override
+          public void onTransition(PreviewKey key, PreviewState state, String message) {
+            transitions.add(key + " " + state);
+          }
+        })
         .environment(environment).notifier(notifier).pullRequests(source).clock(clock)
         .app(AppTemplate.builder().image("registry.example/shop:latest").readinessTimeout(Duration.ofMillis(300))
             .readinessInterval(Duration.ofMillis(10)).build())
@@ -191,6 +199,8 @@ class StatusConvergenceTest {
     PreviewStatus now = scm.latest(PR2).orElseThrow();
     assertThat(now.state()).isEqualTo(PreviewState.DELETED);
     assertThat(now.message()).contains("no preview").contains("no-preview");
+    assertThat(transitions).as("listeners follow the observed state (a queue gauge no longer counts it)")
+        .contains(PR2 + " DELETED");
     assertThat(shown(PR1)).as("the admitted PR is left as it is").isEqualTo(PreviewState.READY);
   }
 
