@@ -63,6 +63,13 @@ class BenchmarksIT {
   }
 
   @Test
+  @Order(4)
+  void databaseReady() throws Exception {
+    DatabaseReadyBenchmark.run(SCALE, REPORT);
+    assertFigures("Database ready", 3);
+  }
+
+  @Test
   @Order(5)
   void reconcile() throws Exception {
     ReconcileBenchmark.run(SCALE, REPORT);
