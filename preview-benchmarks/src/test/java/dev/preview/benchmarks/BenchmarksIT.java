@@ -63,6 +63,13 @@ class BenchmarksIT {
   }
 
   @Test
+  @Order(3)
+  void dnsChurn() throws Exception {
+    DnsChurnBenchmark.run(SCALE, REPORT);
+    assertFigures("DNS churn", 2);
+  }
+
+  @Test
   @Order(4)
   void databaseReady() throws Exception {
     DatabaseReadyBenchmark.run(SCALE, REPORT);
