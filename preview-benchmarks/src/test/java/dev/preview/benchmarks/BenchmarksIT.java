@@ -63,6 +63,13 @@ class BenchmarksIT {
   }
 
   @Test
+  @Order(2)
+  void webhookAck() throws Exception {
+    WebhookAckBenchmark.run(SCALE, REPORT);
+    assertFigures("Webhook ack", 4);
+  }
+
+  @Test
   @Order(3)
   void dnsChurn() throws Exception {
     DnsChurnBenchmark.run(SCALE, REPORT);

@@ -72,7 +72,7 @@ final class DnsChurnBenchmark {
 
   static void run(Scale scale, Report report) throws Exception {
     require();
-    int records = scale.n(200, 10);
+    int records = scale.n(100, 10);
     for (boolean tcp : new boolean[] {true, false}) {
       Rfc2136DnsProvider dns = provider(tcp);
       long[] messages = new long[1];
