@@ -105,6 +105,8 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
   private final List<String> migrations;
   private final String branchMigrations;
   private final Installation installation;
+  /** The warm pool ({@code pool: {size: N}}), or null when off (the default). */
+  private final PgPool pool;
 
   private PostgresDatabaseProvider(Builder b) {
     this.admin = PgUrl.parse(b.url);
@@ -120,6 +122,7 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
     this.migrations = List.copyOf(b.migrations);
     this.branchMigrations = b.branchMigrations;
     this.installation = b.installation;
+    this.pool = b.poolSize > 0 ? new PgPool(() -> connect(admin.database()), b.baseline, b.poolSize, b.strategy, b.installation) : null;
   }
 
   public static Builder builder() {
@@ -217,6 +220,12 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
       boolean roleExisted) throws SQLException {
     Optional<Optional<String>> db = databaseComment(c, name);
     if (db.isEmpty()) {
+      if (pool != null && pool.baseline().equals(template) && pool.take(c, name, mark).isPresent()) {
+        // a warm clone of the baseline, renamed to the preview's name with its mark (one transaction);
+        // it is handed over below exactly as a fresh clone would be
+        handOver(c, name, mark);
+        return;
+      }
       StringBuilder sql = new StringBuilder("CREATE DATABASE %I");
       List<Object> args = new ArrayList<>(List.of(name));
       if (template != null) {
@@ -239,6 +248,11 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
     }
     // else: created by an earlier call that died before its comment; the role (marked in the same
     // transaction as its creation, before the database) proves it is ours, so finish the job
+    handOver(c, name, mark);
+  }
+
+  /** The handover of a clone that the role does not own yet (a fresh one, a pool member, one an earlier call left). */
+  private void handOver(Connection c, String name, String mark) throws SQLException {
     if (!PgSql.exists(c, "SELECT 1 FROM pg_catalog.pg_database WHERE datname = ? AND datdba = "
         + "(SELECT oid FROM pg_catalog.pg_roles WHERE rolname = ?)", name, name)) {
       // not handed over yet: the role has never had CONNECT on it (it comes with the ownership, below)
@@ -415,6 +429,59 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
     return new DatabaseConnection(name, jdbc, name, pw, env, secrets);
   }
 
+  /**
+   * Fills the warm pool now (drops members of an older baseline, clones until {@code pool.size} are
+   * ready) and returns how many are ready; 0 when the pool is off. {@code create} refills in the
+   * background by itself: this is for start-up and for tests.
+   */
+  public int warmPool() {
+    if (pool == null) {
+      return 0;
+    }
+    try {
+      return pool.refill();
+    } catch (SQLException e) {
+      throw failure("cannot fill the pool of " + baseline, e);
+    }
+  }
+
+  /** The pool, for tests; null when off. */
+  PgPool pool() {
+    return pool;
+  }
+
+  /** Pool members ready now (of the current baseline); 0 when the pool is off. */
+  public int poolReady() {
+    if (pool == null) {
+      return 0;
+    }
+    try {
+      return pool.ready();
+    } catch (SQLException e) {
+      throw failure("cannot read the pool of " + baseline, e);
+    }
+  }
+
+  /** Drops every member of this installation's pool; returns how many. */
+  public int drainPool() {
+    if (pool == null) {
+      return 0;
+    }
+    try {
+      return pool.drain();
+    } catch (SQLException e) {
+      throw failure("cannot drain the pool of " + baseline, e);
+    }
+  }
+
+  /** Stops the pool's background refill (the pool's databases stay, for the next start). */
+  @Override
+  public void close() {
+    if (pool != null) {
+      pool.close();
+    }
+  }
+
   @Override
   public void drop(PreviewKey key) {
     String name = Names.postgres(installation, key);
@@ -587,8 +654,18 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
     private List<String> migrations = List.of();
     private String branchMigrations;
     private Installation installation = Installation.defaults();
+    private int poolSize;
 
     private Builder() {}
+
+    /**
+     * Keeps {@code size} clones of the baseline ready (mode database; 0, the default, turns it off):
+     * {@code create} renames one instead of cloning, and a background thread clones the next.
+     */
+    public Builder pool(int size) {
+      this.poolSize = size;
+      return this;
+    }
 
     /**
      * The installation this provider belongs to (default {@link Installation#defaults()}): its
@@ -688,6 +765,13 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
       if (branchMigrations != null && branchMigrations.isBlank()) {
         problems.add("postgres: branchMigrations must not be empty");
       }
+      if (poolSize < 0 || poolSize > 100) {
+        problems.add("postgres: pool.size must be 0-100, got " + poolSize);
+      } else if (poolSize > 0 && mode != Mode.DATABASE) {
+        problems.add("postgres: pool only applies to mode: database (schema mode clones in one transaction, no pool)");
+      } else if (poolSize > 0 && baseline == null) {
+        problems.add("postgres: pool needs a baseline to clone (set baseline: <template database>)");
+      }
       if (!problems.isEmpty()) {
         throw new ConfigurationException(problems);
       }
@@ -739,12 +823,23 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
       if (mode.equals("database") && shared.isPresent()) {
         config.problem("database", "only applies to mode: schema");
       }
+      int poolSize = 0;
+      if (config.has("pool")) {
+        ProviderConfig p = config.section("pool");
+        poolSize = p.integer("size", 3, 0, 100);
+        if (poolSize > 0 && mode.equals("schema")) {
+          config.problem("pool", "only applies to mode: database; remove it, or use mode: database");
+        }
+        if (poolSize > 0 && base.isEmpty()) {
+          config.problem("pool", "needs a baseline to clone: set baseline: <template database>");
+        }
+      }
       config.validate();
       return builder().url(url).username(user.orElse(null)).password(pw.orElse(null))
           .mode(mode.equals("schema") ? Mode.SCHEMA : Mode.DATABASE).baseline(base.orElse(null))
           .sharedDatabase(shared.orElse(null)).strategy(strategy.orElse(null)).connectionLimit(limit)
           .appAddress(host.orElse(null), port).migrations(migrations).branchMigrations(branch.orElse(null))
-          .installation(context.installation()).build();
+          .installation(context.installation()).pool(poolSize).build();
     }
   }
 }

@@ -32,6 +32,21 @@ interface CloudflareApi {
   @DELETE("zones/{zone}/dns_records/{id}")
   Call<Envelope<Record>> delete(@Path("zone") String zoneId, @Path("id") String id);
 
+  /**
+   * {@code POST /zones/{zone_id}/dns_records/batch}: deletes, patches, puts, then posts, in one
+   * transaction (all or nothing). We send deletes only.
+   */
+  @POST("zones/{zone}/dns_records/batch")
+  Call<Envelope<BatchResult>> batch(@Path("zone") String zoneId, @Body Batch batch);
+
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  record Batch(List<Id> deletes) {}
+
+  record Id(String id) {}
+
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  record BatchResult(List<Record> deletes) {}
+
   /** Every v4 response: {@code {"success":..,"errors":[..],"messages":[..],"result":..,"result_info":..}}. */
   @JsonIgnoreProperties(ignoreUnknown = true)
   record Envelope<T>(boolean success, List<Message> errors, T result,

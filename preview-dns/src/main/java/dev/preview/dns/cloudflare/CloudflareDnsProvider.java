@@ -203,6 +203,61 @@ public final class CloudflareDnsProvider implements DnsProvider {
     }
   }
 
+  /** Deletions per {@code dns_records/batch} request (the Free plan's limit; paid plans allow more). */
+  static final int MAX_BATCH = 200;
+
+  /**
+   * Many names at once: one listing of the owned records (as {@link #list()}) finds the ids of the
+   * records at those names whose comment names the expected owner, then {@code POST
+   * dns_records/batch} deletes up to {@value #MAX_BATCH} per request, all or nothing. A record whose
+   * comment names another preview or installation is never in a batch. Where the batch endpoint is
+   * not available (404/405) each record is deleted on its own.
+   */
+  @Override
+  public void deleteAll(java.util.Collection<DnsRecord> records) {
+    Map<String, PreviewKey> wanted = new LinkedHashMap<>();
+    for (DnsRecord r : records) {
+      wanted.putIfAbsent(Zones.requireInside(Zones.normalize(r.hostname()), zoneName), r.owner());
+    }
+    if (wanted.size() <= 1) {
+      wanted.forEach(this::deleteOwned);
+      return;
+    }
+    String zone = zoneId();
+    Map<String, String> q = new LinkedHashMap<>();
+    q.put("comment.startswith", Ownership.HERITAGE);
+    List<CloudflareApi.Record> doomed = new ArrayList<>();
+    for (CloudflareApi.Record r : pages(zone, q, "list owned records")) {
+      String host = Zones.normalize(r.name());
+      PreviewKey owner = wanted.get(host);
+      if (owner == null || !ADDRESS_TYPES.contains(r.type())) {
+        continue;
+      }
+      Optional<PreviewKey> key = ownership.ownerIfMine(r.comment());
+      if (key.isPresent() && key.get().equals(owner)) {
+        doomed.add(r);
+      } else {
+        LOG.warn("cloudflare: not deleting {} {} for {}: it belongs to {}", r.type(), host, owner, key.map(Object::toString).orElse("someone else"));
+      }
+    }
+    for (int from = 0; from < doomed.size(); from += MAX_BATCH) {
+      List<CloudflareApi.Record> chunk = doomed.subList(from, Math.min(doomed.size(), from + MAX_BATCH));
+      try {
+        call(api.batch(zone, new CloudflareApi.Batch(chunk.stream().map(r -> new CloudflareApi.Id(r.id())).toList())),
+            "delete " + chunk.size() + " records", false);
+      } catch (ProviderException e) {
+        int status = e.httpStatus().orElse(0);
+        if (status != 404 && status != 405) {
+          throw e;
+        }
+        LOG.info("cloudflare: no batch endpoint here (HTTP {}); deleting {} records one by one", status, chunk.size());
+        for (CloudflareApi.Record r : chunk) {
+          call(api.delete(zone, r.id()), "delete " + r.type() + " " + Zones.normalize(r.name()), true);
+        }
+      }
+    }
+  }
+
   @Override
   public List<DnsRecord> list() {
     String zone = zoneId();

@@ -253,6 +253,90 @@ public final class Route53DnsProvider implements DnsProvider {
     apply(zone, changes, "delete " + host);
   }
 
+  /** Route 53's limits per ChangeResourceRecordSets request: ResourceRecord elements, and characters of all values. */
+  static final int MAX_BATCH_RECORDS = 1_000;
+  static final int MAX_BATCH_CHARS = 32_000;
+
+  /**
+   * Deletes many names in as few change batches as Route 53's limits allow ({@value #MAX_BATCH_RECORDS}
+   * records, {@value #MAX_BATCH_CHARS} characters of values per request), without reading the zone
+   * again: each name's records and its ownership TXT are deleted with the exact values listed, and a
+   * DELETE must match what is there, so a batch in which one name changed since it was listed (another
+   * owner's mark now, another value) fails as a whole and nothing in it is deleted. That batch is then
+   * done again name by name, each read and checked as {@link #delete(String, PreviewKey)} does.
+   */
+  @Override
+  public void deleteAll(java.util.Collection<DnsRecord> records) {
+    Map<String, List<DnsRecord>> byHost = new LinkedHashMap<>();
+    for (DnsRecord r : records) {
+      byHost.computeIfAbsent(Zones.requireInside(Zones.normalize(r.hostname()), zoneName), k -> new ArrayList<>()).add(r);
+    }
+    if (byHost.isEmpty()) {
+      return;
+    }
+    String zone = zoneId();
+    List<Map.Entry<String, PreviewKey>> batchHosts = new ArrayList<>();
+    List<Change> batch = new ArrayList<>();
+    int[] size = new int[2]; // records, characters
+    for (Map.Entry<String, List<DnsRecord>> e : byHost.entrySet()) {
+      String host = e.getKey();
+      PreviewKey owner = e.getValue().get(0).owner();
+      if (e.getValue().stream().anyMatch(r -> !r.owner().equals(owner))) {
+        LOG.warn("route53: {} was listed with several owners; deleting it on its own", host);
+        deleteOwned(host, owner);
+        continue;
+      }
+      List<Change> changes = deletions(host, e.getValue());
+      int recs = changes.stream().mapToInt(c -> c.resourceRecordSet().resourceRecords().size()).sum();
+      int chars = changes.stream().flatMap(c -> c.resourceRecordSet().resourceRecords().stream()).mapToInt(r -> r.value().length()).sum();
+      if (!batch.isEmpty() && (size[0] + recs > MAX_BATCH_RECORDS || size[1] + chars > MAX_BATCH_CHARS)) {
+        applyBatch(zone, batch, batchHosts);
+        batch = new ArrayList<>();
+        batchHosts = new ArrayList<>();
+        size[0] = 0;
+        size[1] = 0;
+      }
+      batch.addAll(changes);
+      batchHosts.add(Map.entry(host, owner));
+      size[0] += recs;
+      size[1] += chars;
+    }
+    if (!batch.isEmpty()) {
+      applyBatch(zone, batch, batchHosts);
+    }
+  }
+
+  /** The DELETE changes of one listed name: its record sets with the values listed, and its mark. */
+  private List<Change> deletions(String host, List<DnsRecord> listed) {
+    Map<DnsRecord.Type, List<DnsRecord>> byType = new LinkedHashMap<>();
+    listed.forEach(r -> byType.computeIfAbsent(r.type(), t -> new ArrayList<>()).add(r));
+    List<Change> changes = new ArrayList<>();
+    byType.forEach((type, rs) -> changes.add(change(ChangeAction.DELETE, ResourceRecordSet.builder().name(host + ".")
+        .type(RRType.fromValue(type.name())).ttl((long) rs.get(0).ttlSeconds())
+        .resourceRecords(rs.stream().map(r -> ResourceRecord.builder().value(Zones.absoluteValue(r)).build()).toList()).build())));
+    changes.add(change(ChangeAction.DELETE, txt(Zones.ownerName(txtPrefix, host), ownership.mark(listed.get(0).owner()))));
+    return changes;
+  }
+
+  private void applyBatch(String zone, List<Change> changes, List<Map.Entry<String, PreviewKey>> hosts) {
+    if (hosts.size() == 1) {
+      deleteOwned(hosts.get(0).getKey(), hosts.get(0).getValue());
+      return;
+    }
+    try {
+      apply(zone, changes, "delete " + hosts.size() + " names");
+    } catch (ProviderException e) {
+      if (e.retryable()) {
+        throw e;
+      }
+      // InvalidChangeBatch: some name is not as listed any more; nothing of the batch was applied
+      LOG.info("route53: a batch of {} deletions was refused ({}); deleting them one by one", hosts.size(), e.getMessage());
+      for (Map.Entry<String, PreviewKey> h : hosts) {
+        deleteOwned(h.getKey(), h.getValue());
+      }
+    }
+  }
+
   @Override
   public List<DnsRecord> list() {
     String zone = zoneId();

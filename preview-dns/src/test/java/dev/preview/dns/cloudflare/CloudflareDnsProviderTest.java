@@ -387,4 +387,75 @@ class CloudflareDnsProviderTest {
     server.takeRequest();
     assertThat(server.getRequestCount()).as("still no write").isEqualTo(7);
   }
+
+  static final String OWNED = "/client/v4/zones/" + ZONE_ID + "/dns_records?comment.startswith=heritage%3Dpreview&per_page=100&page=1";
+  static final String BATCH = "/client/v4/zones/" + ZONE_ID + "/dns_records/batch";
+
+  static String markOf(int pr) {
+    return "heritage=preview,preview.dev/key=acme/shop#" + pr + ",preview.dev/instance=default";
+  }
+
+  @Test
+  void deleteAllListsOnceAndDeletesInOneBatchOnlyTheRecordsOfTheExpectedOwners() throws Exception {
+    CloudflareDnsProvider dns = builder().zoneId(ZONE_ID).build();
+    String h43 = "pr-43.preview.example.com";
+    String h44 = "pr-44.preview.example.com";
+    server.enqueue(page("[" + record("r42", "A", HOST, "192.0.2.10", 60, MARK) + ","
+        + record("r43", "CNAME", h43, "lb.example.net", 60, markOf(43)) + ","
+        // pr-44 now belongs to another preview: never in the batch
+        + record("r44", "A", h44, "192.0.2.44", 60, markOf(99)) + ","
+        + record("r45", "A", "pr-45.preview.example.com", "192.0.2.45", 60, markOf(45)) + "]", 1, 1, 4));
+    server.enqueue(ok("{\"deletes\":[" + record("r42", "A", HOST, "192.0.2.10", 60, MARK) + ","
+        + record("r43", "CNAME", h43, "lb.example.net", 60, markOf(43)) + "],\"patches\":[],\"puts\":[],\"posts\":[]}"));
+
+    dns.deleteAll(List.of(new DnsRecord(HOST, DnsRecord.Type.A, "192.0.2.10", 60, KEY),
+        new DnsRecord(h43, DnsRecord.Type.CNAME, "lb.example.net", 60, PreviewKey.pr("acme/shop", 43)),
+        new DnsRecord(h44, DnsRecord.Type.A, "192.0.2.44", 60, PreviewKey.pr("acme/shop", 44))));
+
+    take("GET", OWNED);
+    RecordedRequest batch = take("POST", BATCH);
+    assertThat(JSON.readTree(batch.getBody().utf8())).isEqualTo(JSON.readTree("{\"deletes\":[{\"id\":\"r42\"},{\"id\":\"r43\"}]}"));
+    assertThat(server.getRequestCount()).isEqualTo(2);
+  }
+
+  @Test
+  void deleteAllSendsAtMostTwoHundredDeletionsPerBatch() throws Exception {
+    CloudflareDnsProvider dns = builder().zoneId(ZONE_ID).build();
+    StringBuilder result = new StringBuilder("[");
+    List<DnsRecord> records = new ArrayList<>();
+    for (int i = 1; i <= 250; i++) {
+      String h = "pr-" + i + ".preview.example.com";
+      result.append(i == 1 ? "" : ",").append(record("r" + i, "A", h, "192.0.2.1", 60, markOf(i)));
+      records.add(new DnsRecord(h, DnsRecord.Type.A, "192.0.2.1", 60, PreviewKey.pr("acme/shop", i)));
+    }
+    server.enqueue(page(result.append("]").toString(), 1, 1, 250));
+    server.enqueue(ok("{\"deletes\":[]}"));
+    server.enqueue(ok("{\"deletes\":[]}"));
+
+    dns.deleteAll(records);
+
+    take("GET", OWNED);
+    assertThat(JSON.readTree(take("POST", BATCH).getBody().utf8()).path("deletes").size()).isEqualTo(200);
+    assertThat(JSON.readTree(take("POST", BATCH).getBody().utf8()).path("deletes").size()).isEqualTo(50);
+    assertThat(server.getRequestCount()).isEqualTo(3);
+  }
+
+  @Test
+  void withoutTheBatchEndpointEachRecordIsDeletedOnItsOwn() throws Exception {
+    CloudflareDnsProvider dns = builder().zoneId(ZONE_ID).build();
+    String h43 = "pr-43.preview.example.com";
+    server.enqueue(page("[" + record("r42", "A", HOST, "192.0.2.10", 60, MARK) + ","
+        + record("r43", "A", h43, "192.0.2.43", 60, markOf(43)) + "]", 1, 1, 2));
+    server.enqueue(error(404, 7003, "Could not route to /zones/" + ZONE_ID + "/dns_records/batch, perhaps your object identifier is invalid?"));
+    server.enqueue(ok(record("r42", "A", HOST, "192.0.2.10", 60, MARK)));
+    server.enqueue(ok(record("r43", "A", h43, "192.0.2.43", 60, markOf(43))));
+
+    dns.deleteAll(List.of(new DnsRecord(HOST, DnsRecord.Type.A, "192.0.2.10", 60, KEY),
+        new DnsRecord(h43, DnsRecord.Type.A, "192.0.2.43", 60, PreviewKey.pr("acme/shop", 43))));
+
+    take("GET", OWNED);
+    take("POST", BATCH);
+    take("DELETE", "/client/v4/zones/" + ZONE_ID + "/dns_records/r42");
+    take("DELETE", "/client/v4/zones/" + ZONE_ID + "/dns_records/r43");
+  }
 }

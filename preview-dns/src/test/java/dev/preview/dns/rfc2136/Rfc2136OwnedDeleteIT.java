@@ -100,4 +100,21 @@ class Rfc2136OwnedDeleteIT {
     }
     dns.delete(moved.hostname(), ZETA7);
   }
+
+  @Test
+  void theOneMessageRewriteOfANameTakenOverMeanwhileIsRefusedByItsPrerequisite() {
+    String host = Bind9.freshHost("taken");
+    dns.upsert(a(host, "192.0.2.20", SHOP7)); // this provider now rewrites the name in one message
+    Rfc2136DnsProvider other = Bind9.provider(Map.of());
+    other.delete(host, SHOP7);
+    other.upsert(a(host, "198.51.100.20", ZETA7)); // another preview's now
+
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> dns.upsert(a(host, "192.0.2.21", SHOP7)))
+        .isInstanceOf(dev.preview.spi.ProviderException.class).hasMessageContaining("zeta/app#7");
+
+    assertThat(Bind9.answers(host, Type.A)).containsExactly("198.51.100.20");
+    assertThat(other.list()).filteredOn(r -> r.hostname().equals(host)).singleElement()
+        .satisfies(r -> assertThat(r.owner()).isEqualTo(ZETA7));
+    other.delete(host, ZETA7);
+  }
 }

@@ -428,4 +428,85 @@ class Route53DnsProviderTest {
     takeListAt(oldHost);
     assertThat(server.getRequestCount()).as("still no change batch").isEqualTo(6);
   }
+
+  static String markSetOf(String host, String text) {
+    return set("_preview." + host + ".", "TXT", 300, "&quot;" + text + "&quot;");
+  }
+
+  static String markOf(int pr) {
+    return "heritage=preview,preview.dev/key=acme/shop#" + pr + ",preview.dev/instance=default";
+  }
+
+  @Test
+  void deleteAllSendsOneChangeBatchOfEveryListedNameAndItsMarkWithoutReadingTheZoneAgain() throws Exception {
+    Route53DnsProvider dns = builder().hostedZoneId(ZONE_ID).build();
+    server.enqueue(changed("PENDING"));
+
+    dns.deleteAll(java.util.List.of(
+        new DnsRecord(HOST, DnsRecord.Type.A, "192.0.2.10", 60, KEY),
+        new DnsRecord("pr-43.example.com", DnsRecord.Type.CNAME, "lb.example.net", 60, PreviewKey.pr("acme/shop", 43))));
+
+    assertThat(take("POST", "/2013-04-01/hostedzone/" + ZONE_ID + "/rrset/").getBody().utf8())
+        .isEqualTo(batch("preview: delete 2 names",
+            c("DELETE", set(HOST + ".", "A", 60, "192.0.2.10")) + c("DELETE", markSet(MARK))
+                + c("DELETE", set("pr-43.example.com.", "CNAME", 60, "lb.example.net.")) + c("DELETE", markSetOf("pr-43.example.com", markOf(43)))));
+    assertThat(server.getRequestCount()).as("no read: the values are the listed ones").isEqualTo(1);
+  }
+
+  @Test
+  void aRefusedBatchIsRedoneNameByNameAndAForeignNameIsLeftAlone() throws Exception {
+    Route53DnsProvider dns = builder().hostedZoneId(ZONE_ID).build();
+    // pr-43 changed hands since it was listed: its mark now names another installation
+    server.enqueue(error(400, "InvalidChangeBatch", "[Tried to delete resource record set [name='_preview.pr-43.example.com.', type='TXT']"
+        + " but the values provided do not match the current values]"));
+    server.enqueue(sets(null, set(HOST + ".", "A", 60, "192.0.2.10"), markSet(MARK)));
+    server.enqueue(changed("PENDING"));
+    server.enqueue(sets(null, set("pr-43.example.com.", "A", 60, "192.0.2.43"),
+        markSetOf("pr-43.example.com", "heritage=preview,preview.dev/key=acme/shop#43,preview.dev/instance=ci")));
+
+    dns.deleteAll(java.util.List.of(
+        new DnsRecord(HOST, DnsRecord.Type.A, "192.0.2.10", 60, KEY),
+        new DnsRecord("pr-43.example.com", DnsRecord.Type.A, "192.0.2.43", 60, PreviewKey.pr("acme/shop", 43))));
+
+    take("POST", "/2013-04-01/hostedzone/" + ZONE_ID + "/rrset/");
+    takeListAt(HOST);
+    assertThat(take("POST", "/2013-04-01/hostedzone/" + ZONE_ID + "/rrset/").getBody().utf8())
+        .isEqualTo(batch("preview: delete " + HOST, c("DELETE", set(HOST + ".", "A", 60, "192.0.2.10")) + c("DELETE", markSet(MARK))));
+    takeListAt("pr-43.example.com");
+    assertThat(server.getRequestCount()).as("the foreign name: read, never deleted").isEqualTo(4);
+  }
+
+  @Test
+  void batchesStayWithinRoute53sLimitsOfRecordsPerRequest() throws Exception {
+    Route53DnsProvider dns = builder().hostedZoneId(ZONE_ID).build();
+    java.util.List<DnsRecord> records = new java.util.ArrayList<>();
+    for (int i = 1; i <= 1_200; i++) {
+      records.add(new DnsRecord("pr-" + i + ".example.com", DnsRecord.Type.A, "192.0.2." + (i % 250 + 1), 60, PreviewKey.pr("acme/shop", i)));
+    }
+    for (int i = 0; i < 10; i++) {
+      server.enqueue(changed("PENDING"));
+    }
+
+    dns.deleteAll(records);
+
+    int requests = server.getRequestCount();
+    int total = 0;
+    int totalChars = 0;
+    for (int i = 0; i < requests; i++) {
+      String body = take("POST", "/2013-04-01/hostedzone/" + ZONE_ID + "/rrset/").getBody().utf8();
+      int recs = body.split("<ResourceRecord>", -1).length - 1;
+      int chars = 0;
+      for (String v : body.split("<Value>")) {
+        int end = v.indexOf("</Value>");
+        chars += end < 0 ? 0 : v.substring(0, end).replace("&quot;", "\"").length();
+      }
+      assertThat(recs).isLessThanOrEqualTo(1_000);
+      assertThat(chars).isLessThanOrEqualTo(32_000);
+      total += recs;
+      totalChars += chars;
+    }
+    assertThat(total).isEqualTo(2_400);
+    // the marks make the characters the binding limit here: as few batches as that allows (greedy: at most one more)
+    assertThat(requests).isBetween((totalChars + 31_999) / 32_000, (totalChars + 31_999) / 32_000 + 1);
+  }
 }

@@ -1,0 +1,177 @@
+package dev.preview.benchmarks;
+
+import dev.preview.db.postgres.PostgresBaseline;
+import dev.preview.db.postgres.PostgresDatabaseProvider;
+import dev.preview.spi.DatabaseConnection;
+import dev.preview.spi.DatabaseSpec;
+import dev.preview.spi.PreviewKey;
+import dev.preview.spi.Secret;
+import dev.preview.testkit.Servers;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Time to a ready database per preview on PostgreSQL 15 ({@code .ci/servers/postgres.sh}, the minimal
+ * admin): created, owned by the preview's role, reachable with its credentials, the rows readable.
+ * A realistic small app: 20 tables (foreign keys, indexes) and ~10,100 rows. Arms, interleaved:
+ * empty database + the Flyway migrations + the seed (as the preview's role), the template clone
+ * ({@code baseline}), the warm pool ({@code pool: {size: 3}}, full before each round, untimed), and
+ * the raw floor: the admin's own {@code CREATE DATABASE .. TEMPLATE} and a connection to it.
+ */
+final class DatabaseReadyBenchmark {
+  static final String URL = env("PREVIEW_PG15_URL", "jdbc:postgresql://127.0.0.1:5415/postgres");
+  static final String USER = env("PREVIEW_PG15_ADMIN_USER", "preview_admin");
+  static final Secret PASSWORD = Secret.of(env("PREVIEW_PG15_ADMIN_PASSWORD", "preview-admin-pw"));
+  static final int TABLES = 20;
+
+  private DatabaseReadyBenchmark() {}
+
+  static String env(String name, String fallback) {
+    String v = System.getenv(name);
+    return v == null || v.isBlank() ? fallback : v;
+  }
+
+  static void require() {
+    String failure = null;
+    try (Connection c = DriverManager.getConnection(URL, USER, PASSWORD.reveal())) {
+      c.isValid(2);
+    } catch (SQLException e) {
+      failure = e.getMessage();
+    }
+    Servers.require("PostgreSQL 15 at " + URL + " (admin " + USER + ")" + (failure == null ? "" : ": " + failure),
+        failure == null, "bash .ci/servers/postgres.sh");
+  }
+
+  /** 20 migrations (a table each, with a foreign key to the previous one and an index) and a seed of ~10,100 rows. */
+  static Path[] app(Path dir) throws Exception {
+    Path migrations = Files.createDirectories(dir.resolve("migration"));
+    StringBuilder seed = new StringBuilder();
+    int rows = 0;
+    for (int i = 1; i <= TABLES; i++) {
+      String t = String.format("t%02d", i);
+      String fk = i == 1 ? "" : String.format(", parent_id bigint REFERENCES t%02d(id)", i - 1);
+      Files.writeString(migrations.resolve("V" + i + "__" + t + ".sql"), "CREATE TABLE " + t
+          + " (id bigserial PRIMARY KEY, name text NOT NULL, email text, amount numeric(12,2) NOT NULL DEFAULT 0,"
+          + " status text NOT NULL DEFAULT 'new', created_at timestamptz NOT NULL DEFAULT now()" + fk + ");\n"
+          + "CREATE INDEX " + t + "_status ON " + t + " (status, created_at);\n");
+      int n = i == 1 ? 5_000 : i == 2 ? 2_000 : 172;
+      rows += n;
+      seed.append("INSERT INTO ").append(t).append(" (name, email, amount, status").append(i == 1 ? "" : ", parent_id")
+          .append(") SELECT 'name ' || g, 'user' || g || '@example.com', (g % 1000) / 10.0, CASE WHEN g % 3 = 0 THEN 'paid' ELSE 'new' END")
+          .append(i == 1 ? "" : ", 1 + (g % " + (i == 2 ? 5_000 : i == 3 ? 2_000 : 172) + ")")
+          .append(" FROM generate_series(1, ").append(n).append(") g;\n");
+    }
+    Path seedFile = Files.writeString(dir.resolve("seed.sql"), seed.toString());
+    if (rows < 10_000) {
+      throw new IllegalStateException("seed too small: " + rows);
+    }
+    return new Path[] {migrations, seedFile};
+  }
+
+  static void run(Scale scale, Report report) throws Exception {
+    require();
+    String run = UUID.randomUUID().toString().substring(0, 6);
+    String baseline = "bench_base_" + run;
+    Path dir = Files.createTempDirectory("bench-db");
+    Path[] app = app(dir);
+    String seedSql = Files.readString(app[1]);
+    String locations = "filesystem:" + app[0];
+    PostgresBaseline.builder().url(URL).username(USER).password(PASSWORD).database(baseline)
+        .migrations(List.of(locations)).seed(List.of(app[1])).build().refresh();
+    PostgresDatabaseProvider migrate = PostgresDatabaseProvider.builder().url(URL).username(USER).password(PASSWORD)
+        .migrations(List.of(locations)).build();
+    PostgresDatabaseProvider clone = PostgresDatabaseProvider.builder().url(URL).username(USER).password(PASSWORD)
+        .baseline(baseline).build();
+    PostgresDatabaseProvider pooled = PostgresDatabaseProvider.builder().url(URL).username(USER).password(PASSWORD)
+        .baseline(baseline).pool(3).build();
+    String repo = "acme/bench-" + run;
+    AtomicInteger n = new AtomicInteger();
+    try {
+      pooled.warmPool();
+      Map<String, Interleaved.Arm> arms = new LinkedHashMap<>();
+      arms.put("migrate", () -> ready(migrate, PreviewKey.pr(repo, n.incrementAndGet()), seedSql));
+      arms.put("clone", () -> ready(clone, PreviewKey.pr(repo, n.incrementAndGet()), null));
+      arms.put("pool", () -> {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (pooled.poolReady() < 3) { // the background refill: waited for, never timed
+          if (System.nanoTime() > deadline) {
+            throw new IllegalStateException("the pool did not refill within 60 s");
+          }
+          Thread.sleep(20);
+        }
+        return ready(pooled, PreviewKey.pr(repo, n.incrementAndGet()), null);
+      });
+      arms.put("raw", () -> raw(baseline, "bench_raw_" + run + "_" + n.incrementAndGet()));
+      Map<String, List<Double>> r = Interleaved.run(scale.warmup(), scale.rounds(), arms);
+      String b = "Database ready per preview (PostgreSQL 15, 20 tables, ~10,100 rows)";
+      report.add(new Report.Figure(b, "warm pool vs migrate + seed", "ms", false, "pool: {size: 3}", r.get("pool"),
+          "empty + migrations + seed", r.get("migrate"), "<= 0.20x"));
+      report.add(new Report.Figure(b, "template clone vs migrate + seed", "ms", false, "baseline (CREATE DATABASE .. TEMPLATE + handover)",
+          r.get("clone"), "empty + migrations + seed", r.get("migrate"), null));
+      report.add(new Report.Figure(b, "warm pool vs raw clone", "ms", false, "pool: {size: 3}", r.get("pool"),
+          "admin's CREATE DATABASE .. TEMPLATE + connect", r.get("raw"), null));
+      report.note(b, "each arm: create() until the preview's role has connected and counted t01's rows (5,000); drops untimed;"
+          + " the pool arm waits (untimed) until the background refill has 3 members again. Goal: the pool >= 5x faster than"
+          + " migrate + seed, i.e. ratio <= 0.20x.");
+    } finally {
+      pooled.close();
+      try {
+        pooled.drainPool();
+      } catch (RuntimeException e) {
+        // best effort
+      }
+      try (Connection c = DriverManager.getConnection(URL, USER, PASSWORD.reveal()); Statement st = c.createStatement()) {
+        st.execute("ALTER DATABASE \"" + baseline + "\" WITH IS_TEMPLATE false");
+        st.execute("DROP DATABASE IF EXISTS \"" + baseline + "\"");
+      }
+    }
+  }
+
+  /** ms until the preview's role reads its rows; then drops it (untimed). */
+  private static double ready(PostgresDatabaseProvider p, PreviewKey key, String seedSql) throws SQLException {
+    long t0 = System.nanoTime();
+    DatabaseConnection db = p.create(key, DatabaseSpec.empty());
+    try (Connection c = DriverManager.getConnection(db.url(), db.username(), db.password().reveal());
+        Statement st = c.createStatement()) {
+      if (seedSql != null) {
+        st.execute(seedSql);
+      }
+      try (ResultSet rs = st.executeQuery("SELECT count(*) FROM t01")) {
+        rs.next();
+        if (rs.getLong(1) != 5_000) {
+          throw new IllegalStateException("t01 has " + rs.getLong(1) + " rows");
+        }
+      }
+    }
+    double ms = (System.nanoTime() - t0) / 1e6;
+    p.drop(key);
+    return ms;
+  }
+
+  /** The raw floor: the admin clones the template and connects to the copy. */
+  private static double raw(String baseline, String name) throws SQLException {
+    try (Connection c = DriverManager.getConnection(URL, USER, PASSWORD.reveal()); Statement st = c.createStatement()) {
+      long t0 = System.nanoTime();
+      st.execute("CREATE DATABASE \"" + name + "\" TEMPLATE \"" + baseline + "\"");
+      String url = URL.substring(0, URL.lastIndexOf('/') + 1) + name;
+      try (Connection d = DriverManager.getConnection(url, USER, PASSWORD.reveal()); Statement s = d.createStatement();
+          ResultSet rs = s.executeQuery("SELECT count(*) FROM t01")) {
+        rs.next();
+      }
+      double ms = (System.nanoTime() - t0) / 1e6;
+      st.execute("DROP DATABASE \"" + name + "\" WITH (FORCE)");
+      return ms;
+    }
+  }
+}
