@@ -107,6 +107,48 @@ public final class ServeCommand implements Callable<Integer> {
       + " (default: 15s; renewal deadline 2/3 of it, retries every 2/15 of it).")
   String leaseDuration;
 
+  // ---------------------------------------------------------------- the gateway (preview-server's PreviewGateway)
+
+  @Option(names = "--gateway-port", description = "Start the gateway (one entry for every preview URL: routing, visits, wake on visit,"
+      + " access) on this port, overriding gateway.port; 0 picks a free one. Without it the gateway starts when preview.yaml has a gateway: section.")
+  Integer gatewayPort;
+
+  @Option(names = "--gateway-bind", description = "Address the gateway listens on, overriding gateway.bind (default 0.0.0.0).")
+  String gatewayBind;
+
+  @Option(names = "--no-gateway", negatable = false, description = "Do not start the gateway, even if preview.yaml has a gateway: section.")
+  boolean noGateway;
+
+  /** The gateway settings of {@code cfg} and the options, or null when no gateway runs; problems are added. */
+  private dev.preview.server.gateway.GatewaySettings gatewaySettings(PreviewConfig cfg, List<String> problems) {
+    dev.preview.spi.ProviderConfig section = cfg.serverSection("gateway");
+    if (noGateway) {
+      if (gatewayPort != null || gatewayBind != null) {
+        problems.add("--no-gateway: cannot be used with --gateway-port or --gateway-bind (remove one of them)");
+      }
+      return null;
+    }
+    if (section.keys().isEmpty() && gatewayPort == null && gatewayBind == null) {
+      return null;
+    }
+    try {
+      dev.preview.server.gateway.GatewaySettings s = dev.preview.server.gateway.GatewaySettings.from(section);
+      if (gatewayPort == null && gatewayBind == null) {
+        return s;
+      }
+      return dev.preview.server.gateway.GatewaySettings.builder().port(gatewayPort != null ? gatewayPort : s.port())
+          .bind(gatewayBind != null ? gatewayBind : s.bind()).hostname(s.hostname().orElse(null)).pathPrefix(s.pathPrefix().orElse(null))
+          .publicUrl(s.publicUrl().orElse(null)).healthPath(s.healthPath().orElse(null)).access(s.access()).wakeHold(s.wakeHold())
+          .wakeMaxHeld(s.wakeMaxHeld()).wakeTimeout(s.wakeTimeout()).retryAfter(s.retryAfter()).visitFlush(s.visitFlush())
+          .refresh(s.refresh()).upstreamTimeout(s.upstreamTimeout()).build();
+    } catch (ConfigurationException e) {
+      for (String p : e.problems()) {
+        problems.add(gatewayPort != null && p.startsWith("port:") ? "--gateway-port: " + p.substring(5).trim() : p);
+      }
+      return null;
+    }
+  }
+
   /** Where the election's builder comes from: {@link LeaderElection#builder()} (kubectl's configuration); tests use a mock server's client. */
   Supplier<LeaderElection.Builder> elections = LeaderElection::builder;
 
@@ -118,6 +160,7 @@ public final class ServeCommand implements Callable<Integer> {
     private final LeaderElection election;
     private final PreviewMetrics metrics;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private dev.preview.server.gateway.PreviewGateway gateway;
 
     Running(WebhookServer server, PreviewOrchestrator orchestrator, String path, LeaderElection election, PreviewMetrics metrics) {
       this.server = server;
@@ -125,6 +168,16 @@ public final class ServeCommand implements Callable<Integer> {
       this.path = path;
       this.election = election;
       this.metrics = metrics;
+    }
+
+    Running withGateway(dev.preview.server.gateway.PreviewGateway g) {
+      this.gateway = g;
+      return this;
+    }
+
+    /** The gateway, when one runs ({@code gateway:} in preview.yaml, or {@code --gateway-port}). */
+    public Optional<dev.preview.server.gateway.PreviewGateway> gateway() {
+      return Optional.ofNullable(gateway);
     }
 
     /** Whether this replica acts now: always without leader election, else while it holds the Lease. */
@@ -156,6 +209,9 @@ public final class ServeCommand implements Callable<Integer> {
         return;
       }
       try {
+        if (gateway != null) {
+          gateway.close(); // stops routing and writes the last visits back
+        }
         server.close();
         orchestrator.close(); // lets running deploys finish and flushes the statuses being sent
       } finally {
@@ -187,10 +243,12 @@ public final class ServeCommand implements Callable<Integer> {
       // stdout carries only JSON lines then, so that a log collector can parse every one
       out.println(new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode().put("ts", java.time.Instant.now().toString())
           .put("level", "INFO").put("msg", "listening").put("url", running.server().url() + running.webhookPath())
-          .put("metrics", !noMetrics).put("leaderElection", running.election().isPresent()));
+          .put("metrics", !noMetrics).put("leaderElection", running.election().isPresent())
+          .put("gateway", running.gateway().map(g -> g.url().toString()).orElse(null)));
     } else {
       out.println("preview serve: listening on " + running.server().url() + running.webhookPath() + " (health: /healthz"
           + (noMetrics ? "" : ", metrics: /metrics") + ")");
+      running.gateway().ifPresent(g -> out.println("preview serve: gateway on " + g.url() + " (every preview URL goes through it)"));
     }
     if (!logFormat.trim().equalsIgnoreCase("json")) {
       running.election().ifPresent(id -> out.println("preview serve: leader election as " + id
@@ -247,17 +305,29 @@ public final class ServeCommand implements Callable<Integer> {
     if (maxConnections < 1) {
       problems.add("--max-connections: must be at least 1, got " + maxConnections);
     }
+    dev.preview.server.gateway.GatewaySettings gatewaySettings = gatewaySettings(cfg, problems);
     if (!problems.isEmpty()) {
       throw new ConfigurationException(problems);
     }
     PreviewMetrics metrics = noMetrics ? null : PreviewMetrics.prometheus();
     PreviewOrchestrator orchestrator;
+    AtomicReference<dev.preview.server.gateway.PreviewGateway> gateway = new AtomicReference<>();
     try {
       // statuses off the deploy's thread: a slow or rate-limited SCM never delays a deploy
       orchestrator = PreviewAssembly.orchestrator(cfg, ProviderRegistry.defaultRegistry(), b -> {
         b.asyncStatus(true).listener(log);
         if (metrics != null) {
           b.listener(metrics);
+        }
+        if (gatewaySettings != null) {
+          // the gateway routes to, wakes and relabels the provider's environments; the orchestrator sees the
+          // visits (policy.idleTimeout/sleepAfter), and the PR's links go through the gateway (with its token)
+          var env = b.environment();
+          var g = dev.preview.server.gateway.PreviewGateway.builder().environment(env).settings(gatewaySettings)
+              .app(cfg.app()).clock(cfg.installation().clock()).metrics(metrics == null ? null : metrics.registry()).build();
+          gateway.set(g);
+          b.environment(g.visitAware(env)).notifier(g.notifier(b.notifier())).listener(g.listener())
+              .redactor(gatewaySettings.redactor());
         }
       });
     } catch (RuntimeException e) {
@@ -280,11 +350,17 @@ public final class ServeCommand implements Callable<Integer> {
         server.leadership(election::isLeader, lease);
       }
       started.set(server.start());
+      if (gateway.get() != null) {
+        gateway.get().start();
+      }
       if (election != null) {
         election.start();
       }
-      return new Running(started.get(), orchestrator, "/webhooks/" + source.name(), election, metrics);
+      return new Running(started.get(), orchestrator, "/webhooks/" + source.name(), election, metrics).withGateway(gateway.get());
     } catch (IOException | RuntimeException e) {
+      if (gateway.get() != null) {
+        gateway.get().close();
+      }
       if (started.get() != null) {
         started.get().close();
       }

@@ -479,5 +479,15 @@ public final class PreviewOrchestrator implements AutoCloseable {
       }
       return new PreviewOrchestrator(this);
     }
+
+    /**
+     * The environment provider set so far (null if none), so that a customizer of
+     * {@code PreviewAssembly.orchestrator(..)} can wrap it (the gateway of preview-server records visits
+     * on top of it) and set the wrapper with {@link #environment(EnvironmentProvider)}.
+     */
+    public EnvironmentProvider environment() { return environment; }
+
+    /** The notifier set so far (null if none), for a customizer to wrap (the gateway adds its access token to PR links). */
+    public ScmNotifier notifier() { return notifier; }
   }
 }

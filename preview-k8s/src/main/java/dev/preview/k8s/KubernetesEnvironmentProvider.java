@@ -1193,4 +1193,48 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
       return new KubernetesClientBuilder().withConfig(cfg).build();
     }
   }
+
+  // ------------------------------------------------------------------ relabel (the gateway's visits)
+
+  @Override
+  public boolean supportsRelabel() {
+    return true;
+  }
+
+  /**
+   * Merges lifecycle values into the namespace's annotations ({@code last-activity} and {@code expires}
+   * live there only, instants not being label values; {@code pinned} is a label and an annotation), with
+   * one {@code edit} (GET, then a JSON patch of the difference): the Deployments are not touched, so
+   * nothing restarts. A value of {@code ""} removes the entry.
+   */
+  @Override
+  public Optional<Environment> relabel(PreviewKey key, Map<String, String> changes) {
+    Labels.requireLifecycle(changes);
+    String ns = namespace(key);
+    return call("relabel " + key, () -> {
+      Namespace n = client.namespaces().withName(ns).get();
+      if (n == null || !ours(n, key)) {
+        return Optional.empty();
+      }
+      client.namespaces().withName(ns).edit(x -> {
+        Map<String, String> annotations = new LinkedHashMap<>(annotations(x));
+        Map<String, String> labels = new LinkedHashMap<>(labels(x));
+        changes.forEach((name, value) -> {
+          if (value.isEmpty()) {
+            annotations.remove(name);
+            labels.remove(name);
+          } else {
+            annotations.put(name, value);
+            if (!ANNOTATION_ONLY.contains(name)) {
+              labels.put(name, Names.labelValue(value));
+            }
+          }
+        });
+        x.getMetadata().setAnnotations(annotations);
+        x.getMetadata().setLabels(labels);
+        return x;
+      });
+      return find(key);
+    });
+  }
 }

@@ -970,4 +970,61 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
       return b.build();
     }
   }
+
+  // ------------------------------------------------------------------ relabel (the gateway's visits)
+
+  @Override
+  public boolean supportsRelabel() {
+    return true;
+  }
+
+  /**
+   * Merges lifecycle labels into the state file, leaving the process alone. The orchestrator may be
+   * applying the same key at that moment (the gateway calls this outside its per-key order), so the
+   * write is optimistic: it happens only if the file is still the one read (same {@code updatedAt},
+   * pid and revision), else the merge is retried on the newer file; a state file of an apply is never
+   * overwritten with an older one.
+   */
+  @Override
+  public Optional<Environment> relabel(PreviewKey key, Map<String, String> changes) {
+    Labels.requireLifecycle(changes);
+    for (int attempt = 0; attempt < 5; attempt++) {
+      Optional<LocalState> read = read(key);
+      if (read.isEmpty()) {
+        return Optional.empty();
+      }
+      LocalState s = read.get();
+      Map<String, String> merged = new LinkedHashMap<>(s.labels());
+      changes.forEach((name, value) -> {
+        if (value.isEmpty()) {
+          merged.remove(name);
+        } else {
+          merged.put(name, value);
+        }
+      });
+      if (merged.equals(s.labels())) {
+        return Optional.of(toEnvironment(s));
+      }
+      LocalState changed = s.withLabels(merged, now());
+      synchronized (relabelLock) {
+        Optional<LocalState> again = read(key);
+        if (again.isEmpty()) {
+          return Optional.empty();
+        }
+        if (sameVersion(again.get(), s)) {
+          write(changed);
+          return Optional.of(toEnvironment(changed));
+        }
+      }
+    }
+    throw new ProviderException(NAME, "could not change the labels of " + key.id()
+        + ": its state file kept changing (a deploy is running); try again", true);
+  }
+
+  private final Object relabelLock = new Object();
+
+  private static boolean sameVersion(LocalState a, LocalState b) {
+    return Objects.equals(a.updatedAt(), b.updatedAt()) && a.pid() == b.pid() && a.revision().equals(b.revision())
+        && a.suspended() == b.suspended() && a.labels().equals(b.labels());
+  }
 }

@@ -1,0 +1,70 @@
+package dev.preview.server.gateway;
+
+import dev.preview.spi.Environment;
+import dev.preview.spi.EnvironmentProvider;
+import dev.preview.spi.EnvironmentSpec;
+import dev.preview.spi.ImageAvailability;
+import dev.preview.spi.Labels;
+import dev.preview.spi.PreviewKey;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * An environment provider whose {@code find} and {@code list} show the gateway's visits: the
+ * {@link Labels#LAST_ACTIVITY} label is the later of what the infrastructure holds (the last push, or a
+ * visit already written back) and the last visit in the gateway's memory. The orchestrator is built on
+ * it ({@link PreviewGateway#visitAware}), so {@code policy.idleTimeout} and {@code policy.sleepAfter}
+ * count visits even before they are flushed, and on providers that cannot relabel at all (Docker).
+ * Everything else goes to the provider unchanged.
+ */
+final class VisitAwareEnvironmentProvider implements EnvironmentProvider {
+  private final EnvironmentProvider delegate;
+  private final Visits visits;
+
+  VisitAwareEnvironmentProvider(EnvironmentProvider delegate, Visits visits) {
+    this.delegate = delegate;
+    this.visits = visits;
+  }
+
+  private Environment withVisits(Environment e) {
+    Optional<Instant> visit = visits.last(e.key());
+    if (visit.isEmpty()) {
+      return e;
+    }
+    Optional<Instant> held = e.lastActivity();
+    if (held.isPresent() && !held.get().isBefore(visit.get())) {
+      return e;
+    }
+    Map<String, String> labels = new LinkedHashMap<>(e.labels());
+    labels.put(Labels.LAST_ACTIVITY, visit.get().toString());
+    return new Environment(e.key(), e.revision(), e.url(), e.phase(), labels);
+  }
+
+  @Override public String name() { return delegate.name(); }
+  @Override public Environment apply(EnvironmentSpec spec) { return delegate.apply(spec); }
+  @Override public Optional<Environment> find(PreviewKey key) { return delegate.find(key).map(this::withVisits); }
+  @Override public List<Environment> list() { return delegate.list().stream().map(this::withVisits).toList(); }
+
+  @Override
+  public void delete(PreviewKey key) {
+    delegate.delete(key);
+    visits.forget(key);
+  }
+
+  @Override public boolean supportsSuspend() { return delegate.supportsSuspend(); }
+  @Override public void suspend(PreviewKey key) { delegate.suspend(key); }
+  @Override public Environment resume(PreviewKey key) { return withVisits(delegate.resume(key)); }
+  @Override public boolean supportsRelabel() { return delegate.supportsRelabel(); }
+  @Override public Optional<Environment> relabel(PreviewKey key, Map<String, String> labels) { return delegate.relabel(key, labels); }
+  @Override public List<String> logs(PreviewKey key, int lines) { return delegate.logs(key, lines); }
+  @Override public ImageAvailability imageAvailable(String image) { return delegate.imageAvailable(image); }
+  @Override public void close() { delegate.close(); }
+
+  @Override
+  public String toString() {
+    return delegate.toString();
+  }
+}

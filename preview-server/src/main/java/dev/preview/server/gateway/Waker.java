@@ -1,0 +1,100 @@
+package dev.preview.server.gateway;
+
+import dev.preview.core.HealthCheck;
+import dev.preview.spi.Environment;
+import dev.preview.spi.EnvironmentProvider;
+import dev.preview.spi.PreviewKey;
+import java.net.URI;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Wakes sleeping previews on a visit: one wake per preview at a time, however many requests ask
+ * (they all get the same future), made of {@code provider.resume(key)} and then the app's health check
+ * polled until it passes or {@code timeout} runs out.
+ */
+final class Waker {
+  private static final Logger LOG = LoggerFactory.getLogger(Waker.class);
+
+  private final EnvironmentProvider provider;
+  private final HealthCheck health;
+  private final String healthPath;
+  private final Duration timeout;
+  private final ExecutorService executor;
+  private final GatewayMetrics metrics;
+  private final Consumer<Environment> woken;
+  private final Map<PreviewKey, CompletableFuture<Environment>> running = new ConcurrentHashMap<>();
+
+  Waker(EnvironmentProvider provider, HealthCheck health, String healthPath, Duration timeout, ExecutorService executor,
+      GatewayMetrics metrics, Consumer<Environment> woken) {
+    this.provider = provider;
+    this.health = health;
+    this.healthPath = healthPath;
+    this.timeout = timeout;
+    this.executor = executor;
+    this.metrics = metrics;
+    this.woken = woken;
+  }
+
+  /** The wake of {@code key}: the one running, or a new one. Completes with the running environment. */
+  CompletableFuture<Environment> wake(PreviewKey key) {
+    CompletableFuture<Environment> mine = new CompletableFuture<>();
+    CompletableFuture<Environment> existing = running.putIfAbsent(key, mine);
+    if (existing != null) {
+      return existing;
+    }
+    executor.execute(() -> {
+      long start = System.nanoTime();
+      try {
+        LOG.info("gateway: waking {} on a visit", key);
+        Environment e = provider.resume(key);
+        awaitHealthy(key, e, start);
+        metrics.wake(true, System.nanoTime() - start);
+        LOG.info("gateway: {} is awake after {} ms", key, Duration.ofNanos(System.nanoTime() - start).toMillis());
+        woken.accept(e);
+        running.remove(key, mine);
+        mine.complete(e);
+      } catch (Throwable t) {
+        metrics.wake(false, System.nanoTime() - start);
+        LOG.warn("gateway: could not wake {}: {}", key, t.getMessage());
+        running.remove(key, mine);
+        mine.completeExceptionally(t);
+      }
+    });
+    return mine;
+  }
+
+  boolean waking(PreviewKey key) {
+    return running.containsKey(key);
+  }
+
+  private void awaitHealthy(PreviewKey key, Environment e, long start) throws Exception {
+    if (e.url() == null) {
+      throw new IllegalStateException(provider.name() + " resumed " + key + " without a URL");
+    }
+    URI url = e.url().resolve(healthPath.startsWith("/") ? healthPath.substring(1) : healthPath);
+    long deadline = start + timeout.toNanos();
+    long pause = 25;
+    while (true) {
+      try {
+        if (health.healthy(url)) {
+          return;
+        }
+      } catch (Exception ignored) {
+        // not yet
+      }
+      if (System.nanoTime() > deadline) {
+        throw new TimeoutException(key + " did not answer its health check " + healthPath + " within " + timeout.toSeconds() + "s of its resume");
+      }
+      Thread.sleep(pause);
+      pause = Math.min(pause * 2, 500);
+    }
+  }
+}
