@@ -468,4 +468,17 @@ public final class PreviewOrchestrator implements AutoCloseable {
         p.state(), p.revision(), p.state() == PreviewState.READY ? p.url() : null, Map.of(), "", null, List.of(),
         Map.of(), java.time.Instant.EPOCH)).orElse(null));
   }
+
+  /**
+   * Every environment the environment provider manages, with all its labels (created, pinned...), as
+   * observed; {@link #preview(Environment)} makes each a {@link Preview} like {@link #list()} does.
+   */
+  public List<Environment> environments() {
+    return environment.list().stream().sorted((a, b) -> a.key().compareTo(b.key())).toList();
+  }
+
+  /** {@code e} as {@link #list()} reports it (state from its phase, the public URL). */
+  public Preview preview(Environment e) {
+    return observed(Objects.requireNonNull(e, "environment"));
+  }
 }
