@@ -10,6 +10,12 @@ import dev.preview.core.assembly.ProviderRegistry;
 import dev.preview.server.OperatorLog;
 import dev.preview.server.PreviewMetrics;
 import dev.preview.server.WebhookServer;
+import dev.preview.server.ui.Dashboard;
+import dev.preview.server.ui.DashboardSettings;
+import dev.preview.server.ui.PreviewBoard;
+import dev.preview.server.ui.PrCommands;
+import dev.preview.core.PreviewActions;
+import dev.preview.scm.CommandPermissions;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.ProviderContext;
 import java.io.IOException;
@@ -107,6 +113,12 @@ public final class ServeCommand implements Callable<Integer> {
       + " (default: 15s; renewal deadline 2/3 of it, retries every 2/15 of it).")
   String leaseDuration;
 
+  @Option(names = "--no-dashboard", negatable = false, description = "Do not serve the dashboard (/ui/) and its JSON API (/api/), even with a dashboard section.")
+  boolean noDashboard;
+
+  @Option(names = "--no-commands", negatable = false, description = "Ignore /preview commands in PR comments.")
+  boolean noCommands;
+
   /** Where the election's builder comes from: {@link LeaderElection#builder()} (kubectl's configuration); tests use a mock server's client. */
   Supplier<LeaderElection.Builder> elections = LeaderElection::builder;
 
@@ -118,6 +130,8 @@ public final class ServeCommand implements Callable<Integer> {
     private final LeaderElection election;
     private final PreviewMetrics metrics;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private PrCommands commands;
+    private boolean dashboard;
 
     Running(WebhookServer server, PreviewOrchestrator orchestrator, String path, LeaderElection election, PreviewMetrics metrics) {
       this.server = server;
@@ -141,6 +155,16 @@ public final class ServeCommand implements Callable<Integer> {
       return server;
     }
 
+    /** Whether the dashboard ({@code /ui/}) and its API ({@code /api/}) are served. */
+    public boolean dashboard() {
+      return dashboard;
+    }
+
+    /** Whether {@code /preview} PR comment commands are carried out. */
+    public boolean commands() {
+      return commands != null;
+    }
+
     /** Where the SCM must send its webhooks, e.g. {@code /webhooks/github}. */
     public String webhookPath() {
       return path;
@@ -157,6 +181,9 @@ public final class ServeCommand implements Callable<Integer> {
       }
       try {
         server.close();
+        if (commands != null) {
+          commands.close();
+        }
         orchestrator.close(); // lets running deploys finish and flushes the statuses being sent
       } finally {
         if (metrics != null) {
@@ -190,7 +217,8 @@ public final class ServeCommand implements Callable<Integer> {
           .put("metrics", !noMetrics).put("leaderElection", running.election().isPresent()));
     } else {
       out.println("preview serve: listening on " + running.server().url() + running.webhookPath() + " (health: /healthz"
-          + (noMetrics ? "" : ", metrics: /metrics") + ")");
+          + (noMetrics ? "" : ", metrics: /metrics") + (running.dashboard() ? ", dashboard: /ui/" : "")
+          + (running.commands() ? ", /preview commands on" : "") + ")");
     }
     if (!logFormat.trim().equalsIgnoreCase("json")) {
       running.election().ifPresent(id -> out.println("preview serve: leader election as " + id
@@ -244,6 +272,23 @@ public final class ServeCommand implements Callable<Integer> {
     if (threads < 1) {
       problems.add("--threads: must be at least 1, got " + threads);
     }
+    DashboardSettings dashboard = null;
+    dev.preview.spi.ProviderConfig dashboardSection = cfg.serverSection("dashboard");
+    if (!noDashboard && DashboardSettings.present(dashboardSection)) {
+      try {
+        dashboard = DashboardSettings.read(dashboardSection);
+      } catch (ConfigurationException e) {
+        problems.addAll(e.problems());
+      }
+    }
+    CommandPermissions permissions = null;
+    if (!noCommands && source != null) {
+      try {
+        permissions = permissions(cfg.scm());
+      } catch (ConfigurationException e) {
+        problems.addAll(e.problems());
+      }
+    }
     if (maxConnections < 1) {
       problems.add("--max-connections: must be at least 1, got " + maxConnections);
     }
@@ -251,11 +296,13 @@ public final class ServeCommand implements Callable<Integer> {
       throw new ConfigurationException(problems);
     }
     PreviewMetrics metrics = noMetrics ? null : PreviewMetrics.prometheus();
+    java.time.Clock clock = cfg.installation().clock();
+    PreviewBoard board = new PreviewBoard(clock);
     PreviewOrchestrator orchestrator;
     try {
       // statuses off the deploy's thread: a slow or rate-limited SCM never delays a deploy
       orchestrator = PreviewAssembly.orchestrator(cfg, ProviderRegistry.defaultRegistry(), b -> {
-        b.asyncStatus(true).listener(log);
+        b.asyncStatus(true).listener(log).listener(board);
         if (metrics != null) {
           b.listener(metrics);
         }
@@ -275,6 +322,15 @@ public final class ServeCommand implements Callable<Integer> {
       if (metrics != null) {
         server.metrics(metrics);
       }
+      board.orchestrator(orchestrator).pullRequestLinks(pullRequestLinks(dashboard, cfg.scm()));
+      PreviewActions actions = PreviewActions.of(orchestrator, cfg.policy(), clock);
+      if (dashboard != null) {
+        server.mount(Dashboard.create(board, actions, dashboard, log, clock), Dashboard.prefixes());
+      }
+      PrCommands commands = permissions == null ? null : new PrCommands(actions, permissions, log);
+      if (commands != null) {
+        server.commands(commands);
+      }
       if (leaderElection) {
         election = election(lease, started);
         server.leadership(election::isLeader, lease);
@@ -283,7 +339,10 @@ public final class ServeCommand implements Callable<Integer> {
       if (election != null) {
         election.start();
       }
-      return new Running(started.get(), orchestrator, "/webhooks/" + source.name(), election, metrics);
+      Running r = new Running(started.get(), orchestrator, "/webhooks/" + source.name(), election, metrics);
+      r.commands = commands;
+      r.dashboard = dashboard != null;
+      return r;
     } catch (IOException | RuntimeException e) {
       if (started.get() != null) {
         started.get().close();
@@ -400,5 +459,47 @@ public final class ServeCommand implements Callable<Integer> {
       return WebhookServer.DEFAULT_MAX_BODY_BYTES;
     }
     return (int) bytes;
+  }
+
+  /** The permission check of {@code scm.provider} for PR comment commands; null for an SCM without one (console). */
+  static CommandPermissions permissions(ProviderSection scm) {
+    for (var it = ServiceLoader.load(CommandPermissions.Factory.class).iterator(); it.hasNext(); ) {
+      CommandPermissions.Factory f;
+      try {
+        f = it.next();
+      } catch (ServiceConfigurationError e) {
+        continue;
+      }
+      if (f.name().equals(scm.provider())) {
+        return f.create(ProviderContext.of(scm.config()));
+      }
+    }
+    return null;
+  }
+
+  /** {@code dashboard.pullRequestUrl}, else github.com / the GitLab base URL of the scm section. */
+  static java.util.function.Function<dev.preview.spi.PreviewKey, java.net.URI> pullRequestLinks(DashboardSettings d,
+      ProviderSection scm) {
+    String template;
+    if (d != null && d.pullRequestUrl().isPresent()) {
+      template = d.pullRequestUrl().get();
+    } else if (scm.provider().equals("github")) {
+      String base = scm.config().string("baseUrl", "https://api.github.com");
+      String web = base.contains("api.github.com") ? "https://github.com" : base.replaceAll("/api/v3/?$", "");
+      template = web + "/{repository}/pull/{number}";
+    } else if (scm.provider().equals("gitlab")) {
+      String base = scm.config().string("baseUrl", "https://gitlab.com").replaceAll("/api/v4/?$", "").replaceAll("/$", "");
+      template = base + "/{repository}/-/merge_requests/{number}";
+    } else {
+      return k -> null;
+    }
+    String t = template;
+    return k -> {
+      try {
+        return java.net.URI.create(t.replace("{repository}", k.repository()).replace("{number}", Integer.toString(k.number())));
+      } catch (IllegalArgumentException e) {
+        return null;
+      }
+    };
   }
 }
