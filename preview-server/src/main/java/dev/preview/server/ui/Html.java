@@ -188,8 +188,8 @@ final class Html {
       });
       b.append("</td><td data-label=\"Age\">").append(r.created() == null ? "" : age(r.created(), now)).append("</td>");
       b.append("<td data-label=\"Expires\" class=\"expires\">").append(r.pinned() != null ? "pinned" : time(r.expires())).append("</td>");
-      b.append("<td data-label=\"Last push / activity\">").append(time(r.lastPush())).append(r.lastPush() != null ? " / " : "")
-          .append(time(r.lastActivity())).append("</td>");
+      b.append("<td data-label=\"Last push / activity\">").append(time(r.lastPush()))
+          .append(r.lastPush() != null && r.lastActivity() != null ? " / " : "").append(time(r.lastActivity())).append("</td>");
       b.append("<td data-label=\"Database\"><code>").append(esc(r.database())).append("</code></td></tr>");
     }
     b.append("</tbody></table>");
