@@ -29,6 +29,7 @@ final class DashboardFixture implements AutoCloseable {
   static final String READ = "read-token-0123456789abcdef";
   static final Instant NOW = Instant.parse("2026-12-01T10:00:00Z");
   static final String SECRET = "s3cr3t-app-value-42";
+  static final String WEBHOOK_SECRET = "whsecret-0123456789";
 
   final MutableClock clock = new MutableClock(NOW);
   final FakeEnvironmentProvider env = new FakeEnvironmentProvider();
@@ -44,15 +45,28 @@ final class DashboardFixture implements AutoCloseable {
   }
 
   DashboardFixture(DashboardSettings settings) throws IOException {
+    this(settings, null);
+  }
+
+  final PrCommands commands;
+
+  /** With {@code permissions}: {@code /preview} comment commands are carried out too. */
+  DashboardFixture(DashboardSettings settings, dev.preview.scm.CommandPermissions permissions) throws IOException {
     PreviewPolicy policy = PreviewPolicy.builder().ttl(Duration.ofDays(7)).build();
     orchestrator = PreviewOrchestrator.builder().environment(env).pullRequests(prs).notifier(notifier)
         .app(AppTemplate.builder().secret("API_TOKEN", Secret.of(SECRET)).build())
         .policy(policy).clock(clock).healthCheck(url -> true).listener(board).build();
     board.orchestrator(orchestrator).pullRequestLinks(k -> URI.create("https://github.com/" + k.repository() + "/pull/" + k.number()));
     actions = PreviewActions.of(orchestrator, policy, clock);
-    server = WebhookServer.builder().orchestrator(orchestrator).source(GitHubWebhookSource.builder(Secret.of("whsecret")).build())
-        .port(0).bind("127.0.0.1").mount(Dashboard.create(board, actions, settings, OperatorLog.text(), clock), Dashboard.prefixes())
-        .start();
+    WebhookServer.Builder b = WebhookServer.builder().orchestrator(orchestrator)
+        .source(GitHubWebhookSource.builder(Secret.of(WEBHOOK_SECRET)).build())
+        .source(dev.preview.scm.gitlab.GitLabWebhookSource.builder(Secret.of(WEBHOOK_SECRET)).build())
+        .port(0).bind("127.0.0.1").mount(Dashboard.create(board, actions, settings, OperatorLog.text(), clock), Dashboard.prefixes());
+    commands = permissions == null ? null : new PrCommands(actions, permissions, OperatorLog.text());
+    if (commands != null) {
+      b.commands(commands);
+    }
+    server = b.start();
   }
 
   static PullRequest pr(int number) {
@@ -85,6 +99,9 @@ final class DashboardFixture implements AutoCloseable {
   @Override
   public void close() {
     server.close();
+    if (commands != null) {
+      commands.close();
+    }
     orchestrator.close();
   }
 }
