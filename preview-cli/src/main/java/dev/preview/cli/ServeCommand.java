@@ -325,7 +325,7 @@ public final class ServeCommand implements Callable<Integer> {
       board.orchestrator(orchestrator).pullRequestLinks(pullRequestLinks(dashboard, cfg.scm()));
       PreviewActions actions = PreviewActions.of(orchestrator, cfg.policy(), clock);
       if (dashboard != null) {
-        server.mount(Dashboard.create(board, actions, dashboard, log, clock), Dashboard.prefixes());
+        server.mount(Dashboard.create(board, actions, dashboard, log, clock).compressed(), Dashboard.prefixes());
       }
       PrCommands commands = permissions == null ? null : new PrCommands(actions, permissions, log);
       if (commands != null) {

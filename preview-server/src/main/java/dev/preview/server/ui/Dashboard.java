@@ -93,6 +93,16 @@ public final class Dashboard extends Handler.Abstract {
     return new Dashboard(board, actions, settings, log, clock);
   }
 
+  /**
+   * This dashboard behind Jetty's {@code GzipHandler} (pages and JSON of 1 KB or more are sent
+   * compressed to clients that accept it): what {@code WebhookServer.Builder.mount} should serve.
+   */
+  public Handler compressed() {
+    org.eclipse.jetty.server.handler.gzip.GzipHandler gzip = new org.eclipse.jetty.server.handler.gzip.GzipHandler(this);
+    gzip.setMinGzipSize(1024);
+    return gzip;
+  }
+
   /** The path prefixes to mount this handler at. */
   public static List<String> prefixes() {
     return List.of("/ui", "/api");

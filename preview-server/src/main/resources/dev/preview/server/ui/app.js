@@ -8,6 +8,7 @@
     var every = parseInt(region.getAttribute('data-refresh'), 10) || 5000;
     var src = region.getAttribute('data-src');
     var busy = false;
+    var last = null; // the last HTML fetched: replace the region only when the server's answer changed
     function refresh() {
       if (busy || document.visibilityState === 'hidden') { return; }
       busy = true;
@@ -17,7 +18,8 @@
           return r.ok ? r.text() : null;
         })
         .then(function (html) {
-          if (html !== null && html !== undefined && region.innerHTML !== html) {
+          if (html !== null && html !== undefined && html !== last) {
+            last = html;
             var focused = document.activeElement && region.contains(document.activeElement);
             region.innerHTML = html;
             if (focused) { region.focus(); }

@@ -61,6 +61,18 @@ class DashboardBrowserTest {
   }
 
   private static Map<String, String> states(WebDriver d) {
+    for (int attempt = 0; ; attempt++) {
+      try {
+        return statesOnce(d);
+      } catch (org.openqa.selenium.StaleElementReferenceException e) {
+        if (attempt == 5) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  private static Map<String, String> statesOnce(WebDriver d) {
     return d.findElements(By.cssSelector("#rows tr")).stream()
         .collect(Collectors.toMap(tr -> tr.getAttribute("data-key"), tr -> tr.getAttribute("data-state")));
   }
@@ -126,7 +138,20 @@ class DashboardBrowserTest {
         .as("nothing changed").containsEntry(Labels.EXPIRES, "2026-12-08T10:00:00Z");
   }
 
+  /** The value of a fact of the detail page; live refresh may replace the list while it is read: read again then. */
   private static String fact(WebDriver d, String name) {
+    for (int attempt = 0; ; attempt++) {
+      try {
+        return factOnce(d, name);
+      } catch (org.openqa.selenium.StaleElementReferenceException e) {
+        if (attempt == 5) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  private static String factOnce(WebDriver d, String name) {
     List<WebElement> dts = d.findElements(By.cssSelector("dl.facts dt"));
     for (WebElement dt : dts) {
       if (dt.getText().equals(name)) {

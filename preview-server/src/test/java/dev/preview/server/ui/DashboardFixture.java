@@ -61,7 +61,7 @@ final class DashboardFixture implements AutoCloseable {
     WebhookServer.Builder b = WebhookServer.builder().orchestrator(orchestrator)
         .source(GitHubWebhookSource.builder(Secret.of(WEBHOOK_SECRET)).build())
         .source(dev.preview.scm.gitlab.GitLabWebhookSource.builder(Secret.of(WEBHOOK_SECRET)).build())
-        .port(0).bind("127.0.0.1").mount(Dashboard.create(board, actions, settings, OperatorLog.text(), clock), Dashboard.prefixes());
+        .port(0).bind("127.0.0.1").mount(Dashboard.create(board, actions, settings, OperatorLog.text(), clock).compressed(), Dashboard.prefixes());
     commands = permissions == null ? null : new PrCommands(actions, permissions, OperatorLog.text());
     if (commands != null) {
       b.commands(commands);
