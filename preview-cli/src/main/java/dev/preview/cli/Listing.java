@@ -7,6 +7,8 @@ import dev.preview.core.assembly.PreviewConfig;
 import dev.preview.core.assembly.ProviderRegistry;
 import dev.preview.spi.Environment;
 import dev.preview.spi.EnvironmentProvider;
+import dev.preview.server.ui.PreviewJson;
+import dev.preview.server.ui.PreviewRow;
 import dev.preview.spi.PreviewState;
 import java.net.URI;
 import java.time.Instant;
@@ -25,7 +27,7 @@ final class Listing {
 
   /** One preview as observed; the states are those of the orchestrator's {@code list()}. */
   record Row(String key, String repository, Integer number, PreviewState state, String revision, URI url,
-      Instant expires, Instant lastActivity) {}
+      Instant expires, Instant lastActivity, PreviewRow view) {}
 
   private Listing() {}
 
@@ -45,30 +47,16 @@ final class Listing {
         URI publicUrl = config.app().publicUrl(e.key());
         rows.add(new Row(e.key().toString(), e.key().repository(),
             e.key().isPullRequest() ? e.key().number() : null, state, e.revision(),
-            publicUrl != null ? publicUrl : e.url(), e.expires().orElse(null), e.lastActivity().orElse(null)));
+            publicUrl != null ? publicUrl : e.url(), e.expires().orElse(null), e.lastActivity().orElse(null),
+            PreviewRow.observed(e, publicUrl)));
       }
     }
     return rows;
   }
 
+  /** The JSON of {@code GET /api/previews} (one serializer: {@link PreviewJson}). */
   static String json(List<Row> rows) {
-    List<Map<String, Object>> out = new ArrayList<>();
-    for (Row r : rows) {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("key", r.key());
-      m.put("repository", r.repository());
-      m.put("number", r.number());
-      m.put("state", r.state().name());
-      m.put("revision", r.revision());
-      m.put("url", r.url() == null ? null : r.url().toString());
-      m.put("expires", r.expires() == null ? null : r.expires().toString());
-      m.put("lastActivity", r.lastActivity() == null ? null : r.lastActivity().toString());
-      out.add(m);
-    }
-    try {
-      return JSON.writeValueAsString(out);
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      throw new IllegalStateException(e);
-    }
+    return PreviewJson.pretty(rows.stream().map(Row::view).toList());
   }
+
 }

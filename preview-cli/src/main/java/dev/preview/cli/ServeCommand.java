@@ -10,6 +10,12 @@ import dev.preview.core.assembly.ProviderRegistry;
 import dev.preview.server.OperatorLog;
 import dev.preview.server.PreviewMetrics;
 import dev.preview.server.WebhookServer;
+import dev.preview.server.ui.Dashboard;
+import dev.preview.server.ui.DashboardSettings;
+import dev.preview.server.ui.PreviewBoard;
+import dev.preview.server.ui.PrCommands;
+import dev.preview.core.PreviewActions;
+import dev.preview.scm.CommandPermissions;
 import dev.preview.spi.ConfigurationException;
 import dev.preview.spi.ProviderContext;
 import java.io.IOException;
@@ -149,6 +155,12 @@ public final class ServeCommand implements Callable<Integer> {
     }
   }
 
+  @Option(names = "--no-dashboard", negatable = false, description = "Do not serve the dashboard (/ui/) and its JSON API (/api/), even with a dashboard section.")
+  boolean noDashboard;
+
+  @Option(names = "--no-commands", negatable = false, description = "Ignore /preview commands in PR comments.")
+  boolean noCommands;
+
   /** Where the election's builder comes from: {@link LeaderElection#builder()} (kubectl's configuration); tests use a mock server's client. */
   Supplier<LeaderElection.Builder> elections = LeaderElection::builder;
 
@@ -161,6 +173,8 @@ public final class ServeCommand implements Callable<Integer> {
     private final PreviewMetrics metrics;
     private final AtomicBoolean closed = new AtomicBoolean();
     private dev.preview.server.gateway.PreviewGateway gateway;
+    private PrCommands commands;
+    private boolean dashboard;
 
     Running(WebhookServer server, PreviewOrchestrator orchestrator, String path, LeaderElection election, PreviewMetrics metrics) {
       this.server = server;
@@ -194,6 +208,16 @@ public final class ServeCommand implements Callable<Integer> {
       return server;
     }
 
+    /** Whether the dashboard ({@code /ui/}) and its API ({@code /api/}) are served. */
+    public boolean dashboard() {
+      return dashboard;
+    }
+
+    /** Whether {@code /preview} PR comment commands are carried out. */
+    public boolean commands() {
+      return commands != null;
+    }
+
     /** Where the SCM must send its webhooks, e.g. {@code /webhooks/github}. */
     public String webhookPath() {
       return path;
@@ -213,6 +237,9 @@ public final class ServeCommand implements Callable<Integer> {
           gateway.close(); // stops routing and writes the last visits back
         }
         server.close();
+        if (commands != null) {
+          commands.close();
+        }
         orchestrator.close(); // lets running deploys finish and flushes the statuses being sent
       } finally {
         if (metrics != null) {
@@ -247,7 +274,8 @@ public final class ServeCommand implements Callable<Integer> {
           .put("gateway", running.gateway().map(g -> g.url().toString()).orElse(null)));
     } else {
       out.println("preview serve: listening on " + running.server().url() + running.webhookPath() + " (health: /healthz"
-          + (noMetrics ? "" : ", metrics: /metrics") + ")");
+          + (noMetrics ? "" : ", metrics: /metrics") + (running.dashboard() ? ", dashboard: /ui/" : "")
+          + (running.commands() ? ", /preview commands on" : "") + ")");
       running.gateway().ifPresent(g -> out.println("preview serve: gateway on " + g.url() + " (every preview URL goes through it)"));
     }
     if (!logFormat.trim().equalsIgnoreCase("json")) {
@@ -302,6 +330,23 @@ public final class ServeCommand implements Callable<Integer> {
     if (threads < 1) {
       problems.add("--threads: must be at least 1, got " + threads);
     }
+    DashboardSettings dashboard = null;
+    dev.preview.spi.ProviderConfig dashboardSection = cfg.serverSection("dashboard");
+    if (!noDashboard && DashboardSettings.present(dashboardSection)) {
+      try {
+        dashboard = DashboardSettings.read(dashboardSection);
+      } catch (ConfigurationException e) {
+        problems.addAll(e.problems());
+      }
+    }
+    CommandPermissions permissions = null;
+    if (!noCommands && source != null) {
+      try {
+        permissions = permissions(cfg.scm());
+      } catch (ConfigurationException e) {
+        problems.addAll(e.problems());
+      }
+    }
     if (maxConnections < 1) {
       problems.add("--max-connections: must be at least 1, got " + maxConnections);
     }
@@ -310,12 +355,14 @@ public final class ServeCommand implements Callable<Integer> {
       throw new ConfigurationException(problems);
     }
     PreviewMetrics metrics = noMetrics ? null : PreviewMetrics.prometheus();
+    java.time.Clock clock = cfg.installation().clock();
+    PreviewBoard board = new PreviewBoard(clock);
     PreviewOrchestrator orchestrator;
     AtomicReference<dev.preview.server.gateway.PreviewGateway> gateway = new AtomicReference<>();
     try {
       // statuses off the deploy's thread: a slow or rate-limited SCM never delays a deploy
       orchestrator = PreviewAssembly.orchestrator(cfg, ProviderRegistry.defaultRegistry(), b -> {
-        b.asyncStatus(true).listener(log);
+        b.asyncStatus(true).listener(log).listener(board);
         if (metrics != null) {
           b.listener(metrics);
         }
@@ -345,6 +392,15 @@ public final class ServeCommand implements Callable<Integer> {
       if (metrics != null) {
         server.metrics(metrics);
       }
+      board.orchestrator(orchestrator).pullRequestLinks(pullRequestLinks(dashboard, cfg.scm()));
+      PreviewActions actions = PreviewActions.of(orchestrator, cfg.policy(), clock);
+      if (dashboard != null) {
+        server.mount(Dashboard.create(board, actions, dashboard, log, clock).compressed(), Dashboard.prefixes());
+      }
+      PrCommands commands = permissions == null ? null : new PrCommands(actions, permissions, log);
+      if (commands != null) {
+        server.commands(commands);
+      }
       if (leaderElection) {
         election = election(lease, started);
         server.leadership(election::isLeader, lease);
@@ -356,7 +412,11 @@ public final class ServeCommand implements Callable<Integer> {
       if (election != null) {
         election.start();
       }
-      return new Running(started.get(), orchestrator, "/webhooks/" + source.name(), election, metrics).withGateway(gateway.get());
+      Running r = new Running(started.get(), orchestrator, "/webhooks/" + source.name(), election, metrics)
+          .withGateway(gateway.get());
+      r.commands = commands;
+      r.dashboard = dashboard != null;
+      return r;
     } catch (IOException | RuntimeException e) {
       if (gateway.get() != null) {
         gateway.get().close();
@@ -476,5 +536,47 @@ public final class ServeCommand implements Callable<Integer> {
       return WebhookServer.DEFAULT_MAX_BODY_BYTES;
     }
     return (int) bytes;
+  }
+
+  /** The permission check of {@code scm.provider} for PR comment commands; null for an SCM without one (console). */
+  static CommandPermissions permissions(ProviderSection scm) {
+    for (var it = ServiceLoader.load(CommandPermissions.Factory.class).iterator(); it.hasNext(); ) {
+      CommandPermissions.Factory f;
+      try {
+        f = it.next();
+      } catch (ServiceConfigurationError e) {
+        continue;
+      }
+      if (f.name().equals(scm.provider())) {
+        return f.create(ProviderContext.of(scm.config()));
+      }
+    }
+    return null;
+  }
+
+  /** {@code dashboard.pullRequestUrl}, else github.com / the GitLab base URL of the scm section. */
+  static java.util.function.Function<dev.preview.spi.PreviewKey, java.net.URI> pullRequestLinks(DashboardSettings d,
+      ProviderSection scm) {
+    String template;
+    if (d != null && d.pullRequestUrl().isPresent()) {
+      template = d.pullRequestUrl().get();
+    } else if (scm.provider().equals("github")) {
+      String base = scm.config().string("baseUrl", "https://api.github.com");
+      String web = base.contains("api.github.com") ? "https://github.com" : base.replaceAll("/api/v3/?$", "");
+      template = web + "/{repository}/pull/{number}";
+    } else if (scm.provider().equals("gitlab")) {
+      String base = scm.config().string("baseUrl", "https://gitlab.com").replaceAll("/api/v4/?$", "").replaceAll("/$", "");
+      template = base + "/{repository}/-/merge_requests/{number}";
+    } else {
+      return k -> null;
+    }
+    String t = template;
+    return k -> {
+      try {
+        return java.net.URI.create(t.replace("{repository}", k.repository()).replace("{number}", Integer.toString(k.number())));
+      } catch (IllegalArgumentException e) {
+        return null;
+      }
+    };
   }
 }

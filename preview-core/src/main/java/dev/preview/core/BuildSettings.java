@@ -49,6 +49,7 @@ public final class BuildSettings {
   private final @Nullable String repository;
   private final @Nullable Secret token;
   private final Path workspaces;
+  private final @Nullable String migrations;
 
   private BuildSettings(Builder b) {
     this.from = b.from;
@@ -59,6 +60,7 @@ public final class BuildSettings {
     this.repository = b.repository;
     this.token = b.token;
     this.workspaces = b.workspaces;
+    this.migrations = b.migrations;
   }
 
   /** From an image, waiting for nothing: a missing image fails the deploy. */
@@ -110,6 +112,15 @@ public final class BuildSettings {
   }
 
   /** Where {@link From#SOURCE} keeps one checkout per preview (default {@code .preview/workspaces}). */
+  /**
+   * Where the app keeps its database migrations, relative to its checkout ({@code build.migrations},
+   * e.g. {@code src/main/resources/db/migration}): the change summary lists the files a PR's checkout
+   * has there that the main checkout ({@code app.buildContext}) has not. Empty when not set.
+   */
+  public Optional<String> migrations() {
+    return Optional.ofNullable(migrations);
+  }
+
   public Path workspaces() {
     return workspaces;
   }
@@ -124,6 +135,7 @@ public final class BuildSettings {
   public static final class Builder {
     private From from = From.IMAGE;
     private final List<String> waitFor = new ArrayList<>();
+    private @Nullable String migrations;
     private boolean pollImage;
     private Duration timeout = Duration.ofMinutes(30);
     private Duration pollInterval = Duration.ofSeconds(15);
@@ -166,6 +178,12 @@ public final class BuildSettings {
 
     public Builder token(@Nullable Secret token) {
       this.token = token;
+      return this;
+    }
+
+    /** See {@link BuildSettings#migrations()}; null: none. */
+    public Builder migrations(@Nullable String dir) {
+      this.migrations = dir == null || dir.isBlank() ? null : dir.trim();
       return this;
     }
 

@@ -87,7 +87,7 @@ final class DeployPipeline {
         run.timings, run.now, expires);
     listeners.transition(key, PreviewState.READY, String.valueOf(publicUrl));
     status.publish(key, PreviewState.READY, run.revision, publicUrl, reason, null, List.of(), run.timings,
-        run.databaseName);
+        run.databaseName, run.changes);
     return preview;
   }
 
@@ -100,7 +100,8 @@ final class DeployPipeline {
     List<String> tail = redaction.lines(run.failureLog != null ? run.failureLog : logTail(key));
     log.warn("{}: deploy of {} failed at step {}: {}", key, run.revision, step, reason);
     listeners.transition(key, PreviewState.FAILED, step + ": " + reason);
-    status.publish(key, PreviewState.FAILED, run.revision, null, reason, step, tail, run.timings, run.databaseName);
+    status.publish(key, PreviewState.FAILED, run.revision, null, reason, step, tail, run.timings, run.databaseName,
+        run.changes);
     return new Preview(key, PreviewState.FAILED, run.revision, null, run.databaseName, reason, step, run.timings,
         null, null);
   }

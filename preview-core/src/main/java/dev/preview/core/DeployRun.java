@@ -42,6 +42,8 @@ final class DeployRun extends StepRun {
   /** What the wait for the revision's image decided (step "wait"), null without one. */
   BuildWaits.Decision buildWait;
   EnvironmentSpec spec;
+  /** What this preview changes against the main line ({@link ChangeSummary}); empty until the spec is made. */
+  List<String> changes = List.of();
   /** The PR's checkout (step "build", {@code build.from: source}), null otherwise. */
   Path workspace;
   /** Output to show on a FAILED status instead of the app's logs (a failed build's), or null. */

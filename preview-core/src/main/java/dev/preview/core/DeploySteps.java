@@ -433,7 +433,12 @@ final class DeploySteps {
     if (!secretNames.isEmpty()) {
       b.env("PREVIEW_SECRET_NAMES", String.join(",", secretNames));
     }
-    return b.labels(run.labels).build();
+    EnvironmentSpec built = b.labels(run.labels).build();
+    run.changes = ChangeSummary.of(flags, c.policy().configuredFlags(),
+        run.admission.secretsAllowed() ? Set.of() : app.secrets().keySet(),
+        app.image() != null && app.image().contains("{") ? built.image() : null,
+        app.buildContext(), run.workspace, c.build().migrations().orElse(null));
+    return built;
   }
 
   private DnsRecord dnsRecord(PreviewKey key, String hostname, Environment env) {

@@ -98,6 +98,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
   private final Slots slots;
   private final ScmRetry scmRetry;
   private final Listeners listeners;
+  private final Redaction redaction;
 
   private PreviewOrchestrator(Builder b) {
     this.environment = Objects.requireNonNull(b.environment, "an EnvironmentProvider is required");
@@ -109,6 +110,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
     this.healthCheck = b.healthCheck;
     this.closeProviders = b.closeProviders;
     Redaction redaction = new Redaction(b.redactor.plus(Redactor.of(app.secrets())));
+    this.redaction = redaction;
     Listeners listeners = new Listeners(b.listeners, redaction);
     this.listeners = listeners;
     // Every status leaves through this notifier: redacted there, so no exit to the PR can forget it.
@@ -489,5 +491,103 @@ public final class PreviewOrchestrator implements AutoCloseable {
 
     /** The notifier set so far (null if none), for a customizer to wrap (the gateway adds its access token to PR links). */
     public ScmNotifier notifier() { return notifier; }
+  }
+
+  // ---------------------------------------------------------------- operator actions (see PreviewActions)
+
+  /** Whether {@link #relabel} works with this environment provider. */
+  public boolean supportsRelabel() {
+    return environment.supportsRelabel();
+  }
+
+  /** Whether {@link #sleep} works with this environment provider. */
+  public boolean supportsSleep() {
+    return environment.supportsSuspend();
+  }
+
+  /**
+   * Merges lifecycle labels ({@link Labels#LIFECYCLE}: expires, last-activity, pinned; {@code ""}
+   * removes one) into {@code key}'s environment without redeploying it. Not queued behind the key's
+   * running op: a deploy that started before keeps the deadlines it read (a push extends them anyway).
+   *
+   * @return the preview as now observed; empty if it has no environment
+   */
+  public Optional<Preview> relabel(PreviewKey key, Map<String, String> labels) {
+    Labels.requireLifecycle(labels);
+    return environment.relabel(Objects.requireNonNull(key, "key"), labels).map(this::observed);
+  }
+
+  /** Suspends {@code key}'s preview (scale to zero) as the next op of its key; a push or {@link #redeploy} wakes it. */
+  public CompletableFuture<Preview> sleep(PreviewKey key, String reason) {
+    Optional<Environment> env = environment.find(Objects.requireNonNull(key, "key"));
+    if (env.isEmpty()) {
+      return CompletableFuture.completedFuture(Preview.of(key, PreviewState.DELETED, null, "no preview to put to sleep"));
+    }
+    return scheduler.submit(key, new Op.Sleep(reason == null ? "put to sleep on request" : reason, env.get().revision()));
+  }
+
+  /**
+   * Deploys the head of {@code key}'s PR again, as the PR source reports it now (a sleeping preview
+   * is started again by the deploy). A PR that is not open is refused.
+   *
+   * @throws IllegalStateException without a PR source, or when the PR is not open or unknown
+   */
+  public CompletableFuture<Preview> redeploy(PreviewKey key) {
+    PullRequest pr = pullRequest(key).orElseThrow(() -> new IllegalStateException(
+        "the SCM knows no pull request " + key + ": nothing to deploy"));
+    if (!pr.isOpen()) {
+      throw new IllegalStateException(key + " is " + pr.state().name().toLowerCase(java.util.Locale.ROOT)
+          + ": only an open pull request gets a preview");
+    }
+    return handle(PullRequestEvent.of(PullRequestEvent.Action.UPDATED, pr));
+  }
+
+  /**
+   * {@code key}'s PR as the SCM has it now.
+   *
+   * @throws IllegalStateException without a PR source ({@code scm} section)
+   */
+  public Optional<PullRequest> pullRequest(PreviewKey key) {
+    if (pullRequests == null) {
+      throw new IllegalStateException("no pull request source is configured (the scm section): cannot ask for " + key);
+    }
+    return pullRequests.find(key);
+  }
+
+  /** The app's last {@code lines} lines of output, redacted (no secret of the app or the installation). */
+  public List<String> logs(PreviewKey key, int lines) {
+    try {
+      return redaction.lines(environment.logs(key, lines));
+    } catch (RuntimeException e) {
+      return List.of();
+    }
+  }
+
+  /** The newest status this process made for {@code key} (redacted), if it made one since it started. */
+  public Optional<dev.preview.spi.PreviewStatus> lastStatus(PreviewKey key) {
+    return status.last(key).map(s -> RedactingNotifier.redacted(s, redaction));
+  }
+
+  /**
+   * Puts {@code answer} (to a PR comment command) into the sticky status of {@code key} as its "last
+   * command" line and publishes it again; false without a notifier or without any status to add it to.
+   */
+  public boolean answer(PreviewKey key, String answer) {
+    return status.answer(key, redaction.text(answer), () -> get(key).map(p -> new dev.preview.spi.PreviewStatus(key,
+        p.state(), p.revision(), p.state() == PreviewState.READY ? p.url() : null, Map.of(), "", null, List.of(),
+        Map.of(), java.time.Instant.EPOCH)).orElse(null));
+  }
+
+  /**
+   * Every environment the environment provider manages, with all its labels (created, pinned...), as
+   * observed; {@link #preview(Environment)} makes each a {@link Preview} like {@link #list()} does.
+   */
+  public List<Environment> environments() {
+    return environment.list().stream().sorted((a, b) -> a.key().compareTo(b.key())).toList();
+  }
+
+  /** {@code e} as {@link #list()} reports it (state from its phase, the public URL). */
+  public Preview preview(Environment e) {
+    return observed(Objects.requireNonNull(e, "environment"));
   }
 }

@@ -43,7 +43,7 @@ final class RedactingNotifier implements ScmNotifier {
 
   static PreviewStatus redacted(PreviewStatus s, Redaction r) {
     return new PreviewStatus(s.key(), s.state(), s.revision(), s.url(), s.links(), r.text(s.message()),
-        r.text(s.failedStep()), r.lines(s.logTail()), s.steps(), s.updatedAt(), r.text(s.database()));
+        r.text(s.failedStep()), r.lines(s.logTail()), s.steps(), s.updatedAt(), r.text(s.database()), r.lines(s.changes()), r.text(s.lastCommand()));
   }
 
   @Override

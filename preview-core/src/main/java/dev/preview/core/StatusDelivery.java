@@ -294,8 +294,7 @@ final class StatusDelivery implements AutoCloseable {
     if (a == null || b == null) {
       return a == b;
     }
-    return a.equals(new PreviewStatus(b.key(), b.state(), b.revision(), b.url(), b.links(), b.message(), b.failedStep(),
-        b.logTail(), b.steps(), a.updatedAt(), b.database()));
+    return a.equals(b.withUpdatedAt(a.updatedAt()));
   }
 
   /** Waits up to {@code flush} for the statuses being delivered, then stops the status threads. */

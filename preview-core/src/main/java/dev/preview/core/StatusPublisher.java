@@ -37,6 +37,8 @@ final class StatusPublisher {
   private final DatabaseProvider database;
   private final Clock clock;
   private final StatusDelivery delivery;
+  /** The newest status made per key (what a command's answer is added to); a DELETED one is forgotten. */
+  private final Map<PreviewKey, PreviewStatus> last = new java.util.concurrent.ConcurrentHashMap<>();
 
   StatusPublisher(ScmNotifier notifier, AppTemplate app, DatabaseProvider database, Clock clock) {
     this(notifier, app, database, clock, StatusDelivery.Options.synchronous());
@@ -62,6 +64,15 @@ final class StatusPublisher {
 
   void publish(PreviewKey key, PreviewState state, String revision, URI url, String message, String failedStep,
       List<String> logTail, Map<String, Duration> steps, String databaseName) {
+    publish(key, state, revision, url, message, failedStep, logTail, steps, databaseName, null);
+  }
+
+  /**
+   * @param changes what the preview changes against the main line; null: keep the summary of the
+   *     last status of this key (a teardown or sleep does not change what the PR changes)
+   */
+  void publish(PreviewKey key, PreviewState state, String revision, URI url, String message, String failedStep,
+      List<String> logTail, Map<String, Duration> steps, String databaseName, List<String> changes) {
     if (notifier == null) {
       return;
     }
@@ -70,11 +81,42 @@ final class StatusPublisher {
       app.links().forEach((name, path) -> links.put(name, url.resolve(path.substring(1))));
     }
     String db = database == null || databaseName == null ? null : database.name() + " " + databaseName;
+    PreviewStatus previous = last.get(key);
+    List<String> summary = changes != null ? changes : previous == null ? List.of() : previous.changes();
+    String command = previous == null ? null : previous.lastCommand();
     deliver(new PreviewStatus(key, state, revision, url, links, message, failedStep, logTail, steps,
-        clock.instant(), db));
+        clock.instant(), db, state == PreviewState.DELETED ? List.of() : summary, command));
+  }
+
+  /**
+   * Puts the answer to a PR comment command into the sticky status (one "last command" line) and
+   * publishes it again: the newest status this process made for {@code key}, or {@code fallback}
+   * when it knows none (after a restart). False if there is no notifier or nothing to publish.
+   */
+  boolean answer(PreviewKey key, String answer, java.util.function.Supplier<PreviewStatus> fallback) {
+    if (notifier == null) {
+      return false;
+    }
+    PreviewStatus previous = last.get(key);
+    PreviewStatus base = previous != null ? previous : fallback.get();
+    if (base == null) {
+      return false;
+    }
+    deliver(base.withLastCommand(answer).withUpdatedAt(clock.instant()));
+    return true;
+  }
+
+  /** The newest status this process made for {@code key}, if any. */
+  java.util.Optional<PreviewStatus> last(PreviewKey key) {
+    return java.util.Optional.ofNullable(last.get(key));
   }
 
   private void deliver(PreviewStatus status) {
+    if (status.state() == PreviewState.DELETED) {
+      last.remove(status.key());
+    } else {
+      last.put(status.key(), status);
+    }
     try {
       delivery.submit(status);
     } catch (RuntimeException e) {

@@ -22,6 +22,7 @@ public final class StatusComment {
   static final int MAX_LOG_LINES = 30;
   static final int MAX_LINE = 300;
   static final int MAX_MESSAGE = 1_000;
+  static final int MAX_CHANGES = 10;
 
   private StatusComment() {}
 
@@ -66,6 +67,16 @@ public final class StatusComment {
         total = total.plus(e.getValue());
       }
       row(b, "Timings", t + " (total " + seconds(total) + ")");
+    }
+    if (!s.changes().isEmpty()) {
+      StringBuilder c = new StringBuilder();
+      for (String line : s.changes().subList(0, Math.min(MAX_CHANGES, s.changes().size()))) {
+        c.append(c.length() > 0 ? "<br>" : "").append(inline(cut(line, MAX_LINE)));
+      }
+      row(b, "Changes vs main", c.toString());
+    }
+    if (s.lastCommand() != null && !s.lastCommand().isBlank()) {
+      row(b, "Last command", inline(cut(s.lastCommand(), MAX_LINE)));
     }
     row(b, "Updated", DateTimeFormatter.ISO_INSTANT.format(s.updatedAt().truncatedTo(ChronoUnit.SECONDS)));
     if (s.state() == PreviewState.FAILED && !s.logTail().isEmpty()) {

@@ -11,13 +11,15 @@ import java.util.Objects;
  *   <li>{@link Accepted}: a verified event the orchestrator should handle (HTTP 202);</li>
  *   <li>{@link Build}: a verified CI report on a commit (check, workflow run, status, pipeline), for
  *       the orchestrator to match against the previews waiting for their image (HTTP 202);</li>
+ *   <li>{@link Command}: a verified {@code /preview ...} command in a new PR comment (HTTP 202); who
+ *       wrote it is not checked yet ({@link CommandPermissions});</li>
  *   <li>{@link Ignored}: verified, but nothing to do, with the reason (HTTP 200; a {@code ping} is one);</li>
  *   <li>{@link Rejected}: not verified, malformed or too large (HTTP 401, 400 or 413); nothing was
  *       parsed when the signature or token was wrong.</li>
  * </ul>
  */
 public sealed interface WebhookResult permits WebhookResult.Accepted, WebhookResult.Build, WebhookResult.Ignored,
-    WebhookResult.Rejected {
+    WebhookResult.Rejected, WebhookResult.Command {
 
   /** The HTTP status a webhook endpoint should answer with. */
   int httpStatus();
@@ -102,6 +104,23 @@ public sealed interface WebhookResult permits WebhookResult.Accepted, WebhookRes
 
     public int httpStatus() {
       return httpStatus;
+    }
+  }
+
+  /** A verified {@code /preview} command from a new PR comment, for the server to check and carry out. */
+  record Command(CommentCommand command) implements WebhookResult {
+    public Command {
+      Objects.requireNonNull(command, "command");
+    }
+
+    @Override
+    public int httpStatus() {
+      return 202;
+    }
+
+    @Override
+    public String deliveryId() {
+      return command.deliveryId();
     }
   }
 }

@@ -155,4 +155,19 @@ public final class OperatorLog implements PreviewListener {
     });
     LOG.info("{}", b);
   }
+
+  /**
+   * One line per operator action (dashboard, PR comment command): who, through what, on which
+   * preview, what, and whether it was done.
+   */
+  public void action(String who, String via, PreviewKey key, String action, boolean done, String message) {
+    Map<String, Object> f = new LinkedHashMap<>();
+    f.put("user", who);
+    f.put("via", via);
+    f.put("key", key.id());
+    f.put("action", action);
+    f.put("done", done);
+    f.put("message", message);
+    emit("action", f);
+  }
 }

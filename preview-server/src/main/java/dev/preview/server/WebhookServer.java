@@ -128,8 +128,12 @@ public final class WebhookServer implements AutoCloseable {
   private final PreviewMetrics metrics;
   private final OperatorLog log;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final List<Map.Entry<String, Handler>> mounts;
+  private final Function<WebhookResult.Command, String> commands;
 
   private WebhookServer(Builder b) throws IOException {
+    this.mounts = List.copyOf(b.mounts);
+    this.commands = b.commands;
     this.sources = Map.copyOf(b.sources);
     this.handler = b.handler;
     this.buildHandler = b.buildHandler;
@@ -171,6 +175,10 @@ public final class WebhookServer implements AutoCloseable {
     connector.setAcceptQueueSize(1024);
     http.addConnector(connector);
     http.addBean(new NetworkConnectionLimit(b.maxConnections, connector));
+    for (Map.Entry<String, Handler> m : mounts) {
+      m.getValue().setServer(http);
+      http.addBean(m.getValue());
+    }
     this.idleTimeoutMs = b.idleTimeout.toMillis();
     // Jetty's graceful shutdown sets every connection's idle timeout to 1 s, which cuts a request
     // whose body is still arriving, or whose delivery is quiet for a second. close() does it instead,
@@ -289,8 +297,16 @@ public final class WebhookServer implements AutoCloseable {
         case "/healthz" -> send(request, response, callback, get(request, "/healthz") ? health() : methodNotAllowed("GET /healthz"));
         case "/metrics" -> metrics(request, response, callback);
         default -> {
+          Handler mounted = mounted(path);
           if (path.startsWith("/webhooks/")) {
             webhook(request, response, callback, path.substring("/webhooks/".length()));
+          } else if (mounted != null) {
+            try {
+              return mounted.handle(request, response, callback);
+            } catch (Exception e) {
+              LOG.warn("{} failed: {}", path, e.toString());
+              send(request, response, callback, new Answer(500, body("failed", "the handler of " + path + " failed")));
+            }
           } else {
             send(request, response, callback, new Answer(404, body("not_found", "no such endpoint: " + path)));
           }
@@ -298,6 +314,17 @@ public final class WebhookServer implements AutoCloseable {
       }
       return true;
     }
+  }
+
+  /** The handler mounted at a prefix of {@code path} ({@code /ui} matches {@code /ui} and {@code /ui/...}), or null. */
+  private Handler mounted(String path) {
+    for (Map.Entry<String, Handler> m : mounts) {
+      String prefix = m.getKey();
+      if (path.equals(prefix) || path.startsWith(prefix + "/")) {
+        return m.getValue();
+      }
+    }
+    return null;
   }
 
   private static boolean get(Request request, String what) {
@@ -475,6 +502,8 @@ public final class WebhookServer implements AutoCloseable {
       return build(b);
     } else if (result instanceof WebhookResult.Ignored i) {
       return new Answer(200, body("ignored", i.reason()).put("delivery", i.deliveryId()));
+    } else if (result instanceof WebhookResult.Command c) {
+      return command(c);
     }
     WebhookResult.Rejected r = (WebhookResult.Rejected) result;
     LOG.warn("{} webhook rejected ({}): {}", name, r.httpStatus(), r.message());
@@ -518,6 +547,22 @@ public final class WebhookServer implements AutoCloseable {
     });
     return new Answer(202, body("accepted", event.action() + " " + key + " at " + event.headSha())
         .put("delivery", event.deliveryId()).put("key", key).put("action", event.action().name())).key(key);
+  }
+
+  /** A {@code /preview} comment command: handed to {@link Builder#commands}, which answers at once and works asynchronously. */
+  private Answer command(WebhookResult.Command c) {
+    String key = c.command().key().id();
+    if (commands == null) {
+      return new Answer(200, body("ignored", "PR comment commands are not handled here").put("delivery", c.deliveryId())).key(key);
+    }
+    try {
+      String message = commands.apply(c);
+      return new Answer(202, body("accepted", message).put("delivery", c.deliveryId()).put("key", key)
+          .put("command", c.command().verb())).key(key);
+    } catch (RuntimeException e) {
+      LOG.error("cannot hand {} of {} over: {}", c.command().text(), key, e.toString());
+      return new Answer(503, body("unavailable", "the command could not be handed over: " + e.getMessage())).key(key);
+    }
   }
 
   private void release(String id) {
@@ -719,8 +764,36 @@ public final class WebhookServer implements AutoCloseable {
     private Duration retryAfter = Duration.ofSeconds(15);
     private PreviewMetrics metrics;
     private OperatorLog log = OperatorLog.text();
+    private final List<Map.Entry<String, Handler>> mounts = new ArrayList<>();
+    private Function<WebhookResult.Command, String> commands;
 
     private Builder() {}
+
+    /**
+     * Serves every path under each of {@code prefixes} (e.g. {@code /ui} and {@code /api}: the path
+     * itself and everything below it) with {@code handler}, e.g. the dashboard. The webhook, health and
+     * metrics paths cannot be taken.
+     */
+    public Builder mount(Handler handler, List<String> prefixes) {
+      Objects.requireNonNull(handler, "handler");
+      for (String p : prefixes) {
+        if (!p.matches("/[a-z0-9][a-z0-9._-]*") || List.of("/webhooks", "/healthz", "/livez", "/metrics").contains(p)) {
+          throw new IllegalArgumentException("cannot mount a handler at " + p + " (one segment such as /ui; not a path the server serves)");
+        }
+        mounts.add(Map.entry(p, handler));
+      }
+      return this;
+    }
+
+    /**
+     * What a verified {@code /preview} PR comment command does: {@code handler} must return at once
+     * (the delivery is answered 202 with its message) and carry the command out asynchronously.
+     * Without one, commands are answered 200 "ignored".
+     */
+    public Builder commands(Function<WebhookResult.Command, String> handler) {
+      this.commands = Objects.requireNonNull(handler, "handler");
+      return this;
+    }
 
     /**
      * PR events go to {@code orchestrator.handle(PullRequestEvent)}, CI reports to

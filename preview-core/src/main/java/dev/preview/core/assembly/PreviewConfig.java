@@ -934,6 +934,13 @@ public final class PreviewConfig {
       b.pollInterval(positive(c, "pollInterval", Duration.ofSeconds(15), false));
       b.repository(c.string("repository").orElse(null));
       c.secret("token").ifPresent(b::token);
+      c.string("migrations").ifPresent(m -> {
+        if (m.isBlank() || Path.of(m.trim()).isAbsolute() || m.contains("..")) {
+          c.problem("migrations", "must be a directory inside the app's checkout, e.g. src/main/resources/db/migration");
+        } else {
+          b.migrations(m);
+        }
+      });
       c.string("workspaces").ifPresent(w -> {
         if (w.isBlank()) {
           c.problem("workspaces", "must be a directory, e.g. .preview/workspaces");

@@ -143,6 +143,12 @@ public final class ConsoleNotifier implements ScmNotifier {
     if (!s.message().isEmpty()) {
       b.add("- " + (s.state() == PreviewState.FAILED ? "Reason" : "Note") + ": " + clean(s.message()));
     }
+    if (!s.changes().isEmpty()) {
+      b.add("- Changes vs main: " + clean(String.join("; ", s.changes())));
+    }
+    if (s.lastCommand() != null && !s.lastCommand().isBlank()) {
+      b.add("- Last command: " + clean(s.lastCommand()));
+    }
     if (!s.logTail().isEmpty()) {
       b.add("- Last log lines:");
       b.add("```");

@@ -191,13 +191,27 @@ public final class PreviewPolicy {
     m.put(Labels.LAST_ACTIVITY, last.toString());
     if (ttl != null) {
       Instant expires = push ? now.plus(ttl) : existing.flatMap(Environment::expires).orElse(now.plus(ttl));
+      // an operator's extension (PreviewActions.extend) beyond what the push gives is kept
+      Optional<Instant> extended = existing.flatMap(Environment::expires);
+      if (push && extended.isPresent() && extended.get().isAfter(expires)) {
+        expires = extended.get();
+      }
       m.put(Labels.EXPIRES, expires.toString());
     }
     if (pinned(pr.labels())) {
       m.put(Labels.PINNED, "true");
+    } else if (existing.map(e -> PINNED_BY_OPERATOR.equals(e.labels().get(Labels.PINNED))).orElse(false)) {
+      m.put(Labels.PINNED, PINNED_BY_OPERATOR); // an operator's pin lasts until an operator unpins
     }
     return m;
   }
+
+  /**
+   * The value of {@link Labels#PINNED} that an operator's pin (dashboard, PR comment command) writes:
+   * it holds whatever the PR's labels say, until an operator unpins. A pin by the PR's pin label is
+   * {@code "true"} and goes with the label.
+   */
+  public static final String PINNED_BY_OPERATOR = "operator";
 
   /** Whether these PR labels pin the preview. */
   public boolean pinned(Set<String> prLabels) {
@@ -210,7 +224,8 @@ public final class PreviewPolicy {
    * @param prLabels the PR's current labels if known (the pin label is looked up there first), else null
    */
   public Verdict evaluate(Environment env, Set<String> prLabels, Instant now) {
-    boolean pinned = prLabels != null ? pinned(prLabels) : "true".equals(env.labels().get(Labels.PINNED));
+    String pin = env.labels().get(Labels.PINNED);
+    boolean pinned = PINNED_BY_OPERATOR.equals(pin) || (prLabels != null ? pinned(prLabels) : "true".equals(pin));
     if (pinned) {
       return Verdict.KEEP;
     }

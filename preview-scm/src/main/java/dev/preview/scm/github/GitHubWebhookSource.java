@@ -85,6 +85,7 @@ public final class GitHubWebhookSource implements WebhookSource {
       case "check_suite" -> checkSuite(root, delivery);
       case "workflow_run" -> workflowRun(root, delivery);
       case "status" -> status(root, delivery);
+      case "issue_comment" -> issueComment(root, delivery);
       default -> new Ignored("event " + event + " is not handled", delivery);
     });
   }
@@ -143,6 +144,32 @@ public final class GitHubWebhookSource implements WebhookSource {
     return new PullRequest(key, state, Json.text(pr, "/head/sha"), Json.text(pr, "/head/ref"),
         Json.text(pr, "/base/ref"), Json.textOr(pr, "/user/login", ""), labels,
         pr.path("draft").asBoolean(false), fork);
+  }
+
+  /**
+   * {@code issue_comment} with action {@code created} on a pull request: a {@code /preview} command.
+   * Edited and deleted comments, comments on issues and comments without a command are ignored.
+   */
+  private static WebhookResult issueComment(JsonNode root, String delivery) {
+    String action = Json.text(root, "/action");
+    if (!action.equals("created")) {
+      return new Ignored("issue_comment " + action + " is not a new command (only created comments are read)", delivery);
+    }
+    JsonNode issue = root.path("issue");
+    if (!issue.path("pull_request").isObject()) {
+      return new Ignored("issue_comment on an issue, not a pull request", delivery);
+    }
+    JsonNode comment = root.path("comment");
+    java.util.Optional<String[]> parsed = dev.preview.scm.CommentCommand.parse(comment.path("body").asText(""));
+    if (parsed.isEmpty()) {
+      return new Ignored("issue_comment without a /preview command", delivery);
+    }
+    PreviewKey key = PreviewKey.pr(Json.text(root, "/repository/full_name"), Json.positiveInt(issue, "/number"));
+    JsonNode user = comment.path("user");
+    boolean bot = "Bot".equals(user.path("type").asText("")) || user.path("login").asText("").endsWith("[bot]");
+    return new WebhookResult.Command(new dev.preview.scm.CommentCommand(key, parsed.get()[0], parsed.get()[1],
+        Json.text(comment, "/user/login"), user.path("id").isNumber() ? user.path("id").asText() : null, bot,
+        "open".equals(issue.path("state").asText("")), Json.text(comment, "/id"), delivery));
   }
 
   private static WebhookResult checkRun(JsonNode root, String delivery) {

@@ -79,8 +79,46 @@ public final class GitLabWebhookSource implements WebhookSource {
       case "Merge Request Hook" -> mergeRequest(root, delivery);
       case "Push Hook" -> push(root, delivery);
       case "Pipeline Hook" -> pipeline(root, delivery);
+      case "Note Hook" -> note(root, delivery);
       default -> new Ignored("event " + event + " is not handled", delivery);
     });
+  }
+
+  /** Usernames GitLab gives its bot users: project and group access tokens, and its internal bots. */
+  private static final java.util.regex.Pattern BOT_USER = java.util.regex.Pattern.compile(
+      "(project|group)_\\d+_bot(_[0-9a-f]+)?|service_account_.*|ghost|support-bot|alert-bot|visual-review-bot|security-bot"
+      + "|automation-bot|gitlab-bot");
+
+  /**
+   * A {@code Note Hook} on a merge request ({@code noteable_type: MergeRequest}) whose note is new
+   * ({@code object_attributes.action: create}, or no action: GitLab before 16.11 sent notes only when
+   * created): a {@code /preview} command. Updated notes, system notes and notes elsewhere are ignored.
+   */
+  private static WebhookResult note(JsonNode root, String delivery) {
+    JsonNode attrs = root.path("object_attributes");
+    String action = attrs.path("action").asText("create");
+    if (!action.equals("create")) {
+      return new Ignored("note " + action + " is not a new command (only created notes are read)", delivery);
+    }
+    if (!"MergeRequest".equals(attrs.path("noteable_type").asText(""))) {
+      return new Ignored("note on a " + attrs.path("noteable_type").asText("?") + ", not a merge request", delivery);
+    }
+    if (attrs.path("system").asBoolean(false)) {
+      return new Ignored("system note", delivery);
+    }
+    java.util.Optional<String[]> parsed = dev.preview.scm.CommentCommand.parse(attrs.path("note").asText(""));
+    if (parsed.isEmpty()) {
+      return new Ignored("note without a /preview command", delivery);
+    }
+    JsonNode mr = root.path("merge_request");
+    PreviewKey key = PreviewKey.pr(Json.text(root, "/project/path_with_namespace"), Json.positiveInt(mr, "/iid"));
+    JsonNode user = root.path("user");
+    String username = Json.text(root, "/user/username");
+    boolean bot = user.path("bot").asBoolean(false) || BOT_USER.matcher(username).matches();
+    String userId = user.path("id").isNumber() ? user.path("id").asText() : attrs.path("author_id").isNumber()
+        ? attrs.path("author_id").asText() : null;
+    return new WebhookResult.Command(new dev.preview.scm.CommentCommand(key, parsed.get()[0], parsed.get()[1], username,
+        userId, bot, "opened".equals(mr.path("state").asText("")), Json.text(attrs, "/id"), delivery));
   }
 
   private static String deliveryId(WebhookRequest r) {

@@ -1,0 +1,47 @@
+// The dashboard's only script: live refresh of the #live region, auto-submitting the state filter,
+// and a confirmation before destructive actions. The page works without it (reload to refresh).
+(function () {
+  'use strict';
+  function live() {
+    var region = document.getElementById('live');
+    if (!region) { return; }
+    var every = parseInt(region.getAttribute('data-refresh'), 10) || 5000;
+    var src = region.getAttribute('data-src');
+    var busy = false;
+    var last = null; // the last HTML fetched: replace the region only when the server's answer changed
+    function refresh() {
+      if (busy || document.visibilityState === 'hidden') { return; }
+      busy = true;
+      fetch(src, { credentials: 'same-origin', headers: { 'Accept': 'text/html' } })
+        .then(function (r) {
+          if (r.status === 404) { window.location.assign('/ui/'); return null; }
+          return r.ok ? r.text() : null;
+        })
+        .then(function (html) {
+          if (html !== null && html !== undefined && html !== last) {
+            last = html;
+            var focused = document.activeElement && region.contains(document.activeElement);
+            region.innerHTML = html;
+            if (focused) { region.focus(); }
+          }
+        })
+        .catch(function () { /* the next tick tries again */ })
+        .then(function () { busy = false; });
+    }
+    window.setInterval(refresh, every);
+    document.addEventListener('visibilitychange', refresh);
+  }
+  function filters() {
+    document.querySelectorAll('select[data-autosubmit]').forEach(function (s) {
+      s.addEventListener('change', function () { s.form.submit(); });
+    });
+  }
+  function confirmations() {
+    document.querySelectorAll('form[data-confirm]').forEach(function (f) {
+      f.addEventListener('submit', function (e) {
+        if (!window.confirm(f.getAttribute('data-confirm'))) { e.preventDefault(); }
+      });
+    });
+  }
+  document.addEventListener('DOMContentLoaded', function () { live(); filters(); confirmations(); });
+})();
