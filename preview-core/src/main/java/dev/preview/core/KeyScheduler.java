@@ -132,9 +132,9 @@ final class KeyScheduler implements AutoCloseable {
   }
 
   /**
-   * Submits {@code op} for {@code key} after {@code delay}, unless the key was touched (a newer event,
-   * a finished run) after {@code stamp} by then: a retry that no thread sleeps for, and that never
-   * replaces newer work. Counts as activity for {@link #awaitQuiescence} until it is made or dropped.
+   * Submits {@code op} for {@code key} after {@code delay}, unless by then the key had a submit after
+   * {@code stamp} (a newer event, a repair) or has work in flight: a retry that no thread sleeps for,
+   * and that never replaces newer work. Counts as activity for {@link #awaitQuiescence} until it is made or dropped.
    */
   void submitLater(PreviewKey key, Op op, java.time.Duration delay, long stamp) {
     enterActive();

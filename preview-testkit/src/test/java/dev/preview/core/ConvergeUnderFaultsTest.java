@@ -131,6 +131,21 @@ class ConvergeUnderFaultsTest {
   }
 
   @Test
+  void aReopenTheScmKeepsShowingClosedIsGivenUpAfterTheBoundedRetries() throws Exception {
+    PreviewOrchestrator o = orchestrator(); // scmRetry(3, 20 ms)
+    PullRequest pr = open(PR1, "a");
+    source.close(PR1);
+    int before = faults.calls("pullRequests.find");
+
+    o.handle(PullRequestEvent.of(Action.REOPENED, pr));
+    quiet(o);
+
+    assertThat(faults.calls("pullRequests.find") - before).as("the first read and 3 retries").isEqualTo(4);
+    assertThat(env.keys()).isEmpty();
+    assertThat(scm.latest(PR1)).get().extracting(PreviewStatus::state).isEqualTo(PreviewState.DELETED);
+  }
+
+  @Test
   void aCloseTheScmCannotConfirmDeletesNothingAndReconcileFinishesItOnceTheScmAnswers() throws Exception {
     PreviewOrchestrator o = orchestrator();
     PullRequest pr = open(PR1, "a");

@@ -76,8 +76,11 @@ class ReconcileScaleHarnessTest {
           calls.put(op, c - before.getOrDefault(op, 0));
         }
       });
-      System.out.printf("reconcile harness: %d previews, %d orphans, %d ms per delete: %d ms; calls %s%n", previews,
-          orphans, deleteMillis, ms, calls);
+      long t1 = System.nanoTime();
+      o.reconcile(false); // nothing left to repair, and every status known to this process
+      long again = (System.nanoTime() - t1) / 1_000_000;
+      System.out.printf("reconcile harness: %d previews, %d orphans, %d ms per delete: %d ms (the next reconcile: %d ms);"
+          + " calls %s%n", previews, orphans, deleteMillis, ms, again, calls);
       return ms;
     }
   }

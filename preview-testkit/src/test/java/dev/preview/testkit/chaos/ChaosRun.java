@@ -84,6 +84,7 @@ final class ChaosRun {
 
   /** Where the time of the runs went, by kind of step, in nanoseconds (all runs of this JVM). */
   static final Map<String, Long> PROFILE = new ConcurrentHashMap<>();
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ChaosRun.class);
 
   private final Shape shape;
   private final Random random;
@@ -126,6 +127,7 @@ final class ChaosRun {
 
   /** Runs the lifecycle, heals and reconciles; then {@link #check} it. */
   ChaosRun run() throws InterruptedException {
+    LOG.info("chaos run {} starts: {}", shape.seed(), shape); // the log check looks for this line
     for (int i = 0; i < shape.replicas(); i++) {
       replicas.add(orchestrator());
     }
@@ -143,6 +145,9 @@ final class ChaosRun {
   }
 
   private void checkLog(String log) {
+    if (!log.contains("chaos run " + shape.seed() + " starts")) {
+      violations.add("the run's log was not captured: the secrets check of the log would see nothing");
+    }
     for (String s : secrets) {
       if (log.contains(s)) {
         violations.add("a secret is in the log: " + excerpt(log, s));
