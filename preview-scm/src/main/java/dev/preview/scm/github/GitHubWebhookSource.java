@@ -43,12 +43,12 @@ public final class GitHubWebhookSource implements WebhookSource {
   public static final int DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024;
   static final String ZERO_SHA = "0000000000000000000000000000000000000000";
 
-  private final byte[] secret;
+  private final Hmac.Key secret;
   private final int maxBodyBytes;
   private final Predicate<String> branchPreviews;
 
   private GitHubWebhookSource(Builder b) {
-    this.secret = b.secret.reveal().getBytes(StandardCharsets.UTF_8);
+    this.secret = Hmac.key(b.secret.reveal().getBytes(StandardCharsets.UTF_8));
     this.maxBodyBytes = b.maxBodyBytes;
     this.branchPreviews = Globs.anyOf(b.branchPreviews);
   }
@@ -73,7 +73,7 @@ public final class GitHubWebhookSource implements WebhookSource {
     if (signature == null) {
       return new Rejected(Reason.UNAUTHORIZED, "no X-Hub-Signature-256 header: set the webhook's secret in GitHub", delivery);
     }
-    if (!Hmac.verify(secret, request.body(), signature)) {
+    if (!secret.verify(request.body(), signature)) {
       return new Rejected(Reason.UNAUTHORIZED, "X-Hub-Signature-256 does not match the body: the webhook secret differs", delivery);
     }
     return JsonDelivery.route(request, "X-GitHub-Event", delivery, (event, root) -> switch (event) {

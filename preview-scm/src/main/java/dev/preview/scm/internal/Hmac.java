@@ -28,15 +28,54 @@ public final class Hmac {
     return MessageDigest.isEqual(expected, given);
   }
 
-  private static byte[] signatureBytes(byte[] key, byte[] body) {
-    byte[] mac;
+  /**
+   * A key to verify many bodies with: each thread keeps its own initialised {@link Mac} (building and
+   * initialising one costs about as much as signing a 28 KB body), instead of one per call.
+   */
+  public static Key key(byte[] key) {
+    return new Key(key);
+  }
+
+  /** See {@link #key}. Safe for concurrent use. */
+  public static final class Key {
+    private final ThreadLocal<Mac> macs;
+
+    private Key(byte[] key) {
+      SecretKeySpec spec = new SecretKeySpec(key.clone(), "HmacSHA256");
+      this.macs = ThreadLocal.withInitial(() -> mac(spec));
+    }
+
+    /** Like {@link Hmac#verify}. */
+    public boolean verify(byte[] body, String header) {
+      if (header == null) {
+        return false;
+      }
+      byte[] expected = hex(macs.get().doFinal(body)); // doFinal leaves the Mac ready for the next body
+      byte[] given = header.trim().toLowerCase(java.util.Locale.ROOT).getBytes(StandardCharsets.US_ASCII);
+      return MessageDigest.isEqual(expected, given);
+    }
+
+    /** Like {@link Hmac#sign}. */
+    public String sign(byte[] body) {
+      return new String(hex(macs.get().doFinal(body)), StandardCharsets.US_ASCII);
+    }
+  }
+
+  private static Mac mac(SecretKeySpec spec) {
     try {
       Mac m = Mac.getInstance("HmacSHA256");
-      m.init(new SecretKeySpec(key, "HmacSHA256"));
-      mac = m.doFinal(body);
+      m.init(spec);
+      return m;
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("HmacSHA256 is not available in this JDK", e);
     }
+  }
+
+  private static byte[] signatureBytes(byte[] key, byte[] body) {
+    return hex(mac(new SecretKeySpec(key, "HmacSHA256")).doFinal(body));
+  }
+
+  private static byte[] hex(byte[] mac) {
     byte[] out = new byte[7 + mac.length * 2];
     System.arraycopy("sha256=".getBytes(StandardCharsets.US_ASCII), 0, out, 0, 7);
     for (int i = 0; i < mac.length; i++) {
