@@ -98,6 +98,10 @@ final class GatewayHandler extends Handler.Wrapper {
     if (env.phase() == Environment.Phase.SUSPENDED || waker.waking(route.key())) {
       return wake(request, response, callback, route);
     }
+    if (env.url() == null) {
+      response.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(Math.max(1, settings.retryAfter().toSeconds())));
+      return page(request, response, callback, 503, "unavailable", "Not running", "The preview has no address right now; try again soon.");
+    }
     return forward(request, response, callback);
   }
 
