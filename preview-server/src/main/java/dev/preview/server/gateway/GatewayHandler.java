@@ -40,6 +40,7 @@ import org.slf4j.LoggerFactory;
  */
 final class GatewayHandler extends Handler.Wrapper {
   private static final Logger LOG = LoggerFactory.getLogger(GatewayHandler.class);
+  private static final String BYPASSED = GatewayHandler.class.getName() + ".bypassed";
 
   private final PreviewGateway gateway;
   private final GatewaySettings settings;
@@ -70,6 +71,12 @@ final class GatewayHandler extends Handler.Wrapper {
   @Override
   public boolean handle(Request request, Response response, Callback callback) throws Exception {
     response.getHeaders().put("X-Robots-Tag", "noindex, nofollow");
+    String via = request.getHeaders().get(HttpHeader.VIA);
+    if (via != null && via.contains(GatewayProxy.VIA)) {
+      // an environment URL that leads back here (an ingress host that DNS points at the gateway) would loop forever
+      return page(request, response, callback, 508, "loop", "Loop detected",
+          "The preview's address leads back to the gateway; route the environment to its service, not to the public hostname.");
+    }
     String host = Request.getServerName(request);
     String path = request.getHttpURI().getPath() == null ? "/" : request.getHttpURI().getPath();
     Optional<Routes.Route> found = routes.find(host, path);
@@ -91,12 +98,18 @@ final class GatewayHandler extends Handler.Wrapper {
     if (!allowed(request, response, callback, route, prefix)) {
       return true;
     }
-    visits.record(route.key());
+    if (request.getAttribute(BYPASSED) == null) {
+      visits.record(route.key()); // automation with the bypass header (uptime checks) does not keep a preview alive
+    }
     request.setAttribute(GatewayProxy.ROUTE, route);
     request.setAttribute(GatewayProxy.PREFIX, prefix);
     Environment env = route.environment();
     if (env.phase() == Environment.Phase.SUSPENDED || waker.waking(route.key())) {
       return wake(request, response, callback, route);
+    }
+    if (env.url() == null) {
+      response.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(Math.max(1, settings.retryAfter().toSeconds())));
+      return page(request, response, callback, 503, "unavailable", "Not running", "The preview has no address right now; try again soon.");
     }
     return forward(request, response, callback);
   }
@@ -137,6 +150,7 @@ final class GatewayHandler extends Handler.Wrapper {
       String given = request.getHeaders().get(access.bypassHeader());
       if (given != null) {
         if (equal(given, access.bypassSecret().get().reveal())) {
+          request.setAttribute(BYPASSED, Boolean.TRUE);
           return true;
         }
         page(request, response, callback, 401, "denied", "Access denied", "The " + access.bypassHeader() + " header is wrong.");

@@ -36,9 +36,12 @@ final class GatewayMetrics {
   }
 
   void request(int status, String outcome) {
-    Counter.builder("preview.gateway.requests").description("requests answered by the gateway")
-        .tag("status", (status / 100) + "xx").tag("outcome", outcome).register(registry).increment();
+    String key = (status / 100) + "xx " + outcome;
+    requests.computeIfAbsent(key, k -> Counter.builder("preview.gateway.requests").description("requests answered by the gateway")
+        .tag("status", (status / 100) + "xx").tag("outcome", outcome).register(registry)).increment();
   }
+
+  private final java.util.Map<String, Counter> requests = new java.util.concurrent.ConcurrentHashMap<>();
 
   void upstream(long nanos) {
     upstream.record(Duration.ofNanos(nanos));

@@ -22,6 +22,8 @@ final class GatewayProxy extends ProxyHandler.Reverse {
   static final String ROUTE = GatewayProxy.class.getName() + ".route";
   static final String PREFIX = GatewayProxy.class.getName() + ".prefix";
   private static final String SENT = GatewayProxy.class.getName() + ".sent";
+  /** The gateway's name in {@code Via}: a request that carries it came back through the gateway. */
+  static final String VIA = "preview-gateway";
 
   private final GatewaySettings settings;
   private final GatewayMetrics metrics;
@@ -30,7 +32,7 @@ final class GatewayProxy extends ProxyHandler.Reverse {
     super(GatewayProxy::target);
     this.settings = settings;
     this.metrics = metrics;
-    setViaHost("preview-gateway");
+    setViaHost(VIA);
   }
 
   /** The upstream URI of a request, from the route and prefix {@link GatewayHandler} put on it. */

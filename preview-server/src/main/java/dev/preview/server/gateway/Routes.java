@@ -15,7 +15,8 @@ import org.jspecify.annotations.Nullable;
  * Which preview answers a request: a snapshot of the provider's {@code list()}, indexed by the
  * hostname and the path prefix each preview is reached on. Replaced whole on every refresh (reads
  * never lock); one environment can be updated in place after a wake. Only environments with a URL
- * are routed; an unknown host or prefix finds nothing, never another preview.
+ * (or asleep: woken before anything is sent) are routed; an unknown host or prefix finds nothing,
+ * never another preview.
  */
 final class Routes {
   /** One routed preview: its environment as last listed, and where it is reached. */
@@ -63,8 +64,8 @@ final class Routes {
     Map<String, Route> byPrefix = new HashMap<>();
     Map<PreviewKey, Route> byKey = new HashMap<>();
     for (Environment e : environments) {
-      if (e.url() == null) {
-        continue;
+      if (e.url() == null && e.phase() != Environment.Phase.SUSPENDED) {
+        continue; // nowhere to send it; a sleeping one (a stopped container has no port) is woken first
       }
       Route r = new Route(e.key(), e, host(e.key()).orElse(null), prefix(e.key()).orElse(null));
       byKey.put(e.key(), r);

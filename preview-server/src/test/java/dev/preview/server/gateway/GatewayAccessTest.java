@@ -109,6 +109,10 @@ class GatewayAccessTest {
     assertThat(bot.status()).isEqualTo(200);
     assertThat(bot.body()).contains("x-preview-bypass=null\n");
     assertThat(rig.get("pr-42.preview.test", "/echo", "X-Preview-Bypass: wrong-" + BYPASS.reveal()).status()).isEqualTo(401);
+    // and it is not a visit: an uptime check does not keep a preview alive
+    assertThat(rig.get("pr-41.preview.test", "/echo", "X-Preview-Bypass: " + BYPASS.reveal()).status()).isEqualTo(200);
+    assertThat(rig.gateway.lastVisit(GatewayRig.pr(41))).isEmpty();
+    assertThat(rig.gateway.lastVisit(GatewayRig.pr(42))).isPresent();
   }
 
   @Test

@@ -65,6 +65,9 @@ class PreviewGatewayRoutingTest {
     assertThat(r.body()).contains("key=acme/shop#41\n", "path=/deep/echo\n", "query=q=%2F\n", "x-forwarded-prefix=/pr/41\n");
     assertThat(rig.get("previews.example.com", "/pr/42/echo").body()).contains("key=acme/shop#42\n");
 
+    // an environment URL that leads back to the gateway is a loop, answered at once
+    assertThat(rig.get("pr-42.preview.test", "/echo", "Via: 1.1 preview-gateway").status()).isEqualTo(508);
+
     GatewayRig.Reply bare = rig.get("previews.example.com", "/pr/42?a=b");
     assertThat(bare.status()).isEqualTo(308);
     assertThat(bare.header("Location")).endsWith("/pr/42/?a=b");
