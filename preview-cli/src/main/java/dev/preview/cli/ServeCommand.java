@@ -383,6 +383,9 @@ public final class ServeCommand implements Callable<Integer> {
       }
       throw e;
     }
+    if (gateway.get() != null) {
+      gateway.get().wakeThrough(orchestrator); // a wake runs in order with the PR's deploys
+    }
     LeaderElection election = null;
     AtomicReference<WebhookServer> started = new AtomicReference<>();
     try {

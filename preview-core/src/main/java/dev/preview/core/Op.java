@@ -9,7 +9,7 @@ import org.jspecify.annotations.Nullable;
  * One wanted outcome for a key, as the {@link KeyScheduler} queues it: at most one runs per key and
  * the latest one pending replaces an older one. Immutable.
  */
-sealed interface Op permits Op.Deploy, Op.Teardown, Op.Sleep {
+sealed interface Op permits Op.Deploy, Op.Teardown, Op.Sleep, Op.Wake {
 
   /**
    * Deploy (or update) the preview of {@code pr}. {@code expectsOpen}: the op comes from an
@@ -57,6 +57,9 @@ sealed interface Op permits Op.Deploy, Op.Teardown, Op.Sleep {
 
   /** Suspend the preview (reconcile, when it is idle); {@code revision} is the one it runs. */
   record Sleep(String reason, String revision) implements Op {}
+
+  /** Resume a suspended preview (a visit through the gateway) and wait until its app answers healthy. */
+  record Wake(String reason) implements Op {}
 
   /** The revision a deploy is about, or null for the other kinds (logs, superseded events, failures). */
   default String deployRevision() {

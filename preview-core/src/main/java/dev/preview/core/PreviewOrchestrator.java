@@ -262,6 +262,8 @@ public final class PreviewOrchestrator implements AutoCloseable {
       return deploys.deploy(d, safePoints);
     } else if (op instanceof Op.Sleep s) {
       return teardowns.sleep(key, s.reason(), s.revision());
+    } else if (op instanceof Op.Wake w) {
+      return wakeNow(key, w.reason(), safePoints);
     }
     Op.Teardown t = (Op.Teardown) op;
     if (t.origin() == Op.Origin.CLOSE_EVENT) {
@@ -524,6 +526,66 @@ public final class PreviewOrchestrator implements AutoCloseable {
       return CompletableFuture.completedFuture(Preview.of(key, PreviewState.DELETED, null, "no preview to put to sleep"));
     }
     return scheduler.submit(key, new Op.Sleep(reason == null ? "put to sleep on request" : reason, env.get().revision()));
+  }
+
+  /**
+   * Resumes {@code key}'s sleeping preview as the next op of its key, so a wake never runs beside a
+   * deploy, teardown or sleep of the same PR, and waits until its app answers healthy (within
+   * {@code app.readiness.timeout}); the PR then shows READY again. Empty when the key has work running
+   * or pending (that work decides what runs; a deploy starts the app anyway): wait for the app instead.
+   */
+  public Optional<CompletableFuture<Preview>> wake(PreviewKey key, String reason) {
+    return Optional.ofNullable(scheduler.submitIfIdle(Objects.requireNonNull(key, "key"),
+        new Op.Wake(reason == null ? "woken on request" : reason)));
+  }
+
+  private Preview wakeNow(PreviewKey key, String reason, KeyScheduler.SafePoints safePoints) {
+    Optional<Environment> found = environment.find(key);
+    if (found.isEmpty()) {
+      return Preview.of(key, PreviewState.DELETED, null, "no preview to wake");
+    }
+    Environment env = found.get();
+    if (env.phase() != Environment.Phase.SUSPENDED) {
+      return observed(env); // awake already (a push woke it, or another wake did)
+    }
+    String revision = env.revision();
+    long start = System.nanoTime();
+    try {
+      env = environment.resume(key);
+      if (env.url() == null) {
+        throw new IllegalStateException(environment.name() + " resumed the environment without a URL");
+      }
+      URI health = env.url().resolve(app.healthPath());
+      long deadline = start + app.readinessTimeout().toNanos();
+      long pause = Math.max(10, Math.min(250, app.readinessInterval().toMillis()));
+      while (!healthCheck.probe(health).healthy()) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("not healthy at " + app.healthPath() + " within "
+              + app.readinessTimeout().toSeconds() + " s of its resume");
+        }
+        safePoints.pause(pause);
+        pause = Math.min(pause * 2, 1_000);
+      }
+    } catch (KeyScheduler.Superseded e) {
+      throw e;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Preview.of(key, PreviewState.FAILED, revision, "interrupted while waking");
+    } catch (RuntimeException e) {
+      String why = "could not wake: " + redaction.text(String.valueOf(e.getMessage()));
+      log.warn("{}: {}", key, why);
+      listeners.transition(key, PreviewState.FAILED, why);
+      status.publish(key, PreviewState.FAILED, revision, null, why, "wake", List.of(), Map.of());
+      return Preview.of(key, PreviewState.FAILED, revision, why);
+    }
+    Map<String, java.time.Duration> timings = Map.of("wake", java.time.Duration.ofNanos(System.nanoTime() - start));
+    URI publicUrl = app.publicUrl(key);
+    URI url = publicUrl != null ? publicUrl : env.url();
+    log.info("{}: awake ({}) after {} ms", key, reason, timings.get("wake").toMillis());
+    listeners.transition(key, PreviewState.READY, "awake: " + reason);
+    status.publish(key, PreviewState.READY, revision, url, "awake again (" + reason + ")", null, List.of(), timings);
+    return new Preview(key, PreviewState.READY, revision, url, null, "awake: " + reason, null, timings,
+        env.lastActivity().orElse(null), env.expires().orElse(null));
   }
 
   /**

@@ -120,6 +120,17 @@ public final class PreviewGateway implements AutoCloseable {
     return new Builder();
   }
 
+  /**
+   * Wakes sleeping previews through {@code orchestrator} (in order with each PR's other work, and the
+   * PR shows READY again) instead of resuming them directly. {@code preview serve} calls it once the
+   * orchestrator is built.
+   */
+  public PreviewGateway wakeThrough(dev.preview.core.PreviewOrchestrator orchestrator) {
+    Objects.requireNonNull(orchestrator, "orchestrator");
+    waker.orchestrated(key -> orchestrator.wake(key, "a visit through the gateway"));
+    return this;
+  }
+
   /** Starts listening (and the periodic refresh and visit flush); routes are read once before it answers. */
   public synchronized PreviewGateway start() throws IOException {
     if (http != null) {

@@ -1,17 +1,21 @@
 package dev.preview.server.gateway;
 
 import dev.preview.core.HealthCheck;
+import dev.preview.core.Preview;
 import dev.preview.spi.Environment;
 import dev.preview.spi.EnvironmentProvider;
 import dev.preview.spi.PreviewKey;
+import dev.preview.spi.PreviewState;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,6 +35,8 @@ final class Waker {
   private final GatewayMetrics metrics;
   private final Consumer<Environment> woken;
   private final Map<PreviewKey, CompletableFuture<Environment>> running = new ConcurrentHashMap<>();
+  /** Wakes through the orchestrator (in order with the PR's other work), or null: resume directly. */
+  private volatile Function<PreviewKey, Optional<CompletableFuture<Preview>>> orchestrated;
 
   Waker(EnvironmentProvider provider, HealthCheck health, String healthPath, Duration timeout, ExecutorService executor,
       GatewayMetrics metrics, Consumer<Environment> woken) {
@@ -41,6 +47,15 @@ final class Waker {
     this.executor = executor;
     this.metrics = metrics;
     this.woken = woken;
+  }
+
+  /**
+   * Wake through {@code wakes} ({@code PreviewOrchestrator::wake}): the resume then runs as the next op
+   * of the PR's key, never beside a deploy of it, and the PR shows READY again; when the key is busy
+   * (empty), the gateway only waits for the app, which that work starts.
+   */
+  void orchestrated(Function<PreviewKey, Optional<CompletableFuture<Preview>>> wakes) {
+    this.orchestrated = wakes;
   }
 
   /** The wake of {@code key}: the one running, or a new one. Completes with the running environment. */
@@ -54,7 +69,7 @@ final class Waker {
       long start = System.nanoTime();
       try {
         LOG.info("gateway: waking {} on a visit", key);
-        Environment e = provider.resume(key);
+        Environment e = resume(key);
         awaitHealthy(key, e, start);
         metrics.wake(true, System.nanoTime() - start);
         LOG.info("gateway: {} is awake after {} ms", key, Duration.ofNanos(System.nanoTime() - start).toMillis());
@@ -69,6 +84,34 @@ final class Waker {
       }
     });
     return mine;
+  }
+
+  private Environment resume(PreviewKey key) throws Exception {
+    Function<PreviewKey, Optional<CompletableFuture<Preview>>> through = orchestrated;
+    if (through == null) {
+      return provider.resume(key);
+    }
+    Optional<CompletableFuture<Preview>> run = through.apply(key);
+    if (run.isPresent()) {
+      Preview p = run.get().get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+      if (p.state() != PreviewState.READY) {
+        throw new IllegalStateException(key + " did not wake: " + p.state() + (p.message().isEmpty() ? "" : ": " + p.message()));
+      }
+    }
+    // busy: the PR's running work (a deploy) brings the app up; wait for the environment to have a URL
+    long deadline = System.nanoTime() + timeout.toNanos();
+    long pause = 25;
+    while (true) {
+      Optional<Environment> e = provider.find(key);
+      if (e.isPresent() && e.get().url() != null && e.get().phase() != Environment.Phase.SUSPENDED) {
+        return e.get();
+      }
+      if (System.nanoTime() > deadline) {
+        throw new TimeoutException(key + " was not started within " + timeout.toSeconds() + "s");
+      }
+      Thread.sleep(pause);
+      pause = Math.min(pause * 2, 500);
+    }
   }
 
   boolean waking(PreviewKey key) {

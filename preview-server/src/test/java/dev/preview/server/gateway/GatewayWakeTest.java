@@ -8,6 +8,7 @@ import dev.preview.spi.Environment;
 import dev.preview.spi.EnvironmentProvider;
 import dev.preview.spi.EnvironmentSpec;
 import dev.preview.spi.PreviewKey;
+import dev.preview.spi.PreviewState;
 import java.net.Socket;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -87,6 +88,41 @@ class GatewayWakeTest {
     assertThat(rig.local.find(key).orElseThrow().phase()).isEqualTo(Environment.Phase.RUNNING);
     assertThat(rig.registry.scrape()).contains("preview_gateway_wakes_total{outcome=\"ok\"} 1.0")
         .containsPattern("preview_gateway_wake_seconds_count 1");
+  }
+
+  @Test
+  void wokenThroughTheOrchestratorAVisitResumesOnceInOrderWithThePrsWorkAndThePrShowsReadyAgain() throws Exception {
+    start(b -> b);
+    rig.gateway.wakeThrough(rig.orchestrator);
+    Environment before = rig.local.find(key).orElseThrow();
+    assertThat(rig.orchestrator.sleep(key, "idle").get(30, TimeUnit.SECONDS).state()).isEqualTo(PreviewState.SLEEPING);
+    rig.gateway.refreshNow();
+    assertThat(reachable(before.url().getPort())).as("the app is stopped").isFalse();
+    await().atMost(Duration.ofSeconds(10)).until(() -> rig.scm.latest(key).map(st -> st.state()).orElse(null) == PreviewState.SLEEPING);
+    ExecutorService pool = Executors.newFixedThreadPool(10);
+    try {
+      CountDownLatch go = new CountDownLatch(1);
+      List<Future<GatewayRig.Reply>> replies = new ArrayList<>();
+      for (int i = 0; i < 10; i++) {
+        replies.add(pool.submit(() -> {
+          go.await();
+          return rig.get("pr-42.preview.test", "/echo", "Accept: application/json");
+        }));
+      }
+      go.countDown();
+      for (Future<GatewayRig.Reply> r : replies) {
+        assertThat(r.get(90, TimeUnit.SECONDS).status()).isEqualTo(200);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertThat(counting.resumes.get()).isEqualTo(1);
+    // the wake ran as an op of the PR's key, which tells the PR: no longer SLEEPING
+    await().atMost(Duration.ofSeconds(10)).until(() -> rig.scm.latest(key).map(st -> st.state()).orElse(null) == PreviewState.READY);
+    assertThat(rig.scm.latest(key).orElseThrow().message()).contains("awake again");
+    assertThat(rig.orchestrator.wake(key, "again")).as("an idle key is woken as an op").isPresent()
+        .get().satisfies(f -> assertThat(f.get(30, TimeUnit.SECONDS).state()).isEqualTo(PreviewState.READY));
+    assertThat(counting.resumes.get()).as("an awake preview is not resumed again").isEqualTo(1);
   }
 
   @Test
