@@ -109,6 +109,12 @@ class ReadinessGateLocalTest {
     return (prefix + "0".repeat(40)).substring(0, 40);
   }
 
+  /** The figures of one run, for the report: how long the readiness step took and how many probes it made. */
+  private void figures(String what, Preview p) {
+    System.out.printf("readiness figures: %s: step %d ms, %d probes, outcome %s%n", what,
+        p.timings().getOrDefault("readiness", Duration.ZERO).toMillis(), probes.get(), p.state());
+  }
+
   private static boolean listens(URI url) {
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress(url.getHost(), url.getPort()), 500);
@@ -124,6 +130,7 @@ class ReadinessGateLocalTest {
     String sha = sha("dead");
 
     Preview p = deploy(o, sha);
+    figures("exit 3 after 1 s (timeout 2 min)", p);
 
     assertThat(p.state()).isEqualTo(PreviewState.FAILED);
     assertThat(p.failedStep()).isEqualTo("readiness");
@@ -149,6 +156,7 @@ class ReadinessGateLocalTest {
     String sha = sha("404");
 
     Preview p = deploy(o, sha);
+    figures("404 (timeout 2 s)", p);
 
     assertThat(p.state()).isEqualTo(PreviewState.FAILED);
     assertThat(p.message()).contains("GET /health answered 404 Not Found (expected 2xx)")
@@ -175,6 +183,7 @@ class ReadinessGateLocalTest {
     probes.set(0);
 
     Preview p = deploy(o, sha("de1a"));
+    figures("healthy after 1.5 s (timeout 2 min)", p);
 
     assertThat(p.state()).isEqualTo(PreviewState.READY);
     assertThat(probes.get()).as("it was not up at the first probe, and was waited for").isGreaterThan(1)

@@ -98,6 +98,11 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   public static final String PORT = Labels.PREFIX + "port";
 
   private static final Logger log = LoggerFactory.getLogger(DockerEnvironmentProvider.class);
+  /**
+   * Restart policy {@code no} spelled out: docker-java's {@code noRestart()} sends an empty name,
+   * which an update takes for "unchanged".
+   */
+  private static final RestartPolicy NO_RESTART = noRestartPolicy();
   private static final int BUILD_TAIL = 20;
 
   private final DockerSettings settings;
@@ -357,6 +362,11 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     if (keep != null) {
       // Already created by an earlier (maybe interrupted) run: adopt it, drop the rest.
       apps.stream().filter(c -> c != keep).forEach(c -> remove(c.getId()));
+      if (!"running".equals(keep.getState())) {
+        // a revision stopped by rejectRevision lost its restart policy: give it back before it runs again
+        engine.run("restoring the restart policy of " + name(keep), () -> docker.updateContainerCmd(keep.getId())
+            .withRestartPolicy(RestartPolicy.parse(settings.restart)).exec());
+      }
       startIfStopped(keep);
       return;
     }
@@ -1204,6 +1214,14 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
 
   // ------------------------------------------------------------------------- readiness: exit, reject
 
+  private static RestartPolicy noRestartPolicy() {
+    try {
+      return new com.fasterxml.jackson.databind.ObjectMapper().readValue("{\"Name\":\"no\"}", RestartPolicy.class);
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /**
    * The app container's end, from the engine ({@code docker inspect}: {@code State.ExitCode},
    * {@code RestartCount}, {@code OOMKilled}): present once it exited (and is not suspended), or once
@@ -1261,14 +1279,16 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       if (!revision.equals(c.getLabels().get(Labels.REVISION))) {
         continue;
       }
-      if ("running".equals(c.getState()) || "restarting".equals(c.getState())) {
-        try {
+      try {
+        // no restart policy any more: an engine restart must not bring the failed revision back
+        docker.updateContainerCmd(c.getId()).withRestartPolicy(NO_RESTART).exec();
+        if ("running".equals(c.getState()) || "restarting".equals(c.getState())) {
           docker.stopContainerCmd(c.getId()).withTimeout(timeout).exec();
-        } catch (NotModifiedException | NotFoundException e) {
-          // already stopped or gone
-        } catch (DockerException e) {
-          throw engine.failure("stopping the failed app container " + name(c), e);
         }
+      } catch (NotModifiedException | NotFoundException e) {
+        // already stopped or gone
+      } catch (DockerException e) {
+        throw engine.failure("stopping the failed app container " + name(c), e);
       }
       log.info("docker: stopped {} of {} at revision {}: it failed its readiness gate", name(c), key, revision);
     }

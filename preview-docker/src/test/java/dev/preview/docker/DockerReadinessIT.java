@@ -144,6 +144,32 @@ class DockerReadinessIT {
   }
 
   @Test
+  void a_rejected_container_loses_its_restart_policy_until_apply_adopts_it_again() {
+    DockerEnvironmentProvider docker = provider(Map.of("restart", "always"));
+    String sha = "abcd" + "0".repeat(36);
+    dev.preview.spi.EnvironmentSpec spec = dev.preview.spi.EnvironmentSpec.builder(key, sha).image(TestDocker.IMAGE)
+        .port(8080).healthPath("/health").labels(Labels.ownership(key, sha)).build();
+    docker.apply(spec);
+
+    Environment rejected = docker.rejectRevision(key, sha).orElseThrow();
+
+    assertThat(rejected.phase()).isEqualTo(Environment.Phase.FAILED);
+    InspectContainerResponse stopped = app();
+    assertThat(stopped.getState().getRunning()).isFalse();
+    assertThat(stopped.getHostConfig().getRestartPolicy().getName()).as("an engine restart must not start it")
+        .isEqualTo("no");
+    assertThat(docker.rejectRevision(key, "ffff" + "0".repeat(36))).as("another revision: left as it is").get()
+        .extracting(Environment::phase).isEqualTo(Environment.Phase.FAILED);
+
+    docker.apply(spec); // the same spec adopts the same container
+
+    InspectContainerResponse again = app();
+    assertThat(again.getId()).isEqualTo(stopped.getId());
+    assertThat(again.getState().getRunning()).isTrue();
+    assertThat(again.getHostConfig().getRestartPolicy().getName()).isEqualTo("always");
+  }
+
+  @Test
   void a_health_path_that_answers_404_is_named_and_its_revision_stopped() throws Exception {
     DockerEnvironmentProvider docker = provider(Map.of());
     PreviewOrchestrator o = orchestrator(docker, List.of(), "/no-such-health", Duration.ofSeconds(3));
