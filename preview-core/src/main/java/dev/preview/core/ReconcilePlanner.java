@@ -130,7 +130,8 @@ final class ReconcilePlanner {
         } else if (v.action() == Verdict.Action.SLEEP && facts.suspendSupported()) {
           kind = ReconcileReport.Kind.SLEEP;
           reason = v.reason();
-        } else if (pr != null && facts.redeployMissing() && env.revision() != null && !sameCommit(env.revision(), pr.headSha())) {
+        } else if (pr != null && facts.redeployMissing() && env.revision() != null && !sameCommit(env.revision(), pr.headSha())
+            && !failedItsGate(env, pr.headSha())) {
           // A push whose webhook was lost, or a wait for its build that a restart forgot: the head
           // the SCM reports is not what runs (the deploy's guard and wait steps take it from there).
           kind = ReconcileReport.Kind.REDEPLOY;
@@ -231,6 +232,16 @@ final class ReconcilePlanner {
   }
 
   /** Whether two commit ids name the same commit (one may be an abbreviation of the other). */
+  /**
+   * Whether {@code head} already failed its readiness gate on {@code env} (the provider marked it and
+   * rolled back to the revision that runs): redeploying it at every reconcile would only fail and
+   * roll back again; the next push deploys.
+   */
+  static boolean failedItsGate(Environment env, String head) {
+    String failed = env.labels().get(dev.preview.spi.Labels.FAILED_REVISION);
+    return failed != null && !failed.isEmpty() && sameCommit(failed, head);
+  }
+
   static boolean sameCommit(String a, String b) {
     String x = a.toLowerCase(java.util.Locale.ROOT);
     String y = b.toLowerCase(java.util.Locale.ROOT);

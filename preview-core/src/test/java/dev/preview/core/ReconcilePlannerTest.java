@@ -98,6 +98,16 @@ class ReconcilePlannerTest {
         row("environment at an older commit than its open PR's head, redeployMissing on: redeploy the head",
             f -> f.env(fresh(PR1)).open(REPO, pr(PR1).withHeadSha("def4567890")).redeployMissing(true),
             List.of(act(PR1, REDEPLOY, "its PR's head is def4567 but abc123 is deployed"))),
+        row("the PR's head failed its readiness gate and was rolled back to the older commit: not redeployed again",
+            f -> f.env(env(PR1, NOW.minus(Duration.ofMinutes(10)), Environment.Phase.RUNNING,
+                    Map.of(Labels.FAILED_REVISION, "def4567890")))
+                .open(REPO, pr(PR1).withHeadSha("def4567890")).redeployMissing(true),
+            List.of()),
+        row("a failed mark of another commit does not hold back the redeploy of the head",
+            f -> f.env(env(PR1, NOW.minus(Duration.ofMinutes(10)), Environment.Phase.RUNNING,
+                    Map.of(Labels.FAILED_REVISION, "0000000000")))
+                .open(REPO, pr(PR1).withHeadSha("def4567890")).redeployMissing(true),
+            List.of(act(PR1, REDEPLOY, "its PR's head is def4567 but abc123 is deployed"))),
         row("environment at an older commit than its open PR's head, redeployMissing off: left alone",
             f -> f.env(fresh(PR1)).open(REPO, pr(PR1).withHeadSha("def4567890")).redeployMissing(false),
             List.of()),
