@@ -6,6 +6,7 @@ import dev.preview.core.policy.PreviewPolicy;
 import dev.preview.spi.Environment;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
+import dev.preview.spi.PreviewStatus;
 import dev.preview.spi.PublishedStatus;
 import dev.preview.spi.PullRequest;
 import java.net.URI;
@@ -42,7 +43,9 @@ import org.slf4j.LoggerFactory;
  *       place in the queue) -> FAILED, if the PR shows anything but FAILED or DELETED.</li>
  * </ul>
  * When the notifier cannot read back (it returns empty), what this process last published stands
- * in for it, so a console is not re-posted at every reconcile.
+ * in for it, so a console is not re-posted at every reconcile. When the status a run wanted to
+ * publish never got through and still matches what is observed, that status is published whole
+ * (links, timings, database) instead of a summary; a key whose status is being sent is left to it.
  *
  * <p>Called on the reconcile's thread; stateless; publishing goes through the {@link StatusPublisher}
  * (per PR in order, coalesced, redacted), and each state it publishes is a transition for the
@@ -86,8 +89,8 @@ final class StatusConvergence {
     Set<PreviewKey> looked = new TreeSet<>();
     for (PreviewKey key : keys) {
       if (acted.contains(key) || facts.busy().contains(key) || facts.touchedSinceListing().contains(key)
-          || scheduler.busy(key) || scheduler.touchedSince(key, started)) {
-        continue;
+          || scheduler.busy(key) || scheduler.touchedSince(key, started) || status.sending(key)) {
+        continue; // work in flight (a status being sent included) says what the PR will show
       }
       looked.add(key);
       Optional<PublishedStatus> shown;
@@ -109,7 +112,14 @@ final class StatusConvergence {
           shown.map(s -> s.state().toString()).orElse("nothing of ours"), o.state(), o.state());
       // listeners (metrics' previews by state and queue length, the operator log) follow the observed state too
       listeners.transition(key, o.state(), o.message());
-      status.publish(key, o.state(), o.revision(), o.url(), o.message(), o.failedStep(), List.of(), Map.of());
+      PreviewStatus undelivered = status.undelivered(key);
+      if (undelivered != null && o.state() != PreviewState.PENDING && !differs(PublishedStatus.of(undelivered), o)) {
+        // what the run wanted to say is still true: say it whole (links, timings, database), not a summary;
+        // a PENDING says the place in the queue instead, which only reconcile knows
+        status.republish(undelivered);
+      } else {
+        status.publish(key, o.state(), o.revision(), o.url(), o.message(), o.failedStep(), List.of(), Map.of());
+      }
     }
     return looked;
   }

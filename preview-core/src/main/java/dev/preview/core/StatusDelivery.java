@@ -165,6 +165,26 @@ final class StatusDelivery implements AutoCloseable {
     return slots.containsKey(key);
   }
 
+  /**
+   * The newest status wanted for {@code key} if it has not been published (its delivery is under
+   * way, waits for a retry, or gave up), else null.
+   */
+  PreviewStatus undelivered(PreviewKey key) {
+    Slot slot = slots.get(key);
+    if (slot == null) {
+      return null;
+    }
+    synchronized (slot) {
+      return slot.wanted == null || same(slot.wanted, slot.published) ? null : slot.wanted;
+    }
+  }
+
+  /** Whether a status of {@code key} is being sent now or is due without waiting for a retry. */
+  boolean sending(PreviewKey key) {
+    Slot slot = slots.get(key);
+    return slot != null && busy(slot);
+  }
+
   /** The status last published for {@code key}, if any is remembered. */
   PreviewStatus published(PreviewKey key) {
     Slot slot = slots.get(key);

@@ -144,6 +144,23 @@ final class StatusPublisher {
     return last == null ? Optional.empty() : Optional.of(PublishedStatus.of(last));
   }
 
+  /** The newest status of {@code key} this process wanted and did not get published, or null. */
+  PreviewStatus undelivered(PreviewKey key) {
+    return delivery == null ? null : delivery.undelivered(key);
+  }
+
+  /** Whether a status of {@code key} is being sent now (asynchronous delivery). */
+  boolean sending(PreviewKey key) {
+    return delivery != null && delivery.sending(key);
+  }
+
+  /** Hands {@code status} (built earlier, e.g. {@link #undelivered}) to the delivery again. */
+  void republish(PreviewStatus status) {
+    if (delivery != null) {
+      deliver(status);
+    }
+  }
+
   /** Whether there is a notifier to publish to. */
   boolean publishes() {
     return notifier != null;

@@ -279,4 +279,21 @@ class StatusConvergenceTest {
     o.reconcile(false);
     assertThat(shown(PR1)).isEqualTo(PreviewState.READY);
   }
+
+  @Test
+  void aReadyThatNeverReachedThePrIsPublishedWholeNotAsASummary() throws Exception {
+    PullRequest pr = open(PR1, SHA1);
+    PreviewOrchestrator o = start(builder(env, scm).app(AppTemplate.builder().image("registry.example/shop:latest")
+        .link("docs", "/docs").build()));
+    scm.faults().failNth("scm.publish", 2); // the READY is dropped (injected faults are not retryable)
+    o.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, pr)).get(10, TimeUnit.SECONDS);
+    assertThat(shown(PR1)).isEqualTo(PreviewState.PROVISIONING);
+
+    o.reconcile(false);
+
+    PreviewStatus now = scm.latest(PR1).orElseThrow();
+    assertThat(now.state()).isEqualTo(PreviewState.READY);
+    assertThat(now.links()).as("the deploy's own READY, with its links and timings").containsKey("docs");
+    assertThat(now.steps()).containsKey("environment");
+  }
 }
