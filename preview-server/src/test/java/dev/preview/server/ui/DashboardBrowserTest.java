@@ -126,6 +126,14 @@ class DashboardBrowserTest {
     assertThat(d.findElements(By.cssSelector("section.actions"))).isEmpty();
     assertThat(d.findElements(By.cssSelector("button[value]"))).isEmpty();
 
+    // on a phone's width the table becomes cards: nothing wider than the screen
+    d.manage().window().setSize(new org.openqa.selenium.Dimension(390, 844));
+    d.get(f.url("/ui/").toString());
+    Object overflow = ((org.openqa.selenium.JavascriptExecutor) d).executeScript(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth;");
+    assertThat(((Number) overflow).intValue()).as("horizontal overflow in px").isLessThanOrEqualTo(0);
+    browser.screenshot("dashboard-phone");
+
     // the session's own CSRF token (of its logout form) does not make the read-only role an admin
     String csrf = d.findElement(By.cssSelector("form[action='/ui/logout'] input[name=csrf]")).getAttribute("value");
     Cookie session = d.manage().getCookieNamed(DashboardAuth.COOKIE);
