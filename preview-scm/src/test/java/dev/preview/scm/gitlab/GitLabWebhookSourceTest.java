@@ -131,9 +131,12 @@ class GitLabWebhookSourceTest {
   void approvalsAndOtherHooksAreIgnored() {
     assertThat(((Ignored) source.handle(delivery("Merge Request Hook", Fixtures.bytes(mr("approved"))))).reason())
         .isEqualTo("merge request action approved is not handled");
-    // Pipeline Hooks are handled now (GitLabBuildEventsTest); other hooks are still ignored.
+    // Pipeline Hooks are handled now (GitLabBuildEventsTest), Note Hooks on merge requests carry /preview
+    // commands (PrCommandsTest of preview-server); a note elsewhere and other hooks are still ignored.
     assertThat(((Ignored) source.handle(delivery("Note Hook", "{\"object_kind\":\"note\"}".getBytes(StandardCharsets.UTF_8)))).reason())
-        .isEqualTo("event Note Hook is not handled");
+        .isEqualTo("note on a ?, not a merge request");
+    assertThat(((Ignored) source.handle(delivery("Issue Hook", "{\"object_kind\":\"issue\"}".getBytes(StandardCharsets.UTF_8)))).reason())
+        .isEqualTo("event Issue Hook is not handled");
   }
 
   @Test

@@ -166,7 +166,7 @@ public final class Dashboard extends Handler.Abstract {
       if ("live".equals(query.get("fragment"))) {
         StringBuilder b = new StringBuilder(256 * rows.size() + 1024);
         Html.live(b, rows, summary, filter, clock.instant());
-        html(response, callback, 200, b.toString(), start);
+        fragment(response, callback, b.toString(), start);
       } else {
         html(response, callback, 200, Html.list(rows, summary, filter, p, flash(p), settings.refresh(), clock.instant()), start);
       }
@@ -205,7 +205,7 @@ public final class Dashboard extends Handler.Abstract {
     if ("live".equals(query.get("fragment"))) {
       StringBuilder b = new StringBuilder(4096);
       Html.detailLive(b, row.get(), tail, clock.instant());
-      html(response, callback, 200, b.toString(), start);
+      fragment(response, callback, b.toString(), start);
     } else {
       html(response, callback, 200, Html.detail(row.get(), tail, p, flash(p), settings.refresh(), clock.instant(),
           board.orchestrator().supportsSleep()), start);
@@ -531,6 +531,11 @@ public final class Dashboard extends Handler.Abstract {
   private static void html(Response response, Callback callback, int status, String body, long start) {
     response.getHeaders().put("Server-Timing", String.format(Locale.ROOT, "render;dur=%.2f", (System.nanoTime() - start) / 1e6));
     text(response, callback, status, "text/html; charset=utf-8", body);
+  }
+
+  private static void fragment(Response response, Callback callback, String live, long start) {
+    response.getHeaders().put("X-Live-Version", Html.version(live));
+    html(response, callback, 200, live, start);
   }
 
   private static void json(Response response, Callback callback, int status, com.fasterxml.jackson.databind.JsonNode body, long start) {

@@ -23,8 +23,9 @@ import org.jspecify.annotations.Nullable;
  *   adminToken: ${PREVIEW_DASHBOARD_ADMIN_TOKEN}   # bearer token (or login) of the admin role
  *   readToken: ${PREVIEW_DASHBOARD_READ_TOKEN}     # bearer token of the read-only role
  *   users:                                         # basic auth (and the login form)
- *     ana: {password: ${ANA_PASSWORD}, role: admin}
- *     bob: {password: ${BOB_PASSWORD}, role: read}
+ *     ana:
+ *       password: ${ANA_PASSWORD}
+ *       role: admin
  *   refresh: 5s                                    # how often the page refreshes its list
  *   session: 12h                                   # how long a login lasts
  *   pullRequestUrl: https://github.com/{repository}/pull/{number}

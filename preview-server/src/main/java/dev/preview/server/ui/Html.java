@@ -140,10 +140,9 @@ final class Html {
     }
     b.append("</select><button type=\"submit\">Filter</button></form>");
     String fragment = "/ui/?" + filter.query() + (filter.query().isEmpty() ? "" : "&") + "fragment=live";
-    b.append("<div id=\"live\" data-refresh=\"").append(refresh.toMillis()).append("\" data-src=\"").append(esc(fragment))
-        .append("\" aria-live=\"polite\">");
-    live(b, rows, summary, filter, now);
-    b.append("</div>");
+    StringBuilder live = new StringBuilder(256 * rows.size() + 2048);
+    live(live, rows, summary, filter, now);
+    region(b, refresh, fragment, live.toString());
     return page("Previews", who, b.toString());
   }
 
@@ -216,10 +215,9 @@ final class Html {
     StringBuilder b = new StringBuilder(8192);
     b.append("<p><a href=\"/ui/\">← all previews</a></p><h1>").append(esc(r.key().id())).append("</h1>");
     flash(b, flash);
-    b.append("<div id=\"live\" data-refresh=\"").append(refresh.toMillis()).append("\" data-src=\"")
-        .append(esc(detailPath(r.key()) + (r.key().isPullRequest() ? "?" : "&") + "fragment=live")).append("\" aria-live=\"polite\">");
-    detailLive(b, r, logTail, now);
-    b.append("</div>");
+    StringBuilder live = new StringBuilder(4096);
+    detailLive(live, r, logTail, now);
+    region(b, refresh, detailPath(r.key()) + (r.key().isPullRequest() ? "?" : "&") + "fragment=live", live.toString());
     if (who.admin()) {
       b.append("<section class=\"actions\" aria-label=\"Actions\"><h2>Actions</h2>");
       action(b, who, r.key(), "redeploy", "Redeploy", null);
@@ -300,6 +298,20 @@ final class Html {
       logTail.forEach(l -> b.append(esc(cut(l, 500))).append('\n'));
       b.append("</pre>");
     }
+  }
+
+  /**
+   * The region {@code app.js} refreshes from {@code src}: it replaces it only when the fragment's
+   * {@code X-Live-Version} differs from {@code data-version} (nothing moves under the reader's pointer otherwise).
+   */
+  private static void region(StringBuilder b, Duration refresh, String src, String live) {
+    b.append("<div id=\"live\" data-refresh=\"").append(refresh.toMillis()).append("\" data-src=\"").append(esc(src))
+        .append("\" data-version=\"").append(version(live)).append("\" aria-live=\"polite\">").append(live).append("</div>");
+  }
+
+  /** A short fingerprint of a fragment, for live refresh. */
+  static String version(String fragment) {
+    return Integer.toHexString(fragment.hashCode()) + "-" + Integer.toHexString(fragment.length());
   }
 
   private static void fact(StringBuilder b, String name, @Nullable String value) {

@@ -8,18 +8,21 @@
     var every = parseInt(region.getAttribute('data-refresh'), 10) || 5000;
     var src = region.getAttribute('data-src');
     var busy = false;
-    var last = null; // the last HTML fetched: replace the region only when the server's answer changed
+    // the fingerprint of what the region shows: replaced only when the server's answer differs
+    var version = region.getAttribute('data-version');
     function refresh() {
       if (busy || document.visibilityState === 'hidden') { return; }
       busy = true;
       fetch(src, { credentials: 'same-origin', headers: { 'Accept': 'text/html' } })
         .then(function (r) {
           if (r.status === 404) { window.location.assign('/ui/'); return null; }
-          return r.ok ? r.text() : null;
+          var v = r.headers.get('X-Live-Version');
+          if (!r.ok || v === version) { return null; }
+          version = v;
+          return r.text();
         })
         .then(function (html) {
-          if (html !== null && html !== undefined && html !== last) {
-            last = html;
+          if (html !== null && html !== undefined) {
             var focused = document.activeElement && region.contains(document.activeElement);
             region.innerHTML = html;
             if (focused) { region.focus(); }

@@ -86,6 +86,12 @@ class DashboardBrowserTest {
     Path list = browser.screenshot("dashboard-list");
     assertThat(Files.size(list)).isPositive();
 
+    // live refresh: a preview deployed meanwhile appears without a reload
+    String url = d.getCurrentUrl();
+    f.deploy(DashboardFixture.pr(4));
+    new WebDriverWait(d, Duration.ofSeconds(10)).until(w -> "READY".equals(states(w).get("acme/shop#4")));
+    assertThat(d.getCurrentUrl()).isEqualTo(url);
+
     // the failed one: its step and reason
     d.findElement(By.linkText("acme/shop#2")).click();
     assertThat(fact(d, "Failed step")).isEqualTo("environment");
@@ -107,7 +113,7 @@ class DashboardBrowserTest {
     d.switchTo().alert().accept();
     new WebDriverWait(d, Duration.ofSeconds(15)).until(w -> w.getCurrentUrl().endsWith("/ui/")
         && !states(w).containsKey("acme/shop#1"));
-    assertThat(states(d)).containsOnlyKeys("acme/shop#2", "acme/shop#3");
+    assertThat(states(d)).containsOnlyKeys("acme/shop#2", "acme/shop#3", "acme/shop#4");
     assertThat(f.env.find(PreviewKey.pr("acme/shop", 1))).isEmpty();
   }
 
@@ -119,6 +125,14 @@ class DashboardBrowserTest {
     assertThat(fact(d, "State")).contains("ready");
     assertThat(d.findElements(By.cssSelector("section.actions"))).isEmpty();
     assertThat(d.findElements(By.cssSelector("button[value]"))).isEmpty();
+
+    // on a phone's width the table becomes cards: nothing wider than the screen
+    d.manage().window().setSize(new org.openqa.selenium.Dimension(390, 844));
+    d.get(f.url("/ui/").toString());
+    Object overflow = ((org.openqa.selenium.JavascriptExecutor) d).executeScript(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth;");
+    assertThat(((Number) overflow).intValue()).as("horizontal overflow in px").isLessThanOrEqualTo(0);
+    browser.screenshot("dashboard-phone");
 
     // the session's own CSRF token (of its logout form) does not make the read-only role an admin
     String csrf = d.findElement(By.cssSelector("form[action='/ui/logout'] input[name=csrf]")).getAttribute("value");
