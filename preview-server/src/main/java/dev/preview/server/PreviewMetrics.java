@@ -55,8 +55,9 @@ public final class PreviewMetrics implements PreviewListener, AutoCloseable {
       Gauge.builder("preview.previews", states, m -> m.values().stream().filter(v -> v == s).count())
           .description("previews by state").tag("state", s.name().toLowerCase(java.util.Locale.ROOT)).register(registry);
     }
-    Gauge.builder("preview.queue.length", states, m -> m.values().stream().filter(v -> v == PreviewState.PENDING).count())
-        .description("previews waiting for a slot (maxConcurrent) or the policy").register(registry);
+    Gauge.builder("preview.queue.length", this, PreviewMetrics::queueLength)
+        .description("PRs waiting for a maxConcurrent slot (the orchestrator's queue, once known; else previews PENDING)")
+        .register(registry);
     for (PreviewListener.StatusOutcome o : PreviewListener.StatusOutcome.values()) {
       statusPublishes.put(o, Counter.builder("preview.status.publish").description("attempts to publish a PR status")
           .tag("outcome", o.name().toLowerCase(java.util.Locale.ROOT)).register(registry));
@@ -66,6 +67,24 @@ public final class PreviewMetrics implements PreviewListener, AutoCloseable {
     this.timeToReady = Timer.builder("preview.time.to.ready").description("first accepted event of a PR to READY")
         .publishPercentileHistogram().minimumExpectedValue(Duration.ofSeconds(1)).maximumExpectedValue(Duration.ofHours(1))
         .register(registry);
+  }
+
+  private volatile java.util.function.Supplier<Integer> queue;
+
+  /**
+   * Counts the queue from {@code orchestrator}'s own ({@link dev.preview.core.PreviewOrchestrator#queued()}:
+   * PRs waiting for a {@code maxConcurrent} slot, rebuilt by reconcile after a restart) instead of the
+   * previews last seen PENDING. {@link WebhookServer} calls it with its orchestrator.
+   */
+  public PreviewMetrics queueOf(dev.preview.core.PreviewOrchestrator orchestrator) {
+    Objects.requireNonNull(orchestrator, "orchestrator");
+    this.queue = () -> orchestrator.queued().size();
+    return this;
+  }
+
+  private double queueLength() {
+    java.util.function.Supplier<Integer> q = queue;
+    return q != null ? q.get() : states.values().stream().filter(v -> v == PreviewState.PENDING).count();
   }
 
   /** Metrics on the embedder's registry (no {@code /metrics} endpoint unless it is a Prometheus one). */

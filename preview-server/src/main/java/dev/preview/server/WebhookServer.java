@@ -142,6 +142,9 @@ public final class WebhookServer implements AutoCloseable {
     this.isLeader = b.isLeader;
     this.retryAfterSeconds = Math.max(1, (b.retryAfter.toMillis() + 999) / 1000);
     this.metrics = b.metrics;
+    if (metrics != null && b.orchestrator != null) {
+      metrics.queueOf(b.orchestrator); // the queue gauge counts the orchestrator's own queue
+    }
     this.log = b.log;
     this.delivered = java.util.Collections.synchronizedMap(new LinkedHashMap<>(1024, 0.75f, false) {
       private static final long serialVersionUID = 1L;
@@ -799,11 +802,14 @@ public final class WebhookServer implements AutoCloseable {
      * PR events go to {@code orchestrator.handle(PullRequestEvent)}, CI reports to
      * {@code orchestrator.handle(BuildEvent)}; the periodic reconcile calls {@code orchestrator.reconcile(false)}.
      */
+    private PreviewOrchestrator orchestrator;
+
     public Builder orchestrator(PreviewOrchestrator orchestrator) {
       Objects.requireNonNull(orchestrator, "orchestrator");
       this.handler = orchestrator::handle;
       this.buildHandler = orchestrator::handle;
       this.reconcile = () -> orchestrator.reconcile(false);
+      this.orchestrator = orchestrator;
       return this;
     }
 
