@@ -45,6 +45,8 @@ final class Reconciler {
   private final Clock clock;
   private final boolean redeployMissing;
   private final Set<String> watchedRepositories;
+  /** More repositories to list: those of PRs the status publisher shows something other than DELETED. */
+  private volatile java.util.function.Supplier<Set<String>> alsoList = Set::of;
   /** Told, after the repairs, what was observed and which keys were acted on (the status convergence). */
   private final Settled settled;
 
@@ -249,6 +251,7 @@ final class Reconciler {
     if (pullRequests != null) {
       Set<String> repositories = new TreeSet<>(watchedRepositories);
       all.forEach(k -> repositories.add(k.repository()));
+      repositories.addAll(alsoList.get());
       for (String repo : repositories) {
         try {
           Map<PreviewKey, PullRequest> m = new LinkedHashMap<>();
@@ -363,5 +366,10 @@ final class Reconciler {
       parts.add("workspace");
     }
     return key + " [" + String.join(", ", parts) + "]";
+  }
+
+  /** Also lists the open PRs of these repositories (read at every run). */
+  void alsoList(java.util.function.Supplier<Set<String>> repositories) {
+    this.alsoList = java.util.Objects.requireNonNull(repositories, "repositories");
   }
 }

@@ -85,6 +85,9 @@ final class StatusConvergence {
   Set<PreviewKey> converge(Facts facts, Set<PreviewKey> acted, long started) {
     Set<PreviewKey> keys = new TreeSet<>(facts.environments().keySet());
     facts.openPullRequests().values().forEach(m -> keys.addAll(m.keySet()));
+    // and the PRs this process told something other than DELETED: a closed one whose teardown failed
+    // once and was finished later (or whose leftovers went another way) must not keep showing FAILED
+    keys.addAll(status.shownKeys());
     List<PreviewKey> queue = slots.queuedKeys();
     Set<PreviewKey> looked = new TreeSet<>();
     for (PreviewKey key : keys) {
@@ -168,6 +171,10 @@ final class StatusConvergence {
             "environment");
       };
     }
+    if (repoKnown && pr == null && shown != null && shown.state() != PreviewState.DELETED && nothingLeft(key, facts)) {
+      return new Observed(PreviewState.DELETED, shown.revision(), null,
+          "the PR is closed and nothing of its preview is left (observed by reconcile)", null);
+    }
     if (!repoKnown || pr == null) {
       return null; // a PR known closed with leftovers is torn down by reconcile; unknown: nothing to say
     }
@@ -210,6 +217,11 @@ final class StatusConvergence {
     }
     return new Observed(PreviewState.FAILED, env.revision(), null,
         "its app does not answer healthy at " + app.healthPath() + " (observed by reconcile)", "readiness");
+  }
+
+  private static boolean nothingLeft(PreviewKey key, Facts facts) {
+    return !facts.environments().containsKey(key) && !facts.databases().contains(key)
+        && facts.dnsRecords().getOrDefault(key, List.of()).isEmpty() && !facts.workspaces().contains(key);
   }
 
   private static boolean inProgress(PreviewState s) {

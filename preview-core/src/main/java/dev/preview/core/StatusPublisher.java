@@ -107,6 +107,11 @@ final class StatusPublisher {
   }
 
   /** The newest status this process made for {@code key}, if any. */
+  /** The keys whose newest status this process published is not DELETED. */
+  Set<PreviewKey> shownKeys() {
+    return Set.copyOf(last.keySet());
+  }
+
   java.util.Optional<PreviewStatus> last(PreviewKey key) {
     return java.util.Optional.ofNullable(last.get(key));
   }

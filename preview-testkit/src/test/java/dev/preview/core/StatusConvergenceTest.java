@@ -296,4 +296,25 @@ class StatusConvergenceTest {
     assertThat(now.links()).as("the deploy's own READY, with its links and timings").containsKey("docs");
     assertThat(now.steps()).containsKey("environment");
   }
+
+  @Test
+  void aClosedPrWhoseTeardownFailedOnceShowsDeletedOnceNothingIsLeft() throws Exception {
+    FakeDatabaseProvider db = new FakeDatabaseProvider();
+    PullRequest pr = open(PR1, SHA1);
+    PreviewOrchestrator o = start(builder(env, scm).database(db));
+    assertThat(o.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, pr)).get(10, TimeUnit.SECONDS).state())
+        .isEqualTo(PreviewState.READY);
+    source.put(pr.withState(PullRequest.State.CLOSED));
+    db.faults().failNext("database.drop");
+    assertThat(o.handle(PullRequestEvent.of(PullRequestEvent.Action.CLOSED, pr.withState(PullRequest.State.CLOSED)))
+        .get(10, TimeUnit.SECONDS).state()).isEqualTo(PreviewState.FAILED);
+    assertThat(shown(PR1)).isEqualTo(PreviewState.FAILED);
+    // the leftover goes another way (removed by hand, or by a drop that had worked after all)
+    db.drop(PR1);
+    o.reconcile(false);
+    assertThat(shown(PR1)).as("nothing is left of a closed PR's preview").isEqualTo(PreviewState.DELETED);
+    int published = scm.history(PR1).size();
+    o.reconcile(false);
+    assertThat(scm.history(PR1)).as("published once").hasSize(published);
+  }
 }
