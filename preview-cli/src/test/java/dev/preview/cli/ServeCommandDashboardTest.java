@@ -7,7 +7,6 @@ import java.io.StringWriter;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -20,27 +19,11 @@ class ServeCommandDashboardTest {
   final HttpClient client = HttpClient.newHttpClient();
 
   Path config(String... dashboard) throws Exception {
-    Path f = dir.resolve("preview.yaml");
-    StringBuilder b = new StringBuilder(String.join("\n",
-        "repository: acme/shop",
-        "app:",
-        "  command: ['true']",
-        "environment:",
-        "  provider: local",
-        "  stateDir: '" + dir.resolve("state") + "'",
-        "  workDir: '" + dir + "'",
-        "scm:",
-        "  provider: github",
-        "  token: ghp_test",
-        "  webhookSecret: s3cret",
-        "  baseUrl: http://127.0.0.1:9/api/v3",
-        "dashboard:",
-        ""));
+    java.util.List<String> lines = new java.util.ArrayList<>(java.util.List.of("dashboard:"));
     for (String line : dashboard) {
-      b.append("  ").append(line).append('\n');
+      lines.add("  " + line);
     }
-    Files.writeString(f, b.toString());
-    return f;
+    return ServeConfigs.write(dir, java.util.List.of(), lines.toArray(String[]::new));
   }
 
   private HttpResponse<String> get(java.net.URI uri, String token) throws Exception {

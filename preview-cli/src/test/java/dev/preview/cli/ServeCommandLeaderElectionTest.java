@@ -16,7 +16,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -50,22 +49,7 @@ class ServeCommandLeaderElectionTest {
   }
 
   Path config() throws Exception {
-    Path f = dir.resolve("preview.yaml");
-    Files.writeString(f, String.join("\n",
-        "repository: acme/shop",
-        "app:",
-        "  command: ['true']",
-        "environment:",
-        "  provider: local",
-        "  stateDir: '" + dir.resolve("state") + "'",
-        "  workDir: '" + dir + "'",
-        "scm:",
-        "  provider: github",
-        "  token: ghp_test",
-        "  webhookSecret: s3cret",
-        "  baseUrl: http://127.0.0.1:9/api/v3",
-        ""));
-    return f;
+    return ServeConfigs.write(dir, java.util.List.of());
   }
 
   ServeCommand.Running serve(String identity) throws Exception {

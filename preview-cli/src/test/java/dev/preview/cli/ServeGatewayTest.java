@@ -8,7 +8,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -20,24 +19,7 @@ class ServeGatewayTest {
   final HttpClient client = HttpClient.newHttpClient();
 
   Path config(String gateway) throws Exception {
-    Path f = dir.resolve("preview.yaml");
-    Files.writeString(f, String.join("\n",
-        "repository: acme/shop",
-        "app:",
-        "  command: ['true']",
-        "  hostname: 'pr-{number}.preview.example.com'",
-        "environment:",
-        "  provider: local",
-        "  stateDir: '" + dir.resolve("state") + "'",
-        "  workDir: '" + dir + "'",
-        "scm:",
-        "  provider: github",
-        "  token: ghp_test",
-        "  webhookSecret: s3cret",
-        "  baseUrl: http://127.0.0.1:9/api/v3",
-        gateway,
-        ""));
-    return f;
+    return ServeConfigs.write(dir, java.util.List.of("hostname: 'pr-{number}.preview.example.com'"), gateway);
   }
 
   @Test
