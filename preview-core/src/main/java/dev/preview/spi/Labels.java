@@ -34,6 +34,12 @@ public final class Labels {
   /** Name of the orchestrator instance (lets several installations share one host). */
   public static final String INSTANCE = PREFIX + "instance";
   /**
+   * Where a proxy in front of the previews (the gateway) reaches the app, when the environment's URL
+   * is a public one that leads back through that proxy (a Kubernetes Ingress): e.g.
+   * {@code http://app.pv-shop-pr-42.svc.cluster.local}. Absent: the environment's URL is the upstream.
+   */
+  public static final String SERVICE_URL = PREFIX + "service-url";
+  /**
    * The revision that failed the readiness gate, written by {@link EnvironmentProvider#rejectRevision}
    * (and cleared by the next {@code apply}): an environment whose {@link #REVISION} equals it is
    * reported FAILED, never READY, by any process that lists it; one that runs another revision was

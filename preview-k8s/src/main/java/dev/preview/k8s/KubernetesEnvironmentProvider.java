@@ -210,6 +210,8 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
 
       Map<String, String> nsAnnotations = new LinkedHashMap<>(annotations);
       nsAnnotations.put(URL, url);
+      // the app's Service inside the cluster, for a gateway in front of an Ingress URL (which leads back to it)
+      nsAnnotations.put(Labels.SERVICE_URL, serviceUrl(ns));
       nsAnnotations.put(PHASE, Environment.Phase.STARTING.name());
       ManifestTemplate.Context bare = new ManifestTemplate.Context(ns, host, labels, nsAnnotations, List.of(), null, List.of());
       upsertNamespace(existing, template.namespace(bare));
@@ -1039,9 +1041,13 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     return spec.hostname();
   }
 
+  private String serviceUrl(String ns) {
+    return "http://" + settings.appName + "." + ns + ".svc.cluster.local";
+  }
+
   private String url(String host, String ns) {
     if (host == null || !settings.ingressEnabled) {
-      return "http://" + settings.appName + "." + ns + ".svc.cluster.local";
+      return serviceUrl(ns);
     }
     return (settings.tls() ? "https://" : "http://") + host;
   }

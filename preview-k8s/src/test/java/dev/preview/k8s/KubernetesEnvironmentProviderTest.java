@@ -85,6 +85,18 @@ class KubernetesEnvironmentProviderTest {
   }
 
   @Test
+  void behindAnIngressTheEnvironmentNamesItsInClusterServiceForAGatewayInFrontOfIt() {
+    KubernetesEnvironmentProvider p = provider();
+    dev.preview.spi.Environment env = p.apply(spec(key, "aaaa1111"));
+    assertThat(client.network().v1().ingresses().inNamespace(ns).list().getItems()).hasSize(1);
+    assertThat(env.url().getHost()).as("the public URL is the Ingress host").doesNotEndWith(".svc.cluster.local");
+    String service = "http://app." + ns + ".svc.cluster.local";
+    assertThat(env.labels()).containsEntry(Labels.SERVICE_URL, service);
+    assertThat(p.find(key).orElseThrow().labels()).as("read back from the namespace").containsEntry(Labels.SERVICE_URL, service);
+    assertThat(client.services().inNamespace(ns).withName("app").get()).as("the Service it names exists").isNotNull();
+  }
+
+  @Test
   void applyIsIdempotentKeepsCreatedAndRollsOnANewRevision() {
     KubernetesEnvironmentProvider p = provider();
     p.apply(spec(key, "aaaa1111"));

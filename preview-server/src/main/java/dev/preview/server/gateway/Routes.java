@@ -59,6 +59,27 @@ final class Routes {
     return c.isEmpty() ? "x" : c;
   }
 
+  /**
+   * {@code e} with the URL the gateway sends its requests to: the in-cluster service URL when the
+   * provider gives one ({@link dev.preview.spi.Labels#SERVICE_URL}: the public URL of a Kubernetes
+   * Ingress leads back through the gateway), else its own URL.
+   */
+  static Environment upstream(Environment e) {
+    String service = e.labels().get(dev.preview.spi.Labels.SERVICE_URL);
+    if (service == null || service.isBlank() || e.url() == null) {
+      return e;
+    }
+    try {
+      java.net.URI u = java.net.URI.create(service.endsWith("/") ? service : service + "/");
+      if (!"http".equals(u.getScheme()) && !"https".equals(u.getScheme())) {
+        return e;
+      }
+      return new Environment(e.key(), e.revision(), u, e.phase(), e.labels());
+    } catch (IllegalArgumentException bad) {
+      return e;
+    }
+  }
+
   void replace(List<Environment> environments) {
     Map<String, Route> byHost = new HashMap<>();
     Map<String, Route> byPrefix = new HashMap<>();
@@ -67,7 +88,7 @@ final class Routes {
       if (e.url() == null && e.phase() != Environment.Phase.SUSPENDED) {
         continue; // nowhere to send it; a sleeping one (a stopped container has no port) is woken first
       }
-      Route r = new Route(e.key(), e, host(e.key()).orElse(null), prefix(e.key()).orElse(null));
+      Route r = new Route(e.key(), upstream(e), host(e.key()).orElse(null), prefix(e.key()).orElse(null));
       byKey.put(e.key(), r);
       if (r.host() != null) {
         byHost.put(r.host(), r);
@@ -86,7 +107,7 @@ final class Routes {
     if (old == null || e.url() == null) {
       return;
     }
-    Route r = old.with(e);
+    Route r = old.with(upstream(e));
     Map<String, Route> byHost = new HashMap<>(s.byHost());
     Map<String, Route> byPrefix = new HashMap<>(s.byPrefix());
     Map<PreviewKey, Route> byKey = new HashMap<>(s.byKey());
