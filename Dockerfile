@@ -21,6 +21,7 @@ COPY preview-k8s preview-k8s
 COPY preview-server preview-server
 COPY preview-examples preview-examples
 COPY preview-cli preview-cli
+COPY preview-benchmarks preview-benchmarks
 RUN --mount=type=cache,target=/root/.m2 mvn -B -q -pl preview-cli -am package -DskipTests \
  && mkdir -p /out/bin \
  && cp preview-cli/target/preview.jar /out/bin/preview.jar \
