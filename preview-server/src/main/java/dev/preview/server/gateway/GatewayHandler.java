@@ -63,6 +63,7 @@ final class GatewayHandler extends Handler.Wrapper {
     this.visits = visits;
     this.waker = waker;
     this.metrics = metrics;
+    metrics.held(held);
     this.tokens = tokens;
     this.clock = clock;
     this.executor = executor;

@@ -17,13 +17,20 @@ import java.time.Duration;
  *   <li>{@code preview_gateway_upstream_seconds}: time from sending a request to the preview to its
  *       response headers (histogram);</li>
  *   <li>{@code preview_gateway_wakes_total{outcome}}: wakes started on a visit ({@code ok}, {@code failed});</li>
- *   <li>{@code preview_gateway_wake_seconds}: resume until the health check passed (histogram).</li>
+ *   <li>{@code preview_gateway_wake_seconds}: resume until the health check passed (histogram);</li>
+ *   <li>{@code preview_gateway_held}: requests waiting for a wake now (at most {@code wake.maxHeld}).</li>
  * </ul>
  */
 final class GatewayMetrics {
   private final MeterRegistry registry;
   private final Timer upstream;
   private final Timer wake;
+
+  /** Shows {@code held} (the requests waiting for a wake) as {@code preview_gateway_held}. */
+  void held(java.util.concurrent.atomic.AtomicInteger held) {
+    io.micrometer.core.instrument.Gauge.builder("preview.gateway.held", held, java.util.concurrent.atomic.AtomicInteger::get)
+        .description("requests waiting for a sleeping preview to wake").register(registry);
+  }
 
   GatewayMetrics(MeterRegistry registry) {
     this.registry = registry == null ? new CompositeMeterRegistry() : registry;

@@ -149,7 +149,8 @@ class GatewayWakeTest {
     try {
       Future<GatewayRig.Reply> held = pool.submit(() -> rig.get("pr-42.preview.test", "/echo"));
       await().atMost(Duration.ofSeconds(10)).until(() -> counting.resumes.get() == 1);
-      Thread.sleep(200); // the held request is counted before resume is called; let the count settle
+      // the held request is counted before resume is called: wait until the gateway shows it held
+      await().atMost(Duration.ofSeconds(10)).until(() -> rig.registry.scrape().contains("preview_gateway_held 1.0"));
       GatewayRig.Reply over = rig.get("pr-42.preview.test", "/echo");
       assertThat(over.status()).isEqualTo(503);
       assertThat(over.header("Retry-After")).isEqualTo("3");
