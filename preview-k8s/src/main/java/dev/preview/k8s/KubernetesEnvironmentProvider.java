@@ -544,7 +544,17 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     long deadline = System.nanoTime() + settings.readyTimeout.toNanos();
     Rollout.State last;
     while (true) {
-      last = observe.get();
+      try {
+        last = observe.get();
+      } catch (KubernetesClientException e) {
+        // A slow or restarting API server (a timeout, a 5xx, a 429) is no verdict on the rollout:
+        // look again until the deadline, which then names the API error as the reason.
+        if (!transientApiError(e)) {
+          throw e;
+        }
+        LOG.debug("readiness of {} in {}: the API did not answer ({}); looking again", key, ns, e.getMessage());
+        last = new Rollout.State(false, false, "the Kubernetes API did not answer: " + e.getMessage(), null);
+      }
       if (last.ready()) {
         annotatePhase(ns, Environment.Phase.RUNNING);
         return;
@@ -1127,6 +1137,12 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
       Thread.currentThread().interrupt();
       throw new ProviderException(NAME, "interrupted while waiting", true, e);
     }
+  }
+
+  /** Whether an API error says nothing about the objects asked for (no answer, a timeout, throttling, a server error). */
+  static boolean transientApiError(KubernetesClientException e) {
+    int code = e.getCode();
+    return code == 0 || code == 408 || code == 429 || code >= 500;
   }
 
   /** Runs one API conversation, turning Fabric8's exceptions into ours (with the HTTP status and whether to retry). */

@@ -197,6 +197,32 @@ class KubernetesReadinessTest {
   }
 
   @Test
+  void theReadinessWaitLooksAgainWhenTheApiServerFailsToAnswerInsteadOfFailingTheDeploy() {
+    Map<String, Object> cfg = baseConfig();
+    cfg.put("readiness", Map.of("wait", true, "pollInterval", "50ms", "timeout", "20s"));
+    // Fabric8 retries a 5xx by itself; without that the provider's own wait sees every failed answer.
+    KubernetesClient noRetries = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(
+        new io.fabric8.kubernetes.client.ConfigBuilder(client.getConfiguration()).withRequestRetryBackoffLimit(0).build()).build();
+    KubernetesEnvironmentProvider p = KubernetesEnvironmentProvider.create(noRetries, config(cfg), clock);
+    CompletableFuture<Environment> applied = CompletableFuture.supplyAsync(() -> p.apply(spec(key, "aaaa1111")));
+    await().atMost(10, TimeUnit.SECONDS).until(() -> client.apps().deployments().inNamespace(ns).withName("app").get() != null);
+    AtomicInteger unavailable = new AtomicInteger();
+    server.expect().get().withPath("/apis/apps/v1/namespaces/" + ns + "/deployments/app")
+        .andReply(503, request -> {
+          unavailable.incrementAndGet();
+          return "{\"kind\":\"Status\",\"status\":\"Failure\",\"message\":\"etcdserver: request timed out\",\"code\":503}";
+        }).times(3);
+    await().atMost(10, TimeUnit.SECONDS).until(() -> unavailable.get() == 3);
+    assertThat(applied).as("still waiting after three failed looks").isNotDone();
+
+    K8sFixtures.markReady(client, ns, "app");
+
+    assertThat(applied).succeedsWithin(Duration.ofSeconds(20)).extracting(Environment::phase)
+        .isEqualTo(Environment.Phase.RUNNING);
+    noRetries.close();
+  }
+
+  @Test
   void aRolloutThatCrashLoopsIsRolledBackByApplyWhenTheOldRevisionStillServes() {
     Map<String, Object> cfg = baseConfig();
     cfg.put("readiness", Map.of("wait", true, "pollInterval", "50ms", "timeout", "20s"));
