@@ -9,6 +9,7 @@ import dev.preview.spi.PreviewState;
 import dev.preview.spi.PreviewStatus;
 import dev.preview.spi.PublishedStatus;
 import dev.preview.spi.PullRequest;
+import dev.preview.spi.PullRequestSource;
 import java.net.URI;
 import java.util.List;
 import java.util.Map;
@@ -42,7 +43,13 @@ import org.slf4j.LoggerFactory;
  *       and nothing will redeploy it (reconcile's {@code redeployMissing} is off, or a restart lost its
  *       place in the queue) -> FAILED, if the PR shows anything but FAILED or DELETED.</li>
  * </ul>
- * When the notifier cannot read back (it returns empty), what this process last published stands
+ * The keys looked at: the environments, the open PRs, the PRs this process showed something other
+ * than DELETED, and the PRs closed lately ({@link PullRequestSource#listRecentlyClosed}, up to
+ * {@value #RECENTLY_CLOSED} per repository) that it has not yet found settled (showing DELETED or
+ * nothing of ours): so a new process corrects a closed PR the old one left showing DELETING or a
+ * teardown failure. A closed PR is read back once per process (then it is settled; a reopen unsettles it).
+ *
+ * <p>When the notifier cannot read back (it returns empty), what this process last published stands
  * in for it, so a console is not re-posted at every reconcile. When the status a run wanted to
  * publish never got through and still matches what is observed, that status is published whole
  * (links, timings, database) instead of a summary; a key whose status is being sent is left to it.
@@ -61,9 +68,24 @@ final class StatusConvergence {
   private final Slots slots;
   private final KeyScheduler scheduler;
   private final Listeners listeners;
+  private final @Nullable PullRequestSource pullRequests;
+  /**
+   * Closed PRs read back showing DELETED or nothing of ours (or told DELETED) since this process
+   * started: the sweep of recently closed PRs does not read them back again. A reopen drops one.
+   */
+  private final Set<PreviewKey> settled = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /** How many recently closed PRs per repository each reconcile looks at ({@link PullRequestSource#listRecentlyClosed}). */
+  static final int RECENTLY_CLOSED = 50;
 
   StatusConvergence(StatusPublisher status, AppTemplate app, HealthCheck healthCheck, PreviewPolicy policy, Slots slots,
       KeyScheduler scheduler, Listeners listeners) {
+    this(status, app, healthCheck, policy, slots, scheduler, listeners, null);
+  }
+
+  StatusConvergence(StatusPublisher status, AppTemplate app, HealthCheck healthCheck, PreviewPolicy policy, Slots slots,
+      KeyScheduler scheduler, Listeners listeners, @Nullable PullRequestSource pullRequests) {
+    this.pullRequests = pullRequests;
     this.status = status;
     this.app = app;
     this.healthCheck = healthCheck;
@@ -88,6 +110,10 @@ final class StatusConvergence {
     // and the PRs this process told something other than DELETED: a closed one whose teardown failed
     // once and was finished later (or whose leftovers went another way) must not keep showing FAILED
     keys.addAll(status.shownKeys());
+    // and, after a restart, the PRs closed lately that this process has not read back yet: one whose
+    // last status never got through, or whose teardown the old process did not finish telling
+    Set<PreviewKey> closed = recentlyClosed(facts);
+    keys.addAll(closed);
     List<PreviewKey> queue = slots.queuedKeys();
     Set<PreviewKey> looked = new TreeSet<>();
     for (PreviewKey key : keys) {
@@ -105,6 +131,10 @@ final class StatusConvergence {
         continue;
       }
       Observed o = observe(key, facts, queue, shown.orElse(null));
+      if (closed.contains(key) && (o == null ? shown.isEmpty() || shown.get().state() == PreviewState.DELETED
+          : o.state() == PreviewState.DELETED)) {
+        settled.add(key); // shows (or is told now) that nothing is left: no need to read it back again
+      }
       if (o == null || (shown.isPresent() && !differs(shown.get(), o))) {
         continue;
       }
@@ -125,6 +155,31 @@ final class StatusConvergence {
       }
     }
     return looked;
+  }
+
+  /**
+   * The recently closed PRs of every repository reconcile listed, but those known settled; a PR seen
+   * open again is no longer settled. A listing that fails leaves that repository out (this time).
+   */
+  private Set<PreviewKey> recentlyClosed(Facts facts) {
+    Set<PreviewKey> closed = new TreeSet<>();
+    facts.openPullRequests().values().forEach(open -> settled.removeAll(open.keySet()));
+    if (pullRequests == null) {
+      return closed;
+    }
+    for (Map.Entry<String, Map<PreviewKey, PullRequest>> repo : facts.openPullRequests().entrySet()) {
+      try {
+        for (PullRequest pr : pullRequests.listRecentlyClosed(repo.getKey(), RECENTLY_CLOSED)) {
+          if (!pr.isOpen() && !repo.getValue().containsKey(pr.key()) && !settled.contains(pr.key())) {
+            closed.add(pr.key());
+          }
+        }
+      } catch (RuntimeException e) {
+        log.warn("reconcile: the SCM could not list the recently closed PRs of {}; their statuses are looked at next"
+            + " time: {}", repo.getKey(), listeners.redaction().exception(e).toString());
+      }
+    }
+    return closed;
   }
 
   /** Whether the PR showing {@code shown} must be told {@code o}. */

@@ -21,6 +21,20 @@ public interface PullRequestSource extends AutoCloseable {
   /** Every open PR of {@code repository} ({@code owner/name}), following pagination. */
   List<PullRequest> listOpen(String repository);
 
+  /**
+   * The PRs of {@code repository} closed or merged most recently, newest first, at most {@code limit}
+   * (one page of the SCM's listing of closed PRs by update time). Reconcile reads back what those it
+   * has not checked yet show ({@link ScmNotifier#published}), so that a PR closed before a restart
+   * (whose last status never reached it, or whose teardown was cut short) ends showing DELETED.
+   * An SCM that cannot be reached throws {@link ProviderException}.
+   *
+   * <p>Default: none (the SCM cannot say); a restarted orchestrator then corrects only the PRs it
+   * otherwise sees (open ones, and those with something deployed).
+   */
+  default List<PullRequest> listRecentlyClosed(String repository, int limit) {
+    return List.of();
+  }
+
   @Override
   default void close() {}
 

@@ -19,6 +19,8 @@ public final class FakePullRequestSource implements PullRequestSource {
 
   private final Faults faults;
   private final Map<PreviewKey, PullRequest> prs = new TreeMap<>();
+  /** The keys of the PRs not open, in the order they were closed (the most recent last); guarded by {@code prs}. */
+  private final java.util.LinkedHashSet<PreviewKey> closedOrder = new java.util.LinkedHashSet<>();
 
   public FakePullRequestSource() {
     this(new Faults());
@@ -41,7 +43,8 @@ public final class FakePullRequestSource implements PullRequestSource {
   public FakePullRequestSource put(PullRequest pr) {
     Objects.requireNonNull(pr, "pr");
     synchronized (prs) {
-      prs.put(pr.key(), pr);
+      PullRequest before = prs.put(pr.key(), pr);
+      track(before, pr);
     }
     return this;
   }
@@ -60,6 +63,7 @@ public final class FakePullRequestSource implements PullRequestSource {
   public FakePullRequestSource remove(PreviewKey key) {
     synchronized (prs) {
       prs.remove(key);
+      closedOrder.remove(key);
     }
     return this;
   }
@@ -70,9 +74,20 @@ public final class FakePullRequestSource implements PullRequestSource {
       if (pr == null) {
         throw new IllegalArgumentException("no PR " + key + " in this fake; put() it first");
       }
-      prs.put(key, pr.withState(state));
+      PullRequest changed = pr.withState(state);
+      prs.put(key, changed);
+      track(pr, changed);
     }
     return this;
+  }
+
+  private void track(PullRequest before, PullRequest now) {
+    if (now.isOpen()) {
+      closedOrder.remove(now.key());
+    } else if (before == null || before.isOpen() || before.state() != now.state()) {
+      closedOrder.remove(now.key());
+      closedOrder.add(now.key());
+    }
   }
 
   @Override
@@ -91,6 +106,22 @@ public final class FakePullRequestSource implements PullRequestSource {
         return prs.values().stream()
             .filter(pr -> pr.isOpen() && pr.key().repository().equals(repository))
             .toList();
+      }
+    });
+  }
+
+  /** The PRs of {@code repository} closed or merged most recently (newest first), at most {@code limit}. */
+  @Override
+  public List<PullRequest> listRecentlyClosed(String repository, int limit) {
+    return faults.call(NAME, "pullRequests.listClosed", null, () -> {
+      synchronized (prs) {
+        List<PullRequest> closed = new java.util.ArrayList<>();
+        for (PreviewKey k : closedOrder) {
+          if (k.repository().equals(repository)) {
+            closed.add(0, prs.get(k));
+          }
+        }
+        return List.copyOf(closed.subList(0, Math.min(limit, closed.size())));
       }
     });
   }

@@ -317,4 +317,56 @@ class StatusConvergenceTest {
     o.reconcile(false);
     assertThat(scm.history(PR1)).as("published once").hasSize(published);
   }
+
+  /**
+   * Chaos seeds 4, 38, 46: a late event for a merged PR made a teardown that failed (nothing was left
+   * to delete), the PR showed "teardown incomplete" FAILED, and the process restarted: the new one
+   * saw nothing of that PR (no environment, not open, not in its memory) and left it so.
+   */
+  @Test
+  void afterARestartAClosedPrThatShowsATeardownFailureOfNothingShowsDeleted() throws Exception {
+    PullRequest pr = open(PR1, SHA1);
+    PreviewOrchestrator before = start(builder(env, scm));
+    assertThat(before.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, pr)).get(10, TimeUnit.SECONDS).state())
+        .isEqualTo(PreviewState.READY);
+    source.merge(PR1);
+    assertThat(before.handle(PullRequestEvent.of(PullRequestEvent.Action.MERGED, pr)).get(10, TimeUnit.SECONDS).state())
+        .isEqualTo(PreviewState.DELETED);
+    // a late labeled: the guard sees the PR merged and tears down again; its delete fails
+    env.faults().failNext("environment.delete");
+    assertThat(before.handle(PullRequestEvent.of(PullRequestEvent.Action.LABELED, pr)).get(10, TimeUnit.SECONDS).state())
+        .isEqualTo(PreviewState.FAILED);
+    assertThat(shown(PR1)).isEqualTo(PreviewState.FAILED);
+    before.close();
+
+    PreviewOrchestrator after = start(builder(env.reopen(), scm.reopen()));
+    after.reconcile(false);
+    assertThat(shown(PR1)).as("a closed PR with nothing left shows DELETED, also after a restart")
+        .isEqualTo(PreviewState.DELETED);
+    int reads = scm.faults().calls("scm.published");
+    int published = scm.history(PR1).size();
+    after.reconcile(false);
+    assertThat(scm.history(PR1)).as("published once").hasSize(published);
+    assertThat(scm.faults().calls("scm.published")).as("a closed PR read back once is not read back again")
+        .isEqualTo(reads);
+  }
+
+  /** Chaos seed 89: the DELETED of a merged PR never reached it, then the process restarted: it showed DELETING. */
+  @Test
+  void afterARestartAMergedPrWhoseDeletedWasLostShowsDeleted() throws Exception {
+    PullRequest pr = open(PR1, SHA1);
+    PreviewOrchestrator before = start(builder(env, scm));
+    before.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, pr)).get(10, TimeUnit.SECONDS);
+    source.merge(PR1);
+    // the DELETING goes through, the DELETED does not
+    scm.faults().failNth("scm.publish", 2);
+    assertThat(before.handle(PullRequestEvent.of(PullRequestEvent.Action.MERGED, pr)).get(10, TimeUnit.SECONDS).state())
+        .isEqualTo(PreviewState.DELETED);
+    assertThat(shown(PR1)).isEqualTo(PreviewState.DELETING);
+    before.close();
+
+    PreviewOrchestrator after = start(builder(env.reopen(), scm.reopen()));
+    after.reconcile(false);
+    assertThat(shown(PR1)).isEqualTo(PreviewState.DELETED);
+  }
 }

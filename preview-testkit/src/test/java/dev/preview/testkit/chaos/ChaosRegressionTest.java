@@ -14,6 +14,8 @@ class ChaosRegressionTest {
   static void passes(long seed) throws InterruptedException {
     ChaosRun run = ChaosSuiteTest.runSeed(seed);
     assertThat(run.violations()).as("seed %d; trace:%n%s", seed, String.join("\n", run.trace())).isEmpty();
+    assertThat(run.statusDivergences()).as("seed %d: the status shown is not the observed state; trace:%n%s", seed,
+        String.join("\n", run.trace())).isEmpty();
   }
 
   /** A push whose deploy failed at dns.upsert left the preview without its record: reconcile saw nothing to repair. */
@@ -44,5 +46,39 @@ class ChaosRegressionTest {
   @RepeatedTest(3)
   void seed19_aReconcileThatCannotListTheEnvironmentsChangesNothing() throws InterruptedException {
     passes(19);
+  }
+
+  /**
+   * A late event for a merged PR tore down again, its delete failed (nothing was left) and the PR
+   * showed "teardown incomplete"; after a restart nothing made the new process look at that PR. The
+   * convergence now reads back the recently closed PRs ({@code PullRequestSource.listRecentlyClosed}).
+   */
+  @RepeatedTest(3)
+  void seed4_aClosedPrShowingATeardownFailureOfNothingShowsDeletedAfterARestart() throws InterruptedException {
+    passes(4);
+  }
+
+  /** The same, with two replicas. */
+  @RepeatedTest(3)
+  void seed38_theSameWithTwoReplicas() throws InterruptedException {
+    passes(38);
+  }
+
+  /** The same, under maxConcurrent. */
+  @RepeatedTest(3)
+  void seed46_theSameUnderMaxConcurrent() throws InterruptedException {
+    passes(46);
+  }
+
+  /** The same, the teardown failing at listing the DNS records. */
+  @RepeatedTest(3)
+  void seed77_theSameWhenTheTeardownCouldNotListTheDnsRecords() throws InterruptedException {
+    passes(77);
+  }
+
+  /** A merged PR's DELETED never reached it, then restarts: it showed DELETING. */
+  @RepeatedTest(3)
+  void seed89_aMergedPrWhoseDeletedWasLostShowsDeletedAfterARestart() throws InterruptedException {
+    passes(89);
   }
 }

@@ -64,7 +64,7 @@ final class ChaosRun {
   static final List<String> REPOSITORIES = List.of("acme/shop", "zeta/app");
   static final List<String> FAULTY = List.of("environment.apply", "environment.find", "environment.list",
       "environment.delete", "environment.logs", "database.create", "database.drop", "database.list", "dns.upsert",
-      "dns.delete", "dns.list", "pullRequests.find", "pullRequests.listOpen", "scm.publish");
+      "dns.delete", "dns.list", "pullRequests.find", "pullRequests.listOpen", "pullRequests.listClosed", "scm.publish");
   private static final Set<String> DELETES = Set.of("environment.delete", "database.drop", "dns.delete");
 
   /** What shapes a run, all from the seed. */
@@ -422,9 +422,13 @@ final class ChaosRun {
     }
     quiesce();
     for (int i = 0; i < 3; i++) {
-      trace.add("final reconcile");
-      reconcile(replicas.get(0));
-      quiesce();
+      // every replica reconciles, as each one's periodic reconcile would: a replica corrects the
+      // statuses it made itself (a second one does not know them before a restart)
+      for (PreviewOrchestrator o : replicas) {
+        trace.add("final reconcile");
+        reconcile(o);
+        quiesce();
+      }
     }
   }
 
