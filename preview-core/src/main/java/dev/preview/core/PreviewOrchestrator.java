@@ -134,7 +134,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
         Set.copyOf(b.repositories), scheduler, slots, listeners, waits, workspaces, this::converge,
         b.reconcileParallelism, app.hostnameTemplate() != null);
     this.convergence = new StatusConvergence(status, app, b.healthCheck, b.policy, slots, scheduler, listeners,
-        pullRequests);
+        pullRequests, b.reconcileParallelism);
     // a closed PR whose status still shows something else is known by its repository's listing only
     reconciler.alsoList(() -> {
       Set<String> repos = new java.util.TreeSet<>();

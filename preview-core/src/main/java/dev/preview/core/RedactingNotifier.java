@@ -41,6 +41,11 @@ final class RedactingNotifier implements ScmNotifier {
     return delegate.published(key);
   }
 
+  @Override
+  public Optional<java.util.Map<PreviewKey, PublishedStatus>> publishedAll(String repository) {
+    return delegate.publishedAll(repository);
+  }
+
   static PreviewStatus redacted(PreviewStatus s, Redaction r) {
     return new PreviewStatus(s.key(), s.state(), s.revision(), s.url(), s.links(), r.text(s.message()),
         r.text(s.failedStep()), r.lines(s.logTail()), s.steps(), s.updatedAt(), r.text(s.database()), r.lines(s.changes()), r.text(s.lastCommand()));

@@ -54,6 +54,11 @@ import org.slf4j.LoggerFactory;
  * publish never got through and still matches what is observed, that status is published whole
  * (links, timings, database) instead of a summary; a key whose status is being sent is left to it.
  *
+ * <p>Reads back in bulk where the notifier can ({@link dev.preview.spi.ScmNotifier#publishedAll}: one
+ * listing per repository instead of one read per PR; a failed listing is "unknown" for the whole
+ * repository), and per PR where it cannot. The health probes of the RUNNING environments are made
+ * before the comparisons, in parallel, at most {@code probeParallelism} at once.
+ *
  * <p>Called on the reconcile's thread; stateless; publishing goes through the {@link StatusPublisher}
  * (per PR in order, coalesced, redacted), and each state it publishes is a transition for the
  * listeners, so what they count follows the observed state too.
@@ -74,18 +79,21 @@ final class StatusConvergence {
    * started: the sweep of recently closed PRs does not read them back again. A reopen drops one.
    */
   private final Set<PreviewKey> settled = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  /** How many health probes run at once. */
+  private final int probeParallelism;
 
   /** How many recently closed PRs per repository each reconcile looks at ({@link PullRequestSource#listRecentlyClosed}). */
   static final int RECENTLY_CLOSED = 50;
 
   StatusConvergence(StatusPublisher status, AppTemplate app, HealthCheck healthCheck, PreviewPolicy policy, Slots slots,
       KeyScheduler scheduler, Listeners listeners) {
-    this(status, app, healthCheck, policy, slots, scheduler, listeners, null);
+    this(status, app, healthCheck, policy, slots, scheduler, listeners, null, 1);
   }
 
   StatusConvergence(StatusPublisher status, AppTemplate app, HealthCheck healthCheck, PreviewPolicy policy, Slots slots,
-      KeyScheduler scheduler, Listeners listeners, @Nullable PullRequestSource pullRequests) {
+      KeyScheduler scheduler, Listeners listeners, @Nullable PullRequestSource pullRequests, int probeParallelism) {
     this.pullRequests = pullRequests;
+    this.probeParallelism = Math.max(1, probeParallelism);
     this.status = status;
     this.app = app;
     this.healthCheck = healthCheck;
@@ -116,21 +124,26 @@ final class StatusConvergence {
     keys.addAll(closed);
     List<PreviewKey> queue = slots.queuedKeys();
     Set<PreviewKey> looked = new TreeSet<>();
+    Map<PreviewKey, Boolean> health = probe(keys, facts, acted, started);
+    Map<String, Listing> listings = new java.util.HashMap<>();
     for (PreviewKey key : keys) {
-      if (acted.contains(key) || facts.busy().contains(key) || facts.touchedSinceListing().contains(key)
-          || scheduler.busy(key) || scheduler.touchedSince(key, started) || status.sending(key)) {
+      if (skipped(key, facts, acted, started)) {
         continue; // work in flight (a status being sent included) says what the PR will show
       }
       looked.add(key);
+      Listing listing = listings.computeIfAbsent(key.repository(), this::list);
+      if (listing.failed()) {
+        continue; // unknown for the whole repository (said once, by list)
+      }
       Optional<PublishedStatus> shown;
       try {
-        shown = status.shown(key);
+        shown = listing.statuses() != null ? status.shown(key, listing.statuses()) : status.shown(key);
       } catch (RuntimeException e) {
         log.warn("{}: could not read back what the PR shows; publishing nothing for it: {}", key,
             listeners.redaction().exception(e).toString());
         continue;
       }
-      Observed o = observe(key, facts, queue, shown.orElse(null));
+      Observed o = observe(key, facts, queue, shown.orElse(null), health);
       if (closed.contains(key) && (o == null ? shown.isEmpty() || shown.get().state() == PreviewState.DELETED
           : o.state() == PreviewState.DELETED)) {
         settled.add(key); // shows (or is told now) that nothing is left: no need to read it back again
@@ -182,6 +195,84 @@ final class StatusConvergence {
     return closed;
   }
 
+  /** Whether convergence leaves {@code key} alone: work in flight (a status being sent included) says what the PR will show. */
+  private boolean skipped(PreviewKey key, Facts facts, Set<PreviewKey> acted, long started) {
+    return acted.contains(key) || facts.busy().contains(key) || facts.touchedSinceListing().contains(key)
+        || scheduler.busy(key) || scheduler.touchedSince(key, started) || status.sending(key);
+  }
+
+  /**
+   * One bulk read-back of a repository: {@code statuses} null when the notifier cannot list in bulk
+   * (read per key), {@code failed} when the listing failed (unknown: nothing is published there).
+   */
+  private record Listing(@Nullable Map<PreviewKey, PublishedStatus> statuses, boolean failed) {}
+
+  private Listing list(String repository) {
+    try {
+      return new Listing(status.shownAll(repository).orElse(null), false);
+    } catch (RuntimeException e) {
+      log.warn("{}: could not read back what its PRs show; publishing nothing for them: {}", repository,
+          listeners.redaction().exception(e).toString());
+      return new Listing(null, true);
+    }
+  }
+
+  /**
+   * Probes, in parallel (at most {@code probeParallelism} at once), the app of every environment
+   * whose observed status depends on its health now: RUNNING, at its PR's head (or its PR unknown),
+   * and not left alone. Unhealthy and failed probes are false.
+   */
+  private Map<PreviewKey, Boolean> probe(Set<PreviewKey> keys, Facts facts, Set<PreviewKey> acted, long started) {
+    List<PreviewKey> candidates = new java.util.ArrayList<>();
+    for (PreviewKey key : keys) {
+      Environment env = facts.environments().get(key);
+      PullRequest pr = env == null ? null : facts.openPullRequest(key);
+      if (env != null && env.phase() == Environment.Phase.RUNNING
+          && (pr == null || env.revision() == null || ReconcilePlanner.sameCommit(env.revision(), pr.headSha()))
+          && !skipped(key, facts, acted, started)) {
+        candidates.add(key);
+      }
+    }
+    Map<PreviewKey, Boolean> out = new java.util.concurrent.ConcurrentHashMap<>();
+    if (candidates.size() <= 1 || probeParallelism == 1) {
+      candidates.forEach(k -> out.put(k, healthy(facts.environments().get(k))));
+      return out;
+    }
+    int threads = Math.min(probeParallelism, candidates.size());
+    java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
+      Thread t = new Thread(r, "preview-probe-" + count.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+    try {
+      List<java.util.concurrent.Future<?>> probes = new java.util.ArrayList<>();
+      for (PreviewKey k : candidates) {
+        probes.add(pool.submit(() -> out.put(k, healthy(facts.environments().get(k)))));
+      }
+      for (java.util.concurrent.Future<?> f : probes) {
+        try {
+          f.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+          // healthy() catches what the probe throws; a key without an answer is probed again by running()
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      pool.shutdownNow();
+    }
+    return out;
+  }
+
+  private boolean healthy(Environment env) {
+    try {
+      return env.url() != null && healthCheck.healthy(env.url().resolve(app.healthPath()));
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
   /** Whether the PR showing {@code shown} must be told {@code o}. */
   static boolean differs(PublishedStatus shown, Observed o) {
     if (shown.state() != o.state()) {
@@ -198,6 +289,12 @@ final class StatusConvergence {
 
   /** The status {@code key} should show, or null when nothing observed says better than what it shows. */
   @Nullable Observed observe(PreviewKey key, Facts facts, List<PreviewKey> queue, @Nullable PublishedStatus shown) {
+    return observe(key, facts, queue, shown, Map.of());
+  }
+
+  /** {@link #observe(PreviewKey, Facts, List, PublishedStatus)} with the health probes made already. */
+  @Nullable Observed observe(PreviewKey key, Facts facts, List<PreviewKey> queue, @Nullable PublishedStatus shown,
+      Map<PreviewKey, Boolean> health) {
     Environment env = facts.environments().get(key);
     boolean repoKnown = facts.openPullRequests().containsKey(key.repository());
     PullRequest pr = facts.openPullRequest(key);
@@ -218,7 +315,7 @@ final class StatusConvergence {
       return switch (env.phase()) {
         case SUSPENDED -> new Observed(PreviewState.SLEEPING, env.revision(), null,
             "asleep (observed by reconcile); the next push wakes it", null);
-        case RUNNING -> running(key, env, shown);
+        case RUNNING -> running(key, env, shown, health.get(key));
         case FAILED -> new Observed(PreviewState.FAILED, env.revision(), null,
             "the environment exited (observed by reconcile); push again to redeploy", "environment");
         case STARTING -> new Observed(PreviewState.FAILED, env.revision(), null,
@@ -255,13 +352,8 @@ final class StatusConvergence {
         null);
   }
 
-  private Observed running(PreviewKey key, Environment env, @Nullable PublishedStatus shown) {
-    boolean healthy;
-    try {
-      healthy = env.url() != null && healthCheck.healthy(env.url().resolve(app.healthPath()));
-    } catch (Exception e) {
-      healthy = false;
-    }
+  private Observed running(PreviewKey key, Environment env, @Nullable PublishedStatus shown, @Nullable Boolean probed) {
+    boolean healthy = probed != null ? probed : healthy(env);
     if (healthy) {
       URI publicUrl = app.publicUrl(key);
       return new Observed(PreviewState.READY, env.revision(), publicUrl != null ? publicUrl : env.url(),

@@ -149,6 +149,33 @@ final class StatusPublisher {
     return last == null ? Optional.empty() : Optional.of(PublishedStatus.of(last));
   }
 
+  /**
+   * What every PR of {@code repository} shows, read in one listing ({@link ScmNotifier#publishedAll});
+   * empty without a notifier or when it cannot list in bulk (then {@link #shown(PreviewKey)} reads per key).
+   *
+   * @throws RuntimeException if the listing failed: what the repository's PRs show is unknown
+   */
+  Optional<Map<PreviewKey, PublishedStatus>> shownAll(String repository) {
+    return notifier == null ? Optional.empty() : notifier.publishedAll(repository);
+  }
+
+  /**
+   * {@link #shown(PreviewKey)} answered from a bulk {@code listing} of the key's repository (see
+   * {@link #shownAll}) instead of a read: a PR without an entry shows nothing of ours, so, as for an
+   * empty read, what this process last published stands in for it.
+   */
+  Optional<PublishedStatus> shown(PreviewKey key, Map<PreviewKey, PublishedStatus> listing) {
+    if (notifier == null) {
+      return Optional.empty();
+    }
+    PublishedStatus read = listing.get(key);
+    if (read != null) {
+      return Optional.of(read);
+    }
+    PreviewStatus last = delivery.published(key);
+    return last == null ? Optional.empty() : Optional.of(PublishedStatus.of(last));
+  }
+
   /** The newest status of {@code key} this process wanted and did not get published, or null. */
   PreviewStatus undelivered(PreviewKey key) {
     return delivery == null ? null : delivery.undelivered(key);

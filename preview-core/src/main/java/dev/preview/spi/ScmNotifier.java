@@ -1,5 +1,6 @@
 package dev.preview.spi;
 
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -29,6 +30,24 @@ public interface ScmNotifier extends AutoCloseable {
    * unknown, never as "nothing published".
    */
   default Optional<PublishedStatus> published(PreviewKey key) {
+    return Optional.empty();
+  }
+
+  /**
+   * Reads back, in one listing (a few pages at most), what every PR of {@code repository} shows: the
+   * bulk form of {@link #published(PreviewKey)}, which reconcile uses instead of one read per PR when
+   * it can. Optional; the default returns {@link Optional#empty()}: this notifier cannot list in bulk,
+   * and the caller reads each PR with {@link #published(PreviewKey)}.
+   *
+   * <p>A present map has an entry for every PR of the repository that shows a status of ours, keyed
+   * by its preview; a PR without an entry shows nothing of ours (as {@code published(key)} would
+   * answer empty). A listing that fails throws {@link ProviderException}: what every PR of the
+   * repository shows is then unknown, never "nothing published". Safe to call concurrently with
+   * {@link #publish} for other keys.
+   *
+   * @param repository {@code owner/name}, as in {@link PreviewKey#repository()}
+   */
+  default Optional<Map<PreviewKey, PublishedStatus>> publishedAll(String repository) {
     return Optional.empty();
   }
 

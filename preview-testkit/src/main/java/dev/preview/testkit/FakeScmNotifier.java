@@ -15,7 +15,7 @@ import java.util.Optional;
  * An in-memory {@link ScmNotifier} named {@code fake}: records every published status and keeps one
  * sticky comment per PR, rendered by {@link #render(PreviewStatus)} and replaced in place on each
  * publish. {@link #published} reads back what the PR shows (the last status published). Thread-safe;
- * operations {@code scm.publish} and {@code scm.published} (a read-back fault throws, as an SCM that
+ * operations {@code scm.publish}, {@code scm.published} and {@code scm.publishedAll} (a read-back fault throws, as an SCM that
  * cannot be read does). Instances made with {@link #reopen()} share the simulated SCM.
  */
 public final class FakeScmNotifier implements ScmNotifier {
@@ -57,6 +57,7 @@ public final class FakeScmNotifier implements ScmNotifier {
     faults.run(NAME, "scm.publish", status.key(), () -> {
       synchronized (scm) {
         scm.all.add(status);
+        scm.latest.put(status.key(), status);
         scm.comments.put(status.key(), render(status));
       }
     });
@@ -68,6 +69,23 @@ public final class FakeScmNotifier implements ScmNotifier {
     return faults.call(NAME, "scm.published", key, () -> latest(key).map(PublishedStatus::of));
   }
 
+  /** Every PR of {@code repository} that shows a status, in one read (operation {@code scm.publishedAll}). */
+  @Override
+  public Optional<Map<PreviewKey, PublishedStatus>> publishedAll(String repository) {
+    Objects.requireNonNull(repository, "repository");
+    return faults.call(NAME, "scm.publishedAll", repository, () -> {
+      Map<PreviewKey, PublishedStatus> out = new LinkedHashMap<>();
+      synchronized (scm) {
+        scm.latest.forEach((key, status) -> {
+          if (key.repository().equals(repository)) {
+            out.put(key, PublishedStatus.of(status));
+          }
+        });
+      }
+      return Optional.of(out);
+    });
+  }
+
   /** Every status published for {@code key}, in order. */
   public List<PreviewStatus> history(PreviewKey key) {
     synchronized (scm) {
@@ -77,8 +95,9 @@ public final class FakeScmNotifier implements ScmNotifier {
 
   /** The last status published for {@code key}. */
   public Optional<PreviewStatus> latest(PreviewKey key) {
-    List<PreviewStatus> h = history(key);
-    return h.isEmpty() ? Optional.empty() : Optional.of(h.get(h.size() - 1));
+    synchronized (scm) {
+      return Optional.ofNullable(scm.latest.get(key)); // not a scan of every status: reconciles of 10,000 PRs read it per key
+    }
   }
 
   /** Every status published, in order. */
@@ -132,5 +151,6 @@ public final class FakeScmNotifier implements ScmNotifier {
   private static final class Scm {
     final List<PreviewStatus> all = new ArrayList<>();
     final Map<PreviewKey, String> comments = new LinkedHashMap<>();
+    final Map<PreviewKey, PreviewStatus> latest = new java.util.HashMap<>();
   }
 }

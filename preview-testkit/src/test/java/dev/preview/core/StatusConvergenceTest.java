@@ -251,13 +251,13 @@ class StatusConvergenceTest {
         .isEqualTo(PreviewState.FAILED);
     healthy = true;
     int published = scm.history(PR1).size();
-    scm.faults().failAlways("scm.published");
+    scm.faults().failAlways("scm.published").failAlways("scm.publishedAll"); // per key and in bulk
 
     PreviewOrchestrator after = start(builder(env.reopen(), scm.reopen()));
     after.reconcile(false);
 
     assertThat(scm.history(PR1)).as("a read error is unknown, never 'shows nothing'").hasSize(published);
-    scm.faults().heal("scm.published");
+    scm.faults().heal("scm.published").heal("scm.publishedAll");
     after.reconcile(false);
     assertThat(shown(PR1)).isEqualTo(PreviewState.READY);
   }

@@ -67,13 +67,25 @@ final class TokenLinkNotifier implements ScmNotifier {
 
   @Override
   public Optional<PublishedStatus> published(PreviewKey key) {
-    return delegate.published(key).map(p -> {
-      URI original = originals.get(key);
-      if (p.url() == null || original == null) {
-        return p;
-      }
-      return new PublishedStatus(p.key(), p.state(), p.revision(), original, p.failedStep());
+    return delegate.published(key).map(this::unwrapped);
+  }
+
+  @Override
+  public Optional<Map<PreviewKey, PublishedStatus>> publishedAll(String repository) {
+    return delegate.publishedAll(repository).map(all -> {
+      Map<PreviewKey, PublishedStatus> out = new LinkedHashMap<>();
+      all.forEach((key, p) -> out.put(key, unwrapped(p)));
+      return out;
     });
+  }
+
+  /** {@code p} with the URL this notifier was given in place of the one through the gateway. */
+  private PublishedStatus unwrapped(PublishedStatus p) {
+    URI original = originals.get(p.key());
+    if (p.url() == null || original == null) {
+      return p;
+    }
+    return new PublishedStatus(p.key(), p.state(), p.revision(), original, p.failedStep());
   }
 
   private static boolean sameOrigin(URI a, URI b) {
