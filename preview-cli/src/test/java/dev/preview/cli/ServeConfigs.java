@@ -31,6 +31,9 @@ final class ServeConfigs {
         "  token: ghp_test",
         "  webhookSecret: s3cret",
         "  baseUrl: http://127.0.0.1:9/api/v3"));
+    if (appLines.stream().anyMatch(l -> l.startsWith("hostname:")) && java.util.Arrays.stream(topLevel).noneMatch(l -> l.startsWith("policy:"))) {
+      lines.add("policy: {repositories: [acme/shop]}"); // a pr-{number} hostname needs the one repository pinned
+    }
     lines.addAll(List.of(topLevel));
     Path f = dir.resolve("preview.yaml");
     Files.writeString(f, String.join("\n", lines) + "\n");

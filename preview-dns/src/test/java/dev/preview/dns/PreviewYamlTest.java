@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
 /** The README's preview.yaml examples build the right provider through the registry (ServiceLoader). */
 class PreviewYamlTest {
   static DnsProvider dns(String section, Map<String, String> env) {
-    PreviewConfig config = PreviewConfig.parse("app:\n  image: shop:1\n  hostname: \"pr-{number}.preview.example.com\"\n" + section,
+    PreviewConfig config = PreviewConfig.parse("app:\n  image: shop:1\n  hostname: \"pr-{number}.preview.example.com\"\n"
+        + "policy: {repositories: [acme/shop]}\n" + section,
         env::get, "preview.yaml");
     try (ConfiguredProviders providers = config.createProviders(ProviderRegistry.defaultRegistry())) {
       return providers.dns().orElseThrow();

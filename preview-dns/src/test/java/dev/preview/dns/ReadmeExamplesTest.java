@@ -27,7 +27,8 @@ class ReadmeExamplesTest {
     int whole = 0;
     while (m.find()) {
       boolean fragment = m.group(1) != null;
-      String yaml = fragment ? "app:\n  image: shop:1\n  hostname: \"pr-{number}.preview.example.com\"\n" + m.group(2)
+      String yaml = fragment ? "app:\n  image: shop:1\n  hostname: \"pr-{number}.preview.example.com\"\n"
+          + "policy: {repositories: [acme/shop]}\n" + m.group(2)
           : m.group(2);
       whole += fragment ? 0 : 1;
       // every ${VAR} is set: base64, so it also does for a TSIG secret

@@ -54,7 +54,7 @@ class OrchestratorFromConfigTest {
           readiness: {timeout: 1s, interval: 10ms}
         environment: {provider: fake}
         scm: {provider: fake}
-        policy: {targets: [main], excludeLabels: [no-preview]}
+        policy: {repositories: [acme/shop], targets: [main], excludeLabels: [no-preview]}
         flags: {new-checkout: true}
         """;
     PreviewConfig config = PreviewConfig.parse(yaml, Map.<String, String>of()::get, "preview.yaml");

@@ -500,20 +500,30 @@ public final class PreviewConfig {
     /**
      * Two previews must never get one hostname: a template without a part that tells repositories
      * apart ({@code {name}}, {@code {hash}}, or {@code {owner}} with {@code {repo}}; {@code {repo}}
-     * alone when every repository served has one owner) is refused when {@code policy.repositories}
-     * lets more than one repository in. Without {@code policy.repositories} it is accepted (an
-     * installation that serves one repository need not list it); then a second repository's PR with
-     * a name in use fails its DNS step, and a teardown never deletes a record another preview owns.
+     * alone when every repository served has one owner) is refused unless the config pins one
+     * repository: {@code policy.repositories} with one entry that is not a glob. Without
+     * {@code policy.repositories} every repository that sends events is served (no PR source or
+     * webhook section restricts that), so such a template is refused too, at load rather than at a
+     * second repository's DNS step.
      */
     private void hostnamesUnique() {
       String template = app == null ? null : app.hostnameTemplate();
+      if (template == null || template.contains("{name}") || template.contains("{hash}")
+          || (template.contains("{owner}") && template.contains("{repo}"))) {
+        return;
+      }
       List<String> served = policy.repositories();
-      if (template == null || served.isEmpty()) {
+      String fix = ": add {repo} and {owner}, or {name} (e.g. {repo}-{owner}-{number}.preview.example.com or"
+          + " {name}.preview.example.com), or serve one repository";
+      if (served.isEmpty()) {
+        add("app.hostname: \"" + template + "\" gives PRs of different repositories the same hostname, and without"
+            + " policy.repositories every repository that sends events is served" + fix + " by listing it alone in"
+            + " policy.repositories (e.g. policy: {repositories: [" + (repository == null ? "acme/shop" : repository)
+            + "]})");
         return;
       }
       boolean one = served.size() == 1 && !served.get(0).contains("*") && !served.get(0).contains("?");
-      if (one || template.contains("{name}") || template.contains("{hash}")
-          || (template.contains("{owner}") && template.contains("{repo}"))) {
+      if (one) {
         return;
       }
       Set<String> owners = new LinkedHashSet<>();
@@ -528,8 +538,7 @@ public final class PreviewConfig {
         return;
       }
       add("app.hostname: \"" + template + "\" gives PRs of different repositories the same hostname (policy.repositories"
-          + " lets in " + String.join(", ", served) + "): add {repo} and {owner}, or {name} (e.g. "
-          + "{repo}-{owner}-{number}.preview.example.com or {name}.preview.example.com), or serve one repository");
+          + " lets in " + String.join(", ", served) + ")" + fix + " (list only it in policy.repositories)");
     }
 
     /** What {@code build.from: source} and {@code app.build} need of the environment provider. */

@@ -10,9 +10,9 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
 
 /**
- * A hostname template that gives two repositories' PRs one name is refused at load when
- * {@code policy.repositories} lets several repositories in; {@code policy.repositories} keeps the
- * others out.
+ * A hostname template that gives two repositories' PRs one name is refused at load unless
+ * {@code policy.repositories} pins one repository (without it, every repository is served);
+ * {@code policy.repositories} keeps the others out.
  */
 class HostnameCollisionConfigTest {
 
@@ -47,9 +47,30 @@ class HostnameCollisionConfigTest {
     assertThat(read(hostname, repositories).problems()).isEmpty();
   }
 
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"pr-{number}.preview.example.com", "{repo}-{number}.preview.example.com",
+      "{owner}-{number}.preview.example.com", "{branch}.preview.example.com"})
+  void withoutPolicyRepositoriesEveryRepositoryIsServedSoACollidingTemplateIsRefused(String hostname) {
+    assertThat(read(hostname, null).problems()).singleElement().asString()
+        .startsWith("app.hostname: \"" + hostname + "\" gives PRs of different repositories the same hostname,"
+            + " and without policy.repositories every repository that sends events is served")
+        .contains("add {repo} and {owner}, or {name}")
+        .contains("listing it alone in policy.repositories (e.g. policy: {repositories: [acme/shop]})");
+  }
+
   @Test
-  void withoutPolicyRepositoriesTheTemplateIsAcceptedAndTheRuntimeGuardsHold() {
-    assertThat(read("pr-{number}.preview.example.com", null).problems()).isEmpty();
+  void theRefusalSuggestsTheConfiguredRepository() {
+    PreviewConfig config = PreviewConfig.read("repository: zeta/app\napp:\n  image: shop:1\n"
+        + "  hostname: pr-{number}.preview.example.com\n", name -> null, "preview.yaml");
+    assertThat(config.problems()).singleElement().asString()
+        .contains("policy: {repositories: [zeta/app]}");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"{repo}-{owner}-{number}.preview.example.com", "{name}.preview.example.com",
+      "pr-{number}-{hash}.preview.example.com"})
+  void withoutPolicyRepositoriesATemplateThatTellsRepositoriesApartIsAccepted(String hostname) {
+    assertThat(read(hostname, null).problems()).isEmpty();
   }
 
   @Test

@@ -49,6 +49,7 @@ class PreviewConfigTest {
         provider: test-scm
         token: ${GITHUB_TOKEN}
       policy:
+        repositories: [acme/shop]
         branches: ["**"]
         targets: [main, "release/*"]
         requireLabels: []
@@ -445,6 +446,7 @@ class PreviewConfigTest {
     PreviewConfig c = PreviewConfig.parse("""
         instance: blue
         app: {image: x, hostname: "pr-{number}.preview.example.com"}
+        policy: {repositories: [acme/shop]}
         environment: spy
         dns: {provider: test-dns, zone: preview.example.com, target: 203.0.113.7, ttl: 300}
         scm: {provider: test-scm, token: t}

@@ -281,7 +281,7 @@ class CloudflareDnsProviderTest {
   void factoryReportsEveryProblemAtOnce() {
     // dns.ttl is installation-wide: the assembly reads (and checks) it, before any factory runs
     assertThatThrownBy(() -> PreviewConfig.parse("app:\n  image: shop:1\n  hostname: \"pr-{number}.example.com\"\n"
-        + "dns:\n  provider: cloudflare\n  ttl: soon\n", k -> null, "preview.yaml")
+        + "policy: {repositories: [acme/shop]}\ndns:\n  provider: cloudflare\n  ttl: soon\n", k -> null, "preview.yaml")
         .createProviders(ProviderRegistry.defaultRegistry()))
         .isInstanceOf(ConfigurationException.class)
         .hasMessageContaining("dns.ttl: must be a whole number");

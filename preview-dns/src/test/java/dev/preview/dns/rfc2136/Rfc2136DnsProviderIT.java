@@ -83,7 +83,7 @@ class Rfc2136DnsProviderIT {
     String host = Bind9.freshHost("ttl");
     Map<String, Object> section = Bind9.config();
     StringBuilder yaml = new StringBuilder("app:\n  image: shop:1\n  hostname: \"pr-{number}." + Bind9.ZONE
-        + "\"\ndns:\n  ttl: 300\n  target: 192.0.2.10\n");
+        + "\"\npolicy: {repositories: [acme/shop]}\ndns:\n  ttl: 300\n  target: 192.0.2.10\n");
     section.forEach((k, v) -> yaml.append("  ").append(k).append(": \"").append(v).append("\"\n"));
     PreviewConfig config = PreviewConfig.parse(yaml.toString(), k -> null, "preview.yaml");
     // read once by the assembly, not by the provider's factory (which would report them as unknown)
