@@ -265,6 +265,15 @@ public final class PreviewOrchestrator implements AutoCloseable {
 
   /** What the scheduler runs for one op of one key, on the key's worker thread. */
   private Preview run(PreviewKey key, Op op, KeyScheduler.SafePoints safePoints) {
+    long started = relabelSeq.get();
+    try {
+      return runOp(key, op, safePoints);
+    } finally {
+      reapplyRelabel(key, started);
+    }
+  }
+
+  private Preview runOp(PreviewKey key, Op op, KeyScheduler.SafePoints safePoints) {
     if (op instanceof Op.Deploy d) {
       return deploys.deploy(d, safePoints);
     } else if (op instanceof Op.Sleep s) {
@@ -516,14 +525,89 @@ public final class PreviewOrchestrator implements AutoCloseable {
 
   /**
    * Merges lifecycle labels ({@link Labels#LIFECYCLE}: expires, last-activity, pinned; {@code ""}
-   * removes one) into {@code key}'s environment without redeploying it. Not queued behind the key's
-   * running op: a deploy that started before keeps the deadlines it read (a push extends them anyway).
+   * removes one) into {@code key}'s environment without redeploying it. Written at once (a running op
+   * is neither waited for nor superseded), and kept until the key's running op ends: an op that read
+   * the labels before this write (a deploy computes its lifecycle labels at its start) gets them merged
+   * in again when it ends, on the key's worker, before the key's next op runs. So an extension or a pin
+   * that lands during a deploy survives it: the later of the two expiries and last activities is kept,
+   * and the operator's pin or unpin (an unpin leaves a pin the deploy took from the PR's pin label).
    *
    * @return the preview as now observed; empty if it has no environment
    */
   public Optional<Preview> relabel(PreviewKey key, Map<String, String> labels) {
     Labels.requireLifecycle(labels);
-    return environment.relabel(Objects.requireNonNull(key, "key"), labels).map(this::observed);
+    Objects.requireNonNull(key, "key");
+    // noted before the write (an op ending meanwhile merges it in), stamped once written: an op started
+    // after the stamp read it
+    relabels.merge(key, new Relabel(Map.copyOf(labels), WRITING), Relabel::then);
+    try {
+      return environment.relabel(key, labels).map(this::observed);
+    } finally {
+      long seq = relabelSeq.incrementAndGet();
+      relabels.computeIfPresent(key, (k, r) -> new Relabel(r.labels(), seq));
+    }
+  }
+
+  /** The stamp of a relabel still being written. */
+  private static final long WRITING = Long.MAX_VALUE;
+
+  /** Lifecycle labels an operator wrote, and the {@link #relabelSeq} once they were written. */
+  private record Relabel(Map<String, String> labels, long seq) {
+    Relabel then(Relabel newer) {
+      Map<String, String> m = new java.util.HashMap<>(labels);
+      m.putAll(newer.labels);
+      return new Relabel(Map.copyOf(m), Math.max(seq, newer.seq));
+    }
+  }
+
+  private final java.util.concurrent.atomic.AtomicLong relabelSeq = new java.util.concurrent.atomic.AtomicLong();
+  private final Map<PreviewKey, Relabel> relabels = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * At the end of an op of {@code key} that started at {@code started}: relabels written after that may
+   * have been overwritten by the op (it read the labels before), so they are merged in again.
+   */
+  private void reapplyRelabel(PreviewKey key, long started) {
+    Relabel r = relabels.get(key);
+    if (r == null) {
+      return;
+    }
+    try {
+      if (r.seq() > started) {
+        Optional<Environment> now = environment.find(key);
+        if (now.isPresent()) {
+          Map<String, String> merged = new java.util.HashMap<>();
+          r.labels().forEach((name, value) -> {
+            String current = now.get().labels().get(name);
+            if (Labels.PINNED.equals(name)) {
+              // an unpin removes the operator's pin, not the one the deploy took from the PR's pin label
+              merged.put(name, value.isEmpty() && "true".equals(current) ? current : value);
+            } else if (!value.isEmpty() && current != null && later(current, value)) {
+              merged.put(name, current); // a push gave more than the operator's extension
+            } else {
+              merged.put(name, value);
+            }
+          });
+          if (!merged.entrySet().stream().allMatch(e -> e.getValue().equals(now.get().labels().getOrDefault(e.getKey(), "")))) {
+            log.info("{}: merging the operator's {} back in after the run that overwrote them", key, merged.keySet());
+            environment.relabel(key, merged);
+          }
+        }
+      }
+      if (r.seq() != WRITING) {
+        relabels.remove(key, r);
+      }
+    } catch (RuntimeException e) {
+      log.warn("{}: could not merge the operator's labels back in: {}", key, listenersRedacted(e));
+    }
+  }
+
+  private static boolean later(String a, String b) {
+    try {
+      return java.time.Instant.parse(a).isAfter(java.time.Instant.parse(b));
+    } catch (java.time.format.DateTimeParseException e) {
+      return false;
+    }
   }
 
   /** Suspends {@code key}'s preview (scale to zero) as the next op of its key; a push or {@link #redeploy} wakes it. */
