@@ -81,6 +81,8 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
   private final String appHost;
   private final int appPort;
   private final Installation installation;
+  /** The warm pool ({@code pool: {size: N}}), or null when off (the default). */
+  private final MysqlPool pool;
 
   private MysqlDatabaseProvider(Builder b, String scheme, String hostPortPath) {
     this.installation = b.installation;
@@ -96,6 +98,7 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
     int colon = hostPort.lastIndexOf(':');
     this.appHost = b.appHost != null ? b.appHost : colon < 0 ? hostPort : hostPort.substring(0, colon);
     this.appPort = b.appPort > 0 ? b.appPort : colon < 0 ? 3306 : Integer.parseInt(hostPort.substring(colon + 1));
+    this.pool = b.poolSize > 0 ? new MysqlPool(this::connect, registry, baseline, b.poolSize, installation) : null;
   }
 
   public static Builder builder() {
@@ -150,7 +153,12 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
         killSessions(c, user);
         exec(c, "DROP DATABASE IF EXISTS " + q(db)); // a copy cut short
         long t0 = System.nanoTime();
-        copy(c, source, db, account);
+        if (pool != null && source != null && source.equals(pool.baseline()) && pool.take(c, db)) {
+          // a pool member's tables, moved in with one RENAME TABLE; what has a definer is made for this user now
+          copyCode(c, source, db, account);
+        } else {
+          copy(c, source, db, account);
+        }
         update(c, "UPDATE " + q(registry) + ".previews SET ready = TRUE WHERE db_name = ?", db);
         LOG.info("mysql: created database {} for {} from {} in {} ms", db, key, source == null ? "nothing" : source,
             (System.nanoTime() - t0) / 1_000_000);
@@ -217,26 +225,38 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
       exec(c, "CREATE DATABASE " + q(db) + " CHARACTER SET utf8mb4");
       return;
     }
+    copyTables(c, source, db);
+    copyCode(c, source, db, account);
+  }
+
+  /** {@code CREATE DATABASE db} with the baseline's character set and collation. */
+  static void createLike(Connection c, String source, String db) throws SQLException {
     if (!schemaExists(c, source)) {
       throw new ProviderException(NAME, "baseline database " + source + " does not exist; create it or fix database.baseline", false);
     }
     String charset = one(c, "SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", source);
     String collation = one(c, "SELECT DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", source);
     exec(c, "CREATE DATABASE " + q(db) + " CHARACTER SET " + safe(charset) + " COLLATE " + safe(collation));
+  }
+
+  /** The tables of {@code schema} (everything but views), by name. */
+  static List<String> tables(Connection c, String schema) throws SQLException {
     List<String> tables = new ArrayList<>();
-    List<String> views = new ArrayList<>();
-    try (PreparedStatement ps = c.prepareStatement(
-        "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME")) {
-      ps.setString(1, source);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          (rs.getString(2).equals("VIEW") ? views : tables).add(rs.getString(1));
-        }
-      }
+    for (String[] t : names(c, "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?"
+        + " AND TABLE_TYPE <> 'VIEW' ORDER BY TABLE_NAME", schema)) {
+      tables.add(t[0]);
     }
+    return tables;
+  }
+
+  /**
+   * The new database {@code db} with the baseline's tables and rows, and nothing that has a definer
+   * (a warm pool member is exactly this: {@link MysqlPool}).
+   */
+  static void copyTables(Connection c, String source, String db) throws SQLException {
+    createLike(c, source, db);
+    List<String> tables = tables(c, source);
     exec(c, "USE " + q(db));
-    String sqlMode = one(c, "SELECT @@SESSION.sql_mode");
-    String timeZone = one(c, "SELECT @@SESSION.time_zone");
     exec(c, "SET SESSION foreign_key_checks = 0");
     try {
       for (String t : tables) {
@@ -249,6 +269,26 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
           exec(c, "ALTER TABLE " + q(db) + "." + q(t) + " AUTO_INCREMENT = " + Long.parseLong(m.group(1)));
         }
       }
+    } finally {
+      exec(c, "SET SESSION foreign_key_checks = 1");
+    }
+  }
+
+  /**
+   * The baseline's routines, views, triggers and events, recreated in {@code db} (which has the
+   * baseline's tables already) with {@code account} as their {@code DEFINER}.
+   */
+  private void copyCode(Connection c, String source, String db, String account) throws SQLException {
+    List<String> views = new ArrayList<>();
+    for (String[] v : names(c, "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?"
+        + " AND TABLE_TYPE = 'VIEW' ORDER BY TABLE_NAME", source)) {
+      views.add(v[0]);
+    }
+    exec(c, "USE " + q(db));
+    String sqlMode = one(c, "SELECT @@SESSION.sql_mode");
+    String timeZone = one(c, "SELECT @@SESSION.time_zone");
+    exec(c, "SET SESSION foreign_key_checks = 0");
+    try {
       String fromRef = q(source) + ".";
       String toRef = q(db) + ".";
       // routines first: a view may call a function, and a routine's body is not resolved until it runs
@@ -334,7 +374,7 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
     }
   }
 
-  private static List<String[]> names(Connection c, String sql, String arg) throws SQLException {
+  static List<String[]> names(Connection c, String sql, String arg) throws SQLException {
     List<String[]> out = new ArrayList<>();
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setString(1, arg);
@@ -399,6 +439,62 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
     secrets.put("MYSQL_PASSWORD", pw);
     secrets.put("JDBC_DATABASE_PASSWORD", pw);
     return new DatabaseConnection(db, jdbc, user, pw, env, secrets);
+  }
+
+  /**
+   * Fills the warm pool now (drops members of another baseline fingerprint, copies until
+   * {@code pool.size} are ready) and returns how many are ready; 0 when the pool is off.
+   * {@code create} refills in the background by itself: this is for start-up and for tests.
+   */
+  public int warmPool() {
+    if (pool == null) {
+      return 0;
+    }
+    try {
+      return pool.refill();
+    } catch (SQLException e) {
+      throw failure("cannot fill the pool of " + baseline, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ProviderException(NAME, "interrupted while filling the pool of " + baseline, true, e);
+    }
+  }
+
+  /** The pool, for tests; null when off. */
+  MysqlPool pool() {
+    return pool;
+  }
+
+  /** Pool members ready now (of the baseline as it is now); 0 when the pool is off. */
+  public int poolReady() {
+    if (pool == null) {
+      return 0;
+    }
+    try {
+      return pool.ready();
+    } catch (SQLException e) {
+      throw failure("cannot read the pool of " + baseline, e);
+    }
+  }
+
+  /** Drops every member of this installation's pool; returns how many. */
+  public int drainPool() {
+    if (pool == null) {
+      return 0;
+    }
+    try {
+      return pool.drain();
+    } catch (SQLException e) {
+      throw failure("cannot drain the pool of " + baseline, e);
+    }
+  }
+
+  /** Stops the pool's background refill (the pool's databases stay, for the next start). */
+  @Override
+  public void close() {
+    if (pool != null) {
+      pool.close();
+    }
   }
 
   @Override
@@ -523,11 +619,11 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
         + ") CHARACTER SET utf8mb4");
   }
 
-  private static boolean schemaExists(Connection c, String db) throws SQLException {
+  static boolean schemaExists(Connection c, String db) throws SQLException {
     return one(c, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", db) != null;
   }
 
-  private static String one(Connection c, String sql, String... args) throws SQLException {
+  static String one(Connection c, String sql, String... args) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       for (int i = 0; i < args.length; i++) {
         ps.setString(i + 1, args[i]);
@@ -538,7 +634,7 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
     }
   }
 
-  private static void update(Connection c, String sql, Object... args) throws SQLException {
+  static void update(Connection c, String sql, Object... args) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       for (int i = 0; i < args.length; i++) {
         ps.setObject(i + 1, args[i]);
@@ -547,7 +643,7 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
     }
   }
 
-  private static void exec(Connection c, String sql) throws SQLException {
+  static void exec(Connection c, String sql) throws SQLException {
     try (Statement st = c.createStatement()) {
       st.execute(sql);
     }
@@ -573,7 +669,7 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
     return "'" + value + "'";
   }
 
-  private static String safe(String name) {
+  static String safe(String name) {
     if (name == null || !SAFE_NAME.matcher(name).matches()) {
       throw new IllegalArgumentException("not a safe MySQL name (letters, digits, _ and $, at most 64): \"" + name + "\"");
     }
@@ -619,8 +715,18 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
     private String appHost;
     private int appPort;
     private Installation installation = Installation.defaults();
+    private int poolSize;
 
     private Builder() {}
+
+    /**
+     * Keeps {@code size} copies of the baseline's tables ready, handed out by {@code RENAME TABLE}
+     * (0, the default: off). Needs a {@link #baseline}.
+     */
+    public Builder pool(int size) {
+      this.poolSize = size;
+      return this;
+    }
 
     /**
      * The installation this provider belongs to (default {@link Installation#defaults()}): its
@@ -702,6 +808,11 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
       if (maxConnections < 1) {
         problems.add("mysql: maxConnections must be at least 1, got " + maxConnections);
       }
+      if (poolSize < 0 || poolSize > 100) {
+        problems.add("mysql: pool.size must be 0-100, got " + poolSize);
+      } else if (poolSize > 0 && baseline == null) {
+        problems.add("mysql: pool needs a baseline to copy (set baseline: <database>)");
+      }
       if (!problems.isEmpty()) {
         throw new ConfigurationException(problems);
       }
@@ -740,10 +851,18 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
       int max = config.integer("maxConnections", 10, 1, 100_000);
       Optional<String> host = config.string("host");
       int port = config.integer("port", 0, 0, 65535);
+      int poolSize = 0;
+      if (config.has("pool")) {
+        ProviderConfig p = config.section("pool");
+        poolSize = p.integer("size", 3, 0, 100);
+        if (poolSize > 0 && base.isEmpty()) {
+          config.problem("pool", "needs a baseline to copy: set baseline: <database>");
+        }
+      }
       config.validate();
       return builder().url(url).username(user.orElse(null)).password(pw.orElse(null)).baseline(base.orElse(null))
           .registry(registry).userHost(userHost).maxConnections(max).appAddress(host.orElse(null), port)
-          .installation(context.installation()).build();
+          .installation(context.installation()).pool(poolSize).build();
     }
   }
 }

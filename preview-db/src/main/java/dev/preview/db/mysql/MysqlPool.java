@@ -1,0 +1,427 @@
+package dev.preview.db.mysql;
+
+import static dev.preview.db.mysql.MysqlDatabaseProvider.exec;
+import static dev.preview.db.mysql.MysqlDatabaseProvider.q;
+import static dev.preview.db.mysql.MysqlDatabaseProvider.schemaExists;
+import static dev.preview.db.mysql.MysqlDatabaseProvider.update;
+
+import dev.preview.spi.Installation;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.Queue;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The warm pool of the MySQL/MariaDB provider: copies of the baseline's tables (with their rows and
+ * {@code AUTO_INCREMENT} counters) made ahead of time, so that a preview's {@code create} moves them
+ * into its own database with one {@code RENAME TABLE} instead of copying every row.
+ *
+ * <h2>What a pool member is</h2>
+ * A database {@code pvpool_<hash of instance and baseline>_<random>} owned by nobody but the admin
+ * (no grant names it; no preview's name starts with {@code pvpool_}), holding the baseline's tables
+ * only: no view, routine, trigger or event, since those carry a {@code DEFINER} and must name the
+ * preview's own user (issue 12). Its row in {@code <registry>.pool} records the installation, the
+ * baseline and the baseline's fingerprint at the time of the copy; that table is not
+ * {@code <registry>.previews}, so {@code list()} never returns a member. The row is written before
+ * the database and deleted after it, so every member database has a row.
+ *
+ * <h2>Hand-out</h2>
+ * {@link #take} claims a member (one {@code UPDATE .. WHERE claimed_by IS NULL} of its row: two
+ * {@code take}s at once never claim one member), creates the preview's database, and moves every
+ * table into it with one {@code RENAME TABLE} (atomic: all of them or none; a member dropped
+ * meanwhile fails the rename and the next member is tried). The caller then recreates views,
+ * routines, triggers and events from the baseline with the preview's user as definer, exactly as
+ * after a full copy, and only then flags the preview's registry row {@code ready}: a crash anywhere
+ * in between leaves a registry row that {@code list()} returns (so reconcile drops it) and that the
+ * next {@code create} redoes. The emptied member is dropped by the hand-out, or, if it crashed, by
+ * a later refill.
+ *
+ * <h2>The baseline's fingerprint</h2>
+ * MySQL has no database oid, so a member records a digest of what
+ * {@code information_schema} says of the baseline's tables: names, engines, collations, creation and
+ * last-update times, {@code AUTO_INCREMENT}, columns and indexes. A rebuilt baseline (new tables), a
+ * migration, or any committed write into a baseline table changes it, and members with another
+ * digest are never handed out and are dropped by the next refill. The update time has a resolution
+ * of one second, so a refill copies only once the baseline's last change lies in an earlier second
+ * (it waits up to one second), and a copy during which the digest moved is thrown away. InnoDB keeps
+ * update times in memory: after a server restart the digest differs once, and the pool is refilled.
+ */
+final class MysqlPool implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(MysqlPool.class);
+  static final String NAME_PREFIX = "pvpool_";
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  interface Admin {
+    Connection connect() throws SQLException;
+  }
+
+  private final Admin admin;
+  private final String registry;
+  private final String baseline;
+  private final int size;
+  private final Installation installation;
+  private final String prefix;
+  private final ExecutorService refiller;
+  private final AtomicLong handedOut = new AtomicLong();
+  private final AtomicLong missed = new AtomicLong();
+  private final Queue<String> taken = new ConcurrentLinkedQueue<>();
+  /** Members this process is handing out right now: a refill never drops those. */
+  private final Set<String> inHand = ConcurrentHashMap.newKeySet();
+  private volatile Boolean statsExpiry;
+  /**
+   * How old another process's claim or unfinished copy must be before a refill takes it for a crash
+   * and drops it (the server's clock); a claim of this process is never dropped while it runs.
+   */
+  volatile Duration crashGrace = Duration.ofMinutes(10);
+  /** Test seam: runs right after a member's tables were moved into the preview's database. */
+  volatile Runnable afterTake = () -> {};
+
+  MysqlPool(Admin admin, String registry, String baseline, int size, Installation installation) {
+    this.admin = admin;
+    this.registry = registry;
+    this.baseline = baseline;
+    this.size = size;
+    this.installation = installation;
+    this.prefix = NAME_PREFIX + shortHash(installation.instance() + "\0" + baseline) + "_";
+    this.refiller = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(1), r -> {
+      Thread t = new Thread(r, "mysql-pool-refill");
+      t.setDaemon(true);
+      return t;
+    }, new ThreadPoolExecutor.DiscardPolicy());
+    ((ThreadPoolExecutor) refiller).allowCoreThreadTimeOut(true);
+  }
+
+  int size() {
+    return size;
+  }
+
+  String baseline() {
+    return baseline;
+  }
+
+  long handedOut() {
+    return handedOut.get();
+  }
+
+  long missed() {
+    return missed.get();
+  }
+
+  /** The members handed out by this pool, in order (for tests and operators). */
+  List<String> taken() {
+    return List.copyOf(taken);
+  }
+
+  private static String shortHash(String s) {
+    try {
+      byte[] d = MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(d, 0, 4);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  void ensureTable(Connection c) throws SQLException {
+    exec(c, "CREATE DATABASE IF NOT EXISTS " + q(registry) + " CHARACTER SET utf8mb4");
+    exec(c, "CREATE TABLE IF NOT EXISTS " + q(registry) + ".pool ("
+        + "db_name VARCHAR(64) NOT NULL PRIMARY KEY, instance VARCHAR(255) NOT NULL, baseline VARCHAR(64) NOT NULL, "
+        + "fingerprint CHAR(64) NULL, ready BOOLEAN NOT NULL DEFAULT FALSE, claimed_by VARCHAR(64) NULL, "
+        + "created DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP, claimed_at DATETIME NULL) CHARACTER SET utf8mb4");
+  }
+
+  /** The baseline's fingerprint now, and whether it changed within the server's current second; empty if it does not exist. */
+  record Fingerprint(String digest, boolean changedThisSecond) {}
+
+  Optional<Fingerprint> fingerprint(Connection c) throws SQLException {
+    if (statsExpiry == null) {
+      try {
+        exec(c, "SET SESSION information_schema_stats_expiry = 0"); // MySQL 8 caches these for a day
+        statsExpiry = true;
+      } catch (SQLException mariadb) {
+        statsExpiry = false;
+      }
+    } else if (statsExpiry) {
+      exec(c, "SET SESSION information_schema_stats_expiry = 0");
+    }
+    if (!schemaExists(c, baseline)) {
+      return Optional.empty();
+    }
+    StringBuilder all = new StringBuilder();
+    boolean recent = false;
+    try (PreparedStatement ps = c.prepareStatement("SELECT TABLE_NAME, TABLE_TYPE, ENGINE, TABLE_COLLATION, CREATE_OPTIONS,"
+        + " CAST(CREATE_TIME AS CHAR), CAST(UPDATE_TIME AS CHAR), CAST(AUTO_INCREMENT AS CHAR),"
+        + " GREATEST(COALESCE(CREATE_TIME, TIMESTAMP '1970-01-02 00:00:00'), COALESCE(UPDATE_TIME, TIMESTAMP '1970-01-02 00:00:00')) >= NOW()"
+        + " FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE <> 'VIEW' ORDER BY TABLE_NAME")) {
+      ps.setString(1, baseline);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          for (int i = 1; i <= 8; i++) {
+            all.append(rs.getString(i)).append('\u0001');
+          }
+          all.append('\n');
+          recent |= rs.getBoolean(9);
+        }
+      }
+    }
+    digestRows(c, all, "SELECT TABLE_NAME, COLUMN_NAME, CAST(ORDINAL_POSITION AS CHAR), COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT,"
+        + " EXTRA, COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, ORDINAL_POSITION", 8);
+    digestRows(c, all, "SELECT TABLE_NAME, INDEX_NAME, CAST(SEQ_IN_INDEX AS CHAR), COLUMN_NAME, CAST(NON_UNIQUE AS CHAR), INDEX_TYPE"
+        + " FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX", 6);
+    digestRows(c, all, "SELECT CONSTRAINT_NAME, TABLE_NAME, REFERENCED_TABLE_NAME, UPDATE_RULE, DELETE_RULE"
+        + " FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? ORDER BY CONSTRAINT_NAME, TABLE_NAME", 5);
+    try {
+      byte[] d = MessageDigest.getInstance("SHA-256").digest(all.toString().getBytes(StandardCharsets.UTF_8));
+      return Optional.of(new Fingerprint(HexFormat.of().formatHex(d), recent));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private void digestRows(Connection c, StringBuilder all, String sql, int columns) throws SQLException {
+    all.append("--\n");
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setString(1, baseline);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          for (int i = 1; i <= columns; i++) {
+            all.append(rs.getString(i)).append('\u0001');
+          }
+          all.append('\n');
+        }
+      }
+    }
+  }
+
+  /** A member's row. */
+  private record Member(String name, String fingerprint, boolean ready, String claimedBy, boolean old) {}
+
+  /** This installation's members of this baseline, with whether each is older than {@link #crashGrace}. */
+  private List<Member> members(Connection c, String timeColumn) throws SQLException {
+    List<Member> out = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement("SELECT db_name, fingerprint, ready, claimed_by, "
+        + timeColumn + " <= NOW() - INTERVAL ? SECOND FROM " + q(registry) + ".pool WHERE instance = ? AND baseline = ? ORDER BY db_name")) {
+      ps.setLong(1, crashGrace.toSeconds());
+      ps.setString(2, installation.instance());
+      ps.setString(3, baseline);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(new Member(rs.getString(1), rs.getString(2), rs.getBoolean(3), rs.getString(4), rs.getBoolean(5)));
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Moves a current member's tables into the new database {@code target} (created here with the
+   * baseline's character set); false if there is none (the caller copies as before). Asks for a
+   * refill either way.
+   */
+  boolean take(Connection c, String target) throws SQLException {
+    try {
+      ensureTable(c);
+      Optional<Fingerprint> fp = fingerprint(c);
+      if (fp.isEmpty()) {
+        return false;
+      }
+      List<String> ready = new ArrayList<>();
+      for (Member m : members(c, "created")) {
+        if (m.ready() && m.claimedBy() == null && fp.get().digest().equals(m.fingerprint())) {
+          ready.add(m.name());
+        }
+      }
+      Collections.shuffle(ready); // two creates at once mostly try different members first
+      for (String member : ready) {
+        inHand.add(member);
+        try {
+          int claimed;
+          try (PreparedStatement ps = c.prepareStatement("UPDATE " + q(registry) + ".pool SET claimed_by = ?, claimed_at = NOW()"
+              + " WHERE db_name = ? AND claimed_by IS NULL AND ready")) {
+            ps.setString(1, target);
+            ps.setString(2, member);
+            claimed = ps.executeUpdate();
+          }
+          if (claimed != 1) {
+            continue; // a concurrent take claimed it first
+          }
+          List<String> tables = MysqlDatabaseProvider.tables(c, member);
+          MysqlDatabaseProvider.createLike(c, baseline, target);
+          if (!tables.isEmpty()) {
+            StringBuilder rename = new StringBuilder("RENAME TABLE ");
+            for (int i = 0; i < tables.size(); i++) {
+              String t = tables.get(i);
+              rename.append(i == 0 ? "" : ", ").append(q(member)).append('.').append(q(t)).append(" TO ")
+                  .append(q(target)).append('.').append(q(t));
+            }
+            try {
+              exec(c, rename.toString()); // all tables or none
+            } catch (SQLException e) {
+              LOG.debug("mysql: pool member {} not taken ({}): {}", member, e.getSQLState(), e.getMessage());
+              exec(c, "DROP DATABASE IF EXISTS " + q(target));
+              discard(c, member);
+              continue;
+            }
+          }
+          handedOut.incrementAndGet();
+          taken.add(member);
+          afterTake.run();
+          discard(c, member);
+          LOG.info("mysql: handed pool member {} out as {}", member, target);
+          return true;
+        } finally {
+          inHand.remove(member);
+        }
+      }
+      missed.incrementAndGet();
+      return false;
+    } finally {
+      refillSoon();
+    }
+  }
+
+  /** Drops a member's database, then its row. */
+  private void discard(Connection c, String member) throws SQLException {
+    exec(c, "DROP DATABASE IF EXISTS " + q(MysqlDatabaseProvider.safe(member)));
+    update(c, "DELETE FROM " + q(registry) + ".pool WHERE db_name = ?", member);
+  }
+
+  /** Asks the background thread to refill (no-op if one is already queued). */
+  void refillSoon() {
+    try {
+      refiller.execute(this::refillQuietly);
+    } catch (RejectedExecutionException e) {
+      // closed
+    }
+  }
+
+  private void refillQuietly() {
+    try {
+      refill();
+    } catch (SQLException | RuntimeException e) {
+      LOG.warn("mysql: refilling the pool of {} failed ({}); creates copy directly until it works", baseline,
+          e instanceof SQLException s ? "SQL state " + s.getSQLState() : e.getClass().getSimpleName());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
+   * Drops members of another fingerprint, emptied or crashed ones, and databases named like a member
+   * without a row; copies until {@link #size} current members exist; returns how many are ready.
+   */
+  synchronized int refill() throws SQLException, InterruptedException {
+    try (Connection c = admin.connect()) {
+      ensureTable(c);
+      Optional<Fingerprint> fp = fingerprint(c);
+      if (fp.isEmpty()) {
+        LOG.warn("mysql: baseline {} does not exist: no pool", baseline);
+        return 0;
+      }
+      int ready = 0;
+      List<String> known = new ArrayList<>();
+      for (Member m : members(c, "COALESCE(claimed_at, created)")) {
+        known.add(m.name());
+        if (inHand.contains(m.name())) {
+          continue;
+        }
+        boolean current = m.ready() && m.claimedBy() == null && fp.get().digest().equals(m.fingerprint());
+        if (current) {
+          ready++;
+        } else if ((m.ready() && m.claimedBy() == null) || m.old()) {
+          discard(c, m.name());
+          LOG.info("mysql: dropped pool member {} ({})", m.name(),
+              m.claimedBy() != null ? "claimed by a create that did not finish" : m.ready() ? "older baseline" : "unfinished");
+        }
+      }
+      for (String[] s : MysqlDatabaseProvider.names(c, "SELECT SCHEMA_NAME, SCHEMA_NAME FROM information_schema.SCHEMATA"
+          + " WHERE LEFT(SCHEMA_NAME, " + prefix.length() + ") = ?", prefix)) {
+        if (!known.contains(s[0])) {
+          exec(c, "DROP DATABASE IF EXISTS " + q(MysqlDatabaseProvider.safe(s[0])));
+          LOG.info("mysql: dropped pool database {} without a pool row", s[0]);
+        }
+      }
+      int attempts = 0;
+      while (ready < size && attempts++ < size + 3) {
+        Fingerprint before = fingerprint(c).orElse(null);
+        for (int i = 0; before != null && before.changedThisSecond() && i < 12; i++) {
+          Thread.sleep(100); // its update time has one-second resolution: copy once that second is over
+          before = fingerprint(c).orElse(null);
+        }
+        if (before == null || before.changedThisSecond()) {
+          return ready;
+        }
+        String name = prefix + HexFormat.of().formatHex(randomBytes());
+        update(c, "INSERT INTO " + q(registry) + ".pool (db_name, instance, baseline) VALUES (?, ?, ?)",
+            name, installation.instance(), baseline);
+        MysqlDatabaseProvider.copyTables(c, baseline, name);
+        Optional<Fingerprint> after = fingerprint(c);
+        if (after.isEmpty() || !after.get().digest().equals(before.digest())) {
+          discard(c, name); // the baseline moved during the copy
+          continue;
+        }
+        update(c, "UPDATE " + q(registry) + ".pool SET ready = TRUE, fingerprint = ? WHERE db_name = ?", before.digest(), name);
+        ready++;
+      }
+      return ready;
+    }
+  }
+
+  private static byte[] randomBytes() {
+    byte[] b = new byte[6];
+    RANDOM.nextBytes(b);
+    return b;
+  }
+
+  /** Current members now. */
+  int ready() throws SQLException {
+    try (Connection c = admin.connect()) {
+      ensureTable(c);
+      Optional<Fingerprint> fp = fingerprint(c);
+      if (fp.isEmpty()) {
+        return 0;
+      }
+      return (int) members(c, "created").stream()
+          .filter(m -> m.ready() && m.claimedBy() == null && fp.get().digest().equals(m.fingerprint())).count();
+    }
+  }
+
+  /** Drops every member of this installation's pool of this baseline. */
+  synchronized int drain() throws SQLException {
+    int n = 0;
+    try (Connection c = admin.connect()) {
+      ensureTable(c);
+      for (Member m : members(c, "created")) {
+        discard(c, m.name());
+        n++;
+      }
+    }
+    return n;
+  }
+
+  @Override
+  public void close() {
+    refiller.shutdownNow();
+  }
+}
