@@ -108,6 +108,8 @@ final class ChaosRun {
   /** Counted down when the run is over: the threads of crashed processes then unwind. */
   private final java.util.concurrent.CountDownLatch over = new java.util.concurrent.CountDownLatch(1);
   private int crashes;
+  /** The orchestrators whose process crashed (never closed: a dead process does nothing more). */
+  private final List<PreviewOrchestrator> crashed = new ArrayList<>();
   private final String appSecret;
   private final Faults faults = new Faults();
   private final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
@@ -361,6 +363,7 @@ final class ChaosRun {
       }
     }
     crashes++;
+    crashed.add(o);
     COUNTS.merge("crashes", 1, Integer::sum);
     trace.add("crashed replica " + i + " (" + p.where + "); a new one starts");
     env = env.reopen();
@@ -694,11 +697,15 @@ final class ChaosRun {
       violations.add(running + " environments run, above maxConcurrent " + shape.maxConcurrent());
     }
     // a revision that failed its readiness gate is never READY in list, whichever replica asks
-    List<String> rejected = env.rejected();
-    COUNTS.merge("gates failed", rejected.size(), Integer::sum);
+    // (the revision its environment runs is the one its gate stopped: nothing applied it again since)
+    COUNTS.merge("gates failed", env.rejected().size(), Integer::sum);
+    Map<PreviewKey, Environment> listed = new TreeMap<>();
+    env.list().forEach(x -> listed.put(x.key(), x));
     for (PreviewOrchestrator o : replicas) {
       for (dev.preview.core.Preview p : o.list()) {
-        if (p.state() == PreviewState.READY && p.revision() != null && rejected.contains(p.revision())) {
+        Environment x = listed.get(p.key());
+        if (p.state() == PreviewState.READY && x != null && p.revision() != null
+            && p.revision().equals(x.labels().get(dev.preview.spi.Labels.FAILED_REVISION))) {
           violations.add("list says " + p.key() + " is READY at " + p.revision() + ", which failed its readiness gate");
         }
       }
@@ -772,9 +779,12 @@ final class ChaosRun {
     }
   }
 
-  void close() {
+  void close() throws InterruptedException {
     replicas.forEach(PreviewOrchestrator::close);
     over.countDown(); // the threads of crashed processes unwind (every call of theirs throws now)
+    for (PreviewOrchestrator o : crashed) {
+      o.awaitQuiescence(Duration.ofSeconds(5)); // so what they log is in this run's captured log
+    }
   }
 
   private static String describe(PullRequestEvent e) {
