@@ -212,7 +212,7 @@ final class ChaosRun {
     return AppTemplate.builder().image("registry.example/shop:latest")
         .hostnameTemplate("{name}.preview.example.com")
         .secret("API_TOKEN", Secret.of(appSecret))
-        .readinessTimeout(Duration.ofMillis(60)).readinessInterval(Duration.ofMillis(5))
+        .readinessTimeout(Duration.ofMillis(25)).readinessInterval(Duration.ofMillis(5))
         .build();
   }
 
