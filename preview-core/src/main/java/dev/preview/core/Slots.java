@@ -56,7 +56,10 @@ final class Slots {
   /** Asks the policy about {@code pr} and, if it may deploy, takes its slot: one step across keys. */
   Admission admit(PullRequest pr) {
     synchronized (lock) {
-      Admission admission = policy.admit(pr, countOthers(pr.key(), null));
+      // a PR whose environment exists holds its slot already: a push to it is never queued, even when
+      // more environments than maxConcurrent run (two replicas admitted at once, or the limit was lowered)
+      Set<PreviewKey> taken = policy.maxConcurrent() <= 0 ? Set.of() : taken(null);
+      Admission admission = policy.admit(pr, taken.contains(pr.key()) ? 0 : countOthers(pr.key(), taken));
       if (admission.decision() == Admission.Decision.DEPLOY) {
         admitted.add(pr.key());
       }

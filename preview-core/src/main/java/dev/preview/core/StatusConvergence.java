@@ -4,6 +4,7 @@ import dev.preview.core.ReconcilePlanner.Facts;
 import dev.preview.core.policy.Admission;
 import dev.preview.core.policy.PreviewPolicy;
 import dev.preview.spi.Environment;
+import dev.preview.spi.Labels;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.PreviewStatus;
@@ -30,9 +31,11 @@ import org.slf4j.LoggerFactory;
  * <p>The observed status, first match wins:
  * <ul>
  *   <li>an environment that runs its PR's head (or whose PR the SCM could not list): SUSPENDED ->
- *       SLEEPING; RUNNING -> READY if its app answers healthy now, else FAILED at {@code readiness};
- *       FAILED (exited) or STARTING with no run in flight (an interrupted deploy) -> FAILED at
- *       {@code environment}. A PR that shows FAILED for the revision that runs is left alone: it
+ *       SLEEPING; RUNNING -> READY if its app answers healthy now, else FAILED at {@code readiness} (unless the
+ *       PR shows FAILED at readiness already);
+ *       FAILED and marked {@link Labels#FAILED_REVISION} for its own revision (its readiness gate
+ *       stopped it) -> FAILED at {@code readiness}; FAILED otherwise (exited) or STARTING with no run in
+ *       flight (an interrupted deploy) -> FAILED at {@code environment}. A PR that shows FAILED for the revision that runs is left alone: it
  *       says why it failed, which nothing observed can say better.</li>
  *   <li>an environment at another revision than the PR's head: the head is not deployed and no run
  *       deploys it; a PR that shows a run in progress for it (PROVISIONING, BUILDING, WAITING) -> FAILED.</li>
@@ -284,6 +287,9 @@ final class StatusConvergence {
     if (o.state() == PreviewState.READY && !Objects.equals(shown.url(), o.url())) {
       return true;
     }
+    if (o.state() == PreviewState.FAILED && o.failedStep() != null && !o.failedStep().equals(shown.failedStep())) {
+      return true; // it names another step than the one observed failing
+    }
     return false;
   }
 
@@ -316,8 +322,12 @@ final class StatusConvergence {
         case SUSPENDED -> new Observed(PreviewState.SLEEPING, env.revision(), null,
             "asleep (observed by reconcile); the next push wakes it", null);
         case RUNNING -> running(key, env, shown, health.get(key));
-        case FAILED -> new Observed(PreviewState.FAILED, env.revision(), null,
-            "the environment exited (observed by reconcile); push again to redeploy", "environment");
+        case FAILED -> env.revision() != null && env.revision().equals(env.labels().get(Labels.FAILED_REVISION))
+            ? new Observed(PreviewState.FAILED, env.revision(), null, "revision " + abbreviate(env.revision())
+                + " failed its readiness gate and was stopped (observed by reconcile); push a fix to deploy again",
+                "readiness")
+            : new Observed(PreviewState.FAILED, env.revision(), null,
+                "the environment exited (observed by reconcile); push again to redeploy", "environment");
         case STARTING -> new Observed(PreviewState.FAILED, env.revision(), null,
             "the environment did not start and no deploy is running (it was interrupted); push again to redeploy",
             "environment");
@@ -359,9 +369,11 @@ final class StatusConvergence {
       return new Observed(PreviewState.READY, env.revision(), publicUrl != null ? publicUrl : env.url(),
           "ready (observed by reconcile)", null);
     }
-    if (shown != null && shown.state() == PreviewState.FAILED) {
+    if (shown != null && shown.state() == PreviewState.FAILED && "readiness".equals(shown.failedStep())) {
       return null; // still unhealthy: what it says about why stands
     }
+    // FAILED at another step (a deploy that failed after its environment, at dns say) says something
+    // that is no longer what is wrong: the app that runs does not answer healthy
     return new Observed(PreviewState.FAILED, env.revision(), null,
         "its app does not answer healthy at " + app.healthPath() + " (observed by reconcile)", "readiness");
   }

@@ -136,6 +136,44 @@ public final class FakeEnvironmentProvider implements EnvironmentProvider {
     }
   }
 
+  /**
+   * From now on (also for {@link #reopen()}ed instances), a revision that failed its readiness gate
+   * ({@link #rejectRevision}) is stopped: phase FAILED, marked with {@link Labels#FAILED_REVISION},
+   * as a provider that cannot roll back does. Without it the fake does what the SPI's default does:
+   * nothing (the app is left running).
+   */
+  public FakeEnvironmentProvider stopsFailedRevisions() {
+    synchronized (infra) {
+      infra.stopsFailedRevisions = true;
+    }
+    return this;
+  }
+
+  @Override
+  public Optional<Environment> rejectRevision(PreviewKey key, String revision) {
+    return faults.call(NAME, "environment.rejectRevision", key, () -> {
+      synchronized (infra) {
+        Environment e = infra.environments.get(key);
+        if (!infra.stopsFailedRevisions || e == null || !revision.equals(e.revision())) {
+          return Optional.ofNullable(e);
+        }
+        infra.rejected.add(revision);
+        java.util.Map<String, String> labels = new java.util.LinkedHashMap<>(e.labels());
+        labels.put(Labels.FAILED_REVISION, revision);
+        Environment stopped = new Environment(e.key(), e.revision(), e.url(), Environment.Phase.FAILED, labels);
+        infra.environments.put(key, stopped);
+        return Optional.of(stopped);
+      }
+    });
+  }
+
+  /** The revisions {@link #rejectRevision} stopped, in order (with {@link #stopsFailedRevisions()}). */
+  public List<String> rejected() {
+    synchronized (infra) {
+      return List.copyOf(infra.rejected);
+    }
+  }
+
   @Override
   public boolean supportsRelabel() {
     return true;
@@ -265,5 +303,7 @@ public final class FakeEnvironmentProvider implements EnvironmentProvider {
     final List<PreviewKey> deleted = new ArrayList<>();
     final Map<String, ImageAvailability> images = new LinkedHashMap<>();
     final Map<String, Integer> looks = new LinkedHashMap<>();
+    boolean stopsFailedRevisions;
+    final List<String> rejected = new ArrayList<>();
   }
 }

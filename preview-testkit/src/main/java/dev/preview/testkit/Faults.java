@@ -21,8 +21,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <h2>Operation names</h2>
  * The fakes name their operations {@code <area>.<method>}:
- * {@code environment.apply|find|list|delete|suspend|resume|logs}, {@code database.create|drop|list},
- * {@code dns.upsert|delete|list}, {@code scm.publish}, {@code pullRequests.find|listOpen}.
+ * {@code environment.apply|find|list|delete|suspend|resume|logs|relabel|rejectRevision}, {@code database.create|drop|list},
+ * {@code dns.upsert|delete|list}, {@code scm.publish|published}, {@code pullRequests.find|listOpen|listClosed}.
  * Every rule and counter also answers to the short name after the dot, so {@code failNth("apply", 2)}
  * and {@code failNth("environment.apply", 2)} both work. A short name shared by several fakes on one
  * {@code Faults} ({@code find}, {@code list}, {@code delete}) counts the calls of all of them; use the

@@ -393,4 +393,72 @@ class ConvergeUnderFaultsTest {
     assertThat(db.keys()).isEmpty();
     assertThat(dns.records()).isEmpty();
   }
+
+  // ------------------------------------------------ chaos seeds 337, 524, 651 (health checks, crashes)
+
+  /**
+   * Chaos seed 337: two replicas each admitted a PR under maxConcurrent, so more environments ran
+   * than the limit; a push to one of them was queued behind the others and the PR showed PENDING
+   * forever while its old head kept running (reconcile's redeploy was queued the same way).
+   */
+  @Test
+  void aPushToAPrThatHasAnEnvironmentIsNeverQueuedEvenAboveMaxConcurrent() throws Exception {
+    PreviewOrchestrator one = orchestrator(b -> b.redeployMissing(true));
+    PullRequest pr1 = open(PR1, "a");
+    await(one.handle(PullRequestEvent.of(Action.OPENED, pr1)));
+    await(one.handle(PullRequestEvent.of(Action.OPENED, open(PR2, "b"))));
+    // the limit is 1 but two environments run (two replicas admitted both at once)
+    PreviewOrchestrator limited = orchestrator(b -> b.redeployMissing(true)
+        .policy(PreviewPolicy.builder().maxConcurrent(1).build()));
+    PullRequest pushed = pr1.withHeadSha("c".repeat(40));
+    source.put(pushed);
+
+    Preview p = await(limited.handle(PullRequestEvent.of(Action.UPDATED, pushed)));
+
+    assertThat(p.state()).as(p.message()).isEqualTo(PreviewState.READY);
+    assertThat(env.find(PR1)).get().extracting(Environment::revision).isEqualTo(pushed.headSha());
+    assertThat(limited.queued()).isEmpty();
+  }
+
+  /**
+   * Chaos seed 651: a redeploy of a revision failed at its DNS step (its record was there from
+   * before), the app it started does not answer healthy, and the PR kept showing "FAILED at dns":
+   * reconcile left a FAILED alone whatever its step. It now says what it observes: the app is unhealthy.
+   */
+  @Test
+  void anUnhealthyAppWhoseDeployFailedAtALaterStepShowsFailedAtReadiness() throws Exception {
+    java.util.concurrent.atomic.AtomicBoolean healthy = new java.util.concurrent.atomic.AtomicBoolean(true);
+    PreviewOrchestrator o = orchestrator(b -> b.redeployMissing(true).healthCheck(url -> healthy.get()));
+    PullRequest pr = open(PR1, "a");
+    assertThat(await(o.handle(PullRequestEvent.of(Action.OPENED, pr))).state()).isEqualTo(PreviewState.READY);
+    faults.failNext("dns.upsert");
+    assertThat(await(o.handle(PullRequestEvent.of(Action.LABELED, pr))).failedStep()).isEqualTo("dns");
+    healthy.set(false); // the app it runs stopped answering
+
+    o.reconcile(false);
+    quiet(o);
+
+    PreviewStatus now = scm.latest(PR1).orElseThrow();
+    assertThat(now.state()).isEqualTo(PreviewState.FAILED);
+    assertThat(now.failedStep()).isEqualTo("readiness");
+    assertThat(now.message()).contains("does not answer healthy");
+  }
+
+  /**
+   * Issue 14 (d): the same redeploy failed at its DNS step, but its app is healthy and its record is
+   * there: the next reconcile shows READY, not the stale FAILED at dns.
+   */
+  @Test
+  void aHealthyAppWhoseRedeployFailedAtItsDnsStepShowsReadyAfterReconcile() throws Exception {
+    PreviewOrchestrator o = orchestrator(b -> b.redeployMissing(true));
+    PullRequest pr = open(PR1, "a");
+    await(o.handle(PullRequestEvent.of(Action.OPENED, pr)));
+    faults.failNext("dns.upsert");
+    assertThat(await(o.handle(PullRequestEvent.of(Action.LABELED, pr))).failedStep()).isEqualTo("dns");
+
+    o.reconcile(false);
+    quiet(o);
+
+    assertThat(scm.latest(PR1)).get().extracting(PreviewStatus::state).isEqualTo(PreviewState.READY);
+  }
 }

@@ -369,4 +369,31 @@ class StatusConvergenceTest {
     after.reconcile(false);
     assertThat(shown(PR1)).isEqualTo(PreviewState.DELETED);
   }
+
+  /**
+   * A revision that failed its readiness gate was stopped (and marked), but its FAILED never reached
+   * the PR before the process died: the new process must say it failed at readiness, not that the
+   * environment exited.
+   */
+  @Test
+  void aRevisionStoppedByItsGateWhoseFailedWasLostShowsFailedAtReadinessAfterARestart() throws Exception {
+    env.stopsFailedRevisions();
+    healthy = false;
+    PullRequest pr = open(PR1, SHA1);
+    scm.faults().failNth("scm.publish", 2); // PROVISIONING goes through, FAILED does not
+    PreviewOrchestrator before = start(builder(env, scm));
+    assertThat(before.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, pr)).get(10, TimeUnit.SECONDS).state())
+        .isEqualTo(PreviewState.FAILED);
+    assertThat(shown(PR1)).isEqualTo(PreviewState.PROVISIONING);
+    before.close();
+
+    PreviewOrchestrator after = start(builder(env.reopen(), scm.reopen()));
+    after.reconcile(false);
+    PreviewStatus now = scm.latest(PR1).orElseThrow();
+    assertThat(now.state()).isEqualTo(PreviewState.FAILED);
+    assertThat(now.revision()).isEqualTo(SHA1);
+    assertThat(now.failedStep()).isEqualTo("readiness");
+    assertThat(now.message()).contains("readiness gate");
+    assertThat(after.list()).extracting(Preview::state).containsExactly(PreviewState.FAILED);
+  }
 }

@@ -154,6 +154,20 @@ final class GitHubApi {
     return call("GET", repository, repo(repository).addPathSegment("branches").addPathSegments(branch).build(), null).json();
   }
 
+  /** One page (up to {@code limit}, at most 100) of the repository's closed PRs, the most recently updated first. */
+  List<JsonNode> recentlyClosedPulls(String repository, int limit) {
+    HttpUrl url = repo(repository).addPathSegment("pulls").addQueryParameter("state", "closed")
+        .addQueryParameter("sort", "updated").addQueryParameter("direction", "desc")
+        .addQueryParameter("per_page", Integer.toString(Math.max(1, Math.min(limit, PAGE_SIZE)))).build();
+    ApiResponse r = call("GET", repository, url, null);
+    if (!r.json().isArray()) {
+      throw new ProviderException("github", "GET " + url.encodedPath() + " answered with something other than a list", false);
+    }
+    List<JsonNode> out = new ArrayList<>();
+    r.json().forEach(out::add);
+    return out;
+  }
+
   List<JsonNode> openPulls(String repository) {
     return list(repository, repo(repository).addPathSegment("pulls").addQueryParameter("state", "open")
         .addQueryParameter("per_page", Integer.toString(PAGE_SIZE)).build());

@@ -74,6 +74,13 @@ public final class GitHubPullRequestSource implements PullRequestSource {
     return api.openPulls(repository).stream().map(pr -> toPullRequest(pr, repository)).toList();
   }
 
+  /** One request: {@code GET /repos/{repo}/pulls?state=closed&sort=updated&direction=desc&per_page=limit}. */
+  @Override
+  public List<PullRequest> listRecentlyClosed(String repository, int limit) {
+    Objects.requireNonNull(repository, "repository");
+    return api.recentlyClosedPulls(repository, limit).stream().map(pr -> toPullRequest(pr, repository)).toList();
+  }
+
   private static PullRequest toPullRequest(JsonNode pr, String repository) {
     try {
       return GitHubWebhookSource.pullRequest(pr);

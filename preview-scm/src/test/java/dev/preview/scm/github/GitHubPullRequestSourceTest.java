@@ -62,6 +62,32 @@ class GitHubPullRequestSourceTest {
   }
 
   @Test
+  void listRecentlyClosedAsksForOnePageOfClosedPrsNewestFirst() throws Exception {
+    ArrayNode a = Fixtures.MAPPER.createArrayNode();
+    for (int n : new int[] {7, 3}) {
+      ObjectNode pr = (ObjectNode) Fixtures.load("github/pull_request.opened.json").get("pull_request");
+      pr.put("number", n);
+      pr.put("state", "closed");
+      if (n == 7) {
+        pr.put("merged_at", "2026-12-01T10:00:00Z");
+      } else {
+        pr.putNull("merged_at");
+        pr.put("merged", false);
+      }
+      a.add(pr);
+    }
+    server.enqueue(json(a.toString(), "<" + server.url("/api/v3/repos/acme/shop/pulls?page=2") + ">; rel=\"next\""));
+
+    List<PullRequest> closed = source().listRecentlyClosed("acme/shop", 50);
+
+    assertThat(closed).extracting(PullRequest::key).containsExactly(PreviewKey.pr("acme/shop", 7), PreviewKey.pr("acme/shop", 3));
+    assertThat(closed).extracting(PullRequest::state).containsExactly(PullRequest.State.MERGED, PullRequest.State.CLOSED);
+    assertThat(server.takeRequest(5, TimeUnit.SECONDS).getTarget())
+        .isEqualTo("/api/v3/repos/acme/shop/pulls?state=closed&sort=updated&direction=desc&per_page=50");
+    assertThat(server.getRequestCount()).as("one page, not every closed PR the repository ever had").isEqualTo(1);
+  }
+
+  @Test
   void anApiFailureIsAnExceptionNeverAnEmptyList() {
     for (int i = 0; i < 4; i++) {
       server.enqueue(new MockResponse.Builder().code(502).body("<html>Bad gateway</html>").build());

@@ -81,4 +81,25 @@ class ChaosRegressionTest {
   void seed89_aMergedPrWhoseDeletedWasLostShowsDeletedAfterARestart() throws InterruptedException {
     passes(89);
   }
+
+  /**
+   * Two replicas admitted PRs at once under maxConcurrent; a push to a PR that had an environment
+   * was queued behind the others and showed PENDING forever while its old head ran.
+   */
+  @RepeatedTest(3)
+  void seed337_aPushToAPrWithAnEnvironmentIsNeverQueued() throws InterruptedException {
+    passes(337);
+  }
+
+  /** A revision its readiness gate stopped, whose FAILED was lost, was shown as "the environment exited". */
+  @RepeatedTest(3)
+  void seed524_aRevisionStoppedByItsGateShowsFailedAtReadiness() throws InterruptedException {
+    passes(524);
+  }
+
+  /** A redeploy failed at its DNS step; its app was unhealthy, and the PR kept showing FAILED at dns. */
+  @RepeatedTest(3)
+  void seed651_anUnhealthyAppShowsFailedAtReadinessNotTheStaleStep() throws InterruptedException {
+    passes(651);
+  }
 }

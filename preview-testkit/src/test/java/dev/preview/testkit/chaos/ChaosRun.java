@@ -66,6 +66,10 @@ final class ChaosRun {
       "environment.delete", "environment.logs", "database.create", "database.drop", "database.list", "dns.upsert",
       "dns.delete", "dns.list", "pullRequests.find", "pullRequests.listOpen", "pullRequests.listClosed", "scm.publish");
   private static final Set<String> DELETES = Set.of("environment.delete", "database.drop", "dns.delete");
+  /** Provider calls a process can die in (the first to third next one after the crash is armed). */
+  static final List<String> CRASH_POINTS = List.of("pullRequests.find", "environment.find", "database.create",
+      "environment.apply", "dns.upsert", "environment.rejectRevision", "scm.publish", "environment.delete",
+      "dns.delete", "database.drop");
 
   /** What shapes a run, all from the seed. */
   record Shape(long seed, int steps, int maxConcurrent, boolean twoReplicas) {
@@ -84,10 +88,28 @@ final class ChaosRun {
 
   /** Where the time of the runs went, by kind of step, in nanoseconds (all runs of this JVM). */
   static final Map<String, Long> PROFILE = new ConcurrentHashMap<>();
+  /** What the runs of this JVM went through: crashes, readiness gates failed, final FAILED-at-readiness statuses. */
+  static final Map<String, Integer> COUNTS = new ConcurrentHashMap<>();
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ChaosRun.class);
 
   private final Shape shape;
   private final Random random;
+  /**
+   * The choices of the kinds of steps added later (crashes, apps that never get healthy or stop being
+   * healthy): their own stream, so the steps drawn from {@link #random} stay what they were for a seed.
+   */
+  private final Random extra;
+  /** Revisions whose app never answers healthy, or stopped answering. */
+  private final Set<String> unhealthy = ConcurrentHashMap.newKeySet();
+  /** The key of each preview hostname, for the health check. */
+  private final Map<String, PreviewKey> hosts = new ConcurrentHashMap<>();
+  /** Each replica's process: what cuts it off from the fakes when it crashes. */
+  private final List<Process> processes = new ArrayList<>();
+  /** Counted down when the run is over: the threads of crashed processes then unwind. */
+  private final java.util.concurrent.CountDownLatch over = new java.util.concurrent.CountDownLatch(1);
+  private int crashes;
+  /** The orchestrators whose process crashed (never closed: a dead process does nothing more). */
+  private final List<PreviewOrchestrator> crashed = new ArrayList<>();
   private final String appSecret;
   private final Faults faults = new Faults();
   private final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
@@ -110,11 +132,15 @@ final class ChaosRun {
   ChaosRun(long seed) {
     this.shape = Shape.of(seed);
     this.random = new Random(seed * 31 + 7);
+    this.extra = new Random(seed * 97 + 13);
     this.appSecret = "tok-" + Long.toHexString(seed) + "-s3cr3t-value";
     secrets.add(appSecret);
     faults.onCall(this::watch);
+    env.stopsFailedRevisions(); // a revision that fails its readiness gate is stopped and marked
+    AppTemplate app = app();
     for (String repo : REPOSITORIES) {
       for (int n = 1; n <= 3; n++) {
+        hosts.put(app.hostname(PreviewKey.pr(repo, n)), PreviewKey.pr(repo, n));
         // an app that prints its secret: a FAILED status shows the last log lines, redacted
         env.setLogs(PreviewKey.pr(repo, n), List.of("starting", "API_TOKEN=" + appSecret, "listening"));
       }
@@ -129,11 +155,24 @@ final class ChaosRun {
   ChaosRun run() throws InterruptedException {
     LOG.info("chaos run {} starts: {}", shape.seed(), shape); // the log check looks for this line
     for (int i = 0; i < shape.replicas(); i++) {
-      replicas.add(orchestrator());
+      Process p = new Process();
+      processes.add(p);
+      replicas.add(orchestrator(p));
     }
     for (int step = 0; step < shape.steps(); step++) {
       long t0 = System.nanoTime();
       int before = trace.size();
+      int more = extra.nextInt(100);
+      if (more < 4) {
+        crash();
+      } else if (more < 7) {
+        sicken();
+      }
+      if (more < 7) {
+        PROFILE.merge(more < 4 ? "crash" : "sicken", System.nanoTime() - t0, Long::sum);
+      }
+      t0 = System.nanoTime();
+      before = trace.size();
       step();
       String what = trace.size() > before ? trace.get(before).split(" ")[0] : "none";
       PROFILE.merge(what, System.nanoTime() - t0, Long::sum);
@@ -169,17 +208,31 @@ final class ChaosRun {
 
   // ---------------------------------------------------------------- the lifecycle
 
-  private PreviewOrchestrator orchestrator() {
-    AppTemplate app = AppTemplate.builder().image("registry.example/shop:latest")
+  private AppTemplate app() {
+    return AppTemplate.builder().image("registry.example/shop:latest")
         .hostnameTemplate("{name}.preview.example.com")
         .secret("API_TOKEN", Secret.of(appSecret))
-        .readinessTimeout(Duration.ofMillis(200)).readinessInterval(Duration.ofMillis(5))
+        .readinessTimeout(Duration.ofMillis(25)).readinessInterval(Duration.ofMillis(5))
         .build();
+  }
+
+  /** Whether the app at {@code url} answers healthy: its revision is not one of {@link #unhealthy}. */
+  private boolean healthy(java.net.URI url) {
+    PreviewKey key = hosts.get(url.getHost());
+    return key == null || env.current(key).map(s -> !unhealthy.contains(s.revision())).orElse(true);
+  }
+
+  private PreviewOrchestrator orchestrator(Process p) {
+    AppTemplate app = app();
     PreviewPolicy policy = PreviewPolicy.builder().excludeLabels(Set.of(EXCLUDE)).maxConcurrent(shape.maxConcurrent())
         .build();
     return PreviewOrchestrator.builder()
-        .environment(env).database(db).dns(dns).notifier(notifier).pullRequests(scm)
-        .app(app).policy(policy).clock(clock).healthCheck(url -> true)
+        .environment(p.wrap(dev.preview.spi.EnvironmentProvider.class, "environment", env))
+        .database(p.wrap(dev.preview.spi.DatabaseProvider.class, "database", db))
+        .dns(p.wrap(dev.preview.spi.DnsProvider.class, "dns", dns))
+        .notifier(p.wrap(dev.preview.spi.ScmNotifier.class, "scm", notifier))
+        .pullRequests(p.wrap(dev.preview.spi.PullRequestSource.class, "pullRequests", scm))
+        .app(app).policy(policy).clock(clock).healthCheck(this::healthy)
         .installation(Installation.builder().dnsTarget("203.0.113.7").build())
         .redeployMissing(true).repositories(REPOSITORIES)
         .scmRetry(3, Duration.ofMillis(2))
@@ -250,6 +303,138 @@ final class ChaosRun {
     return String.format(Locale.ROOT, "%040x", (shape.seed() & 0xffffffL) << 20 | shas);
   }
 
+  /** A new head commit; one in eight is an app that never answers healthy. */
+  private String newHead() {
+    String sha = sha();
+    if (extra.nextInt(8) == 0) {
+      unhealthy.add(sha);
+      trace.add("unhealthy " + sha.substring(32) + " (its app never answers healthy)");
+    }
+    return sha;
+  }
+
+  /** A running preview's app stops answering healthy (its revision is unhealthy from now on). */
+  private void sicken() {
+    List<PreviewKey> running = new ArrayList<>(new TreeSet<>(env.keys()));
+    if (running.isEmpty()) {
+      return;
+    }
+    PreviewKey key = running.get(extra.nextInt(running.size()));
+    env.current(key).ifPresent(s -> {
+      unhealthy.add(s.revision());
+      trace.add("sicken " + key + "@" + s.revision().substring(32) + " (its app stops answering healthy)");
+    });
+  }
+
+  /**
+   * A replica dies in the middle of a push's deploy (or of whatever its process does then): at the
+   * first to third next call of a {@link #CRASH_POINTS crash point}, its process is cut off from the
+   * fakes for good (every call of it from then on blocks until the run is over, then throws), and a
+   * new orchestrator over {@code reopen()}ed fakes takes its place, knowing nothing.
+   */
+  private void crash() throws InterruptedException {
+    List<PullRequest> open = scm.all().stream().filter(PullRequest::isOpen).toList();
+    if (open.isEmpty()) {
+      return;
+    }
+    int i = extra.nextInt(replicas.size());
+    String at = CRASH_POINTS.get(extra.nextInt(CRASH_POINTS.size()));
+    int nth = 1 + extra.nextInt(3);
+    PullRequest pr = open.get(extra.nextInt(open.size()));
+    Process p = processes.get(i);
+    PreviewOrchestrator o = replicas.get(i);
+    trace.add("crash replica " + i + " at its call #" + nth + " of " + at + " from now, in a push of " + pr.key());
+    p.arm(at, nth);
+    PullRequest pushed = pr.withHeadSha(newHead());
+    scm.put(pushed);
+    PullRequestEvent event = PullRequestEvent.of(PullRequestEvent.Action.UPDATED, pushed);
+    delivered.add(event);
+    trace.add("deliver " + describe(event) + " to replica " + i);
+    o.handle(event);
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (!p.dead.await(5, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+      if (o.awaitQuiescence(Duration.ofMillis(5)) && p.disarm()) {
+        trace.add("crash not reached: the work ended before it");
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        violations.add("replica " + i + " neither crashed nor went quiet within 30 s");
+        return;
+      }
+    }
+    crashes++;
+    crashed.add(o);
+    COUNTS.merge("crashes", 1, Integer::sum);
+    trace.add("crashed replica " + i + " (" + p.where + "); a new one starts");
+    env = env.reopen();
+    db = db.reopen();
+    dns = dns.reopen();
+    Process fresh = new Process();
+    processes.set(i, fresh);
+    replicas.set(i, orchestrator(fresh));
+  }
+
+  /** How many replicas crashed in this run. */
+  int crashes() {
+    return crashes;
+  }
+
+  /**
+   * One orchestrator's process: its view of the shared fakes, through proxies that a crash cuts: from
+   * the armed call on, every call of this process blocks until the run is over and then throws, so
+   * nothing it does after its death reaches the infrastructure or the SCM (as a killed JVM).
+   */
+  final class Process {
+    private final java.util.concurrent.atomic.AtomicInteger countdown = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile String armedAt;
+    private volatile boolean cut;
+    final java.util.concurrent.CountDownLatch dead = new java.util.concurrent.CountDownLatch(1);
+    volatile String where;
+
+    void arm(String operation, int nth) {
+      countdown.set(nth);
+      armedAt = operation;
+    }
+
+    /** Disarms; false if it died meanwhile. */
+    synchronized boolean disarm() {
+      armedAt = null;
+      return !cut;
+    }
+
+    private synchronized boolean hit(String operation) {
+      if (cut) {
+        return true;
+      }
+      if (operation.equals(armedAt) && countdown.decrementAndGet() == 0) {
+        cut = true;
+        where = "in " + operation + " on " + Thread.currentThread().getName();
+        dead.countDown();
+        return true;
+      }
+      return false;
+    }
+
+    <T> T wrap(Class<T> type, String prefix, T target) {
+      return type.cast(java.lang.reflect.Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type},
+          (proxy, method, args) -> {
+            if (method.getDeclaringClass() != Object.class && hit(prefix + "." + method.getName())) {
+              try {
+                over.await();
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+              throw new IllegalStateException("this process crashed (chaos)");
+            }
+            try {
+              return method.invoke(target, args);
+            } catch (java.lang.reflect.InvocationTargetException e) {
+              throw e.getCause();
+            }
+          }));
+    }
+  }
+
   private Optional<PullRequest> pr(PreviewKey key) {
     return scm.all().stream().filter(p -> p.key().equals(key)).findFirst();
   }
@@ -265,14 +450,14 @@ final class ChaosRun {
       push();
       return;
     }
-    PullRequest pr = PullRequest.open(key, sha(), "feature-" + key.number(), "main");
+    PullRequest pr = PullRequest.open(key, newHead(), "feature-" + key.number(), "main");
     scm.put(pr);
     deliver(PullRequestEvent.Action.OPENED, pr);
   }
 
   private void push() {
     anyWith(true).ifPresent(pr -> {
-      PullRequest pushed = pr.withHeadSha(sha());
+      PullRequest pushed = pr.withHeadSha(newHead());
       scm.put(pushed);
       deliver(PullRequestEvent.Action.UPDATED, pushed);
     });
@@ -398,7 +583,9 @@ final class ChaosRun {
     env = env.reopen();
     db = db.reopen();
     dns = dns.reopen();
-    replicas.set(i, orchestrator());
+    Process fresh = new Process();
+    processes.set(i, fresh);
+    replicas.set(i, orchestrator(fresh));
   }
 
   private void quiesce() throws InterruptedException {
@@ -491,8 +678,9 @@ final class ChaosRun {
       if (!x.revision().equals(pr.headSha())) {
         violations.add(key + " runs " + x.revision() + " but its PR's head is " + pr.headSha());
       }
-      if (x.phase() != Environment.Phase.RUNNING) {
-        violations.add(key + " is " + x.phase() + ", not RUNNING");
+      if (x.phase() != Environment.Phase.RUNNING && !(stoppedByItsGate(x) && unhealthy.contains(x.revision()))) {
+        violations.add(key + " is " + x.phase() + ", not RUNNING" + (unhealthy.contains(x.revision())
+            ? " (its app is unhealthy, but its readiness gate did not stop it)" : ""));
       }
       if (!hasDb) {
         violations.add(key + " runs without its database");
@@ -508,9 +696,29 @@ final class ChaosRun {
     if (shape.maxConcurrent() > 0 && running > shape.maxConcurrent() && shape.replicas() == 1) {
       violations.add(running + " environments run, above maxConcurrent " + shape.maxConcurrent());
     }
+    // a revision that failed its readiness gate is never READY in list, whichever replica asks
+    // (the revision its environment runs is the one its gate stopped: nothing applied it again since)
+    COUNTS.merge("gates failed", env.rejected().size(), Integer::sum);
+    Map<PreviewKey, Environment> listed = new TreeMap<>();
+    env.list().forEach(x -> listed.put(x.key(), x));
+    for (PreviewOrchestrator o : replicas) {
+      for (dev.preview.core.Preview p : o.list()) {
+        Environment x = listed.get(p.key());
+        if (p.state() == PreviewState.READY && x != null && p.revision() != null
+            && p.revision().equals(x.labels().get(dev.preview.spi.Labels.FAILED_REVISION))) {
+          violations.add("list says " + p.key() + " is READY at " + p.revision() + ", which failed its readiness gate");
+        }
+      }
+    }
     checkSecrets(capturedLog);
     checkStatuses(truth, queued);
     return this;
+  }
+
+  /** Whether {@code e} is its revision stopped by a failed readiness gate (the fake's rejectRevision). */
+  private static boolean stoppedByItsGate(Environment e) {
+    return e.phase() == Environment.Phase.FAILED && e.revision() != null
+        && e.revision().equals(e.labels().get(dev.preview.spi.Labels.FAILED_REVISION));
   }
 
   private void checkSecrets(String capturedLog) {
@@ -545,7 +753,13 @@ final class ChaosRun {
     for (PreviewKey key : keys) {
       Optional<PreviewStatus> last = notifier.latest(key);
       Optional<Environment> e = env.list().stream().filter(x -> x.key().equals(key)).findFirst();
-      PreviewState expected = e.isPresent() ? PreviewState.READY : queued.contains(key) ? PreviewState.PENDING : null;
+      // an app that does not answer healthy (it failed its gate and was stopped, or stopped answering later)
+      boolean failing = e.isPresent() && (unhealthy.contains(e.get().revision()) || stoppedByItsGate(e.get()));
+      if (failing) {
+        COUNTS.merge("PRs ending FAILED at readiness", 1, Integer::sum);
+      }
+      PreviewState expected = failing ? PreviewState.FAILED
+          : e.isPresent() ? PreviewState.READY : queued.contains(key) ? PreviewState.PENDING : null;
       List<PreviewStatus> history = notifier.history(key);
       String recent = history.subList(Math.max(0, history.size() - 4), history.size()).stream()
           .map(s -> s.state() + (s.revision() == null ? "" : "@" + s.revision().substring(32))).toList().toString();
@@ -555,16 +769,22 @@ final class ChaosRun {
               + "); last statuses " + recent);
         }
       } else if (last.isEmpty() || last.get().state() != expected
-          || (expected == PreviewState.READY && !e.get().revision().equals(last.get().revision()))) {
+          || (e.isPresent() && !e.get().revision().equals(last.get().revision()))
+          || (failing && (!"readiness".equals(last.get().failedStep()) || last.get().message().isBlank()))) {
         statusDivergences.add(key + " is " + expected + (e.isPresent() ? " at " + e.get().revision() : "") + " but its PR shows "
-            + last.map(s -> s.state() + " at " + s.revision() + " (" + s.message() + ")").orElse("nothing")
+            + last.map(s -> s.state() + " at " + s.revision() + (s.failedStep() == null ? "" : " step " + s.failedStep())
+                + " (" + s.message() + ")").orElse("nothing")
             + "; last statuses " + recent);
       }
     }
   }
 
-  void close() {
+  void close() throws InterruptedException {
     replicas.forEach(PreviewOrchestrator::close);
+    over.countDown(); // the threads of crashed processes unwind (every call of theirs throws now)
+    for (PreviewOrchestrator o : crashed) {
+      o.awaitQuiescence(Duration.ofSeconds(5)); // so what they log is in this run's captured log
+    }
   }
 
   private static String describe(PullRequestEvent e) {

@@ -62,6 +62,7 @@ class ChaosSuiteTest {
     System.out.printf("chaos: %d runs in %.2f s (%.1f runs/s); %d seed(s) whose final status differs from the observed"
         + " state: %s%n", runs, seconds, runs / seconds, DIVERGED.size(), DIVERGED.keySet());
     DIVERGED.forEach((seed, d) -> System.out.println("chaos: seed " + seed + ": " + d));
+    System.out.println("chaos: went through " + new TreeMap<>(ChaosRun.COUNTS));
     System.out.println("chaos: time by step (ms): " + new TreeMap<>(ChaosRun.PROFILE).entrySet().stream()
         .map(e -> e.getKey() + "=" + e.getValue() / 1_000_000).toList());
   }
