@@ -45,6 +45,7 @@ class Rfc2136TcpConnectionIT {
 
   @AfterEach
   void tearDown() throws IOException {
+    dns.close();
     relay.close();
   }
 
@@ -66,6 +67,23 @@ class Rfc2136TcpConnectionIT {
     assertThat(dns.messagesSent() - m0).as("one UPDATE per change").isEqualTo(2L * n);
     assertThat(relay.messages()).as("DNS messages over the wire").isEqualTo(2 * n);
     assertThat(relay.connections()).as("TCP connections for the whole churn").isEqualTo(1);
+    assertThat(dns.tcpConnectionsOpened()).isEqualTo(1);
+  }
+
+  @Test
+  void aConnectionTheServerClosedWhileIdleIsReplacedAndTheChangeStillMadeOnce() throws IOException {
+    String host = Bind9.freshHost("tcp-idle");
+    dns.upsert(new DnsRecord(host, DnsRecord.Type.A, "192.0.2.40", 60, OWNER));
+    relay.dropConnections(); // as BIND does after tcp-idle-timeout
+    long m0 = dns.messagesSent();
+
+    dns.upsert(new DnsRecord(host, DnsRecord.Type.A, "192.0.2.41", 60, OWNER));
+
+    assertThat(Bind9.answers(host, Type.A)).containsExactly("192.0.2.41");
+    assertThat(dns.messagesSent() - m0).as("still one UPDATE").isEqualTo(1);
+    assertThat(relay.connections()).as("the closed one, then a new one").isEqualTo(2);
+    dns.delete(host, OWNER);
+    assertThat(Bind9.query(host, Type.A).getRcode()).isEqualTo(Rcode.NXDOMAIN);
   }
 
   @Test
@@ -164,6 +182,14 @@ class Rfc2136TcpConnectionIT {
       }, name);
       t.setDaemon(true);
       t.start();
+    }
+
+    /** Closes every relayed connection (both sides), as a server closing idle connections. */
+    void dropConnections() throws IOException {
+      for (Socket s : sockets) {
+        s.close();
+      }
+      sockets.clear();
     }
 
     @Override
