@@ -443,7 +443,7 @@ public final class Rfc2136DnsProvider implements DnsProvider {
   }
 
   /**
-   * One resolver for every message: its settings never change after it is built, and dnsjava's
+   * The UDP path (TCP goes through {@link TcpExchanger}). One resolver for every message: its settings never change after it is built, and dnsjava's
    * resolver is thread-safe. Building one per message (an address lookup and a fresh TSIG setup
    * each time) was a measurable part of every UPDATE.
    */
