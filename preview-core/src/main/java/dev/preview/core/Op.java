@@ -39,11 +39,17 @@ sealed interface Op permits Op.Deploy, Op.Teardown, Op.Sleep, Op.Wake {
   /**
    * Remove everything of the preview. {@code dnsRecords}: its records as reconcile just listed them
    * (so the teardown need not list the DNS again), or null when not known. {@code attempt} counts
-   * the SCM checks of a {@link Origin#CLOSE_EVENT close} so far.
+   * the SCM checks of a {@link Origin#CLOSE_EVENT close} so far. {@code revision}: the revision of the
+   * environment as reconcile just listed it (so the teardown need not look it up), or null when not known.
    */
-  record Teardown(String reason, @Nullable List<DnsRecord> dnsRecords, Origin origin, int attempt) implements Op {
+  record Teardown(String reason, @Nullable List<DnsRecord> dnsRecords, Origin origin, int attempt,
+      @Nullable String revision) implements Op {
     Teardown(String reason) {
       this(reason, null, Origin.REQUEST, 0);
+    }
+
+    Teardown(String reason, @Nullable List<DnsRecord> dnsRecords, Origin origin, int attempt) {
+      this(reason, dnsRecords, origin, attempt, null);
     }
 
     public Teardown {
@@ -51,7 +57,7 @@ sealed interface Op permits Op.Deploy, Op.Teardown, Op.Sleep, Op.Wake {
     }
 
     Teardown retry() {
-      return new Teardown(reason, dnsRecords, origin, attempt + 1);
+      return new Teardown(reason, dnsRecords, origin, attempt + 1, revision);
     }
   }
 

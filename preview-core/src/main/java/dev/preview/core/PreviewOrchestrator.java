@@ -289,7 +289,7 @@ public final class PreviewOrchestrator implements AutoCloseable {
       }
     }
     waits.cancel(key);
-    return teardowns.teardown(key, t.reason(), t.dnsRecords(), t.origin() != Op.Origin.RECONCILE);
+    return teardowns.teardown(key, t.reason(), t.dnsRecords(), t.origin() != Op.Origin.RECONCILE, t.revision());
   }
 
   /**

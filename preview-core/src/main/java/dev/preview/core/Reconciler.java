@@ -317,10 +317,12 @@ final class Reconciler {
         scheduler.submit(key, new Op.Deploy(facts.openPullRequest(key)));
         return CompletableFuture.completedFuture(null);
       default:
-        // the records it listed go with the teardown: the DNS is not listed again per orphan
+        // the records and the revision it listed go with the teardown: the DNS is not listed again per
+        // orphan, nor the environment looked up
         List<DnsRecord> listed = facts.dnsRecords().getOrDefault(key, List.of());
-        return scheduler.submitUnlessTouchedAfter(key, new Op.Teardown(a.reason(), listed, Op.Origin.RECONCILE, 0),
-            started, pool);
+        Environment env = facts.environments().get(key);
+        return scheduler.submitUnlessTouchedAfter(key,
+            new Op.Teardown(a.reason(), listed, Op.Origin.RECONCILE, 0, env == null ? null : env.revision()), started, pool);
     }
   }
 

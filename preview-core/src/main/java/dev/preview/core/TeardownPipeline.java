@@ -65,16 +65,27 @@ final class TeardownPipeline {
    * passes false and starts queued PRs once, after all its repairs, without listing per teardown).
    */
   Preview teardown(PreviewKey key, String reason, @Nullable List<DnsRecord> listedRecords, boolean startQueued) {
+    return teardown(key, reason, listedRecords, startQueued, null);
+  }
+
+  /**
+   * The same; {@code listedRevision}: the environment's revision as reconcile just listed it, which
+   * spares the {@code find} that otherwise reads it for the DELETED status (null: not known).
+   */
+  Preview teardown(PreviewKey key, String reason, @Nullable List<DnsRecord> listedRecords, boolean startQueued,
+      @Nullable String listedRevision) {
     StepRun run = new StepRun(key, listeners);
     slots.dequeue(key);
     listeners.transition(key, PreviewState.DELETING, reason);
     status.publish(key, PreviewState.DELETING, null, null, reason, null, List.of(), run.timings);
     List<String> failures = new ArrayList<>();
-    String revision = null;
-    try {
-      revision = environment.find(key).map(Environment::revision).orElse(null);
-    } catch (RuntimeException e) {
-      log.debug("{}: could not read the revision before teardown: {}", key, e.toString());
+    String revision = listedRevision;
+    if (revision == null) {
+      try {
+        revision = environment.find(key).map(Environment::revision).orElse(null);
+      } catch (RuntimeException e) {
+        log.debug("{}: could not read the revision before teardown: {}", key, e.toString());
+      }
     }
     attempt(run, "teardown.environment", () -> environment.delete(key), failures);
     if (dns != null) {

@@ -91,6 +91,8 @@ public final class Rfc2136DnsProvider implements DnsProvider {
   /** Names this provider wrote (and did not delete since), so their next upsert is one rewrite. */
   private final Set<String> written = ConcurrentHashMap.newKeySet();
   private volatile SimpleResolver resolver;
+  /** TCP exchanges on the caller's thread over kept connections (null with {@code transport: udp}). */
+  private final TcpExchanger tcpExchanger;
   /** Names per batched UPDATE of {@link #deleteAll}: 4 prerequisite + delete records each, well inside 64 KiB. */
   static final int MAX_BATCH = 200;
 
@@ -106,6 +108,7 @@ public final class Rfc2136DnsProvider implements DnsProvider {
     this.adopt = b.adopt;
     this.txtPrefix = b.txtPrefix;
     this.ownership = Ownership.of(b.installation.instance());
+    this.tcpExchanger = tcp ? new TcpExchanger(new InetSocketAddress(server, port), timeout, tsig) : null;
   }
 
   public static Builder builder() {
@@ -115,6 +118,18 @@ public final class Rfc2136DnsProvider implements DnsProvider {
   @Override
   public String name() {
     return "rfc2136";
+  }
+
+  /** TCP connections opened so far for queries and updates (not the AXFRs of {@link #list()}), for measurements. */
+  public long tcpConnectionsOpened() {
+    return tcpExchanger == null ? 0 : tcpExchanger.opened();
+  }
+
+  @Override
+  public void close() {
+    if (tcpExchanger != null) {
+      tcpExchanger.close();
+    }
   }
 
   /** DNS messages sent so far (queries, updates, transfers), for measurements. */
@@ -428,7 +443,7 @@ public final class Rfc2136DnsProvider implements DnsProvider {
   }
 
   /**
-   * One resolver for every message: its settings never change after it is built, and dnsjava's
+   * The UDP path (TCP goes through {@link TcpExchanger}). One resolver for every message: its settings never change after it is built, and dnsjava's
    * resolver is thread-safe. Building one per message (an address lookup and a fresh TSIG setup
    * each time) was a measurable part of every UPDATE.
    */
@@ -447,11 +462,11 @@ public final class Rfc2136DnsProvider implements DnsProvider {
   }
 
   private Message exchange(Message m, String what) {
-    SimpleResolver resolver = resolver();
     messages.incrementAndGet();
     Message response;
     try {
-      response = resolver.send(m);
+      // TCP: on this thread over a kept connection; UDP: dnsjava's resolver (which retries a truncated answer over TCP)
+      response = tcpExchanger != null ? tcpExchanger.send(m) : resolver().send(m);
     } catch (IOException e) {
       throw unreachable(what, e);
     }
