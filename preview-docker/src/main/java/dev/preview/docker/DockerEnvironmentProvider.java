@@ -77,8 +77,10 @@ import org.slf4j.LoggerFactory;
  * networks and volumes are {@link Names#docker} for instance {@code default} and include the
  * instance for any other, so two installations previewing the same key never meet. An update to a new
  * revision replaces only the app container (the companions and their volumes stay): with host-port
- * publishing the new container takes over the old one's port (downtime: one container start);
- * without it the new container is started and, once running and healthy, the old one removed.
+ * publishing the new container takes over the old one's port (downtime: one container start), the
+ * old one stopped; without it the new container is started beside the old one, which keeps serving.
+ * Either way the old container stays until the readiness gate ends: {@link #acceptRevision} removes
+ * it, {@link #rejectRevision} rolls back to it.
  *
  * <p>Thread-safe for different keys, as the SPI requires. Build it with {@link #create(ProviderContext)}
  * or through {@code environment.provider: docker} in {@code preview.yaml} ({@link Factory}).
