@@ -59,6 +59,12 @@ final class ReadinessGate implements DeployStep {
       throw new IllegalStateException(environment.name() + " gave the environment no URL to check");
     }
     new Wait(run, env.url().resolve(run.spec.healthPath())).await();
+    try {
+      environment.acceptRevision(run.key, run.revision); // the previous revision, kept to roll back to, may go
+    } catch (RuntimeException e) {
+      log.warn("{}: {} could not let the previous revision go: {}; the next deploy does", run.key, environment.name(),
+          e.toString());
+    }
   }
 
   /** One wait for one revision. */

@@ -121,6 +121,17 @@ public interface EnvironmentProvider extends AutoCloseable {
   }
 
   /**
+   * {@code revision} of {@code key} passed the readiness gate: a provider that kept the previous
+   * revision (to roll back to in {@link #rejectRevision}) lets it go now. The orchestrator calls it
+   * once the gate passes; a crash before that leaves the previous revision to the next
+   * {@link #apply}, which must then not keep more than one. Idempotent; does nothing when the
+   * environment is absent, runs another revision, or keeps nothing.
+   *
+   * <p>Default: does nothing.
+   */
+  default void acceptRevision(PreviewKey key, String revision) {}
+
+  /**
    * Whether {@code image} exists now, so that a deploy waiting for CI to build it can look
    * ({@code build.pollImage}). Must be cheap (one local lookup or one registry request), must not
    * pull or build anything, must never throw (an error is {@link ImageAvailability#UNKNOWN}) and

@@ -77,8 +77,10 @@ import org.slf4j.LoggerFactory;
  * networks and volumes are {@link Names#docker} for instance {@code default} and include the
  * instance for any other, so two installations previewing the same key never meet. An update to a new
  * revision replaces only the app container (the companions and their volumes stay): with host-port
- * publishing the new container takes over the old one's port (downtime: one container start);
- * without it the new container is started and, once running and healthy, the old one removed.
+ * publishing the new container takes over the old one's port (downtime: one container start), the
+ * old one stopped; without it the new container is started beside the old one, which keeps serving.
+ * Either way the old container stays until the readiness gate ends: {@link #acceptRevision} removes
+ * it, {@link #rejectRevision} rolls back to it.
  *
  * <p>Thread-safe for different keys, as the SPI requires. Build it with {@link #create(ProviderContext)}
  * or through {@code environment.provider: docker} in {@code preview.yaml} ({@link Factory}).
@@ -96,6 +98,14 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   public static final String SPEC_HASH = Labels.PREFIX + "spec-hash";
   /** On the app container: the port the app listens on inside it. */
   public static final String PORT = Labels.PREFIX + "port";
+  /**
+   * On the app container: when it was created (epoch nanoseconds, zero-padded), so that of two app
+   * containers of one preview the newer is known even within one second (the engine's own
+   * {@code Created} counts seconds). Not part of the spec hash.
+   */
+  static final String ORDER = Labels.PREFIX + "order";
+  /** Role of the marker volume that records the revision a readiness gate rejected ({@link Labels#FAILED_REVISION}). */
+  static final String FAILED = "failed";
 
   private static final Logger log = LoggerFactory.getLogger(DockerEnvironmentProvider.class);
   /**
@@ -355,24 +365,44 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
         settings.portLow + "-" + settings.portHigh, network);
     labels.put(SPEC_HASH, hash);
 
-    List<Container> apps = containers(key, "app");
+    List<Container> apps = byAge(containers(key, "app"));
+    String failed = markers(key).failedRevision();
     Container keep = apps.stream()
         .filter(c -> hash.equals(c.getLabels().get(SPEC_HASH)) && envMatches(c.getId(), env))
-        .findFirst().orElse(null);
+        .reduce((a, b) -> b).orElse(null);
+    // The previous healthy revision stays until the readiness gate accepts this one (acceptRevision),
+    // so that rejectRevision can switch back to it; everything else of the key's apps goes now.
+    Container fallback = fallback(apps, keep, failed);
+    Integer hostPort = hostPort(apps, spec.port());
+    for (Container c : apps) {
+      if (c != keep && c != fallback) {
+        remove(c.getId());
+      }
+    }
+    if (failed != null) {
+      removeVolumes(key, FAILED); // a new apply starts afresh: the rejected revision is no longer the news
+    }
+    checkpoint.accept("pruned");
     if (keep != null) {
-      // Already created by an earlier (maybe interrupted) run: adopt it, drop the rest.
-      apps.stream().filter(c -> c != keep).forEach(c -> remove(c.getId()));
+      // Already created by an earlier (maybe interrupted) run: adopt it.
       if (!"running".equals(keep.getState())) {
         // a revision stopped by rejectRevision lost its restart policy: give it back before it runs again
         engine.run("restoring the restart policy of " + name(keep), () -> docker.updateContainerCmd(keep.getId())
             .withRestartPolicy(RestartPolicy.parse(settings.restart)).exec());
+        if (fallback != null && settings.publish) {
+          kill(fallback); // it holds the host port this one is bound to
+        }
+        startOrFallBack(keep.getId(), key, fallback);
       }
-      startIfStopped(keep);
       return;
     }
-    Integer hostPort = apps.stream().map(c -> publishedPort(c, spec.port())).filter(Objects::nonNull)
-        .findFirst().orElse(null);
+    long order = epochNanos();
     String name = dockerName(key, "app-" + hash.substring(0, 12));
+    if (fallback != null && name.equals(name(fallback))) {
+      // the same spec with another secret value: both are kept until the gate decides, so another name
+      name = dockerName(key, "app-" + hash.substring(0, 12) + "-" + Long.toHexString(order & 0xffffffL));
+    }
+    labels.put(ORDER, String.format(Locale.ROOT, "%020d", order));
     CreateContainerCmd cmd = docker.createContainerCmd(image).withName(name).withAliases("app")
         .withLabels(labels).withEnv(env).withExposedPorts(ExposedPort.tcp(spec.port()))
         .withHostConfig(hostConfig(DockerSettings.merge(spec.resources(), settings.resources))
@@ -387,23 +417,111 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     }
     String id = createContainer(key, name, cmd);
     checkpoint.accept("app-created");
-    if (apps.isEmpty()) {
+    if (fallback == null) {
       start(id, "app of " + key);
     } else if (settings.publish) {
       // The new container needs the old one's host port (the preview's URL stays the same), so the old
-      // one must let go of it first. Killing is quicker than removing; the new one is created already,
-      // so the gap is a kill and a start. The old ones are removed once the new one runs.
-      apps.forEach(c -> kill(c));
-      start(id, "app of " + key);
-      apps.forEach(c -> remove(c.getId()));
+      // one lets go of it: stopped (quicker than removed: the gap is a stop and a start), not removed,
+      // so that a failed readiness gate can start it again (rejectRevision).
+      kill(fallback);
+      checkpoint.accept("previous-stopped");
+      startOrFallBack(id, key, fallback);
     } else {
-      // Behind a proxy both can run at once: swap only once the new one is up.
+      // Behind a proxy both run at once: the old one keeps serving while the new one comes up and
+      // until the readiness gate accepts it (acceptRevision removes the old one).
       start(id, "app of " + key);
-      awaitUp(id, key);
-      apps.forEach(c -> remove(c.getId()));
+      try {
+        awaitUp(id, key);
+      } catch (ProviderException e) {
+        markFailed(key, spec.revision(), null); // so list() tells that the running revision is not the one pushed
+        throw e;
+      }
     }
-    if (spec.buildContext() != null) {
+    if (spec.buildContext() != null && fallback == null) {
       removeOldBuilds(key, image);
+    }
+  }
+
+  private static long epochNanos() {
+    java.time.Instant now = java.time.Instant.now();
+    return now.getEpochSecond() * 1_000_000_000L + now.getNano();
+  }
+
+  /**
+   * The app container to keep beside {@code keep} (the one this apply runs) as the revision to roll
+   * back to: the one that serves now. With a {@code failed} mark, the newest running container of
+   * another revision (the one rejectRevision went back to). Without it, of two or more app containers
+   * the newest is a revision whose gate never ended (superseded, or the orchestrator stopped): the one
+   * before it is the fallback; a single one is, if it runs (a stopped or unhealthy one is no healthy
+   * revision). Null when there is none, or when {@code keep} is that one.
+   */
+  private static Container fallback(List<Container> apps, Container keep, String failed) {
+    Container f = null;
+    if (failed != null) {
+      for (Container c : apps) {
+        if (!failed.equals(c.getLabels().get(Labels.REVISION)) && "running".equals(c.getState())) {
+          f = c;
+        }
+      }
+    } else if (apps.size() >= 2) {
+      Container unaccepted = apps.get(apps.size() - 1);
+      f = keep == unaccepted || keep == null ? apps.get(apps.size() - 2) : null;
+      if (f != null && ("created".equals(f.getState()) || "dead".equals(f.getState()))) {
+        f = null; // never started (a killed run's leftover), or broken: no revision to go back to
+      }
+    } else if (apps.size() == 1) {
+      Container only = apps.get(0);
+      boolean healthy = "running".equals(only.getState()) && (only.getStatus() == null
+          || !only.getStatus().contains("(unhealthy)"));
+      f = healthy ? only : null;
+    }
+    return f == keep ? null : f;
+  }
+
+  /** The host port the preview's app is published on: a running container's, else a fixed binding of one. */
+  private Integer hostPort(List<Container> apps, int port) {
+    for (Container c : apps) {
+      Integer p = publishedPort(c, port);
+      if (p != null) {
+        return p;
+      }
+    }
+    for (int i = apps.size() - 1; i >= 0; i--) {
+      String id = apps.get(i).getId();
+      try {
+        HostConfig h = docker.inspectContainerCmd(id).exec().getHostConfig();
+        Ports.Binding[] b = h == null || h.getPortBindings() == null ? null
+            : h.getPortBindings().getBindings().get(ExposedPort.tcp(port));
+        if (b != null) {
+          for (Ports.Binding x : b) {
+            String spec = x.getHostPortSpec();
+            if (spec != null && spec.matches("\\d+")) {
+              return Integer.parseInt(spec);
+            }
+          }
+        }
+      } catch (NotFoundException e) {
+        // gone meanwhile
+      }
+    }
+    return null;
+  }
+
+  /** Starts the app container {@code id}; if that fails, starts {@code fallback} again (it had let go of the port). */
+  private void startOrFallBack(String id, PreviewKey key, Container fallback) {
+    try {
+      start(id, "app of " + key);
+    } catch (RuntimeException e) {
+      if (fallback != null) {
+        try {
+          docker.startContainerCmd(fallback.getId()).exec();
+        } catch (NotModifiedException | NotFoundException again) {
+          // running, or gone
+        } catch (RuntimeException again) {
+          e.addSuppressed(again);
+        }
+      }
+      throw e;
     }
   }
 
@@ -914,7 +1032,8 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   public Optional<Environment> find(PreviewKey key) {
     List<Container> apps = containers(key, "app");
     if (!apps.isEmpty()) {
-      return Optional.of(environment(newest(apps), suspended(key)));
+      Markers m = markers(key);
+      return Optional.of(environment(current(apps, m.failedRevision()), m.suspended(), m.failedRevision()));
     }
     List<Network> networks = engine.call("listing networks of " + key, () -> docker.listNetworksCmd()
         .withFilter("label", filter(key, ROLE + "=network")).exec());
@@ -929,17 +1048,26 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     // The engine filters; owns() checks again, so a filter an engine ignored never lets another's in.
     List<Container> apps = engine.call("listing preview containers", () -> docker.listContainersCmd().withShowAll(true)
         .withLabelFilter(appFilter).exec()).stream().filter(c -> installation.owns(labelsOf(c.getLabels()))).toList();
-    var volumes = engine.call("listing preview volumes", () -> docker.listVolumesCmd()
-        .withFilter("label", filter(null, ROLE + "=suspended")).exec().getVolumes());
-    Set<PreviewKey> suspended = (volumes == null ? List.<com.github.dockerjava.api.command.InspectVolumeResponse>of() : volumes)
-        .stream().filter(v -> installation.owns(labelsOf(v.getLabels())))
-        .map(v -> Labels.key(v.getLabels()).orElse(null)).filter(Objects::nonNull).collect(Collectors.toSet());
+    Map<PreviewKey, Markers> markers = new java.util.HashMap<>();
+    for (String role : List.of("suspended", FAILED)) {
+      var volumes = engine.call("listing preview volumes", () -> docker.listVolumesCmd()
+          .withFilter("label", filter(null, ROLE + "=" + role)).exec().getVolumes());
+      for (var v : volumes == null ? List.<com.github.dockerjava.api.command.InspectVolumeResponse>of() : volumes) {
+        Map<String, String> l = labelsOf(v.getLabels());
+        if (installation.owns(l)) {
+          Labels.key(l).ifPresent(k -> markers.merge(k, Markers.of(l), Markers::and));
+        }
+      }
+    }
     Map<PreviewKey, List<Container>> byKey = new TreeMap<>();
     for (Container c : apps) {
       Labels.key(c.getLabels()).ifPresent(k -> byKey.computeIfAbsent(k, x -> new ArrayList<>()).add(c));
     }
     List<Environment> out = new ArrayList<>();
-    byKey.forEach((k, cs) -> out.add(environment(newest(cs), suspended.contains(k))));
+    byKey.forEach((k, cs) -> {
+      Markers m = markers.getOrDefault(k, Markers.NONE);
+      out.add(environment(current(cs, m.failedRevision()), m.suspended(), m.failedRevision()));
+    });
     // A network without an app container is a half-made (or half-deleted) preview: report it so a
     // reconcile can finish or remove it.
     List<Network> networks = engine.call("listing preview networks", () -> docker.listNetworksCmd()
@@ -953,6 +1081,34 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     return out;
   }
 
+  /** What the marker volumes of a preview say: suspended, and the revision a readiness gate rejected. */
+  record Markers(boolean suspended, String failedRevision) {
+    static final Markers NONE = new Markers(false, null);
+
+    static Markers of(Map<String, String> volumeLabels) {
+      String role = volumeLabels.get(ROLE);
+      return new Markers("suspended".equals(role), FAILED.equals(role) ? volumeLabels.get(Labels.FAILED_REVISION) : null);
+    }
+
+    Markers and(Markers o) {
+      return new Markers(suspended || o.suspended, failedRevision != null ? failedRevision : o.failedRevision);
+    }
+  }
+
+  private Markers markers(PreviewKey key) {
+    Markers m = Markers.NONE;
+    for (String role : List.of("suspended", FAILED)) {
+      var volumes = engine.call("listing volumes of " + key, () -> docker.listVolumesCmd()
+          .withFilter("label", filter(key, ROLE + "=" + role)).exec().getVolumes());
+      for (var v : volumes == null ? List.<com.github.dockerjava.api.command.InspectVolumeResponse>of() : volumes) {
+        if (installation.owns(labelsOf(v.getLabels()))) {
+          m = m.and(Markers.of(labelsOf(v.getLabels())));
+        }
+      }
+    }
+    return m;
+  }
+
   private static Map<String, String> labelsOf(Map<String, String> labels) {
     return labels == null ? Map.of() : labels;
   }
@@ -961,14 +1117,45 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     return new Environment(key, labels.get(Labels.REVISION), null, Environment.Phase.STARTING, labels);
   }
 
-  private static Container newest(List<Container> cs) {
-    return cs.stream().max(Comparator.comparing((Container c) -> "running".equals(c.getState()))
-        .thenComparing(c -> c.getCreated() == null ? 0L : c.getCreated())).orElseThrow();
+  /** App containers oldest first: by {@link #ORDER} where both have it, else by the engine's creation second. */
+  static List<Container> byAge(List<Container> cs) {
+    List<Container> out = new ArrayList<>(cs);
+    out.sort((a, b) -> {
+      String x = a.getLabels() == null ? null : a.getLabels().get(ORDER);
+      String y = b.getLabels() == null ? null : b.getLabels().get(ORDER);
+      if (x != null && y != null) {
+        return x.compareTo(y);
+      }
+      return Long.compare(a.getCreated() == null ? 0L : a.getCreated(), b.getCreated() == null ? 0L : b.getCreated());
+    });
+    return out;
   }
 
-  private Environment environment(Container c, boolean suspended) {
+  /**
+   * The app container that stands for the preview: after a rollback (a {@code failed} mark), the
+   * newest running one of another revision; else the newest, which is the revision being deployed
+   * (the previous one may still run beside it until the gate accepts it).
+   */
+  static Container current(List<Container> apps, String failed) {
+    List<Container> aged = byAge(apps);
+    if (failed != null) {
+      for (int i = aged.size() - 1; i >= 0; i--) {
+        Container c = aged.get(i);
+        if (!failed.equals(c.getLabels().get(Labels.REVISION)) && "running".equals(c.getState())) {
+          return c;
+        }
+      }
+    }
+    return aged.get(aged.size() - 1);
+  }
+
+  private Environment environment(Container c, boolean suspended, String failedRevision) {
     Map<String, String> labels = c.getLabels();
     PreviewKey key = Labels.key(labels).orElseThrow();
+    if (failedRevision != null) {
+      labels = new LinkedHashMap<>(labels);
+      labels.put(Labels.FAILED_REVISION, failedRevision);
+    }
     return new Environment(key, labels.get(Labels.REVISION), url(c), phase(c, suspended), labels);
   }
 
@@ -1096,8 +1283,8 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   /** Removes the preview's volumes; {@code service} null for all of them, else one service's (or the suspend marker). */
   private void removeVolumes(PreviewKey key, String service) {
     List<String> filter = filter(key);
-    if ("suspended".equals(service)) {
-      filter.add(ROLE + "=suspended");
+    if ("suspended".equals(service) || FAILED.equals(service)) {
+      filter.add(ROLE + "=" + service);
     } else if (service != null) {
       filter.add(SERVICE + "=" + service);
     }
@@ -1176,6 +1363,18 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     engine.call("marking " + key + " suspended", () -> docker.createVolumeCmd()
         .withName(dockerName(key, "suspended")).withLabels(labels).exec());
     int timeout = (int) Math.min(Integer.MAX_VALUE, settings.stopTimeout.toSeconds());
+    // Only the app container that stands for the preview is kept (a resume starts every container):
+    // a previous revision still kept to roll back to, or a rejected one, goes now.
+    List<Container> apps = all.stream().filter(c -> "app".equals(c.getLabels().get(ROLE))).toList();
+    if (apps.size() > 1) {
+      Container keep = current(apps, markers(key).failedRevision());
+      for (Container c : apps) {
+        if (c != keep) {
+          remove(c.getId());
+        }
+      }
+      all = new ArrayList<>(all.stream().filter(c -> !"app".equals(c.getLabels().get(ROLE)) || c == keep).toList());
+    }
     // the app first, so it never runs without its companions
     all.sort(Comparator.comparing((Container c) -> !"app".equals(c.getLabels().get(ROLE))));
     for (Container c : all) {
@@ -1233,9 +1432,10 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     if (apps.isEmpty()) {
       return Optional.empty();
     }
+    Markers markers = markers(key);
     InspectContainerResponse c;
     try {
-      c = docker.inspectContainerCmd(newest(apps).getId()).exec();
+      c = docker.inspectContainerCmd(current(apps, markers.failedRevision()).getId()).exec();
     } catch (NotFoundException e) {
       return Optional.empty(); // replaced meanwhile
     } catch (DockerException e) {
@@ -1252,7 +1452,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     if (!ended && restarts == 0) {
       return Optional.empty();
     }
-    if (ended && suspended(key)) {
+    if (ended && markers.suspended()) {
       return Optional.empty();
     }
     Long code = s.getExitCodeLong();
@@ -1264,18 +1464,38 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   }
 
   /**
-   * Stops the app container of the failed revision (its logs stay, {@code docker logs} reads them;
-   * the companions keep running): {@link #find} then reports it {@link Environment.Phase#FAILED}
-   * (exited, not suspended) from any instance. An update removes the previous revision's container
-   * before the readiness gate runs, so there is none to roll back to. The next {@link #apply}
-   * replaces or restarts it. Docker labels cannot be changed, so no {@link Labels#FAILED_REVISION}
-   * is written: the stopped container is the record. (With {@code restart: always}, an engine
-   * restart starts it again; {@code unless-stopped}, the default, does not.)
+   * Takes the failed revision out of service. When the previous revision's app container was kept
+   * (every update keeps it until {@link #acceptRevision}: behind a proxy it still serves; with
+   * host-port publishing it was stopped to free the port), it rolls back to it: the failed one is
+   * stopped and that one started again if it was stopped, and {@link #find} reports it RUNNING.
+   * Else the failed revision's container is stopped and {@link #find} reports it
+   * {@link Environment.Phase#FAILED}. Either way the failed container keeps its logs
+   * ({@code docker logs}), loses its restart policy (an engine restart must not bring it back), and
+   * a labelled marker volume records {@link Labels#FAILED_REVISION} (Docker labels cannot be changed),
+   * so every {@code find}/{@code list}, of any instance, tells. The marker is written first: a crash
+   * in between is seen (and the next {@link #apply} removes the failed container and the marker).
+   * Idempotent; nothing when the preview runs another revision.
    */
   @Override
   public Optional<Environment> rejectRevision(PreviewKey key, String revision) {
+    List<Container> apps = byAge(containers(key, "app"));
+    if (apps.isEmpty()) {
+      return find(key);
+    }
+    String marked = markers(key).failedRevision();
+    Container cur = current(apps, marked);
+    if (!revision.equals(cur.getLabels().get(Labels.REVISION)) && !revision.equals(marked)) {
+      return find(key);
+    }
+    Container back = null;
+    for (Container c : apps) {
+      if (!revision.equals(c.getLabels().get(Labels.REVISION))) {
+        back = c; // the newest of another revision
+      }
+    }
+    markFailed(key, revision, marked);
     int timeout = (int) Math.min(Integer.MAX_VALUE, settings.stopTimeout.toSeconds());
-    for (Container c : containers(key, "app")) {
+    for (Container c : apps) {
       if (!revision.equals(c.getLabels().get(Labels.REVISION))) {
         continue;
       }
@@ -1292,7 +1512,57 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       }
       log.info("docker: stopped {} of {} at revision {}: it failed its readiness gate", name(c), key, revision);
     }
+    if (back != null) {
+      if (!"running".equals(back.getState())) {
+        start(back.getId(), "previous app container " + name(back) + " of " + key);
+      }
+      log.info("docker: {} rolled back to revision {} ({}): {} failed its readiness gate", key,
+          back.getLabels().get(Labels.REVISION), name(back), revision);
+    }
     return find(key);
+  }
+
+  /** Writes the marker volume of a rejected revision (replacing one of another revision). */
+  private void markFailed(PreviewKey key, String revision, String marked) {
+    if (revision.equals(marked)) {
+      return;
+    }
+    if (marked != null) {
+      removeVolumes(key, FAILED);
+    }
+    Map<String, String> labels = new LinkedHashMap<>(installation.ownershipLabels(key, null));
+    labels.put(ROLE, FAILED);
+    labels.put(Labels.FAILED_REVISION, revision);
+    String volume = dockerName(key, FAILED);
+    var made = engine.call("marking revision " + revision + " of " + key + " failed",
+        () -> docker.createVolumeCmd().withName(volume).withLabels(labels).exec());
+    requireOwn(key, "volume", volume, made.getLabels());
+  }
+
+  /**
+   * {@code revision} passed the readiness gate: the previous revision's app container, kept to roll
+   * back to, is removed now (and built images of older revisions). Idempotent; nothing when the
+   * preview runs another revision or was rolled back.
+   */
+  @Override
+  public void acceptRevision(PreviewKey key, String revision) {
+    List<Container> apps = byAge(containers(key, "app"));
+    if (apps.size() < 2 || markers(key).failedRevision() != null) {
+      return;
+    }
+    Container cur = apps.get(apps.size() - 1);
+    if (!revision.equals(cur.getLabels().get(Labels.REVISION))) {
+      return;
+    }
+    for (Container c : apps) {
+      if (c != cur) {
+        remove(c.getId());
+        log.info("docker: removed {} of {}: revision {} passed its readiness gate", name(c), key, revision);
+      }
+    }
+    if (cur.getImage() != null) {
+      removeOldBuilds(key, cur.getImage());
+    }
   }
 
   // ---------------------------------------------------------------------------------------- logs
@@ -1303,7 +1573,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       return List.of();
     }
     List<Container> apps = containers(key, "app");
-    return apps.isEmpty() ? List.of() : containerLogs(newest(apps).getId(), lines);
+    return apps.isEmpty() ? List.of() : containerLogs(current(apps, markers(key).failedRevision()).getId(), lines);
   }
 
   private List<String> containerLogs(String id, int lines) {

@@ -123,6 +123,92 @@ class ApplyLatencyBenchmarkIT {
     Files.writeString(Path.of("target/update-gap.txt"), report);
   }
 
+  /**
+   * A roll back with host-port publishing (issue 14): from {@code rejectRevision} of a new revision
+   * to the first HTTP 200 of the previous one, which it stops and starts again; against raw
+   * docker-java doing the same to two containers in the same run ({@code stop -t 0} of one,
+   * {@code start} of the other, poll). Median of 10, 1 warm-up. Also counts how often the previous
+   * revision came back on the same URL (its first container was bound to "any free port").
+   */
+  @Test
+  void rollBackWithHostPortPublishingVersusRawStopAndStart() throws Exception {
+    DockerClient docker = TestDocker.engine();
+    DockerEnvironmentProvider provider = TestDocker.provider(Map.of());
+    PreviewKey key = PreviewKey.pr("bench-" + UUID.randomUUID().toString().substring(0, 8) + "/app", 1);
+    List<Long> viaProvider = new ArrayList<>();
+    List<Long> raw = new ArrayList<>();
+    int sameUrl = 0;
+    boolean firstSame = false;
+    try {
+      for (int i = 0; i < 11; i++) {
+        Environment good = provider.apply(EnvironmentSpec.builder(key, "g" + i).image(TestDocker.IMAGE).port(8080)
+            .labels(Labels.ownership(key, "g" + i)).build());
+        awaitOk(URI.create(good.url() + "/health"));
+        provider.acceptRevision(key, "g" + i);
+        Environment bad = provider.apply(EnvironmentSpec.builder(key, "b" + i).image(TestDocker.IMAGE).port(8080)
+            .labels(Labels.ownership(key, "b" + i)).build());
+        awaitOk(URI.create(bad.url() + "/health"));
+        long t0 = System.nanoTime();
+        Environment back = provider.rejectRevision(key, "b" + i).orElseThrow();
+        awaitOk(URI.create(back.url() + "/health"));
+        long p = System.nanoTime() - t0;
+        assertThat(back.revision()).isEqualTo("g" + i);
+        long r = timeRawStopAndStart(docker, i);
+        if (i > 0) {
+          viaProvider.add(p);
+          raw.add(r);
+          sameUrl += back.url().equals(good.url()) ? 1 : 0;
+        } else {
+          firstSame = back.url().equals(good.url()); // back to the preview's first container: "any free port"
+        }
+      }
+    } finally {
+      provider.delete(key);
+      provider.close();
+    }
+    double mp = median(viaProvider) / 1e6;
+    double mr = median(raw) / 1e6;
+    String report = String.format(Locale.ROOT,
+        "roll back with host-port publishing, rejectRevision -> first HTTP 200 of the previous revision, median of %d:"
+            + " provider %.0f ms, raw docker-java stop -t 0 + start + poll %.0f ms, ratio %.2f; same URL in %d of %d"
+            + " (later containers are bound to the preview's port); back to the first container (bound to any free"
+            + " port): same URL %s%nprovider runs (ms): %s%nraw runs (ms): %s%n",
+        viaProvider.size(), mp, mr, mp / mr, sameUrl, viaProvider.size(), firstSame, millis(viaProvider), millis(raw));
+    System.out.print(report);
+    Files.writeString(Path.of("target/rollback-gap.txt"), report);
+  }
+
+  /** Two containers on one fixed host port: the second serving, the first stopped; time stop of the second + start of the first. */
+  private static long timeRawStopAndStart(DockerClient docker, int i) throws IOException {
+    int port;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    Ports ports = new Ports();
+    ports.bind(ExposedPort.tcp(8080), Ports.Binding.bindIpAndPort("127.0.0.1", port));
+    List<String> ids = new ArrayList<>();
+    try {
+      for (int n = 0; n < 2; n++) {
+        ids.add(docker.createContainerCmd(TestDocker.IMAGE).withName("preview-bench-rb-" + UUID.randomUUID().toString()
+            .substring(0, 8) + "-" + i + "-" + n).withExposedPorts(ExposedPort.tcp(8080))
+            .withHostConfig(HostConfig.newHostConfig().withPortBindings(ports)).exec().getId());
+      }
+      URI health = URI.create("http://127.0.0.1:" + port + "/health");
+      docker.startContainerCmd(ids.get(0)).exec();
+      awaitOk(health);
+      docker.stopContainerCmd(ids.get(0)).withTimeout(0).exec();
+      docker.startContainerCmd(ids.get(1)).exec();
+      awaitOk(health);
+      long t0 = System.nanoTime();
+      docker.stopContainerCmd(ids.get(1)).withTimeout(0).exec();
+      docker.startContainerCmd(ids.get(0)).exec();
+      awaitOk(health);
+      return System.nanoTime() - t0;
+    } finally {
+      ids.forEach(id -> docker.removeContainerCmd(id).withForce(true).exec());
+    }
+  }
+
   private static long timeProvider(DockerEnvironmentProvider provider, PreviewKey key) {
     EnvironmentSpec spec = EnvironmentSpec.builder(key, "r1").image(TestDocker.IMAGE).port(8080).healthPath("/health")
         .labels(Labels.ownership(key, "r1")).build();

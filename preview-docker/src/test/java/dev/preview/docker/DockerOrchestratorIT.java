@@ -136,6 +136,11 @@ class DockerOrchestratorIT {
     @Override public void suspend(PreviewKey key) { delegate.suspend(key); }
     @Override public Environment resume(PreviewKey key) { return delegate.resume(key); }
     @Override public List<String> logs(PreviewKey key, int lines) { return delegate.logs(key, lines); }
+    @Override public Optional<dev.preview.spi.AppExit> exitStatus(PreviewKey key) { return delegate.exitStatus(key); }
+    @Override public Optional<Environment> rejectRevision(PreviewKey key, String revision) {
+      return delegate.rejectRevision(key, revision);
+    }
+    @Override public void acceptRevision(PreviewKey key, String revision) { delegate.acceptRevision(key, revision); }
     @Override public void close() { }
   }
 }

@@ -128,6 +128,9 @@ class DockerProviderIT {
     awaitAnswer(again);
     // a changed secret (not in any label) is still noticed
     p.apply(spec(key, "r1").env("A", "1").secret("S", Secret.of("y")).build());
+    assertThat(ids(key)).as("the previous container is kept until the gate accepts the new one").hasSize(2)
+        .containsAll(before);
+    p.acceptRevision(key, "r1");
     assertThat(ids(key)).hasSize(1).doesNotContainAnyElementsOf(before);
   }
 
@@ -152,6 +155,8 @@ class DockerProviderIT {
 
     assertThat(v2.revision()).isEqualTo("r2");
     assertThat(v2.url()).as("the URL survives the update").isEqualTo(v1.url());
+    assertThat(ids(key)).as("r1 is kept, stopped, until the gate accepts r2").hasSize(2).containsAll(appsBefore);
+    p.acceptRevision(key, "r2");
     assertThat(ids(key)).hasSize(1).doesNotContainAnyElementsOf(appsBefore);
     awaitAnswer(v2);
     assertThat(fetch(v2, "cache:8080/data/x")).isEqualTo("kept\n");

@@ -111,6 +111,8 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
   private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
   /** Last spec applied per key: the only place secrets are kept, for a {@link #resume}. */
   private final Map<PreviewKey, EnvironmentSpec> lastSpecs = new ConcurrentHashMap<>();
+  /** The spec of the revision kept serving beside a new one until its gate ends, per key (see {@link LocalState#fallback}). */
+  private final Map<PreviewKey, EnvironmentSpec> keptSpecs = new ConcurrentHashMap<>();
   /** Uids handed out by this instance, so two previews started at once never get the same one. */
   private final Map<PreviewKey, Integer> uidsHandedOut = new java.util.HashMap<>();
   /**
@@ -178,17 +180,82 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
         return toEnvironment(s);
       }
     }
-    // Record the old process as "previous" before starting the new one: if we crash in between,
+    // The revision that serves now keeps running on its own port until the readiness gate accepts the
+    // new one (acceptRevision stops it) or rejects it (rejectRevision makes it the state again). Any
+    // other old process is recorded as "previous" before the new one starts: if we crash in between,
     // the next call finds it there and stops it.
     List<LocalState.Proc> previous = new ArrayList<>();
-    current.ifPresent(s -> {
+    LocalState fallback = null;
+    if (current.isPresent()) {
+      LocalState s = current.get();
       previous.addAll(s.previous());
-      if (s.pid() > 0) {
-        previous.add(new LocalState.Proc(s.pid(), s.startedAt()));
+      if (s.fallback() != null) {
+        // an earlier gate never ended (superseded, or this JVM stopped): the revision before it stays
+        fallback = live(s.fallback()).isPresent() ? s.fallback() : null;
+        addProc(previous, s);
+      } else if (!s.suspended() && live(s).isPresent() && !s.revision().equals(s.labels().get(Labels.FAILED_REVISION))) {
+        fallback = asFallback(s);
+        if (known != null) {
+          keptSpecs.put(key, known);
+        }
+      } else {
+        addProc(previous, s);
       }
-    });
+    }
+    if (fallback == null) {
+      keptSpecs.remove(key);
+    }
     Map<String, String> secretless = new TreeMap<>(spec.env());
-    return start(key, spec.revision(), command, dir, secretless, spec.secrets(), labels(spec), fingerprint, previous);
+    return start(key, spec.revision(), command, dir, secretless, spec.secrets(), labels(spec), fingerprint, previous,
+        fallback);
+  }
+
+  private static void addProc(List<LocalState.Proc> procs, LocalState s) {
+    if (s.pid() > 0) {
+      procs.add(new LocalState.Proc(s.pid(), s.startedAt()));
+    }
+  }
+
+  /** {@code s} as the revision kept serving: no mark of a rejected revision, nothing to stop, no fallback of its own. */
+  private LocalState asFallback(LocalState s) {
+    Map<String, String> labels = new LinkedHashMap<>(s.labels());
+    labels.remove(Labels.FAILED_REVISION);
+    return s.withLabels(labels, now()).withPrevious(List.of(), now()).withFallback(null, now());
+  }
+
+  /**
+   * Makes the kept revision of {@code failed} the state again, marked with {@link Labels#FAILED_REVISION}
+   * = {@code revision}; null when none is kept or its process is gone. The caller stopped {@code failed}'s process.
+   */
+  private @Nullable LocalState rollBack(PreviewKey key, LocalState failed, String revision) {
+    LocalState f = failed.fallback();
+    if (f == null || live(f).isEmpty()) {
+      return null;
+    }
+    Map<String, String> labels = new LinkedHashMap<>(f.labels());
+    labels.put(Labels.FAILED_REVISION, revision);
+    LocalState back = f.withLabels(labels, now()).withPrevious(failed.previous(), now());
+    write(back);
+    EnvironmentSpec kept = keptSpecs.remove(key);
+    if (kept != null) {
+      lastSpecs.put(key, kept);
+    }
+    LOG.info("local: {} rolled back to revision {} (PID {}, {}): {} failed", key.id(), f.revision(), f.pid(), f.url(),
+        revision);
+    return back;
+  }
+
+  /** Stops the kept revision of {@code s}, if any, and drops it from the state. */
+  private LocalState dropFallback(PreviewKey key, LocalState s) {
+    keptSpecs.remove(key);
+    if (s.fallback() == null) {
+      return s;
+    }
+    List<LocalState.Proc> procs = new ArrayList<>(s.previous());
+    addProc(procs, s.fallback());
+    LocalState dropped = s.withPrevious(procs, now()).withFallback(null, now());
+    write(dropped);
+    return stopPrevious(dropped);
   }
 
   /** The spec's build context (the PR's checkout, with {@code build.from: source}), else {@link Builder#workDir}. */
@@ -239,7 +306,7 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
       }
       return;
     }
-    LocalState s = stopPrevious(state.get());
+    LocalState s = dropFallback(key, stopPrevious(state.get()));
     stopCurrent(s);
     try {
       Files.deleteIfExists(stateFile(key));
@@ -257,7 +324,7 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
   @Override
   public void suspend(PreviewKey key) {
     LocalState s = read(key).orElseThrow(() -> notFound(key));
-    s = stopPrevious(s);
+    s = dropFallback(key, stopPrevious(s));
     if (s.suspended()) {
       return;
     }
@@ -282,14 +349,16 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
       secrets = spec.secrets();
     }
     return start(key, s.revision(), s.command(), s.workDir() == null ? workDir : Path.of(s.workDir()), s.env(), secrets,
-        s.labels(), s.fingerprint(), new ArrayList<>());
+        s.labels(), s.fingerprint(), new ArrayList<>(), null);
   }
 
   /** The last lines of the app's output, without the secrets this instance gave it. */
   @Override
   public List<String> logs(PreviewKey key, int lines) {
     EnvironmentSpec spec = lastSpecs.get(key);
+    EnvironmentSpec kept = keptSpecs.get(key);
     List<String> tail = tail(logFile(key), lines);
+    tail = kept == null ? tail : Redactor.of(kept.secrets()).redact(tail); // both revisions write to the log
     return spec == null ? tail : Redactor.of(spec.secrets()).redact(tail);
   }
 
@@ -310,10 +379,13 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
   }
 
   /**
-   * Stops the failed revision's process (a local app keeps no older revision running to roll back
-   * to) and marks the state file with {@link Labels#FAILED_REVISION}, so {@link #find} and
-   * {@link #list()} report it FAILED from any instance; its log stays for {@link #logs}, without the
-   * secrets this instance gave it. The next {@link #apply} starts it afresh and drops the mark.
+   * Takes the failed revision out of service: its process is stopped and, when the previous
+   * revision was kept serving beside it (every update keeps it, on its own port, until
+   * {@link #acceptRevision}), that one is the state again: {@link #find} reports it RUNNING, at its
+   * URL. Else the failed revision is reported FAILED. Either way the state file records
+   * {@link Labels#FAILED_REVISION}, so {@link #find} and {@link #list()} of any instance tell; the log
+   * stays for {@link #logs}, without the secrets this instance gave it. The next {@link #apply} starts
+   * afresh and drops the mark. Idempotent; nothing when another revision is the state.
    */
   @Override
   public Optional<Environment> rejectRevision(PreviewKey key, String revision) {
@@ -327,12 +399,32 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     if (spec != null) {
       redactFile(logFile(key), Redactor.of(spec.secrets()));
     }
+    LocalState back = rollBack(key, s, revision);
+    if (back != null) {
+      return Optional.of(toEnvironment(back));
+    }
+    keptSpecs.remove(key);
     Map<String, String> labels = new LinkedHashMap<>(s.labels());
     labels.put(Labels.FAILED_REVISION, revision);
-    s = s.withLabels(labels, now());
+    s = s.withLabels(labels, now()).withFallback(null, now());
     write(s);
     LOG.info("local: stopped {} revision {} (PID {}): it failed its readiness gate", key.id(), revision, s.pid());
     return Optional.of(toEnvironment(s));
+  }
+
+  /**
+   * {@code revision} passed its readiness gate: the previous revision's process, kept serving beside
+   * it, is stopped. Idempotent; nothing when another revision is the state or none is kept.
+   */
+  @Override
+  public void acceptRevision(PreviewKey key, String revision) {
+    Optional<LocalState> state = read(key);
+    if (state.isPresent() && state.get().revision().equals(revision) && state.get().fallback() != null) {
+      LocalState f = state.get().fallback();
+      dropFallback(key, state.get());
+      LOG.info("local: stopped {} revision {} (PID {}): revision {} passed its readiness gate", key.id(), f.revision(),
+          f.pid(), revision);
+    }
   }
 
   /**
@@ -359,7 +451,8 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
   }
 
   private Environment start(PreviewKey key, String revision, List<String> command, Path dir, Map<String, String> env,
-      Map<String, Secret> secrets, Map<String, String> labels, String fingerprint, List<LocalState.Proc> previous) {
+      Map<String, Secret> secrets, Map<String, String> labels, String fingerprint, List<LocalState.Proc> previous,
+      @Nullable LocalState fallback) {
     ensureStateDir();
     Integer uid = uid(key);
     if (uid != null && !dir.equals(workDir)) {
@@ -369,7 +462,7 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     Path log = logFile(key);
     LocalState starting = new LocalState(key.id(), installation.instance(), revision, fingerprint, 0, null, port,
         "http://" + host + ":" + port + "/", labels, command, dir.toString(), log.toString(), env,
-        List.copyOf(new TreeMap<>(secrets).keySet()), false, previous, now(), uid);
+        List.copyOf(new TreeMap<>(secrets).keySet()), false, previous, now(), uid, fallback);
     write(starting);
     appendLog(log, "--- preview: starting revision " + revision + " on port " + port + " at " + now() + " ---");
     Process process;
@@ -377,7 +470,7 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
       process = processBuilder(command, dir, env, secrets, port, starting.url(), log, uid).start();
     } catch (IOException e) {
       handedOut.remove(port);
-      stopPrevious(starting);
+      rollBack(key, stopPrevious(starting), revision);
       throw new ProviderException(NAME, "cannot start the app of " + key.id() + ": command \"" + command.get(0)
           + "\" could not be run in " + dir + " (" + e.getMessage() + "); check app.command"
           + " (or environment.command) in preview.yaml: the executable must exist and be on the PATH", false, e);
@@ -389,8 +482,13 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     write(running);
     try {
       awaitStarted(key, process, port, command, dir, log, Redactor.of(secrets));
+    } catch (RuntimeException e) {
+      // it exited at once: the revision kept serving (if any) is the state again, marked
+      rollBack(key, running, revision);
+      throw e;
     } finally {
       handedOut.remove(port);
+      running = read(key).orElse(running);
       running = stopPrevious(running);
     }
     LOG.info("local: started {} revision {} as PID {} at {}", key.id(), revision, process.pid(), running.url());

@@ -30,6 +30,9 @@ import java.util.Map;
  * @param previous processes of an older revision still to be stopped (repaired by the next call)
  * @param updatedAt when this file was written (ISO-8601)
  * @param uid the user id the process runs as with {@code environment.user} (null: this JVM's user)
+ * @param fallback the previous revision's state while its process keeps serving on its own port until
+ *     the readiness gate accepts this revision (then it is stopped) or rejects it (then it is the
+ *     state again); null otherwise. Never has a fallback of its own.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -51,7 +54,8 @@ record LocalState(
     boolean suspended,
     List<Proc> previous,
     String updatedAt,
-    Integer uid) {
+    Integer uid,
+    LocalState fallback) {
 
   LocalState {
     labels = labels == null ? Map.of() : labels;
@@ -67,21 +71,26 @@ record LocalState(
 
   LocalState withProcess(long newPid, String newStartedAt, String now) {
     return new LocalState(key, instance, revision, fingerprint, newPid, newStartedAt, port, url, labels, command,
-        workDir, logFile, env, secretNames, suspended, previous, now, uid);
+        workDir, logFile, env, secretNames, suspended, previous, now, uid, fallback);
   }
 
   LocalState withPrevious(List<Proc> procs, String now) {
     return new LocalState(key, instance, revision, fingerprint, pid, startedAt, port, url, labels, command,
-        workDir, logFile, env, secretNames, suspended, procs, now, uid);
+        workDir, logFile, env, secretNames, suspended, procs, now, uid, fallback);
   }
 
   LocalState withSuspended(boolean s, String now) {
     return new LocalState(key, instance, revision, fingerprint, s ? 0 : pid, s ? null : startedAt, port, url, labels,
-        command, workDir, logFile, env, secretNames, s, previous, now, uid);
+        command, workDir, logFile, env, secretNames, s, previous, now, uid, fallback);
+  }
+
+  LocalState withFallback(LocalState f, String now) {
+    return new LocalState(key, instance, revision, fingerprint, pid, startedAt, port, url, labels, command,
+        workDir, logFile, env, secretNames, suspended, previous, now, uid, f);
   }
 
   LocalState withLabels(Map<String, String> l, String now) {
     return new LocalState(key, instance, revision, fingerprint, pid, startedAt, port, url, l, command,
-        workDir, logFile, env, secretNames, suspended, previous, now, uid);
+        workDir, logFile, env, secretNames, suspended, previous, now, uid, fallback);
   }
 }

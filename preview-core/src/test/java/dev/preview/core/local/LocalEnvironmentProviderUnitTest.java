@@ -137,6 +137,9 @@ class LocalEnvironmentProviderUnitTest {
     Environment second = p.apply(spec(key, "bbbb2222").env("REV", "bbbb2222").build());
     assertThat(second.revision()).isEqualTo("bbbb2222");
     assertThat(pidOf(p, key)).isNotEqualTo(pid1);
+    assertThat(ProcessHandle.of(pid1).map(ProcessHandle::isAlive).orElse(false))
+        .as("the previous revision serves until the readiness gate accepts the new one").isTrue();
+    p.acceptRevision(key, "bbbb2222");
     assertThat(ProcessHandle.of(pid1).map(ProcessHandle::isAlive).orElse(false)).isFalse();
     assertThat(get(second.url(), "/env/REV")).isEqualTo("200 bbbb2222");
     assertThat(p.list()).extracting(Environment::key).containsExactly(key);

@@ -60,6 +60,11 @@ final class VisitAwareEnvironmentProvider implements EnvironmentProvider {
   @Override public boolean supportsRelabel() { return delegate.supportsRelabel(); }
   @Override public Optional<Environment> relabel(PreviewKey key, Map<String, String> labels) { return delegate.relabel(key, labels); }
   @Override public List<String> logs(PreviewKey key, int lines) { return delegate.logs(key, lines); }
+  @Override public Optional<dev.preview.spi.AppExit> exitStatus(PreviewKey key) { return delegate.exitStatus(key); }
+  @Override public Optional<Environment> rejectRevision(PreviewKey key, String revision) {
+    return delegate.rejectRevision(key, revision).map(this::withVisits);
+  }
+  @Override public void acceptRevision(PreviewKey key, String revision) { delegate.acceptRevision(key, revision); }
   @Override public ImageAvailability imageAvailable(String image) { return delegate.imageAvailable(image); }
   @Override public void close() { delegate.close(); }
 
