@@ -167,7 +167,8 @@ final class Html {
     b.append("<table class=\"previews\"><caption>").append(shown.size()).append(" of ").append(rows.size())
         .append(" previews</caption><thead><tr><th scope=\"col\">Preview</th><th scope=\"col\">State</th>")
         .append("<th scope=\"col\">Revision</th><th scope=\"col\">URL</th><th scope=\"col\">Age</th>")
-        .append("<th scope=\"col\">Expires</th><th scope=\"col\">Last push / activity</th><th scope=\"col\">Database</th>")
+        .append("<th scope=\"col\">Expires</th><th scope=\"col\">Last push</th><th scope=\"col\">Last visit</th>")
+        .append("<th scope=\"col\">Database</th>")
         .append("</tr></thead><tbody id=\"rows\">");
     for (PreviewRow r : shown) {
       b.append("<tr data-key=\"").append(esc(r.key().id())).append("\" data-state=\"").append(r.state().name()).append("\">");
@@ -187,8 +188,9 @@ final class Html {
       });
       b.append("</td><td data-label=\"Age\">").append(r.created() == null ? "" : age(r.created(), now)).append("</td>");
       b.append("<td data-label=\"Expires\" class=\"expires\">").append(r.pinned() != null ? "pinned" : time(r.expires())).append("</td>");
-      b.append("<td data-label=\"Last push / activity\">").append(time(r.lastPush()))
-          .append(r.lastPush() != null && r.lastActivity() != null ? " / " : "").append(time(r.lastActivity())).append("</td>");
+      b.append("<td data-label=\"Last push\" class=\"last-push\">").append(time(r.lastPush())).append("</td>");
+      b.append("<td data-label=\"Last visit\" class=\"last-visit\">").append(r.lastVisit() == null ? "never" : time(r.lastVisit()))
+          .append("</td>");
       b.append("<td data-label=\"Database\"><code>").append(esc(r.database())).append("</code></td></tr>");
     }
     b.append("</tbody></table>");
@@ -261,7 +263,9 @@ final class Html {
     b.append("</dd>");
     fact(b, "Expires", r.pinned() != null ? "never: pinned (" + r.pinned() + ")" : r.expires() == null ? "no date" : plain(r.expires()));
     b.append("</dd>");
-    fact(b, "Last push", r.lastPush() == null ? "not seen by this server" : plain(r.lastPush()));
+    fact(b, "Last push", r.lastPush() == null ? "unknown" : plain(r.lastPush()));
+    b.append("</dd>");
+    fact(b, "Last visit", r.lastVisit() == null ? "none recorded" : plain(r.lastVisit()));
     b.append("</dd>");
     fact(b, "Last activity (push or visit)", r.lastActivity() == null ? "unknown" : plain(r.lastActivity()));
     b.append("</dd>");

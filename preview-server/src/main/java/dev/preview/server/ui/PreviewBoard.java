@@ -248,9 +248,14 @@ public final class PreviewBoard implements PreviewListener {
     return new PreviewRow(key, state, p != null ? p.revision() : run == null ? null : run.revision, url,
         status != null ? status.links() : Map.of(), key.isPullRequest() ? pullRequestLinks.apply(key) : null,
         env == null ? null : env.created().orElse(null), p == null ? null : p.expires(),
-        p == null ? null : p.lastActivity(), lastPush, env == null ? null : PreviewRow.pin(env),
+        p == null ? null : p.lastActivity(), later(env == null ? null : PreviewRow.lastPush(env), lastPush),
+        env == null ? null : PreviewRow.lastVisit(env), env == null ? null : PreviewRow.pin(env),
         status == null ? null : status.database(), failedStep, reason, timings,
         status == null ? List.of() : status.changes());
+  }
+
+  private static @Nullable Instant later(@Nullable Instant a, @Nullable Instant b) {
+    return a == null ? b : b == null || a.isAfter(b) ? a : b;
   }
 
   /**
