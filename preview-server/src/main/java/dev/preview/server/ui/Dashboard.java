@@ -70,6 +70,7 @@ public final class Dashboard extends Handler.Abstract {
   private final OperatorLog log;
   private final Clock clock;
   private final Map<String, byte[]> statics = new LinkedHashMap<>();
+  private volatile Leadership leadership = Leadership.always();
 
   private Dashboard(PreviewBoard board, PreviewActions actions, DashboardSettings settings, OperatorLog log, Clock clock) {
     this.board = Objects.requireNonNull(board, "board");
@@ -91,6 +92,16 @@ public final class Dashboard extends Handler.Abstract {
   public static Dashboard create(PreviewBoard board, PreviewActions actions, DashboardSettings settings, OperatorLog log,
       Clock clock) {
     return new Dashboard(board, actions, settings, log, clock);
+  }
+
+  /**
+   * Acts only while {@code l} leads: on a replica that does not, pages and {@code GET /api/...} still
+   * answer (with a banner naming the leader), actions are refused with 503 and the leader's name.
+   * Default: always leads. Set before serving.
+   */
+  public Dashboard leadership(Leadership l) {
+    this.leadership = Objects.requireNonNull(l, "leadership");
+    return this;
   }
 
   /**
@@ -168,7 +179,8 @@ public final class Dashboard extends Handler.Abstract {
         Html.live(b, rows, summary, filter, clock.instant());
         fragment(response, callback, b.toString(), start);
       } else {
-        html(response, callback, 200, Html.list(rows, summary, filter, p, flash(p), settings.refresh(), clock.instant()), start);
+        html(response, callback, 200, Html.list(rows, summary, filter, p, flash(p), settings.refresh(), clock.instant(),
+            banner()), start);
       }
       return;
     }
@@ -183,6 +195,14 @@ public final class Dashboard extends Handler.Abstract {
       }
       Map<String, String> form = form(request);
       if (!formAllowed(request, response, callback, p, form)) {
+        return;
+      }
+      if (!leadership.leads()) {
+        String why = leadership.refusal(t.action());
+        log.action(p.name(), "dashboard", t.key(), t.action(), false, why);
+        response.getHeaders().put(HttpHeader.RETRY_AFTER, "5");
+        text(response, callback, 503, "text/html; charset=utf-8", Html.page("Not done", p, "<h1>Not done</h1><p class=\"error\" role=\"alert\">"
+            + Html.esc(why) + "</p><p><a href=\"" + Html.esc(Html.detailPath(t.key())) + "\">Back to the preview</a></p>"));
         return;
       }
       PreviewActions.Result r = act(p, t.key(), t.action());
@@ -208,7 +228,7 @@ public final class Dashboard extends Handler.Abstract {
       fragment(response, callback, b.toString(), start);
     } else {
       html(response, callback, 200, Html.detail(row.get(), tail, p, flash(p), settings.refresh(), clock.instant(),
-          board.orchestrator().supportsSleep()), start);
+          board.orchestrator().supportsSleep(), banner()), start);
     }
   }
 
@@ -303,6 +323,16 @@ public final class Dashboard extends Handler.Abstract {
         json(response, callback, 403, error("forbidden", "cross-site request refused (Origin and X-CSRF-Token)"), start);
         return;
       }
+    }
+    if (!leadership.leads()) {
+      String why = leadership.refusal(t.action());
+      log.action(p.name(), "api", t.key(), t.action(), false, why);
+      response.getHeaders().put(HttpHeader.RETRY_AFTER, "5");
+      ObjectNode n = PreviewJson.JSON.createObjectNode().put("done", false).put("status", "not_leader").put("action", t.action())
+          .put("key", t.key().id()).put("message", why);
+      n.put("leader", leadership.leader().orElse(null));
+      json(response, callback, 503, n, start);
+      return;
     }
     PreviewActions.Result r = act(p, t.key(), t.action());
     json(response, callback, r.done() ? (r.run() != null ? 202 : 200) : 409,
@@ -425,6 +455,15 @@ public final class Dashboard extends Handler.Abstract {
     response.getHeaders().put(HttpHeader.ALLOW, "POST");
     text(response, callback, 405, "text/plain", "use POST");
     return false;
+  }
+
+  /** On a replica that does not lead: what the pages say instead of offering actions; else null. */
+  private @Nullable String banner() {
+    if (leadership.leads()) {
+      return null;
+    }
+    return "This replica does not lead" + leadership.leader().map(l -> " (the leader is " + l + ")").orElse("")
+        + ": it shows everything, and actions are carried out only by the leader.";
   }
 
   private @Nullable String flash(Principal p) {

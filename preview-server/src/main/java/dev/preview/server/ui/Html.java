@@ -125,9 +125,10 @@ final class Html {
   }
 
   static String list(List<PreviewRow> rows, PreviewBoard.Summary summary, Filter filter, Principal who,
-      @Nullable String flash, Duration refresh, Instant now) {
+      @Nullable String flash, Duration refresh, Instant now, @Nullable String banner) {
     StringBuilder b = new StringBuilder(256 * rows.size() + 4096);
     b.append("<h1>Previews</h1>");
+    banner(b, banner);
     flash(b, flash);
     b.append("<form method=\"get\" action=\"/ui/\" class=\"filters\" role=\"search\">")
         .append("<label for=\"q\">Search</label><input id=\"q\" name=\"q\" type=\"search\" value=\"").append(esc(filter.q()))
@@ -213,14 +214,15 @@ final class Html {
   // ---------------------------------------------------------------- detail
 
   static String detail(PreviewRow r, List<String> logTail, Principal who, @Nullable String flash, Duration refresh,
-      Instant now, boolean canSleep) {
+      Instant now, boolean canSleep, @Nullable String banner) {
     StringBuilder b = new StringBuilder(8192);
     b.append("<p><a href=\"/ui/\">← all previews</a></p><h1>").append(esc(r.key().id())).append("</h1>");
+    banner(b, banner);
     flash(b, flash);
     StringBuilder live = new StringBuilder(4096);
     detailLive(live, r, logTail, now);
     region(b, refresh, detailPath(r.key()) + (r.key().isPullRequest() ? "?" : "&") + "fragment=live", live.toString());
-    if (who.admin()) {
+    if (who.admin() && banner == null) {
       b.append("<section class=\"actions\" aria-label=\"Actions\"><h2>Actions</h2>");
       action(b, who, r.key(), "redeploy", "Redeploy", null);
       action(b, who, r.key(), "extend", "Extend +24h", null);
@@ -332,6 +334,12 @@ final class Html {
     }
     b.append('>').append(csrf(who)).append("<button type=\"submit\" name=\"action\" value=\"").append(action).append('"')
         .append(action.equals("delete") ? " class=\"danger\"" : "").append(">").append(esc(label)).append("</button></form>");
+  }
+
+  private static void banner(StringBuilder b, @Nullable String banner) {
+    if (banner != null) {
+      b.append("<p class=\"banner\" role=\"note\">").append(esc(banner)).append("</p>");
+    }
   }
 
   private static void flash(StringBuilder b, @Nullable String flash) {

@@ -49,6 +49,9 @@ final class DashboardFixture implements AutoCloseable {
   }
 
   final PrCommands commands;
+  /** Whether this server leads (default yes), and who does. */
+  final java.util.concurrent.atomic.AtomicBoolean leads = new java.util.concurrent.atomic.AtomicBoolean(true);
+  final java.util.concurrent.atomic.AtomicReference<String> leader = new java.util.concurrent.atomic.AtomicReference<>();
 
   /** With {@code permissions}: {@code /preview} comment commands are carried out too. */
   DashboardFixture(DashboardSettings settings, dev.preview.scm.CommandPermissions permissions) throws IOException {
@@ -61,12 +64,17 @@ final class DashboardFixture implements AutoCloseable {
     WebhookServer.Builder b = WebhookServer.builder().orchestrator(orchestrator)
         .source(GitHubWebhookSource.builder(Secret.of(WEBHOOK_SECRET)).build())
         .source(dev.preview.scm.gitlab.GitLabWebhookSource.builder(Secret.of(WEBHOOK_SECRET)).build())
-        .port(0).bind("127.0.0.1").mount(Dashboard.create(board, actions, settings, OperatorLog.text(), clock).compressed(), Dashboard.prefixes());
-    commands = permissions == null ? null : new PrCommands(actions, permissions, OperatorLog.text());
+        .port(0).bind("127.0.0.1").mount(Dashboard.create(board, actions, settings, OperatorLog.text(), clock)
+            .leadership(leadership()).compressed(), Dashboard.prefixes());
+    commands = permissions == null ? null : new PrCommands(actions, permissions, OperatorLog.text()).leadership(leadership());
     if (commands != null) {
       b.commands(commands);
     }
     server = b.start();
+  }
+
+  Leadership leadership() {
+    return Leadership.of(leads::get, () -> java.util.Optional.ofNullable(leader.get()));
   }
 
   static PullRequest pr(int number) {
