@@ -269,7 +269,7 @@ public final class Dashboard extends Handler.Abstract {
     Principal p = who.get();
     if (path.equals("/api/previews")) {
       if (get(request, response, callback)) {
-        json(response, callback, 200, PreviewJson.array(board.rows()), start);
+        previews(request, response, callback, start);
       }
       return;
     }
@@ -338,6 +338,91 @@ public final class Dashboard extends Handler.Abstract {
     json(response, callback, r.done() ? (r.run() != null ? 202 : 200) : 409,
         PreviewJson.JSON.createObjectNode().put("done", r.done()).put("action", t.action()).put("key", t.key().id())
             .put("message", r.message()), start);
+  }
+
+  /** Default and largest {@code limit} of {@code GET /api/previews}. */
+  static final int DEFAULT_LIMIT = 100;
+  static final int MAX_LIMIT = 1000;
+
+  /**
+   * {@code GET /api/previews[?limit=&cursor=&state=&q=]}: a page of previews ordered by key, filtered
+   * first; {@code X-Total-Count} is how many match, {@code Link: <...>; rel="next"} the next page. The
+   * cursor is the last key of a page (opaque): a page follows it whatever was added or removed meanwhile.
+   */
+  private void previews(Request request, Response response, Callback callback, long start) {
+    Map<String, String> query = query(request);
+    List<String> problems = new java.util.ArrayList<>();
+    int limit = DEFAULT_LIMIT;
+    String l = query.get("limit");
+    if (l != null) {
+      try {
+        limit = Integer.parseInt(l);
+      } catch (NumberFormatException e) {
+        limit = -1;
+      }
+      if (limit < 1 || limit > MAX_LIMIT) {
+        problems.add("limit: must be a number from 1 to " + MAX_LIMIT + ", got \"" + cut(l) + "\"");
+      }
+    }
+    PreviewKey after = null;
+    String cursor = query.get("cursor");
+    if (cursor != null && !cursor.isEmpty()) {
+      after = cursorKey(cursor);
+      if (after == null) {
+        problems.add("cursor: not one this server gave; start again without it");
+      }
+    }
+    String s = query.get("state");
+    if (s != null && !s.isEmpty()) {
+      try {
+        PreviewState.valueOf(s.toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        problems.add("state: one of " + java.util.Arrays.toString(PreviewState.values()).toLowerCase(Locale.ROOT)
+            + ", got \"" + cut(s) + "\"");
+      }
+    }
+    if (!problems.isEmpty()) {
+      json(response, callback, 400, error("bad_request", String.join("; ", problems)), start);
+      return;
+    }
+    Html.Filter filter = filter(query);
+    List<PreviewRow> matching = board.rows().stream().filter(filter::matches).toList();
+    int from = 0;
+    if (after != null) {
+      PreviewKey a = after;
+      // rows are sorted by key: the first one after the cursor
+      int lo = 0;
+      int hi = matching.size();
+      while (lo < hi) {
+        int mid = (lo + hi) >>> 1;
+        if (matching.get(mid).key().compareTo(a) <= 0) {
+          lo = mid + 1;
+        } else {
+          hi = mid;
+        }
+      }
+      from = lo;
+    }
+    List<PreviewRow> page = matching.subList(from, Math.min(matching.size(), from + limit));
+    response.getHeaders().put("X-Total-Count", Integer.toString(matching.size()));
+    if (from + page.size() < matching.size()) {
+      String next = "/api/previews?limit=" + limit + "&cursor=" + cursorOf(page.get(page.size() - 1).key())
+          + (filter.query().isEmpty() ? "" : "&" + filter.query());
+      response.getHeaders().put("Link", "<" + next + ">; rel=\"next\"");
+    }
+    json(response, callback, 200, PreviewJson.array(page), start);
+  }
+
+  static String cursorOf(PreviewKey key) {
+    return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(key.id().getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static @Nullable PreviewKey cursorKey(String cursor) {
+    try {
+      return PreviewKey.parse(new String(java.util.Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8));
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
   }
 
   // ---------------------------------------------------------------- actions
@@ -483,7 +568,13 @@ public final class Dashboard extends Handler.Abstract {
       }
     }
     String q = query.getOrDefault("q", "").strip();
-    return new Html.Filter(q.length() > 200 ? q.substring(0, 200) : q, state);
+    int page = 1;
+    try {
+      page = Math.max(1, Integer.parseInt(query.getOrDefault("page", "1")));
+    } catch (NumberFormatException e) {
+      page = 1;
+    }
+    return new Html.Filter(q.length() > 200 ? q.substring(0, 200) : q, state, page);
   }
 
   private static Map<String, String> query(Request request) {

@@ -94,7 +94,15 @@ final class Html {
 
   // ---------------------------------------------------------------- list
 
-  record Filter(String q, @Nullable PreviewState state) {
+  /** Previews on one page of the list. */
+  static final int PAGE_SIZE = 50;
+
+  /** The list's search, state filter and page (1-based); filters apply before paging. */
+  record Filter(String q, @Nullable PreviewState state, int page) {
+    Filter(String q, @Nullable PreviewState state) {
+      this(q, state, 1);
+    }
+
     boolean matches(PreviewRow r) {
       if (state != null && r.state() != state) {
         return false;
@@ -120,7 +128,14 @@ final class Html {
       if (state != null) {
         b.append(b.length() > 0 ? "&" : "").append("state=").append(state.name());
       }
+      if (page > 1) {
+        b.append(b.length() > 0 ? "&" : "").append("page=").append(page);
+      }
       return b.toString();
+    }
+
+    Filter page(int p) {
+      return new Filter(q, state, p);
     }
   }
 
@@ -164,9 +179,20 @@ final class Html {
     }
     b.append("</li><li>reclaimed, 7 days: <strong>").append(summary.reclaimed()).append("</strong> resources of ")
         .append(summary.reclaimedPreviews()).append(" previews</li></ul></section>");
-    List<PreviewRow> shown = rows.stream().filter(filter::matches).toList();
-    b.append("<table class=\"previews\"><caption>").append(shown.size()).append(" of ").append(rows.size())
-        .append(" previews</caption><thead><tr><th scope=\"col\">Preview</th><th scope=\"col\">State</th>")
+    List<PreviewRow> matching = rows.stream().filter(filter::matches).toList();
+    int pages = Math.max(1, (matching.size() + PAGE_SIZE - 1) / PAGE_SIZE);
+    int page = Math.min(Math.max(1, filter.page()), pages);
+    int from = (page - 1) * PAGE_SIZE;
+    List<PreviewRow> shown = matching.subList(Math.min(from, matching.size()), Math.min(from + PAGE_SIZE, matching.size()));
+    b.append("<table class=\"previews\"><caption>");
+    if (matching.size() > PAGE_SIZE) {
+      b.append(from + 1).append('–').append(from + shown.size()).append(" of ");
+    }
+    b.append(matching.size());
+    if (matching.size() != rows.size()) {
+      b.append(" of ").append(rows.size());
+    }
+    b.append(" previews</caption><thead><tr><th scope=\"col\">Preview</th><th scope=\"col\">State</th>")
         .append("<th scope=\"col\">Revision</th><th scope=\"col\">URL</th><th scope=\"col\">Age</th>")
         .append("<th scope=\"col\">Expires</th><th scope=\"col\">Last push</th><th scope=\"col\">Last visit</th>")
         .append("<th scope=\"col\">Database</th>")
@@ -195,6 +221,22 @@ final class Html {
       b.append("<td data-label=\"Database\"><code>").append(esc(r.database())).append("</code></td></tr>");
     }
     b.append("</tbody></table>");
+    if (pages > 1) {
+      b.append("<nav class=\"pages\" aria-label=\"Pages\">");
+      if (page > 1) {
+        b.append("<a rel=\"prev\" href=\"").append(esc(listPath(filter.page(page - 1)))).append("\">← previous</a> ");
+      }
+      b.append("<span>page ").append(page).append(" of ").append(pages).append("</span>");
+      if (page < pages) {
+        b.append(" <a rel=\"next\" href=\"").append(esc(listPath(filter.page(page + 1)))).append("\">next →</a>");
+      }
+      b.append("</nav>");
+    }
+  }
+
+  private static String listPath(Filter f) {
+    String q = f.query();
+    return q.isEmpty() ? "/ui/" : "/ui/?" + q;
   }
 
   private static void state(StringBuilder b, PreviewRow r) {
