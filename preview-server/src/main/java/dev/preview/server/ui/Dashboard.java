@@ -162,7 +162,7 @@ public final class Dashboard extends Handler.Abstract {
       if (!post(request, response, callback) || !formAllowed(request, response, callback, p, form(request))) {
         return;
       }
-      auth.logout(p.session() == null ? null : p.session().id);
+      auth.logout(p.session() == null ? null : p.session().id());
       response.getHeaders().add(HttpHeader.SET_COOKIE, DashboardAuth.COOKIE + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
       redirect(response, callback, "/ui/login");
       return;
@@ -179,7 +179,7 @@ public final class Dashboard extends Handler.Abstract {
         Html.live(b, rows, summary, filter, clock.instant());
         fragment(response, callback, b.toString(), start);
       } else {
-        html(response, callback, 200, Html.list(rows, summary, filter, p, flash(p), settings.refresh(), clock.instant(),
+        html(response, callback, 200, Html.list(rows, summary, filter, p, flash(request, response, p), settings.refresh(), clock.instant(),
             banner()), start);
       }
       return;
@@ -207,7 +207,9 @@ public final class Dashboard extends Handler.Abstract {
       }
       PreviewActions.Result r = act(p, t.key(), t.action());
       if (p.session() != null) {
-        p.session().flash = (r.done() ? "" : "Not done: ") + t.action() + ": " + r.message();
+        response.getHeaders().add(HttpHeader.SET_COOKIE, DashboardAuth.FLASH_COOKIE + "="
+            + auth.flashCookie(p.session(), (r.done() ? "" : "Not done: ") + t.action() + ": " + r.message())
+            + "; Path=/ui; Max-Age=60; HttpOnly; SameSite=Strict" + (https(request) ? "; Secure" : ""));
       }
       redirect(response, callback, t.action().equals("delete") && r.done() ? "/ui/" : Html.detailPath(t.key()));
       return;
@@ -227,7 +229,7 @@ public final class Dashboard extends Handler.Abstract {
       Html.detailLive(b, row.get(), tail, clock.instant());
       fragment(response, callback, b.toString(), start);
     } else {
-      html(response, callback, 200, Html.detail(row.get(), tail, p, flash(p), settings.refresh(), clock.instant(),
+      html(response, callback, 200, Html.detail(row.get(), tail, p, flash(request, response, p), settings.refresh(), clock.instant(),
           board.orchestrator().supportsSleep(), banner()), start);
     }
   }
@@ -251,9 +253,8 @@ public final class Dashboard extends Handler.Abstract {
       html(response, callback, 401, Html.login("That user and password, or token, is not known."), System.nanoTime());
       return;
     }
-    boolean https = "https".equalsIgnoreCase(request.getHttpURI().getScheme());
-    response.getHeaders().add(HttpHeader.SET_COOKIE, DashboardAuth.COOKIE + "=" + s.get().id + "; Path=/; Max-Age="
-        + settings.session().toSeconds() + "; HttpOnly; SameSite=Strict" + (https ? "; Secure" : ""));
+    response.getHeaders().add(HttpHeader.SET_COOKIE, DashboardAuth.COOKIE + "=" + s.get().id() + "; Path=/; Max-Age="
+        + settings.session().toSeconds() + "; HttpOnly; SameSite=Strict" + (https(request) ? "; Secure" : ""));
     redirect(response, callback, "/ui/");
   }
 
@@ -551,8 +552,21 @@ public final class Dashboard extends Handler.Abstract {
         + ": it shows everything, and actions are carried out only by the leader.";
   }
 
-  private @Nullable String flash(Principal p) {
-    return p.session() == null ? null : p.session().takeFlash();
+  /** The one-time message of the last action (its cookie is cleared as it is shown), or null. */
+  private @Nullable String flash(Request request, Response response, Principal p) {
+    if (p.session() == null) {
+      return null;
+    }
+    String c = cookie(request, DashboardAuth.FLASH_COOKIE);
+    if (c == null) {
+      return null;
+    }
+    response.getHeaders().add(HttpHeader.SET_COOKIE, DashboardAuth.FLASH_COOKIE + "=; Path=/ui; Max-Age=0; HttpOnly; SameSite=Strict");
+    return auth.flash(p.session(), c).orElse(null);
+  }
+
+  private static boolean https(Request request) {
+    return "https".equalsIgnoreCase(request.getHttpURI().getScheme());
   }
 
   // ---------------------------------------------------------------- parsing

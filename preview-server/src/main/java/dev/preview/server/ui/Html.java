@@ -74,7 +74,7 @@ final class Html {
   }
 
   static String csrf(Principal who) {
-    return who.session() == null ? "" : "<input type=\"hidden\" name=\"csrf\" value=\"" + esc(who.session().csrf) + "\">";
+    return who.session() == null ? "" : "<input type=\"hidden\" name=\"csrf\" value=\"" + esc(who.session().csrf()) + "\">";
   }
 
   static String login(@Nullable String error) {
