@@ -79,6 +79,7 @@ public final class Dashboard extends Handler.Abstract {
     this.log = Objects.requireNonNull(log, "log");
     this.clock = Objects.requireNonNull(clock, "clock");
     this.auth = new DashboardAuth(settings, clock);
+    settings.figuresFile().ifPresent(board::figuresFile);
     for (String name : List.of("app.js", "app.css")) {
       try (InputStream in = Dashboard.class.getResourceAsStream(name)) {
         statics.put(name, Objects.requireNonNull(in, name).readAllBytes());

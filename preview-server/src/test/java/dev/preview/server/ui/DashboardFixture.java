@@ -32,7 +32,7 @@ final class DashboardFixture implements AutoCloseable {
   static final String WEBHOOK_SECRET = "whsecret-0123456789";
 
   final MutableClock clock = new MutableClock(NOW);
-  final FakeEnvironmentProvider env = new FakeEnvironmentProvider();
+  final FakeEnvironmentProvider env;
   final FakePullRequestSource prs = new FakePullRequestSource();
   final FakeScmNotifier notifier = new FakeScmNotifier();
   final PreviewBoard board = new PreviewBoard(clock);
@@ -55,6 +55,13 @@ final class DashboardFixture implements AutoCloseable {
 
   /** With {@code permissions}: {@code /preview} comment commands are carried out too. */
   DashboardFixture(DashboardSettings settings, dev.preview.scm.CommandPermissions permissions) throws IOException {
+    this(settings, permissions, new FakeEnvironmentProvider());
+  }
+
+  /** On {@code env} (e.g. {@code other.env.reopen()}: a restarted server, or another replica, on the same infrastructure). */
+  DashboardFixture(DashboardSettings settings, dev.preview.scm.CommandPermissions permissions, FakeEnvironmentProvider env)
+      throws IOException {
+    this.env = env;
     PreviewPolicy policy = PreviewPolicy.builder().ttl(Duration.ofDays(7)).build();
     orchestrator = PreviewOrchestrator.builder().environment(env).pullRequests(prs).notifier(notifier)
         .app(AppTemplate.builder().secret("API_TOKEN", Secret.of(SECRET)).build())
