@@ -397,16 +397,19 @@ public final class ServeCommand implements Callable<Integer> {
       }
       board.orchestrator(orchestrator).pullRequestLinks(pullRequestLinks(dashboard, cfg.scm()));
       PreviewActions actions = PreviewActions.of(orchestrator, cfg.policy(), clock);
-      if (dashboard != null) {
-        server.mount(Dashboard.create(board, actions, dashboard, log, clock).compressed(), Dashboard.prefixes());
-      }
-      PrCommands commands = permissions == null ? null : new PrCommands(actions, permissions, log);
-      if (commands != null) {
-        server.commands(commands);
-      }
       if (leaderElection) {
         election = election(lease, started);
-        server.leadership(election::isLeader, lease);
+        server.leadership(election::isLeader, lease).leader(election::leader);
+      }
+      // dashboard actions and PR commands only on the leader; the others show and name it
+      dev.preview.server.ui.Leadership leads = election == null ? dev.preview.server.ui.Leadership.always()
+          : dev.preview.server.ui.Leadership.of(election::isLeader, election::leader);
+      if (dashboard != null) {
+        server.mount(Dashboard.create(board, actions, dashboard, log, clock).leadership(leads).compressed(), Dashboard.prefixes());
+      }
+      PrCommands commands = permissions == null ? null : new PrCommands(actions, permissions, log).leadership(leads);
+      if (commands != null) {
+        server.commands(commands);
       }
       started.set(server.start());
       if (gateway.get() != null) {

@@ -16,11 +16,13 @@ import org.jspecify.annotations.Nullable;
 /**
  * What a preview changes against the main line, as a few short lines for the PR's sticky status and
  * the dashboard: the migrations the PR adds over the main checkout, the feature flags that differ
- * from the configured defaults, the secret names a preview does not get (a fork PR without secrets),
- * and the PR's own image. Only what is known: nothing is guessed, and a PR that changes none of these
+ * from the configured defaults, the env and secret names the PR's checkout declares over (or no
+ * longer declares against) the main line's ({@link #ENV_DECLARATIONS}, told apart by the app
+ * template), the secret names a preview does not get (a fork PR without secrets), and the PR's own image. Only what is known: nothing is guessed, and a PR that changes none of these
  * has an empty summary.
  *
- * <p>Pure apart from listing two directories; names only, never a value (no secret, no env value).
+ * <p>Pure apart from listing two directories and reading two small files; names only, never a value
+ * (no secret, no env value: the values of a declaration file are not even kept).
  */
 public final class ChangeSummary {
   /** At most this many migrations are named; the rest are counted. */
@@ -39,6 +41,20 @@ public final class ChangeSummary {
    */
   public static List<String> of(Map<String, Boolean> flags, Map<String, Boolean> defaults, Set<String> withheldSecrets,
       @Nullable String image, @Nullable Path baseCheckout, @Nullable Path prCheckout, @Nullable String migrationsDir) {
+    return of(flags, defaults, withheldSecrets, image, baseCheckout, prCheckout, migrationsDir, null);
+  }
+
+  /**
+   * Like {@link #of(Map, Map, Set, String, Path, Path, String)}, and also the env and secret names the
+   * PR adds or removes: the names its checkout declares in {@link #ENV_DECLARATIONS} against those of
+   * the main line's checkout, each told apart as a secret or a setting by the app template, and an
+   * added name the template does not provide said so (the preview does not get it).
+   *
+   * @param template the app template ({@code app.env} and {@code app.secrets}: names only), or null
+   */
+  public static List<String> of(Map<String, Boolean> flags, Map<String, Boolean> defaults, Set<String> withheldSecrets,
+      @Nullable String image, @Nullable Path baseCheckout, @Nullable Path prCheckout, @Nullable String migrationsDir,
+      @Nullable AppTemplate template) {
     List<String> out = new ArrayList<>();
     List<String> added = migrationsAdded(baseCheckout, prCheckout, migrationsDir);
     if (!added.isEmpty()) {
@@ -55,6 +71,9 @@ public final class ChangeSummary {
         out.add("flag " + name + ": " + onOff(on) + " (default " + onOff(was) + ")");
       }
     });
+    if (template != null) {
+      out.addAll(envChanges(baseCheckout, prCheckout, template.env().keySet(), template.secrets().keySet()));
+    }
     if (!withheldSecrets.isEmpty()) {
       out.add("secrets withheld: " + String.join(", ", new TreeSet<>(withheldSecrets)));
     }
@@ -62,6 +81,86 @@ public final class ChangeSummary {
       out.add("image: " + image);
     }
     return List.copyOf(out);
+  }
+
+  /**
+   * Where a checkout declares the environment its app reads (dotenv lines {@code NAME=example}; values,
+   * comments and {@code export} are ignored), first one found: the PR's against the main line's.
+   */
+  public static final List<String> ENV_DECLARATIONS = List.of(".env.example", ".env.sample", ".env.template");
+  /** A declaration file larger than this is not read. */
+  static final long MAX_DECLARATION_BYTES = 64 * 1024;
+  private static final java.util.regex.Pattern ENV_LINE =
+      java.util.regex.Pattern.compile("\\s*(?:export\\s+)?([A-Za-z_][A-Za-z0-9_]{0,127})\\s*(?:=.*)?");
+
+  /**
+   * "env added: NAME", "secret removed: NAME", ...: the names the PR's declaration has that the main
+   * line's lacks, and the reverse, sorted. A name in {@code secretNames} is a secret, else a setting; an
+   * added name the template neither sets nor keeps secret gets "(not in the app template)". Empty when
+   * either checkout or either declaration is unknown (nothing is guessed).
+   */
+  static List<String> envChanges(@Nullable Path baseCheckout, @Nullable Path prCheckout, Set<String> envNames,
+      Set<String> secretNames) {
+    if (baseCheckout == null || prCheckout == null) {
+      return List.of();
+    }
+    Set<String> base = declared(baseCheckout);
+    Set<String> pr = declared(prCheckout);
+    if (base == null || pr == null) {
+      return List.of();
+    }
+    List<String> out = new ArrayList<>();
+    Set<String> added = new TreeSet<>(pr);
+    added.removeAll(base);
+    Set<String> removed = new TreeSet<>(base);
+    removed.removeAll(pr);
+    List<String> envAdded = new ArrayList<>();
+    List<String> secretAdded = new ArrayList<>();
+    for (String n : added) {
+      String known = envNames.contains(n) || secretNames.contains(n) ? "" : " (not in the app template)";
+      (secretNames.contains(n) ? secretAdded : envAdded).add(n + known);
+    }
+    List<String> envRemoved = removed.stream().filter(n -> !secretNames.contains(n)).toList();
+    List<String> secretRemoved = removed.stream().filter(secretNames::contains).toList();
+    line(out, "env added: ", envAdded);
+    line(out, "env removed: ", envRemoved);
+    line(out, "secret added: ", secretAdded);
+    line(out, "secret removed: ", secretRemoved);
+    return out;
+  }
+
+  private static void line(List<String> out, String what, List<String> names) {
+    if (!names.isEmpty()) {
+      List<String> named = names.subList(0, Math.min(MAX_NAMED, names.size()));
+      out.add(what + String.join(", ", named) + (names.size() > named.size() ? " and " + (names.size() - named.size()) + " more" : ""));
+    }
+  }
+
+  /** The names declared in the first of {@link #ENV_DECLARATIONS} in {@code checkout}; null if none, or unreadable, or outside it. */
+  private static @Nullable Set<String> declared(Path checkout) {
+    try {
+      Path root = checkout.toRealPath();
+      for (String name : ENV_DECLARATIONS) {
+        Path f = root.resolve(name);
+        if (!Files.exists(f, LinkOption.NOFOLLOW_LINKS)) {
+          continue;
+        }
+        if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS) || Files.size(f) > MAX_DECLARATION_BYTES) {
+          return null; // a symlink (the PR's code pointing us elsewhere) or a huge file: unknown
+        }
+        Set<String> names = new TreeSet<>();
+        for (String line : Files.readAllLines(f, java.nio.charset.StandardCharsets.UTF_8)) {
+          java.util.regex.Matcher m = ENV_LINE.matcher(line);
+          if (!line.isBlank() && !line.strip().startsWith("#") && m.matches()) {
+            names.add(m.group(1));
+          }
+        }
+        return names;
+      }
+      return null;
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
   }
 
   private static String onOff(boolean on) {

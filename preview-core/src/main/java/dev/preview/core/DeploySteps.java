@@ -437,7 +437,7 @@ final class DeploySteps {
     run.changes = ChangeSummary.of(flags, c.policy().configuredFlags(),
         run.admission.secretsAllowed() ? Set.of() : app.secrets().keySet(),
         app.image() != null && app.image().contains("{") ? built.image() : null,
-        app.buildContext(), run.workspace, c.build().migrations().orElse(null));
+        app.buildContext(), run.workspace, c.build().migrations().orElse(null), app);
     return built;
   }
 

@@ -18,7 +18,9 @@ import java.util.concurrent.CompletableFuture;
  * extend its expiry, pin or unpin it, redeploy its PR's head, put it to sleep or wake it, stop it.
  * On top of the orchestrator's public API: extend and pin change lifecycle labels on the
  * infrastructure ({@link PreviewOrchestrator#relabel}), so a restarted server and every replica see
- * them; the others run as ops of the preview's key, one at a time with its deploys.
+ * them, and a deploy of the same preview running at that moment does not undo them (the orchestrator
+ * merges them in again when it ends); the others run as ops of the preview's key, one at a time with
+ * its deploys.
  *
  * <p>Each method checks what it can first and answers a {@link Result} with a sentence for a human;
  * it never throws for a refused action. Who asked is the caller's business (it logs it).

@@ -29,6 +29,20 @@ public final class Labels {
   public static final String EXPIRES = PREFIX + "expires";
   /** ISO-8601 instant of the last push or visit. */
   public static final String LAST_ACTIVITY = PREFIX + "last-activity";
+  /** ISO-8601 instant of the last deploy of a new revision (a push; the first deploy too), written by apply. */
+  public static final String LAST_PUSH = PREFIX + "last-push";
+  /**
+   * ISO-8601 instant of the last visit through the gateway, written by {@link EnvironmentProvider#relabel}
+   * (at most once a minute per preview) and carried over by every deploy; {@link #LAST_ACTIVITY} is the
+   * later of it and {@link #LAST_PUSH}.
+   */
+  public static final String LAST_VISIT = PREFIX + "last-visit";
+  /**
+   * How long the preview's last successful run took from its first step to READY, and when it got
+   * READY: {@code <millis>@<ISO-8601 instant>}, written by the dashboard with {@link EnvironmentProvider#relabel}
+   * (so the 7-day time-to-URL figures survive a restart and agree across replicas).
+   */
+  public static final String TIME_TO_URL = PREFIX + "time-to-url";
   /** {@code "true"} when a pin label exempts the preview from TTLs. */
   public static final String PINNED = PREFIX + "pinned";
   /** Name of the orchestrator instance (lets several installations share one host). */
@@ -48,7 +62,7 @@ public final class Labels {
   public static final String FAILED_REVISION = PREFIX + "failed-revision";
 
   /** The labels {@link EnvironmentProvider#relabel} may change: lifecycle, never ownership. */
-  public static final java.util.Set<String> LIFECYCLE = java.util.Set.of(EXPIRES, LAST_ACTIVITY, PINNED);
+  public static final java.util.Set<String> LIFECYCLE = java.util.Set.of(EXPIRES, LAST_ACTIVITY, PINNED, LAST_VISIT, TIME_TO_URL);
 
   /** Checks that {@code changes} touches only {@link #LIFECYCLE} labels (for {@code relabel} implementations). */
   public static void requireLifecycle(Map<String, String> changes) {

@@ -39,4 +39,22 @@ class ChangeSummaryUnitTest {
     assertThat(ChangeSummary.migrationsAdded(base, pr, "db")).isEmpty();
     assertThat(ChangeSummary.migrationsAdded(base, pr, "../host-secrets")).isEmpty();
   }
+
+  @Test
+  void envNamesAreToldApartByTheTemplateAndASymlinkedDeclarationIsNotRead() throws Exception {
+    Path base = Files.createDirectories(tmp.resolve("base"));
+    Path pr = Files.createDirectories(tmp.resolve("pr"));
+    Files.writeString(base.resolve(".env.example"), "A=1\nOLD=x\nSTRIPE_KEY=sk_test\n");
+    Files.writeString(pr.resolve(".env.example"), "A=2\n  export NEW_ONE=\nKNOWN=\nPAYPAL_KEY=\n# GONE=\nnot a line\n");
+    assertThat(ChangeSummary.envChanges(base, pr, Set.of("A", "KNOWN"), Set.of("STRIPE_KEY", "PAYPAL_KEY")))
+        .containsExactly("env added: KNOWN, NEW_ONE (not in the app template)", "env removed: OLD",
+            "secret added: PAYPAL_KEY", "secret removed: STRIPE_KEY");
+    assertThat(ChangeSummary.envChanges(base, tmp.resolve("nowhere"), Set.of(), Set.of())).as("unknown side").isEmpty();
+
+    Path outside = Files.createDirectories(tmp.resolve("host"));
+    Files.writeString(outside.resolve("env"), "HOST_ONLY=1\n");
+    Path linked = Files.createDirectories(tmp.resolve("linked"));
+    Files.createSymbolicLink(linked.resolve(".env.example"), outside.resolve("env"));
+    assertThat(ChangeSummary.envChanges(base, linked, Set.of(), Set.of())).isEmpty();
+  }
 }

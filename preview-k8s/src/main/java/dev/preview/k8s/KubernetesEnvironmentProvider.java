@@ -92,7 +92,8 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   static final String MANAGED_BY_VALUE = "preview";
   private static final Set<String> INTERNAL = Set.of(URL, PHASE, REPLICAS, CHART_KINDS);
   /** Instants do not fit label values (':'), so they live in annotations only. */
-  private static final Set<String> ANNOTATION_ONLY = Set.of(Labels.CREATED, Labels.EXPIRES, Labels.LAST_ACTIVITY);
+  private static final Set<String> ANNOTATION_ONLY = Set.of(Labels.CREATED, Labels.EXPIRES, Labels.LAST_ACTIVITY,
+      Labels.LAST_PUSH, Labels.LAST_VISIT, Labels.TIME_TO_URL);
   private static final Pattern LABEL_KEY = Pattern.compile(
       "([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?");
   private static final Logger LOG = LoggerFactory.getLogger(KubernetesEnvironmentProvider.class);

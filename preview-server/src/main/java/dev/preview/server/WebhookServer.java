@@ -124,6 +124,7 @@ public final class WebhookServer implements AutoCloseable {
   private final AtomicInteger inFlight = new AtomicInteger();
   private final AtomicReference<String> lastReconcile = new AtomicReference<>("never");
   private final BooleanSupplier isLeader;
+  private final Supplier<java.util.Optional<String>> leaderName;
   private final long retryAfterSeconds;
   private final PreviewMetrics metrics;
   private final OperatorLog log;
@@ -140,6 +141,7 @@ public final class WebhookServer implements AutoCloseable {
     this.maxBodyBytes = b.maxBodyBytes;
     this.requestTimeoutMs = b.requestTimeout.toMillis();
     this.isLeader = b.isLeader;
+    this.leaderName = b.leaderName;
     this.retryAfterSeconds = Math.max(1, (b.retryAfter.toMillis() + 999) / 1000);
     this.metrics = b.metrics;
     if (metrics != null && b.orchestrator != null) {
@@ -622,7 +624,14 @@ public final class WebhookServer implements AutoCloseable {
   }
 
   private Answer notLeader() {
-    return new Answer(503, body("not_leader", "this replica does not lead; another one handles webhooks").put("leader", false))
+    java.util.Optional<String> who;
+    try {
+      who = leaderName.get();
+    } catch (RuntimeException e) {
+      who = java.util.Optional.empty();
+    }
+    return new Answer(503, body("not_leader", "this replica does not lead; " + who.map(w -> "the leader, " + w + ",")
+        .orElse("another one") + " handles webhooks").put("leader", false).put("leaderIdentity", who.orElse(null)))
         .with("Retry-After", Long.toString(retryAfterSeconds)).with("Connection", "close");
   }
 
@@ -764,6 +773,7 @@ public final class WebhookServer implements AutoCloseable {
     private Duration stopTimeout = Duration.ofSeconds(10);
     private boolean forwardedHeaders;
     private BooleanSupplier isLeader = () -> true;
+    private Supplier<java.util.Optional<String>> leaderName = java.util.Optional::empty;
     private Duration retryAfter = Duration.ofSeconds(15);
     private PreviewMetrics metrics;
     private OperatorLog log = OperatorLog.text();
@@ -929,6 +939,12 @@ public final class WebhookServer implements AutoCloseable {
         throw new IllegalArgumentException("retryAfter must be positive, got " + retryAfter);
       }
       this.retryAfter = retryAfter;
+      return this;
+    }
+
+    /** Who leads when this replica does not (e.g. {@code election::leader}): named in the 503 answer. */
+    public Builder leader(Supplier<java.util.Optional<String>> who) {
+      this.leaderName = Objects.requireNonNull(who, "who");
       return this;
     }
 

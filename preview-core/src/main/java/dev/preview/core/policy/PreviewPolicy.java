@@ -189,6 +189,10 @@ public final class PreviewPolicy {
     boolean push = existing.map(e -> !pr.headSha().equals(e.revision())).orElse(true);
     Instant last = push ? now : existing.flatMap(Environment::lastActivity).orElse(now);
     m.put(Labels.LAST_ACTIVITY, last.toString());
+    // last push and last visit apart, for the dashboard (unknown stays unknown)
+    (push ? Optional.of(now) : existing.flatMap(e -> Labels.instant(e.labels(), Labels.LAST_PUSH)))
+        .ifPresent(t -> m.put(Labels.LAST_PUSH, t.toString()));
+    existing.flatMap(e -> Labels.instant(e.labels(), Labels.LAST_VISIT)).ifPresent(t -> m.put(Labels.LAST_VISIT, t.toString()));
     if (ttl != null) {
       Instant expires = push ? now.plus(ttl) : existing.flatMap(Environment::expires).orElse(now.plus(ttl));
       // an operator's extension (PreviewActions.extend) beyond what the push gives is kept

@@ -14,8 +14,9 @@ import java.util.Optional;
 
 /**
  * An environment provider whose {@code find} and {@code list} show the gateway's visits: the
- * {@link Labels#LAST_ACTIVITY} label is the later of what the infrastructure holds (the last push, or a
- * visit already written back) and the last visit in the gateway's memory. The orchestrator is built on
+ * {@link Labels#LAST_ACTIVITY} and {@link Labels#LAST_VISIT} labels are the later of what the
+ * infrastructure holds (the last push, or a visit already written back) and the last visit in the
+ * gateway's memory. The orchestrator is built on
  * it ({@link PreviewGateway#visitAware}), so {@code policy.idleTimeout} and {@code policy.sleepAfter}
  * count visits even before they are flushed, and on providers that cannot relabel at all (Docker).
  * Everything else goes to the provider unchanged.
@@ -35,16 +36,30 @@ final class VisitAwareEnvironmentProvider implements EnvironmentProvider {
       return e;
     }
     Optional<Instant> held = e.lastActivity();
-    if (held.isPresent() && !held.get().isBefore(visit.get())) {
+    Optional<Instant> heldVisit = Labels.instant(e.labels(), Labels.LAST_VISIT);
+    boolean activity = held.isEmpty() || held.get().isBefore(visit.get());
+    boolean visited = heldVisit.isEmpty() || heldVisit.get().isBefore(visit.get());
+    if (!activity && !visited) {
       return e;
     }
     Map<String, String> labels = new LinkedHashMap<>(e.labels());
-    labels.put(Labels.LAST_ACTIVITY, visit.get().toString());
+    if (activity) {
+      labels.put(Labels.LAST_ACTIVITY, visit.get().toString());
+    }
+    if (visited) {
+      labels.put(Labels.LAST_VISIT, visit.get().toString());
+    }
     return new Environment(e.key(), e.revision(), e.url(), e.phase(), labels);
   }
 
   @Override public String name() { return delegate.name(); }
-  @Override public Environment apply(EnvironmentSpec spec) { return delegate.apply(spec); }
+
+  @Override
+  public Environment apply(EnvironmentSpec spec) {
+    Environment applied = delegate.apply(spec);
+    visits.applied(spec.key(), Labels.instant(spec.labels(), Labels.LAST_VISIT));
+    return applied;
+  }
   @Override public Optional<Environment> find(PreviewKey key) { return delegate.find(key).map(this::withVisits); }
   @Override public List<Environment> list() { return delegate.list().stream().map(this::withVisits).toList(); }
 

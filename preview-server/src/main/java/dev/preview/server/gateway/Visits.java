@@ -14,9 +14,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The last visit of each preview, in memory, written back to the environment's
- * {@link Labels#LAST_ACTIVITY} label by {@link #flush()} (the gateway calls it every
+ * {@link Labels#LAST_VISIT} and {@link Labels#LAST_ACTIVITY} labels by {@link #flush()} (the gateway calls it every
  * {@code visitFlushInterval}, so each preview is relabelled at most once per interval). The label only
  * moves forward: a visit older than what the infrastructure holds (a push since) is not written.
+ * Many visits of one preview between two flushes are one write.
  * Providers that cannot relabel (Docker: container labels are immutable) keep visits here only;
  * {@link VisitAwareEnvironmentProvider} shows them to the policy either way. Thread-safe.
  */
@@ -40,6 +41,17 @@ final class Visits {
 
   Optional<Instant> last(PreviewKey key) {
     return Optional.ofNullable(last.get(key));
+  }
+
+  /**
+   * After a deploy of {@code key} that wrote {@code applied} as its last visit: a newer visit (seen
+   * while it ran) is written again by the next flush.
+   */
+  void applied(PreviewKey key, Optional<Instant> applied) {
+    Instant visit = last.get(key);
+    if (visit != null && (applied.isEmpty() || applied.get().isBefore(visit))) {
+      written.remove(key);
+    }
   }
 
   void forget(PreviewKey key) {
@@ -66,9 +78,17 @@ final class Visits {
           forget(key);
           continue;
         }
+        Map<String, String> changes = new java.util.HashMap<>();
         Optional<Instant> held = env.get().lastActivity();
         if (held.isEmpty() || held.get().isBefore(visit)) {
-          provider.relabel(key, Map.of(Labels.LAST_ACTIVITY, visit.toString()));
+          changes.put(Labels.LAST_ACTIVITY, visit.toString());
+        }
+        Optional<Instant> heldVisit = Labels.instant(env.get().labels(), Labels.LAST_VISIT);
+        if (heldVisit.isEmpty() || heldVisit.get().isBefore(visit)) {
+          changes.put(Labels.LAST_VISIT, visit.toString());
+        }
+        if (!changes.isEmpty()) {
+          provider.relabel(key, changes);
           n++;
         }
         written.put(key, visit);

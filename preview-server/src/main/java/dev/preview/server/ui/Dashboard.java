@@ -70,6 +70,7 @@ public final class Dashboard extends Handler.Abstract {
   private final OperatorLog log;
   private final Clock clock;
   private final Map<String, byte[]> statics = new LinkedHashMap<>();
+  private volatile Leadership leadership = Leadership.always();
 
   private Dashboard(PreviewBoard board, PreviewActions actions, DashboardSettings settings, OperatorLog log, Clock clock) {
     this.board = Objects.requireNonNull(board, "board");
@@ -78,6 +79,7 @@ public final class Dashboard extends Handler.Abstract {
     this.log = Objects.requireNonNull(log, "log");
     this.clock = Objects.requireNonNull(clock, "clock");
     this.auth = new DashboardAuth(settings, clock);
+    settings.figuresFile().ifPresent(board::figuresFile);
     for (String name : List.of("app.js", "app.css")) {
       try (InputStream in = Dashboard.class.getResourceAsStream(name)) {
         statics.put(name, Objects.requireNonNull(in, name).readAllBytes());
@@ -91,6 +93,16 @@ public final class Dashboard extends Handler.Abstract {
   public static Dashboard create(PreviewBoard board, PreviewActions actions, DashboardSettings settings, OperatorLog log,
       Clock clock) {
     return new Dashboard(board, actions, settings, log, clock);
+  }
+
+  /**
+   * Acts only while {@code l} leads: on a replica that does not, pages and {@code GET /api/...} still
+   * answer (with a banner naming the leader), actions are refused with 503 and the leader's name.
+   * Default: always leads. Set before serving.
+   */
+  public Dashboard leadership(Leadership l) {
+    this.leadership = Objects.requireNonNull(l, "leadership");
+    return this;
   }
 
   /**
@@ -151,7 +163,7 @@ public final class Dashboard extends Handler.Abstract {
       if (!post(request, response, callback) || !formAllowed(request, response, callback, p, form(request))) {
         return;
       }
-      auth.logout(p.session() == null ? null : p.session().id);
+      auth.logout(p.session() == null ? null : p.session().id());
       response.getHeaders().add(HttpHeader.SET_COOKIE, DashboardAuth.COOKIE + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
       redirect(response, callback, "/ui/login");
       return;
@@ -168,7 +180,8 @@ public final class Dashboard extends Handler.Abstract {
         Html.live(b, rows, summary, filter, clock.instant());
         fragment(response, callback, b.toString(), start);
       } else {
-        html(response, callback, 200, Html.list(rows, summary, filter, p, flash(p), settings.refresh(), clock.instant()), start);
+        html(response, callback, 200, Html.list(rows, summary, filter, p, flash(request, response, p), settings.refresh(), clock.instant(),
+            banner()), start);
       }
       return;
     }
@@ -185,9 +198,19 @@ public final class Dashboard extends Handler.Abstract {
       if (!formAllowed(request, response, callback, p, form)) {
         return;
       }
+      if (!leadership.leads()) {
+        String why = leadership.refusal(t.action());
+        log.action(p.name(), "dashboard", t.key(), t.action(), false, why);
+        response.getHeaders().put(HttpHeader.RETRY_AFTER, "5");
+        text(response, callback, 503, "text/html; charset=utf-8", Html.page("Not done", p, "<h1>Not done</h1><p class=\"error\" role=\"alert\">"
+            + Html.esc(why) + "</p><p><a href=\"" + Html.esc(Html.detailPath(t.key())) + "\">Back to the preview</a></p>"));
+        return;
+      }
       PreviewActions.Result r = act(p, t.key(), t.action());
       if (p.session() != null) {
-        p.session().flash = (r.done() ? "" : "Not done: ") + t.action() + ": " + r.message();
+        response.getHeaders().add(HttpHeader.SET_COOKIE, DashboardAuth.FLASH_COOKIE + "="
+            + auth.flashCookie(p.session(), (r.done() ? "" : "Not done: ") + t.action() + ": " + r.message())
+            + "; Path=/ui; Max-Age=60; HttpOnly; SameSite=Strict" + (https(request) ? "; Secure" : ""));
       }
       redirect(response, callback, t.action().equals("delete") && r.done() ? "/ui/" : Html.detailPath(t.key()));
       return;
@@ -207,8 +230,8 @@ public final class Dashboard extends Handler.Abstract {
       Html.detailLive(b, row.get(), tail, clock.instant());
       fragment(response, callback, b.toString(), start);
     } else {
-      html(response, callback, 200, Html.detail(row.get(), tail, p, flash(p), settings.refresh(), clock.instant(),
-          board.orchestrator().supportsSleep()), start);
+      html(response, callback, 200, Html.detail(row.get(), tail, p, flash(request, response, p), settings.refresh(), clock.instant(),
+          board.orchestrator().supportsSleep(), banner()), start);
     }
   }
 
@@ -231,9 +254,8 @@ public final class Dashboard extends Handler.Abstract {
       html(response, callback, 401, Html.login("That user and password, or token, is not known."), System.nanoTime());
       return;
     }
-    boolean https = "https".equalsIgnoreCase(request.getHttpURI().getScheme());
-    response.getHeaders().add(HttpHeader.SET_COOKIE, DashboardAuth.COOKIE + "=" + s.get().id + "; Path=/; Max-Age="
-        + settings.session().toSeconds() + "; HttpOnly; SameSite=Strict" + (https ? "; Secure" : ""));
+    response.getHeaders().add(HttpHeader.SET_COOKIE, DashboardAuth.COOKIE + "=" + s.get().id() + "; Path=/; Max-Age="
+        + settings.session().toSeconds() + "; HttpOnly; SameSite=Strict" + (https(request) ? "; Secure" : ""));
     redirect(response, callback, "/ui/");
   }
 
@@ -249,7 +271,7 @@ public final class Dashboard extends Handler.Abstract {
     Principal p = who.get();
     if (path.equals("/api/previews")) {
       if (get(request, response, callback)) {
-        json(response, callback, 200, PreviewJson.array(board.rows()), start);
+        previews(request, response, callback, start);
       }
       return;
     }
@@ -304,10 +326,105 @@ public final class Dashboard extends Handler.Abstract {
         return;
       }
     }
+    if (!leadership.leads()) {
+      String why = leadership.refusal(t.action());
+      log.action(p.name(), "api", t.key(), t.action(), false, why);
+      response.getHeaders().put(HttpHeader.RETRY_AFTER, "5");
+      ObjectNode n = PreviewJson.JSON.createObjectNode().put("done", false).put("status", "not_leader").put("action", t.action())
+          .put("key", t.key().id()).put("message", why);
+      n.put("leader", leadership.leader().orElse(null));
+      json(response, callback, 503, n, start);
+      return;
+    }
     PreviewActions.Result r = act(p, t.key(), t.action());
     json(response, callback, r.done() ? (r.run() != null ? 202 : 200) : 409,
         PreviewJson.JSON.createObjectNode().put("done", r.done()).put("action", t.action()).put("key", t.key().id())
             .put("message", r.message()), start);
+  }
+
+  /** Default and largest {@code limit} of {@code GET /api/previews}. */
+  static final int DEFAULT_LIMIT = 100;
+  static final int MAX_LIMIT = 1000;
+
+  /**
+   * {@code GET /api/previews[?limit=&cursor=&state=&q=]}: a page of previews ordered by key, filtered
+   * first; {@code X-Total-Count} is how many match, {@code Link: <...>; rel="next"} the next page. The
+   * cursor is the last key of a page (opaque): a page follows it whatever was added or removed meanwhile.
+   */
+  private void previews(Request request, Response response, Callback callback, long start) {
+    Map<String, String> query = query(request);
+    List<String> problems = new java.util.ArrayList<>();
+    int limit = DEFAULT_LIMIT;
+    String l = query.get("limit");
+    if (l != null) {
+      try {
+        limit = Integer.parseInt(l);
+      } catch (NumberFormatException e) {
+        limit = -1;
+      }
+      if (limit < 1 || limit > MAX_LIMIT) {
+        problems.add("limit: must be a number from 1 to " + MAX_LIMIT + ", got \"" + cut(l) + "\"");
+      }
+    }
+    PreviewKey after = null;
+    String cursor = query.get("cursor");
+    if (cursor != null && !cursor.isEmpty()) {
+      after = cursorKey(cursor);
+      if (after == null) {
+        problems.add("cursor: not one this server gave; start again without it");
+      }
+    }
+    String s = query.get("state");
+    if (s != null && !s.isEmpty()) {
+      try {
+        PreviewState.valueOf(s.toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        problems.add("state: one of " + java.util.Arrays.toString(PreviewState.values()).toLowerCase(Locale.ROOT)
+            + ", got \"" + cut(s) + "\"");
+      }
+    }
+    if (!problems.isEmpty()) {
+      json(response, callback, 400, error("bad_request", String.join("; ", problems)), start);
+      return;
+    }
+    Html.Filter filter = filter(query);
+    List<PreviewRow> matching = board.rows().stream().filter(filter::matches).toList();
+    int from = 0;
+    if (after != null) {
+      PreviewKey a = after;
+      // rows are sorted by key: the first one after the cursor
+      int lo = 0;
+      int hi = matching.size();
+      while (lo < hi) {
+        int mid = (lo + hi) >>> 1;
+        if (matching.get(mid).key().compareTo(a) <= 0) {
+          lo = mid + 1;
+        } else {
+          hi = mid;
+        }
+      }
+      from = lo;
+    }
+    List<PreviewRow> page = matching.subList(from, Math.min(matching.size(), from + limit));
+    response.getHeaders().put("X-Total-Count", Integer.toString(matching.size()));
+    if (from + page.size() < matching.size()) {
+      String next = "/api/previews?limit=" + limit + "&cursor=" + cursorOf(page.get(page.size() - 1).key())
+          + (filter.query().isEmpty() ? "" : "&" + filter.query());
+      response.getHeaders().put("Link", "<" + next + ">; rel=\"next\"");
+    }
+    json(response, callback, 200, PreviewJson.array(page), start);
+  }
+
+  static String cursorOf(PreviewKey key) {
+    return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(key.id().getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static @Nullable PreviewKey cursorKey(String cursor) {
+    try {
+      return PreviewKey.parse(new String(java.util.Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8));
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
   }
 
   // ---------------------------------------------------------------- actions
@@ -427,8 +544,30 @@ public final class Dashboard extends Handler.Abstract {
     return false;
   }
 
-  private @Nullable String flash(Principal p) {
-    return p.session() == null ? null : p.session().takeFlash();
+  /** On a replica that does not lead: what the pages say instead of offering actions; else null. */
+  private @Nullable String banner() {
+    if (leadership.leads()) {
+      return null;
+    }
+    return "This replica does not lead" + leadership.leader().map(l -> " (the leader is " + l + ")").orElse("")
+        + ": it shows everything, and actions are carried out only by the leader.";
+  }
+
+  /** The one-time message of the last action (its cookie is cleared as it is shown), or null. */
+  private @Nullable String flash(Request request, Response response, Principal p) {
+    if (p.session() == null) {
+      return null;
+    }
+    String c = cookie(request, DashboardAuth.FLASH_COOKIE);
+    if (c == null) {
+      return null;
+    }
+    response.getHeaders().add(HttpHeader.SET_COOKIE, DashboardAuth.FLASH_COOKIE + "=; Path=/ui; Max-Age=0; HttpOnly; SameSite=Strict");
+    return auth.flash(p.session(), c).orElse(null);
+  }
+
+  private static boolean https(Request request) {
+    return "https".equalsIgnoreCase(request.getHttpURI().getScheme());
   }
 
   // ---------------------------------------------------------------- parsing
@@ -444,7 +583,13 @@ public final class Dashboard extends Handler.Abstract {
       }
     }
     String q = query.getOrDefault("q", "").strip();
-    return new Html.Filter(q.length() > 200 ? q.substring(0, 200) : q, state);
+    int page = 1;
+    try {
+      page = Math.max(1, Integer.parseInt(query.getOrDefault("page", "1")));
+    } catch (NumberFormatException e) {
+      page = 1;
+    }
+    return new Html.Filter(q.length() > 200 ? q.substring(0, 200) : q, state, page);
   }
 
   private static Map<String, String> query(Request request) {

@@ -28,6 +28,8 @@ import org.jspecify.annotations.Nullable;
  *       role: admin
  *   refresh: 5s                                    # how often the page refreshes its list
  *   session: 12h                                   # how long a login lasts
+ *   sessionKey: ${PREVIEW_DASHBOARD_SESSION_KEY}   # signs login cookies (default: derived from the credentials)
+ *   figuresFile: /var/lib/preview/figures.jsonl    # the summary's 7-day events, kept across restarts
  *   pullRequestUrl: https://github.com/{repository}/pull/{number}
  *   allowedOrigins: [https://previews.example.com] # Origins a POST may come from besides the page's own
  * </pre>
@@ -53,15 +55,20 @@ public final class DashboardSettings {
   private final Duration session;
   private final @Nullable String pullRequestUrl;
   private final List<String> allowedOrigins;
+  private final @Nullable Secret sessionKey;
+  private final java.nio.file.@Nullable Path figuresFile;
 
   private DashboardSettings(List<Credential> tokens, Map<String, Credential> users, Duration refresh, Duration session,
-      @Nullable String pullRequestUrl, List<String> allowedOrigins) {
+      @Nullable String pullRequestUrl, List<String> allowedOrigins, @Nullable Secret sessionKey,
+      java.nio.file.@Nullable Path figuresFile) {
     this.tokens = List.copyOf(tokens);
     this.users = Map.copyOf(users);
     this.refresh = refresh;
     this.session = session;
     this.pullRequestUrl = pullRequestUrl;
     this.allowedOrigins = List.copyOf(allowedOrigins);
+    this.sessionKey = sessionKey;
+    this.figuresFile = figuresFile;
   }
 
   /** Whether {@code config} (the {@code dashboard} section) is set at all. */
@@ -116,13 +123,29 @@ public final class DashboardSettings {
         c.problem("allowedOrigins", "\"" + o + "\" is not an origin such as https://previews.example.com (scheme and host, no path)");
       }
     }
+    Secret sessionKey = c.secret("sessionKey").orElse(null);
+    if (sessionKey != null && sessionKey.reveal().length() < 32) {
+      c.problem("sessionKey", "must be at least 32 characters (e.g. openssl rand -hex 32), the same on every replica");
+    }
+    java.nio.file.Path figures = null;
+    String figuresPath = c.string("figuresFile", null);
+    if (figuresPath != null) {
+      try {
+        figures = java.nio.file.Path.of(figuresPath);
+        if (java.nio.file.Files.isDirectory(figures)) {
+          c.problem("figuresFile", figuresPath + " is a directory; name a file, e.g. /var/lib/preview/dashboard-figures.jsonl");
+        }
+      } catch (java.nio.file.InvalidPathException e) {
+        c.problem("figuresFile", "\"" + figuresPath + "\" is not a path");
+      }
+    }
     if (tokens.isEmpty() && users.isEmpty() && c.problems().isEmpty()) {
       c.problem("adminToken", "the dashboard needs a credential: set adminToken (and readToken), or users with"
           + " password and role; or remove the dashboard section");
     }
     c.validate();
     return new DashboardSettings(tokens, users, refresh == null ? Duration.ofSeconds(5) : refresh,
-        session == null ? Duration.ofHours(12) : session, prUrl, origins);
+        session == null ? Duration.ofHours(12) : session, prUrl, origins, sessionKey, figures);
   }
 
   private static void token(ProviderConfig c, String key, Secret s, Role role, List<Credential> out) {
@@ -147,11 +170,11 @@ public final class DashboardSettings {
   public DashboardSettings withUser(String name, Secret password, Role role) {
     Map<String, Credential> u = new LinkedHashMap<>(users);
     u.put(Objects.requireNonNull(name), new Credential(name, password, role));
-    return new DashboardSettings(tokens, u, refresh, session, pullRequestUrl, allowedOrigins);
+    return new DashboardSettings(tokens, u, refresh, session, pullRequestUrl, allowedOrigins, sessionKey, figuresFile);
   }
 
   public DashboardSettings withRefresh(Duration d) {
-    return new DashboardSettings(tokens, users, d, session, pullRequestUrl, allowedOrigins);
+    return new DashboardSettings(tokens, users, d, session, pullRequestUrl, allowedOrigins, sessionKey, figuresFile);
   }
 
   List<Credential> tokens() {
@@ -172,6 +195,29 @@ public final class DashboardSettings {
 
   public Optional<String> pullRequestUrl() {
     return Optional.ofNullable(pullRequestUrl);
+  }
+
+  /** The same settings with this key for the session cookies (32+ characters), instead of one derived from the credentials. */
+  public DashboardSettings withSessionKey(Secret key) {
+    if (key.reveal().length() < 32) {
+      throw new IllegalArgumentException("sessionKey: must be at least 32 characters");
+    }
+    return new DashboardSettings(tokens, users, refresh, session, pullRequestUrl, allowedOrigins, key, figuresFile);
+  }
+
+  /** The same settings with the summary's events kept in {@code file} too (see {@link PreviewBoard#figuresFile}). */
+  public DashboardSettings withFiguresFile(java.nio.file.Path file) {
+    return new DashboardSettings(tokens, users, refresh, session, pullRequestUrl, allowedOrigins, sessionKey, file);
+  }
+
+  /** Where the summary's events are kept, if {@code figuresFile} is set. */
+  public Optional<java.nio.file.Path> figuresFile() {
+    return Optional.ofNullable(figuresFile);
+  }
+
+  /** The key of the session cookies, if {@code sessionKey} is set. */
+  Optional<Secret> sessionKey() {
+    return Optional.ofNullable(sessionKey);
   }
 
   List<String> allowedOrigins() {

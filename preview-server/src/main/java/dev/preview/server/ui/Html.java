@@ -74,7 +74,7 @@ final class Html {
   }
 
   static String csrf(Principal who) {
-    return who.session() == null ? "" : "<input type=\"hidden\" name=\"csrf\" value=\"" + esc(who.session().csrf) + "\">";
+    return who.session() == null ? "" : "<input type=\"hidden\" name=\"csrf\" value=\"" + esc(who.session().csrf()) + "\">";
   }
 
   static String login(@Nullable String error) {
@@ -94,7 +94,15 @@ final class Html {
 
   // ---------------------------------------------------------------- list
 
-  record Filter(String q, @Nullable PreviewState state) {
+  /** Previews on one page of the list. */
+  static final int PAGE_SIZE = 50;
+
+  /** The list's search, state filter and page (1-based); filters apply before paging. */
+  record Filter(String q, @Nullable PreviewState state, int page) {
+    Filter(String q, @Nullable PreviewState state) {
+      this(q, state, 1);
+    }
+
     boolean matches(PreviewRow r) {
       if (state != null && r.state() != state) {
         return false;
@@ -120,14 +128,22 @@ final class Html {
       if (state != null) {
         b.append(b.length() > 0 ? "&" : "").append("state=").append(state.name());
       }
+      if (page > 1) {
+        b.append(b.length() > 0 ? "&" : "").append("page=").append(page);
+      }
       return b.toString();
+    }
+
+    Filter page(int p) {
+      return new Filter(q, state, p);
     }
   }
 
   static String list(List<PreviewRow> rows, PreviewBoard.Summary summary, Filter filter, Principal who,
-      @Nullable String flash, Duration refresh, Instant now) {
+      @Nullable String flash, Duration refresh, Instant now, @Nullable String banner) {
     StringBuilder b = new StringBuilder(256 * rows.size() + 4096);
     b.append("<h1>Previews</h1>");
+    banner(b, banner);
     flash(b, flash);
     b.append("<form method=\"get\" action=\"/ui/\" class=\"filters\" role=\"search\">")
         .append("<label for=\"q\">Search</label><input id=\"q\" name=\"q\" type=\"search\" value=\"").append(esc(filter.q()))
@@ -163,11 +179,23 @@ final class Html {
     }
     b.append("</li><li>reclaimed, 7 days: <strong>").append(summary.reclaimed()).append("</strong> resources of ")
         .append(summary.reclaimedPreviews()).append(" previews</li></ul></section>");
-    List<PreviewRow> shown = rows.stream().filter(filter::matches).toList();
-    b.append("<table class=\"previews\"><caption>").append(shown.size()).append(" of ").append(rows.size())
-        .append(" previews</caption><thead><tr><th scope=\"col\">Preview</th><th scope=\"col\">State</th>")
+    List<PreviewRow> matching = rows.stream().filter(filter::matches).toList();
+    int pages = Math.max(1, (matching.size() + PAGE_SIZE - 1) / PAGE_SIZE);
+    int page = Math.min(Math.max(1, filter.page()), pages);
+    int from = (page - 1) * PAGE_SIZE;
+    List<PreviewRow> shown = matching.subList(Math.min(from, matching.size()), Math.min(from + PAGE_SIZE, matching.size()));
+    b.append("<table class=\"previews\"><caption>");
+    if (matching.size() > PAGE_SIZE) {
+      b.append(from + 1).append('–').append(from + shown.size()).append(" of ");
+    }
+    b.append(matching.size());
+    if (matching.size() != rows.size()) {
+      b.append(" of ").append(rows.size());
+    }
+    b.append(" previews</caption><thead><tr><th scope=\"col\">Preview</th><th scope=\"col\">State</th>")
         .append("<th scope=\"col\">Revision</th><th scope=\"col\">URL</th><th scope=\"col\">Age</th>")
-        .append("<th scope=\"col\">Expires</th><th scope=\"col\">Last push / activity</th><th scope=\"col\">Database</th>")
+        .append("<th scope=\"col\">Expires</th><th scope=\"col\">Last push</th><th scope=\"col\">Last visit</th>")
+        .append("<th scope=\"col\">Database</th>")
         .append("</tr></thead><tbody id=\"rows\">");
     for (PreviewRow r : shown) {
       b.append("<tr data-key=\"").append(esc(r.key().id())).append("\" data-state=\"").append(r.state().name()).append("\">");
@@ -187,11 +215,28 @@ final class Html {
       });
       b.append("</td><td data-label=\"Age\">").append(r.created() == null ? "" : age(r.created(), now)).append("</td>");
       b.append("<td data-label=\"Expires\" class=\"expires\">").append(r.pinned() != null ? "pinned" : time(r.expires())).append("</td>");
-      b.append("<td data-label=\"Last push / activity\">").append(time(r.lastPush()))
-          .append(r.lastPush() != null && r.lastActivity() != null ? " / " : "").append(time(r.lastActivity())).append("</td>");
+      b.append("<td data-label=\"Last push\" class=\"last-push\">").append(time(r.lastPush())).append("</td>");
+      b.append("<td data-label=\"Last visit\" class=\"last-visit\">").append(r.lastVisit() == null ? "never" : time(r.lastVisit()))
+          .append("</td>");
       b.append("<td data-label=\"Database\"><code>").append(esc(r.database())).append("</code></td></tr>");
     }
     b.append("</tbody></table>");
+    if (pages > 1) {
+      b.append("<nav class=\"pages\" aria-label=\"Pages\">");
+      if (page > 1) {
+        b.append("<a rel=\"prev\" href=\"").append(esc(listPath(filter.page(page - 1)))).append("\">← previous</a> ");
+      }
+      b.append("<span>page ").append(page).append(" of ").append(pages).append("</span>");
+      if (page < pages) {
+        b.append(" <a rel=\"next\" href=\"").append(esc(listPath(filter.page(page + 1)))).append("\">next →</a>");
+      }
+      b.append("</nav>");
+    }
+  }
+
+  private static String listPath(Filter f) {
+    String q = f.query();
+    return q.isEmpty() ? "/ui/" : "/ui/?" + q;
   }
 
   private static void state(StringBuilder b, PreviewRow r) {
@@ -211,14 +256,15 @@ final class Html {
   // ---------------------------------------------------------------- detail
 
   static String detail(PreviewRow r, List<String> logTail, Principal who, @Nullable String flash, Duration refresh,
-      Instant now, boolean canSleep) {
+      Instant now, boolean canSleep, @Nullable String banner) {
     StringBuilder b = new StringBuilder(8192);
     b.append("<p><a href=\"/ui/\">← all previews</a></p><h1>").append(esc(r.key().id())).append("</h1>");
+    banner(b, banner);
     flash(b, flash);
     StringBuilder live = new StringBuilder(4096);
     detailLive(live, r, logTail, now);
     region(b, refresh, detailPath(r.key()) + (r.key().isPullRequest() ? "?" : "&") + "fragment=live", live.toString());
-    if (who.admin()) {
+    if (who.admin() && banner == null) {
       b.append("<section class=\"actions\" aria-label=\"Actions\"><h2>Actions</h2>");
       action(b, who, r.key(), "redeploy", "Redeploy", null);
       action(b, who, r.key(), "extend", "Extend +24h", null);
@@ -261,7 +307,9 @@ final class Html {
     b.append("</dd>");
     fact(b, "Expires", r.pinned() != null ? "never: pinned (" + r.pinned() + ")" : r.expires() == null ? "no date" : plain(r.expires()));
     b.append("</dd>");
-    fact(b, "Last push", r.lastPush() == null ? "not seen by this server" : plain(r.lastPush()));
+    fact(b, "Last push", r.lastPush() == null ? "unknown" : plain(r.lastPush()));
+    b.append("</dd>");
+    fact(b, "Last visit", r.lastVisit() == null ? "none recorded" : plain(r.lastVisit()));
     b.append("</dd>");
     fact(b, "Last activity (push or visit)", r.lastActivity() == null ? "unknown" : plain(r.lastActivity()));
     b.append("</dd>");
@@ -328,6 +376,12 @@ final class Html {
     }
     b.append('>').append(csrf(who)).append("<button type=\"submit\" name=\"action\" value=\"").append(action).append('"')
         .append(action.equals("delete") ? " class=\"danger\"" : "").append(">").append(esc(label)).append("</button></form>");
+  }
+
+  private static void banner(StringBuilder b, @Nullable String banner) {
+    if (banner != null) {
+      b.append("<p class=\"banner\" role=\"note\">").append(esc(banner)).append("</p>");
+    }
   }
 
   private static void flash(StringBuilder b, @Nullable String flash) {

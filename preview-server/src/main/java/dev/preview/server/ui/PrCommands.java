@@ -48,6 +48,7 @@ public final class PrCommands implements Function<WebhookResult.Command, String>
   private final CommandPermissions permissions;
   private final OperatorLog log;
   private final ExecutorService workers;
+  private volatile Leadership leadership = Leadership.always();
   private final Map<String, Boolean> seen = Collections.synchronizedMap(new LinkedHashMap<>(256, 0.75f, false) {
     private static final long serialVersionUID = 1L;
 
@@ -68,12 +69,26 @@ public final class PrCommands implements Function<WebhookResult.Command, String>
     });
   }
 
+  /**
+   * Carries commands out only while {@code l} leads: on a replica that does not, a delivery is refused
+   * (an exception the server answers 503 with, naming the leader; the comment is not remembered, so its
+   * redelivery to the leader runs), and a command accepted just before the leadership was lost answers
+   * "not done" naming the leader. Default: always leads.
+   */
+  public PrCommands leadership(Leadership l) {
+    this.leadership = Objects.requireNonNull(l, "leadership");
+    return this;
+  }
+
   @Override
   public String apply(WebhookResult.Command delivery) {
     CommentCommand c = delivery.command();
     if (c.bot()) {
       LOG.debug("{}: ignoring {} by bot {}", c.key(), c.text(), c.user());
       return "ignored: comments of bots are not commands";
+    }
+    if (!leadership.leads()) {
+      throw new IllegalStateException(leadership.refusal("/preview " + c.verb()));
     }
     if (seen.putIfAbsent(c.key().id() + "/" + c.commentId(), Boolean.TRUE) != null) {
       return "duplicate: comment " + c.commentId() + " was already handled";
@@ -97,6 +112,8 @@ public final class PrCommands implements Function<WebhookResult.Command, String>
       } else if (c.verb().equals("status")) {
         answer = status(c.key());
         done = true;
+      } else if (!leadership.leads()) {
+        answer = leadership.refusal(c.text());
       } else {
         CommandPermissions.Permission p = permissions.check(c);
         if (!p.allowed()) {

@@ -32,8 +32,11 @@ import org.jspecify.annotations.Nullable;
  * joined with what this server saw of their runs as a {@link PreviewListener} (state, failed step and
  * reason, step timings, last push), and the summary: previews by state, time to URL (from the first
  * step of a run to READY) over the last 7 days, and resources reclaimed by reconcile over 7 days.
- * What the server saw is memory: after a restart the rows show what the infrastructure holds, and the
- * summary starts again. Register it with {@code PreviewOrchestrator.builder().listener(board)}.
+ * What the server saw of runs is memory: after a restart the rows show what the infrastructure holds.
+ * The summary survives a restart: each run that reaches READY writes its time to URL on the preview
+ * ({@link dev.preview.spi.Labels#TIME_TO_URL}, so every replica counts the live previews' last runs), and
+ * with {@link #figuresFile} every run and reclaim is also appended to a file. Register it with
+ * {@code PreviewOrchestrator.builder().listener(board)}.
  *
  * <p>Thread-safe; listener calls are cheap (a map update).
  */
@@ -49,8 +52,17 @@ public final class PreviewBoard implements PreviewListener {
   private final Deque<Reclaim> reclaimed = new ArrayDeque<>();
   private volatile PreviewOrchestrator orchestrator;
   private volatile Function<PreviewKey, URI> pullRequestLinks = k -> null;
+  private volatile FiguresLog figures;
+  /** The environments the last {@link #rows()} saw: their time-to-URL labels feed the summary. */
+  private volatile List<Environment> lastSeen = List.of();
+  /** Writes the time-to-URL label off the listener's thread. */
+  private final java.util.concurrent.ExecutorService labeller = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "preview-board-labels");
+    t.setDaemon(true);
+    return t;
+  });
 
-  private record Sample(Instant at, Duration took) {}
+  private record Sample(Instant at, PreviewKey key, Duration took) {}
 
   private record Reclaim(Instant at, PreviewKey key, String what) {}
 
@@ -73,6 +85,16 @@ public final class PreviewBoard implements PreviewListener {
   /** The orchestrator whose previews this board shows (set once it is built: the board listens to it). */
   public PreviewBoard orchestrator(PreviewOrchestrator o) {
     this.orchestrator = Objects.requireNonNull(o, "orchestrator");
+    return this;
+  }
+
+  /**
+   * Keeps the summary's events in {@code file} too ({@code dashboard.figuresFile}): the figures then
+   * survive a restart, and replicas that share the file show the same ones. Lines older than 7 days are
+   * dropped now.
+   */
+  public PreviewBoard figuresFile(java.nio.file.Path file) {
+    this.figures = new FiguresLog(Objects.requireNonNull(file, "file"), clock.instant().minus(WINDOW));
     return this;
   }
 
@@ -141,7 +163,7 @@ public final class PreviewBoard implements PreviewListener {
           r.message = "";
           r.failedStep = null;
           if (r.active && r.started != null) {
-            sample = new Sample(now, Duration.between(r.started, now));
+            sample = new Sample(now, key, Duration.between(r.started, now));
           }
           r.active = false;
         }
@@ -165,15 +187,62 @@ public final class PreviewBoard implements PreviewListener {
           timeToUrl.removeFirst();
         }
       }
+      persist(sample);
+    }
+  }
+
+  /** The sample on the preview itself (a lifecycle label) and in the figures file, off the deploy's thread. */
+  private void persist(Sample s) {
+    FiguresLog f = figures;
+    PreviewOrchestrator o = orchestrator;
+    try {
+      labeller.execute(() -> {
+        if (f != null) {
+          f.append(new FiguresLog.Event("url", s.at(), s.key(), s.took().toMillis(), ""));
+        }
+        if (o != null && o.supportsRelabel()) {
+          try {
+            o.relabel(s.key(), Map.of(dev.preview.spi.Labels.TIME_TO_URL, s.took().toMillis() + "@" + s.at()));
+          } catch (RuntimeException e) {
+            org.slf4j.LoggerFactory.getLogger(PreviewBoard.class).warn("{}: could not record its time to URL: {}", s.key(),
+                e.getMessage());
+          }
+        }
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // closing
+    }
+  }
+
+  /** A time-to-URL label ({@code <ms>@<instant>}) as a sample, or null. */
+  static @Nullable Sample sample(Environment e) {
+    String v = e.labels().get(dev.preview.spi.Labels.TIME_TO_URL);
+    if (v == null) {
+      return null;
+    }
+    int at = v.indexOf('@');
+    try {
+      return new Sample(Instant.parse(v.substring(at + 1)), e.key(), Duration.ofMillis(Long.parseLong(v.substring(0, at))));
+    } catch (RuntimeException ex) {
+      return null;
     }
   }
 
   @Override
   public void onReclaimed(PreviewKey key, String what, String reason) {
+    Reclaim r = new Reclaim(clock.instant(), key, what);
     synchronized (reclaimed) {
-      reclaimed.addLast(new Reclaim(clock.instant(), key, what));
+      reclaimed.addLast(r);
       while (reclaimed.size() > MAX_SAMPLES) {
         reclaimed.removeFirst();
+      }
+    }
+    FiguresLog f = figures;
+    if (f != null) {
+      try {
+        labeller.execute(() -> f.append(new FiguresLog.Event("reclaim", r.at(), key, -1, what)));
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        // closing
       }
     }
   }
@@ -185,7 +254,9 @@ public final class PreviewBoard implements PreviewListener {
     PreviewOrchestrator o = orchestrator();
     List<PreviewRow> out = new ArrayList<>();
     Set<PreviewKey> seen = new HashSet<>();
-    for (Environment e : o.environments()) {
+    List<Environment> environments = o.environments();
+    lastSeen = environments;
+    for (Environment e : environments) {
       seen.add(e.key());
       out.add(row(o, e.key(), e, o.preview(e)));
     }
@@ -248,9 +319,14 @@ public final class PreviewBoard implements PreviewListener {
     return new PreviewRow(key, state, p != null ? p.revision() : run == null ? null : run.revision, url,
         status != null ? status.links() : Map.of(), key.isPullRequest() ? pullRequestLinks.apply(key) : null,
         env == null ? null : env.created().orElse(null), p == null ? null : p.expires(),
-        p == null ? null : p.lastActivity(), lastPush, env == null ? null : PreviewRow.pin(env),
+        p == null ? null : p.lastActivity(), later(env == null ? null : PreviewRow.lastPush(env), lastPush),
+        env == null ? null : PreviewRow.lastVisit(env), env == null ? null : PreviewRow.pin(env),
         status == null ? null : status.database(), failedStep, reason, timings,
         status == null ? List.of() : status.changes());
+  }
+
+  private static @Nullable Instant later(@Nullable Instant a, @Nullable Instant b) {
+    return a == null ? b : b == null || a.isAfter(b) ? a : b;
   }
 
   /**
@@ -270,19 +346,42 @@ public final class PreviewBoard implements PreviewListener {
     Map<PreviewState, Integer> byState = new EnumMap<>(PreviewState.class);
     rows.forEach(r -> byState.merge(r.state(), 1, Integer::sum));
     Instant since = clock.instant().minus(WINDOW);
-    List<Duration> took = new ArrayList<>();
+    // one sample per (preview, time it got READY), from: the labels of live previews (every replica,
+    // after a restart), the figures file if there is one (previews gone since too), this process's memory
+    Map<String, Duration> samples = new LinkedHashMap<>();
+    for (Environment e : lastSeen) {
+      Sample s = sample(e);
+      if (s != null && !s.at().isBefore(since)) {
+        samples.putIfAbsent(s.key().id() + "@" + s.at(), s.took());
+      }
+    }
+    Map<String, Reclaim> reclaims = new LinkedHashMap<>();
+    FiguresLog f = figures;
+    if (f != null) {
+      for (FiguresLog.Event e : f.events()) {
+        if (e.at().isBefore(since)) {
+          continue;
+        }
+        if (e.type().equals("url") && e.ms() >= 0) {
+          samples.putIfAbsent(e.key().id() + "@" + e.at(), Duration.ofMillis(e.ms()));
+        } else if (e.type().equals("reclaim")) {
+          reclaims.putIfAbsent(e.key().id() + "@" + e.at() + "@" + e.what(), new Reclaim(e.at(), e.key(), e.what()));
+        }
+      }
+    }
     synchronized (timeToUrl) {
       timeToUrl.removeIf(s -> s.at().isBefore(since));
-      timeToUrl.forEach(s -> took.add(s.took()));
+      timeToUrl.forEach(s -> samples.putIfAbsent(s.key().id() + "@" + s.at(), s.took()));
     }
+    List<Duration> took = new ArrayList<>(samples.values());
     Collections.sort(took);
-    int count;
     Set<PreviewKey> keys = new HashSet<>();
     synchronized (reclaimed) {
       reclaimed.removeIf(r -> r.at().isBefore(since));
-      count = reclaimed.size();
-      reclaimed.forEach(r -> keys.add(r.key()));
+      reclaimed.forEach(r -> reclaims.putIfAbsent(r.key().id() + "@" + r.at() + "@" + r.what(), r));
     }
+    reclaims.values().forEach(r -> keys.add(r.key()));
+    int count = reclaims.size();
     return new Summary(Collections.unmodifiableMap(byState), percentile(took, 50), percentile(took, 90), took.size(),
         count, keys.size());
   }

@@ -42,6 +42,7 @@ public final class PreviewJson {
     n.put("expires", instant(r.expires()));
     n.put("lastActivity", instant(r.lastActivity()));
     n.put("lastPush", instant(r.lastPush()));
+    n.put("lastVisit", instant(r.lastVisit()));
     n.put("pinned", r.pinned());
     n.put("database", r.database());
     n.put("failedStep", r.failedStep());

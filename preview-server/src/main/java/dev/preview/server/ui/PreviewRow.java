@@ -28,7 +28,8 @@ import org.jspecify.annotations.Nullable;
  * @param created when it was first deployed
  * @param expires when its TTL runs out
  * @param lastActivity the last push or visit (its {@code last-activity} label)
- * @param lastPush the last deploy of a new revision this server saw, or null
+ * @param lastPush the last deploy of a new revision (its {@code last-push} label, else as this server saw it), or null
+ * @param lastVisit the last visit through the gateway (its {@code last-visit} label, or the gateway's memory), or null
  * @param pinned whether a pin exempts it from expiry ({@code label} or {@code operator}), else null
  * @param database its database, e.g. {@code postgres pv_shop_pr_42}
  * @param failedStep the step its last run failed at
@@ -47,6 +48,7 @@ public record PreviewRow(
     @Nullable Instant expires,
     @Nullable Instant lastActivity,
     @Nullable Instant lastPush,
+    @Nullable Instant lastVisit,
     @Nullable String pinned,
     @Nullable String database,
     @Nullable String failedStep,
@@ -66,8 +68,18 @@ public record PreviewRow(
   /** What the infrastructure alone says of {@code e} ({@code preview list}): {@code url} is its public URL if there is one. */
   public static PreviewRow observed(Environment e, @Nullable URI publicUrl) {
     return new PreviewRow(e.key(), state(e.phase()), e.revision(), publicUrl != null ? publicUrl : e.url(), Map.of(), null,
-        e.created().orElse(null), e.expires().orElse(null), e.lastActivity().orElse(null), null, pin(e), null, null, "",
-        Map.of(), List.of());
+        e.created().orElse(null), e.expires().orElse(null), e.lastActivity().orElse(null), lastPush(e), lastVisit(e), pin(e),
+        null, null, "", Map.of(), List.of());
+  }
+
+  /** The {@code last-push} label, if set. */
+  static @Nullable Instant lastPush(Environment e) {
+    return Labels.instant(e.labels(), Labels.LAST_PUSH).orElse(null);
+  }
+
+  /** The {@code last-visit} label, if set. */
+  static @Nullable Instant lastVisit(Environment e) {
+    return Labels.instant(e.labels(), Labels.LAST_VISIT).orElse(null);
   }
 
   /** The state {@code list()} reports for a phase. */

@@ -12,6 +12,7 @@ import dev.preview.spi.PreviewState;
 import dev.preview.spi.PreviewStatus;
 import dev.preview.spi.PullRequest;
 import dev.preview.spi.PullRequestEvent;
+import dev.preview.spi.Secret;
 import dev.preview.testkit.FakeEnvironmentProvider;
 import dev.preview.testkit.FakePullRequestSource;
 import dev.preview.testkit.FakeScmNotifier;
@@ -32,6 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ChangeSummaryTest {
   private static final PreviewKey KEY = PreviewKey.pr("acme/shop", 7);
+  private static final String TOKEN = "tok-0123456789-secret";
 
   @TempDir Path tmp;
   private Path main;
@@ -51,7 +53,7 @@ class ChangeSummaryTest {
     Files.createDirectories(prCheckout.resolve("db/migration"));
     Files.writeString(prCheckout.resolve("db/migration/V1__init.sql"), "create table t (id int);");
     orchestrator = PreviewOrchestrator.builder().environment(env).pullRequests(prs).notifier(notifier)
-        .app(AppTemplate.builder().buildContext(main).build())
+        .app(AppTemplate.builder().buildContext(main).env("LOG_LEVEL", "info").secret("API_TOKEN", Secret.of(TOKEN)).build())
         .policy(PreviewPolicy.builder().flag("new-checkout", false).build())
         .buildSettings(BuildSettings.builder().from(BuildSettings.From.SOURCE).workspaces(tmp.resolve("ws"))
             .migrations("db/migration").build())
@@ -95,6 +97,37 @@ class ChangeSummaryTest {
     assertThat(StatusComment.render(status)).contains("| **Changes vs main** | migration added: V2__add_orders.sql<br>"
         + "flag new-checkout: on (default off) |");
     assertThat(board.row(KEY).orElseThrow().changes()).isEqualTo(status.changes());
+    orchestrator.close();
+  }
+
+  @Test
+  void aPullRequestThatAddsAnEnvVarAndDropsASecretShowsBothByNameOnly() throws Exception {
+    String declared = "# what the app reads\nLOG_LEVEL=info\nAPI_TOKEN=example-token-value\n";
+    Files.writeString(main.resolve(".env.example"), declared);
+    Files.writeString(prCheckout.resolve(".env.example"), "# what the app reads\nLOG_LEVEL=debug\n"
+        + "export CHECKOUT_URL=https://pay.example.com/v2\n");
+
+    PreviewStatus status = deploy(PullRequest.open(KEY, "7".repeat(40), "feature", "main"));
+
+    assertThat(status.changes()).containsExactly("env added: CHECKOUT_URL (not in the app template)",
+        "secret removed: API_TOKEN");
+    String comment = StatusComment.render(status);
+    assertThat(comment).contains("env added: CHECKOUT_URL (not in the app template)<br>secret removed: API_TOKEN");
+    assertThat(board.row(KEY).orElseThrow().changes()).isEqualTo(status.changes());
+    assertThat(String.join("\n", status.changes()) + comment).as("names only, never a value")
+        .doesNotContain("pay.example.com", "example-token-value", "debug", TOKEN);
+    orchestrator.close();
+  }
+
+  @Test
+  void theSameDeclarationsOnBothSidesShowNoEnvChange() throws Exception {
+    Files.writeString(main.resolve(".env.example"), "LOG_LEVEL=info\nAPI_TOKEN=\n");
+    Files.writeString(prCheckout.resolve(".env.example"), "LOG_LEVEL=info\nAPI_TOKEN=\n");
+
+    PreviewStatus status = deploy(PullRequest.open(KEY, "7".repeat(40), "feature", "main"));
+
+    assertThat(status.changes()).isEmpty();
+    assertThat(board.row(KEY).orElseThrow().changes()).isEmpty();
     orchestrator.close();
   }
 

@@ -174,4 +174,31 @@ class DashboardBrowserTest {
     }
     throw new AssertionError("no fact " + name + " on " + d.getCurrentUrl());
   }
+
+  @Test
+  void pagesThroughManyPreviewsAndAReplicaThatDoesNotLeadShowsWhoDoes() throws Exception {
+    for (int i = 10; i < 130; i++) {
+      PreviewKey key = PreviewKey.pr("acme/shop", i);
+      f.env.plant(new dev.preview.spi.Environment(key, "e".repeat(40), URI.create("http://pr-" + i + ".fake.test/"),
+          dev.preview.spi.Environment.Phase.RUNNING, Map.of(Labels.MANAGED, "true", Labels.KEY, key.id(),
+          Labels.LAST_PUSH, "2026-12-01T09:00:00Z", Labels.LAST_VISIT, "2026-12-01T09:30:00Z")));
+    }
+    WebDriver d = logIn(DashboardFixture.ADMIN);
+    assertThat(d.findElement(By.cssSelector("table.previews caption")).getText()).isEqualTo("1–50 of 123 previews");
+    assertThat(d.findElements(By.cssSelector("#rows tr"))).hasSize(50);
+    d.findElement(By.cssSelector("nav.pages a[rel=next]")).click();
+    new WebDriverWait(d, Duration.ofSeconds(10)).until(w -> w.getCurrentUrl().endsWith("/ui/?page=2"));
+    assertThat(d.findElement(By.cssSelector("table.previews caption")).getText()).isEqualTo("51–100 of 123 previews");
+    WebElement row = d.findElement(By.cssSelector("#rows tr[data-key='acme/shop#60']"));
+    assertThat(row.findElement(By.cssSelector("td.last-push")).getText()).isEqualTo("2026-12-01 09:00Z");
+    assertThat(row.findElement(By.cssSelector("td.last-visit")).getText()).isEqualTo("2026-12-01 09:30Z");
+    browser.screenshot("dashboard-page-2");
+
+    f.leads.set(false);
+    f.leader.set("preview-serve-0");
+    d.get(f.url("/ui/previews/acme/shop/1").toString());
+    assertThat(d.findElement(By.cssSelector("p.banner")).getText()).contains("does not lead", "preview-serve-0");
+    assertThat(d.findElements(By.cssSelector("section.actions button"))).as("no actions here").isEmpty();
+    browser.screenshot("dashboard-not-leader");
+  }
 }

@@ -32,7 +32,7 @@ final class DashboardFixture implements AutoCloseable {
   static final String WEBHOOK_SECRET = "whsecret-0123456789";
 
   final MutableClock clock = new MutableClock(NOW);
-  final FakeEnvironmentProvider env = new FakeEnvironmentProvider();
+  final FakeEnvironmentProvider env;
   final FakePullRequestSource prs = new FakePullRequestSource();
   final FakeScmNotifier notifier = new FakeScmNotifier();
   final PreviewBoard board = new PreviewBoard(clock);
@@ -49,9 +49,19 @@ final class DashboardFixture implements AutoCloseable {
   }
 
   final PrCommands commands;
+  /** Whether this server leads (default yes), and who does. */
+  final java.util.concurrent.atomic.AtomicBoolean leads = new java.util.concurrent.atomic.AtomicBoolean(true);
+  final java.util.concurrent.atomic.AtomicReference<String> leader = new java.util.concurrent.atomic.AtomicReference<>();
 
   /** With {@code permissions}: {@code /preview} comment commands are carried out too. */
   DashboardFixture(DashboardSettings settings, dev.preview.scm.CommandPermissions permissions) throws IOException {
+    this(settings, permissions, new FakeEnvironmentProvider());
+  }
+
+  /** On {@code env} (e.g. {@code other.env.reopen()}: a restarted server, or another replica, on the same infrastructure). */
+  DashboardFixture(DashboardSettings settings, dev.preview.scm.CommandPermissions permissions, FakeEnvironmentProvider env)
+      throws IOException {
+    this.env = env;
     PreviewPolicy policy = PreviewPolicy.builder().ttl(Duration.ofDays(7)).build();
     orchestrator = PreviewOrchestrator.builder().environment(env).pullRequests(prs).notifier(notifier)
         .app(AppTemplate.builder().secret("API_TOKEN", Secret.of(SECRET)).build())
@@ -61,12 +71,17 @@ final class DashboardFixture implements AutoCloseable {
     WebhookServer.Builder b = WebhookServer.builder().orchestrator(orchestrator)
         .source(GitHubWebhookSource.builder(Secret.of(WEBHOOK_SECRET)).build())
         .source(dev.preview.scm.gitlab.GitLabWebhookSource.builder(Secret.of(WEBHOOK_SECRET)).build())
-        .port(0).bind("127.0.0.1").mount(Dashboard.create(board, actions, settings, OperatorLog.text(), clock).compressed(), Dashboard.prefixes());
-    commands = permissions == null ? null : new PrCommands(actions, permissions, OperatorLog.text());
+        .port(0).bind("127.0.0.1").mount(Dashboard.create(board, actions, settings, OperatorLog.text(), clock)
+            .leadership(leadership()).compressed(), Dashboard.prefixes());
+    commands = permissions == null ? null : new PrCommands(actions, permissions, OperatorLog.text()).leadership(leadership());
     if (commands != null) {
       b.commands(commands);
     }
     server = b.start();
+  }
+
+  Leadership leadership() {
+    return Leadership.of(leads::get, () -> java.util.Optional.ofNullable(leader.get()));
   }
 
   static PullRequest pr(int number) {
