@@ -95,6 +95,8 @@ final class MysqlPool implements AutoCloseable {
    * and drops it (the server's clock); a claim of this process is never dropped while it runs.
    */
   volatile Duration crashGrace = Duration.ofMinutes(10);
+  /** Test seam: runs once a take has listed the members it will try, before it claims one. */
+  volatile Runnable beforeClaim = () -> {};
   /** Test seam: runs right after a member's tables were moved into the preview's database. */
   volatile Runnable afterTake = () -> {};
 
@@ -253,6 +255,7 @@ final class MysqlPool implements AutoCloseable {
         }
       }
       Collections.shuffle(ready); // two creates at once mostly try different members first
+      beforeClaim.run();
       for (String member : ready) {
         inHand.add(member);
         try {

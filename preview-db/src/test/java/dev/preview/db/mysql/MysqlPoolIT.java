@@ -18,6 +18,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -265,6 +266,15 @@ class MysqlPoolIT {
     MysqlDatabaseProvider p = provider(3);
     p.warmPool();
     p.close(); // members come only from the warm-up: the creates race for three
+    // every create has listed the same three members before any claims one: the claims really race
+    CyclicBarrier listed = new CyclicBarrier(previews);
+    p.pool().beforeClaim = () -> {
+      try {
+        listed.await(60, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    };
     ExecutorService threads = Executors.newFixedThreadPool(previews);
     CountDownLatch go = new CountDownLatch(1);
     List<Future<DatabaseConnection>> runs = new ArrayList<>();
