@@ -153,8 +153,12 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
         killSessions(c, user);
         exec(c, "DROP DATABASE IF EXISTS " + q(db)); // a copy cut short
         long t0 = System.nanoTime();
-        if (pool != null && source != null && source.equals(pool.baseline()) && pool.take(c, db)) {
-          // a pool member's tables, moved in with one RENAME TABLE; what has a definer is made for this user now
+        Optional<String> member = pool != null && source != null && source.equals(pool.baseline()) ? pool.take(c, db) : Optional.empty();
+        if (member.isPresent()) {
+          // a pool member (the baseline's tables and rows), now registered as this preview's database in the same
+          // transaction that took it from the pool; what has a definer is made for this preview's user now
+          db = member.get();
+          pattern = grantPattern(db);
           copyCode(c, source, db, account);
         } else {
           copy(c, source, db, account);
