@@ -2,6 +2,7 @@ package dev.preview.benchmarks;
 
 import dev.preview.db.mysql.MysqlDatabaseProvider;
 import dev.preview.db.postgres.PostgresBaseline;
+import dev.preview.db.sqlite.SqliteDatabaseProvider;
 import dev.preview.db.postgres.PostgresDatabaseProvider;
 import dev.preview.spi.DatabaseConnection;
 import dev.preview.spi.DatabaseSpec;
@@ -86,8 +87,99 @@ final class DatabaseReadyBenchmark {
   }
 
   static void run(Scale scale, Report report) throws Exception {
-    postgres(scale, report);
-    mariadb(scale, report);
+    // -Dbench.databases=sqlite (or postgres,mariadb) runs only those; all three by default
+    List<String> which = List.of(System.getProperty("bench.databases", "postgres,mariadb,sqlite").split(","));
+    if (which.contains("postgres")) {
+      postgres(scale, report);
+    }
+    if (which.contains("mariadb")) {
+      mariadb(scale, report);
+    }
+    if (which.contains("sqlite")) {
+      sqlite(scale, report);
+    }
+  }
+
+  /**
+   * SQLite, the same 20 tables and rows in a baseline file: create() with {@code VACUUM INTO} (what it
+   * always did) against create() with {@code pool: {size: 3}} (a pre-made copy renamed into place),
+   * and a plain file copy of the baseline as a second floor. Decides whether the SQLite pool pays.
+   */
+  static void sqlite(Scale scale, Report report) throws Exception {
+    Path dir = Files.createTempDirectory("bench-sqlite");
+    Path baseline = dir.resolve("baseline.db");
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + baseline); Statement st = c.createStatement()) {
+      for (int i = 1; i <= TABLES; i++) {
+        String t = String.format("t%02d", i);
+        st.execute("CREATE TABLE " + t + " (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT, amount NUMERIC NOT NULL DEFAULT 0,"
+            + " status TEXT NOT NULL DEFAULT 'new', created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP"
+            + (i == 1 ? "" : String.format(", parent_id INTEGER REFERENCES t%02d(id)", i - 1)) + ")");
+        st.execute("CREATE INDEX " + t + "_status ON " + t + " (status, created_at)");
+        int n = i == 1 ? 5_000 : i == 2 ? 2_000 : 172;
+        st.execute("WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < " + n + ") INSERT INTO " + t
+            + " (name, email, amount, status" + (i == 1 ? "" : ", parent_id") + ") SELECT 'name ' || x, 'user' || x || '@example.com',"
+            + " (x % 1000) / 10.0, CASE WHEN x % 3 = 0 THEN 'paid' ELSE 'new' END"
+            + (i == 1 ? "" : ", 1 + (x % " + (i == 2 ? 5_000 : i == 3 ? 2_000 : 172) + ")") + " FROM g");
+      }
+    }
+    SqliteDatabaseProvider copy = SqliteDatabaseProvider.builder().directory(dir.resolve("copy")).baseline(baseline).build();
+    SqliteDatabaseProvider pooled = SqliteDatabaseProvider.builder().directory(dir.resolve("pool")).baseline(baseline).pool(3).build();
+    AtomicInteger n = new AtomicInteger();
+    try {
+      pooled.warmPool();
+      Map<String, Interleaved.Arm> arms = new LinkedHashMap<>();
+      arms.put("copy", () -> sqliteReady(copy, PreviewKey.pr("acme/bench", n.incrementAndGet())));
+      arms.put("pool", () -> {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (pooled.poolReady() < 3) { // the background refill: waited for, never timed
+          if (System.nanoTime() > deadline) {
+            throw new IllegalStateException("the pool did not refill within 60 s");
+          }
+          Thread.sleep(5);
+        }
+        return sqliteReady(pooled, PreviewKey.pr("acme/bench", n.incrementAndGet()));
+      });
+      arms.put("file", () -> {
+        Path f = dir.resolve("file-" + n.incrementAndGet() + ".db");
+        long t0 = System.nanoTime();
+        Files.copy(baseline, f);
+        count(DriverManager.getConnection("jdbc:sqlite:" + f));
+        double ms = (System.nanoTime() - t0) / 1e6;
+        Files.delete(f);
+        return ms;
+      });
+      Map<String, List<Double>> r = Interleaved.run(scale.warmup(), scale.n(Math.max(scale.rounds(), 15), scale.rounds()), arms);
+      String b = "Database ready per preview (SQLite, 20 tables, ~10,100 rows, " + (Files.size(baseline) / 1024) + " KB file)";
+      report.add(new Report.Figure(b, "warm pool vs VACUUM INTO copy", "ms", false, "pool: {size: 3} (rename into place)", r.get("pool"),
+          "create() with VACUUM INTO", r.get("copy"), "<= 0.50x"));
+      report.add(new Report.Figure(b, "warm pool vs plain file copy", "ms", false, "pool: {size: 3} (rename into place)", r.get("pool"),
+          "Files.copy of the baseline + open", r.get("file"), null));
+      report.add(new Report.Figure(b, "VACUUM INTO copy vs plain file copy", "ms", false, "create() with VACUUM INTO", r.get("copy"),
+          "Files.copy of the baseline + open", r.get("file"), null));
+      report.note(b, "each arm: create() (mark, then the copy or the rename) until a connection has counted t01's rows (5,000);"
+          + " drops untimed; the pool arm waits (untimed) for the refill. The pool is built only if it pays: ratio <= 0.50x.");
+    } finally {
+      pooled.close();
+    }
+  }
+
+  private static double sqliteReady(SqliteDatabaseProvider p, PreviewKey key) throws SQLException {
+    long t0 = System.nanoTime();
+    DatabaseConnection db = p.create(key, DatabaseSpec.empty());
+    count(DriverManager.getConnection(db.url()));
+    double ms = (System.nanoTime() - t0) / 1e6;
+    p.drop(key);
+    return ms;
+  }
+
+  /** Counts t01 on {@code c} (5,000 rows) and closes it. */
+  private static void count(Connection c) throws SQLException {
+    try (c; Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT count(*) FROM t01")) {
+      rs.next();
+      if (rs.getLong(1) != 5_000) {
+        throw new IllegalStateException("t01 has " + rs.getLong(1) + " rows");
+      }
+    }
   }
 
   static final String MYSQL_URL = env("PREVIEW_MYSQL_URL", "jdbc:mariadb://127.0.0.1:3306/");
