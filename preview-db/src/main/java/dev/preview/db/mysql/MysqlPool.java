@@ -336,7 +336,7 @@ final class MysqlPool implements AutoCloseable {
         }
       }
       int attempts = 0;
-      while (ready < size && attempts++ < size + 3) {
+      while (ready < size && attempts++ < size + 3 && !Thread.currentThread().isInterrupted()) {
         Fingerprint before = fingerprint(c).orElse(null);
         for (int i = 0; before != null && before.changedThisSecond() && i < 12; i++) {
           Thread.sleep(100); // its update time has one-second resolution: copy once that second is over
@@ -392,8 +392,14 @@ final class MysqlPool implements AutoCloseable {
     return n;
   }
 
+  /** Stops the refill: a copy under way finishes (up to 30 s), no further one starts. */
   @Override
   public void close() {
     refiller.shutdownNow();
+    try {
+      refiller.awaitTermination(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }

@@ -248,7 +248,7 @@ final class SqlitePool implements AutoCloseable {
     }
     int ready = members(fp.get().digest()).size();
     int attempts = 0;
-    while (ready < size && attempts++ < size + 3) {
+    while (ready < size && attempts++ < size + 3 && !Thread.currentThread().isInterrupted()) {
       Fingerprint before = fingerprint().orElse(null);
       for (int i = 0; before != null && before.changed().isAfter(Instant.now().minus(SETTLE)) && i < 15; i++) {
         Thread.sleep(100); // file times have the kernel tick's resolution: copy once the baseline is still
@@ -303,8 +303,14 @@ final class SqlitePool implements AutoCloseable {
     return n;
   }
 
+  /** Stops the refill: a copy under way finishes (up to 30 s), no further one starts. */
   @Override
   public void close() {
     refiller.shutdownNow();
+    try {
+      refiller.awaitTermination(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }
