@@ -92,6 +92,8 @@ final class MysqlPool implements AutoCloseable {
   volatile Duration crashGrace = Duration.ofMinutes(10);
   /** Test seam: runs once a take has listed the members it will try, before it claims one. */
   volatile Runnable beforeClaim = () -> {};
+  /** Test seam: runs inside the hand-out's transaction, after the member's pool row was deleted, before the commit. */
+  volatile Runnable inTransaction = () -> {};
   /** Test seam: runs right after a member was taken (its pool row gone, the preview's registry row pointing at it). */
   volatile Runnable afterTake = () -> {};
 
@@ -267,6 +269,7 @@ final class MysqlPool implements AutoCloseable {
             c.rollback();
             continue; // a concurrent take got it first
           }
+          inTransaction.run();
           update(c, "UPDATE " + q(registry) + ".previews SET db_name = ? WHERE db_name = ?", member, previewDb);
           c.commit();
         } catch (SQLException | RuntimeException e) {

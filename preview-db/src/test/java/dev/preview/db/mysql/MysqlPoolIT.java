@@ -273,6 +273,25 @@ class MysqlPoolIT {
   }
 
   @Test
+  void aCrashInsideTheHandoutsTransactionLeavesTheMemberInThePool() throws Exception {
+    MysqlDatabaseProvider p = provider(1);
+    p.warmPool();
+    p.close();
+    List<String> members = poolDatabases();
+    p.pool().inTransaction = () -> {
+      throw new IllegalStateException("crash before the commit");
+    };
+    PreviewKey k = key(1);
+    assertThatThrownBy(() -> p.create(k, DatabaseSpec.empty())).hasMessageContaining("crash before the commit");
+    assertThat(poolDatabases()).as("rolled back: still a member, of nobody").isEqualTo(members);
+    assertThat(mine(p.list())).as("the preview's row (written before) is listed: reconcile sees it").containsExactly(k);
+    p.pool().inTransaction = () -> {};
+    DatabaseConnection db = p.create(k, DatabaseSpec.empty());
+    assertThat(db.name()).isEqualTo(members.get(0));
+    assertThat(greeting(db)).isEqualTo("first");
+  }
+
+  @Test
   void aCrashMidHandoutIsFinishedByTheNextCreate() throws Exception {
     MysqlDatabaseProvider p = provider(2);
     p.warmPool();
