@@ -47,6 +47,11 @@ import org.slf4j.LoggerFactory;
  * nothing in a preview's database runs with the admin's rights. MariaDB sequences are not copied. No
  * client binary ({@code mariadb-dump}) is needed on the orchestrator's host.
  *
+ * <h2>Warm pool</h2>
+ * With {@link Builder#pool} ({@code pool: {size: N}}) copies of the baseline's tables are made ahead
+ * of time and a new preview takes one as its database, in one transaction with its registry row; see
+ * {@link MysqlPool}. Off by default.
+ *
  * <h2>Ownership</h2>
  * MySQL has no comments on databases or users that both servers share, so ownership is kept in a
  * small registry table on the server ({@code <registry>.previews}, default {@code preview_registry}):

@@ -33,8 +33,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The warm pool of the MySQL/MariaDB provider: copies of the baseline's tables (with their rows and
- * {@code AUTO_INCREMENT} counters) made ahead of time, so that a preview's {@code create} moves them
- * into its own database with one {@code RENAME TABLE} instead of copying every row.
+ * {@code AUTO_INCREMENT} counters) made ahead of time, so that a preview's {@code create} takes one
+ * as its database instead of copying every row.
  *
  * <h2>What a pool member is</h2>
  * A database {@code pvpool_<hash of instance and baseline>_<random>} holding the baseline's tables

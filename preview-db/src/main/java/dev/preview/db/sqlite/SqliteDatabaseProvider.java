@@ -50,6 +50,9 @@ import org.sqlite.SQLiteConfig;
  * even while another process writes to it (WAL included), into a temporary file that is then moved
  * into place atomically: a crash never leaves a half-copied database under the final name.
  *
+ * <p>With {@link Builder#pool} ({@code pool: {size: N}}) copies are made ahead of time in
+ * {@code <directory>/.pool} and a create renames one into place ({@link SqlitePool}). Off by default.
+ *
  * <p>Env vars handed to the app: {@code DATABASE_URL=jdbc:sqlite:<absolute path>} and
  * {@code DATABASE_PATH=<absolute path>}. SQLite has no users: isolation is the file system's.
  *
