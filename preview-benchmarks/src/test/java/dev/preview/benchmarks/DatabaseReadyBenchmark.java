@@ -1,6 +1,8 @@
 package dev.preview.benchmarks;
 
+import dev.preview.db.mysql.MysqlDatabaseProvider;
 import dev.preview.db.postgres.PostgresBaseline;
+import dev.preview.db.sqlite.SqliteDatabaseProvider;
 import dev.preview.db.postgres.PostgresDatabaseProvider;
 import dev.preview.spi.DatabaseConnection;
 import dev.preview.spi.DatabaseSpec;
@@ -28,6 +30,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * empty database + the Flyway migrations + the seed (as the preview's role), the template clone
  * ({@code baseline}), the warm pool ({@code pool: {size: 3}}, full before each round, untimed), and
  * the raw floor: the admin's own {@code CREATE DATABASE .. TEMPLATE} and a connection to it.
+ *
+ * <p>Then the same app on MariaDB ({@code .ci/servers/mariadb.sh}), arms interleaved: an empty
+ * database + the 20 {@code CREATE TABLE}s + the seed (as the preview's user, plain JDBC: no Flyway,
+ * so this floor is if anything faster than a real migrate), the baseline copy ({@code baseline}), and
+ * the warm pool ({@code pool: {size: 3}}, refilled before each round, untimed).
  */
 final class DatabaseReadyBenchmark {
   static final String URL = env("PREVIEW_PG15_URL", "jdbc:postgresql://127.0.0.1:5415/postgres");
@@ -80,6 +87,219 @@ final class DatabaseReadyBenchmark {
   }
 
   static void run(Scale scale, Report report) throws Exception {
+    // -Dbench.databases=sqlite (or postgres,mariadb) runs only those; all three by default
+    List<String> which = List.of(System.getProperty("bench.databases", "postgres,mariadb,sqlite").split(","));
+    if (which.contains("postgres")) {
+      postgres(scale, report);
+    }
+    if (which.contains("mariadb")) {
+      mariadb(scale, report);
+    }
+    if (which.contains("sqlite")) {
+      sqlite(scale, report);
+    }
+  }
+
+  /**
+   * SQLite, the same 20 tables and rows in a baseline file: create() with {@code VACUUM INTO} (what it
+   * always did) against create() with {@code pool: {size: 3}} (a pre-made copy renamed into place),
+   * and a plain file copy of the baseline as a second floor. Decides whether the SQLite pool pays.
+   */
+  static void sqlite(Scale scale, Report report) throws Exception {
+    Path dir = Files.createTempDirectory("bench-sqlite");
+    Path baseline = dir.resolve("baseline.db");
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + baseline); Statement st = c.createStatement()) {
+      for (int i = 1; i <= TABLES; i++) {
+        String t = String.format("t%02d", i);
+        st.execute("CREATE TABLE " + t + " (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT, amount NUMERIC NOT NULL DEFAULT 0,"
+            + " status TEXT NOT NULL DEFAULT 'new', created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP"
+            + (i == 1 ? "" : String.format(", parent_id INTEGER REFERENCES t%02d(id)", i - 1)) + ")");
+        st.execute("CREATE INDEX " + t + "_status ON " + t + " (status, created_at)");
+        int n = i == 1 ? 5_000 : i == 2 ? 2_000 : 172;
+        st.execute("WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < " + n + ") INSERT INTO " + t
+            + " (name, email, amount, status" + (i == 1 ? "" : ", parent_id") + ") SELECT 'name ' || x, 'user' || x || '@example.com',"
+            + " (x % 1000) / 10.0, CASE WHEN x % 3 = 0 THEN 'paid' ELSE 'new' END"
+            + (i == 1 ? "" : ", 1 + (x % " + (i == 2 ? 5_000 : i == 3 ? 2_000 : 172) + ")") + " FROM g");
+      }
+    }
+    SqliteDatabaseProvider copy = SqliteDatabaseProvider.builder().directory(dir.resolve("copy")).baseline(baseline).build();
+    SqliteDatabaseProvider pooled = SqliteDatabaseProvider.builder().directory(dir.resolve("pool")).baseline(baseline).pool(3).build();
+    AtomicInteger n = new AtomicInteger();
+    try {
+      pooled.warmPool();
+      Map<String, Interleaved.Arm> arms = new LinkedHashMap<>();
+      arms.put("copy", () -> sqliteReady(copy, PreviewKey.pr("acme/bench", n.incrementAndGet())));
+      arms.put("pool", () -> {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (pooled.poolReady() < 3) { // the background refill: waited for, never timed
+          if (System.nanoTime() > deadline) {
+            throw new IllegalStateException("the pool did not refill within 60 s");
+          }
+          Thread.sleep(5);
+        }
+        return sqliteReady(pooled, PreviewKey.pr("acme/bench", n.incrementAndGet()));
+      });
+      arms.put("file", () -> {
+        Path f = dir.resolve("file-" + n.incrementAndGet() + ".db");
+        long t0 = System.nanoTime();
+        Files.copy(baseline, f);
+        count(DriverManager.getConnection("jdbc:sqlite:" + f));
+        double ms = (System.nanoTime() - t0) / 1e6;
+        Files.delete(f);
+        return ms;
+      });
+      Map<String, List<Double>> r = Interleaved.run(scale.warmup(), scale.n(Math.max(scale.rounds(), 15), scale.rounds()), arms);
+      String b = "Database ready per preview (SQLite, 20 tables, ~10,100 rows, " + (Files.size(baseline) / 1024) + " KB file)";
+      report.add(new Report.Figure(b, "warm pool vs VACUUM INTO copy", "ms", false, "pool: {size: 3} (rename into place)", r.get("pool"),
+          "create() with VACUUM INTO", r.get("copy"), "<= 0.50x"));
+      report.add(new Report.Figure(b, "warm pool vs plain file copy", "ms", false, "pool: {size: 3} (rename into place)", r.get("pool"),
+          "Files.copy of the baseline + open", r.get("file"), null));
+      report.add(new Report.Figure(b, "VACUUM INTO copy vs plain file copy", "ms", false, "create() with VACUUM INTO", r.get("copy"),
+          "Files.copy of the baseline + open", r.get("file"), null));
+      report.note(b, "each arm: create() (mark, then the copy or the rename) until a connection has counted t01's rows (5,000);"
+          + " drops untimed; the pool arm waits (untimed) for the refill. The pool is built only if it pays: ratio <= 0.50x.");
+    } finally {
+      pooled.close();
+    }
+  }
+
+  private static double sqliteReady(SqliteDatabaseProvider p, PreviewKey key) throws SQLException {
+    long t0 = System.nanoTime();
+    DatabaseConnection db = p.create(key, DatabaseSpec.empty());
+    count(DriverManager.getConnection(db.url()));
+    double ms = (System.nanoTime() - t0) / 1e6;
+    p.drop(key);
+    return ms;
+  }
+
+  /** Counts t01 on {@code c} (5,000 rows) and closes it. */
+  private static void count(Connection c) throws SQLException {
+    try (c; Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT count(*) FROM t01")) {
+      rs.next();
+      if (rs.getLong(1) != 5_000) {
+        throw new IllegalStateException("t01 has " + rs.getLong(1) + " rows");
+      }
+    }
+  }
+
+  static final String MYSQL_URL = env("PREVIEW_MYSQL_URL", "jdbc:mariadb://127.0.0.1:3306/");
+  static final String MYSQL_USER = env("PREVIEW_MYSQL_USER", "preview_admin");
+  static final Secret MYSQL_PASSWORD = Secret.of(env("PREVIEW_MYSQL_PASSWORD", "preview-admin-pw"));
+
+  /** The 20 tables of {@link #app} in MariaDB's dialect, and the seed (~10,100 rows; {@code seq_1_to_N} of the Sequence engine). */
+  static String[] mariadbApp() {
+    StringBuilder ddl = new StringBuilder();
+    StringBuilder seed = new StringBuilder();
+    for (int i = 1; i <= TABLES; i++) {
+      String t = String.format("t%02d", i);
+      String fk = i == 1 ? "" : String.format(", parent_id BIGINT, CONSTRAINT %s_parent FOREIGN KEY (parent_id) REFERENCES t%02d (id)", t, i - 1);
+      ddl.append("CREATE TABLE ").append(t).append(" (id BIGINT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(100) NOT NULL, email VARCHAR(200),"
+          + " amount DECIMAL(12,2) NOT NULL DEFAULT 0, status VARCHAR(20) NOT NULL DEFAULT 'new',"
+          + " created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP").append(fk).append(", KEY ").append(t)
+          .append("_status (status, created_at));\n");
+      int n = i == 1 ? 5_000 : i == 2 ? 2_000 : 172;
+      seed.append("INSERT INTO ").append(t).append(" (name, email, amount, status").append(i == 1 ? "" : ", parent_id")
+          .append(") SELECT CONCAT('name ', seq), CONCAT('user', seq, '@example.com'), (seq % 1000) / 10.0,"
+              + " CASE WHEN seq % 3 = 0 THEN 'paid' ELSE 'new' END")
+          .append(i == 1 ? "" : ", 1 + (seq % " + (i == 2 ? 5_000 : i == 3 ? 2_000 : 172) + ")")
+          .append(" FROM seq_1_to_").append(n).append(";\n");
+    }
+    return new String[] {ddl.toString(), seed.toString()};
+  }
+
+  static void requireMariadb() {
+    String failure = null;
+    try (Connection c = DriverManager.getConnection(MYSQL_URL, MYSQL_USER, MYSQL_PASSWORD.reveal())) {
+      c.isValid(2);
+    } catch (SQLException e) {
+      failure = e.getMessage();
+    }
+    Servers.require("MariaDB at " + MYSQL_URL + " (admin " + MYSQL_USER + ")" + (failure == null ? "" : ": " + failure),
+        failure == null, "bash .ci/servers/mariadb.sh");
+  }
+
+  static void mariadb(Scale scale, Report report) throws Exception {
+    requireMariadb();
+    String run = UUID.randomUUID().toString().substring(0, 6);
+    String baseline = "bench_base_" + run;
+    String[] app = mariadbApp();
+    try (Connection c = DriverManager.getConnection(MYSQL_URL, MYSQL_USER, MYSQL_PASSWORD.reveal()); Statement st = c.createStatement()) {
+      st.execute("CREATE DATABASE " + baseline + " CHARACTER SET utf8mb4");
+      st.execute("USE " + baseline);
+      for (String sql : (app[0] + app[1]).split(";\n")) {
+        st.execute(sql);
+      }
+    }
+    MysqlDatabaseProvider empty = MysqlDatabaseProvider.builder().url(MYSQL_URL).username(MYSQL_USER).password(MYSQL_PASSWORD).build();
+    MysqlDatabaseProvider copy = MysqlDatabaseProvider.builder().url(MYSQL_URL).username(MYSQL_USER).password(MYSQL_PASSWORD)
+        .baseline(baseline).build();
+    MysqlDatabaseProvider pooled = MysqlDatabaseProvider.builder().url(MYSQL_URL).username(MYSQL_USER).password(MYSQL_PASSWORD)
+        .baseline(baseline).pool(3).build();
+    String repo = "acme/mybench-" + run;
+    AtomicInteger n = new AtomicInteger();
+    try {
+      pooled.warmPool();
+      Map<String, Interleaved.Arm> arms = new LinkedHashMap<>();
+      arms.put("migrate", () -> mysqlReady(empty, PreviewKey.pr(repo, n.incrementAndGet()), app[0] + app[1]));
+      arms.put("copy", () -> mysqlReady(copy, PreviewKey.pr(repo, n.incrementAndGet()), null));
+      arms.put("pool", () -> {
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        while (pooled.poolReady() < 3) { // the background refill: waited for, never timed
+          if (System.nanoTime() > deadline) {
+            throw new IllegalStateException("the pool did not refill within 120 s");
+          }
+          Thread.sleep(20);
+        }
+        return mysqlReady(pooled, PreviewKey.pr(repo, n.incrementAndGet()), null);
+      });
+      Map<String, List<Double>> r = Interleaved.run(scale.warmup(), scale.rounds(), arms);
+      String b = "Database ready per preview (MariaDB, 20 tables, ~10,100 rows)";
+      report.add(new Report.Figure(b, "warm pool vs migrate + seed", "ms", false, "pool: {size: 3}", r.get("pool"),
+          "empty + 20 CREATE TABLE + seed", r.get("migrate"), "<= 0.20x"));
+      report.add(new Report.Figure(b, "baseline copy vs migrate + seed", "ms", false, "baseline (tables, rows, views... copied)",
+          r.get("copy"), "empty + 20 CREATE TABLE + seed", r.get("migrate"), null));
+      report.add(new Report.Figure(b, "warm pool vs baseline copy", "ms", false, "pool: {size: 3}", r.get("pool"),
+          "baseline (tables, rows, views... copied)", r.get("copy"), null));
+      report.note(b, "each arm: create() until the preview's user has connected and counted t01's rows (5,000); drops untimed;"
+          + " the pool arm waits (untimed) until the background refill has 3 members again; the migrate arm runs the DDL and"
+          + " seed as the preview's user over plain JDBC. Goal: the pool >= 5x faster than migrate + seed, i.e. ratio <= 0.20x.");
+    } finally {
+      pooled.close();
+      try {
+        pooled.drainPool();
+      } catch (RuntimeException e) {
+        // best effort
+      }
+      try (Connection c = DriverManager.getConnection(MYSQL_URL, MYSQL_USER, MYSQL_PASSWORD.reveal()); Statement st = c.createStatement()) {
+        st.execute("DROP DATABASE IF EXISTS " + baseline);
+      }
+    }
+  }
+
+  /** ms until the preview's user reads its rows; then drops it (untimed). */
+  private static double mysqlReady(MysqlDatabaseProvider p, PreviewKey key, String script) throws SQLException {
+    long t0 = System.nanoTime();
+    DatabaseConnection db = p.create(key, DatabaseSpec.empty());
+    try (Connection c = DriverManager.getConnection(db.url(), db.username(), db.password().reveal());
+        Statement st = c.createStatement()) {
+      if (script != null) {
+        for (String sql : script.split(";\n")) {
+          st.execute(sql);
+        }
+      }
+      try (ResultSet rs = st.executeQuery("SELECT count(*) FROM t01")) {
+        rs.next();
+        if (rs.getLong(1) != 5_000) {
+          throw new IllegalStateException("t01 has " + rs.getLong(1) + " rows");
+        }
+      }
+    }
+    double ms = (System.nanoTime() - t0) / 1e6;
+    p.drop(key);
+    return ms;
+  }
+
+  static void postgres(Scale scale, Report report) throws Exception {
     require();
     String run = UUID.randomUUID().toString().substring(0, 6);
     String baseline = "bench_base_" + run;

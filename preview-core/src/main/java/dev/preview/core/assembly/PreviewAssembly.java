@@ -115,6 +115,7 @@ public final class PreviewAssembly {
         .buildSettings(config.build())
         .redeployMissing(config.redeployMissing())
         .reconcileParallelism(config.reconcileParallelism())
+        .parallelism(config.parallelism())
         .repositories(config.repository().map(List::of).orElse(List.of()))
         .redactor(config.redactor());
     providers.database().ifPresent(b::database);

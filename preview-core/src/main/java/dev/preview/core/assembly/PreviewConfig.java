@@ -73,7 +73,7 @@ public final class PreviewConfig {
   /** The top-level keys of {@code preview.yaml}. */
   public static final List<String> TOP_LEVEL_KEYS = List.of(
       "instance", "repository", "app", "environment", "database", "dns", "scm", "pullRequests",
-      "policy", "flags", "reconcile", "build", "gateway", "dashboard");
+      "policy", "flags", "reconcile", "build", "gateway", "dashboard", "parallelism");
   /**
    * Top-level sections this class keeps whole for the server to read and check (the gateway, the
    * dashboard): {@link #serverSection}.
@@ -106,6 +106,7 @@ public final class PreviewConfig {
   private final Duration reconcileInterval;
   private final boolean redeployMissing;
   private final int reconcileParallelism;
+  private final int parallelism;
   private final BuildSettings build;
   private final Map<ProviderKind, ProviderSection> sections;
   private final Installation installation;
@@ -125,6 +126,7 @@ public final class PreviewConfig {
     this.reconcileInterval = r.reconcileInterval;
     this.redeployMissing = r.redeployMissing;
     this.reconcileParallelism = r.reconcileParallelism;
+    this.parallelism = r.parallelism;
     this.build = r.build;
     this.sections = Map.copyOf(r.sections);
     this.interpolated = r.interpolated.build();
@@ -372,6 +374,15 @@ public final class PreviewConfig {
     return redeployMissing;
   }
 
+  /**
+   * {@code parallelism}: how many PRs are deployed or torn down at once, the bound of the
+   * orchestrator's own worker pool (default 4). Webhooks are answered on the server's request
+   * threads whatever it is: an event beyond the bound waits in its PR's queue, never in a request.
+   */
+  public int parallelism() {
+    return parallelism;
+  }
+
   /** {@code reconcile.parallelism}: how many repairs one reconcile runs at once. */
   public int reconcileParallelism() {
     return reconcileParallelism;
@@ -450,6 +461,7 @@ public final class PreviewConfig {
     private Duration reconcileInterval = DEFAULT_RECONCILE_INTERVAL;
     private boolean redeployMissing;
     private int reconcileParallelism = PreviewOrchestrator.DEFAULT_RECONCILE_PARALLELISM;
+    private int parallelism = 4; // PreviewOrchestrator.Builder's default
     private BuildSettings build = BuildSettings.defaults();
     private String dnsTarget;
     private int dnsTtl = Installation.DEFAULT_DNS_TTL;
@@ -477,6 +489,13 @@ public final class PreviewConfig {
       }
       instance = instance(resolved.get("instance"));
       repository = repository(resolved.get("repository"));
+      String workers = resolved.containsKey("parallelism") ? String.valueOf(resolved.get("parallelism")).trim() : null;
+      if (workers != null && workers.matches("[0-9]{1,4}") && Integer.parseInt(workers) >= 1 && Integer.parseInt(workers) <= 1024) {
+        parallelism = Integer.parseInt(workers);
+      } else if (workers != null) {
+        add("parallelism: must be a whole number 1-1024 (how many PRs are deployed or torn down at once), got "
+            + resolved.get("parallelism"));
+      }
       app = app(resolved, map(resolved, "build").get("from") instanceof String f
           && f.trim().equalsIgnoreCase("source"));
       policy = policy(map(resolved, "policy"), map(resolved, "flags"));

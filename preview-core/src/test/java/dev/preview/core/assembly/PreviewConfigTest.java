@@ -304,7 +304,7 @@ class PreviewConfigTest {
     assertThatThrownBy(() -> PreviewConfig.parse("app: {image: x}\npolicies: {}\n", NO_ENV, "preview.yaml"))
         .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).containsExactly(
             "policies: unknown key (known here: instance, repository, app, environment, database, dns, scm,"
-                + " pullRequests, policy, flags, reconcile, build, gateway, dashboard)"));
+                + " pullRequests, policy, flags, reconcile, build, gateway, dashboard, parallelism)"));
   }
 
   @Test

@@ -47,6 +47,11 @@ import org.slf4j.LoggerFactory;
  * nothing in a preview's database runs with the admin's rights. MariaDB sequences are not copied. No
  * client binary ({@code mariadb-dump}) is needed on the orchestrator's host.
  *
+ * <h2>Warm pool</h2>
+ * With {@link Builder#pool} ({@code pool: {size: N}}) copies of the baseline's tables are made ahead
+ * of time and a new preview takes one as its database, in one transaction with its registry row; see
+ * {@link MysqlPool}. Off by default.
+ *
  * <h2>Ownership</h2>
  * MySQL has no comments on databases or users that both servers share, so ownership is kept in a
  * small registry table on the server ({@code <registry>.previews}, default {@code preview_registry}):
@@ -153,8 +158,12 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
         killSessions(c, user);
         exec(c, "DROP DATABASE IF EXISTS " + q(db)); // a copy cut short
         long t0 = System.nanoTime();
-        if (pool != null && source != null && source.equals(pool.baseline()) && pool.take(c, db)) {
-          // a pool member's tables, moved in with one RENAME TABLE; what has a definer is made for this user now
+        Optional<String> member = pool != null && source != null && source.equals(pool.baseline()) ? pool.take(c, db) : Optional.empty();
+        if (member.isPresent()) {
+          // a pool member (the baseline's tables and rows), now registered as this preview's database in the same
+          // transaction that took it from the pool; what has a definer is made for this preview's user now
+          db = member.get();
+          pattern = grantPattern(db);
           copyCode(c, source, db, account);
         } else {
           copy(c, source, db, account);

@@ -21,8 +21,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.Queue;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -35,28 +33,27 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The warm pool of the MySQL/MariaDB provider: copies of the baseline's tables (with their rows and
- * {@code AUTO_INCREMENT} counters) made ahead of time, so that a preview's {@code create} moves them
- * into its own database with one {@code RENAME TABLE} instead of copying every row.
+ * {@code AUTO_INCREMENT} counters) made ahead of time, so that a preview's {@code create} takes one
+ * as its database instead of copying every row.
  *
  * <h2>What a pool member is</h2>
- * A database {@code pvpool_<hash of instance and baseline>_<random>} owned by nobody but the admin
- * (no grant names it; no preview's name starts with {@code pvpool_}), holding the baseline's tables
- * only: no view, routine, trigger or event, since those carry a {@code DEFINER} and must name the
- * preview's own user (issue 12). Its row in {@code <registry>.pool} records the installation, the
- * baseline and the baseline's fingerprint at the time of the copy; that table is not
- * {@code <registry>.previews}, so {@code list()} never returns a member. The row is written before
- * the database and deleted after it, so every member database has a row.
+ * A database {@code pvpool_<hash of instance and baseline>_<random>} holding the baseline's tables
+ * and rows only: no view, routine, trigger or event, since those carry a {@code DEFINER} and must
+ * name the preview's own user (issue 12). No grant names it, so only the admin reaches it. Its row in
+ * {@code <registry>.pool} records the installation, the baseline and the baseline's fingerprint at
+ * the time of the copy; that table is not {@code <registry>.previews}, so {@code list()} never
+ * returns a member. The row is written before the database and deleted after it.
  *
  * <h2>Hand-out</h2>
- * {@link #take} claims a member (one {@code UPDATE .. WHERE claimed_by IS NULL} of its row: two
- * {@code take}s at once never claim one member), creates the preview's database, and moves every
- * table into it with one {@code RENAME TABLE} (atomic: all of them or none; a member dropped
- * meanwhile fails the rename and the next member is tried). The caller then recreates views,
- * routines, triggers and events from the baseline with the preview's user as definer, exactly as
- * after a full copy, and only then flags the preview's registry row {@code ready}: a crash anywhere
- * in between leaves a registry row that {@code list()} returns (so reconcile drops it) and that the
- * next {@code create} redoes. The emptied member is dropped by the hand-out, or, if it crashed, by
- * a later refill.
+ * MySQL cannot rename a database, and moving the tables ({@code RENAME TABLE}, one fsync per table)
+ * cost most of what the pool saves; so a member keeps its name and becomes the preview's database:
+ * {@link #take} deletes the member's pool row and points the preview's registry row
+ * ({@code db_name}) at it in <b>one transaction</b>. Of two takes at once, one deletes the row and the
+ * other finds nothing and tries the next member. The caller then recreates views, routines,
+ * triggers and events from the baseline with the preview's user as definer, grants that user
+ * {@code ALL} on exactly that database (an escaped pattern), and flags the registry row
+ * {@code ready}: a crash before the commit leaves the member in the pool; after it, a registry row
+ * that {@code list()} returns (so reconcile drops it) and that the next {@code create} redoes.
  *
  * <h2>The baseline's fingerprint</h2>
  * MySQL has no database oid, so a member records a digest of what
@@ -87,15 +84,17 @@ final class MysqlPool implements AutoCloseable {
   private final AtomicLong handedOut = new AtomicLong();
   private final AtomicLong missed = new AtomicLong();
   private final Queue<String> taken = new ConcurrentLinkedQueue<>();
-  /** Members this process is handing out right now: a refill never drops those. */
-  private final Set<String> inHand = ConcurrentHashMap.newKeySet();
   private volatile Boolean statsExpiry;
   /**
-   * How old another process's claim or unfinished copy must be before a refill takes it for a crash
-   * and drops it (the server's clock); a claim of this process is never dropped while it runs.
+   * How old an unfinished copy must be before a refill takes it for a crashed one and drops it (the
+   * server's clock): a refill of another process may still be copying a younger one.
    */
   volatile Duration crashGrace = Duration.ofMinutes(10);
-  /** Test seam: runs right after a member's tables were moved into the preview's database. */
+  /** Test seam: runs once a take has listed the members it will try, before it claims one. */
+  volatile Runnable beforeClaim = () -> {};
+  /** Test seam: runs inside the hand-out's transaction, after the member's pool row was deleted, before the commit. */
+  volatile Runnable inTransaction = () -> {};
+  /** Test seam: runs right after a member was taken (its pool row gone, the preview's registry row pointing at it). */
   volatile Runnable afterTake = () -> {};
 
   MysqlPool(Admin admin, String registry, String baseline, int size, Installation installation) {
@@ -147,8 +146,8 @@ final class MysqlPool implements AutoCloseable {
     exec(c, "CREATE DATABASE IF NOT EXISTS " + q(registry) + " CHARACTER SET utf8mb4");
     exec(c, "CREATE TABLE IF NOT EXISTS " + q(registry) + ".pool ("
         + "db_name VARCHAR(64) NOT NULL PRIMARY KEY, instance VARCHAR(255) NOT NULL, baseline VARCHAR(64) NOT NULL, "
-        + "fingerprint CHAR(64) NULL, ready BOOLEAN NOT NULL DEFAULT FALSE, claimed_by VARCHAR(64) NULL, "
-        + "created DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP, claimed_at DATETIME NULL) CHARACTER SET utf8mb4");
+        + "fingerprint CHAR(64) NULL, ready BOOLEAN NOT NULL DEFAULT FALSE, "
+        + "created DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP) CHARACTER SET utf8mb4");
   }
 
   /** The baseline's fingerprint now, and whether it changed within the server's current second; empty if it does not exist. */
@@ -214,20 +213,20 @@ final class MysqlPool implements AutoCloseable {
     }
   }
 
-  /** A member's row. */
-  private record Member(String name, String fingerprint, boolean ready, String claimedBy, boolean old) {}
+  /** A member's row: whether it is complete, and older than {@link #crashGrace}. */
+  private record Member(String name, String fingerprint, boolean ready, boolean old) {}
 
-  /** This installation's members of this baseline, with whether each is older than {@link #crashGrace}. */
-  private List<Member> members(Connection c, String timeColumn) throws SQLException {
+  /** This installation's members of this baseline. */
+  private List<Member> members(Connection c) throws SQLException {
     List<Member> out = new ArrayList<>();
-    try (PreparedStatement ps = c.prepareStatement("SELECT db_name, fingerprint, ready, claimed_by, "
-        + timeColumn + " <= NOW() - INTERVAL ? SECOND FROM " + q(registry) + ".pool WHERE instance = ? AND baseline = ? ORDER BY db_name")) {
+    try (PreparedStatement ps = c.prepareStatement("SELECT db_name, fingerprint, ready, created <= NOW() - INTERVAL ? SECOND FROM "
+        + q(registry) + ".pool WHERE instance = ? AND baseline = ? ORDER BY db_name")) {
       ps.setLong(1, crashGrace.toSeconds());
       ps.setString(2, installation.instance());
       ps.setString(3, baseline);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          out.add(new Member(rs.getString(1), rs.getString(2), rs.getBoolean(3), rs.getString(4), rs.getBoolean(5)));
+          out.add(new Member(rs.getString(1), rs.getString(2), rs.getBoolean(3), rs.getBoolean(4)));
         }
       }
     }
@@ -235,67 +234,58 @@ final class MysqlPool implements AutoCloseable {
   }
 
   /**
-   * Moves a current member's tables into the new database {@code target} (created here with the
-   * baseline's character set); false if there is none (the caller copies as before). Asks for a
-   * refill either way.
+   * Takes a current member for the preview whose registry row names {@code previewDb}: in one
+   * transaction, deletes the member's pool row (only if it is still there, ready and current: of two
+   * takes at once, one deletes it and the other finds nothing) and points the preview's registry row
+   * at the member's database. Returns the member's name, or empty if there is none (the caller copies
+   * as before). Asks for a refill either way.
    */
-  boolean take(Connection c, String target) throws SQLException {
+  Optional<String> take(Connection c, String previewDb) throws SQLException {
     try {
       ensureTable(c);
       Optional<Fingerprint> fp = fingerprint(c);
       if (fp.isEmpty()) {
-        return false;
+        return Optional.empty();
       }
       List<String> ready = new ArrayList<>();
-      for (Member m : members(c, "created")) {
-        if (m.ready() && m.claimedBy() == null && fp.get().digest().equals(m.fingerprint())) {
+      for (Member m : members(c)) {
+        if (m.ready() && fp.get().digest().equals(m.fingerprint())) {
           ready.add(m.name());
         }
       }
       Collections.shuffle(ready); // two creates at once mostly try different members first
+      beforeClaim.run();
       for (String member : ready) {
-        inHand.add(member);
+        c.setAutoCommit(false);
         try {
           int claimed;
-          try (PreparedStatement ps = c.prepareStatement("UPDATE " + q(registry) + ".pool SET claimed_by = ?, claimed_at = NOW()"
-              + " WHERE db_name = ? AND claimed_by IS NULL AND ready")) {
-            ps.setString(1, target);
-            ps.setString(2, member);
+          try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + q(registry) + ".pool WHERE db_name = ? AND ready"
+              + " AND fingerprint = ?")) {
+            ps.setString(1, member);
+            ps.setString(2, fp.get().digest());
             claimed = ps.executeUpdate();
           }
           if (claimed != 1) {
-            continue; // a concurrent take claimed it first
+            c.rollback();
+            continue; // a concurrent take got it first
           }
-          List<String> tables = MysqlDatabaseProvider.tables(c, member);
-          MysqlDatabaseProvider.createLike(c, baseline, target);
-          if (!tables.isEmpty()) {
-            StringBuilder rename = new StringBuilder("RENAME TABLE ");
-            for (int i = 0; i < tables.size(); i++) {
-              String t = tables.get(i);
-              rename.append(i == 0 ? "" : ", ").append(q(member)).append('.').append(q(t)).append(" TO ")
-                  .append(q(target)).append('.').append(q(t));
-            }
-            try {
-              exec(c, rename.toString()); // all tables or none
-            } catch (SQLException e) {
-              LOG.debug("mysql: pool member {} not taken ({}): {}", member, e.getSQLState(), e.getMessage());
-              exec(c, "DROP DATABASE IF EXISTS " + q(target));
-              discard(c, member);
-              continue;
-            }
-          }
-          handedOut.incrementAndGet();
-          taken.add(member);
-          afterTake.run();
-          discard(c, member);
-          LOG.info("mysql: handed pool member {} out as {}", member, target);
-          return true;
+          inTransaction.run();
+          update(c, "UPDATE " + q(registry) + ".previews SET db_name = ? WHERE db_name = ?", member, previewDb);
+          c.commit();
+        } catch (SQLException | RuntimeException e) {
+          c.rollback();
+          throw e;
         } finally {
-          inHand.remove(member);
+          c.setAutoCommit(true);
         }
+        handedOut.incrementAndGet();
+        taken.add(member);
+        afterTake.run();
+        LOG.info("mysql: handed pool member {} out for {}", member, previewDb);
+        return Optional.of(member);
       }
       missed.incrementAndGet();
-      return false;
+      return Optional.empty();
     } finally {
       refillSoon();
     }
@@ -340,30 +330,16 @@ final class MysqlPool implements AutoCloseable {
         return 0;
       }
       int ready = 0;
-      List<String> known = new ArrayList<>();
-      for (Member m : members(c, "COALESCE(claimed_at, created)")) {
-        known.add(m.name());
-        if (inHand.contains(m.name())) {
-          continue;
-        }
-        boolean current = m.ready() && m.claimedBy() == null && fp.get().digest().equals(m.fingerprint());
-        if (current) {
+      for (Member m : members(c)) {
+        if (m.ready() && fp.get().digest().equals(m.fingerprint())) {
           ready++;
-        } else if ((m.ready() && m.claimedBy() == null) || m.old()) {
+        } else if (m.ready() || m.old()) {
           discard(c, m.name());
-          LOG.info("mysql: dropped pool member {} ({})", m.name(),
-              m.claimedBy() != null ? "claimed by a create that did not finish" : m.ready() ? "older baseline" : "unfinished");
-        }
-      }
-      for (String[] s : MysqlDatabaseProvider.names(c, "SELECT SCHEMA_NAME, SCHEMA_NAME FROM information_schema.SCHEMATA"
-          + " WHERE LEFT(SCHEMA_NAME, " + prefix.length() + ") = ?", prefix)) {
-        if (!known.contains(s[0])) {
-          exec(c, "DROP DATABASE IF EXISTS " + q(MysqlDatabaseProvider.safe(s[0])));
-          LOG.info("mysql: dropped pool database {} without a pool row", s[0]);
+          LOG.info("mysql: dropped pool member {} ({})", m.name(), m.ready() ? "older baseline" : "unfinished copy");
         }
       }
       int attempts = 0;
-      while (ready < size && attempts++ < size + 3) {
+      while (ready < size && attempts++ < size + 3 && !Thread.currentThread().isInterrupted()) {
         Fingerprint before = fingerprint(c).orElse(null);
         for (int i = 0; before != null && before.changedThisSecond() && i < 12; i++) {
           Thread.sleep(100); // its update time has one-second resolution: copy once that second is over
@@ -402,8 +378,7 @@ final class MysqlPool implements AutoCloseable {
       if (fp.isEmpty()) {
         return 0;
       }
-      return (int) members(c, "created").stream()
-          .filter(m -> m.ready() && m.claimedBy() == null && fp.get().digest().equals(m.fingerprint())).count();
+      return (int) members(c).stream().filter(m -> m.ready() && fp.get().digest().equals(m.fingerprint())).count();
     }
   }
 
@@ -412,7 +387,7 @@ final class MysqlPool implements AutoCloseable {
     int n = 0;
     try (Connection c = admin.connect()) {
       ensureTable(c);
-      for (Member m : members(c, "created")) {
+      for (Member m : members(c)) {
         discard(c, m.name());
         n++;
       }
@@ -420,8 +395,14 @@ final class MysqlPool implements AutoCloseable {
     return n;
   }
 
+  /** Stops the refill: a copy under way finishes (up to 30 s), no further one starts. */
   @Override
   public void close() {
     refiller.shutdownNow();
+    try {
+      refiller.awaitTermination(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }

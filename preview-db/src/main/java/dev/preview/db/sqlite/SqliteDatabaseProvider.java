@@ -50,6 +50,9 @@ import org.sqlite.SQLiteConfig;
  * even while another process writes to it (WAL included), into a temporary file that is then moved
  * into place atomically: a crash never leaves a half-copied database under the final name.
  *
+ * <p>With {@link Builder#pool} ({@code pool: {size: N}}) copies are made ahead of time in
+ * {@code <directory>/.pool} and a create renames one into place ({@link SqlitePool}). Off by default.
+ *
  * <p>Env vars handed to the app: {@code DATABASE_URL=jdbc:sqlite:<absolute path>} and
  * {@code DATABASE_PATH=<absolute path>}. SQLite has no users: isolation is the file system's.
  *
@@ -66,12 +69,15 @@ public final class SqliteDatabaseProvider implements DatabaseProvider {
   private final Path baseline;
   private final String branchMigrations;
   private final Installation installation;
+  /** The warm pool ({@code pool: {size: N}}), or null when off (the default). */
+  private final SqlitePool pool;
 
   private SqliteDatabaseProvider(Builder b) {
     this.installation = b.installation;
     this.directory = b.directory.toAbsolutePath().normalize();
     this.baseline = b.baseline == null ? null : b.baseline.toAbsolutePath().normalize();
     this.branchMigrations = b.branchMigrations;
+    this.pool = b.poolSize > 0 ? new SqlitePool(directory, baseline, b.poolSize, installation) : null;
   }
 
   public static Builder builder() {
@@ -115,8 +121,12 @@ public final class SqliteDatabaseProvider implements DatabaseProvider {
       writeMark(mark, OwnerMark.encode(installation, key, s.labels()));
       if (!Files.exists(db)) {
         Path source = s.baseline() != null ? Path.of(s.baseline()).toAbsolutePath().normalize() : baseline;
-        copy(source, db);
-        LOG.info("sqlite: created {} for {} from {}", db, key, source == null ? "nothing (empty)" : source);
+        if (pool != null && pool.baseline().equals(source) && pool.take(db)) {
+          LOG.info("sqlite: created {} for {} from the pool of {}", db, key, source);
+        } else {
+          copy(source, db);
+          LOG.info("sqlite: created {} for {} from {}", db, key, source == null ? "nothing (empty)" : source);
+        }
       }
     } catch (IOException e) {
       throw new ProviderException(NAME, "cannot create " + db + ": " + e, true, e);
@@ -171,6 +181,62 @@ public final class SqliteDatabaseProvider implements DatabaseProvider {
     env.put("DATABASE_URL", url);
     env.put("DATABASE_PATH", db.toString());
     return new DatabaseConnection(db.getFileName().toString(), url, null, null, env, Map.of());
+  }
+
+  /**
+   * Fills the warm pool now (deletes members of an older baseline, copies until {@code pool.size}
+   * are ready) and returns how many are ready; 0 when the pool is off. {@code create} refills in the
+   * background by itself: this is for start-up and for tests.
+   */
+  public int warmPool() {
+    if (pool == null) {
+      return 0;
+    }
+    try {
+      return pool.refill();
+    } catch (IOException | SQLException e) {
+      throw new ProviderException(NAME, "cannot fill the pool of " + baseline + ": " + e, true, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ProviderException(NAME, "interrupted while filling the pool of " + baseline, true, e);
+    }
+  }
+
+  /** The pool, for tests; null when off. */
+  SqlitePool pool() {
+    return pool;
+  }
+
+  /** Pool members ready now (of the baseline file as it is now); 0 when the pool is off. */
+  public int poolReady() {
+    if (pool == null) {
+      return 0;
+    }
+    try {
+      return pool.ready();
+    } catch (IOException e) {
+      throw new ProviderException(NAME, "cannot read the pool of " + baseline + ": " + e, true, e);
+    }
+  }
+
+  /** Deletes every member of this installation's pool; returns how many. */
+  public int drainPool() {
+    if (pool == null) {
+      return 0;
+    }
+    try {
+      return pool.drain();
+    } catch (IOException e) {
+      throw new ProviderException(NAME, "cannot drain the pool of " + baseline + ": " + e, true, e);
+    }
+  }
+
+  /** Stops the pool's background refill (its files stay, for the next start). */
+  @Override
+  public void close() {
+    if (pool != null) {
+      pool.close();
+    }
   }
 
   @Override
@@ -254,8 +320,18 @@ public final class SqliteDatabaseProvider implements DatabaseProvider {
     private Path baseline;
     private String branchMigrations;
     private Installation installation = Installation.defaults();
+    private int poolSize;
 
     private Builder() {}
+
+    /**
+     * Keeps {@code size} copies of the baseline file ready in {@code <directory>/.pool}, renamed into
+     * place by {@code create} (0, the default: off). Needs a {@link #baseline}.
+     */
+    public Builder pool(int size) {
+      this.poolSize = size;
+      return this;
+    }
 
     /**
      * The installation this provider belongs to (default {@link Installation#defaults()}): its
@@ -299,6 +375,11 @@ public final class SqliteDatabaseProvider implements DatabaseProvider {
         problems.add("sqlite: branchMigrations must be a directory relative to the PR's checkout, got \""
             + branchMigrations + "\"");
       }
+      if (poolSize < 0 || poolSize > 100) {
+        problems.add("sqlite: pool.size must be 0-100, got " + poolSize);
+      } else if (poolSize > 0 && baseline == null) {
+        problems.add("sqlite: pool needs a baseline file to copy (set baseline: <file>)");
+      }
       if (!problems.isEmpty()) {
         throw new ConfigurationException(problems);
       }
@@ -309,7 +390,7 @@ public final class SqliteDatabaseProvider implements DatabaseProvider {
   /**
    * {@code database.provider: sqlite}. Keys: {@code directory} (default {@code .preview/databases}),
    * {@code baseline} (a file; default none: empty databases), {@code branchMigrations} (a directory
-   * relative to the PR's checkout; default none).
+   * relative to the PR's checkout; default none), {@code pool.size} (default off).
    */
   public static final class Factory implements DatabaseProvider.Factory {
     @Override
@@ -326,9 +407,17 @@ public final class SqliteDatabaseProvider implements DatabaseProvider {
       Optional<String> branch = config.string("branchMigrations");
       branch.filter(b -> b.isBlank() || Path.of(b).isAbsolute())
           .ifPresent(b -> config.problem("branchMigrations", "must be a directory relative to the PR's checkout"));
+      int poolSize = 0;
+      if (config.has("pool")) {
+        ProviderConfig p = config.section("pool");
+        poolSize = p.integer("size", 3, 0, 100);
+        if (poolSize > 0 && base.isEmpty()) {
+          config.problem("pool", "needs a baseline file to copy: set baseline: <file>");
+        }
+      }
       config.validate();
       return builder().directory(Path.of(dir)).baseline(base.map(Path::of).orElse(null))
-          .branchMigrations(branch.orElse(null)).installation(context.installation()).build();
+          .branchMigrations(branch.orElse(null)).installation(context.installation()).pool(poolSize).build();
     }
   }
 }

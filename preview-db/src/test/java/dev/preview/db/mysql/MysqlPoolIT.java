@@ -18,6 +18,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -81,20 +82,28 @@ class MysqlPoolIT {
 
   @AfterEach
   void cleanUp() throws SQLException {
-    for (MysqlDatabaseProvider p : providers) {
-      for (PreviewKey k : keys) {
-        try {
-          p.drop(k);
-        } catch (RuntimeException e) {
-          // already gone
+    try {
+      for (MysqlDatabaseProvider p : providers) {
+        for (PreviewKey k : keys) {
+          try {
+            p.drop(k);
+          } catch (RuntimeException e) {
+            // already gone
+          }
         }
+        p.close();
+        p.drainPool();
       }
-      p.close();
-      p.drainPool();
+    } finally {
+      try (Connection c = MysqlServer.connect(); Statement st = c.createStatement()) {
+        st.execute("DROP DATABASE IF EXISTS " + baseline);
+      }
     }
-    try (Connection c = MysqlServer.connect(); Statement st = c.createStatement()) {
-      st.execute("DROP DATABASE IF EXISTS " + baseline);
-    }
+  }
+
+  /** This test's keys among what list() returns (the registry is the server's: other suites may have previews in it). */
+  List<PreviewKey> mine(List<PreviewKey> listed) {
+    return listed.stream().filter(k -> k.repository().equals(repo)).toList();
   }
 
   static Connection open(DatabaseConnection db) throws SQLException {
@@ -134,9 +143,17 @@ class MysqlPoolIT {
     return out;
   }
 
+  /** The pool's members now (databases with a pool row, of this test's baseline). */
   List<String> poolDatabases() throws SQLException {
     try (Connection c = MysqlServer.connect()) {
-      return strings(c, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'pvpool\\_%' ORDER BY 1");
+      return strings(c, "SELECT p.db_name FROM preview_registry.pool p JOIN information_schema.SCHEMATA s ON s.SCHEMA_NAME = p.db_name"
+          + " WHERE p.baseline = ? ORDER BY 1", baseline);
+    }
+  }
+
+  static boolean exists(String db) throws SQLException {
+    try (Connection c = MysqlServer.connect()) {
+      return !strings(c, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", db).isEmpty();
     }
   }
 
@@ -152,7 +169,8 @@ class MysqlPoolIT {
 
     assertThat(p.pool().taken()).hasSize(1);
     assertThat(members).contains(p.pool().taken().get(0));
-    assertThat(poolDatabases()).doesNotContain(p.pool().taken().get(0)).as("the emptied member is gone");
+    assertThat(db.name()).as("the member became the preview's database").isEqualTo(p.pool().taken().get(0));
+    assertThat(poolDatabases()).doesNotContain(db.name());
     assertThat(greeting(db)).isEqualTo("first");
     try (Connection adm = MysqlServer.connect()) {
       // views and triggers name the preview's own user, never the admin (issue 12)
@@ -170,7 +188,7 @@ class MysqlPoolIT {
       assertThatThrownBy(() -> st.executeQuery("SELECT * FROM preview_registry.pool").close()).hasMessageContaining("denied");
       assertThatThrownBy(() -> st.execute("RENAME TABLE `" + other + "`.greetings TO greetings2")).hasMessageContaining("denied");
     }
-    assertThat(p.list()).as("pool members are never previews").containsExactly(k);
+    assertThat(mine(p.list())).as("pool members are never previews").containsExactly(k);
     await().atMost(Duration.ofSeconds(60)).until(() -> p.poolReady() == 2);
 
     // another push: the same database, no second member taken
@@ -222,26 +240,55 @@ class MysqlPoolIT {
     };
     PreviewKey k = key(1);
     assertThatThrownBy(() -> p.create(k, DatabaseSpec.empty())).hasMessageContaining("crash after the rename");
-    String name = MysqlDatabaseProvider.dbName(dev.preview.spi.Installation.defaults(), k);
-    try (Connection adm = MysqlServer.connect()) {
-      assertThat(strings(adm, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name)).containsExactly(name);
-    }
+    String member = p.pool().taken().get(0);
+    assertThat(exists(member)).isTrue();
+    assertThat(poolDatabases()).as("taken: no longer a member").doesNotContain(member);
 
     // what reconcile sees after a restart: a new provider lists the key and can drop it
     MysqlDatabaseProvider restarted = provider(1);
     restarted.close();
-    assertThat(restarted.list()).containsExactly(k);
+    assertThat(mine(restarted.list())).containsExactly(k);
     restarted.drop(k);
-    assertThat(restarted.list()).isEmpty();
-    try (Connection adm = MysqlServer.connect()) {
-      assertThat(strings(adm, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name)).isEmpty();
+    assertThat(mine(restarted.list())).isEmpty();
+    assertThat(exists(member)).isFalse();
+  }
+
+  @Test
+  void aCopyThatDiedIsDroppedByALaterRefill() throws Exception {
+    MysqlDatabaseProvider p = provider(1);
+    p.close();
+    String dead = MysqlPool.NAME_PREFIX + "00000000_deadc0de0000";
+    try (Connection c = MysqlServer.connect(); Statement st = c.createStatement()) {
+      p.pool().ensureTable(c);
+      st.execute("INSERT INTO preview_registry.pool (db_name, instance, baseline) VALUES ('" + dead + "', 'default', '" + baseline + "')");
+      st.execute("CREATE DATABASE " + dead);
+      st.execute("CREATE TABLE " + dead + ".greetings (id INT)"); // half a copy
     }
-    // the emptied member of the crashed hand-out: the next refill (once the crash grace is over) drops it
-    List<String> crashed = p.pool().taken();
-    assertThat(poolDatabases()).containsAll(crashed);
-    restarted.pool().crashGrace = Duration.ZERO;
-    assertThat(restarted.warmPool()).isEqualTo(1);
-    assertThat(poolDatabases()).doesNotContainAnyElementsOf(crashed).hasSize(1);
+    assertThat(p.warmPool()).as("a young unfinished copy may be another process's: left alone").isEqualTo(1);
+    assertThat(exists(dead)).isTrue();
+    p.pool().crashGrace = Duration.ZERO;
+    assertThat(p.warmPool()).isEqualTo(1);
+    assertThat(exists(dead)).isFalse();
+    assertThat(poolDatabases()).hasSize(1).doesNotContain(dead);
+  }
+
+  @Test
+  void aCrashInsideTheHandoutsTransactionLeavesTheMemberInThePool() throws Exception {
+    MysqlDatabaseProvider p = provider(1);
+    p.warmPool();
+    p.close();
+    List<String> members = poolDatabases();
+    p.pool().inTransaction = () -> {
+      throw new IllegalStateException("crash before the commit");
+    };
+    PreviewKey k = key(1);
+    assertThatThrownBy(() -> p.create(k, DatabaseSpec.empty())).hasMessageContaining("crash before the commit");
+    assertThat(poolDatabases()).as("rolled back: still a member, of nobody").isEqualTo(members);
+    assertThat(mine(p.list())).as("the preview's row (written before) is listed: reconcile sees it").containsExactly(k);
+    p.pool().inTransaction = () -> {};
+    DatabaseConnection db = p.create(k, DatabaseSpec.empty());
+    assertThat(db.name()).isEqualTo(members.get(0));
+    assertThat(greeting(db)).isEqualTo("first");
   }
 
   @Test
@@ -265,6 +312,15 @@ class MysqlPoolIT {
     MysqlDatabaseProvider p = provider(3);
     p.warmPool();
     p.close(); // members come only from the warm-up: the creates race for three
+    // every create has listed the same three members before any claims one: the claims really race
+    CyclicBarrier listed = new CyclicBarrier(previews);
+    p.pool().beforeClaim = () -> {
+      try {
+        listed.await(60, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    };
     ExecutorService threads = Executors.newFixedThreadPool(previews);
     CountDownLatch go = new CountDownLatch(1);
     List<Future<DatabaseConnection>> runs = new ArrayList<>();
@@ -288,7 +344,7 @@ class MysqlPoolIT {
       assertThat(greeting(db)).isEqualTo("first");
     }
     assertThat(dbs.stream().map(DatabaseConnection::name).distinct()).hasSize(previews);
-    assertThat(p.list()).hasSize(previews);
+    assertThat(mine(p.list())).hasSize(previews);
   }
 
   @Test
