@@ -284,7 +284,7 @@ final class StatusDelivery implements AutoCloseable {
         delay.toMillis(), failure.toString());
     try {
       // the timer only hands over: publishing runs on a status thread
-      slot.retry = timers.schedule(() -> submitDrain(slot), delay.toMillis(), TimeUnit.MILLISECONDS);
+      slot.retry = timers.schedule(() -> submitDrain(slot), delay.toNanos(), TimeUnit.NANOSECONDS); // never before a reset
     } catch (RejectedExecutionException e) {
       slot.scheduled = false;
       return PreviewListener.StatusOutcome.DROPPED;
