@@ -34,7 +34,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Then the same app on MariaDB ({@code .ci/servers/mariadb.sh}), arms interleaved: an empty
  * database + the 20 {@code CREATE TABLE}s + the seed (as the preview's user, plain JDBC: no Flyway,
  * so this floor is if anything faster than a real migrate), the baseline copy ({@code baseline}), and
- * the warm pool ({@code pool: {size: 3}}, refilled before each round, untimed).
+ * the warm pool ({@code pool: {size: 3}}, refilled before and after each round, untimed, so no refill runs beside another arm).
  */
 final class DatabaseReadyBenchmark {
   static final String URL = env("PREVIEW_PG15_URL", "jdbc:postgresql://127.0.0.1:5415/postgres");
@@ -130,14 +130,11 @@ final class DatabaseReadyBenchmark {
       Map<String, Interleaved.Arm> arms = new LinkedHashMap<>();
       arms.put("copy", () -> sqliteReady(copy, PreviewKey.pr("acme/bench", n.incrementAndGet())));
       arms.put("pool", () -> {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (pooled.poolReady() < 3) { // the background refill: waited for, never timed
-          if (System.nanoTime() > deadline) {
-            throw new IllegalStateException("the pool did not refill within 60 s");
-          }
-          Thread.sleep(5);
-        }
-        return sqliteReady(pooled, PreviewKey.pr("acme/bench", n.incrementAndGet()));
+        refilled(pooled::poolReady, 60);
+        double ms = sqliteReady(pooled, PreviewKey.pr("acme/bench", n.incrementAndGet()));
+        // untimed: the refill this create started must not run beside the next arm's round
+        refilled(pooled::poolReady, 60);
+        return ms;
       });
       arms.put("file", () -> {
         Path f = dir.resolve("file-" + n.incrementAndGet() + ".db");
@@ -157,7 +154,7 @@ final class DatabaseReadyBenchmark {
       report.add(new Report.Figure(b, "VACUUM INTO copy vs plain file copy", "ms", false, "create() with VACUUM INTO", r.get("copy"),
           "Files.copy of the baseline + open", r.get("file"), null));
       report.note(b, "each arm: create() (mark, then the copy or the rename) until a connection has counted t01's rows (5,000);"
-          + " drops untimed; the pool arm waits (untimed) for the refill. The pool is built only if it pays: ratio <= 0.50x.");
+          + " drops untimed; the pool arm waits (untimed) for the refill before and after its round. The pool is built only if it pays: ratio <= 0.50x.");
     } finally {
       pooled.close();
     }
@@ -243,14 +240,11 @@ final class DatabaseReadyBenchmark {
       arms.put("migrate", () -> mysqlReady(empty, PreviewKey.pr(repo, n.incrementAndGet()), app[0] + app[1]));
       arms.put("copy", () -> mysqlReady(copy, PreviewKey.pr(repo, n.incrementAndGet()), null));
       arms.put("pool", () -> {
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        while (pooled.poolReady() < 3) { // the background refill: waited for, never timed
-          if (System.nanoTime() > deadline) {
-            throw new IllegalStateException("the pool did not refill within 120 s");
-          }
-          Thread.sleep(20);
-        }
-        return mysqlReady(pooled, PreviewKey.pr(repo, n.incrementAndGet()), null);
+        refilled(pooled::poolReady, 120);
+        double ms = mysqlReady(pooled, PreviewKey.pr(repo, n.incrementAndGet()), null);
+        // untimed: the refill this create started must not run beside the next arm's round
+        refilled(pooled::poolReady, 120);
+        return ms;
       });
       Map<String, List<Double>> r = Interleaved.run(scale.warmup(), scale.rounds(), arms);
       String b = "Database ready per preview (MariaDB, 20 tables, ~10,100 rows)";
@@ -261,7 +255,7 @@ final class DatabaseReadyBenchmark {
       report.add(new Report.Figure(b, "warm pool vs baseline copy", "ms", false, "pool: {size: 3}", r.get("pool"),
           "baseline (tables, rows, views... copied)", r.get("copy"), null));
       report.note(b, "each arm: create() until the preview's user has connected and counted t01's rows (5,000); drops untimed;"
-          + " the pool arm waits (untimed) until the background refill has 3 members again; the migrate arm runs the DDL and"
+          + " the pool arm waits (untimed) before and after its round until the refill has 3 members again; the migrate arm runs the DDL and"
           + " seed as the preview's user over plain JDBC. Goal: the pool >= 5x faster than migrate + seed, i.e. ratio <= 0.20x.");
     } finally {
       pooled.close();
@@ -323,14 +317,11 @@ final class DatabaseReadyBenchmark {
       arms.put("migrate", () -> ready(migrate, PreviewKey.pr(repo, n.incrementAndGet()), seedSql));
       arms.put("clone", () -> ready(clone, PreviewKey.pr(repo, n.incrementAndGet()), null));
       arms.put("pool", () -> {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (pooled.poolReady() < 3) { // the background refill: waited for, never timed
-          if (System.nanoTime() > deadline) {
-            throw new IllegalStateException("the pool did not refill within 60 s");
-          }
-          Thread.sleep(20);
-        }
-        return ready(pooled, PreviewKey.pr(repo, n.incrementAndGet()), null);
+        refilled(pooled::poolReady, 60);
+        double ms = ready(pooled, PreviewKey.pr(repo, n.incrementAndGet()), null);
+        // untimed: the refill this create started must not run beside the next arm's round
+        refilled(pooled::poolReady, 60);
+        return ms;
       });
       arms.put("raw", () -> raw(baseline, "bench_raw_" + run + "_" + n.incrementAndGet()));
       Map<String, List<Double>> r = Interleaved.run(scale.warmup(), scale.rounds(), arms);
@@ -342,7 +333,7 @@ final class DatabaseReadyBenchmark {
       report.add(new Report.Figure(b, "warm pool vs raw clone", "ms", false, "pool: {size: 3}", r.get("pool"),
           "admin's CREATE DATABASE .. TEMPLATE + connect", r.get("raw"), null));
       report.note(b, "each arm: create() until the preview's role has connected and counted t01's rows (5,000); drops untimed;"
-          + " the pool arm waits (untimed) until the background refill has 3 members again. Goal: the pool >= 5x faster than"
+          + " the pool arm waits (untimed) before and after its round until the background refill has 3 members again. Goal: the pool >= 5x faster than"
           + " migrate + seed, i.e. ratio <= 0.20x.");
     } finally {
       pooled.close();
@@ -355,6 +346,17 @@ final class DatabaseReadyBenchmark {
         st.execute("ALTER DATABASE \"" + baseline + "\" WITH IS_TEMPLATE false");
         st.execute("DROP DATABASE IF EXISTS \"" + baseline + "\"");
       }
+    }
+  }
+
+  /** Waits (untimed) until the background refill has 3 members again. */
+  static void refilled(java.util.function.IntSupplier ready, int seconds) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(seconds).toNanos();
+    while (ready.getAsInt() < 3) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("the pool did not refill within " + seconds + " s");
+      }
+      Thread.sleep(5);
     }
   }
 
