@@ -1514,12 +1514,74 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     }
     if (back != null) {
       if (!"running".equals(back.getState())) {
-        start(back.getId(), "previous app container " + name(back) + " of " + key);
+        String id = back.getId();
+        int port = parsePort(back.getLabels().get(PORT));
+        Integer taken = null;
+        for (Container c : apps) {
+          if (revision.equals(c.getLabels().get(Labels.REVISION))) {
+            taken = fixedHostPort(c.getId(), port);
+          }
+        }
+        if (settings.publish && port > 0 && taken != null && fixedHostPort(id, port) == null) {
+          // A preview's first container was bound to "any free port": started again, Docker would give
+          // it another one, and the preview's URL would move. A copy bound to the preview's port instead.
+          id = copyOnPort(key, back, port, taken);
+        }
+        start(id, "previous app container " + name(back) + " of " + key);
+        if (!id.equals(back.getId())) {
+          remove(back.getId());
+        }
       }
       log.info("docker: {} rolled back to revision {} ({}): {} failed its readiness gate", key,
           back.getLabels().get(Labels.REVISION), name(back), revision);
     }
     return find(key);
+  }
+
+  /** The host port a container is bound to by its own config (not "any free port"), or null. */
+  private Integer fixedHostPort(String id, int port) {
+    try {
+      HostConfig h = docker.inspectContainerCmd(id).exec().getHostConfig();
+      Ports.Binding[] b = h == null || h.getPortBindings() == null ? null
+          : h.getPortBindings().getBindings().get(ExposedPort.tcp(port));
+      if (b != null) {
+        for (Ports.Binding x : b) {
+          String spec = x.getHostPortSpec();
+          if (spec != null && spec.matches("\\d+")) {
+            return Integer.parseInt(spec);
+          }
+        }
+      }
+      return null;
+    } catch (NotFoundException e) {
+      return null;
+    }
+  }
+
+  /**
+   * A created (not started) copy of the app container {@code c} (image, command, env, labels,
+   * health check, limits, network and alias) bound to {@code hostPort}: the engine keeps the rest
+   * of its config, so nothing is read back from a spec.
+   */
+  private String copyOnPort(PreviewKey key, Container c, int port, int hostPort) {
+    InspectContainerResponse in = engine.call("inspecting " + name(c), () -> docker.inspectContainerCmd(c.getId()).exec());
+    var cfg = in.getConfig();
+    Ports ports = new Ports();
+    ports.bind(ExposedPort.tcp(port), Ports.Binding.bindIpAndPort(settings.publishInterface, hostPort));
+    HostConfig host = in.getHostConfig().withPortBindings(ports);
+    String name = dockerName(key, "app-" + Long.toHexString(epochNanos() & 0xffffffffL));
+    CreateContainerCmd cmd = docker.createContainerCmd(cfg.getImage()).withName(name).withAliases("app")
+        .withLabels(cfg.getLabels()).withEnv(cfg.getEnv()).withExposedPorts(ExposedPort.tcp(port)).withHostConfig(host);
+    if (cfg.getEntrypoint() != null) {
+      cmd.withEntrypoint(cfg.getEntrypoint());
+    }
+    if (cfg.getCmd() != null) {
+      cmd.withCmd(cfg.getCmd());
+    }
+    if (cfg.getHealthcheck() != null && cfg.getHealthcheck().getTest() != null) {
+      cmd.withHealthcheck(cfg.getHealthcheck());
+    }
+    return createContainer(key, name, cmd);
   }
 
   /** Writes the marker volume of a rejected revision (replacing one of another revision). */
