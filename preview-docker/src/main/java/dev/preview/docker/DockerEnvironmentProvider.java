@@ -487,21 +487,9 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       }
     }
     for (int i = apps.size() - 1; i >= 0; i--) {
-      String id = apps.get(i).getId();
-      try {
-        HostConfig h = docker.inspectContainerCmd(id).exec().getHostConfig();
-        Ports.Binding[] b = h == null || h.getPortBindings() == null ? null
-            : h.getPortBindings().getBindings().get(ExposedPort.tcp(port));
-        if (b != null) {
-          for (Ports.Binding x : b) {
-            String spec = x.getHostPortSpec();
-            if (spec != null && spec.matches("\\d+")) {
-              return Integer.parseInt(spec);
-            }
-          }
-        }
-      } catch (NotFoundException e) {
-        // gone meanwhile
+      Integer fixed = fixedHostPort(apps.get(i).getId(), port);
+      if (fixed != null) {
+        return fixed;
       }
     }
     return null;

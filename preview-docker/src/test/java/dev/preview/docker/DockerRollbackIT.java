@@ -197,6 +197,21 @@ class DockerRollbackIT {
   }
 
   @Test
+  void suspend_during_an_unfinished_gate_keeps_only_the_new_revision_and_resume_starts_it_alone() {
+    DockerEnvironmentProvider p = provider(Map.of());
+    awaitHealthy(p.apply(spec("r1").build()).url());
+    Environment r2 = p.apply(spec("r2").build()); // its gate never ended
+
+    p.suspend(key);
+    assertThat(apps()).singleElement().satisfies(c -> assertThat(c.getLabels()).containsEntry(Labels.REVISION, "r2"));
+    Environment resumed = p.resume(key);
+
+    assertThat(resumed.revision()).isEqualTo("r2");
+    assertThat(resumed.url()).isEqualTo(r2.url());
+    awaitHealthy(resumed.url());
+  }
+
+  @Test
   void a_crash_after_the_previous_revision_was_stopped_is_finished_by_the_next_apply_and_nothing_is_orphaned() {
     DockerEnvironmentProvider p = provider(Map.of());
     Environment v1 = p.apply(spec("r1").build());
