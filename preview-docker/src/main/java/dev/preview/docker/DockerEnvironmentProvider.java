@@ -1083,15 +1083,14 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     }
   }
 
+  /** One volume listing of the key: its marker volumes say what {@link Markers} holds. */
   private Markers markers(PreviewKey key) {
+    var volumes = engine.call("listing volumes of " + key, () -> docker.listVolumesCmd()
+        .withFilter("label", filter(key)).exec().getVolumes());
     Markers m = Markers.NONE;
-    for (String role : List.of("suspended", FAILED)) {
-      var volumes = engine.call("listing volumes of " + key, () -> docker.listVolumesCmd()
-          .withFilter("label", filter(key, ROLE + "=" + role)).exec().getVolumes());
-      for (var v : volumes == null ? List.<com.github.dockerjava.api.command.InspectVolumeResponse>of() : volumes) {
-        if (installation.owns(labelsOf(v.getLabels()))) {
-          m = m.and(Markers.of(labelsOf(v.getLabels())));
-        }
+    for (var v : volumes == null ? List.<com.github.dockerjava.api.command.InspectVolumeResponse>of() : volumes) {
+      if (installation.owns(labelsOf(v.getLabels()))) {
+        m = m.and(Markers.of(labelsOf(v.getLabels())));
       }
     }
     return m;
@@ -1393,12 +1392,6 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     return find(key).orElseThrow();
   }
 
-  private boolean suspended(PreviewKey key) {
-    var volumes = engine.call("listing volumes of " + key, () -> docker.listVolumesCmd()
-        .withFilter("label", filter(key, ROLE + "=suspended")).exec().getVolumes());
-    return volumes != null && volumes.stream().anyMatch(v -> installation.owns(labelsOf(v.getLabels())));
-  }
-
   // ------------------------------------------------------------------------- readiness: exit, reject
 
   private static RestartPolicy noRestartPolicy() {
@@ -1420,10 +1413,11 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     if (apps.isEmpty()) {
       return Optional.empty();
     }
-    Markers markers = markers(key);
+    // cheap while one app container runs (the gate asks often): the marks matter only with two
+    Markers marks = apps.size() > 1 ? markers(key) : null;
     InspectContainerResponse c;
     try {
-      c = docker.inspectContainerCmd(current(apps, markers.failedRevision()).getId()).exec();
+      c = docker.inspectContainerCmd(current(apps, marks == null ? null : marks.failedRevision()).getId()).exec();
     } catch (NotFoundException e) {
       return Optional.empty(); // replaced meanwhile
     } catch (DockerException e) {
@@ -1440,7 +1434,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     if (!ended && restarts == 0) {
       return Optional.empty();
     }
-    if (ended && markers.suspended()) {
+    if (ended && (marks != null ? marks : markers(key)).suspended()) {
       return Optional.empty();
     }
     Long code = s.getExitCodeLong();
@@ -1623,7 +1617,10 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       return List.of();
     }
     List<Container> apps = containers(key, "app");
-    return apps.isEmpty() ? List.of() : containerLogs(current(apps, markers(key).failedRevision()).getId(), lines);
+    if (apps.isEmpty()) {
+      return List.of();
+    }
+    return containerLogs(current(apps, apps.size() > 1 ? markers(key).failedRevision() : null).getId(), lines);
   }
 
   private List<String> containerLogs(String id, int lines) {
