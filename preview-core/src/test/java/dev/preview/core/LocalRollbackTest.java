@@ -147,6 +147,22 @@ class LocalRollbackTest {
   }
 
   @Test
+  void a_revision_that_exits_at_once_leaves_the_previous_one_serving_and_marked() {
+    LocalEnvironmentProvider p = provider();
+    URI a = p.apply(spec(sha("aaaa"))).url();
+
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> p.apply(spec(sha("dead"))))
+        .hasMessageContaining("exited at once with code 3");
+
+    Environment back = provider().find(KEY).orElseThrow();
+    assertThat(back.revision()).isEqualTo(sha("aaaa"));
+    assertThat(back.phase()).isEqualTo(Environment.Phase.RUNNING);
+    assertThat(back.url()).isEqualTo(a);
+    assertThat(back.labels()).containsEntry(Labels.FAILED_REVISION, sha("dead"));
+    assertThat(listens(a)).isTrue();
+  }
+
+  @Test
   void a_gate_that_never_ended_is_finished_by_the_next_apply_and_suspend_and_delete_leave_no_kept_process() {
     LocalEnvironmentProvider p = provider();
     URI a = p.apply(spec(sha("aaaa"))).url();
