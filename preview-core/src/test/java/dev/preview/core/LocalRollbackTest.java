@@ -147,7 +147,23 @@ class LocalRollbackTest {
   }
 
   @Test
-  void a_gate_that_never_ended_is_finished_by_the_next_apply_and_delete_leaves_no_process() {
+  void a_revision_that_exits_at_once_leaves_the_previous_one_serving_and_marked() {
+    LocalEnvironmentProvider p = provider();
+    URI a = p.apply(spec(sha("aaaa"))).url();
+
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> p.apply(spec(sha("dead"))))
+        .hasMessageContaining("exited at once with code 3");
+
+    Environment back = provider().find(KEY).orElseThrow();
+    assertThat(back.revision()).isEqualTo(sha("aaaa"));
+    assertThat(back.phase()).isEqualTo(Environment.Phase.RUNNING);
+    assertThat(back.url()).isEqualTo(a);
+    assertThat(back.labels()).containsEntry(Labels.FAILED_REVISION, sha("dead"));
+    assertThat(listens(a)).isTrue();
+  }
+
+  @Test
+  void a_gate_that_never_ended_is_finished_by_the_next_apply_and_suspend_and_delete_leave_no_kept_process() {
     LocalEnvironmentProvider p = provider();
     URI a = p.apply(spec(sha("aaaa"))).url();
     URI b = p.apply(spec(sha("bbbb"))).url(); // its gate never ends: superseded, or this JVM stops
@@ -166,9 +182,18 @@ class LocalRollbackTest {
 
     URI d = restarted.apply(spec(sha("dddd"))).url();
     assertThat(listens(a)).isTrue();
-    restarted.delete(KEY);
-    assertThat(listens(a)).as("delete stops the kept revision too").isFalse();
+    restarted.suspend(KEY);
+    assertThat(listens(a)).as("suspend stops the kept revision too").isFalse();
     assertThat(listens(d)).isFalse();
+    d = restarted.resume(KEY).url();
+    assertThat(listens(d)).isTrue();
+    assertThat(listens(a)).isFalse();
+
+    URI e = restarted.apply(spec(sha("eeee"))).url();
+    assertThat(listens(d)).isTrue();
+    restarted.delete(KEY);
+    assertThat(listens(d)).as("delete stops the kept revision too").isFalse();
+    assertThat(listens(e)).isFalse();
     assertThat(restarted.find(KEY)).isEmpty();
   }
 }

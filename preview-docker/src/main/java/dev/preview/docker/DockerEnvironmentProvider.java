@@ -487,21 +487,9 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       }
     }
     for (int i = apps.size() - 1; i >= 0; i--) {
-      String id = apps.get(i).getId();
-      try {
-        HostConfig h = docker.inspectContainerCmd(id).exec().getHostConfig();
-        Ports.Binding[] b = h == null || h.getPortBindings() == null ? null
-            : h.getPortBindings().getBindings().get(ExposedPort.tcp(port));
-        if (b != null) {
-          for (Ports.Binding x : b) {
-            String spec = x.getHostPortSpec();
-            if (spec != null && spec.matches("\\d+")) {
-              return Integer.parseInt(spec);
-            }
-          }
-        }
-      } catch (NotFoundException e) {
-        // gone meanwhile
+      Integer fixed = fixedHostPort(apps.get(i).getId(), port);
+      if (fixed != null) {
+        return fixed;
       }
     }
     return null;
@@ -1095,15 +1083,14 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     }
   }
 
+  /** One volume listing of the key: its marker volumes say what {@link Markers} holds. */
   private Markers markers(PreviewKey key) {
+    var volumes = engine.call("listing volumes of " + key, () -> docker.listVolumesCmd()
+        .withFilter("label", filter(key)).exec().getVolumes());
     Markers m = Markers.NONE;
-    for (String role : List.of("suspended", FAILED)) {
-      var volumes = engine.call("listing volumes of " + key, () -> docker.listVolumesCmd()
-          .withFilter("label", filter(key, ROLE + "=" + role)).exec().getVolumes());
-      for (var v : volumes == null ? List.<com.github.dockerjava.api.command.InspectVolumeResponse>of() : volumes) {
-        if (installation.owns(labelsOf(v.getLabels()))) {
-          m = m.and(Markers.of(labelsOf(v.getLabels())));
-        }
+    for (var v : volumes == null ? List.<com.github.dockerjava.api.command.InspectVolumeResponse>of() : volumes) {
+      if (installation.owns(labelsOf(v.getLabels()))) {
+        m = m.and(Markers.of(labelsOf(v.getLabels())));
       }
     }
     return m;
@@ -1405,12 +1392,6 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     return find(key).orElseThrow();
   }
 
-  private boolean suspended(PreviewKey key) {
-    var volumes = engine.call("listing volumes of " + key, () -> docker.listVolumesCmd()
-        .withFilter("label", filter(key, ROLE + "=suspended")).exec().getVolumes());
-    return volumes != null && volumes.stream().anyMatch(v -> installation.owns(labelsOf(v.getLabels())));
-  }
-
   // ------------------------------------------------------------------------- readiness: exit, reject
 
   private static RestartPolicy noRestartPolicy() {
@@ -1432,10 +1413,11 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     if (apps.isEmpty()) {
       return Optional.empty();
     }
-    Markers markers = markers(key);
+    // cheap while one app container runs (the gate asks often): the marks matter only with two
+    Markers marks = apps.size() > 1 ? markers(key) : null;
     InspectContainerResponse c;
     try {
-      c = docker.inspectContainerCmd(current(apps, markers.failedRevision()).getId()).exec();
+      c = docker.inspectContainerCmd(current(apps, marks == null ? null : marks.failedRevision()).getId()).exec();
     } catch (NotFoundException e) {
       return Optional.empty(); // replaced meanwhile
     } catch (DockerException e) {
@@ -1452,7 +1434,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     if (!ended && restarts == 0) {
       return Optional.empty();
     }
-    if (ended && markers.suspended()) {
+    if (ended && (marks != null ? marks : markers(key)).suspended()) {
       return Optional.empty();
     }
     Long code = s.getExitCodeLong();
@@ -1514,12 +1496,74 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     }
     if (back != null) {
       if (!"running".equals(back.getState())) {
-        start(back.getId(), "previous app container " + name(back) + " of " + key);
+        String id = back.getId();
+        int port = parsePort(back.getLabels().get(PORT));
+        Integer taken = null;
+        for (Container c : apps) {
+          if (revision.equals(c.getLabels().get(Labels.REVISION))) {
+            taken = fixedHostPort(c.getId(), port);
+          }
+        }
+        if (settings.publish && port > 0 && taken != null && fixedHostPort(id, port) == null) {
+          // A preview's first container was bound to "any free port": started again, Docker would give
+          // it another one, and the preview's URL would move. A copy bound to the preview's port instead.
+          id = copyOnPort(key, back, port, taken);
+        }
+        start(id, "previous app container " + name(back) + " of " + key);
+        if (!id.equals(back.getId())) {
+          remove(back.getId());
+        }
       }
       log.info("docker: {} rolled back to revision {} ({}): {} failed its readiness gate", key,
           back.getLabels().get(Labels.REVISION), name(back), revision);
     }
     return find(key);
+  }
+
+  /** The host port a container is bound to by its own config (not "any free port"), or null. */
+  private Integer fixedHostPort(String id, int port) {
+    try {
+      HostConfig h = docker.inspectContainerCmd(id).exec().getHostConfig();
+      Ports.Binding[] b = h == null || h.getPortBindings() == null ? null
+          : h.getPortBindings().getBindings().get(ExposedPort.tcp(port));
+      if (b != null) {
+        for (Ports.Binding x : b) {
+          String spec = x.getHostPortSpec();
+          if (spec != null && spec.matches("\\d+")) {
+            return Integer.parseInt(spec);
+          }
+        }
+      }
+      return null;
+    } catch (NotFoundException e) {
+      return null;
+    }
+  }
+
+  /**
+   * A created (not started) copy of the app container {@code c} (image, command, env, labels,
+   * health check, limits, network and alias) bound to {@code hostPort}: the engine keeps the rest
+   * of its config, so nothing is read back from a spec.
+   */
+  private String copyOnPort(PreviewKey key, Container c, int port, int hostPort) {
+    InspectContainerResponse in = engine.call("inspecting " + name(c), () -> docker.inspectContainerCmd(c.getId()).exec());
+    var cfg = in.getConfig();
+    Ports ports = new Ports();
+    ports.bind(ExposedPort.tcp(port), Ports.Binding.bindIpAndPort(settings.publishInterface, hostPort));
+    HostConfig host = in.getHostConfig().withPortBindings(ports);
+    String name = dockerName(key, "app-" + Long.toHexString(epochNanos() & 0xffffffffL));
+    CreateContainerCmd cmd = docker.createContainerCmd(cfg.getImage()).withName(name).withAliases("app")
+        .withLabels(cfg.getLabels()).withEnv(cfg.getEnv()).withExposedPorts(ExposedPort.tcp(port)).withHostConfig(host);
+    if (cfg.getEntrypoint() != null) {
+      cmd.withEntrypoint(cfg.getEntrypoint());
+    }
+    if (cfg.getCmd() != null) {
+      cmd.withCmd(cfg.getCmd());
+    }
+    if (cfg.getHealthcheck() != null && cfg.getHealthcheck().getTest() != null) {
+      cmd.withHealthcheck(cfg.getHealthcheck());
+    }
+    return createContainer(key, name, cmd);
   }
 
   /** Writes the marker volume of a rejected revision (replacing one of another revision). */
@@ -1573,7 +1617,10 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       return List.of();
     }
     List<Container> apps = containers(key, "app");
-    return apps.isEmpty() ? List.of() : containerLogs(current(apps, markers(key).failedRevision()).getId(), lines);
+    if (apps.isEmpty()) {
+      return List.of();
+    }
+    return containerLogs(current(apps, apps.size() > 1 ? markers(key).failedRevision() : null).getId(), lines);
   }
 
   private List<String> containerLogs(String id, int lines) {

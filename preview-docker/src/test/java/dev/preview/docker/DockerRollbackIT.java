@@ -111,6 +111,8 @@ class DockerRollbackIT {
     String b = sha('b');
     assertThat(deploy(good, a).state()).isEqualTo(PreviewState.READY);
     Container first = apps().get(0);
+    String[] firstEnv = inspect(first).getConfig().getEnv();
+    URI url = docker.find(key).orElseThrow().url();
 
     Preview failed = deploy(crashing, b);
 
@@ -121,6 +123,8 @@ class DockerRollbackIT {
       assertThat(e.revision()).isEqualTo(a);
       assertThat(e.phase()).isEqualTo(Environment.Phase.RUNNING);
       assertThat(e.labels()).containsEntry(Labels.FAILED_REVISION, b);
+      assertThat(e.url()).as("back on the preview's URL, though its first container was bound to any free port")
+          .isEqualTo(url);
       assertThat(p.list()).filteredOn(x -> x.key().equals(key)).singleElement()
           .satisfies(x -> assertThat(x.revision()).isEqualTo(a));
     }
@@ -130,9 +134,12 @@ class DockerRollbackIT {
     assertThat(now.message()).contains("rolled back: revision " + b + " failed its readiness gate");
     awaitHealthy(docker.find(key).orElseThrow().url());
     List<Container> apps = apps();
-    assertThat(apps).extracting(Container::getId).containsExactly(first.getId(), apps.get(1).getId());
-    assertThat(inspect(apps.get(0)).getState().getRunning()).as("the previous revision runs again").isTrue();
-    InspectContainerResponse rejected = inspect(apps.get(1));
+    assertThat(apps).hasSize(2);
+    Container previous = apps.stream().filter(c -> a.equals(c.getLabels().get(Labels.REVISION))).findFirst().orElseThrow();
+    assertThat(inspect(previous).getState().getRunning()).as("the previous revision runs again").isTrue();
+    assertThat(inspect(previous).getConfig().getEnv()).as("the same app").isEqualTo(firstEnv);
+    InspectContainerResponse rejected = inspect(apps.stream().filter(c -> b.equals(c.getLabels().get(Labels.REVISION)))
+        .findFirst().orElseThrow());
     assertThat(rejected.getState().getRunning()).isFalse();
     assertThat(rejected.getHostConfig().getRestartPolicy().getName()).isEqualTo("no");
 
@@ -187,6 +194,21 @@ class DockerRollbackIT {
     p.acceptRevision(key, "r3");
     assertThat(apps()).extracting(c -> c.getLabels().get(Labels.REVISION)).containsExactly("r3");
     assertThat(p.find(key).orElseThrow().labels()).doesNotContainKey(Labels.FAILED_REVISION);
+  }
+
+  @Test
+  void suspend_during_an_unfinished_gate_keeps_only_the_new_revision_and_resume_starts_it_alone() {
+    DockerEnvironmentProvider p = provider(Map.of());
+    awaitHealthy(p.apply(spec("r1").build()).url());
+    Environment r2 = p.apply(spec("r2").build()); // its gate never ended
+
+    p.suspend(key);
+    assertThat(apps()).singleElement().satisfies(c -> assertThat(c.getLabels()).containsEntry(Labels.REVISION, "r2"));
+    Environment resumed = p.resume(key);
+
+    assertThat(resumed.revision()).isEqualTo("r2");
+    assertThat(resumed.url()).isEqualTo(r2.url());
+    awaitHealthy(resumed.url());
   }
 
   @Test
