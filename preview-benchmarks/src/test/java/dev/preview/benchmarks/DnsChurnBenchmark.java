@@ -76,11 +76,14 @@ final class DnsChurnBenchmark {
     for (boolean tcp : new boolean[] {true, false}) {
       Rfc2136DnsProvider dns = provider(tcp);
       long[] messages = new long[1];
+      long[] connections = new long[1];
       Map<String, Interleaved.Arm> arms = new LinkedHashMap<>();
       arms.put("provider", () -> {
         long m0 = dns.messagesSent();
+        long c0 = dns.tcpConnectionsOpened();
         double rate = churnProvider(dns, records);
         messages[0] = dns.messagesSent() - m0;
+        connections[0] = dns.tcpConnectionsOpened() - c0;
         return rate;
       });
       arms.put("nsupdate", () -> churnNsupdate(records, tcp));
@@ -89,7 +92,9 @@ final class DnsChurnBenchmark {
       report.add(new Report.Figure("DNS churn on BIND9 (create A + ownership TXT, then delete)", records + " records, " + transport,
           "records/s", true, "rfc2136 provider", r.get("provider"), "nsupdate" + (tcp ? " -v" : ""), r.get("nsupdate"), ">= 0.8x"));
       report.note("DNS churn on BIND9", transport + ": the provider sent " + messages[0] + " UPDATE messages for " + records
-          + " records (" + (double) messages[0] / records + " per record, as nsupdate's 2: one per create, one per delete).");
+          + " records (" + (double) messages[0] / records + " per record, as nsupdate's 2: one per create, one per delete)"
+          + (tcp ? ", opening " + connections[0] + " TCP connection(s) in the last round (" + dns.tcpConnectionsOpened()
+              + " in all rounds: the connection is kept; nsupdate -v opens one per message)." : "."));
     }
   }
 

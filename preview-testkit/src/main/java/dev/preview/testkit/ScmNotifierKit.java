@@ -13,6 +13,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Optional;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -229,6 +230,28 @@ public abstract class ScmNotifierKit {
     provider().publish(failed);
     assertThat(provider().published(key)).contains(PublishedStatus.of(failed));
     assertThat(provider().published(key(2))).as("another PR shows nothing").isEmpty();
+  }
+
+  /** A notifier that lists in bulk ({@link ScmNotifier#publishedAll}) lists what {@code published(key)} reads. */
+  @Test
+  public void aBulkReadBackAgreesWithTheReadsPerPullRequest() {
+    PreviewKey one = key(1);
+    Optional<Map<PreviewKey, PublishedStatus>> before = provider().publishedAll(one.repository());
+    org.junit.jupiter.api.Assumptions.assumeTrue(before.isPresent(), "this notifier does not list in bulk");
+    assertThat(before.get()).as("nothing published yet").doesNotContainKeys(one, key(2), key(3));
+
+    PreviewStatus ready = status(one, PreviewState.READY);
+    PreviewStatus failed = status(key(2), PreviewState.FAILED, "readiness", List.of("boom"));
+    provider().publish(ready);
+    provider().publish(failed);
+
+    Map<PreviewKey, PublishedStatus> all = provider().publishedAll(one.repository()).orElseThrow();
+    assertThat(all).containsEntry(one, PublishedStatus.of(ready)).containsEntry(key(2), PublishedStatus.of(failed))
+        .as("a PR that shows nothing has no entry").doesNotContainKey(key(3));
+    assertThat(all.keySet()).as("only PRs of the repository asked for").allMatch(k -> k.repository().equals(one.repository()));
+    for (PreviewKey k : List.of(one, key(2))) {
+      assertThat(Optional.ofNullable(all.get(k))).as("bulk and per-PR read of " + k).isEqualTo(provider().published(k));
+    }
   }
 
   @Test

@@ -35,12 +35,12 @@ import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xbill.DNS.DClass;
+import org.xbill.DNS.Flags;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.Section;
-import org.xbill.DNS.SimpleResolver;
 import org.xbill.DNS.TSIG;
 import org.xbill.DNS.TSIGRecord;
 import org.xbill.DNS.TXTRecord;
@@ -68,7 +68,8 @@ import org.xbill.DNS.ZoneTransferIn;
  *
  * <p>Records get the TTL each {@link DnsRecord} carries (the installation's {@code dns.ttl}).
  *
- * <p>Thread-safe; one dnsjava resolver serves every message (built on first use).
+ * <p>Thread-safe; every message is exchanged on the calling thread ({@link TcpExchanger} over kept
+ * connections, or {@link UdpExchanger}), the AXFR of {@link #list()} by dnsjava.
  */
 public final class Rfc2136DnsProvider implements DnsProvider {
   private static final Logger LOG = LoggerFactory.getLogger(Rfc2136DnsProvider.class);
@@ -90,9 +91,10 @@ public final class Rfc2136DnsProvider implements DnsProvider {
   private final AtomicLong messages = new AtomicLong();
   /** Names this provider wrote (and did not delete since), so their next upsert is one rewrite. */
   private final Set<String> written = ConcurrentHashMap.newKeySet();
-  private volatile SimpleResolver resolver;
-  /** TCP exchanges on the caller's thread over kept connections (null with {@code transport: udp}). */
+  /** TCP exchanges on the caller's thread over kept connections (with UDP: for truncated answers). */
   private final TcpExchanger tcpExchanger;
+  /** UDP exchanges on the caller's thread; null with {@code transport: tcp}. */
+  private final UdpExchanger udpExchanger;
   /** Names per batched UPDATE of {@link #deleteAll}: 4 prerequisite + delete records each, well inside 64 KiB. */
   static final int MAX_BATCH = 200;
 
@@ -108,7 +110,9 @@ public final class Rfc2136DnsProvider implements DnsProvider {
     this.adopt = b.adopt;
     this.txtPrefix = b.txtPrefix;
     this.ownership = Ownership.of(b.installation.instance());
-    this.tcpExchanger = tcp ? new TcpExchanger(new InetSocketAddress(server, port), timeout, tsig) : null;
+    InetSocketAddress address = new InetSocketAddress(server, port);
+    this.tcpExchanger = new TcpExchanger(address, timeout, tsig);
+    this.udpExchanger = tcp ? null : new UdpExchanger(address, timeout, tsig);
   }
 
   public static Builder builder() {
@@ -122,14 +126,12 @@ public final class Rfc2136DnsProvider implements DnsProvider {
 
   /** TCP connections opened so far for queries and updates (not the AXFRs of {@link #list()}), for measurements. */
   public long tcpConnectionsOpened() {
-    return tcpExchanger == null ? 0 : tcpExchanger.opened();
+    return tcpExchanger.opened();
   }
 
   @Override
   public void close() {
-    if (tcpExchanger != null) {
-      tcpExchanger.close();
-    }
+    tcpExchanger.close();
   }
 
   /** DNS messages sent so far (queries, updates, transfers), for measurements. */
@@ -442,31 +444,15 @@ public final class Rfc2136DnsProvider implements DnsProvider {
     return response.getRcode();
   }
 
-  /**
-   * The UDP path (TCP goes through {@link TcpExchanger}). One resolver for every message: its settings never change after it is built, and dnsjava's
-   * resolver is thread-safe. Building one per message (an address lookup and a fresh TSIG setup
-   * each time) was a measurable part of every UPDATE.
-   */
-  private SimpleResolver resolver() {
-    SimpleResolver r = resolver;
-    if (r == null) {
-      r = new SimpleResolver(new InetSocketAddress(server, port));
-      r.setTCP(tcp);
-      r.setTimeout(timeout);
-      if (tsig != null) {
-        r.setTSIGKey(tsig);
-      }
-      resolver = r;
-    }
-    return r;
-  }
-
   private Message exchange(Message m, String what) {
     messages.incrementAndGet();
     Message response;
     try {
-      // TCP: on this thread over a kept connection; UDP: dnsjava's resolver (which retries a truncated answer over TCP)
-      response = tcpExchanger != null ? tcpExchanger.send(m) : resolver().send(m);
+      // on this thread: no hand-over to a selector thread and back per message (see TcpExchanger)
+      response = udpExchanger == null ? tcpExchanger.send(m) : udpExchanger.send(m);
+      if (udpExchanger != null && response.getHeader().getFlag(Flags.TC)) {
+        response = tcpExchanger.send(m); // truncated over UDP: the whole answer over TCP
+      }
     } catch (IOException e) {
       throw unreachable(what, e);
     }

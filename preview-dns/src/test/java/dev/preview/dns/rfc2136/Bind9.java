@@ -55,10 +55,14 @@ final class Bind9 {
         "bash .ci/servers/bind9.sh");
   }
 
+  /** The {@code transport} of {@link #config()}: {@code tcp} (the default), or {@code udp} while a UDP suite runs. */
+  static volatile String transport = "tcp";
+
   /** The provider config for this server, as preview.yaml would hold it. */
   static Map<String, Object> config() {
     Map<String, Object> m = new HashMap<>();
     m.put("provider", "rfc2136");
+    m.put("transport", transport);
     m.put("server", HOST);
     m.put("port", PORT);
     m.put("zone", ZONE);
