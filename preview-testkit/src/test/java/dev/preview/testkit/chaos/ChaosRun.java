@@ -183,7 +183,11 @@ final class ChaosRun {
     return this;
   }
 
+  /** The run's captured log output (for {@code -Dchaos.log=true}). */
+  String log = "";
+
   private void checkLog(String log) {
+    this.log = log;
     if (!log.contains("chaos run " + shape.seed() + " starts")) {
       violations.add("the run's log was not captured: the secrets check of the log would see nothing");
     }
@@ -327,7 +331,8 @@ final class ChaosRun {
   }
 
   /**
-   * A replica dies in the middle of a push's deploy (or of whatever its process does then): at the
+   * A replica dies in the middle of a push's deploy or a close's teardown (or of whatever its process
+   * does then): at the
    * first to third next call of a {@link #CRASH_POINTS crash point}, its process is cut off from the
    * fakes for good (every call of it from then on blocks until the run is over, then throws), and a
    * new orchestrator over {@code reopen()}ed fakes takes its place, knowing nothing.
@@ -343,11 +348,19 @@ final class ChaosRun {
     PullRequest pr = open.get(extra.nextInt(open.size()));
     Process p = processes.get(i);
     PreviewOrchestrator o = replicas.get(i);
-    trace.add("crash replica " + i + " at its call #" + nth + " of " + at + " from now, in a push of " + pr.key());
+    boolean close = extra.nextInt(3) == 0; // a teardown can be cut short too
+    trace.add("crash replica " + i + " at its call #" + nth + " of " + at + " from now, in a " + (close ? "close" : "push")
+        + " of " + pr.key());
     p.arm(at, nth);
-    PullRequest pushed = pr.withHeadSha(newHead());
-    scm.put(pushed);
-    PullRequestEvent event = PullRequestEvent.of(PullRequestEvent.Action.UPDATED, pushed);
+    PullRequestEvent event;
+    if (close) {
+      scm.close(pr.key());
+      event = PullRequestEvent.of(PullRequestEvent.Action.CLOSED, pr.withState(PullRequest.State.CLOSED));
+    } else {
+      PullRequest pushed = pr.withHeadSha(newHead());
+      scm.put(pushed);
+      event = PullRequestEvent.of(PullRequestEvent.Action.UPDATED, pushed);
+    }
     delivered.add(event);
     trace.add("deliver " + describe(event) + " to replica " + i);
     o.handle(event);
