@@ -396,4 +396,28 @@ class StatusConvergenceTest {
     assertThat(now.message()).contains("readiness gate");
     assertThat(after.list()).extracting(Preview::state).containsExactly(PreviewState.FAILED);
   }
+
+  /**
+   * Two replicas tore down a merged PR at once: one said DELETED, the other's teardown failed once
+   * and said FAILED last, and then that replica died. The survivor, which made only the DELETED,
+   * corrects what the PR shows at its next reconcile.
+   */
+  @Test
+  void aTeardownFailureShownByAReplicaThatDiedIsCorrectedByTheOther() throws Exception {
+    FakeDatabaseProvider db = new FakeDatabaseProvider();
+    PullRequest pr = open(PR1, SHA1);
+    PreviewOrchestrator a = start(builder(env, scm).database(db));
+    PreviewOrchestrator b = start(builder(env.reopen(), scm).database(db.reopen()));
+    a.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, pr)).get(10, TimeUnit.SECONDS);
+    source.merge(PR1);
+    assertThat(a.handle(PullRequestEvent.of(PullRequestEvent.Action.MERGED, pr)).get(10, TimeUnit.SECONDS).state())
+        .isEqualTo(PreviewState.DELETED);
+    db.faults().failNext("database.drop");
+    assertThat(b.handle(PullRequestEvent.of(PullRequestEvent.Action.MERGED, pr)).get(10, TimeUnit.SECONDS).state())
+        .isEqualTo(PreviewState.FAILED);
+    b.close(); // and it never comes back
+
+    a.reconcile(false);
+    assertThat(shown(PR1)).isEqualTo(PreviewState.DELETED);
+  }
 }
