@@ -113,8 +113,12 @@ final class ChaosRun {
   /** Counted down when the run is over: the threads of crashed processes then unwind. */
   private final java.util.concurrent.CountDownLatch over = new java.util.concurrent.CountDownLatch(1);
   private int crashes;
+  private int processCount;
+  /** Who published what, in order (process, thread, state): printed with a diverged seed's trace. */
+  final List<String> publishes = new CopyOnWriteArrayList<>();
   /** The orchestrators whose process crashed (never closed: a dead process does nothing more). */
   private final List<PreviewOrchestrator> crashed = new ArrayList<>();
+  private final List<Process> dead = new ArrayList<>();
   private final String appSecret;
   private final Faults faults = new Faults();
   private final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
@@ -382,6 +386,7 @@ final class ChaosRun {
     }
     crashes++;
     crashed.add(o);
+    dead.add(p);
     COUNTS.merge("crashes", 1, Integer::sum);
     trace.add("crashed replica " + i + " (" + p.where + "); a new one starts");
     env = env.reopen();
@@ -403,6 +408,9 @@ final class ChaosRun {
    * nothing it does after its death reaches the infrastructure or the SCM (as a killed JVM).
    */
   final class Process {
+    final int id = processCount++;
+    /** Calls of this process that went in before it died and have not returned yet. */
+    final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
     private final java.util.concurrent.atomic.AtomicInteger countdown = new java.util.concurrent.atomic.AtomicInteger();
     private volatile String armedAt;
     private volatile boolean cut;
@@ -444,10 +452,17 @@ final class ChaosRun {
               }
               throw new IllegalStateException("this process crashed (chaos)");
             }
+            if (method.getName().equals("publish") && args != null && args[0] instanceof PreviewStatus st) {
+              publishes.add(st.key() + " " + st.state() + " by process " + id + " on " + Thread.currentThread().getName()
+                  + " (" + st.message().substring(0, Math.min(40, st.message().length())) + ")");
+            }
+            inFlight.incrementAndGet();
             try {
               return method.invoke(target, args);
             } catch (java.lang.reflect.InvocationTargetException e) {
               throw e.getCause();
+            } finally {
+              inFlight.decrementAndGet();
             }
           }));
     }
@@ -619,6 +634,13 @@ final class ChaosRun {
 
   /** Heals every fault, delivers the late webhooks, waits for quiet and reconciles (twice: the first may start work). */
   private void heal() throws InterruptedException {
+    // what a dead process sent just before it died has landed by now (a request in flight takes a
+    // bounded time): the final reconciles see it. Earlier in the run such a call may land late, after
+    // a reconcile of the others, and the next reconcile must correct it.
+    for (Process p : dead) {
+      org.awaitility.Awaitility.await().pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(1))
+          .atMost(Duration.ofSeconds(10)).until(() -> p.inFlight.get() == 0);
+    }
     faults.clear();
     scmDown = false;
     trace.add("healed");
