@@ -48,8 +48,9 @@ import org.slf4j.LoggerFactory;
  * </ul>
  * The keys looked at: the environments, the open PRs, the PRs this process showed something other
  * than DELETED, and the PRs closed lately ({@link PullRequestSource#listRecentlyClosed}, up to
- * {@value #RECENTLY_CLOSED} per repository) that it has not yet found settled (showing DELETED or
- * nothing of ours): so a new process corrects a closed PR the old one left showing DELETING or a
+ * {@value #RECENTLY_CLOSED} per repository) that it has not yet found settled (read back showing
+ * DELETED or nothing of ours; one told DELETED is read back once more at the next reconcile, as a
+ * status sent by a process just before it died may land after it): so a new process corrects a closed PR the old one left showing DELETING or a
  * teardown failure. A closed PR is read back once per process (then it is settled; a reopen unsettles it).
  *
  * <p>When the notifier cannot read back (it returns empty), what this process last published stands
@@ -147,9 +148,11 @@ final class StatusConvergence {
         continue;
       }
       Observed o = observe(key, facts, queue, shown.orElse(null), health);
-      if (closed.contains(key) && (o == null ? shown.isEmpty() || shown.get().state() == PreviewState.DELETED
-          : o.state() == PreviewState.DELETED)) {
-        settled.add(key); // shows (or is told now) that nothing is left: no need to read it back again
+      if (closed.contains(key) && (shown.isEmpty() || shown.get().state() == PreviewState.DELETED)) {
+        // read back showing that nothing is left: no need to read it again. Not when it is told so
+        // now: a status a dead process sent just before it died can still land after this one, so
+        // the next reconcile reads it back once more
+        settled.add(key);
       }
       if (o == null || (shown.isPresent() && !differs(shown.get(), o))) {
         continue;

@@ -461,4 +461,31 @@ class ConvergeUnderFaultsTest {
 
     assertThat(scm.latest(PR1)).get().extracting(PreviewStatus::state).isEqualTo(PreviewState.READY);
   }
+
+  /**
+   * Issue 14 (c): a deploy failed at its database step; then the PR got the exclude label (its
+   * webhook lost) and, for another PR, was closed (its webhook lost too), and the orchestrator
+   * restarted. Neither ends showing FAILED at database: both end showing DELETED.
+   */
+  @Test
+  void aPrWhoseDeployFailedAtItsDatabaseAndThatEndsWithNothingShowsDeletedAfterARestart() throws Exception {
+    PreviewOrchestrator first = orchestrator(b -> b.policy(PreviewPolicy.builder().excludeLabels(Set.of("no-preview")).build()));
+    PullRequest one = open(PR1, "a");
+    PullRequest two = open(PR2, "b");
+    faults.failNth("database.create", 1);
+    assertThat(await(first.handle(PullRequestEvent.of(Action.OPENED, one))).failedStep()).isEqualTo("database");
+    faults.failNth("database.create", 1);
+    assertThat(await(first.handle(PullRequestEvent.of(Action.OPENED, two))).failedStep()).isEqualTo("database");
+    source.put(one.withLabels(Set.of("no-preview")));
+    source.close(PR2);
+    first.close();
+
+    PreviewOrchestrator second = orchestrator(b -> b.environment(env.reopen()).database(db.reopen()).dns(dns.reopen())
+        .policy(PreviewPolicy.builder().excludeLabels(Set.of("no-preview")).build()));
+    second.reconcile(false);
+    quiet(second);
+
+    assertThat(scm.latest(PR1)).get().extracting(PreviewStatus::state).isEqualTo(PreviewState.DELETED);
+    assertThat(scm.latest(PR2)).get().extracting(PreviewStatus::state).isEqualTo(PreviewState.DELETED);
+  }
 }

@@ -343,12 +343,38 @@ class StatusConvergenceTest {
     after.reconcile(false);
     assertThat(shown(PR1)).as("a closed PR with nothing left shows DELETED, also after a restart")
         .isEqualTo(PreviewState.DELETED);
-    int reads = scm.faults().calls("scm.published");
     int published = scm.history(PR1).size();
-    after.reconcile(false);
+    after.reconcile(false); // reads it back once more: it shows DELETED now
     assertThat(scm.history(PR1)).as("published once").hasSize(published);
-    assertThat(scm.faults().calls("scm.published")).as("a closed PR read back once is not read back again")
+    int reads = scm.faults().calls("scm.published");
+    after.reconcile(false);
+    assertThat(scm.faults().calls("scm.published")).as("a closed PR read back showing DELETED is not read back again")
         .isEqualTo(reads);
+  }
+
+  /**
+   * Chaos seed 85: a process sent "teardown incomplete" FAILED just before it died, and that request
+   * landed after the new process's reconcile had told the PR DELETED: the next reconcile reads the PR
+   * back once more and corrects it, instead of taking the PR it just told as settled.
+   */
+  @Test
+  void aFailedThatLandsAfterReconcileToldTheClosedPrDeletedIsCorrectedByTheNextReconcile() throws Exception {
+    PullRequest pr = open(PR1, SHA1);
+    PreviewOrchestrator o = start(builder(env, scm));
+    o.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, pr)).get(10, TimeUnit.SECONDS);
+    source.merge(PR1);
+    env.delete(PR1); // torn down by a process that died before it said so: the PR still shows READY
+    PreviewOrchestrator after = start(builder(env.reopen(), scm.reopen()));
+    after.reconcile(false);
+    assertThat(shown(PR1)).isEqualTo(PreviewState.DELETED);
+    // the dead process's last request lands now
+    scm.publish(new PreviewStatus(PR1, PreviewState.FAILED, SHA1, null, java.util.Map.of(),
+        "teardown incomplete (teardown.dns: timed out); the next reconcile finishes it", "teardown.dns", List.of(),
+        java.util.Map.of(), clock.instant()));
+
+    after.reconcile(false);
+
+    assertThat(shown(PR1)).isEqualTo(PreviewState.DELETED);
   }
 
   /** Chaos seed 89: the DELETED of a merged PR never reached it, then the process restarted: it showed DELETING. */
@@ -395,5 +421,29 @@ class StatusConvergenceTest {
     assertThat(now.failedStep()).isEqualTo("readiness");
     assertThat(now.message()).contains("readiness gate");
     assertThat(after.list()).extracting(Preview::state).containsExactly(PreviewState.FAILED);
+  }
+
+  /**
+   * Two replicas tore down a merged PR at once: one said DELETED, the other's teardown failed once
+   * and said FAILED last, and then that replica died. The survivor, which made only the DELETED,
+   * corrects what the PR shows at its next reconcile.
+   */
+  @Test
+  void aTeardownFailureShownByAReplicaThatDiedIsCorrectedByTheOther() throws Exception {
+    FakeDatabaseProvider db = new FakeDatabaseProvider();
+    PullRequest pr = open(PR1, SHA1);
+    PreviewOrchestrator a = start(builder(env, scm).database(db));
+    PreviewOrchestrator b = start(builder(env.reopen(), scm).database(db.reopen()));
+    a.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED, pr)).get(10, TimeUnit.SECONDS);
+    source.merge(PR1);
+    assertThat(a.handle(PullRequestEvent.of(PullRequestEvent.Action.MERGED, pr)).get(10, TimeUnit.SECONDS).state())
+        .isEqualTo(PreviewState.DELETED);
+    db.faults().failNext("database.drop");
+    assertThat(b.handle(PullRequestEvent.of(PullRequestEvent.Action.MERGED, pr)).get(10, TimeUnit.SECONDS).state())
+        .isEqualTo(PreviewState.FAILED);
+    b.close(); // and it never comes back
+
+    a.reconcile(false);
+    assertThat(shown(PR1)).isEqualTo(PreviewState.DELETED);
   }
 }

@@ -88,6 +88,11 @@ final class ChaosRun {
 
   /** Where the time of the runs went, by kind of step, in nanoseconds (all runs of this JVM). */
   static final Map<String, Long> PROFILE = new ConcurrentHashMap<>();
+  /**
+   * Whether the crash and health steps run ({@code -Dchaos.widened=false} leaves them out: the suite as
+   * it was before them, a baseline to measure their cost against in the same conditions).
+   */
+  static final boolean WIDENED = !"false".equals(System.getProperty("chaos.widened"));
   /** What the runs of this JVM went through: crashes, readiness gates failed, final FAILED-at-readiness statuses. */
   static final Map<String, Integer> COUNTS = new ConcurrentHashMap<>();
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ChaosRun.class);
@@ -108,8 +113,12 @@ final class ChaosRun {
   /** Counted down when the run is over: the threads of crashed processes then unwind. */
   private final java.util.concurrent.CountDownLatch over = new java.util.concurrent.CountDownLatch(1);
   private int crashes;
+  private int processCount;
+  /** Who published what, in order (process, thread, state): printed with a diverged seed's trace. */
+  final List<String> publishes = new CopyOnWriteArrayList<>();
   /** The orchestrators whose process crashed (never closed: a dead process does nothing more). */
   private final List<PreviewOrchestrator> crashed = new ArrayList<>();
+  private final List<Process> dead = new ArrayList<>();
   private final String appSecret;
   private final Faults faults = new Faults();
   private final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
@@ -162,7 +171,7 @@ final class ChaosRun {
     for (int step = 0; step < shape.steps(); step++) {
       long t0 = System.nanoTime();
       int before = trace.size();
-      int more = extra.nextInt(100);
+      int more = WIDENED ? extra.nextInt(100) : 100;
       if (more < 4) {
         crash();
       } else if (more < 7) {
@@ -183,7 +192,11 @@ final class ChaosRun {
     return this;
   }
 
+  /** The run's captured log output (for {@code -Dchaos.log=true}). */
+  String log = "";
+
   private void checkLog(String log) {
+    this.log = log;
     if (!log.contains("chaos run " + shape.seed() + " starts")) {
       violations.add("the run's log was not captured: the secrets check of the log would see nothing");
     }
@@ -212,7 +225,7 @@ final class ChaosRun {
     return AppTemplate.builder().image("registry.example/shop:latest")
         .hostnameTemplate("{name}.preview.example.com")
         .secret("API_TOKEN", Secret.of(appSecret))
-        .readinessTimeout(Duration.ofMillis(25)).readinessInterval(Duration.ofMillis(5))
+        .readinessTimeout(Duration.ofMillis(10)).readinessInterval(Duration.ofMillis(2))
         .build();
   }
 
@@ -306,7 +319,7 @@ final class ChaosRun {
   /** A new head commit; one in eight is an app that never answers healthy. */
   private String newHead() {
     String sha = sha();
-    if (extra.nextInt(8) == 0) {
+    if (WIDENED && extra.nextInt(8) == 0) {
       unhealthy.add(sha);
       trace.add("unhealthy " + sha.substring(32) + " (its app never answers healthy)");
     }
@@ -327,7 +340,8 @@ final class ChaosRun {
   }
 
   /**
-   * A replica dies in the middle of a push's deploy (or of whatever its process does then): at the
+   * A replica dies in the middle of a push's deploy or a close's teardown (or of whatever its process
+   * does then): at the
    * first to third next call of a {@link #CRASH_POINTS crash point}, its process is cut off from the
    * fakes for good (every call of it from then on blocks until the run is over, then throws), and a
    * new orchestrator over {@code reopen()}ed fakes takes its place, knowing nothing.
@@ -343,11 +357,19 @@ final class ChaosRun {
     PullRequest pr = open.get(extra.nextInt(open.size()));
     Process p = processes.get(i);
     PreviewOrchestrator o = replicas.get(i);
-    trace.add("crash replica " + i + " at its call #" + nth + " of " + at + " from now, in a push of " + pr.key());
+    boolean close = extra.nextInt(3) == 0; // a teardown can be cut short too
+    trace.add("crash replica " + i + " at its call #" + nth + " of " + at + " from now, in a " + (close ? "close" : "push")
+        + " of " + pr.key());
     p.arm(at, nth);
-    PullRequest pushed = pr.withHeadSha(newHead());
-    scm.put(pushed);
-    PullRequestEvent event = PullRequestEvent.of(PullRequestEvent.Action.UPDATED, pushed);
+    PullRequestEvent event;
+    if (close) {
+      scm.close(pr.key());
+      event = PullRequestEvent.of(PullRequestEvent.Action.CLOSED, pr.withState(PullRequest.State.CLOSED));
+    } else {
+      PullRequest pushed = pr.withHeadSha(newHead());
+      scm.put(pushed);
+      event = PullRequestEvent.of(PullRequestEvent.Action.UPDATED, pushed);
+    }
     delivered.add(event);
     trace.add("deliver " + describe(event) + " to replica " + i);
     o.handle(event);
@@ -364,6 +386,7 @@ final class ChaosRun {
     }
     crashes++;
     crashed.add(o);
+    dead.add(p);
     COUNTS.merge("crashes", 1, Integer::sum);
     trace.add("crashed replica " + i + " (" + p.where + "); a new one starts");
     env = env.reopen();
@@ -385,6 +408,9 @@ final class ChaosRun {
    * nothing it does after its death reaches the infrastructure or the SCM (as a killed JVM).
    */
   final class Process {
+    final int id = processCount++;
+    /** Calls of this process that went in before it died and have not returned yet. */
+    final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
     private final java.util.concurrent.atomic.AtomicInteger countdown = new java.util.concurrent.atomic.AtomicInteger();
     private volatile String armedAt;
     private volatile boolean cut;
@@ -426,10 +452,17 @@ final class ChaosRun {
               }
               throw new IllegalStateException("this process crashed (chaos)");
             }
+            if (method.getName().equals("publish") && args != null && args[0] instanceof PreviewStatus st) {
+              publishes.add(st.key() + " " + st.state() + " by process " + id + " on " + Thread.currentThread().getName()
+                  + " (" + st.message().substring(0, Math.min(40, st.message().length())) + ")");
+            }
+            inFlight.incrementAndGet();
             try {
               return method.invoke(target, args);
             } catch (java.lang.reflect.InvocationTargetException e) {
               throw e.getCause();
+            } finally {
+              inFlight.decrementAndGet();
             }
           }));
     }
@@ -601,6 +634,13 @@ final class ChaosRun {
 
   /** Heals every fault, delivers the late webhooks, waits for quiet and reconciles (twice: the first may start work). */
   private void heal() throws InterruptedException {
+    // what a dead process sent just before it died has landed by now (a request in flight takes a
+    // bounded time): the final reconciles see it. Earlier in the run such a call may land late, after
+    // a reconcile of the others, and the next reconcile must correct it.
+    for (Process p : dead) {
+      org.awaitility.Awaitility.await().pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(1))
+          .atMost(Duration.ofSeconds(10)).until(() -> p.inFlight.get() == 0);
+    }
     faults.clear();
     scmDown = false;
     trace.add("healed");

@@ -46,6 +46,10 @@ class ChaosSuiteTest {
         }
         if (Boolean.getBoolean("chaos.trace")) {
           System.out.println("chaos: seed " + seed + " " + run.shape() + " trace:\n  " + String.join("\n  ", run.trace()));
+          System.out.println("chaos: seed " + seed + " publishes:\n  " + String.join("\n  ", run.publishes));
+          if (Boolean.getBoolean("chaos.log")) {
+            System.out.println("chaos: seed " + seed + " log:\n" + run.log);
+          }
         }
       }
       assertThat(run.violations()).as("seed %d %s; trace:%n%s", seed, run.shape(), String.join("\n", run.trace()))
