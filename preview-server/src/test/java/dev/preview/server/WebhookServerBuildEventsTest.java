@@ -1,14 +1,12 @@
 package dev.preview.server;
 
-import static dev.preview.server.WebhookServerTest.SECRET;
-import static dev.preview.server.WebhookServerTest.SHA;
-import static dev.preview.server.WebhookServerTest.json;
-import static dev.preview.server.WebhookServerTest.opened;
-import static dev.preview.server.WebhookServerTest.sign;
+import static dev.preview.server.Deliveries.SECRET;
+import static dev.preview.server.Deliveries.SHA;
+import static dev.preview.server.Deliveries.json;
+import static dev.preview.server.Deliveries.opened;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.preview.core.AppTemplate;
 import dev.preview.core.BuildSettings;
@@ -22,7 +20,6 @@ import dev.preview.testkit.FakeEnvironmentProvider;
 import dev.preview.testkit.FakePullRequestSource;
 import dev.preview.testkit.FakeScmNotifier;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -60,14 +57,11 @@ class WebhookServerBuildEventsTest {
   }
 
   HttpResponse<String> github(String event, String delivery, byte[] body) throws Exception {
-    return client.send(HttpRequest.newBuilder(server.url().resolve("/webhooks/github"))
-        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).header("X-GitHub-Event", event)
-        .header("X-GitHub-Delivery", delivery).header("X-Hub-Signature-256", sign(body)).build(),
-        HttpResponse.BodyHandlers.ofString());
+    return client.send(Deliveries.github(server, event, delivery, body).build(), HttpResponse.BodyHandlers.ofString());
   }
 
   static byte[] workflowRun(String name, String sha, String status, String conclusion) {
-    ObjectNode root = new ObjectMapper().createObjectNode().put("action", status.equals("completed") ? "completed" : "in_progress");
+    ObjectNode root = Deliveries.JSON.createObjectNode().put("action", status.equals("completed") ? "completed" : "in_progress");
     ObjectNode run = root.putObject("workflow_run").put("id", 30433642).put("name", name).put("head_sha", sha)
         .put("status", status).put("html_url", "https://github.com/acme/shop/actions/runs/30433642");
     if (conclusion == null) {
