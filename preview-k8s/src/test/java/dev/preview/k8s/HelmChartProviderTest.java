@@ -22,9 +22,6 @@ import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -33,7 +30,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,19 +38,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Service, an Ingress, a ConfigMap from values, a migration Job, an optional ClusterRole) rendered
  * by Helm itself (helm-java's native library) and applied on Fabric8's CRUD mock server.
  */
-@EnableKubernetesMockClient(crud = true)
-class HelmChartProviderTest {
+class HelmChartProviderTest extends MockClusterTest {
   static final String CHART = "src/test/resources/charts/shop";
-  KubernetesMockServer server;
-  KubernetesClient client;
-
-  private final PreviewKey key = PreviewKey.pr("acme/shop", 42);
-  private final String ns = Names.namespace(key);
-
-  @BeforeEach
-  void seed() {
-    K8sFixtures.seedRegistrySecret(client);
-  }
 
   /** The base config with the chart: a values file, and --set-like values with placeholders. */
   static Map<String, Object> chartConfig(Map<String, String> extraSet) {
