@@ -13,10 +13,6 @@ import dev.preview.spi.ProviderException;
 import dev.preview.spi.ScmNotifier;
 import dev.preview.spi.PullRequest;
 import dev.preview.spi.Secret;
-import dev.preview.testkit.FakeEnvironmentProvider;
-import dev.preview.testkit.FakePullRequestSource;
-import dev.preview.testkit.FakeScmNotifier;
-import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Map;
@@ -28,24 +24,14 @@ import org.junit.jupiter.api.Test;
  * {@code preview_status_publish_total{outcome}} scraped from {@code /metrics} after an SCM that
  * failed twice (retryable, like a 502), then answered: the counts are what the notifier saw.
  */
-class StatusPublishMetricsTest {
-  final FakeEnvironmentProvider env = new FakeEnvironmentProvider();
-  final FakeScmNotifier scm = new FakeScmNotifier();
+class StatusPublishMetricsTest extends ServerOverFakes {
   final AtomicInteger attempts = new AtomicInteger();
-  final FakePullRequestSource prs = new FakePullRequestSource();
-  final HttpClient client = HttpClient.newHttpClient();
   final PreviewMetrics metrics = PreviewMetrics.prometheus();
-  PreviewOrchestrator orchestrator;
-  WebhookServer server;
 
   @AfterEach
+  @Override
   void stop() {
-    if (server != null) {
-      server.close();
-    }
-    if (orchestrator != null) {
-      orchestrator.close();
-    }
+    super.stop();
     metrics.close();
   }
 

@@ -16,28 +16,17 @@ import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.PullRequest;
 import dev.preview.spi.Secret;
-import dev.preview.testkit.FakeEnvironmentProvider;
-import dev.preview.testkit.FakePullRequestSource;
-import dev.preview.testkit.FakeScmNotifier;
-import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The PR's webhook comes before its image: the preview waits, and the CI's workflow_run webhook deploys it. */
-class WebhookServerBuildEventsTest {
+class WebhookServerBuildEventsTest extends ServerOverFakes {
   static final PreviewKey KEY = PreviewKey.pr("acme/shop", 42);
 
-  final FakeEnvironmentProvider env = new FakeEnvironmentProvider();
-  final FakeScmNotifier scm = new FakeScmNotifier();
-  final FakePullRequestSource prs = new FakePullRequestSource();
-  final HttpClient client = HttpClient.newHttpClient();
-  PreviewOrchestrator orchestrator;
-  WebhookServer server;
 
   @BeforeEach
   void start() throws Exception {
@@ -48,12 +37,6 @@ class WebhookServerBuildEventsTest {
         .build();
     server = WebhookServer.builder().orchestrator(orchestrator)
         .source(GitHubWebhookSource.builder(Secret.of(SECRET)).build()).port(0).bind("127.0.0.1").start();
-  }
-
-  @AfterEach
-  void stop() {
-    server.close();
-    orchestrator.close();
   }
 
   HttpResponse<String> github(String event, String delivery, byte[] body) throws Exception {

@@ -13,12 +13,8 @@ import dev.preview.scm.github.GitHubWebhookSource;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.PullRequest;
 import dev.preview.spi.Secret;
-import dev.preview.testkit.FakeEnvironmentProvider;
-import dev.preview.testkit.FakePullRequestSource;
-import dev.preview.testkit.FakeScmNotifier;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -38,25 +34,15 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** /metrics scraped after a deploy and a teardown; the operator log; one run per delivery id. */
-class WebhookServerMetricsTest {
-  final FakeEnvironmentProvider env = new FakeEnvironmentProvider();
-  final FakeScmNotifier scm = new FakeScmNotifier();
-  final FakePullRequestSource prs = new FakePullRequestSource();
-  final HttpClient client = HttpClient.newHttpClient();
+class WebhookServerMetricsTest extends ServerOverFakes {
   final ByteArrayOutputStream logged = new ByteArrayOutputStream();
   final OperatorLog log = OperatorLog.json(new PrintStream(logged, true, StandardCharsets.UTF_8));
   final PreviewMetrics metrics = PreviewMetrics.prometheus();
-  PreviewOrchestrator orchestrator;
-  WebhookServer server;
 
   @AfterEach
+  @Override
   void stop() {
-    if (server != null) {
-      server.close();
-    }
-    if (orchestrator != null) {
-      orchestrator.close();
-    }
+    super.stop();
     metrics.close();
   }
 

@@ -19,10 +19,6 @@ import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.PullRequest;
 import dev.preview.spi.Secret;
-import dev.preview.testkit.FakeEnvironmentProvider;
-import dev.preview.testkit.FakePullRequestSource;
-import dev.preview.testkit.FakeScmNotifier;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -30,7 +26,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -39,17 +34,11 @@ import org.junit.jupiter.api.Test;
  * GitHub's {@code pull_request} and GitLab's {@code merge_request} hooks, with the SCM saying the head
  * is the newer commit; the preview ends READY at it, its image and revision label those of the newer commit.
  */
-class WebhookServerRollbackTest {
+class WebhookServerRollbackTest extends ServerOverFakes {
   static final String OLD = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
   static final String NEW = "9049f1265b7d61be4a8904a9a27120d2064dab3b";
   static final PreviewKey KEY = PreviewKey.pr("acme/shop", 42);
 
-  final FakeEnvironmentProvider env = new FakeEnvironmentProvider();
-  final FakeScmNotifier scm = new FakeScmNotifier();
-  final FakePullRequestSource prs = new FakePullRequestSource();
-  final HttpClient client = HttpClient.newHttpClient();
-  PreviewOrchestrator orchestrator;
-  WebhookServer server;
 
   @BeforeEach
   void start() throws Exception {
@@ -64,12 +53,6 @@ class WebhookServerRollbackTest {
         .source(GitLabWebhookSource.builder(Secret.of(GL_TOKEN)).build())
         .port(0).bind("127.0.0.1").reconcileInterval(Duration.ZERO)
         .start();
-  }
-
-  @AfterEach
-  void stop() {
-    server.close();
-    orchestrator.close();
   }
 
   static byte[] github(String action, String sha, List<String> labels, String label) {

@@ -20,28 +20,16 @@ import dev.preview.scm.gitlab.GitLabWebhookSource;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.PullRequest;
 import dev.preview.spi.Secret;
-import dev.preview.testkit.FakeEnvironmentProvider;
-import dev.preview.testkit.FakePullRequestSource;
-import dev.preview.testkit.FakeScmNotifier;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-class WebhookServerTest {
-  final FakeEnvironmentProvider env = new FakeEnvironmentProvider();
-  final FakeScmNotifier scm = new FakeScmNotifier();
-  final FakePullRequestSource prs = new FakePullRequestSource();
-  final HttpClient client = HttpClient.newHttpClient();
-  PreviewOrchestrator orchestrator;
-  WebhookServer server;
-
+class WebhookServerTest extends ServerOverFakes {
   @BeforeEach
   void start() throws Exception {
     prs.put(PullRequest.open(KEY, SHA, "feature/basket", "main"));
@@ -56,12 +44,6 @@ class WebhookServerTest {
         .source(GitLabWebhookSource.builder(Secret.of(GL_TOKEN)).build())
         .port(0).bind("127.0.0.1").maxBodyBytes(64 * 1024).reconcileInterval(Duration.ofMillis(200))
         .start();
-  }
-
-  @AfterEach
-  void stop() {
-    server.close();
-    orchestrator.close();
   }
 
   HttpResponse<String> post(String path, Map<String, String> headers, byte[] body) throws Exception {
