@@ -55,10 +55,7 @@ class BuildFromSourceCliTest {
         "app:",
         "  command: " + command,
         "  healthPath: /health",
-        "environment:",
-        "  provider: local",
-        "  stateDir: '" + dir.resolve("state") + "'",
-        "  workDir: '" + dir + "'",
+        CliRun.localEnvironment(dir),
         "scm:",
         "  provider: console",
         ""));

@@ -43,10 +43,7 @@ class CiTemplatesTest {
         "  command: " + CliRun.sampleAppCommand(),
         "  healthPath: /health",
         "  readiness: {timeout: 60s, interval: 100ms}",
-        "environment:",
-        "  provider: local",
-        "  stateDir: '" + checkout.resolve("state") + "'",
-        "  workDir: '" + checkout + "'",
+        CliRun.localEnvironment(checkout),
         "scm: {provider: console, inPlace: never}",
         ""));
   }

@@ -3,6 +3,7 @@ package dev.preview.cli;
 import dev.preview.examples.demo.PreviewDemo;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
@@ -45,5 +46,14 @@ final class CliRun {
   /** {@code app.command} that starts the demo's sample app, as a YAML flow list. */
   static String sampleAppCommand() {
     return yamlList(PreviewDemo.sampleAppCommand());
+  }
+
+  /** The {@code environment} section of the {@code local} provider, its state and work directories under {@code dir} (four lines). */
+  static String localEnvironment(Path dir) {
+    return String.join("\n",
+        "environment:",
+        "  provider: local",
+        "  stateDir: '" + dir.resolve("state") + "'",
+        "  workDir: '" + dir + "'");
   }
 }

@@ -77,10 +77,7 @@ class ServeRollbackTest {
         "app:",
         "  command: " + command,
         "  healthPath: /health",
-        "environment:",
-        "  provider: local",
-        "  stateDir: '" + dir.resolve("state") + "'",
-        "  workDir: '" + dir + "'",
+        CliRun.localEnvironment(dir),
         scmSection,
         ""));
     ServeCommand cmd = CommandLine.populateCommand(new ServeCommand(), "--config", f.toString(), "--port", "0",
