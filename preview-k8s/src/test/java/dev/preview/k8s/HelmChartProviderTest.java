@@ -58,6 +58,14 @@ class HelmChartProviderTest extends MockClusterTest {
     return cfg;
   }
 
+  /** {@link #chartConfig(Map)} with one key of its {@code chart} section set to {@code value} (another path, values files, ...). */
+  static Map<String, Object> chartConfig(Map<String, String> extraSet, String chartKey, Object value) {
+    Map<String, Object> cfg = chartConfig(extraSet);
+    @SuppressWarnings("unchecked") Map<String, Object> chart = (Map<String, Object>) cfg.get("chart");
+    chart.put(chartKey, value);
+    return cfg;
+  }
+
   static EnvironmentSpec spec(PreviewKey key, String revision) {
     return K8sFixtures.spec(key, revision).toBuilder()
         .env("DATABASE_URL", "postgresql://db.example.com:5432/pv_shop_pr_42").build();
@@ -164,9 +172,7 @@ class HelmChartProviderTest extends MockClusterTest {
 
   @Test
   void aClusterRoleCanNeverBeAllowed() {
-    Map<String, Object> cfg = chartConfig(Map.of());
-    @SuppressWarnings("unchecked") Map<String, Object> chart = (Map<String, Object>) cfg.get("chart");
-    chart.put("allowClusterKinds", List.of("ClusterRole"));
+    Map<String, Object> cfg = chartConfig(Map.of(), "allowClusterKinds", List.of("ClusterRole"));
     assertThatThrownBy(() -> provider(cfg)).isInstanceOf(ConfigurationException.class)
         .hasMessageContaining("environment.chart.allowClusterKinds: ClusterRole can never be created");
   }
@@ -176,9 +182,7 @@ class HelmChartProviderTest extends MockClusterTest {
     Path chart = copyChart(dir);
     Files.writeString(chart.resolve("templates/elsewhere.yaml"),
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sneaky\n  namespace: kube-system\ndata: {a: b}\n");
-    Map<String, Object> cfg = chartConfig(Map.of());
-    @SuppressWarnings("unchecked") Map<String, Object> c = (Map<String, Object>) cfg.get("chart");
-    c.put("path", chart.toString());
+    Map<String, Object> cfg = chartConfig(Map.of(), "path", chart.toString());
     assertThatThrownBy(() -> provider(cfg).apply(spec(key, "aaaa1111")))
         .hasMessageContaining("ConfigMap sneaky names namespace kube-system");
     assertThat(client.namespaces().withName(ns).get()).isNull();
@@ -189,9 +193,7 @@ class HelmChartProviderTest extends MockClusterTest {
   void aChartThatFailsToRenderReportsHelmsMessageAndTheValuesFileLine(@TempDir Path dir) throws Exception {
     Path values = dir.resolve("values-broken.yaml");
     Files.writeString(values, "greeting: \"PR {number}\"\nworker:\n  replicas: [1\n");
-    Map<String, Object> cfg = chartConfig(Map.of());
-    @SuppressWarnings("unchecked") Map<String, Object> c = (Map<String, Object>) cfg.get("chart");
-    c.put("valuesFiles", List.of(values.toString()));
+    Map<String, Object> cfg = chartConfig(Map.of(), "valuesFiles", List.of(values.toString()));
     assertThatThrownBy(() -> provider(cfg).apply(spec(key, "aaaa1111")))
         .isInstanceOf(ProviderException.class)
         .hasMessageContaining("does not render")
@@ -206,9 +208,7 @@ class HelmChartProviderTest extends MockClusterTest {
     Path chart = copyChart(dir);
     Files.writeString(chart.resolve("templates/required.yaml"),
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: {{ required \"set values.smtp.host for previews\" .Values.smtp }}\n");
-    Map<String, Object> cfg = chartConfig(Map.of());
-    @SuppressWarnings("unchecked") Map<String, Object> c = (Map<String, Object>) cfg.get("chart");
-    c.put("path", chart.toString());
+    Map<String, Object> cfg = chartConfig(Map.of(), "path", chart.toString());
     assertThatThrownBy(() -> provider(cfg).apply(spec(key, "aaaa1111")))
         .hasMessageContaining("set values.smtp.host for previews").hasMessageContaining("templates/required.yaml");
     assertThat(client.namespaces().withName(ns).get()).isNull();
@@ -251,9 +251,7 @@ class HelmChartProviderTest extends MockClusterTest {
     new Helm(Path.of(CHART)).packageIt().withDestination(dir).call();
     Path tgz = dir.resolve("shop-0.1.0.tgz");
     assertThat(tgz).exists();
-    Map<String, Object> cfg = chartConfig(Map.of());
-    @SuppressWarnings("unchecked") Map<String, Object> c = (Map<String, Object>) cfg.get("chart");
-    c.put("path", tgz.toString());
+    Map<String, Object> cfg = chartConfig(Map.of(), "path", tgz.toString());
     provider(cfg).apply(spec(key, "aaaa1111"));
     assertThat(names(client.apps().deployments().inNamespace(ns).list().getItems())).containsExactlyInAnyOrder("app-api", "app-worker");
   }
