@@ -1,24 +1,21 @@
 package dev.preview.server;
 
-import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.preview.spi.PreviewKey;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.util.HexFormat;
-import java.util.Map;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
  * What the webhook server tests send and read: GitHub {@code pull_request} payloads, their
- * {@code X-Hub-Signature-256}, the signed request, and samples of a {@code /metrics} scrape.
+ * {@code X-Hub-Signature-256} and the signed request.
  */
 final class Deliveries {
   static final ObjectMapper JSON = new ObjectMapper();
@@ -81,27 +78,5 @@ final class Deliveries {
 
   static JsonNode json(HttpResponse<String> r) throws Exception {
     return JSON.readTree(r.body());
-  }
-
-  /** The server's {@code /metrics}: 200, Prometheus text. */
-  static String scrape(HttpClient client, WebhookServer server) throws Exception {
-    HttpResponse<String> r = client.send(HttpRequest.newBuilder(server.url().resolve("/metrics")).build(), HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).isEqualTo(200);
-    assertThat(r.headers().firstValue("Content-Type")).get().asString().startsWith("text/plain");
-    return r.body();
-  }
-
-  /** The value of one sample of the scrape, or 0 if absent. */
-  static double sample(String scrape, String name, Map<String, String> labels) {
-    for (String line : scrape.split("\n")) {
-      if (!line.startsWith(name + "{") && !line.startsWith(name + " ")) {
-        continue;
-      }
-      boolean all = labels.entrySet().stream().allMatch(e -> line.contains(e.getKey() + "=\"" + e.getValue() + "\""));
-      if (all) {
-        return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-      }
-    }
-    return 0;
   }
 }

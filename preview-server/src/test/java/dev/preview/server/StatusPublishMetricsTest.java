@@ -1,6 +1,5 @@
 package dev.preview.server;
 
-import static dev.preview.server.Deliveries.sample;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -17,27 +16,14 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * {@code preview_status_publish_total{outcome}} scraped from {@code /metrics} after an SCM that
  * failed twice (retryable, like a 502), then answered: the counts are what the notifier saw.
  */
-class StatusPublishMetricsTest extends ServerOverFakes {
+class StatusPublishMetricsTest extends ServerWithMetrics {
   final AtomicInteger attempts = new AtomicInteger();
-  final PreviewMetrics metrics = PreviewMetrics.prometheus();
-
-  @AfterEach
-  @Override
-  void stop() {
-    super.stop();
-    metrics.close();
-  }
-
-  String scrape() throws Exception {
-    return Deliveries.scrape(client, server);
-  }
 
   static double publishes(String scrape, String outcome) {
     return sample(scrape, "preview_status_publish_total", Map.of("outcome", outcome));

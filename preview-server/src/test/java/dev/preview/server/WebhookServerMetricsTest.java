@@ -1,6 +1,5 @@
 package dev.preview.server;
 
-import static dev.preview.server.Deliveries.sample;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -30,21 +29,12 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** /metrics scraped after a deploy and a teardown; the operator log; one run per delivery id. */
-class WebhookServerMetricsTest extends ServerOverFakes {
+class WebhookServerMetricsTest extends ServerWithMetrics {
   final ByteArrayOutputStream logged = new ByteArrayOutputStream();
   final OperatorLog log = OperatorLog.json(new PrintStream(logged, true, StandardCharsets.UTF_8));
-  final PreviewMetrics metrics = PreviewMetrics.prometheus();
-
-  @AfterEach
-  @Override
-  void stop() {
-    super.stop();
-    metrics.close();
-  }
 
   void start() throws Exception {
     prs.put(PullRequest.open(Deliveries.KEY, Deliveries.SHA, "feature/basket", "main"));
@@ -65,10 +55,6 @@ class WebhookServerMetricsTest extends ServerOverFakes {
     root.put("action", "closed");
     ((ObjectNode) root.get("pull_request")).put("state", "closed");
     return root.toString().getBytes(StandardCharsets.UTF_8);
-  }
-
-  String scrape() throws Exception {
-    return Deliveries.scrape(client, server);
   }
 
   @Test
