@@ -256,14 +256,25 @@ class HelmChartProviderTest extends MockClusterTest {
     assertThat(names(client.apps().deployments().inNamespace(ns).list().getItems())).containsExactlyInAnyOrder("app-api", "app-worker");
   }
 
-  @Test
-  void readinessWaitsForEveryDeploymentAndTheJob() {
+  /** The chart's config with the readiness wait on. */
+  static Map<String, Object> waitingConfig() {
     Map<String, Object> cfg = chartConfig(Map.of());
     cfg.put("readiness", Map.of("wait", true, "pollInterval", "50ms", "timeout", "30s"));
-    KubernetesEnvironmentProvider p = provider(cfg);
+    return cfg;
+  }
+
+  /** Starts {@code apply} of {@code aaaa1111} in the background; returns once the chart's objects exist and {@code app-api} is ready. */
+  CompletableFuture<Environment> applyUntilTheApiIsReady(KubernetesEnvironmentProvider p) {
     CompletableFuture<Environment> f = CompletableFuture.supplyAsync(() -> p.apply(spec(key, "aaaa1111")));
     await().atMost(20, TimeUnit.SECONDS).until(() -> client.network().v1().ingresses().inNamespace(ns).withName("app").get() != null);
     K8sFixtures.markReady(client, ns, "app-api");
+    return f;
+  }
+
+  @Test
+  void readinessWaitsForEveryDeploymentAndTheJob() {
+    KubernetesEnvironmentProvider p = provider(waitingConfig());
+    CompletableFuture<Environment> f = applyUntilTheApiIsReady(p);
     client.batch().v1().jobs().inNamespace(ns).withName("app-migrate")
         .edit(j -> { j.setStatus(new JobStatusBuilder().withSucceeded(1).build()); return j; });
     // The wait has looked at the worker again since the API and the Job became ready, and still waits.
@@ -278,12 +289,8 @@ class HelmChartProviderTest extends MockClusterTest {
 
   @Test
   void aCrashingWorkerFailsTheRolloutNamingItsDeploymentAndLogs() {
-    Map<String, Object> cfg = chartConfig(Map.of());
-    cfg.put("readiness", Map.of("wait", true, "pollInterval", "50ms", "timeout", "30s"));
-    KubernetesEnvironmentProvider p = provider(cfg);
-    CompletableFuture<Environment> f = CompletableFuture.supplyAsync(() -> p.apply(spec(key, "aaaa1111")));
-    await().atMost(20, TimeUnit.SECONDS).until(() -> client.network().v1().ingresses().inNamespace(ns).withName("app").get() != null);
-    K8sFixtures.markReady(client, ns, "app-api");
+    KubernetesEnvironmentProvider p = provider(waitingConfig());
+    CompletableFuture<Environment> f = applyUntilTheApiIsReady(p);
     Deployment worker = client.apps().deployments().inNamespace(ns).withName("app-worker").get();
     server.expect().get().withPath("/api/v1/namespaces/" + ns + "/pods/app-worker-5c7-q2/log?pretty=false&container=worker&tailLines=20")
         .andReturn(200, "worker starting\nFATAL: queue unreachable\n").always();
