@@ -1,21 +1,17 @@
 package dev.preview.cli;
 
+import dev.preview.cli.CliRun.Result;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.preview.examples.demo.PreviewDemo;
 import dev.preview.examples.sample.SampleApp;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 import org.eclipse.jgit.api.Git;
 import org.eclipse.jgit.lib.PersonIdent;
 import org.eclipse.jgit.revwalk.RevCommit;
@@ -32,14 +28,8 @@ class BuildFromSourceCliTest {
   static final PersonIdent WHO = new PersonIdent("t", "t@example.invalid");
   @TempDir Path dir;
 
-  record Result(int code, String out, String err) {}
-
   static Result preview(String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code = PreviewCli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    return CliRun.run(args);
   }
 
   @Test
@@ -54,8 +44,7 @@ class BuildFromSourceCliTest {
       author.push().setRemote("origin").setRefSpecs(new RefSpec(c.name() + ":refs/pull/7/head")).call();
       sha = c.name();
     }
-    String command = PreviewDemo.sampleAppCommand().stream().map(a -> "'" + a.replace("'", "''") + "'")
-        .collect(Collectors.joining(", ", "[", "]"));
+    String command = CliRun.sampleAppCommand();
     Path config = dir.resolve("preview.yaml");
     Files.writeString(config, String.join("\n",
         "repository: acme/shop",
@@ -66,10 +55,7 @@ class BuildFromSourceCliTest {
         "app:",
         "  command: " + command,
         "  healthPath: /health",
-        "environment:",
-        "  provider: local",
-        "  stateDir: '" + dir.resolve("state") + "'",
-        "  workDir: '" + dir + "'",
+        CliRun.localEnvironment(dir),
         "scm:",
         "  provider: console",
         ""));

@@ -1,16 +1,14 @@
 package dev.preview.cli;
 
+import dev.preview.cli.CliRun.Result;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.preview.examples.demo.PreviewDemo;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,7 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -39,12 +36,6 @@ class CiCommandTest {
   private Path config;
   private Path seen;
 
-  record Result(int code, String out, String err) {
-    String all() {
-      return out + err;
-    }
-  }
-
   @BeforeEach
   void writeConfig() throws IOException {
     seen = dir.resolve("seen-secret.txt");
@@ -54,15 +45,12 @@ class CiCommandTest {
     Files.writeString(config, String.join("\n",
         "repository: other/default",
         "app:",
-        "  command: " + command.stream().map(s -> "'" + s.replace("'", "''") + "'").collect(Collectors.joining(", ", "[", "]")),
+        "  command: " + CliRun.yamlList(command),
         "  healthPath: /health",
         "  env: {SEEN_FILE: '" + seen + "'}",
         "  secrets: {API_TOKEN: " + TOKEN + "}",
         "  readiness: {timeout: 60s, interval: 100ms}",
-        "environment:",
-        "  provider: local",
-        "  stateDir: '" + dir.resolve("state") + "'",
-        "  workDir: '" + dir + "'",
+        CliRun.localEnvironment(dir),
         "scm:",
         "  provider: console",
         "  inPlace: never",
@@ -76,12 +64,8 @@ class CiCommandTest {
     }
   }
 
-  private Result run(Map<String, String> env, String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code = PreviewCli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8), env);
-    return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  private static Result run(Map<String, String> env, String... args) {
+    return CliRun.run(env, args);
   }
 
   /** The environment of a GitHub Actions job for the recorded event {@code ci/github/pull_request-NAME.json}. */

@@ -1,15 +1,12 @@
 package dev.preview.cli;
 
+import dev.preview.cli.CliRun.Result;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import dev.preview.examples.demo.PreviewDemo;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,7 +16,6 @@ import java.util.Map;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -44,14 +40,10 @@ class CiTemplatesTest {
     config = checkout.resolve("preview.yaml");
     Files.writeString(config, String.join("\n",
         "app:",
-        "  command: " + PreviewDemo.sampleAppCommand().stream().map(s -> "'" + s.replace("'", "''") + "'")
-            .collect(Collectors.joining(", ", "[", "]")),
+        "  command: " + CliRun.sampleAppCommand(),
         "  healthPath: /health",
         "  readiness: {timeout: 60s, interval: 100ms}",
-        "environment:",
-        "  provider: local",
-        "  stateDir: '" + checkout.resolve("state") + "'",
-        "  workDir: '" + checkout + "'",
+        CliRun.localEnvironment(checkout),
         "scm: {provider: console, inPlace: never}",
         ""));
   }
@@ -251,12 +243,6 @@ class CiTemplatesTest {
     return sb.toString();
   }
 
-  record Result(int code, String out, String err) {
-    String all() {
-      return out + err;
-    }
-  }
-
   private Result runAll(List<List<String>> invocations, Map<String, String> env) {
     StringBuilder out = new StringBuilder();
     StringBuilder err = new StringBuilder();
@@ -272,10 +258,6 @@ class CiTemplatesTest {
   }
 
   private static Result preview(Map<String, String> env, List<String> args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code = PreviewCli.run(args.toArray(String[]::new), new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8), env);
-    return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    return CliRun.run(env, args.toArray(String[]::new));
   }
 }

@@ -4,10 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.preview.testkit.Servers;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -86,7 +83,7 @@ class DbBaselineCommandPostgresIT {
         """.formatted(url, mode, name, migrations, seed));
   }
 
-  static DbBaselineCommandTest.Run preview(String... args) {
+  static CliRun.Result preview(String... args) {
     return DbBaselineCommandTest.preview(args);
   }
 
@@ -127,7 +124,7 @@ class DbBaselineCommandPostgresIT {
   void buildsTheTemplateDatabaseThenRefreshesIt() throws Exception {
     Path config = config("database");
 
-    DbBaselineCommandTest.Run first = preview("db", "baseline", "--config", config.toString());
+    CliRun.Result first = preview("db", "baseline", "--config", config.toString());
 
     assertThat(first.code()).as(first.err()).isZero();
     assertThat(first.out()).contains("postgres baseline " + name + " is ready: 2 migrations applied, 1 seed file, ")
@@ -142,7 +139,7 @@ class DbBaselineCommandPostgresIT {
     }
 
     Files.writeString(seed, "INSERT INTO customers(name) VALUES ('Linus');");
-    DbBaselineCommandTest.Run second = preview("db", "baseline", "--config", config.toString());
+    CliRun.Result second = preview("db", "baseline", "--config", config.toString());
 
     assertThat(second.code()).as(second.err()).isZero();
     assertThat(second.out()).contains("postgres baseline " + name + " is ready: 2 migrations applied, 1 seed file");
@@ -160,7 +157,7 @@ class DbBaselineCommandPostgresIT {
   void buildsTheBaselineSchemaInModeSchemaThenRefreshesIt() throws Exception {
     Path config = config("schema");
 
-    DbBaselineCommandTest.Run first = preview("db", "baseline", "--config", config.toString());
+    CliRun.Result first = preview("db", "baseline", "--config", config.toString());
 
     assertThat(first.code()).as(first.err()).isZero();
     assertThat(first.out()).contains("postgres baseline " + name + " is ready: 2 migrations applied, 1 seed file");
@@ -186,7 +183,7 @@ class DbBaselineCommandPostgresIT {
           url: jdbc:postgresql://127.0.0.1:1/postgres
           baseline: nowhere
         """);
-    DbBaselineCommandTest.Run run = preview("db", "baseline", "--config", config.toString());
+    CliRun.Result run = preview("db", "baseline", "--config", config.toString());
     assertThat(run.code()).isEqualTo(PreviewCli.FAILED);
     assertThat(run.err()).contains("cannot build baseline database nowhere");
   }

@@ -1,11 +1,9 @@
 package dev.preview.cli;
 
+import dev.preview.cli.CliRun.Result;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -26,14 +24,8 @@ class DbBaselineCommandTest {
   Path seed;
   Path baseline;
 
-  record Run(int code, String out, String err) {}
-
-  static Run preview(String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code = PreviewCli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  static Result preview(String... args) {
+    return CliRun.run(args);
   }
 
   @BeforeEach
@@ -76,7 +68,7 @@ class DbBaselineCommandTest {
   void buildsTheSqliteBaselineFromMigrationsAndSeedThenRefreshesIt() throws Exception {
     Path config = sqliteConfig();
 
-    Run first = preview("db", "baseline", "--config", config.toString());
+    Result first = preview("db", "baseline", "--config", config.toString());
 
     assertThat(first.code()).as(first.err()).isZero();
     assertThat(first.out()).contains("sqlite baseline " + baseline.toAbsolutePath())
@@ -87,7 +79,7 @@ class DbBaselineCommandTest {
 
     // the seed changed: a second run rebuilds from scratch (no doubled rows, same migrations)
     Files.writeString(seed, "INSERT INTO greetings(text, lang) VALUES ('bonjour', 'fr');");
-    Run second = preview("db", "baseline", "--config", config.toString());
+    Result second = preview("db", "baseline", "--config", config.toString());
 
     assertThat(second.code()).as(second.err()).isZero();
     assertThat(second.out()).contains("2 migrations applied, 1 seed file");
@@ -103,7 +95,7 @@ class DbBaselineCommandTest {
     assertThat(preview("db", "baseline", "--config", config.toString()).code()).isZero();
     Files.writeString(migrations.resolve("V3__broken.sql"), "ALTER TABLE nowhere ADD COLUMN x INTEGER;");
 
-    Run run = preview("db", "baseline", "--config", config.toString());
+    Result run = preview("db", "baseline", "--config", config.toString());
 
     assertThat(run.code()).isEqualTo(PreviewCli.FAILED);
     assertThat(run.err()).contains("migrations from").contains("nowhere");
@@ -112,7 +104,7 @@ class DbBaselineCommandTest {
 
   @Test
   void mysqlAndRedisSayClearlyThatTheyCannotBuildABaseline() throws Exception {
-    Run mysql = preview("db", "baseline", "--config", config("""
+    Result mysql = preview("db", "baseline", "--config", config("""
         database:
           provider: mysql
           url: jdbc:mariadb://127.0.0.1:3306/
@@ -121,18 +113,18 @@ class DbBaselineCommandTest {
     assertThat(mysql.code()).isEqualTo(PreviewCli.USAGE);
     assertThat(mysql.err()).contains("not supported for database provider mysql").contains("database.baseline");
 
-    Run redis = preview("db", "baseline", "--config", config("database:\n  provider: redis\n").toString());
+    Result redis = preview("db", "baseline", "--config", config("database:\n  provider: redis\n").toString());
     assertThat(redis.code()).isEqualTo(PreviewCli.USAGE);
     assertThat(redis.err()).contains("not supported for database provider redis");
   }
 
   @Test
   void configurationProblemsAreAllReportedWithExitTwo() throws Exception {
-    Run noSection = preview("db", "baseline", "--config", config("").toString());
+    Result noSection = preview("db", "baseline", "--config", config("").toString());
     assertThat(noSection.code()).isEqualTo(PreviewCli.USAGE);
     assertThat(noSection.err()).contains("no database section");
 
-    Run bad = preview("db", "baseline", "--config", config("""
+    Result bad = preview("db", "baseline", "--config", config("""
         database:
           provider: sqlite
           build:
@@ -144,7 +136,7 @@ class DbBaselineCommandTest {
     assertThat(bad.err()).contains("database.baseline").contains("missing.sql").contains("database.build.migration")
         .contains("DB_BASELINE_TEST_UNSET_VARIABLE");
 
-    Run noSubcommand = preview("db");
+    Result noSubcommand = preview("db");
     assertThat(noSubcommand.code()).isEqualTo(PreviewCli.USAGE);
     assertThat(noSubcommand.err()).contains("baseline");
     assertThat(preview("db", "baseline").code()).isEqualTo(PreviewCli.USAGE); // --config is required

@@ -1,18 +1,16 @@
 package dev.preview.cli;
 
+import dev.preview.cli.CliRun.Result;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.preview.spi.Labels;
 import dev.preview.testkit.Servers;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -48,7 +46,6 @@ class PreviewCliDockerIT {
   private final String keyLabel = Labels.KEY + "=" + repo + "#" + PR;
   private Path config;
 
-  private record Result(int code, String out, String err) {}
 
   private record Answer(int status, String body) {}
 
@@ -158,12 +155,8 @@ class PreviewCliDockerIT {
     return URI.create(m.group(1));
   }
 
-  private Result preview(String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code = PreviewCli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  private static Result preview(String... args) {
+    return CliRun.run(args);
   }
 
   /** The docker CLI; exit code -1 when it cannot be run at all. */

@@ -1,24 +1,23 @@
 package dev.preview.cli;
 
+import dev.preview.cli.CliRun.Result;
+import static dev.preview.cli.CliRun.yamlList;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.preview.examples.demo.PreviewDemo;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,18 +30,8 @@ class PreviewCliTest {
   @TempDir Path dir;
   private Path config;
 
-  private record Result(int code, String out, String err) {}
-
-  private Result preview(String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code = PreviewCli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8), TestEnv.withoutCi());
-    return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-  }
-
-  private static String yamlList(List<String> items) {
-    return items.stream().map(s -> "'" + s.replace("'", "''") + "'").collect(Collectors.joining(", ", "[", "]"));
+  private static Result preview(String... args) {
+    return CliRun.run(TestEnv.withoutCi(), args);
   }
 
   private Path writeConfig(List<String> command) throws IOException {
@@ -65,10 +54,7 @@ class PreviewCliTest {
         "  readiness:",
         "    timeout: 60s",
         "    interval: 100ms",
-        "environment:",
-        "  provider: local",
-        "  stateDir: '" + dir.resolve("state") + "'",
-        "  workDir: '" + dir + "'",
+        CliRun.localEnvironment(dir),
         "scm:",
         "  provider: console",
         "  inPlace: never",

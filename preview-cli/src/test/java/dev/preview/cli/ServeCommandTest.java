@@ -26,10 +26,7 @@ class ServeCommandTest {
         "repository: acme/shop",
         "app:",
         "  command: ['true']",
-        "environment:",
-        "  provider: local",
-        "  stateDir: '" + dir.resolve("state") + "'",
-        "  workDir: '" + dir + "'",
+        CliRun.localEnvironment(dir),
         scm,
         ""));
     return f;

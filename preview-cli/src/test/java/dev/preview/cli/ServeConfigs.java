@@ -21,11 +21,8 @@ final class ServeConfigs {
   static Path write(Path dir, List<String> appLines, String... topLevel) throws Exception {
     List<String> lines = new ArrayList<>(List.of("repository: acme/shop", "app:", "  command: ['true']"));
     appLines.forEach(l -> lines.add("  " + l));
+    lines.add(CliRun.localEnvironment(dir));
     lines.addAll(List.of(
-        "environment:",
-        "  provider: local",
-        "  stateDir: '" + dir.resolve("state") + "'",
-        "  workDir: '" + dir + "'",
         "scm:",
         "  provider: github",
         "  token: ghp_test",

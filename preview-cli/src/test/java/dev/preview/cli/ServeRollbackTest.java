@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.preview.examples.demo.PreviewDemo;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -16,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -26,7 +24,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
@@ -74,17 +71,13 @@ class ServeRollbackTest {
 
   void serve(String scmSection) throws Exception {
     Path f = dir.resolve("preview.yaml");
-    String command = PreviewDemo.sampleAppCommand().stream().map(a -> "'" + a.replace("'", "''") + "'")
-        .collect(Collectors.joining(", ", "[", "]"));
+    String command = CliRun.sampleAppCommand();
     Files.writeString(f, String.join("\n",
         "repository: acme/shop",
         "app:",
         "  command: " + command,
         "  healthPath: /health",
-        "environment:",
-        "  provider: local",
-        "  stateDir: '" + dir.resolve("state") + "'",
-        "  workDir: '" + dir + "'",
+        CliRun.localEnvironment(dir),
         scmSection,
         ""));
     ServeCommand cmd = CommandLine.populateCommand(new ServeCommand(), "--config", f.toString(), "--port", "0",

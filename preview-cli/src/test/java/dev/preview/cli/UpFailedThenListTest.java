@@ -1,14 +1,10 @@
 package dev.preview.cli;
 
+import dev.preview.cli.CliRun.Result;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.preview.examples.demo.PreviewDemo;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,14 +20,8 @@ class UpFailedThenListTest {
   @TempDir Path dir;
   private Path config;
 
-  private record Result(int code, String out, String err) {}
-
-  private Result preview(String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code = PreviewCli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8), TestEnv.withoutCi());
-    return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  private static Result preview(String... args) {
+    return CliRun.run(TestEnv.withoutCi(), args);
   }
 
   @AfterEach
@@ -47,16 +37,12 @@ class UpFailedThenListTest {
     Files.writeString(config, String.join("\n",
         "repository: acme/shop",
         "app:",
-        "  command: " + PreviewDemo.sampleAppCommand().stream().map(s -> "'" + s.replace("'", "''") + "'")
-            .collect(Collectors.joining(", ", "[", "]")),
+        "  command: " + CliRun.sampleAppCommand(),
         "  healthPath: /no-such-health",
         "  readiness:",
         "    timeout: 3s",
         "    interval: 100ms",
-        "environment:",
-        "  provider: local",
-        "  stateDir: '" + dir.resolve("state") + "'",
-        "  workDir: '" + dir + "'",
+        CliRun.localEnvironment(dir),
         "scm:",
         "  provider: console",
         "  inPlace: never",

@@ -1,10 +1,8 @@
 package dev.preview.cli;
 
+import dev.preview.cli.CliRun.Result;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -15,8 +13,6 @@ import org.junit.jupiter.api.io.TempDir;
 class ValidateCommandTest {
   @TempDir Path dir;
 
-  record Result(int code, String out, String err) {}
-
   private Result validate(String yaml) throws Exception {
     Path f = dir.resolve("preview.yaml");
     Files.writeString(f, yaml);
@@ -24,11 +20,7 @@ class ValidateCommandTest {
   }
 
   static Result run(Map<String, String> env, String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code = PreviewCli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8), env);
-    return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    return CliRun.run(env, args);
   }
 
   @Test

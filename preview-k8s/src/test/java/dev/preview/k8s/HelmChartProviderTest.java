@@ -22,9 +22,6 @@ import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -33,7 +30,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,19 +38,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Service, an Ingress, a ConfigMap from values, a migration Job, an optional ClusterRole) rendered
  * by Helm itself (helm-java's native library) and applied on Fabric8's CRUD mock server.
  */
-@EnableKubernetesMockClient(crud = true)
-class HelmChartProviderTest {
+class HelmChartProviderTest extends MockClusterTest {
   static final String CHART = "src/test/resources/charts/shop";
-  KubernetesMockServer server;
-  KubernetesClient client;
-
-  private final PreviewKey key = PreviewKey.pr("acme/shop", 42);
-  private final String ns = Names.namespace(key);
-
-  @BeforeEach
-  void seed() {
-    K8sFixtures.seedRegistrySecret(client);
-  }
 
   /** The base config with the chart: a values file, and --set-like values with placeholders. */
   static Map<String, Object> chartConfig(Map<String, String> extraSet) {
@@ -70,6 +55,14 @@ class HelmChartProviderTest {
     chart.put("valuesFiles", List.of(CHART + "/values-preview.yaml"));
     chart.put("set", set);
     cfg.put("chart", chart);
+    return cfg;
+  }
+
+  /** {@link #chartConfig(Map)} with one key of its {@code chart} section set to {@code value} (another path, values files, ...). */
+  static Map<String, Object> chartConfig(Map<String, String> extraSet, String chartKey, Object value) {
+    Map<String, Object> cfg = chartConfig(extraSet);
+    @SuppressWarnings("unchecked") Map<String, Object> chart = (Map<String, Object>) cfg.get("chart");
+    chart.put(chartKey, value);
     return cfg;
   }
 
@@ -179,9 +172,7 @@ class HelmChartProviderTest {
 
   @Test
   void aClusterRoleCanNeverBeAllowed() {
-    Map<String, Object> cfg = chartConfig(Map.of());
-    @SuppressWarnings("unchecked") Map<String, Object> chart = (Map<String, Object>) cfg.get("chart");
-    chart.put("allowClusterKinds", List.of("ClusterRole"));
+    Map<String, Object> cfg = chartConfig(Map.of(), "allowClusterKinds", List.of("ClusterRole"));
     assertThatThrownBy(() -> provider(cfg)).isInstanceOf(ConfigurationException.class)
         .hasMessageContaining("environment.chart.allowClusterKinds: ClusterRole can never be created");
   }
@@ -191,9 +182,7 @@ class HelmChartProviderTest {
     Path chart = copyChart(dir);
     Files.writeString(chart.resolve("templates/elsewhere.yaml"),
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sneaky\n  namespace: kube-system\ndata: {a: b}\n");
-    Map<String, Object> cfg = chartConfig(Map.of());
-    @SuppressWarnings("unchecked") Map<String, Object> c = (Map<String, Object>) cfg.get("chart");
-    c.put("path", chart.toString());
+    Map<String, Object> cfg = chartConfig(Map.of(), "path", chart.toString());
     assertThatThrownBy(() -> provider(cfg).apply(spec(key, "aaaa1111")))
         .hasMessageContaining("ConfigMap sneaky names namespace kube-system");
     assertThat(client.namespaces().withName(ns).get()).isNull();
@@ -204,9 +193,7 @@ class HelmChartProviderTest {
   void aChartThatFailsToRenderReportsHelmsMessageAndTheValuesFileLine(@TempDir Path dir) throws Exception {
     Path values = dir.resolve("values-broken.yaml");
     Files.writeString(values, "greeting: \"PR {number}\"\nworker:\n  replicas: [1\n");
-    Map<String, Object> cfg = chartConfig(Map.of());
-    @SuppressWarnings("unchecked") Map<String, Object> c = (Map<String, Object>) cfg.get("chart");
-    c.put("valuesFiles", List.of(values.toString()));
+    Map<String, Object> cfg = chartConfig(Map.of(), "valuesFiles", List.of(values.toString()));
     assertThatThrownBy(() -> provider(cfg).apply(spec(key, "aaaa1111")))
         .isInstanceOf(ProviderException.class)
         .hasMessageContaining("does not render")
@@ -221,9 +208,7 @@ class HelmChartProviderTest {
     Path chart = copyChart(dir);
     Files.writeString(chart.resolve("templates/required.yaml"),
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: {{ required \"set values.smtp.host for previews\" .Values.smtp }}\n");
-    Map<String, Object> cfg = chartConfig(Map.of());
-    @SuppressWarnings("unchecked") Map<String, Object> c = (Map<String, Object>) cfg.get("chart");
-    c.put("path", chart.toString());
+    Map<String, Object> cfg = chartConfig(Map.of(), "path", chart.toString());
     assertThatThrownBy(() -> provider(cfg).apply(spec(key, "aaaa1111")))
         .hasMessageContaining("set values.smtp.host for previews").hasMessageContaining("templates/required.yaml");
     assertThat(client.namespaces().withName(ns).get()).isNull();
@@ -266,21 +251,30 @@ class HelmChartProviderTest {
     new Helm(Path.of(CHART)).packageIt().withDestination(dir).call();
     Path tgz = dir.resolve("shop-0.1.0.tgz");
     assertThat(tgz).exists();
-    Map<String, Object> cfg = chartConfig(Map.of());
-    @SuppressWarnings("unchecked") Map<String, Object> c = (Map<String, Object>) cfg.get("chart");
-    c.put("path", tgz.toString());
+    Map<String, Object> cfg = chartConfig(Map.of(), "path", tgz.toString());
     provider(cfg).apply(spec(key, "aaaa1111"));
     assertThat(names(client.apps().deployments().inNamespace(ns).list().getItems())).containsExactlyInAnyOrder("app-api", "app-worker");
   }
 
-  @Test
-  void readinessWaitsForEveryDeploymentAndTheJob() {
+  /** The chart's config with the readiness wait on. */
+  static Map<String, Object> waitingConfig() {
     Map<String, Object> cfg = chartConfig(Map.of());
     cfg.put("readiness", Map.of("wait", true, "pollInterval", "50ms", "timeout", "30s"));
-    KubernetesEnvironmentProvider p = provider(cfg);
+    return cfg;
+  }
+
+  /** Starts {@code apply} of {@code aaaa1111} in the background; returns once the chart's objects exist and {@code app-api} is ready. */
+  CompletableFuture<Environment> applyUntilTheApiIsReady(KubernetesEnvironmentProvider p) {
     CompletableFuture<Environment> f = CompletableFuture.supplyAsync(() -> p.apply(spec(key, "aaaa1111")));
     await().atMost(20, TimeUnit.SECONDS).until(() -> client.network().v1().ingresses().inNamespace(ns).withName("app").get() != null);
     K8sFixtures.markReady(client, ns, "app-api");
+    return f;
+  }
+
+  @Test
+  void readinessWaitsForEveryDeploymentAndTheJob() {
+    KubernetesEnvironmentProvider p = provider(waitingConfig());
+    CompletableFuture<Environment> f = applyUntilTheApiIsReady(p);
     client.batch().v1().jobs().inNamespace(ns).withName("app-migrate")
         .edit(j -> { j.setStatus(new JobStatusBuilder().withSucceeded(1).build()); return j; });
     // The wait has looked at the worker again since the API and the Job became ready, and still waits.
@@ -295,12 +289,8 @@ class HelmChartProviderTest {
 
   @Test
   void aCrashingWorkerFailsTheRolloutNamingItsDeploymentAndLogs() {
-    Map<String, Object> cfg = chartConfig(Map.of());
-    cfg.put("readiness", Map.of("wait", true, "pollInterval", "50ms", "timeout", "30s"));
-    KubernetesEnvironmentProvider p = provider(cfg);
-    CompletableFuture<Environment> f = CompletableFuture.supplyAsync(() -> p.apply(spec(key, "aaaa1111")));
-    await().atMost(20, TimeUnit.SECONDS).until(() -> client.network().v1().ingresses().inNamespace(ns).withName("app").get() != null);
-    K8sFixtures.markReady(client, ns, "app-api");
+    KubernetesEnvironmentProvider p = provider(waitingConfig());
+    CompletableFuture<Environment> f = applyUntilTheApiIsReady(p);
     Deployment worker = client.apps().deployments().inNamespace(ns).withName("app-worker").get();
     server.expect().get().withPath("/api/v1/namespaces/" + ns + "/pods/app-worker-5c7-q2/log?pretty=false&container=worker&tailLines=20")
         .andReturn(200, "worker starting\nFATAL: queue unreachable\n").always();

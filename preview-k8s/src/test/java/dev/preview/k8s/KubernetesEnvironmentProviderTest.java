@@ -24,8 +24,6 @@ import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import java.time.Duration;
 import java.time.Instant;
@@ -37,24 +35,10 @@ import java.util.ServiceLoader;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Behaviour of the provider against Fabric8's mock API server in CRUD mode. */
-@EnableKubernetesMockClient(crud = true)
-class KubernetesEnvironmentProviderTest {
-  KubernetesMockServer server;
-  KubernetesClient client;
-
-  private final PreviewKey key = PreviewKey.pr("acme/shop", 42);
-  private final String ns = Names.namespace(key);
-  private final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T10:00:00Z"));
-
-  @BeforeEach
-  void seed() {
-    K8sFixtures.seedRegistrySecret(client);
-  }
-
+class KubernetesEnvironmentProviderTest extends MockClusterTest {
   private KubernetesEnvironmentProvider provider(Map<String, Object> cfg) {
     return KubernetesEnvironmentProvider.create(client, config(cfg), clock);
   }

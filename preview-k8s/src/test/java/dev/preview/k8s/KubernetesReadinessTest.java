@@ -14,31 +14,24 @@ import dev.preview.core.PreviewOrchestrator;
 import dev.preview.spi.AppExit;
 import dev.preview.spi.Environment;
 import dev.preview.spi.Labels;
-import dev.preview.spi.Names;
-import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.ProviderException;
 import dev.preview.spi.PullRequest;
 import dev.preview.spi.PullRequestEvent;
-import dev.preview.testkit.MutableClock;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodTemplateSpec;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.ReplicaSetBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import java.net.ConnectException;
 import java.net.URI;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -47,20 +40,7 @@ import org.junit.jupiter.api.Test;
  * {@code exitStatus} from the pods, {@code rejectRevision} rolling back to the ReplicaSet that still
  * serves or scaling the failed revision to zero, and the orchestrator's gate over both.
  */
-@EnableKubernetesMockClient(crud = true)
-class KubernetesReadinessTest {
-  KubernetesMockServer server;
-  KubernetesClient client;
-
-  private final PreviewKey key = PreviewKey.pr("acme/shop", 42);
-  private final String ns = Names.namespace(key);
-  private final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T10:00:00Z"));
-
-  @BeforeEach
-  void seed() {
-    K8sFixtures.seedRegistrySecret(client);
-  }
-
+class KubernetesReadinessTest extends MockClusterTest {
   private KubernetesEnvironmentProvider provider() {
     return KubernetesEnvironmentProvider.create(client, config(baseConfig()), clock);
   }

@@ -8,33 +8,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.preview.spi.Environment;
 import dev.preview.spi.Labels;
-import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
-import dev.preview.testkit.MutableClock;
 import io.fabric8.kubernetes.api.model.Namespace;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import java.time.Instant;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** {@code relabel} on Fabric8's mock API server in CRUD mode: annotations change, the Deployment does not. */
-@EnableKubernetesMockClient(crud = true)
-class KubernetesRelabelTest {
-  KubernetesMockServer server;
-  KubernetesClient client;
-
-  private final PreviewKey key = PreviewKey.pr("acme/shop", 42);
-  private final String ns = Names.namespace(key);
-  private final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T10:00:00Z"));
-
-  @BeforeEach
-  void seed() {
-    K8sFixtures.seedRegistrySecret(client);
-  }
-
+class KubernetesRelabelTest extends MockClusterTest {
   @Test
   void aVisitIsWrittenToTheNamespaceAnnotationsWithoutTouchingTheDeployment() {
     KubernetesEnvironmentProvider p = KubernetesEnvironmentProvider.create(client, config(baseConfig()), clock);

@@ -29,7 +29,7 @@ public final class BenchServerMain {
     ReconcileReport none = new ReconcileReport(List.of(), Set.of(), List.of(), false);
     java.util.function.Function<dev.preview.spi.PullRequestEvent, CompletableFuture<Preview>> handler = e -> CompletableFuture.completedFuture(
         new Preview(e.key(), PreviewState.READY, e.headSha(), null, null, "", null, Map.of(), null, null));
-    GitHubWebhookSource source = GitHubWebhookSource.builder(Secret.of(WebhookServerTest.SECRET)).build();
+    GitHubWebhookSource source = GitHubWebhookSource.builder(Secret.of(Deliveries.SECRET)).build();
     AutoCloseable server;
     int port;
     if (which.equals("old")) {

@@ -1,6 +1,5 @@
 package dev.preview.server;
 
-import static dev.preview.server.WebhookServerMetricsTest.sample;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -13,49 +12,18 @@ import dev.preview.spi.ProviderException;
 import dev.preview.spi.ScmNotifier;
 import dev.preview.spi.PullRequest;
 import dev.preview.spi.Secret;
-import dev.preview.testkit.FakeEnvironmentProvider;
-import dev.preview.testkit.FakePullRequestSource;
-import dev.preview.testkit.FakeScmNotifier;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * {@code preview_status_publish_total{outcome}} scraped from {@code /metrics} after an SCM that
  * failed twice (retryable, like a 502), then answered: the counts are what the notifier saw.
  */
-class StatusPublishMetricsTest {
-  final FakeEnvironmentProvider env = new FakeEnvironmentProvider();
-  final FakeScmNotifier scm = new FakeScmNotifier();
+class StatusPublishMetricsTest extends ServerWithMetrics {
   final AtomicInteger attempts = new AtomicInteger();
-  final FakePullRequestSource prs = new FakePullRequestSource();
-  final HttpClient client = HttpClient.newHttpClient();
-  final PreviewMetrics metrics = PreviewMetrics.prometheus();
-  PreviewOrchestrator orchestrator;
-  WebhookServer server;
-
-  @AfterEach
-  void stop() {
-    if (server != null) {
-      server.close();
-    }
-    if (orchestrator != null) {
-      orchestrator.close();
-    }
-    metrics.close();
-  }
-
-  String scrape() throws Exception {
-    HttpResponse<String> r = client.send(HttpRequest.newBuilder(server.url().resolve("/metrics")).build(),
-        HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).isEqualTo(200);
-    return r.body();
-  }
 
   static double publishes(String scrape, String outcome) {
     return sample(scrape, "preview_status_publish_total", Map.of("outcome", outcome));
@@ -80,11 +48,11 @@ class StatusPublishMetricsTest {
         scm.publish(status);
       }
     };
-    prs.put(PullRequest.open(WebhookServerTest.KEY, WebhookServerTest.SHA, "feature/basket", "main"));
+    prs.put(PullRequest.open(Deliveries.KEY, Deliveries.SHA, "feature/basket", "main"));
     orchestrator = PreviewOrchestrator.builder().environment(env).notifier(flaky).pullRequests(prs)
         .app(AppTemplate.builder().build()).healthCheck(url -> true).listener(metrics).asyncStatus(true).build();
     server = WebhookServer.builder().orchestrator(orchestrator).metrics(metrics)
-        .source(GitHubWebhookSource.builder(Secret.of(WebhookServerTest.SECRET)).build())
+        .source(GitHubWebhookSource.builder(Secret.of(Deliveries.SECRET)).build())
         .port(0).bind("127.0.0.1").start();
     String before = scrape();
     for (String outcome : new String[] {"published", "retried", "dropped"}) {
@@ -92,13 +60,11 @@ class StatusPublishMetricsTest {
       assertThat(publishes(before, outcome)).isZero();
     }
 
-    byte[] opened = WebhookServerTest.opened();
-    HttpResponse<String> r = client.send(HttpRequest.newBuilder(server.url().resolve("/webhooks/github"))
-        .POST(HttpRequest.BodyPublishers.ofByteArray(opened)).header("X-GitHub-Event", "pull_request")
-        .header("X-GitHub-Delivery", "d-1").header("X-Hub-Signature-256", WebhookServerTest.sign(opened)).build(),
+    byte[] opened = Deliveries.opened();
+    HttpResponse<String> r = client.send(Deliveries.github(server, "pull_request", "d-1", opened).build(),
         HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).isEqualTo(202);
-    await().atMost(Duration.ofSeconds(20)).until(() -> scm.latest(WebhookServerTest.KEY)
+    await().atMost(Duration.ofSeconds(20)).until(() -> scm.latest(Deliveries.KEY)
         .map(s -> s.state() == PreviewState.READY).orElse(false));
     int succeeded = scm.all().size();
     int failed = attempts.get() - succeeded;

@@ -1,10 +1,11 @@
 package dev.preview.server;
 
+import static dev.preview.server.Deliveries.JSON;
+import static dev.preview.server.Deliveries.SECRET;
+import static dev.preview.server.Deliveries.pullRequest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.preview.core.AppTemplate;
 import dev.preview.core.PreviewOrchestrator;
 import dev.preview.core.policy.PreviewPolicy;
@@ -27,8 +28,6 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -42,8 +41,6 @@ import org.junit.jupiter.api.Test;
  * orchestrator's own workers, never on a Jetty request thread.
  */
 class WebhookAckWhileDeploysBlockTest {
-  static final ObjectMapper JSON = new ObjectMapper();
-  static final String SECRET = "gh-webhook-secret";
   static final int WORKERS = 2;
   static final int REQUEST_THREADS = 2;
   static final int NEW_PRS = 12;
@@ -95,35 +92,8 @@ class WebhookAckWhileDeploysBlockTest {
     return String.format("%040x", pr * 1000L + push);
   }
 
-  static byte[] pullRequest(String action, int number, String sha) {
-    ObjectNode root = JSON.createObjectNode().put("action", action).put("number", number);
-    ObjectNode pr = root.putObject("pull_request").put("number", number).put("state", "open").put("draft", false).put("merged", false);
-    pr.putObject("user").put("login", "octocat");
-    pr.putArray("labels");
-    ObjectNode head = pr.putObject("head").put("ref", "feature/" + number).put("sha", sha);
-    head.putObject("repo").put("full_name", "acme/shop");
-    ObjectNode base = pr.putObject("base").put("ref", "main").put("sha", "9049f1265b7d61be4a8904a9a27120d2064dab3b");
-    base.putObject("repo").put("full_name", "acme/shop");
-    root.putObject("repository").put("full_name", "acme/shop").put("default_branch", "main");
-    root.putObject("sender").put("login", "octocat");
-    return root.toString().getBytes(StandardCharsets.UTF_8);
-  }
-
-  static String sign(byte[] body) throws Exception {
-    Mac mac = Mac.getInstance("HmacSHA256");
-    mac.init(new SecretKeySpec(SECRET.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
-    StringBuilder hex = new StringBuilder("sha256=");
-    for (byte b : mac.doFinal(body)) {
-      hex.append(String.format("%02x", b));
-    }
-    return hex.toString();
-  }
-
   CompletableFuture<HttpResponse<String>> github(String event, byte[] body) throws Exception {
-    HttpRequest r = HttpRequest.newBuilder(server.url().resolve("/webhooks/github")).timeout(Duration.ofSeconds(10))
-        .header("X-GitHub-Event", event).header("X-GitHub-Delivery", UUID.randomUUID().toString())
-        .header("X-Hub-Signature-256", sign(body)).header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+    HttpRequest r = Deliveries.github(server, event, UUID.randomUUID().toString(), body).timeout(Duration.ofSeconds(10)).build();
     return client.sendAsync(r, HttpResponse.BodyHandlers.ofString());
   }
 
@@ -135,7 +105,7 @@ class WebhookAckWhileDeploysBlockTest {
     }
     Faults.Gate publish = scmFaults.block("scm.publish");
     for (int n = 1; n <= WORKERS; n++) {
-      assertThat(github("pull_request", pullRequest("opened", n, sha(n, 0))).join().statusCode()).isEqualTo(202);
+      assertThat(github("pull_request", pullRequest("opened", n, "feature/" + n, sha(n, 0))).join().statusCode()).isEqualTo(202);
     }
     for (Faults.Gate g : applies) {
       assertThat(g.awaitEntered(Duration.ofSeconds(10))).as("every deploy worker is held inside apply").isTrue();
@@ -145,10 +115,10 @@ class WebhookAckWhileDeploysBlockTest {
     // all at once: more deliveries than the server has request threads
     List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
     for (int n = WORKERS + 1; n <= WORKERS + NEW_PRS; n++) {
-      answers.add(github("pull_request", pullRequest("opened", n, sha(n, 0))));
+      answers.add(github("pull_request", pullRequest("opened", n, "feature/" + n, sha(n, 0))));
     }
     prs.put(PullRequest.open(PreviewKey.pr("acme/shop", 1), sha(1, 1), "feature/1", "main"));
-    CompletableFuture<HttpResponse<String>> push = github("pull_request", pullRequest("synchronize", 1, sha(1, 1)));
+    CompletableFuture<HttpResponse<String>> push = github("pull_request", pullRequest("synchronize", 1, "feature/1", sha(1, 1)));
     List<CompletableFuture<HttpResponse<String>>> pings = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       pings.add(github("ping", "{\"zen\":\"Keep it logically awesome.\",\"hook_id\":30}".getBytes(StandardCharsets.UTF_8)));

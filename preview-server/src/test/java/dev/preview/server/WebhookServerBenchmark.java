@@ -102,8 +102,8 @@ class WebhookServerBenchmark {
 
   /** {@code n} deliveries over {@link #CLIENTS} keep-alive connections; each latency into {@code latencies}. */
   static void load(int port, int n, long[] latencies) throws Exception {
-    byte[] body = WebhookServerTest.opened();
-    String signature = WebhookServerTest.sign(body);
+    byte[] body = Deliveries.opened();
+    String signature = Deliveries.sign(body);
     AtomicInteger next = new AtomicInteger();
     CountDownLatch done = new CountDownLatch(CLIENTS);
     List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());

@@ -1,14 +1,12 @@
 package dev.preview.server;
 
-import static dev.preview.server.WebhookServerTest.SECRET;
-import static dev.preview.server.WebhookServerTest.SHA;
-import static dev.preview.server.WebhookServerTest.json;
-import static dev.preview.server.WebhookServerTest.opened;
-import static dev.preview.server.WebhookServerTest.sign;
+import static dev.preview.server.Deliveries.SECRET;
+import static dev.preview.server.Deliveries.SHA;
+import static dev.preview.server.Deliveries.json;
+import static dev.preview.server.Deliveries.opened;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.preview.core.AppTemplate;
 import dev.preview.core.BuildSettings;
@@ -18,29 +16,17 @@ import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.PullRequest;
 import dev.preview.spi.Secret;
-import dev.preview.testkit.FakeEnvironmentProvider;
-import dev.preview.testkit.FakePullRequestSource;
-import dev.preview.testkit.FakeScmNotifier;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The PR's webhook comes before its image: the preview waits, and the CI's workflow_run webhook deploys it. */
-class WebhookServerBuildEventsTest {
+class WebhookServerBuildEventsTest extends ServerOverFakes {
   static final PreviewKey KEY = PreviewKey.pr("acme/shop", 42);
 
-  final FakeEnvironmentProvider env = new FakeEnvironmentProvider();
-  final FakeScmNotifier scm = new FakeScmNotifier();
-  final FakePullRequestSource prs = new FakePullRequestSource();
-  final HttpClient client = HttpClient.newHttpClient();
-  PreviewOrchestrator orchestrator;
-  WebhookServer server;
 
   @BeforeEach
   void start() throws Exception {
@@ -53,21 +39,12 @@ class WebhookServerBuildEventsTest {
         .source(GitHubWebhookSource.builder(Secret.of(SECRET)).build()).port(0).bind("127.0.0.1").start();
   }
 
-  @AfterEach
-  void stop() {
-    server.close();
-    orchestrator.close();
-  }
-
   HttpResponse<String> github(String event, String delivery, byte[] body) throws Exception {
-    return client.send(HttpRequest.newBuilder(server.url().resolve("/webhooks/github"))
-        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).header("X-GitHub-Event", event)
-        .header("X-GitHub-Delivery", delivery).header("X-Hub-Signature-256", sign(body)).build(),
-        HttpResponse.BodyHandlers.ofString());
+    return client.send(Deliveries.github(server, event, delivery, body).build(), HttpResponse.BodyHandlers.ofString());
   }
 
   static byte[] workflowRun(String name, String sha, String status, String conclusion) {
-    ObjectNode root = new ObjectMapper().createObjectNode().put("action", status.equals("completed") ? "completed" : "in_progress");
+    ObjectNode root = Deliveries.JSON.createObjectNode().put("action", status.equals("completed") ? "completed" : "in_progress");
     ObjectNode run = root.putObject("workflow_run").put("id", 30433642).put("name", name).put("head_sha", sha)
         .put("status", status).put("html_url", "https://github.com/acme/shop/actions/runs/30433642");
     if (conclusion == null) {

@@ -3,8 +3,6 @@ package dev.preview.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.preview.core.AppTemplate;
 import dev.preview.core.PreviewOrchestrator;
 import dev.preview.scm.github.GitHubWebhookSource;
@@ -25,8 +23,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -47,7 +43,7 @@ class WebhookServerBurstTest {
     for (int n = 1; n <= DELIVERIES; n++) {
       String sha = String.format("%040x", n);
       prs.put(PullRequest.open(PreviewKey.pr("acme/shop", n), sha, "feature/" + n, "main"));
-      bodies.add(opened(n, sha));
+      bodies.add(Deliveries.pullRequest("opened", n, "feature/" + n, sha));
     }
     try (PreviewOrchestrator orchestrator = PreviewOrchestrator.builder().environment(env).notifier(new FakeScmNotifier())
             .pullRequests(prs).app(AppTemplate.builder().hostnameTemplate("pr-{number}.preview.example.com").build())
@@ -75,10 +71,7 @@ class WebhookServerBurstTest {
     for (int i = 0; i < count; i++) {
       int idx = i;
       byte[] body = bodies.get(i);
-      HttpRequest req = HttpRequest.newBuilder(server.url().resolve("/webhooks/github"))
-          .header("X-GitHub-Event", event).header("X-GitHub-Delivery", event + "-" + i)
-          .header("X-Hub-Signature-256", sign(body)).header("Content-Type", "application/json")
-          .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+      HttpRequest req = Deliveries.github(server, event, event + "-" + i, body, Deliveries.sign(SECRET, body)).build();
       slots.acquire();
       long t0 = System.nanoTime();
       calls.add(client.sendAsync(req, HttpResponse.BodyHandlers.discarding()).whenComplete((r, e) -> {
@@ -95,27 +88,5 @@ class WebhookServerBurstTest {
         what, count, CONCURRENCY, sorted[count / 2] / 1e6, sorted[(int) Math.ceil(count * 0.99) - 1] / 1e6,
         sorted[count - 1] / 1e6, count / (wall / 1e9));
     return codes;
-  }
-
-  static byte[] opened(int n, String sha) {
-    ObjectMapper json = new ObjectMapper();
-    ObjectNode root = json.createObjectNode().put("action", "opened").put("number", n);
-    ObjectNode pr = root.putObject("pull_request").put("number", n).put("state", "open").put("draft", false);
-    pr.putObject("user").put("login", "octocat");
-    pr.putArray("labels");
-    pr.putObject("head").put("ref", "feature/" + n).put("sha", sha).putObject("repo").put("full_name", "acme/shop");
-    pr.putObject("base").put("ref", "main").put("sha", "9049f1265b7d61be4a8904a9a27120d2064dab3b").putObject("repo").put("full_name", "acme/shop");
-    root.putObject("repository").put("full_name", "acme/shop");
-    return root.toString().getBytes(StandardCharsets.UTF_8);
-  }
-
-  static String sign(byte[] body) throws Exception {
-    Mac mac = Mac.getInstance("HmacSHA256");
-    mac.init(new SecretKeySpec(SECRET.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
-    StringBuilder hex = new StringBuilder("sha256=");
-    for (byte b : mac.doFinal(body)) {
-      hex.append(String.format("%02x", b));
-    }
-    return hex.toString();
   }
 }

@@ -1,8 +1,8 @@
 package dev.preview.server;
 
-import static dev.preview.server.WebhookServerTest.KEY;
-import static dev.preview.server.WebhookServerTest.SECRET;
-import static dev.preview.server.WebhookServerTest.SHA;
+import static dev.preview.server.Deliveries.KEY;
+import static dev.preview.server.Deliveries.SECRET;
+import static dev.preview.server.Deliveries.SHA;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -88,11 +88,9 @@ class WebhookServerLeaderElectionTest {
     }
 
     int post() throws Exception {
-      byte[] body = WebhookServerTest.opened();
-      return http.send(HttpRequest.newBuilder(server.url().resolve("/webhooks/github"))
-          .header("X-GitHub-Event", "pull_request").header("X-GitHub-Delivery", UUID.randomUUID().toString())
-          .header("X-Hub-Signature-256", WebhookServerTest.sign(body))
-          .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString()).statusCode();
+      byte[] body = Deliveries.opened();
+      return http.send(Deliveries.github(server, "pull_request", UUID.randomUUID().toString(), body).build(),
+          HttpResponse.BodyHandlers.ofString()).statusCode();
     }
 
     int health() throws Exception {

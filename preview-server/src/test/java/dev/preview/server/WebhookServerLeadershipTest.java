@@ -1,8 +1,8 @@
 package dev.preview.server;
 
-import static dev.preview.server.WebhookServerTest.KEY;
-import static dev.preview.server.WebhookServerTest.SECRET;
-import static dev.preview.server.WebhookServerTest.SHA;
+import static dev.preview.server.Deliveries.KEY;
+import static dev.preview.server.Deliveries.SECRET;
+import static dev.preview.server.Deliveries.SHA;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -73,11 +73,9 @@ class WebhookServerLeadershipTest {
   }
 
   HttpResponse<String> opened() throws Exception {
-    byte[] body = WebhookServerTest.opened();
-    return client.send(HttpRequest.newBuilder(server.url().resolve("/webhooks/github"))
-        .header("X-GitHub-Event", "pull_request").header("X-GitHub-Delivery", UUID.randomUUID().toString())
-        .header("X-Hub-Signature-256", WebhookServerTest.sign(body))
-        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+    byte[] body = Deliveries.opened();
+    return client.send(Deliveries.github(server, "pull_request", UUID.randomUUID().toString(), body).build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   HttpResponse<String> get(String path) throws Exception {
@@ -85,7 +83,7 @@ class WebhookServerLeadershipTest {
   }
 
   static JsonNode json(HttpResponse<String> r) throws Exception {
-    return WebhookServerTest.json(r);
+    return Deliveries.json(r);
   }
 
   @Test

@@ -12,12 +12,8 @@ import dev.preview.scm.github.GitHubWebhookSource;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.PullRequest;
 import dev.preview.spi.Secret;
-import dev.preview.testkit.FakeEnvironmentProvider;
-import dev.preview.testkit.FakePullRequestSource;
-import dev.preview.testkit.FakeScmNotifier;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -33,94 +29,52 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** /metrics scraped after a deploy and a teardown; the operator log; one run per delivery id. */
-class WebhookServerMetricsTest {
-  final FakeEnvironmentProvider env = new FakeEnvironmentProvider();
-  final FakeScmNotifier scm = new FakeScmNotifier();
-  final FakePullRequestSource prs = new FakePullRequestSource();
-  final HttpClient client = HttpClient.newHttpClient();
+class WebhookServerMetricsTest extends ServerWithMetrics {
   final ByteArrayOutputStream logged = new ByteArrayOutputStream();
   final OperatorLog log = OperatorLog.json(new PrintStream(logged, true, StandardCharsets.UTF_8));
-  final PreviewMetrics metrics = PreviewMetrics.prometheus();
-  PreviewOrchestrator orchestrator;
-  WebhookServer server;
-
-  @AfterEach
-  void stop() {
-    if (server != null) {
-      server.close();
-    }
-    if (orchestrator != null) {
-      orchestrator.close();
-    }
-    metrics.close();
-  }
 
   void start() throws Exception {
-    prs.put(PullRequest.open(WebhookServerTest.KEY, WebhookServerTest.SHA, "feature/basket", "main"));
+    prs.put(PullRequest.open(Deliveries.KEY, Deliveries.SHA, "feature/basket", "main"));
     orchestrator = PreviewOrchestrator.builder().environment(env).notifier(scm).pullRequests(prs)
         .app(AppTemplate.builder().hostnameTemplate("pr-{number}.preview.example.com").build()).healthCheck(url -> true)
         .listener(metrics).listener(log).asyncStatus(true).build();
     server = WebhookServer.builder().orchestrator(orchestrator).metrics(metrics).log(log)
-        .source(GitHubWebhookSource.builder(Secret.of(WebhookServerTest.SECRET)).build())
+        .source(GitHubWebhookSource.builder(Secret.of(Deliveries.SECRET)).build())
         .port(0).bind("127.0.0.1").reconcileInterval(Duration.ofHours(1)).start(); // reconciled on demand below
   }
 
   HttpResponse<String> github(String event, String delivery, byte[] body, String signature) throws Exception {
-    return client.send(HttpRequest.newBuilder(server.url().resolve("/webhooks/github")).POST(HttpRequest.BodyPublishers.ofByteArray(body))
-        .header("X-GitHub-Event", event).header("X-GitHub-Delivery", delivery).header("X-Hub-Signature-256", signature).build(),
-        HttpResponse.BodyHandlers.ofString());
+    return client.send(Deliveries.github(server, event, delivery, body, signature).build(), HttpResponse.BodyHandlers.ofString());
   }
 
   static byte[] closed() throws Exception {
-    ObjectNode root = (ObjectNode) WebhookServerTest.JSON.readTree(WebhookServerTest.opened());
+    ObjectNode root = (ObjectNode) Deliveries.JSON.readTree(Deliveries.opened());
     root.put("action", "closed");
     ((ObjectNode) root.get("pull_request")).put("state", "closed");
     return root.toString().getBytes(StandardCharsets.UTF_8);
   }
 
-  /** The value of one sample of the scrape, or 0 if absent. */
-  static double sample(String scrape, String name, Map<String, String> labels) {
-    for (String line : scrape.split("\n")) {
-      if (!line.startsWith(name + "{") && !line.startsWith(name + " ")) {
-        continue;
-      }
-      boolean all = labels.entrySet().stream().allMatch(e -> line.contains(e.getKey() + "=\"" + e.getValue() + "\""));
-      if (all) {
-        return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-      }
-    }
-    return 0;
-  }
-
-  String scrape() throws Exception {
-    HttpResponse<String> r = client.send(HttpRequest.newBuilder(server.url().resolve("/metrics")).build(), HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).isEqualTo(200);
-    assertThat(r.headers().firstValue("Content-Type")).get().asString().startsWith("text/plain");
-    return r.body();
-  }
-
   @Test
   void metricsAfterADeployAndATeardownMatchWhatHappened() throws Exception {
     start();
-    byte[] opened = WebhookServerTest.opened();
-    assertThat(github("pull_request", "d-open", opened, WebhookServerTest.sign(opened)).statusCode()).isEqualTo(202);
-    await().atMost(Duration.ofSeconds(10)).until(() -> scm.latest(WebhookServerTest.KEY).map(s -> s.state() == PreviewState.READY).orElse(false));
+    byte[] opened = Deliveries.opened();
+    assertThat(github("pull_request", "d-open", opened, Deliveries.sign(opened)).statusCode()).isEqualTo(202);
+    await().atMost(Duration.ofSeconds(10)).until(() -> scm.latest(Deliveries.KEY).map(s -> s.state() == PreviewState.READY).orElse(false));
     String ready = scrape();
     assertThat(sample(ready, "preview_previews", Map.of("state", "ready"))).isEqualTo(1);
     assertThat(sample(ready, "preview_time_to_ready_seconds_count", Map.of())).isEqualTo(1);
     assertThat(sample(ready, "preview_step_duration_seconds_count", Map.of("step", "environment", "outcome", "ok"))).isEqualTo(1);
 
-    prs.put(PullRequest.open(WebhookServerTest.KEY, WebhookServerTest.SHA, "feature/basket", "main").withState(PullRequest.State.CLOSED));
+    prs.put(PullRequest.open(Deliveries.KEY, Deliveries.SHA, "feature/basket", "main").withState(PullRequest.State.CLOSED));
     byte[] closed = closed();
-    assertThat(github("pull_request", "d-close", closed, WebhookServerTest.sign(closed)).statusCode()).isEqualTo(202);
+    assertThat(github("pull_request", "d-close", closed, Deliveries.sign(closed)).statusCode()).isEqualTo(202);
     assertThat(github("pull_request", "d-bad", closed, "sha256=" + "0".repeat(64)).statusCode()).isEqualTo(401);
     byte[] ping = "{\"zen\":\"x\",\"hook_id\":1}".getBytes(StandardCharsets.UTF_8);
-    assertThat(github("ping", "d-ping", ping, WebhookServerTest.sign(ping)).statusCode()).isEqualTo(200);
-    await().atMost(Duration.ofSeconds(10)).until(() -> scm.latest(WebhookServerTest.KEY).map(s -> s.state() == PreviewState.DELETED).orElse(false));
+    assertThat(github("ping", "d-ping", ping, Deliveries.sign(ping)).statusCode()).isEqualTo(200);
+    await().atMost(Duration.ofSeconds(10)).until(() -> scm.latest(Deliveries.KEY).map(s -> s.state() == PreviewState.DELETED).orElse(false));
     server.reconcileSoon();
     await().atMost(Duration.ofSeconds(5)).until(() -> sample(scrape(), "preview_reconcile_runs_total", Map.of("outcome", "ok")) == 1);
 
@@ -139,18 +93,18 @@ class WebhookServerMetricsTest {
     String lines = logged.toString(StandardCharsets.UTF_8);
     assertThat(lines).contains("\"msg\":\"delivery\",\"provider\":\"github\",\"event\":\"pull_request\",\"delivery\":\"d-open\","
         + "\"key\":\"acme/shop#42\",\"outcome\":\"accepted\",\"status\":202");
-    assertThat(lines).contains("\"msg\":\"state\",\"key\":\"acme/shop#42\",\"state\":\"READY\",\"revision\":\"" + WebhookServerTest.SHA + "\"");
+    assertThat(lines).contains("\"msg\":\"state\",\"key\":\"acme/shop#42\",\"state\":\"READY\",\"revision\":\"" + Deliveries.SHA + "\"");
     assertThat(lines).contains("\"state\":\"DELETED\"").contains("\"stepsMs\":{");
-    assertThat(lines).doesNotContain(WebhookServerTest.SECRET).doesNotContain("sha256=");
+    assertThat(lines).doesNotContain(Deliveries.SECRET).doesNotContain("sha256=");
     for (String line : lines.split("\n")) {
-      WebhookServerTest.JSON.readTree(line); // every line is one JSON object
+      Deliveries.JSON.readTree(line); // every line is one JSON object
     }
   }
 
   @Test
   void withoutAPrometheusRegistryThereIsNoMetricsEndpoint() throws Exception {
     server = WebhookServer.builder().actions(e -> new CompletableFuture<>(), () -> new ReconcileReport(List.of(), Set.of(), List.of(), false))
-        .source(GitHubWebhookSource.builder(Secret.of(WebhookServerTest.SECRET)).build()).port(0).bind("127.0.0.1").start();
+        .source(GitHubWebhookSource.builder(Secret.of(Deliveries.SECRET)).build()).port(0).bind("127.0.0.1").start();
     assertThat(client.send(HttpRequest.newBuilder(server.url().resolve("/metrics")).build(), HttpResponse.BodyHandlers.ofString())
         .statusCode()).isEqualTo(404);
   }
@@ -163,9 +117,9 @@ class WebhookServerMetricsTest {
       runs.incrementAndGet();
       return running;
     }, () -> new ReconcileReport(List.of(), Set.of(), List.of(), false))
-        .source(GitHubWebhookSource.builder(Secret.of(WebhookServerTest.SECRET)).build()).port(0).bind("127.0.0.1").start();
-    byte[] body = WebhookServerTest.opened();
-    String signature = WebhookServerTest.sign(body);
+        .source(GitHubWebhookSource.builder(Secret.of(Deliveries.SECRET)).build()).port(0).bind("127.0.0.1").start();
+    byte[] body = Deliveries.opened();
+    String signature = Deliveries.sign(body);
     ExecutorService pool = Executors.newFixedThreadPool(16);
     List<Future<Integer>> answers = new ArrayList<>();
     try {
@@ -182,7 +136,7 @@ class WebhookServerMetricsTest {
       pool.shutdownNow();
     }
     // the run failed: a redelivery of the same id runs again
-    running.complete(new Preview(WebhookServerTest.KEY, PreviewState.FAILED, WebhookServerTest.SHA, null, null, "boom", "environment",
+    running.complete(new Preview(Deliveries.KEY, PreviewState.FAILED, Deliveries.SHA, null, null, "boom", "environment",
         Map.of(), null, null));
     assertThat(github("pull_request", "same-id", body, signature).statusCode()).isEqualTo(202);
     assertThat(runs).hasValue(2);

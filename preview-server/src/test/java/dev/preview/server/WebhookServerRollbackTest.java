@@ -1,9 +1,11 @@
 package dev.preview.server;
 
+import static dev.preview.server.Deliveries.GL_TOKEN;
+import static dev.preview.server.Deliveries.JSON;
+import static dev.preview.server.Deliveries.SECRET;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.preview.core.AppTemplate;
@@ -17,19 +19,13 @@ import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.PullRequest;
 import dev.preview.spi.Secret;
-import dev.preview.testkit.FakeEnvironmentProvider;
-import dev.preview.testkit.FakePullRequestSource;
-import dev.preview.testkit.FakeScmNotifier;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -38,20 +34,11 @@ import org.junit.jupiter.api.Test;
  * GitHub's {@code pull_request} and GitLab's {@code merge_request} hooks, with the SCM saying the head
  * is the newer commit; the preview ends READY at it, its image and revision label those of the newer commit.
  */
-class WebhookServerRollbackTest {
-  static final ObjectMapper JSON = new ObjectMapper();
-  static final String SECRET = "gh-webhook-secret";
-  static final String GL_TOKEN = "gl-webhook-token";
+class WebhookServerRollbackTest extends ServerOverFakes {
   static final String OLD = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
   static final String NEW = "9049f1265b7d61be4a8904a9a27120d2064dab3b";
   static final PreviewKey KEY = PreviewKey.pr("acme/shop", 42);
 
-  final FakeEnvironmentProvider env = new FakeEnvironmentProvider();
-  final FakeScmNotifier scm = new FakeScmNotifier();
-  final FakePullRequestSource prs = new FakePullRequestSource();
-  final HttpClient client = HttpClient.newHttpClient();
-  PreviewOrchestrator orchestrator;
-  WebhookServer server;
 
   @BeforeEach
   void start() throws Exception {
@@ -66,12 +53,6 @@ class WebhookServerRollbackTest {
         .source(GitLabWebhookSource.builder(Secret.of(GL_TOKEN)).build())
         .port(0).bind("127.0.0.1").reconcileInterval(Duration.ZERO)
         .start();
-  }
-
-  @AfterEach
-  void stop() {
-    server.close();
-    orchestrator.close();
   }
 
   static byte[] github(String action, String sha, List<String> labels, String label) {
@@ -119,10 +100,8 @@ class WebhookServerRollbackTest {
   }
 
   int postGitHub(String event, byte[] body) throws Exception {
-    return client.send(HttpRequest.newBuilder(server.url().resolve("/webhooks/github"))
-        .header("X-GitHub-Event", event).header("X-GitHub-Delivery", UUID.randomUUID().toString())
-        .header("X-Hub-Signature-256", WebhookServerTest.sign(body)).header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString()).statusCode();
+    return client.send(Deliveries.github(server, event, UUID.randomUUID().toString(), body).build(),
+        HttpResponse.BodyHandlers.ofString()).statusCode();
   }
 
   int postGitLab(byte[] body) throws Exception {

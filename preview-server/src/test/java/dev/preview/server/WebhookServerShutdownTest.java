@@ -56,7 +56,7 @@ class WebhookServerShutdownTest {
         .actions(handler, () -> {
           throw new IllegalStateException("no reconcile in this test");
         })
-        .source(GitHubWebhookSource.builder(Secret.of(WebhookServerTest.SECRET)).build())
+        .source(GitHubWebhookSource.builder(Secret.of(Deliveries.SECRET)).build())
         .port(0).bind("127.0.0.1").stopTimeout(stopTimeout).start();
     port = server.port();
   }
@@ -77,7 +77,7 @@ class WebhookServerShutdownTest {
   static byte[] head(byte[] body) throws Exception {
     return ("POST /webhooks/github HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         + "X-GitHub-Event: pull_request\r\nX-GitHub-Delivery: d-shutdown\r\n"
-        + "X-Hub-Signature-256: " + WebhookServerTest.sign(body) + "\r\nContent-Length: " + body.length + "\r\n\r\n")
+        + "X-Hub-Signature-256: " + Deliveries.sign(body) + "\r\nContent-Length: " + body.length + "\r\n\r\n")
         .getBytes(StandardCharsets.US_ASCII);
   }
 
@@ -106,7 +106,7 @@ class WebhookServerShutdownTest {
   @Test
   void aRequestWhoseBodyIsStillArrivingFinishesAndNewConnectionsAreRefused() throws Exception {
     start(Duration.ofSeconds(10), this::record);
-    byte[] body = WebhookServerTest.opened();
+    byte[] body = Deliveries.opened();
     int half = body.length / 2;
     Socket s = connect();
     OutputStream out = s.getOutputStream();
@@ -141,7 +141,7 @@ class WebhookServerShutdownTest {
       }
       return record(e);
     });
-    byte[] body = WebhookServerTest.opened();
+    byte[] body = Deliveries.opened();
     Socket s = connect();
     s.getOutputStream().write(head(body));
     s.getOutputStream().write(body);
@@ -163,7 +163,7 @@ class WebhookServerShutdownTest {
   void aRequestThatDoesNotFinishIsCutAtTheStopTimeout() throws Exception {
     Duration stopTimeout = Duration.ofSeconds(2);
     start(stopTimeout, this::record);
-    byte[] body = WebhookServerTest.opened();
+    byte[] body = Deliveries.opened();
     Socket s = connect();
     s.getOutputStream().write(head(body));
     s.getOutputStream().write(body, 0, 10);

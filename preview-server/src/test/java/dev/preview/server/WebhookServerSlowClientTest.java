@@ -45,11 +45,11 @@ class WebhookServerSlowClientTest {
 
   @BeforeEach
   void start() throws Exception {
-    prs.put(PullRequest.open(WebhookServerTest.KEY, WebhookServerTest.SHA, "feature/basket", "main"));
+    prs.put(PullRequest.open(Deliveries.KEY, Deliveries.SHA, "feature/basket", "main"));
     orchestrator = PreviewOrchestrator.builder().environment(env).notifier(new FakeScmNotifier()).pullRequests(prs)
         .app(AppTemplate.builder().hostnameTemplate("pr-{number}.preview.example.com").build()).healthCheck(url -> true).build();
     server = WebhookServer.builder().orchestrator(orchestrator)
-        .source(GitHubWebhookSource.builder(Secret.of(WebhookServerTest.SECRET)).build())
+        .source(GitHubWebhookSource.builder(Secret.of(Deliveries.SECRET)).build())
         .port(0).bind("127.0.0.1").threads(8).idleTimeout(IDLE).requestTimeout(IDLE).start();
   }
 
@@ -79,7 +79,7 @@ class WebhookServerSlowClientTest {
     for (int i = 0; i < 20; i++) {
       client.send(HttpRequest.newBuilder(server.url().resolve("/healthz")).build(), HttpResponse.BodyHandlers.ofString());
       client.send(HttpRequest.newBuilder(server.url().resolve("/webhooks/github")).POST(HttpRequest.BodyPublishers.ofByteArray(warm))
-          .header("X-GitHub-Event", "ping").header("X-Hub-Signature-256", WebhookServerTest.sign(warm)).build(),
+          .header("X-GitHub-Event", "ping").header("X-Hub-Signature-256", Deliveries.sign(warm)).build(),
           HttpResponse.BodyHandlers.ofString());
     }
     List<Socket> inHeaders = new ArrayList<>();
@@ -98,12 +98,12 @@ class WebhookServerSlowClientTest {
       assertThat(r.statusCode()).isEqualTo(200);
       assertThat(Duration.ofNanos(System.nanoTime() - t0)).as(path).isLessThan(Duration.ofSeconds(1));
     }
-    byte[] body = WebhookServerTest.opened();
+    byte[] body = Deliveries.opened();
     long t0 = System.nanoTime();
     HttpResponse<String> delivery = client.send(HttpRequest.newBuilder(server.url().resolve("/webhooks/github"))
         .timeout(Duration.ofSeconds(1)).POST(HttpRequest.BodyPublishers.ofByteArray(body))
         .header("X-GitHub-Event", "pull_request").header("X-GitHub-Delivery", UUID.randomUUID().toString())
-        .header("X-Hub-Signature-256", WebhookServerTest.sign(body)).build(), HttpResponse.BodyHandlers.ofString());
+        .header("X-Hub-Signature-256", Deliveries.sign(body)).build(), HttpResponse.BodyHandlers.ofString());
     assertThat(delivery.statusCode()).isEqualTo(202);
     assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(1));
 

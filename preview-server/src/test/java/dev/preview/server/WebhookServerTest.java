@@ -1,51 +1,35 @@
 package dev.preview.server;
 
+import static dev.preview.server.Deliveries.GL_TOKEN;
+import static dev.preview.server.Deliveries.JSON;
+import static dev.preview.server.Deliveries.KEY;
+import static dev.preview.server.Deliveries.SECRET;
+import static dev.preview.server.Deliveries.SHA;
+import static dev.preview.server.Deliveries.json;
+import static dev.preview.server.Deliveries.opened;
+import static dev.preview.server.Deliveries.sign;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.preview.core.AppTemplate;
 import dev.preview.core.PreviewOrchestrator;
 import dev.preview.core.policy.PreviewPolicy;
 import dev.preview.scm.github.GitHubWebhookSource;
 import dev.preview.scm.gitlab.GitLabWebhookSource;
-import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.PullRequest;
 import dev.preview.spi.Secret;
-import dev.preview.testkit.FakeEnvironmentProvider;
-import dev.preview.testkit.FakePullRequestSource;
-import dev.preview.testkit.FakeScmNotifier;
-import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-class WebhookServerTest {
-  static final ObjectMapper JSON = new ObjectMapper();
-  static final String SECRET = "gh-webhook-secret";
-  static final String GL_TOKEN = "gl-webhook-token";
-  static final String SHA = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
-  static final PreviewKey KEY = PreviewKey.pr("acme/shop", 42);
-
-  final FakeEnvironmentProvider env = new FakeEnvironmentProvider();
-  final FakeScmNotifier scm = new FakeScmNotifier();
-  final FakePullRequestSource prs = new FakePullRequestSource();
-  final HttpClient client = HttpClient.newHttpClient();
-  PreviewOrchestrator orchestrator;
-  WebhookServer server;
-
+class WebhookServerTest extends ServerOverFakes {
   @BeforeEach
   void start() throws Exception {
     prs.put(PullRequest.open(KEY, SHA, "feature/basket", "main"));
@@ -62,36 +46,6 @@ class WebhookServerTest {
         .start();
   }
 
-  @AfterEach
-  void stop() {
-    server.close();
-    orchestrator.close();
-  }
-
-  static byte[] opened() {
-    ObjectNode root = JSON.createObjectNode().put("action", "opened").put("number", 42);
-    ObjectNode pr = root.putObject("pull_request").put("number", 42).put("state", "open").put("draft", false).put("merged", false);
-    pr.putObject("user").put("login", "octocat");
-    pr.putArray("labels");
-    ObjectNode head = pr.putObject("head").put("ref", "feature/basket").put("sha", SHA);
-    head.putObject("repo").put("full_name", "acme/shop");
-    ObjectNode base = pr.putObject("base").put("ref", "main").put("sha", "9049f1265b7d61be4a8904a9a27120d2064dab3b");
-    base.putObject("repo").put("full_name", "acme/shop");
-    root.putObject("repository").put("full_name", "acme/shop").put("default_branch", "main");
-    root.putObject("sender").put("login", "octocat");
-    return root.toString().getBytes(StandardCharsets.UTF_8);
-  }
-
-  static String sign(byte[] body) throws Exception {
-    Mac mac = Mac.getInstance("HmacSHA256");
-    mac.init(new SecretKeySpec(SECRET.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
-    StringBuilder hex = new StringBuilder("sha256=");
-    for (byte b : mac.doFinal(body)) {
-      hex.append(String.format("%02x", b));
-    }
-    return hex.toString();
-  }
-
   HttpResponse<String> post(String path, Map<String, String> headers, byte[] body) throws Exception {
     HttpRequest.Builder b = HttpRequest.newBuilder(server.url().resolve(path)).POST(HttpRequest.BodyPublishers.ofByteArray(body));
     headers.forEach(b::header);
@@ -101,10 +55,6 @@ class WebhookServerTest {
   HttpResponse<String> github(String event, String delivery, byte[] body) throws Exception {
     return post("/webhooks/github", Map.of("X-GitHub-Event", event, "X-GitHub-Delivery", delivery,
         "X-Hub-Signature-256", sign(body), "Content-Type", "application/json"), body);
-  }
-
-  static JsonNode json(HttpResponse<String> r) throws Exception {
-    return JSON.readTree(r.body());
   }
 
   @Test
