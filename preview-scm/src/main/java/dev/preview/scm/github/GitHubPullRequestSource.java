@@ -78,6 +78,9 @@ public final class GitHubPullRequestSource implements PullRequestSource {
   @Override
   public List<PullRequest> listRecentlyClosed(String repository, int limit) {
     Objects.requireNonNull(repository, "repository");
+    if (limit <= 0) {
+      return List.of(); // at most limit: the smallest page GitHub answers is one PR
+    }
     return api.recentlyClosedPulls(repository, limit).stream().map(pr -> toPullRequest(pr, repository)).toList();
   }
 

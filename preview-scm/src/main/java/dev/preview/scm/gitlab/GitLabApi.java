@@ -154,6 +154,23 @@ final class GitLabApi {
         .addQueryParameter("per_page", Integer.toString(PAGE_SIZE)).build());
   }
 
+  /**
+   * One page (up to {@code limit}, at most {@value #PAGE_SIZE}) of the project's MRs in {@code state},
+   * the most recently updated first; no further pages.
+   */
+  List<JsonNode> recentMergeRequests(String repository, String state, int limit) {
+    HttpUrl url = project(repository).addPathSegment("merge_requests").addQueryParameter("state", state)
+        .addQueryParameter("order_by", "updated_at").addQueryParameter("sort", "desc")
+        .addQueryParameter("per_page", Integer.toString(Math.max(1, Math.min(limit, PAGE_SIZE)))).build();
+    ApiResponse r = call("GET", url, null);
+    if (!r.json().isArray()) {
+      throw new ProviderException("gitlab", "GET " + url.encodedPath() + " answered with something other than a list", false);
+    }
+    List<JsonNode> out = new ArrayList<>();
+    r.json().forEach(out::add);
+    return out;
+  }
+
   JsonNode branch(String repository, String branch) {
     return call("GET", project(repository).addPathSegments("repository/branches").addPathSegment(branch).build(), null).json();
   }

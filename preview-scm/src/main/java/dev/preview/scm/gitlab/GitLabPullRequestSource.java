@@ -13,16 +13,23 @@ import dev.preview.spi.PullRequest;
 import dev.preview.spi.PullRequestSource;
 import dev.preview.spi.Secret;
 import java.time.Clock;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import okhttp3.HttpUrl;
 
 /**
- * Reads merge requests from GitLab: one MR, a branch of a branch preview, and every open MR of a
- * project following pagination. Only a 404 means "does not exist"; any other failure throws
+ * Reads merge requests from GitLab: one MR, a branch of a branch preview, every open MR of a
+ * project following pagination, and the most recently closed and merged ones. Only a 404 means "does not exist"; any other failure throws
  * {@link ProviderException}. Thread-safe.
  */
 public final class GitLabPullRequestSource implements PullRequestSource {
@@ -70,6 +77,47 @@ public final class GitLabPullRequestSource implements PullRequestSource {
   public List<PullRequest> listOpen(String repository) {
     Objects.requireNonNull(repository, "repository");
     return api.openMergeRequests(repository).stream().map(mr -> toPullRequest(mr, repository)).toList();
+  }
+
+  /**
+   * Two requests, because GitLab keeps merged MRs apart from closed ones ({@code state=all} would
+   * spend the page on open MRs): {@code GET /projects/:id/merge_requests?state=closed&order_by=updated_at&sort=desc&per_page=limit}
+   * and the same with {@code state=merged}, merged by {@code updated_at} (newest first, a tie by the
+   * higher iid), at most {@code limit} (and at most 100 of each) in all. Either request failing throws.
+   */
+  @Override
+  public List<PullRequest> listRecentlyClosed(String repository, int limit) {
+    Objects.requireNonNull(repository, "repository");
+    if (limit <= 0) {
+      return List.of();
+    }
+    record Dated(JsonNode mr, Instant updated, int iid) {}
+    List<Dated> all = new ArrayList<>();
+    for (String state : List.of("closed", "merged")) {
+      for (JsonNode mr : api.recentMergeRequests(repository, state, limit)) {
+        all.add(new Dated(mr, updatedAt(mr, repository), mr.path("iid").asInt()));
+      }
+    }
+    all.sort(Comparator.comparing(Dated::updated).thenComparingInt(Dated::iid).reversed());
+    Map<Integer, PullRequest> out = new LinkedHashMap<>();
+    for (Dated d : all) {
+      if (out.size() == limit) {
+        break;
+      }
+      // An MR closed then reopened and merged between the two requests is in both: the newer answer wins.
+      out.putIfAbsent(d.iid(), toPullRequest(d.mr(), repository));
+    }
+    return List.copyOf(out.values());
+  }
+
+  private static Instant updatedAt(JsonNode mr, String repository) {
+    String text = mr.path("updated_at").asText("");
+    try {
+      return OffsetDateTime.parse(text).toInstant();
+    } catch (DateTimeParseException e) {
+      throw new ProviderException("gitlab", "a merge request of " + repository + " (iid " + mr.path("iid").asText("?")
+          + ") could not be read: updated_at is " + (text.isEmpty() ? "missing" : "not an ISO-8601 time: " + text), false, e);
+    }
   }
 
   /** An MR as the REST API returns it (not the webhook shape). */

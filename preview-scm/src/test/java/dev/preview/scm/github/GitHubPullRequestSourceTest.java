@@ -88,6 +88,13 @@ class GitHubPullRequestSourceTest {
   }
 
   @Test
+  void listRecentlyClosedOfAtMostZeroAsksNothing() {
+    server.enqueue(json(page(1, 2), null));
+    assertThat(source().listRecentlyClosed("acme/shop", 0)).isEmpty();
+    assertThat(server.getRequestCount()).isZero();
+  }
+
+  @Test
   void anApiFailureIsAnExceptionNeverAnEmptyList() {
     for (int i = 0; i < 4; i++) {
       server.enqueue(new MockResponse.Builder().code(502).body("<html>Bad gateway</html>").build());

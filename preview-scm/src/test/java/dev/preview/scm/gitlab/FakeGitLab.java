@@ -18,13 +18,15 @@ import mockwebserver3.MockResponse;
 import mockwebserver3.RecordedRequest;
 import okhttp3.HttpUrl;
 
-/** A GitLab keeping MR notes, environments and commit statuses, with X-Next-Page pagination. */
+/** A GitLab keeping MRs, MR notes, environments and commit statuses, with X-Next-Page pagination. */
 final class FakeGitLab extends Dispatcher {
   private static final Pattern NOTES = Pattern.compile("/api/v4/projects/([^/]+)/merge_requests/(\\d+)/notes");
   private static final Pattern NOTE = Pattern.compile("/api/v4/projects/([^/]+)/merge_requests/(\\d+)/notes/(\\d+)");
   private static final Pattern ENVS = Pattern.compile("/api/v4/projects/([^/]+)/environments");
   private static final Pattern ENV = Pattern.compile("/api/v4/projects/([^/]+)/environments/(\\d+)(/stop)?");
   private static final Pattern STATUS = Pattern.compile("/api/v4/projects/([^/]+)/statuses/([0-9a-f]+)");
+  private static final Pattern MRS = Pattern.compile("/api/v4/projects/([^/]+)/merge_requests");
+  private static final Pattern MR = Pattern.compile("/api/v4/projects/([^/]+)/merge_requests/(\\d+)");
 
   /** The id of the user our token belongs to (what {@code GET /user} answers). */
   static final long SELF_ID = 7001;
@@ -38,6 +40,10 @@ final class FakeGitLab extends Dispatcher {
   final Map<Long, Note> notes = new TreeMap<>();
   final Map<Long, ObjectNode> environments = new TreeMap<>();
   final List<ObjectNode> statuses = new ArrayList<>();
+  /** MRs by encoded project path and iid, as the list and get endpoints answer them (state, updated_at, ...). */
+  final Map<String, Map<Integer, ObjectNode>> mergeRequests = new TreeMap<>();
+  /** The targets of the MR listings asked for, in order. */
+  final List<String> mergeRequestListings = new ArrayList<>();
   final AtomicLong ids = new AtomicLong(500);
   final int pageSize;
 
@@ -137,12 +143,37 @@ final class FakeGitLab extends Dispatcher {
       environments.put(e.path("id").asLong(), e);
       return json(201, e);
     }
+    if ((m = MR.matcher(path)).matches() && method.equals("GET")) {
+      ObjectNode mr = mergeRequests.getOrDefault(m.group(1), Map.of()).get(Integer.parseInt(m.group(2)));
+      return mr != null ? json(200, mr) : json(404, Fixtures.MAPPER.createObjectNode().put("message", "404 Not found"));
+    }
+    if ((m = MRS.matcher(path)).matches() && method.equals("GET")) {
+      mergeRequestListings.add(r.getTarget());
+      return mergeRequests(url, mergeRequests.getOrDefault(m.group(1), Map.of()).values());
+    }
     if ((m = STATUS.matcher(path)).matches()) {
       ObjectNode s = requestJson(r).put("sha", m.group(2));
       statuses.add(s);
       return json(201, s);
     }
     return json(404, Fixtures.MAPPER.createObjectNode().put("message", "404 Not found: " + method + " " + path));
+  }
+
+  /** GitLab's list: {@code state} (default all), {@code order_by} created_at|updated_at, {@code sort} (default desc), pages. */
+  private static MockResponse mergeRequests(HttpUrl url, java.util.Collection<ObjectNode> all) {
+    String state = url.queryParameter("state") == null ? "all" : url.queryParameter("state");
+    String orderBy = url.queryParameter("order_by") == null ? "created_at" : url.queryParameter("order_by");
+    java.util.Comparator<ObjectNode> order = java.util.Comparator.comparing(mr -> java.time.OffsetDateTime.parse(mr.path(orderBy).asText()));
+    if (!"asc".equals(url.queryParameter("sort"))) {
+      order = order.reversed();
+    }
+    List<ObjectNode> matching = all.stream().filter(mr -> state.equals("all") || state.equals(mr.path("state").asText())).sorted(order).toList();
+    int perPage = url.queryParameter("per_page") == null ? 20 : Integer.parseInt(url.queryParameter("per_page"));
+    int page = url.queryParameter("page") == null ? 1 : Integer.parseInt(url.queryParameter("page"));
+    ArrayNode out = Fixtures.MAPPER.createArrayNode();
+    matching.stream().skip((long) (page - 1) * perPage).limit(perPage).forEach(out::add);
+    return new MockResponse.Builder().code(200).setHeader("Content-Type", "application/json").body(out.toString())
+        .setHeader("X-Next-Page", (long) page * perPage < matching.size() ? Integer.toString(page + 1) : "").build();
   }
 
   private static ObjectNode taken() {
