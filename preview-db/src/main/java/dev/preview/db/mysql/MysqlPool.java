@@ -1,5 +1,6 @@
 package dev.preview.db.mysql;
 
+import dev.preview.db.internal.PoolRefills;
 import static dev.preview.db.mysql.MysqlDatabaseProvider.exec;
 import static dev.preview.db.mysql.MysqlDatabaseProvider.q;
 import static dev.preview.db.mysql.MysqlDatabaseProvider.schemaExists;
@@ -20,14 +21,6 @@ import java.util.Collections;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
-import java.util.Queue;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -80,10 +73,7 @@ final class MysqlPool implements AutoCloseable {
   private final int size;
   private final Installation installation;
   private final String prefix;
-  private final ExecutorService refiller;
-  private final AtomicLong handedOut = new AtomicLong();
-  private final AtomicLong missed = new AtomicLong();
-  private final Queue<String> taken = new ConcurrentLinkedQueue<>();
+  private final PoolRefills refills;
   private volatile Boolean statsExpiry;
   /**
    * How old an unfinished copy must be before a refill takes it for a crashed one and drops it (the
@@ -103,13 +93,8 @@ final class MysqlPool implements AutoCloseable {
     this.baseline = baseline;
     this.size = size;
     this.installation = installation;
-    this.prefix = NAME_PREFIX + shortHash(installation.instance() + "\0" + baseline) + "_";
-    this.refiller = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(1), r -> {
-      Thread t = new Thread(r, "mysql-pool-refill");
-      t.setDaemon(true);
-      return t;
-    }, new ThreadPoolExecutor.DiscardPolicy());
-    ((ThreadPoolExecutor) refiller).allowCoreThreadTimeOut(true);
+    this.prefix = NAME_PREFIX + PoolRefills.shortHash(installation.instance() + "\0" + baseline) + "_";
+    this.refills = new PoolRefills("mysql", baseline, "copy", this::refill);
   }
 
   int size() {
@@ -121,25 +106,16 @@ final class MysqlPool implements AutoCloseable {
   }
 
   long handedOut() {
-    return handedOut.get();
+    return refills.handedOutCount();
   }
 
   long missed() {
-    return missed.get();
+    return refills.missedCount();
   }
 
   /** The members handed out by this pool, in order (for tests and operators). */
   List<String> taken() {
-    return List.copyOf(taken);
-  }
-
-  private static String shortHash(String s) {
-    try {
-      byte[] d = MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(d, 0, 4);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return refills.taken();
   }
 
   void ensureTable(Connection c) throws SQLException {
@@ -278,13 +254,12 @@ final class MysqlPool implements AutoCloseable {
         } finally {
           c.setAutoCommit(true);
         }
-        handedOut.incrementAndGet();
-        taken.add(member);
+        refills.handedOut(member);
         afterTake.run();
         LOG.info("mysql: handed pool member {} out for {}", member, previewDb);
         return Optional.of(member);
       }
-      missed.incrementAndGet();
+      refills.missed();
       return Optional.empty();
     } finally {
       refillSoon();
@@ -299,22 +274,7 @@ final class MysqlPool implements AutoCloseable {
 
   /** Asks the background thread to refill (no-op if one is already queued). */
   void refillSoon() {
-    try {
-      refiller.execute(this::refillQuietly);
-    } catch (RejectedExecutionException e) {
-      // closed
-    }
-  }
-
-  private void refillQuietly() {
-    try {
-      refill();
-    } catch (SQLException | RuntimeException e) {
-      LOG.warn("mysql: refilling the pool of {} failed ({}); creates copy directly until it works", baseline,
-          e instanceof SQLException s ? "SQL state " + s.getSQLState() : e.getClass().getSimpleName());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    refills.soon();
   }
 
   /**
@@ -398,11 +358,6 @@ final class MysqlPool implements AutoCloseable {
   /** Stops the refill: a copy under way finishes (up to 30 s), no further one starts. */
   @Override
   public void close() {
-    refiller.shutdownNow();
-    try {
-      refiller.awaitTermination(30, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    refills.close();
   }
 }

@@ -1,7 +1,7 @@
 package dev.preview.db.postgres;
 
+import dev.preview.db.internal.PoolRefills;
 import dev.preview.spi.Installation;
-import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -10,12 +10,6 @@ import java.util.Collections;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,11 +55,7 @@ final class PgPool implements AutoCloseable {
   private final String strategy;
   private final Installation installation;
   private final String prefix;
-  private final ExecutorService refiller;
-  private final AtomicLong handedOut = new AtomicLong();
-  private final AtomicLong missed = new AtomicLong();
-  /** The members handed out by this pool, in order (for tests and operators). */
-  private final java.util.Queue<String> taken = new java.util.concurrent.ConcurrentLinkedQueue<>();
+  private final PoolRefills refills;
   /** Test seam: runs right after a member was renamed and marked (a crash there is what the tests inject). */
   volatile Runnable afterTake = () -> {};
 
@@ -75,14 +65,8 @@ final class PgPool implements AutoCloseable {
     this.size = size;
     this.strategy = strategy;
     this.installation = installation;
-    this.prefix = NAME_PREFIX + shortHash(installation.instance() + "\0" + baseline) + "_";
-    // one refill at a time; a refill asked for while one is queued is the same refill
-    this.refiller = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(1), r -> {
-      Thread t = new Thread(r, "postgres-pool-refill");
-      t.setDaemon(true);
-      return t;
-    }, new ThreadPoolExecutor.DiscardPolicy());
-    ((ThreadPoolExecutor) refiller).allowCoreThreadTimeOut(true);
+    this.prefix = NAME_PREFIX + PoolRefills.shortHash(installation.instance() + "\0" + baseline) + "_";
+    this.refills = new PoolRefills("postgres", baseline, "clone", this::refill);
   }
 
   int size() {
@@ -95,24 +79,15 @@ final class PgPool implements AutoCloseable {
 
   /** Members handed out so far, and creates that found the pool empty (or stale) and cloned instead. */
   long handedOut() {
-    return handedOut.get();
+    return refills.handedOutCount();
   }
 
   long missed() {
-    return missed.get();
+    return refills.missedCount();
   }
 
   List<String> taken() {
-    return List.copyOf(taken);
-  }
-
-  private static String shortHash(String s) {
-    try {
-      byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(d, 0, 4);
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return refills.taken();
   }
 
   private String mark(long baselineOid) {
@@ -155,8 +130,7 @@ final class PgPool implements AutoCloseable {
           PgSql.ddl(c, "ALTER DATABASE %I RENAME TO %I", member, target);
           PgSql.ddl(c, "COMMENT ON DATABASE %I IS %L", target, targetMark);
           c.commit();
-          handedOut.incrementAndGet();
-          taken.add(member);
+          refills.handedOut(member);
           afterTake.run();
           LOG.info("postgres: handed pool member {} out as {}", member, target);
           return Optional.of(member);
@@ -169,7 +143,7 @@ final class PgPool implements AutoCloseable {
           c.setAutoCommit(true);
         }
       }
-      missed.incrementAndGet();
+      refills.missed();
       return Optional.empty();
     } finally {
       refillSoon();
@@ -178,20 +152,7 @@ final class PgPool implements AutoCloseable {
 
   /** Asks the background thread to refill (no-op if one is already queued). */
   void refillSoon() {
-    try {
-      refiller.execute(this::refillQuietly);
-    } catch (RejectedExecutionException e) {
-      // closed
-    }
-  }
-
-  private void refillQuietly() {
-    try {
-      refill();
-    } catch (SQLException | RuntimeException e) {
-      LOG.warn("postgres: refilling the pool of {} failed ({}); creates clone directly until it works", baseline,
-          e instanceof SQLException s ? "SQL state " + s.getSQLState() : e.getClass().getSimpleName());
-    }
+    refills.soon();
   }
 
   /**
@@ -267,6 +228,6 @@ final class PgPool implements AutoCloseable {
 
   @Override
   public void close() {
-    refiller.shutdownNow();
+    refills.close();
   }
 }

@@ -1,5 +1,6 @@
 package dev.preview.db.sqlite;
 
+import dev.preview.db.internal.PoolRefills;
 import dev.preview.spi.Installation;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -23,14 +24,6 @@ import java.util.Collections;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
-import java.util.Queue;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sqlite.SQLiteConfig;
@@ -71,10 +64,7 @@ final class SqlitePool implements AutoCloseable {
   private final Path baseline;
   private final int size;
   private final String prefix;
-  private final ExecutorService refiller;
-  private final AtomicLong handedOut = new AtomicLong();
-  private final AtomicLong missed = new AtomicLong();
-  private final Queue<String> taken = new ConcurrentLinkedQueue<>();
+  private final PoolRefills refills;
   /** How old a {@code .tmp} copy must be before a refill takes it for a crashed one (another process may be copying). */
   volatile Duration crashGrace = Duration.ofMinutes(10);
   /** Test seam: runs once a take has listed the members it will try, before it moves one. */
@@ -87,12 +77,7 @@ final class SqlitePool implements AutoCloseable {
     this.baseline = baseline;
     this.size = size;
     this.prefix = hex(sha256(installation.instance() + "\0" + baseline), 4) + "-";
-    this.refiller = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(1), r -> {
-      Thread t = new Thread(r, "sqlite-pool-refill");
-      t.setDaemon(true);
-      return t;
-    }, new ThreadPoolExecutor.DiscardPolicy());
-    ((ThreadPoolExecutor) refiller).allowCoreThreadTimeOut(true);
+    this.refills = new PoolRefills("sqlite", baseline, "copy", this::refill);
   }
 
   int size() {
@@ -108,16 +93,16 @@ final class SqlitePool implements AutoCloseable {
   }
 
   long handedOut() {
-    return handedOut.get();
+    return refills.handedOutCount();
   }
 
   long missed() {
-    return missed.get();
+    return refills.missedCount();
   }
 
   /** The members handed out by this pool, by file name, in order (for tests and operators). */
   List<String> taken() {
-    return List.copyOf(taken);
+    return refills.taken();
   }
 
   private static byte[] sha256(String s) {
@@ -189,13 +174,12 @@ final class SqlitePool implements AutoCloseable {
         } catch (java.nio.file.FileAlreadyExistsException raced) {
           return true; // another create for the same key made the file meanwhile: keep it (never reset data)
         }
-        handedOut.incrementAndGet();
-        taken.add(member.getFileName().toString());
+        refills.handedOut(member.getFileName().toString());
         afterTake.run();
         LOG.info("sqlite: handed pool member {} out as {}", member.getFileName(), target);
         return true;
       }
-      missed.incrementAndGet();
+      refills.missed();
       return false;
     } finally {
       refillSoon();
@@ -203,21 +187,7 @@ final class SqlitePool implements AutoCloseable {
   }
 
   void refillSoon() {
-    try {
-      refiller.execute(this::refillQuietly);
-    } catch (RejectedExecutionException e) {
-      // closed
-    }
-  }
-
-  private void refillQuietly() {
-    try {
-      refill();
-    } catch (IOException | SQLException | RuntimeException e) {
-      LOG.warn("sqlite: refilling the pool of {} failed ({}); creates copy directly until it works", baseline, e.toString());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    refills.soon();
   }
 
   /**
@@ -306,11 +276,6 @@ final class SqlitePool implements AutoCloseable {
   /** Stops the refill: a copy under way finishes (up to 30 s), no further one starts. */
   @Override
   public void close() {
-    refiller.shutdownNow();
-    try {
-      refiller.awaitTermination(30, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    refills.close();
   }
 }
