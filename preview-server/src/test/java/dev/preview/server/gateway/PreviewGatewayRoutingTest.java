@@ -1,6 +1,7 @@
 package dev.preview.server.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.preview.core.policy.PreviewPolicy;
 import dev.preview.spi.Environment;
@@ -156,10 +157,10 @@ class PreviewGatewayRoutingTest {
       assertThat(r.statusCode()).isEqualTo(200);
     }
     rig.get("nobody.example.com", "/");
-    String scrape = rig.registry.scrape();
-    assertThat(scrape).containsPattern("preview_gateway_requests_total\\{outcome=\"proxied\",status=\"2xx\"} [3-9]\\d*\\.0")
+    // a request is counted once its exchange completes, which may be just after the client read the answer
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(rig.registry.scrape()).containsPattern("preview_gateway_requests_total\\{outcome=\"proxied\",status=\"2xx\"} [3-9]\\d*\\.0")
         .containsPattern("preview_gateway_requests_total\\{outcome=\"unknown\",status=\"4xx\"} [1-9]\\d*\\.0")
-        .containsPattern("preview_gateway_upstream_seconds_count [3-9]\\d*");
+        .containsPattern("preview_gateway_upstream_seconds_count [3-9]\\d*"));
   }
 
   @Test
