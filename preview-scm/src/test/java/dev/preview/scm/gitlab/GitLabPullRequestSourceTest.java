@@ -118,7 +118,7 @@ class GitLabPullRequestSourceTest {
     assertThat(seven.headSha()).isEqualTo(String.format("%040x", 7));
     assertThat(seven.headRef()).isEqualTo("feature/7");
     assertThat(seven.baseRef()).isEqualTo("main");
-    assertThat(seven.labels()).containsExactly("preview", "team::web");
+    assertThat(seven.labels()).containsExactlyInAnyOrder("preview", "team::web");
     assertThat(seven.author()).isEqualTo("jsmith");
     assertThat(seven.fromFork()).isTrue();
     assertThat(closed.get(1).fromFork()).isFalse();
