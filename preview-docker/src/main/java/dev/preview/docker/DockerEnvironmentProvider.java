@@ -1394,6 +1394,15 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
 
   // ------------------------------------------------------------------------- readiness: exit, reject
 
+  /** Stops a container, taking an already stopped one as stopped. */
+  private void stopQuietly(String id, int timeoutSeconds) {
+    try {
+      docker.stopContainerCmd(id).withTimeout(timeoutSeconds).exec();
+    } catch (NotModifiedException e) {
+      // already stopped
+    }
+  }
+
   private static RestartPolicy noRestartPolicy() {
     try {
       return new com.fasterxml.jackson.databind.ObjectMapper().readValue("{\"Name\":\"no\"}", RestartPolicy.class);
@@ -1482,10 +1491,22 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
         continue;
       }
       try {
-        // no restart policy any more: an engine restart must not bring the failed revision back
-        docker.updateContainerCmd(c.getId()).withRestartPolicy(NO_RESTART).exec();
+        // stopped first (a stop also ends a restart loop), then no restart policy any more: an engine
+        // restart must not bring the failed revision back
         if ("running".equals(c.getState()) || "restarting".equals(c.getState())) {
-          docker.stopContainerCmd(c.getId()).withTimeout(timeout).exec();
+          stopQuietly(c.getId(), timeout);
+        }
+        try {
+          docker.updateContainerCmd(c.getId()).withRestartPolicy(NO_RESTART).exec();
+        } catch (DockerException e) {
+          if (e instanceof NotModifiedException || e instanceof NotFoundException
+              || e.getMessage() == null || !e.getMessage().contains("stopped container")) {
+            throw e;
+          }
+          // the engine still held the task of an app that had just exited (a crash loop): once it is
+          // stopped for sure, the update only changes the stored configuration
+          stopQuietly(c.getId(), timeout);
+          docker.updateContainerCmd(c.getId()).withRestartPolicy(NO_RESTART).exec();
         }
       } catch (NotModifiedException | NotFoundException e) {
         // already stopped or gone
