@@ -118,7 +118,9 @@ public final class WebhookServer implements AutoCloseable {
   private final Function<BuildEvent, BuildEventResult> buildHandler;
   private final int maxBodyBytes;
   private final long requestTimeoutMs;
-  private final Map<String, Boolean> delivered;
+  /** Delivery ids whose run ended well, at most {@link #REMEMBERED_DELIVERIES} (the oldest go first). */
+  private final Set<String> delivered = ConcurrentHashMap.newKeySet();
+  private final java.util.Queue<String> deliveredOrder = new java.util.concurrent.ConcurrentLinkedQueue<>();
   /** Delivery ids whose run is in progress: a concurrent copy is a duplicate. */
   private final Map<String, Boolean> running = new ConcurrentHashMap<>();
   private final AtomicInteger inFlight = new AtomicInteger();
@@ -148,14 +150,6 @@ public final class WebhookServer implements AutoCloseable {
       metrics.queueOf(b.orchestrator); // the queue gauge counts the orchestrator's own queue
     }
     this.log = b.log;
-    this.delivered = java.util.Collections.synchronizedMap(new LinkedHashMap<>(1024, 0.75f, false) {
-      private static final long serialVersionUID = 1L;
-
-      @Override
-      protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
-        return size() > REMEMBERED_DELIVERIES;
-      }
-    });
     java.util.concurrent.ScheduledThreadPoolExecutor t = new java.util.concurrent.ScheduledThreadPoolExecutor(1, daemon("webhook-timeouts"));
     t.setRemoveOnCancelPolicy(true); // one deadline per request, nearly always cancelled: do not keep them queued
     this.timers = t;
@@ -562,7 +556,7 @@ public final class WebhookServer implements AutoCloseable {
   private Answer accept(String source, PullRequestEvent event) {
     String id = event.deliveryId() == null ? null : source + ":" + event.deliveryId();
     String key = event.key().id();
-    if (id != null && (delivered.containsKey(id) || running.putIfAbsent(id, Boolean.TRUE) != null)) {
+    if (id != null && (delivered.contains(id) || running.putIfAbsent(id, Boolean.TRUE) != null)) {
       return new Answer(200, body("duplicate", "delivery " + event.deliveryId() + " was already handled or is running")
           .put("delivery", event.deliveryId())).key(key);
     }
@@ -587,7 +581,7 @@ public final class WebhookServer implements AutoCloseable {
       inFlight.decrementAndGet();
       // Only a run that ended well makes a redelivery redundant; a failed one may be retried by redelivering.
       if (failure == null && id != null && preview != null && preview.state() != PreviewState.FAILED) {
-        delivered.put(id, Boolean.TRUE);
+        remember(id);
       }
       release(id);
       if (failure != null) {
@@ -611,6 +605,20 @@ public final class WebhookServer implements AutoCloseable {
     } catch (RuntimeException e) {
       LOG.error("cannot hand {} of {} over: {}", c.command().text(), key, e.toString());
       return new Answer(503, body("unavailable", "the command could not be handed over: " + e.getMessage())).key(key);
+    }
+  }
+
+  /** Remembers a delivery that ran well; no lock shared between the request threads and the workers that call it. */
+  private void remember(String id) {
+    if (delivered.add(id)) {
+      deliveredOrder.add(id);
+      while (delivered.size() > REMEMBERED_DELIVERIES) {
+        String oldest = deliveredOrder.poll();
+        if (oldest == null) {
+          break;
+        }
+        delivered.remove(oldest);
+      }
     }
   }
 
