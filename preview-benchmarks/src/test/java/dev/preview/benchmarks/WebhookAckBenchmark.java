@@ -52,7 +52,11 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * orchestrator over the testkit fakes) vs the floor, a minimal Jetty server doing the same verify
  * (HMAC with a reused {@code Mac}, {@code readTree}) and answering 202. Measured idle, and while
  * {@code local} deploys run: a loop that deploys and tears down previews whose process is a JVM
- * start (the CPU a real app's start costs), on the same 2 cores. p50 and p99 per round.
+ * start (the CPU a real app's start costs), on the same 2 cores. p50 and p99 per round; a round of
+ * an arm is several short slices alternating with the other arm's ({@code -Dbench.ack.slices}, 40;
+ * {@code -Dbench.ack.deliveries} per client and slice, 50), pooled, so a passing disturbance
+ * lands on both arms alike. The clients' requests are signed once up front (no client HMAC while
+ * measuring); the same bytes go to both servers.
  */
 final class WebhookAckBenchmark {
   static final String SECRET = "bench-webhook-secret";
@@ -61,7 +65,9 @@ final class WebhookAckBenchmark {
   private WebhookAckBenchmark() {}
 
   static void run(Scale scale, Report report) throws Exception {
-    int perClient = scale.n(100, 8);
+    // per client and slice; slices per round and arm
+    int perClient = scale.n(Integer.getInteger("bench.ack.deliveries", 50), 8);
+    int slices = scale.n(Integer.getInteger("bench.ack.slices", 40), 2);
     Path tmp = Files.createTempDirectory("bench-ack");
     FakePullRequestSource prs = new FakePullRequestSource();
     for (int n = 1; n <= 500; n++) {
@@ -75,8 +81,10 @@ final class WebhookAckBenchmark {
     Server floor = floorServer();
     int floorPort = ((ServerConnector) floor.getConnectors()[0]).getLocalPort();
     List<byte[]> requests = new ArrayList<>();
+    List<String> signatures = new ArrayList<>();
     for (int n = 1; n <= 500; n++) {
       requests.add(GitHubPayload.pullRequest("synchronize", "acme/shop", n, "6dcb09b5b57875f334f61aebed695e2e4193db5e"));
+      signatures.add(GitHubPayload.signature(SECRET, requests.get(n - 1))); // signed once: the clients do no HMAC in the rounds
     }
     AtomicInteger delivery = new AtomicInteger();
     try {
@@ -86,38 +94,40 @@ final class WebhookAckBenchmark {
           if (load != null) {
             load.awaitFirst();
           }
-          Map<String, double[]> last = new LinkedHashMap<>();
           Map<String, List<Double>> p50 = new LinkedHashMap<>();
           Map<String, List<Double>> p99 = new LinkedHashMap<>();
-          Map<String, Interleaved.Arm> arms = new LinkedHashMap<>();
-          arms.put("webhook", () -> {
-            double[] l = load(subject.port(), "/webhooks/github", requests, perClient, delivery, 202);
-            last.put("webhook", l);
-            return Interleaved.percentile(l, 0.5);
-          });
-          arms.put("floor", () -> {
-            double[] l = load(floorPort, "/", requests, perClient, delivery, 202);
-            last.put("floor", l);
-            return Interleaved.percentile(l, 0.5);
-          });
-          // one load run per arm and round gives both percentiles: wrap to keep the p99s too
-          Map<String, Interleaved.Arm> wrapped = new LinkedHashMap<>();
-          arms.forEach((name, arm) -> wrapped.put(name, () -> {
-            double v = arm.round();
-            p99.computeIfAbsent(name, k -> new ArrayList<>()).add(Interleaved.percentile(last.get(name), 0.99));
-            p50.computeIfAbsent(name, k -> new ArrayList<>()).add(v);
-            return v;
-          }));
-          Interleaved.run(scale.warmup(), scale.rounds(), wrapped);
-          // drop the warm-up rounds' entries (the first `warmup` of each list)
-          trim(p50, scale.warmup());
-          trim(p99, scale.warmup());
+          Map<String, List<double[]>> kept = new LinkedHashMap<>();
+          List<String> names = List.of("webhook", "floor");
+          Map<String, Integer> ports = Map.of("webhook", subject.port(), "floor", floorPort);
+          Map<String, String> paths = Map.of("webhook", "/webhooks/github", "floor", "/");
+          // A round is `slices` short load runs per arm, A B B A A B..., pooled per arm: whatever
+          // disturbs the machine for a moment (a GC, a deploy's JVM start) lands on both arms alike.
+          for (int r = 0; r < scale.warmup() + scale.rounds(); r++) {
+            Map<String, List<double[]>> round = new LinkedHashMap<>();
+            for (int m = 0; m < slices; m++) {
+              List<String> order = (r * slices + m) % 2 == 0 ? names : List.of(names.get(1), names.get(0));
+              for (String n : order) {
+                round.computeIfAbsent(n, k -> new ArrayList<>())
+                    .add(load(ports.get(n), paths.get(n), requests, signatures, perClient, delivery, 202));
+              }
+            }
+            if (r < scale.warmup()) {
+              continue;
+            }
+            for (String n : names) {
+              double[] acks = pooled(round.get(n));
+              p50.computeIfAbsent(n, k -> new ArrayList<>()).add(Interleaved.percentile(acks, 0.5));
+              p99.computeIfAbsent(n, k -> new ArrayList<>()).add(Interleaved.percentile(acks, 0.99));
+              kept.computeIfAbsent(n, k -> new ArrayList<>()).add(acks);
+            }
+          }
           String when = deploying ? "while local deploys run" : "idle";
           String b = "Webhook ack at " + CLIENTS + " clients (signed ~" + requests.get(0).length / 1024 + " KB pull_request)";
           report.add(new Report.Figure(b, "ack p50, " + when, "ms", false, "WebhookServer", p50.get("webhook"),
               "minimal Jetty + same verify", p50.get("floor"), null));
           report.add(new Report.Figure(b, "ack p99, " + when, "ms", false, "WebhookServer", p99.get("webhook"),
               "minimal Jetty + same verify", p99.get("floor"), deploying ? "<= 1.5x" : null));
+          report.note(b, spread(when, p99.get("webhook"), p99.get("floor"), kept.get("webhook"), kept.get("floor")));
           if (load != null) {
             report.note(b, "while deploying: " + load.deploys.get() + " local deploys + teardowns ran during the rounds ("
                 + load.threads + " loops; each preview's process is a JVM start, then sleeps)" + (load.failure.get() == null ? ""
@@ -129,8 +139,9 @@ final class WebhookAckBenchmark {
           }
         }
       }
-      report.note("Webhook ack at " + CLIENTS + " clients", CLIENTS + " keep-alive clients x " + perClient
-          + " deliveries per round and arm; every delivery a new delivery id, PR numbers cycling over 500 open PRs"
+      report.note("Webhook ack at " + CLIENTS + " clients", "a round of an arm: " + slices + " slices of " + CLIENTS
+          + " keep-alive clients x " + perClient + " deliveries, the arms' slices alternating (A B B A A B ...), pooled per arm;"
+          + " p50 and p99 per round; every delivery a new delivery id, PR numbers cycling over 500 open PRs"
           + " (WebhookServer hands each one to the orchestrator, which deploys it on the fakes).");
     } finally {
       subject.close();
@@ -139,8 +150,26 @@ final class WebhookAckBenchmark {
     }
   }
 
-  private static void trim(Map<String, List<Double>> m, int n) {
-    m.replaceAll((k, v) -> new ArrayList<>(v.subList(Math.min(n, v.size()), v.size())));
+  /**
+   * How far one round's p99 ratio strays: the ratio of each round pair (round i of the subject over
+   * round i of the floor, run back to back), and the p99 of all rounds' acks pooled per arm.
+   */
+  static String spread(String when, List<Double> subject, List<Double> floor, List<double[]> subjectAcks, List<double[]> floorAcks) {
+    List<Double> ratios = new ArrayList<>();
+    for (int i = 0; i < Math.min(subject.size(), floor.size()); i++) {
+      ratios.add(subject.get(i) / floor.get(i));
+    }
+    double ps = Interleaved.percentile(pooled(subjectAcks), 0.99);
+    double pf = Interleaved.percentile(pooled(floorAcks), 0.99);
+    return String.format(java.util.Locale.ROOT, "ack p99 %s: per round pair %.2fx to %.2fx (median %.2fx); all rounds' acks pooled: "
+        + "%.1f ms vs %.1f ms (%.2fx, %d acks per arm)", when, Interleaved.min(ratios), Interleaved.max(ratios), Interleaved.median(ratios),
+        ps, pf, ps / pf, pooled(subjectAcks).length);
+  }
+
+  private static double[] pooled(List<double[]> rounds) {
+    double[] all = rounds.stream().flatMapToDouble(Arrays::stream).toArray();
+    Arrays.sort(all);
+    return all;
   }
 
   /** The floor: Jetty, one handler reading the body, HMAC with a reused Mac per thread, readTree, 202. */
@@ -189,7 +218,8 @@ final class WebhookAckBenchmark {
   }
 
   /** Ack latencies in ms of CLIENTS clients each sending {@code perClient} deliveries on one keep-alive connection, sorted. */
-  static double[] load(int port, String path, List<byte[]> bodies, int perClient, AtomicInteger delivery, int expect) throws Exception {
+  static double[] load(int port, String path, List<byte[]> bodies, List<String> signatures, int perClient, AtomicInteger delivery,
+      int expect) throws Exception {
     double[] all = new double[CLIENTS * perClient];
     AtomicReference<Throwable> failure = new AtomicReference<>();
     CountDownLatch start = new CountDownLatch(1);
@@ -205,9 +235,10 @@ final class WebhookAckBenchmark {
           for (int i = 0; i < perClient; i++) {
             int d = delivery.incrementAndGet();
             byte[] body = bodies.get(d % bodies.size());
+            String signature = signatures.get(d % bodies.size());
             String head = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 + "User-Agent: GitHub-Hookshot/bench\r\nX-GitHub-Event: pull_request\r\nX-GitHub-Delivery: bench-" + d + "\r\n"
-                + "X-Hub-Signature-256: " + GitHubPayload.signature(SECRET, body) + "\r\nContent-Length: " + body.length + "\r\n\r\n";
+                + "X-Hub-Signature-256: " + signature + "\r\nContent-Length: " + body.length + "\r\n\r\n";
             long t0 = System.nanoTime();
             out.write(head.getBytes(StandardCharsets.US_ASCII));
             out.write(body);

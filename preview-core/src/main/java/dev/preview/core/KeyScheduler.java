@@ -106,8 +106,12 @@ final class KeyScheduler implements AutoCloseable {
   /** Runs delayed submits ({@link #submitLater}): one thread that only queues ops, never runs them. */
   private final ScheduledExecutorService timer;
   private final Runner runner;
-  /** Keys with a drain loop running, plus delayed submits not yet made: zero when quiescent. Guarded by {@code idle}. */
-  private int active;
+  /**
+   * Keys with a drain loop running, plus delayed submits not yet made: zero when quiescent. Atomic,
+   * so that submits (webhook threads) and finished runs (workers) never queue on one monitor; only
+   * reaching zero takes {@code idle}, to wake {@link #awaitQuiescence}.
+   */
+  private final AtomicInteger active = new AtomicInteger();
   private final Object idle = new Object();
   private final Listeners listeners;
   private final Map<PreviewKey, KeyWorker> workers = new ConcurrentHashMap<>();
@@ -163,7 +167,7 @@ final class KeyScheduler implements AutoCloseable {
   boolean awaitQuiescence(java.time.Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     synchronized (idle) {
-      while (active > 0) {
+      while (active.get() > 0) {
         long left = deadline - System.nanoTime();
         if (left <= 0) {
           return false;
@@ -175,14 +179,13 @@ final class KeyScheduler implements AutoCloseable {
   }
 
   private void enterActive() {
-    synchronized (idle) {
-      active++;
-    }
+    active.incrementAndGet();
   }
 
   private void leaveActive() {
-    synchronized (idle) {
-      if (--active == 0) {
+    if (active.decrementAndGet() == 0) {
+      // a waiter checks the count holding idle and waits in the same hold: it sees zero, or gets this
+      synchronized (idle) {
         idle.notifyAll();
       }
     }

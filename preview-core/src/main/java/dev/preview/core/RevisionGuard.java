@@ -4,7 +4,6 @@ import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PullRequest;
 import dev.preview.spi.PullRequestEvent;
 import dev.preview.spi.PullRequestSource;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -57,9 +56,13 @@ final class RevisionGuard {
   record Verdict(Optional<PullRequest> current, PullRequest deploy, boolean scmUnknown) {}
 
   private final @Nullable PullRequestSource pullRequests;
-  /** Per key: SHA -> when it was last seen as the head (an arrival count). Guarded by {@code this}. */
-  private final Map<PreviewKey, Map<String, Long>> seen = new HashMap<>();
-  private long arrivals;
+  /**
+   * Per key: SHA -> when it was last seen as the head (an arrival count). Each key's map is guarded
+   * by itself, so the webhook threads recording arrivals and the workers checking other keys never
+   * wait for each other.
+   */
+  private final Map<PreviewKey, Map<String, Long>> seen = new java.util.concurrent.ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicLong arrivals = new java.util.concurrent.atomic.AtomicLong();
 
   RevisionGuard(@Nullable PullRequestSource pullRequests) {
     this.pullRequests = pullRequests;
@@ -68,18 +71,22 @@ final class RevisionGuard {
   /** Records an event as it arrives (before it is queued): what its head says, and when. */
   void arrived(PullRequestEvent event) {
     if (event.action().ends()) {
-      synchronized (this) {
-        seen.remove(event.key());
-      }
+      seen.remove(event.key());
       return;
     }
     record(event.key(), event.headSha(), event.action() == PullRequestEvent.Action.UPDATED);
   }
 
-  private synchronized void record(PreviewKey key, String sha, boolean movesHead) {
+  private void record(PreviewKey key, String sha, boolean movesHead) {
     Map<String, Long> m = seen.computeIfAbsent(key, k -> new LinkedHashMap<>());
+    synchronized (m) {
+      record(m, sha, movesHead);
+    }
+  }
+
+  private void record(Map<String, Long> m, String sha, boolean movesHead) {
     String known = known(m, sha);
-    long now = ++arrivals;
+    long now = arrivals.incrementAndGet();
     if (known == null) {
       m.put(sha, now);
     } else if (movesHead) {
@@ -111,20 +118,35 @@ final class RevisionGuard {
   }
 
   /** Whether this orchestrator saw {@code sha} as the head before it saw {@code other}; false if either is unknown. */
-  synchronized boolean olderThan(PreviewKey key, String sha, String other) {
+  boolean olderThan(PreviewKey key, String sha, String other) {
     Map<String, Long> m = seen.get(key);
     if (m == null) {
       return false;
     }
+    synchronized (m) {
+      return olderThan(m, sha, other);
+    }
+  }
+
+  private static boolean olderThan(Map<String, Long> m, String sha, String other) {
     String a = known(m, sha);
     String b = known(m, other);
     return a != null && b != null && !a.equals(b) && m.get(a) < m.get(b);
   }
 
   /** The head seen last for {@code key} if {@code sha} was seen before it, else null. */
-  synchronized @Nullable String newerThan(PreviewKey key, String sha) {
+  @Nullable String newerThan(PreviewKey key, String sha) {
     Map<String, Long> m = seen.get(key);
-    if (m == null || known(m, sha) == null) {
+    if (m == null) {
+      return null;
+    }
+    synchronized (m) {
+      return newerThan(m, sha);
+    }
+  }
+
+  private static @Nullable String newerThan(Map<String, Long> m, String sha) {
+    if (known(m, sha) == null) {
       return null;
     }
     String newest = null;

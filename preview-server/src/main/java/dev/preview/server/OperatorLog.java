@@ -54,6 +54,9 @@ public final class OperatorLog implements PreviewListener {
   }
 
   void delivery(String provider, String event, String delivery, String key, String outcome, int status, Duration took) {
+    if (json == null && !LOG.isInfoEnabled()) {
+      return; // nothing would be written: build nothing on the delivery's thread
+    }
     Map<String, Object> f = new LinkedHashMap<>();
     f.put("provider", provider);
     f.put("event", event);

@@ -23,7 +23,7 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <table>
  *   <caption>Meters (Prometheus names in brackets)</caption>
- *   <tr><td>{@code preview.webhook.deliveries} [{@code preview_webhook_deliveries_total}]</td><td>counter by {@code provider}, {@code event}, {@code outcome} (accepted, duplicate, ignored, rejected, too_large, timeout, not_leader, ...)</td></tr>
+ *   <tr><td>{@code preview.webhook.deliveries} [{@code preview_webhook_deliveries_total}]</td><td>counter by {@code provider}, {@code event} (a name no source knows is {@code other} unless the delivery was answered 2xx), {@code outcome} (accepted, duplicate, ignored, rejected, too_large, timeout, not_leader, ...)</td></tr>
  *   <tr><td>{@code preview.webhook.ack} [{@code preview_webhook_ack_seconds}]</td><td>time from the request's arrival to its answer, histogram, by {@code provider}</td></tr>
  *   <tr><td>{@code preview.time.to.ready} [{@code preview_time_to_ready_seconds}]</td><td>time from the first accepted event of a PR (since it was last READY) to READY, histogram: "PR opened to live environment"</td></tr>
  *   <tr><td>{@code preview.step.duration} [{@code preview_step_duration_seconds}]</td><td>by {@code step} and {@code outcome} (ok, failed)</td></tr>
@@ -118,13 +118,18 @@ public final class PreviewMetrics implements PreviewListener, AutoCloseable {
 
   // ------------------------------------------------------------ server side
 
+  /** The delivery meters already registered, by provider, event and outcome: one lookup per delivery, no builders. */
+  private final Map<String, Counter> deliveries = new ConcurrentHashMap<>();
+  private final Map<String, Timer> acks = new ConcurrentHashMap<>();
+
   void delivery(String provider, String event, String outcome, Duration ack) {
-    Counter.builder("preview.webhook.deliveries").description("webhook deliveries")
-        .tag("provider", provider).tag("event", event == null ? "unknown" : event).tag("outcome", outcome)
-        .register(registry).increment();
-    Timer.builder("preview.webhook.ack").description("time to answer a webhook delivery").tag("provider", provider)
-        .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(10))
-        .register(registry).record(ack);
+    String e = event == null ? "unknown" : event;
+    deliveries.computeIfAbsent(provider + '\n' + e + '\n' + outcome, k -> Counter.builder("preview.webhook.deliveries")
+        .description("webhook deliveries").tag("provider", provider).tag("event", e).tag("outcome", outcome)
+        .register(registry)).increment();
+    acks.computeIfAbsent(provider, p -> Timer.builder("preview.webhook.ack").description("time to answer a webhook delivery")
+        .tag("provider", p).publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
+        .maximumExpectedValue(Duration.ofSeconds(10)).register(registry)).record(ack);
   }
 
   /** An event for {@code key} was accepted: the time to READY starts now unless it already runs. */

@@ -118,7 +118,9 @@ public final class WebhookServer implements AutoCloseable {
   private final Function<BuildEvent, BuildEventResult> buildHandler;
   private final int maxBodyBytes;
   private final long requestTimeoutMs;
-  private final Map<String, Boolean> delivered;
+  /** Delivery ids whose run ended well, at most {@link #REMEMBERED_DELIVERIES} (the oldest go first). */
+  private final Set<String> delivered = ConcurrentHashMap.newKeySet();
+  private final java.util.Queue<String> deliveredOrder = new java.util.concurrent.ConcurrentLinkedQueue<>();
   /** Delivery ids whose run is in progress: a concurrent copy is a duplicate. */
   private final Map<String, Boolean> running = new ConcurrentHashMap<>();
   private final AtomicInteger inFlight = new AtomicInteger();
@@ -148,14 +150,6 @@ public final class WebhookServer implements AutoCloseable {
       metrics.queueOf(b.orchestrator); // the queue gauge counts the orchestrator's own queue
     }
     this.log = b.log;
-    this.delivered = java.util.Collections.synchronizedMap(new LinkedHashMap<>(1024, 0.75f, false) {
-      private static final long serialVersionUID = 1L;
-
-      @Override
-      protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
-        return size() > REMEMBERED_DELIVERIES;
-      }
-    });
     java.util.concurrent.ScheduledThreadPoolExecutor t = new java.util.concurrent.ScheduledThreadPoolExecutor(1, daemon("webhook-timeouts"));
     t.setRemoveOnCancelPolicy(true); // one deadline per request, nearly always cancelled: do not keep them queued
     this.timers = t;
@@ -387,7 +381,7 @@ public final class WebhookServer implements AutoCloseable {
       finish(request, response, callback, name, event, start, tooLarge());
       return;
     }
-    new BodyReader(request, length, body -> {
+    new BodyReader(request, length, start, body -> {
       Answer a;
       try {
         a = handleVerified(request, name, source, body);
@@ -404,9 +398,29 @@ public final class WebhookServer implements AutoCloseable {
     String delivery = a.body().path("delivery").asText(null);
     log.delivery(source, event, delivery, a.key(), a.outcome(), a.status(), took);
     if (metrics != null) {
-      metrics.delivery(source, event, a.outcome(), took);
+      metrics.delivery(source, meteredEvent(event, a.status()), a.outcome(), took);
     }
     send(request, response, callback, a);
+  }
+
+  /**
+   * Event names the sources know (GitHub's, GitLab's as {@link #eventName} spells them): the only
+   * ones a delivery that was not answered 2xx may put in a metric's tag.
+   */
+  static final Set<String> KNOWN_EVENTS = Set.of("pull_request", "ping", "check_run", "check_suite", "workflow_run",
+      "workflow_job", "status", "issue_comment", "push", "merge_request_hook", "pipeline_hook", "job_hook", "note_hook",
+      "push_hook", "tag_push_hook", "system_hook", "unknown");
+
+  /**
+   * The event as a metric tag: a 2xx answer means the source verified the sender, so its event name
+   * is the SCM's; before that the header is anyone's, and an unknown name is counted as {@code other}
+   * (one meter per made-up name would grow the registry without bound).
+   */
+  static String meteredEvent(String event, int status) {
+    if (status >= 200 && status < 300 || KNOWN_EVENTS.contains(event)) {
+      return event;
+    }
+    return "other";
   }
 
   private static String eventName(Request request) {
@@ -425,23 +439,27 @@ public final class WebhookServer implements AutoCloseable {
   /**
    * Reads a body without holding a thread while the sender is slow: chunks are taken as they
    * arrive, the cap is enforced while reading, and the whole body must arrive within the request
-   * timeout.
+   * timeout. Each chunk is copied once, straight into the body's array (sized from
+   * {@code Content-Length} when there is one); the deadline is only scheduled when the body has to be
+   * waited for, counted from the request's start.
    */
   private final class BodyReader implements Runnable {
     private final Request request;
     private final java.util.function.Consumer<byte[]> done;
     private final java.util.function.Consumer<Answer> failed;
-    private final ByteArrayOutputStream out;
+    private final long start;
     private final AtomicBoolean over = new AtomicBoolean();
-    private final ScheduledFuture<?> deadline;
+    private byte[] body;
+    private int size;
+    private volatile ScheduledFuture<?> deadline;
 
-    BodyReader(Request request, long length, java.util.function.Consumer<byte[]> done, java.util.function.Consumer<Answer> failed) {
+    BodyReader(Request request, long length, long start, java.util.function.Consumer<byte[]> done,
+        java.util.function.Consumer<Answer> failed) {
       this.request = request;
       this.done = done;
       this.failed = failed;
-      this.out = new ByteArrayOutputStream(length < 0 ? 8192 : (int) Math.min(length, maxBodyBytes));
-      this.deadline = timers.schedule(() -> end(null, new Answer(408, body("timeout",
-          "the body did not arrive within " + requestTimeoutMs + " ms")).with("Connection", "close")), requestTimeoutMs, TimeUnit.MILLISECONDS);
+      this.start = start;
+      this.body = new byte[length < 0 ? 8192 : (int) Math.min(length, maxBodyBytes)];
     }
 
     void read() {
@@ -453,6 +471,7 @@ public final class WebhookServer implements AutoCloseable {
       while (!over.get()) {
         Content.Chunk chunk = request.read();
         if (chunk == null) {
+          armDeadline();
           request.demand(this);
           return;
         }
@@ -465,20 +484,36 @@ public final class WebhookServer implements AutoCloseable {
         }
         ByteBuffer buf = chunk.getByteBuffer();
         int n = buf.remaining();
-        if (out.size() + (long) n > maxBodyBytes) {
+        if (size + (long) n > maxBodyBytes) {
           chunk.release();
           end(null, tooLarge());
           return;
         }
-        byte[] bytes = new byte[n];
-        buf.get(bytes);
-        out.write(bytes, 0, n);
+        if (size + n > body.length) {
+          body = java.util.Arrays.copyOf(body, (int) Math.min(maxBodyBytes, Math.max(size + (long) n, 2L * body.length)));
+        }
+        buf.get(body, size, n);
+        size += n;
         boolean last = chunk.isLast();
         chunk.release();
         if (last) {
-          end(out.toByteArray(), null);
+          end(size == body.length ? body : java.util.Arrays.copyOf(body, size), null);
           return;
         }
+      }
+    }
+
+    /** Schedules the request timeout once, when the body must be waited for. */
+    private void armDeadline() {
+      if (deadline != null) {
+        return;
+      }
+      long left = requestTimeoutMs - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+      deadline = timers.schedule(() -> end(null, new Answer(408, body("timeout",
+          "the body did not arrive within " + requestTimeoutMs + " ms")).with("Connection", "close")),
+          Math.max(0, left), TimeUnit.MILLISECONDS);
+      if (over.get()) {
+        deadline.cancel(false); // ended while it was being scheduled
       }
     }
 
@@ -486,7 +521,10 @@ public final class WebhookServer implements AutoCloseable {
       if (!over.compareAndSet(false, true)) {
         return;
       }
-      deadline.cancel(false);
+      ScheduledFuture<?> d = deadline;
+      if (d != null) {
+        d.cancel(false);
+      }
       if (failure != null) {
         failed.accept(failure);
       } else {
@@ -518,7 +556,7 @@ public final class WebhookServer implements AutoCloseable {
   private Answer accept(String source, PullRequestEvent event) {
     String id = event.deliveryId() == null ? null : source + ":" + event.deliveryId();
     String key = event.key().id();
-    if (id != null && (delivered.containsKey(id) || running.putIfAbsent(id, Boolean.TRUE) != null)) {
+    if (id != null && (delivered.contains(id) || running.putIfAbsent(id, Boolean.TRUE) != null)) {
       return new Answer(200, body("duplicate", "delivery " + event.deliveryId() + " was already handled or is running")
           .put("delivery", event.deliveryId())).key(key);
     }
@@ -543,7 +581,7 @@ public final class WebhookServer implements AutoCloseable {
       inFlight.decrementAndGet();
       // Only a run that ended well makes a redelivery redundant; a failed one may be retried by redelivering.
       if (failure == null && id != null && preview != null && preview.state() != PreviewState.FAILED) {
-        delivered.put(id, Boolean.TRUE);
+        remember(id);
       }
       release(id);
       if (failure != null) {
@@ -567,6 +605,20 @@ public final class WebhookServer implements AutoCloseable {
     } catch (RuntimeException e) {
       LOG.error("cannot hand {} of {} over: {}", c.command().text(), key, e.toString());
       return new Answer(503, body("unavailable", "the command could not be handed over: " + e.getMessage())).key(key);
+    }
+  }
+
+  /** Remembers a delivery that ran well; no lock shared between the request threads and the workers that call it. */
+  private void remember(String id) {
+    if (delivered.add(id)) {
+      deliveredOrder.add(id);
+      while (delivered.size() > REMEMBERED_DELIVERIES) {
+        String oldest = deliveredOrder.poll();
+        if (oldest == null) {
+          break;
+        }
+        delivered.remove(oldest);
+      }
     }
   }
 
