@@ -183,10 +183,14 @@ final class Reconciler {
 
   /** The repairs' threads: at most {@code parallelism}, none kept once the run's repairs are done. */
   private java.util.concurrent.ExecutorService pool(int repairs) {
-    int n = Math.max(1, Math.min(parallelism, repairs));
+    return runPool("preview-reconcile-", Math.min(parallelism, repairs));
+  }
+
+  /** A reconcile run's own daemon threads ({@code prefix} + n), at least one; the run shuts it down. */
+  static java.util.concurrent.ExecutorService runPool(String prefix, int threads) {
     java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
-    return java.util.concurrent.Executors.newFixedThreadPool(n, r -> {
-      Thread t = new Thread(r, "preview-reconcile-" + count.incrementAndGet());
+    return java.util.concurrent.Executors.newFixedThreadPool(Math.max(1, threads), r -> {
+      Thread t = new Thread(r, prefix + count.incrementAndGet());
       t.setDaemon(true);
       return t;
     });

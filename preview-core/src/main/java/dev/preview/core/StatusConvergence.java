@@ -244,13 +244,8 @@ final class StatusConvergence {
       candidates.forEach(k -> out.put(k, healthy(facts.environments().get(k))));
       return out;
     }
-    int threads = Math.min(probeParallelism, candidates.size());
-    java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
-    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
-      Thread t = new Thread(r, "preview-probe-" + count.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    });
+    java.util.concurrent.ExecutorService pool =
+        Reconciler.runPool("preview-probe-", Math.min(probeParallelism, candidates.size()));
     try {
       List<java.util.concurrent.Future<?>> probes = new java.util.ArrayList<>();
       for (PreviewKey k : candidates) {
