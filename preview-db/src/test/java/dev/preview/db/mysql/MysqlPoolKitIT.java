@@ -1,5 +1,7 @@
 package dev.preview.db.mysql;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.preview.spi.DatabaseProvider;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -30,9 +32,12 @@ class MysqlPoolKitIT extends MysqlDatabaseProviderKitIT {
       for (MysqlDatabaseProvider p : POOLED) {
         p.close();
       }
+      long served = POOLED.stream().mapToLong(p -> p.pool().handedOut()).sum();
       for (MysqlDatabaseProvider p : POOLED) {
         p.drainPool();
       }
+      // the contract held for previews the pool served, not only for copies made while it was empty
+      assertThat(served).as("creates served by the pool").isPositive();
     }
   }
 }
