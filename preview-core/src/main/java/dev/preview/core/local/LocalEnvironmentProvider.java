@@ -626,7 +626,7 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     if (user.fixedUid() != null) {
       return user.fixedUid();
     }
-    Optional<LocalState> mine = readFile(stateFile(key));
+    Optional<LocalState> mine = readFile(stateFile(key)).filter(s -> key.id().equals(s.key()));
     if (mine.isPresent() && mine.get().uid() != null) {
       return mine.get().uid();
     }
@@ -707,9 +707,12 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     return new Environment(PreviewKey.parse(s.key()), s.revision(), URI.create(s.url()), phase, s.labels());
   }
 
-  /** This installation's state of {@code key}, if any (a file of another instance is not ours). */
+  /**
+   * This installation's state of {@code key}, if any: a file of another instance is not ours, and neither is a
+   * file under this key's name that records another key (two keys whose names collide).
+   */
   private Optional<LocalState> read(PreviewKey key) {
-    return readFile(stateFile(key)).filter(this::ours);
+    return readFile(stateFile(key)).filter(this::ours).filter(s -> key.id().equals(s.key()));
   }
 
   /** Like {@link #read}, but refuses when the file of {@code key} belongs to another instance (or none). */
@@ -721,6 +724,12 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
               : "\"" + s.get().instance() + "\"")
           + ", not \"" + installation.instance() + "\"; it is not ours, so it is left alone. Stop its process (PID "
           + s.get().pid() + ") and remove the file, or give this installation its own environment.stateDir", false);
+    }
+    if (s.isPresent() && !key.id().equals(s.get().key())) {
+      throw new ProviderException(NAME, "state file " + stateFile(key) + " records preview " + s.get().key()
+          + ", not " + key.id() + ": the two names collide, so it is left alone and " + key.id()
+          + " is not deployed. Delete " + s.get().key() + " first, or give this installation its own "
+          + "environment.stateDir", false);
     }
     return s;
   }

@@ -402,6 +402,29 @@ class LocalEnvironmentProviderUnitTest {
   }
 
   @Test
+  void aStateFileThatRecordsAnotherKeyIsNeverTakenOver() throws IOException {
+    LocalEnvironmentProvider p = provider();
+    PreviewKey key = key();
+    PreviewKey other = PreviewKey.pr("acme/shop", 9999);
+    p.apply(spec(key, "aaaa1111").build());
+    long pid = pidOf(p, key);
+    ObjectNode state = readState(p, key);
+    state.put("key", other.id()); // what a second key whose file name collides with this one would find
+    writeState(p, key, state);
+
+    assertThat(p.find(key)).isEmpty();
+    p.delete(key);
+    assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isTrue();
+    assertThat(Files.exists(stateFile(p, key))).isTrue();
+    assertThatThrownBy(() -> p.apply(spec(key, "bbbb2222").build()))
+        .isInstanceOf(ProviderException.class)
+        .hasMessageContaining("records preview " + other.id()).hasMessageContaining("not " + key.id())
+        .hasMessageContaining("collide");
+    assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isTrue();
+    ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+  }
+
+  @Test
   void fileNamesOfOtherInstancesAreDistinctAndSafeOnCaseInsensitiveFileSystems() {
     PreviewKey k = PreviewKey.pr("acme/shop", 7);
     java.util.function.Function<String, String> file = i -> dev.preview.spi.Names.dnsLabel(
