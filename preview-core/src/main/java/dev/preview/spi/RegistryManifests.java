@@ -35,16 +35,45 @@ public final class RegistryManifests {
   private static final Pattern PARAM = Pattern.compile("(\\w+)=\"([^\"]*)\"");
   private static final Pattern TOKEN = Pattern.compile("\"(?:token|access_token)\"\\s*:\\s*\"([^\"]+)\"");
 
-  private final HttpClient http;
+  private final Supplier<HttpClient> httpFactory;
   private final Supplier<Map<String, String>> authorizations;
+  private volatile HttpClient http; // built at the first look: a TLS context costs 0.3-0.7 s of start-up
 
   /**
    * @param authorizations the {@code Authorization} header value ({@code Basic ...}) per registry
    *     host (as {@link #host} normalises it), read from the pull secrets; asked once per look
    */
   public RegistryManifests(HttpClient http, Supplier<Map<String, String>> authorizations) {
-    this.http = http;
+    this(() -> http, authorizations);
+    java.util.Objects.requireNonNull(http, "http");
+  }
+
+  /**
+   * Like {@link #RegistryManifests(HttpClient, Supplier)}, with the client made by {@code http} at the
+   * first look (once): a provider that never looks (a CLI's {@code validate}) builds no TLS context.
+   */
+  public RegistryManifests(Supplier<HttpClient> http, Supplier<Map<String, String>> authorizations) {
+    this.httpFactory = java.util.Objects.requireNonNull(http, "http");
     this.authorizations = authorizations;
+  }
+
+  /** A client that connects within {@code connectTimeout}, made at the first look. */
+  public static RegistryManifests lazy(Duration connectTimeout, Supplier<Map<String, String>> authorizations) {
+    return new RegistryManifests(() -> HttpClient.newBuilder().connectTimeout(connectTimeout).build(), authorizations);
+  }
+
+  private HttpClient http() {
+    HttpClient c = http;
+    if (c == null) {
+      synchronized (this) {
+        c = http;
+        if (c == null) {
+          c = java.util.Objects.requireNonNull(httpFactory.get(), "the HTTP client factory returned null");
+          http = c;
+        }
+      }
+    }
+    return c;
   }
 
   /** An image reference split into registry host, repository and tag or digest. */
@@ -162,7 +191,7 @@ public final class RegistryManifests {
     if (authorization != null) {
       b.header("Authorization", authorization);
     }
-    return http.send(b.build(), HttpResponse.BodyHandlers.discarding());
+    return http().send(b.build(), HttpResponse.BodyHandlers.discarding());
   }
 
   /** The Bearer token from the realm the challenge names (HTTPS, or loopback), asked with {@code basic} if any. */
@@ -192,7 +221,7 @@ public final class RegistryManifests {
     if (basic != null) {
       b.header("Authorization", basic);
     }
-    HttpResponse<String> res = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> res = http().send(b.build(), HttpResponse.BodyHandlers.ofString());
     if (res.statusCode() != 200) {
       return null;
     }

@@ -117,7 +117,8 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
 
   private final DockerSettings settings;
   private final dev.preview.spi.RegistryManifests registryProbe;
-  private final DockerClient docker;
+  /** Built on first use: {@code validate} and {@code --help} never pay for docker-java's start-up. */
+  private final LazyClient docker;
   private final Engine engine;
   private final Installation installation;
   /** Added to generated names for an instance other than {@code default}; null for it. */
@@ -125,6 +126,10 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   volatile Consumer<String> checkpoint = step -> {};
 
   DockerEnvironmentProvider(DockerSettings settings, DockerClient docker, Installation installation) {
+    this(settings, new LazyClient(() -> docker), installation);
+  }
+
+  private DockerEnvironmentProvider(DockerSettings settings, LazyClient docker, Installation installation) {
     this.settings = settings;
     this.registryProbe = registryManifests(settings.registry);
     this.docker = docker;
@@ -141,7 +146,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     Objects.requireNonNull(context, "context");
     DockerSettings s = DockerSettings.from(context.config());
     refuseLeakyLoggers(LoggerFactory::getLogger);
-    return new DockerEnvironmentProvider(s, Engine.client(s), context.installation());
+    return new DockerEnvironmentProvider(s, new LazyClient(() -> EngineClient.build(s)), context.installation());
   }
 
   /**
@@ -198,8 +203,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
           "Basic " + java.util.Base64.getEncoder().encodeToString(pair.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     }
     java.util.Map<String, String> fixed = java.util.Map.copyOf(auth);
-    return new dev.preview.spi.RegistryManifests(
-        java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(5)).build(), () -> fixed);
+    return dev.preview.spi.RegistryManifests.lazy(java.time.Duration.ofSeconds(5), () -> fixed);
   }
 
   /** Label filters ({@code name=value}) selecting this installation's resources of {@code key}, plus {@code extra}. */
@@ -244,7 +248,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
 
   private String ensureNetwork(EnvironmentSpec spec) {
     String name = dockerName(spec.key());
-    List<Network> found = engine.call("listing networks of " + spec.key(), () -> docker.listNetworksCmd()
+    List<Network> found = engine.call("listing networks of " + spec.key(), () -> docker.get().listNetworksCmd()
         .withFilter("label", filter(spec.key(), ROLE + "=network")).exec());
     for (Network n : found) {
       if (n.getName().equals(name)) {
@@ -252,7 +256,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       }
     }
     try {
-      engine.call("creating network " + name, () -> docker.createNetworkCmd().withName(name).withDriver("bridge")
+      engine.call("creating network " + name, () -> docker.get().createNetworkCmd().withName(name).withDriver("bridge")
           .withCheckDuplicate(true).withLabels(labels(spec, "network", false)).exec());
     } catch (ProviderException e) {
       // Two runs for one key are never concurrent, so a conflict is a leftover of an earlier crash,
@@ -260,7 +264,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       if (e.httpStatus().orElse(0) != 409) {
         throw e;
       }
-      Network existing = engine.call("inspecting network " + name, () -> docker.inspectNetworkCmd().withNetworkId(name).exec());
+      Network existing = engine.call("inspecting network " + name, () -> docker.get().inspectNetworkCmd().withNetworkId(name).exec());
       requireOwn(spec.key(), "network", name, existing.getLabels());
     }
     return name;
@@ -272,7 +276,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       return;
     }
     try {
-      docker.connectToNetworkCmd().withNetworkId(network).withContainerId(proxy).exec();
+      docker.get().connectToNetworkCmd().withNetworkId(network).withContainerId(proxy).exec();
     } catch (DockerException e) {
       // 403/409: already connected; that is the state we want.
       if (e.getHttpStatus() != 403 && e.getHttpStatus() != 409 && !Engine.message(e).contains("already exists")) {
@@ -325,7 +329,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       Map<String, String> labels = labels(spec, "volume", false);
       labels.put(SERVICE, svc.name());
       // Creating a volume whose name exists returns the existing one: it must be this preview's own.
-      var made = engine.call("creating volume " + volume, () -> docker.createVolumeCmd().withName(volume).withLabels(labels).exec());
+      var made = engine.call("creating volume " + volume, () -> docker.get().createVolumeCmd().withName(volume).withLabels(labels).exec());
       requireOwn(key, "volume", volume, made.getLabels());
       binds.add(new Bind(volume, new Volume(svc.volumes().get(i))));
     }
@@ -334,7 +338,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     labels.put(SPEC_HASH, hash);
     HostConfig host = hostConfig(DockerSettings.merge(svc.resources(), settings.resources))
         .withNetworkMode(network).withBinds(binds);
-    CreateContainerCmd cmd = docker.createContainerCmd(image).withName(name).withHostName(svc.name())
+    CreateContainerCmd cmd = docker.get().createContainerCmd(image).withName(name).withHostName(svc.name())
         .withAliases(svc.name()).withLabels(labels).withEnv(serviceEnv(svc, spec)).withHostConfig(host);
     if (!svc.command().isEmpty()) {
       cmd.withCmd(svc.command());
@@ -387,7 +391,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       // Already created by an earlier (maybe interrupted) run: adopt it.
       if (!"running".equals(keep.getState())) {
         // a revision stopped by rejectRevision lost its restart policy: give it back before it runs again
-        engine.run("restoring the restart policy of " + name(keep), () -> docker.updateContainerCmd(keep.getId())
+        engine.run("restoring the restart policy of " + name(keep), () -> docker.get().updateContainerCmd(keep.getId())
             .withRestartPolicy(RestartPolicy.parse(settings.restart)).exec());
         if (fallback != null && settings.publish) {
           kill(fallback); // it holds the host port this one is bound to
@@ -403,7 +407,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       name = dockerName(key, "app-" + hash.substring(0, 12) + "-" + Long.toHexString(order & 0xffffffL));
     }
     labels.put(ORDER, String.format(Locale.ROOT, "%020d", order));
-    CreateContainerCmd cmd = docker.createContainerCmd(image).withName(name).withAliases("app")
+    CreateContainerCmd cmd = docker.get().createContainerCmd(image).withName(name).withAliases("app")
         .withLabels(labels).withEnv(env).withExposedPorts(ExposedPort.tcp(spec.port()))
         .withHostConfig(hostConfig(DockerSettings.merge(spec.resources(), settings.resources))
             .withNetworkMode(network).withPortBindings(portBindings(spec.port(), hostPort)));
@@ -502,7 +506,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     } catch (RuntimeException e) {
       if (fallback != null) {
         try {
-          docker.startContainerCmd(fallback.getId()).exec();
+          docker.get().startContainerCmd(fallback.getId()).exec();
         } catch (NotModifiedException | NotFoundException again) {
           // running, or gone
         } catch (RuntimeException again) {
@@ -614,7 +618,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       // if it is this preview's (never another preview's whose name met ours).
       InspectContainerResponse existing;
       try {
-        existing = docker.inspectContainerCmd(name).exec();
+        existing = docker.get().inspectContainerCmd(name).exec();
       } catch (NotFoundException gone) {
         existing = null;
       }
@@ -637,7 +641,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
 
   private void start(String id, String what) {
     try {
-      docker.startContainerCmd(id).exec();
+      docker.get().startContainerCmd(id).exec();
     } catch (NotModifiedException e) {
       // already running
     } catch (DockerException e) {
@@ -661,7 +665,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       return;
     }
     try {
-      docker.stopContainerCmd(c.getId()).withTimeout(0).exec();
+      docker.get().stopContainerCmd(c.getId()).withTimeout(0).exec();
     } catch (NotModifiedException | NotFoundException e) {
       // already stopped or gone
     } catch (DockerException e) {
@@ -685,7 +689,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     long runningSince = -1;
     while (true) {
       InspectContainerResponse c = engine.call("inspecting the new app container of " + key,
-          () -> docker.inspectContainerCmd(id).exec());
+          () -> docker.get().inspectContainerCmd(id).exec());
       InspectContainerResponse.ContainerState s = c.getState();
       String health = s.getHealth() == null ? null : s.getHealth().getStatus();
       boolean crashed = c.getRestartCount() != null && c.getRestartCount() > 0
@@ -718,7 +722,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     // Secret values are not in the spec hash (a label); compare them with what the container got.
     return engine.call("inspecting container " + id, () -> {
       try {
-        String[] actual = docker.inspectContainerCmd(id).exec().getConfig().getEnv();
+        String[] actual = docker.get().inspectContainerCmd(id).exec().getConfig().getEnv();
         return actual != null && Set.of(actual).containsAll(env);
       } catch (NotFoundException e) {
         return false;
@@ -750,7 +754,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
           + "or set environment.pull: missing", false, 404, null);
     }
     try {
-      var cmd = docker.pullImageCmd(image);
+      var cmd = docker.get().pullImageCmd(image);
       if (settings.registry != null) {
         cmd.withAuthConfig(authConfig());
       }
@@ -857,7 +861,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
 
   private boolean imagePresent(String image) {
     try {
-      docker.inspectImageCmd(image).exec();
+      docker.get().inspectImageCmd(image).exec();
       return true;
     } catch (NotFoundException e) {
       return false;
@@ -872,7 +876,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   }
 
   private String imageId(String image) {
-    return engine.call("inspecting image " + image, () -> docker.inspectImageCmd(image).exec().getId());
+    return engine.call("inspecting image " + image, () -> docker.get().inspectImageCmd(image).exec().getId());
   }
 
   private AuthConfig authConfig() {
@@ -900,7 +904,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     }
     Map<String, String> labels = labels(spec, "build", true);
     BuildCmdOutput out = new BuildCmdOutput();
-    BuildImageCmd cmd = docker.buildImageCmd().withBaseDirectory(dir.toFile()).withDockerfile(dockerfile.toFile())
+    BuildImageCmd cmd = docker.get().buildImageCmd().withBaseDirectory(dir.toFile()).withDockerfile(dockerfile.toFile())
         .withTags(Set.of(tag)).withLabels(labels).withPull(settings.build.pull()).withNoCache(settings.build.noCache())
         .withRemove(true).withForcerm(true);
     settings.build.args().forEach(cmd::withBuildArg);
@@ -957,7 +961,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     try {
       Map<String, String> filter = labelFilter(key);
       filter.put(ROLE, "build");
-      for (var img : docker.listImagesCmd().withLabelFilter(filter).exec()) {
+      for (var img : docker.get().listImagesCmd().withLabelFilter(filter).exec()) {
         String[] tags = img.getRepoTags() == null ? new String[0] : img.getRepoTags();
         if (!Arrays.asList(tags).contains(current)) {
           removeImage(img.getId());
@@ -970,7 +974,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
 
   private void removeImage(String id) {
     try {
-      docker.removeImageCmd(id).withForce(true).exec();
+      docker.get().removeImageCmd(id).withForce(true).exec();
     } catch (NotFoundException | ConflictException e) {
       // gone, or still used by a container: both fine
     }
@@ -1023,7 +1027,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       Markers m = markers(key);
       return Optional.of(environment(current(apps, m.failedRevision()), m.suspended(), m.failedRevision()));
     }
-    List<Network> networks = engine.call("listing networks of " + key, () -> docker.listNetworksCmd()
+    List<Network> networks = engine.call("listing networks of " + key, () -> docker.get().listNetworksCmd()
         .withFilter("label", filter(key, ROLE + "=network")).exec());
     return networks.stream().filter(n -> installation.owns(labelsOf(n.getLabels()))).findFirst()
         .map(n -> halfMade(key, n.getLabels()));
@@ -1034,11 +1038,11 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     Map<String, String> appFilter = labelFilter(null);
     appFilter.put(ROLE, "app");
     // The engine filters; owns() checks again, so a filter an engine ignored never lets another's in.
-    List<Container> apps = engine.call("listing preview containers", () -> docker.listContainersCmd().withShowAll(true)
+    List<Container> apps = engine.call("listing preview containers", () -> docker.get().listContainersCmd().withShowAll(true)
         .withLabelFilter(appFilter).exec()).stream().filter(c -> installation.owns(labelsOf(c.getLabels()))).toList();
     Map<PreviewKey, Markers> markers = new java.util.HashMap<>();
     for (String role : List.of("suspended", FAILED)) {
-      var volumes = engine.call("listing preview volumes", () -> docker.listVolumesCmd()
+      var volumes = engine.call("listing preview volumes", () -> docker.get().listVolumesCmd()
           .withFilter("label", filter(null, ROLE + "=" + role)).exec().getVolumes());
       for (var v : volumes == null ? List.<com.github.dockerjava.api.command.InspectVolumeResponse>of() : volumes) {
         Map<String, String> l = labelsOf(v.getLabels());
@@ -1058,7 +1062,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     });
     // A network without an app container is a half-made (or half-deleted) preview: report it so a
     // reconcile can finish or remove it.
-    List<Network> networks = engine.call("listing preview networks", () -> docker.listNetworksCmd()
+    List<Network> networks = engine.call("listing preview networks", () -> docker.get().listNetworksCmd()
         .withFilter("label", filter(null, ROLE + "=network")).exec());
     for (Network n : networks) {
       if (!installation.owns(labelsOf(n.getLabels()))) {
@@ -1085,7 +1089,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
 
   /** One volume listing of the key: its marker volumes say what {@link Markers} holds. */
   private Markers markers(PreviewKey key) {
-    var volumes = engine.call("listing volumes of " + key, () -> docker.listVolumesCmd()
+    var volumes = engine.call("listing volumes of " + key, () -> docker.get().listVolumesCmd()
         .withFilter("label", filter(key)).exec().getVolumes());
     Markers m = Markers.NONE;
     for (var v : volumes == null ? List.<com.github.dockerjava.api.command.InspectVolumeResponse>of() : volumes) {
@@ -1208,7 +1212,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       filter.put(ROLE, role);
     }
     List<Container> found = engine.call("listing containers of " + key,
-        () -> docker.listContainersCmd().withShowAll(true).withLabelFilter(filter).exec());
+        () -> docker.get().listContainersCmd().withShowAll(true).withLabelFilter(filter).exec());
     return new ArrayList<>(found.stream().filter(c -> installation.owns(labelsOf(c.getLabels()))).toList());
   }
 
@@ -1227,13 +1231,13 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     removeVolumes(key, null);
     Map<String, String> builds = labelFilter(key);
     builds.put(ROLE, "build");
-    for (var img : engine.call("listing images of " + key, () -> docker.listImagesCmd()
+    for (var img : engine.call("listing images of " + key, () -> docker.get().listImagesCmd()
         .withLabelFilter(builds).exec())) {
       removeImage(img.getId());
     }
     // The network goes last: while it exists, list() still reports the preview, so a crash here is
     // finished by the next delete or reconcile.
-    List<Network> networks = engine.call("listing networks of " + key, () -> docker.listNetworksCmd()
+    List<Network> networks = engine.call("listing networks of " + key, () -> docker.get().listNetworksCmd()
         .withFilter("label", filter(key)).exec());
     for (Network n : networks) {
       if (installation.owns(labelsOf(n.getLabels()))) {
@@ -1244,18 +1248,18 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
 
   private void removeNetwork(String id) {
     try {
-      Network n = docker.inspectNetworkCmd().withNetworkId(id).exec();
+      Network n = docker.get().inspectNetworkCmd().withNetworkId(id).exec();
       if (n.getContainers() != null) {
         for (String container : n.getContainers().keySet()) {
           // e.g. a reverse proxy we connected, which we must not remove
           try {
-            docker.disconnectFromNetworkCmd().withNetworkId(id).withContainerId(container).withForce(true).exec();
+            docker.get().disconnectFromNetworkCmd().withNetworkId(id).withContainerId(container).withForce(true).exec();
           } catch (NotFoundException e) {
             // already gone
           }
         }
       }
-      docker.removeNetworkCmd(id).exec();
+      docker.get().removeNetworkCmd(id).exec();
     } catch (NotFoundException e) {
       // already gone
     } catch (DockerException e) {
@@ -1276,7 +1280,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       filter.add(SERVICE + "=" + service);
     }
     var volumes = engine.call("listing volumes of " + key,
-        () -> docker.listVolumesCmd().withFilter("label", filter).exec().getVolumes());
+        () -> docker.get().listVolumesCmd().withFilter("label", filter).exec().getVolumes());
     if (volumes == null) {
       return;
     }
@@ -1285,7 +1289,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
         continue;
       }
       try {
-        docker.removeVolumeCmd(v.getName()).exec();
+        docker.get().removeVolumeCmd(v.getName()).exec();
       } catch (NotFoundException e) {
         // already gone
       } catch (DockerException e) {
@@ -1316,7 +1320,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   /** Force removal: no stop grace period (busybox httpd as PID 1, for one, ignores SIGTERM). */
   private void remove(String idOrName) {
     try {
-      docker.removeContainerCmd(idOrName).withForce(true).withRemoveVolumes(true).exec();
+      docker.get().removeContainerCmd(idOrName).withForce(true).withRemoveVolumes(true).exec();
     } catch (NotFoundException e) {
       // already gone
     } catch (ConflictException e) {
@@ -1347,7 +1351,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     // volume tells them apart, on the engine, so a new provider instance sees it too.
     Map<String, String> labels = new LinkedHashMap<>(installation.ownershipLabels(key, null));
     labels.put(ROLE, "suspended");
-    engine.call("marking " + key + " suspended", () -> docker.createVolumeCmd()
+    engine.call("marking " + key + " suspended", () -> docker.get().createVolumeCmd()
         .withName(dockerName(key, "suspended")).withLabels(labels).exec());
     int timeout = (int) Math.min(Integer.MAX_VALUE, settings.stopTimeout.toSeconds());
     // Only the app container that stands for the preview is kept (a resume starts every container):
@@ -1367,7 +1371,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     for (Container c : all) {
       if ("running".equals(c.getState()) || "restarting".equals(c.getState())) {
         try {
-          docker.stopContainerCmd(c.getId()).withTimeout(timeout).exec();
+          docker.get().stopContainerCmd(c.getId()).withTimeout(timeout).exec();
         } catch (NotModifiedException | NotFoundException e) {
           // already stopped or gone
         } catch (DockerException e) {
@@ -1397,7 +1401,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   /** Stops a container, taking an already stopped one as stopped. */
   private void stopQuietly(String id, int timeoutSeconds) {
     try {
-      docker.stopContainerCmd(id).withTimeout(timeoutSeconds).exec();
+      docker.get().stopContainerCmd(id).withTimeout(timeoutSeconds).exec();
     } catch (NotModifiedException e) {
       // already stopped
     }
@@ -1426,7 +1430,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     Markers marks = apps.size() > 1 ? markers(key) : null;
     InspectContainerResponse c;
     try {
-      c = docker.inspectContainerCmd(current(apps, marks == null ? null : marks.failedRevision()).getId()).exec();
+      c = docker.get().inspectContainerCmd(current(apps, marks == null ? null : marks.failedRevision()).getId()).exec();
     } catch (NotFoundException e) {
       return Optional.empty(); // replaced meanwhile
     } catch (DockerException e) {
@@ -1497,7 +1501,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
           stopQuietly(c.getId(), timeout);
         }
         try {
-          docker.updateContainerCmd(c.getId()).withRestartPolicy(NO_RESTART).exec();
+          docker.get().updateContainerCmd(c.getId()).withRestartPolicy(NO_RESTART).exec();
         } catch (DockerException e) {
           if (e instanceof NotModifiedException || e instanceof NotFoundException
               || e.getMessage() == null || !e.getMessage().contains("stopped container")) {
@@ -1506,7 +1510,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
           // the engine still held the task of an app that had just exited (a crash loop): once it is
           // stopped for sure, the update only changes the stored configuration
           stopQuietly(c.getId(), timeout);
-          docker.updateContainerCmd(c.getId()).withRestartPolicy(NO_RESTART).exec();
+          docker.get().updateContainerCmd(c.getId()).withRestartPolicy(NO_RESTART).exec();
         }
       } catch (NotModifiedException | NotFoundException e) {
         // already stopped or gone
@@ -1544,7 +1548,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   /** The host port a container is bound to by its own config (not "any free port"), or null. */
   private Integer fixedHostPort(String id, int port) {
     try {
-      HostConfig h = docker.inspectContainerCmd(id).exec().getHostConfig();
+      HostConfig h = docker.get().inspectContainerCmd(id).exec().getHostConfig();
       Ports.Binding[] b = h == null || h.getPortBindings() == null ? null
           : h.getPortBindings().getBindings().get(ExposedPort.tcp(port));
       if (b != null) {
@@ -1567,13 +1571,13 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
    * of its config, so nothing is read back from a spec.
    */
   private String copyOnPort(PreviewKey key, Container c, int port, int hostPort) {
-    InspectContainerResponse in = engine.call("inspecting " + name(c), () -> docker.inspectContainerCmd(c.getId()).exec());
+    InspectContainerResponse in = engine.call("inspecting " + name(c), () -> docker.get().inspectContainerCmd(c.getId()).exec());
     var cfg = in.getConfig();
     Ports ports = new Ports();
     ports.bind(ExposedPort.tcp(port), Ports.Binding.bindIpAndPort(settings.publishInterface, hostPort));
     HostConfig host = in.getHostConfig().withPortBindings(ports);
     String name = dockerName(key, "app-" + Long.toHexString(epochNanos() & 0xffffffffL));
-    CreateContainerCmd cmd = docker.createContainerCmd(cfg.getImage()).withName(name).withAliases("app")
+    CreateContainerCmd cmd = docker.get().createContainerCmd(cfg.getImage()).withName(name).withAliases("app")
         .withLabels(cfg.getLabels()).withEnv(cfg.getEnv()).withExposedPorts(ExposedPort.tcp(port)).withHostConfig(host);
     if (cfg.getEntrypoint() != null) {
       cmd.withEntrypoint(cfg.getEntrypoint());
@@ -1600,7 +1604,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     labels.put(Labels.FAILED_REVISION, revision);
     String volume = dockerName(key, FAILED);
     var made = engine.call("marking revision " + revision + " of " + key + " failed",
-        () -> docker.createVolumeCmd().withName(volume).withLabels(labels).exec());
+        () -> docker.get().createVolumeCmd().withName(volume).withLabels(labels).exec());
     requireOwn(key, "volume", volume, made.getLabels());
   }
 
@@ -1655,7 +1659,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       }
     };
     try {
-      docker.logContainerCmd(id).withStdOut(true).withStdErr(true).withTail(lines).exec(cb)
+      docker.get().logContainerCmd(id).withStdOut(true).withStdErr(true).withTail(lines).exec(cb)
           .awaitCompletion(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -1674,7 +1678,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   @Override
   public void close() {
     try {
-      docker.close();
+      docker.closeIfBuilt();
     } catch (IOException e) {
       log.debug("docker: closing the client failed", e);
     }
@@ -1698,7 +1702,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   /**
    * Makes {@code environment.provider: docker} work: registered in
    * {@code META-INF/services/dev.preview.spi.EnvironmentProvider$Factory}. Cheap to construct; the
-   * docker-java client is built only in {@link #create}.
+   * docker-java client is built on the provider's first engine call.
    */
   public static final class Factory implements EnvironmentProvider.Factory {
     @Override

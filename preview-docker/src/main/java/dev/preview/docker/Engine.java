@@ -1,14 +1,8 @@
 package dev.preview.docker;
 
-import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.exception.DockerException;
-import com.github.dockerjava.core.DefaultDockerClientConfig;
-import com.github.dockerjava.core.DockerClientConfig;
-import com.github.dockerjava.core.DockerClientImpl;
-import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
 import dev.preview.spi.ProviderException;
 import java.io.IOException;
-import java.time.Duration;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -23,23 +17,6 @@ final class Engine {
   Engine(String host, String hostSource) {
     this.host = host;
     this.hostSource = hostSource;
-  }
-
-  static DockerClient client(DockerSettings s) {
-    DefaultDockerClientConfig.Builder b = DefaultDockerClientConfig.createDefaultConfigBuilder()
-        .withDockerHost(s.host)
-        .withDockerTlsVerify(s.tlsVerify);
-    if (s.certPath != null) {
-      b.withDockerCertPath(s.certPath);
-    }
-    DockerClientConfig config = b.build();
-    ApacheDockerHttpClient http = new ApacheDockerHttpClient.Builder()
-        .dockerHost(config.getDockerHost())
-        .sslConfig(config.getSSLConfig())
-        .connectionTimeout(Duration.ofSeconds(5))
-        .maxConnections(32)
-        .build();
-    return DockerClientImpl.getInstance(config, http);
   }
 
   /** Runs one engine call; {@code what} says what we were doing, for the message. */

@@ -418,7 +418,15 @@ class DockerProviderIT {
 
   private void exec(String container, String shell) throws InterruptedException {
     String id = docker.execCreateCmd(container).withCmd("/bin/busybox", "sh", "-c", shell).exec().getId();
-    docker.execStartCmd(id).exec(new com.github.dockerjava.api.async.ResultCallback.Adapter<>())
-        .awaitCompletion(10, TimeUnit.SECONDS);
+    assertThat(docker.execStartCmd(id).exec(new com.github.dockerjava.api.async.ResultCallback.Adapter<>())
+        .awaitCompletion(60, TimeUnit.SECONDS)).as("exec %s finished", shell).isTrue();
+    // The attach stream may end before the engine records the exit: wait for it, and for success.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    var state = docker.inspectExecCmd(id).exec();
+    while (Boolean.TRUE.equals(state.isRunning()) && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+      state = docker.inspectExecCmd(id).exec();
+    }
+    assertThat(state.getExitCodeLong()).as("exit code of %s", shell).isZero();
   }
 }

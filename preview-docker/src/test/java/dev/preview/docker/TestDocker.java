@@ -40,7 +40,7 @@ final class TestDocker {
   static synchronized DockerClient engine() {
     if (client == null) {
       DockerSettings s = DockerSettings.from(ProviderConfig.empty("environment"));
-      DockerClient c = Engine.client(s);
+      DockerClient c = EngineClient.build(s);
       boolean up;
       try {
         c.pingCmd().exec();
