@@ -3,6 +3,7 @@
 # typo.yaml and valid.yaml (local provider), with the baseline at /tmp/preview-cli-base.jar: N=7 ./startup-cpu.sh
 # CPU seconds (user+sys) of each variant, median of N, interleaved
 N=${N:-7}
+mkdir -p /tmp/clibench
 declare -A R
 for i in $(seq $N); do
   for v in "base|--help|java -jar /tmp/preview-cli-base.jar --help" "jar|--help|java -jar preview.jar --help" "launcher|--help|./preview --help" \

@@ -197,6 +197,12 @@ class CiCommandTest {
     assertThat(get(readyUrl(opened))).contains("FEATURE_DARK_MODE = true");
     assertThat(seenSecret()).isEqualTo(TOKEN);
 
+    Result pushed = ci(TestEnv.gitlab("synchronize"));
+    assertThat(pushed.code()).as(pushed.all()).isZero();
+    assertThat(pushed.out()).contains("acme/shop#7 at " + SHA2);
+    assertThat(get(readyUrl(pushed))).as("a push redeploys the MR at its new commit")
+        .contains("<code id=\"revision\">" + SHA2 + "</code>", "FEATURE_DARK_MODE = true");
+
     Path dotenv = dir.resolve("preview.env");
     Result labeled = ci(TestEnv.gitlab("labeled"), "--dotenv", dotenv.toString());
     assertThat(labeled.code()).as(labeled.all()).isZero();

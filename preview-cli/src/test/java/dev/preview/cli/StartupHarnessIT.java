@@ -18,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The CLI's time to first output (the first byte on stdout or stderr) and to exit, for {@code --help},
- * {@code validate} and {@code list}, each a new JVM as a user starts it. Off by default (skipped with
+ * {@code validate}, {@code list}, {@code down} and {@code init}, each a new JVM as a user starts it. Off by default (skipped with
  * the reason); the baseline is a jar built at an older commit, measured in the same run, interleaved:
  *
  * <pre>
@@ -65,6 +65,9 @@ class StartupHarnessIT {
     newArgs.put("validate (a typo)", List.of("validate", "-c", typo.toString()));
     newArgs.put("validate (valid)", List.of("validate", "-c", valid.toString()));
     newArgs.put("list", List.of("list", "-c", valid.toString()));
+    // Commands with no baseline row: a removal of an absent preview (what down does on most closes) and init.
+    newArgs.put("down (absent)", List.of("down", "-c", valid.toString(), "--pr", "1", "--repo", "acme/shop"));
+    newArgs.put("init", List.of("init", "--dir", dir.resolve("init").toString(), "--environment", "docker", "--force"));
     Map<String, List<String>> baseArgs = Map.of("--help", List.of("--help"),
         "validate (a typo)", List.of("list", "-c", typo.toString()),
         "list", List.of("list", "-c", valid.toString()));
@@ -83,6 +86,8 @@ class StartupHarnessIT {
     }
     assertThat(results.get("validate (a typo)").get("jar").get(0).output()).contains("app.helthPath: unknown key");
     assertThat(results.get("list").get("launcher").get(0).output()).contains("no previews");
+    assertThat(results.get("down (absent)").get("jar").get(0).output()).contains("acme/shop#1");
+    assertThat(results.get("init").get("launcher").get(0).output()).contains("preview.yaml");
 
     StringBuilder report = new StringBuilder();
     report.append(String.format(Locale.ROOT, "preview CLI start-up: median of %d runs, ms (first output / exit); %d cores%n",
