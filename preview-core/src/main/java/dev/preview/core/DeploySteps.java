@@ -304,7 +304,8 @@ final class DeploySteps {
 
     @Override
     public void run(DeployRun run) {
-      run.database = c.database().create(run.key, new DatabaseSpec(c.databaseBaseline(), run.labels, buildContext(run)));
+      run.database = c.database().create(run.key, new DatabaseSpec(c.databaseBaseline(), run.labels, buildContext(run),
+          run.pr.fromFork()));
     }
 
     @Override

@@ -13,10 +13,19 @@ import org.jspecify.annotations.Nullable;
  * @param buildContext the directory the preview's app is built from (the branch's checkout), or null
  *     when unknown; providers that run the branch's own migrations after cloning resolve their
  *     configured, relative migrations location against it, and do nothing extra when it is null
+ * @param fromFork the preview runs a fork PR's code (anyone's): a provider whose isolation relies on
+ *     trusting the PR's author (a mode whose previews share a server-wide resource no grant can split)
+ *     refuses it
  */
-public record DatabaseSpec(@Nullable String baseline, Map<String, String> labels, @Nullable Path buildContext) {
+public record DatabaseSpec(@Nullable String baseline, Map<String, String> labels, @Nullable Path buildContext,
+    boolean fromFork) {
   public DatabaseSpec {
     labels = labels == null ? Map.of() : Map.copyOf(labels);
+  }
+
+  /** A spec of a PR from the repository itself (not a fork). */
+  public DatabaseSpec(String baseline, Map<String, String> labels, Path buildContext) {
+    this(baseline, labels, buildContext, false);
   }
 
   /** A spec without a build context. */

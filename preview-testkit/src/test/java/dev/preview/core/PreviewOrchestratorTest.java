@@ -133,6 +133,7 @@ class PreviewOrchestratorTest {
     assertThat(await(orchestrator.handle(event(Action.OPENED, open(PR1, 1)))).state()).isEqualTo(PreviewState.READY);
     assertThat(db.spec(PR1).orElseThrow().buildContext()).isNull();
     assertThat(db.spec(PR1).orElseThrow().labels()).containsKey("preview.dev/key");
+    assertThat(db.spec(PR1).orElseThrow().fromFork()).isFalse();
   }
 
   @Test
@@ -460,6 +461,7 @@ class PreviewOrchestratorTest {
     assertThat(p.state()).isEqualTo(PreviewState.READY);
     EnvironmentSpec spec = env.current(PR1).orElseThrow();
     assertThat(spec.secrets()).doesNotContainKey("STRIPE_KEY");
+    assertThat(db.spec(PR1).orElseThrow().fromFork()).as("the database provider is told it is a fork's code").isTrue();
     assertThat(scm.latest(PR1).orElseThrow().message()).contains("fork");
     orchestrator.close();
 

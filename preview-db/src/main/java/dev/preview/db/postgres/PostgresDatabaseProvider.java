@@ -146,6 +146,14 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
   public DatabaseConnection create(PreviewKey key, DatabaseSpec spec) {
     Objects.requireNonNull(key, "key");
     DatabaseSpec s = spec == null ? DatabaseSpec.empty() : spec;
+    if (mode == Mode.SCHEMA && s.fromFork()) {
+      // Before anything exists: nothing to clean up.
+      throw new ProviderException(NAME, key + " is a fork PR, and mode schema cannot keep its code apart from the"
+          + " other previews: they share one database (" + sharedDatabase + "), whose LISTEN/NOTIFY channels and"
+          + " advisory locks no grant can split, so a fork's code could read another preview's notifications or"
+          + " block its migrations. Use mode: database (a database per preview), or keep fork PRs out"
+          + " (policy.forks)", false);
+    }
     String name = Names.postgres(installation, key);
     Map<String, String> labels = new LinkedHashMap<>(s.labels());
     labels.put(MODE_LABEL, modeTag());
@@ -778,7 +786,8 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
       if (mode == Mode.SCHEMA) {
         LOG.warn("postgres: mode schema: the previews share one database, so they share its LISTEN/NOTIFY channels and"
             + " advisory locks (no grant can split them): a preview can listen to and notify another's channels and hold"
-            + " its advisory lock keys. Use mode database for PR code you do not trust (fork PRs)");
+            + " its advisory lock keys. Fork PRs are refused a database in this mode; use mode database for PR code"
+            + " you do not trust");
       }
       return new PostgresDatabaseProvider(this);
     }

@@ -537,6 +537,32 @@ abstract class PostgresAttacks {
   }
 
   /**
+   * A fork PR (anyone's code) gets no database in mode schema, whose previews share channels and
+   * advisory locks: refused before anything is made, with the mode that isolates it named.
+   */
+  @Test
+  void aForkPrGetsNoSchemaModeDatabase() throws Exception {
+    PreviewKey fork = key(31);
+    assertThatThrownBy(() -> schemaMode.create(fork, new DatabaseSpec(null, Map.of(), main, true)))
+        .isInstanceOf(dev.preview.spi.ProviderException.class)
+        .hasMessageContaining("is a fork PR").hasMessageContaining("LISTEN/NOTIFY").hasMessageContaining("mode: database");
+    assertThat(schemaMode.list()).doesNotContain(fork);
+    try (Connection c = server.connect(shared)) {
+      String name = dev.preview.spi.Names.postgres(dev.preview.spi.Installation.defaults(), fork);
+      assertThat(strings(c, "SELECT count(*)::text FROM pg_catalog.pg_roles WHERE rolname = " + literal(name)))
+          .as("no role was made").containsExactly("0");
+      assertThat(strings(c, "SELECT count(*)::text FROM pg_catalog.pg_namespace WHERE nspname = " + literal(name)))
+          .as("no schema was made").containsExactly("0");
+    }
+    DatabaseConnection inDatabaseMode = dbMode.create(key(9), new DatabaseSpec(null, Map.of(), main, true));
+    try (Connection c = open(inDatabaseMode)) {
+      assertThat(strings(c, "SELECT current_database()")).as("mode database takes a fork PR, in its own database")
+          .containsExactly(inDatabaseMode.name());
+    }
+    denied("schema: a fork PR's preview in mode schema (shared channels and advisory locks) is refused");
+  }
+
+  /**
    * Not an attack that is denied, but what the README says about mode schema: LISTEN/NOTIFY channels
    * (and advisory locks) belong to the database, so previews sharing one share them; no grant can
    * split them. Use mode database for PR code you do not trust.
