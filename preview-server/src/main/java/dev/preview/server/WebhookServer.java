@@ -133,8 +133,10 @@ public final class WebhookServer implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final List<Map.Entry<String, Handler>> mounts;
   private final Function<WebhookResult.Command, String> commands;
+  private final HandOver handOver;
 
   private WebhookServer(Builder b) throws IOException {
+    this.handOver = new HandOver(b.threads);
     this.mounts = List.copyOf(b.mounts);
     this.commands = b.commands;
     this.sources = Map.copyOf(b.sources);
@@ -381,7 +383,7 @@ public final class WebhookServer implements AutoCloseable {
       finish(request, response, callback, name, event, start, tooLarge());
       return;
     }
-    new BodyReader(request, length, start, body -> {
+    new BodyReader(request, length, start, body -> handOver.run(() -> {
       Answer a;
       try {
         a = handleVerified(request, name, source, body);
@@ -390,7 +392,57 @@ public final class WebhookServer implements AutoCloseable {
         a = new Answer(500, body("error", "the delivery could not be handled: " + e.getClass().getSimpleName()));
       }
       finish(request, response, callback, name, event, start, a);
-    }, failure -> finish(request, response, callback, name, event, start, failure)).read();
+    }), failure -> finish(request, response, callback, name, event, start, failure)).read();
+  }
+
+  /**
+   * At most {@link Builder#threads} deliveries are verified and handed over at once; the others wait
+   * here in arrival order, holding no thread, and are run on the pool as permits free up. So however
+   * long the hand-over takes (a CPU-bound verify of many large bodies, an orchestrator that is slow to
+   * take an event), Jetty keeps threads of its own for {@code /livez}, {@code /healthz} and
+   * {@code /metrics}.
+   */
+  private final class HandOver {
+    private final java.util.concurrent.Semaphore permits;
+    private final java.util.Queue<Runnable> waiting = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+    HandOver(int permits) {
+      this.permits = new java.util.concurrent.Semaphore(permits);
+    }
+
+    void run(Runnable work) {
+      if (waiting.isEmpty() && permits.tryAcquire()) {
+        runAndRelease(work);
+      } else {
+        waiting.add(work);
+        drain();
+      }
+    }
+
+    private void runAndRelease(Runnable work) {
+      try {
+        work.run();
+      } finally {
+        permits.release();
+        drain();
+      }
+    }
+
+    /** Starts waiting work while there are permits (also called after each add, so none is stranded). */
+    private void drain() {
+      while (!waiting.isEmpty() && permits.tryAcquire()) {
+        Runnable next = waiting.poll();
+        if (next == null) {
+          permits.release();
+          continue;
+        }
+        try {
+          http.getThreadPool().execute(() -> runAndRelease(next));
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+          runAndRelease(next); // the pool is stopping: answer it here rather than never
+        }
+      }
+    }
   }
 
   private void finish(Request request, Response response, Callback callback, String source, String event, long start, Answer a) {
@@ -903,7 +955,11 @@ public final class WebhookServer implements AutoCloseable {
       return this;
     }
 
-    /** Request threads (default 16). Slow senders never hold one: bodies are read asynchronously. */
+    /**
+     * Request threads (default 16): at most this many deliveries are verified and handed over at once,
+     * the others wait without a thread; Jetty keeps a few threads beyond these (probes, metrics). Slow
+     * senders never hold one: bodies are read asynchronously.
+     */
     public Builder threads(int n) {
       if (n < 1) {
         throw new IllegalArgumentException("threads must be >= 1");

@@ -16,7 +16,8 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * One webhook server (the JDK one of before, or the Jetty one) in its own JVM, for
+ * One webhook server ({@code old}: the JDK one of before; {@code new}: the Jetty one with the JSON
+ * operator log; {@code new-nolog}: the Jetty one writing no delivery line) in its own JVM, for
  * {@link WebhookServerBenchmark}: every accepted event "runs" at once (the orchestrator is not what
  * is measured). Prints {@code port N}, then answers {@code rss} with its resident set in kB and
  * {@code quit} by stopping.
@@ -37,8 +38,12 @@ public final class BenchServerMain {
       server = s;
       port = s.port();
     } else {
+      // "new": the JSON operator log (--log-format json), its line built and written (to nowhere) per delivery;
+      // "new-nolog": the text log with INFO off, so no delivery line is built: what the log itself costs
+      OperatorLog log = which.equals("new-nolog") ? OperatorLog.text()
+          : OperatorLog.json(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
       WebhookServer s = WebhookServer.builder().actions(handler, () -> none).source(source).port(0).bind("127.0.0.1")
-          .log(OperatorLog.json(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()))).start();
+          .log(log).start();
       server = s;
       port = s.port();
     }

@@ -110,6 +110,27 @@ class WebhookServerMetricsTest extends ServerWithMetrics {
   }
 
   @Test
+  void anEmbeddersOwnRegistryGetsTheMetersAndNoEndpointIsServed() throws Exception {
+    io.micrometer.core.instrument.simple.SimpleMeterRegistry own = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+    try (PreviewMetrics embedded = PreviewMetrics.create(own)) {
+      prs.put(PullRequest.open(Deliveries.KEY, Deliveries.SHA, "feature/basket", "main"));
+      orchestrator = PreviewOrchestrator.builder().environment(env).notifier(scm).pullRequests(prs)
+          .app(AppTemplate.builder().build()).healthCheck(url -> true).listener(embedded).build();
+      server = WebhookServer.builder().orchestrator(orchestrator).metrics(embedded)
+          .source(GitHubWebhookSource.builder(Secret.of(Deliveries.SECRET)).build()).port(0).bind("127.0.0.1").start();
+      byte[] opened = Deliveries.opened();
+      assertThat(github("pull_request", "d-own", opened, Deliveries.sign(opened)).statusCode()).isEqualTo(202);
+      await().atMost(Duration.ofSeconds(10)).until(() -> own.get("preview.previews").tag("state", "ready").gauge().value() == 1);
+      assertThat(own.get("preview.webhook.deliveries").tags("provider", "github", "event", "pull_request", "outcome", "accepted")
+          .counter().count()).isEqualTo(1);
+      assertThat(own.get("preview.webhook.ack").tag("provider", "github").timer().count()).isEqualTo(1);
+      assertThat(own.get("preview.step.duration").tags("step", "environment", "outcome", "ok").timer().count()).isEqualTo(1);
+      assertThat(client.send(HttpRequest.newBuilder(server.url().resolve("/metrics")).build(), HttpResponse.BodyHandlers.ofString())
+          .statusCode()).as("not a Prometheus registry: no /metrics").isEqualTo(404);
+    }
+  }
+
+  @Test
   void concurrentCopiesOfOneDeliveryRunExactlyOnce() throws Exception {
     AtomicInteger runs = new AtomicInteger();
     CompletableFuture<Preview> running = new CompletableFuture<>();

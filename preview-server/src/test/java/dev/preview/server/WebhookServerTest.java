@@ -121,6 +121,21 @@ class WebhookServerTest extends ServerOverFakes {
   }
 
   @Test
+  void aChunkedBodyWithoutContentLengthIs413AsSoonAsItPassesTheCapNotWhenItEnds() throws Exception {
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", server.port())) {
+      java.io.OutputStream out = s.getOutputStream();
+      out.write(("POST /webhooks/github HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: pull_request\r\nX-GitHub-Delivery: d-chunked\r\n"
+          + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(("10000\r\n").getBytes(StandardCharsets.US_ASCII)); // 64 KB: the cap itself
+      out.write(new byte[64 * 1024]);
+      out.write(("\r\n1\r\nx\r\n").getBytes(StandardCharsets.US_ASCII)); // one byte over; the body never ends
+      out.flush();
+      // answered while the body is still open: the cap is enforced while reading (waiting for the end would be a 408 after 20 s)
+      assertThat(WebhookServerSlowClientTest.readToEnd(s)).startsWith("HTTP/1.1 413");
+    }
+  }
+
+  @Test
   void healthzWrongMethodUnknownPathsAndPeriodicReconcile() throws Exception {
     HttpResponse<String> health = client.send(HttpRequest.newBuilder(server.url().resolve("/healthz")).build(), HttpResponse.BodyHandlers.ofString());
     assertThat(health.statusCode()).isEqualTo(200);
