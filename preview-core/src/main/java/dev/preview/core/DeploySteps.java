@@ -222,7 +222,17 @@ final class DeploySteps {
     private void build(DeployRun run, Path workspace) {
       AppTemplate app = c.app();
       Path logFile = c.workspaces().buildLog(run.key);
-      ProcessBuilder pb = new ProcessBuilder(app.build()).directory(workspace.toFile());
+      List<String> argv = c.environment().buildCommand(run.key, workspace, app.build());
+      if (argv.equals(app.build()) && LocalEnvironmentProvider.currentUid() == 0) {
+        if (run.pr.fromFork()) {
+          throw new IllegalStateException("app.build would run a fork PR's code as root on this host: run the server"
+              + " as an unprivileged user, or with environment.user (local provider) so the build runs as the"
+              + " preview's own uid, or build in CI (build.waitFor) instead of build.from: source");
+        }
+        log.warn("{}: app.build runs the PR's code as root on this host; run the server as an unprivileged user"
+            + " (or set environment.user with the local provider)", run.key);
+      }
+      ProcessBuilder pb = new ProcessBuilder(argv).directory(workspace.toFile());
       Map<String, String> env = pb.environment();
       env.keySet().retainAll(LocalEnvironmentProvider.DEFAULT_INHERITED_ENV);
       env.putAll(app.env());

@@ -144,6 +144,20 @@ public interface EnvironmentProvider extends AutoCloseable {
     return ImageAvailability.UNKNOWN;
   }
 
+  /**
+   * The command line that runs {@code command}, the PR's build ({@code app.build} with
+   * {@code build.from: source}: code the PR controls), in this provider's isolation for {@code key},
+   * in {@code workspace} (the PR's own checkout, which the provider may hand to the preview's user).
+   * Called on the server's host before {@link #apply}.
+   *
+   * <p>Default: {@code command} unchanged, so the build runs as the server's own user; the deploy then
+   * refuses to run a fork PR's build while the server runs as root. The local provider with
+   * {@code environment.user} runs it as the preview's own uid, as it runs the app.
+   */
+  default List<String> buildCommand(PreviewKey key, java.nio.file.Path workspace, List<String> command) {
+    return command;
+  }
+
   /** Releases clients and connections; does not touch any environment. */
   @Override
   default void close() {}

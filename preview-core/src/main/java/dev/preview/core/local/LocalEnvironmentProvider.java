@@ -495,15 +495,37 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     return toEnvironment(running);
   }
 
+  /**
+   * With {@code environment.user}: the build runs as the preview's own uid (the one its app gets),
+   * through the same {@code setpriv} as the app, in its checkout, which is handed to that uid first.
+   * Without it, as the server's own user.
+   */
+  @Override
+  public List<String> buildCommand(PreviewKey key, Path workspace, List<String> command) {
+    Objects.requireNonNull(key, "key");
+    if (user == null) {
+      return command;
+    }
+    ensureStateDir(); // the uids handed out are read off the state files
+    Integer uid = uid(key);
+    own(workspace, uid);
+    return asUser(uid, command);
+  }
+
+  private List<String> asUser(int uid, List<String> command) {
+    List<String> argv = new ArrayList<>(List.of(SETPRIV, "--reuid=" + uid, "--regid=" + user.gid(uid), "--clear-groups",
+        "--no-new-privs", "--"));
+    argv.addAll(command);
+    return List.copyOf(argv);
+  }
+
   private ProcessBuilder processBuilder(List<String> command, Path dir, Map<String, String> env,
       Map<String, Secret> secrets, int port, String url, Path log, Integer uid) {
     List<String> argv = command;
     if (uid != null) {
       // Its own uid: no other preview (nor the server) can read its /proc/PID/environ, signal it or
       // write its files. setpriv execs the app, so the PID recorded is the app's.
-      argv = new ArrayList<>(List.of(SETPRIV, "--reuid=" + uid, "--regid=" + user.gid(uid), "--clear-groups",
-          "--no-new-privs", "--"));
-      argv.addAll(command);
+      argv = asUser(uid, command);
     }
     ProcessBuilder pb = new ProcessBuilder(argv).directory(dir.toFile());
     Map<String, String> penv = pb.environment();
@@ -631,6 +653,10 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
       return mine.get().uid();
     }
     synchronized (uidsHandedOut) {
+      Integer handed = uidsHandedOut.get(key);
+      if (handed != null) {
+        return handed; // given to its build, before its first start wrote a state file
+      }
       Set<Integer> taken = new java.util.HashSet<>(uidsHandedOut.values());
       try (DirectoryStream<Path> files = Files.newDirectoryStream(stateDir, "*.json")) {
         for (Path f : files) {
@@ -665,7 +691,7 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
   }
 
   /** This JVM's uid, or -1 where the file system does not tell. */
-  static int currentUid() {
+  public static int currentUid() {
     try {
       return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
     } catch (IOException | RuntimeException e) {

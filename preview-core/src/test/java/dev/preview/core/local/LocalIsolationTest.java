@@ -139,6 +139,37 @@ class LocalIsolationTest {
     assertThat(uidOf(newB)).isEqualTo(bUid);
   }
 
+  /**
+   * {@code app.build} is the PR's code too: with {@code environment.user} it runs as the uid the
+   * preview's app then gets, in a checkout handed to that uid, never as root.
+   */
+  @Test
+  void asRootAPrsBuildRunsAsThePreviewsOwnUidTheOneItsAppGets() throws Exception {
+    assumeTrue(LocalEnvironmentProvider.currentUid() == 0, "runs as root only (the CI and this machine do)");
+    assumeTrue(Files.isExecutable(Path.of(LocalEnvironmentProvider.SETPRIV)), "needs util-linux's setpriv");
+    LocalEnvironmentProvider p = provider("state", "auto");
+    PreviewKey key = PreviewKey.pr("acme/shop", 3);
+    cleanup.add(() -> p.delete(key));
+    Path checkout = Files.createDirectories(dir.resolve("checkout"));
+    Files.writeString(checkout.resolve("pom.xml"), "<project/>");
+
+    List<String> argv = p.buildCommand(key, checkout, List.of("/bin/sh", "-c", "id -u > built-by; cat /proc/1/environ"));
+    Process build = new ProcessBuilder(argv).directory(checkout.toFile()).redirectErrorStream(true).start();
+    String out = new String(build.getInputStream().readAllBytes());
+    assertThat(build.waitFor()).isNotZero(); // it cannot read another process's environ
+    assertThat(out).contains("Permission denied");
+    int buildUid = Integer.parseInt(Files.readString(checkout.resolve("built-by")).trim());
+    assertThat(buildUid).isBetween(2000100, 2000199);
+    assertThat(Files.getAttribute(checkout.resolve("pom.xml"), "unix:uid")).as("the checkout is the preview's")
+        .isEqualTo(buildUid);
+
+    p.apply(spec(key, "exec sleep 300").build());
+    assertThat(uidOf(state(p, key).path("pid").asLong())).as("the app runs as the uid its build ran as")
+        .isEqualTo(buildUid);
+    assertThat(provider("other", null).buildCommand(key, checkout, List.of("make")))
+        .as("without environment.user the command is run as it is").containsExactly("make");
+  }
+
   @Test
   void badUserSettingsAreReportedTogether() {
     assertThatThrownBy(() -> LocalEnvironmentProvider.builder().stateDir(dir).user("root").uids("5-1").build())

@@ -186,6 +186,23 @@ class BuildFromSourceLocalTest {
     assertThat(database.list()).doesNotContain(PR7);
   }
 
+  /** A fork's build is anyone's code: never run as root (this JVM's user) on the server's host. */
+  @Test
+  void aForksBuildIsNeverRunAsRootOnTheHost() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(LocalEnvironmentProvider.currentUid() == 0,
+        "runs as root only (the CI and this machine do)");
+    previews = orchestrator(PreviewPolicy.defaults());
+    RevCommit fork = repo.pushPr("v1");
+
+    Preview p = deploy(pr(fork, true), PullRequestEvent.Action.OPENED);
+
+    assertThat(p.state()).as(p.toString()).isEqualTo(PreviewState.FAILED);
+    assertThat(p.failedStep()).isEqualTo("build");
+    assertThat(p.message()).contains("app.build would run a fork PR's code as root", "environment.user");
+    assertThat(workspaces.resolve(dev.preview.spi.Names.dnsLabel(PR7) + ".build.log")).as("the build never ran")
+        .satisfies(f -> assertThat(!Files.exists(f) || Files.size(f) == 0).isTrue());
+  }
+
   @Test
   void aForkThePolicyDeniesIsNeverFetchedNorBuilt() throws Exception {
     previews = orchestrator(PreviewPolicy.builder().forks(ForkMode.DENY).build());
