@@ -371,6 +371,11 @@ public final class PreviewGateway implements AutoCloseable {
     }
   }
 
+  /** Whether the routes know {@code key} now (for tests: without a request, which could refresh them on a miss). */
+  boolean routed(PreviewKey key) {
+    return routes.byKey(key).isPresent();
+  }
+
   Optional<Environment> find(PreviewKey key) {
     return provider.find(key);
   }
