@@ -195,7 +195,7 @@ class GatewayVisitsTest {
     }
   }
 
-  /** Like Docker: container labels cannot change. */
+  /** A provider whose labels cannot change once deployed. */
   static final class NoRelabel implements EnvironmentProvider {
     final EnvironmentProvider delegate;
 
