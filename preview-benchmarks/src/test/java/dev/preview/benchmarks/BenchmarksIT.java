@@ -89,4 +89,11 @@ class BenchmarksIT {
     ReconcileBenchmark.run(SCALE, REPORT);
     assertFigures("Reconcile", 4);
   }
+
+  @Test
+  @Order(6)
+  void gateway() throws Exception {
+    GatewayBenchmark.run(SCALE, REPORT);
+    assertFigures("Gateway", 7);
+  }
 }

@@ -61,8 +61,10 @@ public interface EnvironmentProvider extends AutoCloseable {
     throw new UnsupportedOperationException(name() + " cannot resume environments");
   }
 
-  /** The last {@code lines} lines of the app's output, oldest first; empty if unknown. */
-  /** Whether {@link #relabel} works for this provider. */
+  /**
+   * Whether {@link #relabel} works for this provider. Without it, lifecycle labels change only with a
+   * deploy, and the gateway keeps the visits it sees in its own memory.
+   */
   default boolean supportsRelabel() {
     return false;
   }
@@ -70,7 +72,8 @@ public interface EnvironmentProvider extends AutoCloseable {
   /**
    * Merges lifecycle labels into the environment's labels on the infrastructure without redeploying
    * it (the app keeps running, the revision is unchanged): only {@link Labels#LIFECYCLE}
-   * ({@code last-activity}, {@code expires}, {@code pinned}) may be changed; a value of {@code ""}
+   * ({@code last-activity}, {@code last-visit}, {@code expires}, {@code pinned}, {@code time-to-url}) may
+   * be changed; a value of {@code ""}
    * removes the label. Used by the gateway (a visit is activity) and by operator actions (extend, pin).
    * Idempotent; an absent environment is {@link Optional#empty()}, never an error.
    *
@@ -82,6 +85,7 @@ public interface EnvironmentProvider extends AutoCloseable {
     throw new UnsupportedOperationException(name() + " cannot change labels of a running environment");
   }
 
+  /** The last {@code lines} lines of the app's output, oldest first; empty if unknown. */
   default List<String> logs(PreviewKey key, int lines) {
     return List.of();
   }

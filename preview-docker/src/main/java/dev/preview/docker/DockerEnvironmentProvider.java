@@ -106,6 +106,13 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   static final String ORDER = Labels.PREFIX + "order";
   /** Role of the marker volume that records the revision a readiness gate rejected ({@link Labels#FAILED_REVISION}). */
   static final String FAILED = "failed";
+  /**
+   * Role of the marker volumes that hold a preview's lifecycle labels as {@link #relabel} last wrote them
+   * (a container's labels cannot change): the newest one by {@link #ORDER} wins over the app container's
+   * own; a value of {@code ""} means removed. An apply writes the labels into the new container and
+   * removes them.
+   */
+  static final String LIFECYCLE = "lifecycle";
 
   private static final Logger log = LoggerFactory.getLogger(DockerEnvironmentProvider.class);
   /**
@@ -242,6 +249,9 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     ensureServices(spec, network);
     checkpoint.accept("services");
     ensureApp(spec, network, image);
+    // the app container carries the spec's lifecycle labels now (the orchestrator read them through
+    // find, markers included): older relabels are no longer the news
+    removeVolumes(key, LIFECYCLE);
     return find(key).orElseThrow(() -> new ProviderException(NAME,
         "the app container of " + key + " vanished right after it was started", true));
   }
@@ -1025,7 +1035,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     List<Container> apps = containers(key, "app");
     if (!apps.isEmpty()) {
       Markers m = markers(key);
-      return Optional.of(environment(current(apps, m.failedRevision()), m.suspended(), m.failedRevision()));
+      return Optional.of(environment(current(apps, m.failedRevision()), m));
     }
     List<Network> networks = engine.call("listing networks of " + key, () -> docker.get().listNetworksCmd()
         .withFilter("label", filter(key, ROLE + "=network")).exec());
@@ -1041,7 +1051,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     List<Container> apps = engine.call("listing preview containers", () -> docker.get().listContainersCmd().withShowAll(true)
         .withLabelFilter(appFilter).exec()).stream().filter(c -> installation.owns(labelsOf(c.getLabels()))).toList();
     Map<PreviewKey, Markers> markers = new java.util.HashMap<>();
-    for (String role : List.of("suspended", FAILED)) {
+    for (String role : List.of("suspended", FAILED, LIFECYCLE)) {
       var volumes = engine.call("listing preview volumes", () -> docker.get().listVolumesCmd()
           .withFilter("label", filter(null, ROLE + "=" + role)).exec().getVolumes());
       for (var v : volumes == null ? List.<com.github.dockerjava.api.command.InspectVolumeResponse>of() : volumes) {
@@ -1058,7 +1068,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     List<Environment> out = new ArrayList<>();
     byKey.forEach((k, cs) -> {
       Markers m = markers.getOrDefault(k, Markers.NONE);
-      out.add(environment(current(cs, m.failedRevision()), m.suspended(), m.failedRevision()));
+      out.add(environment(current(cs, m.failedRevision()), m));
     });
     // A network without an app container is a half-made (or half-deleted) preview: report it so a
     // reconcile can finish or remove it.
@@ -1073,17 +1083,51 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     return out;
   }
 
-  /** What the marker volumes of a preview say: suspended, and the revision a readiness gate rejected. */
-  record Markers(boolean suspended, String failedRevision) {
-    static final Markers NONE = new Markers(false, null);
+  /**
+   * What the marker volumes of a preview say: suspended, the revision a readiness gate rejected, and
+   * the lifecycle labels of the newest {@link #LIFECYCLE} marker (with its {@link #ORDER}).
+   */
+  record Markers(boolean suspended, String failedRevision, Map<String, String> lifecycle, String lifecycleOrder) {
+    static final Markers NONE = new Markers(false, null, Map.of(), null);
 
     static Markers of(Map<String, String> volumeLabels) {
       String role = volumeLabels.get(ROLE);
-      return new Markers("suspended".equals(role), FAILED.equals(role) ? volumeLabels.get(Labels.FAILED_REVISION) : null);
+      Map<String, String> lifecycle = Map.of();
+      String order = null;
+      if (LIFECYCLE.equals(role)) {
+        lifecycle = new TreeMap<>();
+        for (String label : Labels.LIFECYCLE) {
+          String v = volumeLabels.get(label);
+          if (v != null) {
+            lifecycle.put(label, v);
+          }
+        }
+        order = volumeLabels.getOrDefault(ORDER, "");
+      }
+      return new Markers("suspended".equals(role), FAILED.equals(role) ? volumeLabels.get(Labels.FAILED_REVISION) : null,
+          lifecycle, order);
     }
 
     Markers and(Markers o) {
-      return new Markers(suspended || o.suspended, failedRevision != null ? failedRevision : o.failedRevision);
+      boolean mine = lifecycleOrder != null && (o.lifecycleOrder == null || lifecycleOrder.compareTo(o.lifecycleOrder) >= 0);
+      return new Markers(suspended || o.suspended, failedRevision != null ? failedRevision : o.failedRevision,
+          mine ? lifecycle : o.lifecycle, mine ? lifecycleOrder : o.lifecycleOrder);
+    }
+
+    /** {@code labels} with the lifecycle labels of the newest marker over them. */
+    Map<String, String> over(Map<String, String> labels) {
+      if (lifecycle.isEmpty()) {
+        return labels;
+      }
+      Map<String, String> out = new LinkedHashMap<>(labels);
+      lifecycle.forEach((k, v) -> {
+        if (v.isEmpty()) {
+          out.remove(k);
+        } else {
+          out.put(k, v);
+        }
+      });
+      return out;
     }
   }
 
@@ -1140,14 +1184,14 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     return aged.get(aged.size() - 1);
   }
 
-  private Environment environment(Container c, boolean suspended, String failedRevision) {
-    Map<String, String> labels = c.getLabels();
+  private Environment environment(Container c, Markers m) {
+    Map<String, String> labels = m.over(c.getLabels());
     PreviewKey key = Labels.key(labels).orElseThrow();
-    if (failedRevision != null) {
+    if (m.failedRevision() != null) {
       labels = new LinkedHashMap<>(labels);
-      labels.put(Labels.FAILED_REVISION, failedRevision);
+      labels.put(Labels.FAILED_REVISION, m.failedRevision());
     }
-    return new Environment(key, labels.get(Labels.REVISION), url(c), phase(c, suspended), labels);
+    return new Environment(key, labels.get(Labels.REVISION), url(c), phase(c, m.suspended()), labels);
   }
 
   private static Environment.Phase phase(Container c, boolean suspended) {
@@ -1274,7 +1318,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   /** Removes the preview's volumes; {@code service} null for all of them, else one service's (or the suspend marker). */
   private void removeVolumes(PreviewKey key, String service) {
     List<String> filter = filter(key);
-    if ("suspended".equals(service) || FAILED.equals(service)) {
+    if ("suspended".equals(service) || FAILED.equals(service) || LIFECYCLE.equals(service)) {
       filter.add(ROLE + "=" + service);
     } else if (service != null) {
       filter.add(SERVICE + "=" + service);
@@ -1339,6 +1383,70 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   @Override
   public boolean supportsSuspend() {
     return true;
+  }
+
+  @Override
+  public boolean supportsRelabel() {
+    return true;
+  }
+
+  /**
+   * A container's labels cannot change, so the lifecycle labels go to a new {@link #LIFECYCLE} marker
+   * volume of the preview (its older ones are removed), which {@link #find} and {@link #list} lay over the
+   * app container's labels: a gateway's visits and an operator's extend or pin survive a restart, on the
+   * engine. Writes nothing when nothing changes.
+   */
+  @Override
+  public Optional<Environment> relabel(PreviewKey key, Map<String, String> changes) {
+    Labels.requireLifecycle(changes);
+    List<Container> apps = containers(key, "app");
+    if (apps.isEmpty()) {
+      return Optional.empty();
+    }
+    Markers m = markers(key);
+    Map<String, String> own = current(apps, m.failedRevision()).getLabels();
+    Map<String, String> values = new TreeMap<>();
+    for (String label : Labels.LIFECYCLE) {
+      String v = own.get(label);
+      if (v != null) {
+        values.put(label, v);
+      }
+    }
+    values.putAll(m.lifecycle());
+    Map<String, String> before = new TreeMap<>(values);
+    values.putAll(changes);
+    if (effective(values).equals(effective(before))) {
+      return find(key);
+    }
+    String order = String.format(Locale.ROOT, "%020d", epochNanos());
+    Map<String, String> labels = new LinkedHashMap<>(installation.ownershipLabels(key, null));
+    labels.put(ROLE, LIFECYCLE);
+    labels.put(ORDER, order);
+    labels.putAll(values);
+    engine.call("recording the lifecycle labels of " + key, () -> docker.get().createVolumeCmd()
+        .withName(dockerName(key, LIFECYCLE + "-" + order)).withLabels(labels).exec());
+    List<String> filter = filter(key);
+    filter.add(ROLE + "=" + LIFECYCLE);
+    var volumes = engine.call("listing volumes of " + key, () -> docker.get().listVolumesCmd().withFilter("label", filter).exec().getVolumes());
+    for (var v : volumes == null ? List.<com.github.dockerjava.api.command.InspectVolumeResponse>of() : volumes) {
+      Map<String, String> l = labelsOf(v.getLabels());
+      if (installation.owns(l) && l.getOrDefault(ORDER, "").compareTo(order) < 0) {
+        try {
+          docker.get().removeVolumeCmd(v.getName()).exec();
+        } catch (NotFoundException e) {
+          // already gone
+        } catch (DockerException e) {
+          log.warn("docker: could not remove the older lifecycle marker {} of {}: {}", v.getName(), key, e.getMessage());
+        }
+      }
+    }
+    return find(key);
+  }
+
+  private static Map<String, String> effective(Map<String, String> values) {
+    Map<String, String> out = new TreeMap<>(values);
+    out.values().removeIf(String::isEmpty);
+    return out;
   }
 
   @Override

@@ -33,7 +33,9 @@ import java.util.TreeMap;
  *   <li>{@code ttl}: hard expiry, counted from the last push (a push extends it).</li>
  *   <li>{@code idleTimeout}: deleted after no push and no visit for this long.</li>
  *   <li>{@code maxAge}: deleted this long after creation, whatever the activity.</li>
- *   <li>{@code sleepAfter}: scaled to zero after this much idle time (woken by the next push).</li>
+ *   <li>{@code sleepAfter}: scaled to zero (suspended, where the provider supports it) after no push and
+ *       no visit for this long, measured like {@code idleTimeout} from the environment's last-activity
+ *       label; woken by the next push, or by a visit through the gateway.</li>
  *   <li>the {@code pinLabel} on the PR exempts a preview from all of the above.</li>
  * </ul>
  * A null duration switches a rule off.
@@ -343,9 +345,9 @@ public final class PreviewPolicy {
 
     private Builder() {}
 
-    /** Head branch globs; none means every branch. */
     /** Only PRs of these repositories ({@code owner/name}; {@code *} within a segment, {@code **} across) get a preview. */
     public Builder repositories(List<String> globs) { repositories.addAll(globs); return this; }
+    /** Head branch globs; none means every branch. */
     public Builder branches(List<String> globs) { branches.addAll(globs); return this; }
     /** Target branch globs; none means every target. */
     public Builder targets(List<String> globs) { targets.addAll(globs); return this; }

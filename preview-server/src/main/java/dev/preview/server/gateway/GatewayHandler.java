@@ -99,13 +99,17 @@ final class GatewayHandler extends Handler.Wrapper {
     if (!allowed(request, response, callback, route, prefix)) {
       return true;
     }
-    if (request.getAttribute(BYPASSED) == null) {
-      visits.record(route.key()); // automation with the bypass header (uptime checks) does not keep a preview alive
-    }
     request.setAttribute(GatewayProxy.ROUTE, route);
     request.setAttribute(GatewayProxy.PREFIX, prefix);
     Environment env = route.environment();
-    if (env.phase() == Environment.Phase.SUSPENDED || waker.waking(route.key())) {
+    boolean asleep = env.phase() == Environment.Phase.SUSPENDED || waker.waking(route.key());
+    // Automation with the bypass header (uptime checks) does not keep an awake preview alive. One that
+    // wakes a sleeping preview is a visit, though: else the next reconcile would find the last activity
+    // still older than sleepAfter and put it straight back to sleep while the automation uses it.
+    if (request.getAttribute(BYPASSED) == null || asleep) {
+      visits.record(route.key());
+    }
+    if (asleep) {
       return wake(request, response, callback, route);
     }
     if (env.url() == null) {

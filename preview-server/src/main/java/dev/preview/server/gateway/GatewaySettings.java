@@ -252,7 +252,9 @@ public final class GatewaySettings {
   /**
    * Who may pass the gateway: everyone ({@code public}), holders of a signed link or its cookie
    * ({@code token}), or a user and password ({@code basic}); in every mode a request carrying the bypass
-   * header with the bypass secret passes (automation: end-to-end tests, uptime checks).
+   * header with the bypass secret passes (automation: end-to-end tests, uptime checks). A bypass request
+   * is not a visit (an uptime check does not keep a preview alive), unless it finds the preview asleep:
+   * it wakes it like any visit, and counts as one so that the policy does not put it straight back to sleep.
    */
   public static final class Access {
     private final Mode mode;

@@ -122,12 +122,13 @@ public final class PreviewGateway implements AutoCloseable {
 
   /**
    * Wakes sleeping previews through {@code orchestrator} (in order with each PR's other work, and the
-   * PR shows READY again) instead of resuming them directly. {@code preview serve} calls it once the
-   * orchestrator is built.
+   * PR shows READY again) instead of resuming them directly; on a provider that cannot resume, a visit
+   * deploys the PR's head again ({@link dev.preview.core.PreviewOrchestrator#redeploy}), which is also how
+   * such a preview is woken at all. {@code preview serve} calls it once the orchestrator is built.
    */
   public PreviewGateway wakeThrough(dev.preview.core.PreviewOrchestrator orchestrator) {
     Objects.requireNonNull(orchestrator, "orchestrator");
-    waker.orchestrated(key -> orchestrator.wake(key, "a visit through the gateway"));
+    waker.orchestrated(key -> orchestrator.wake(key, "a visit through the gateway"), orchestrator::redeploy);
     return this;
   }
 
@@ -368,6 +369,11 @@ public final class PreviewGateway implements AutoCloseable {
       }
       return new PreviewGateway(this);
     }
+  }
+
+  /** Whether the routes know {@code key} now (for tests: without a request, which could refresh them on a miss). */
+  boolean routed(PreviewKey key) {
+    return routes.byKey(key).isPresent();
   }
 
   Optional<Environment> find(PreviewKey key) {

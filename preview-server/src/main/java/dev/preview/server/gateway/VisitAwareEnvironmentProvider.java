@@ -18,7 +18,7 @@ import java.util.Optional;
  * infrastructure holds (the last push, or a visit already written back) and the last visit in the
  * gateway's memory. The orchestrator is built on
  * it ({@link PreviewGateway#visitAware}), so {@code policy.idleTimeout} and {@code policy.sleepAfter}
- * count visits even before they are flushed, and on providers that cannot relabel at all (Docker).
+ * count visits even before they are flushed, and on providers that cannot relabel at all.
  * Everything else goes to the provider unchanged.
  */
 final class VisitAwareEnvironmentProvider implements EnvironmentProvider {

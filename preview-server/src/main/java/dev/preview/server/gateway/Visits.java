@@ -18,8 +18,8 @@ import org.slf4j.LoggerFactory;
  * {@code visitFlushInterval}, so each preview is relabelled at most once per interval). The label only
  * moves forward: a visit older than what the infrastructure holds (a push since) is not written.
  * Many visits of one preview between two flushes are one write.
- * Providers that cannot relabel (Docker: container labels are immutable) keep visits here only;
- * {@link VisitAwareEnvironmentProvider} shows them to the policy either way. Thread-safe.
+ * Providers that cannot relabel keep visits here only (lost with a restart); {@link VisitAwareEnvironmentProvider}
+ * shows them to the policy either way. Thread-safe.
  */
 final class Visits {
   private static final Logger LOG = LoggerFactory.getLogger(Visits.class);

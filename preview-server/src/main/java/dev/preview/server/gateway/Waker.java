@@ -22,7 +22,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Wakes sleeping previews on a visit: one wake per preview at a time, however many requests ask
  * (they all get the same future), made of {@code provider.resume(key)} and then the app's health check
- * polled until it passes or {@code timeout} runs out.
+ * polled until it passes or {@code timeout} runs out. A provider that cannot resume (no
+ * {@code supportsSuspend}, or {@code resume} unsupported) gets its preview deployed again instead,
+ * an {@code apply} of the PR's head through the orchestrator ({@link #orchestrated}).
  */
 final class Waker {
   private static final Logger LOG = LoggerFactory.getLogger(Waker.class);
@@ -37,6 +39,8 @@ final class Waker {
   private final Map<PreviewKey, CompletableFuture<Environment>> running = new ConcurrentHashMap<>();
   /** Wakes through the orchestrator (in order with the PR's other work), or null: resume directly. */
   private volatile Function<PreviewKey, Optional<CompletableFuture<Preview>>> orchestrated;
+  /** Deploys the PR's head again through the orchestrator (an {@code apply}), or null: no way to. */
+  private volatile Function<PreviewKey, CompletableFuture<Preview>> redeploys;
 
   Waker(EnvironmentProvider provider, HealthCheck health, String healthPath, Duration timeout, ExecutorService executor,
       GatewayMetrics metrics, Consumer<Environment> woken) {
@@ -52,10 +56,13 @@ final class Waker {
   /**
    * Wake through {@code wakes} ({@code PreviewOrchestrator::wake}): the resume then runs as the next op
    * of the PR's key, never beside a deploy of it, and the PR shows READY again; when the key is busy
-   * (empty), the gateway only waits for the app, which that work starts.
+   * (empty), the gateway only waits for the app, which that work starts. {@code redeploys}
+   * ({@code PreviewOrchestrator::redeploy}) wakes the previews of a provider that cannot resume.
    */
-  void orchestrated(Function<PreviewKey, Optional<CompletableFuture<Preview>>> wakes) {
+  void orchestrated(Function<PreviewKey, Optional<CompletableFuture<Preview>>> wakes,
+      Function<PreviewKey, CompletableFuture<Preview>> redeploys) {
     this.orchestrated = wakes;
+    this.redeploys = redeploys;
   }
 
   /** The wake of {@code key}: the one running, or a new one. Completes with the running environment. */
@@ -88,17 +95,45 @@ final class Waker {
 
   private Environment resume(PreviewKey key) throws Exception {
     Function<PreviewKey, Optional<CompletableFuture<Preview>>> through = orchestrated;
+    if (!provider.supportsSuspend()) {
+      return redeploy(key, provider.name() + " cannot resume environments");
+    }
     if (through == null) {
-      return provider.resume(key);
+      try {
+        return provider.resume(key);
+      } catch (UnsupportedOperationException e) {
+        return redeploy(key, e.getMessage());
+      }
     }
     Optional<CompletableFuture<Preview>> run = through.apply(key);
     if (run.isPresent()) {
-      Preview p = run.get().get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-      if (p.state() != PreviewState.READY) {
-        throw new IllegalStateException(key + " did not wake: " + p.state() + (p.message().isEmpty() ? "" : ": " + p.message()));
-      }
+      awaitReady(key, run.get(), "did not wake");
     }
     // busy: the PR's running work (a deploy) brings the app up; wait for the environment to have a URL
+    return awaitStarted(key);
+  }
+
+  /** The fallback where {@code resume} cannot work: the orchestrator deploys the PR's head again. */
+  private Environment redeploy(PreviewKey key, String why) throws Exception {
+    Function<PreviewKey, CompletableFuture<Preview>> apply = redeploys;
+    if (apply == null) {
+      throw new IllegalStateException(key + " is asleep and " + why + "; the gateway wakes such a preview by deploying it"
+          + " again, which needs the orchestrator: call PreviewGateway.wakeThrough(orchestrator)");
+    }
+    LOG.info("gateway: {}: deploying {} again to wake it", why, key);
+    awaitReady(key, apply.apply(key), "was not deployed again");
+    return awaitStarted(key);
+  }
+
+  private void awaitReady(PreviewKey key, CompletableFuture<Preview> run, String what) throws Exception {
+    Preview p = run.get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    if (p.state() != PreviewState.READY) {
+      throw new IllegalStateException(key + " " + what + ": " + p.state() + (p.message().isEmpty() ? "" : ": " + p.message()));
+    }
+  }
+
+  /** The environment of {@code key} once it runs with a URL, within {@code timeout}. */
+  private Environment awaitStarted(PreviewKey key) throws Exception {
     long deadline = System.nanoTime() + timeout.toNanos();
     long pause = 25;
     while (true) {

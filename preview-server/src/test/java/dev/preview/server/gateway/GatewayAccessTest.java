@@ -2,6 +2,7 @@ package dev.preview.server.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.preview.core.policy.PreviewPolicy;
 import dev.preview.spi.ConfigurationException;
@@ -113,6 +114,84 @@ class GatewayAccessTest {
     assertThat(rig.get("pr-41.preview.test", "/echo", "X-Preview-Bypass: " + BYPASS.reveal()).status()).isEqualTo(200);
     assertThat(rig.gateway.lastVisit(GatewayRig.pr(41))).isEmpty();
     assertThat(rig.gateway.lastVisit(GatewayRig.pr(42))).isPresent();
+  }
+
+  @Test
+  void noTokenCookieOrSigningKeyEverReachesTheLog() throws Exception {
+    java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream err = System.err;
+    java.io.PrintStream out = System.out;
+    // slf4j-simple writes to System.err as it is at each call; keep showing it, and keep a copy
+    System.setErr(new java.io.PrintStream(new TeeStream(err, captured), true, StandardCharsets.UTF_8));
+    System.setOut(new java.io.PrintStream(new TeeStream(out, captured), true, StandardCharsets.UTF_8));
+    List<String> tokens = new java.util.ArrayList<>();
+    try {
+      rig = new GatewayRig(dir, clock, b -> b.access(GatewaySettings.Access.builder().mode(GatewaySettings.Mode.TOKEN).signingKey(KEY)
+          .bypassSecret(BYPASS).build()), PreviewPolicy.defaults(), p -> p);
+      rig.scm.faults().failNext("scm.publish"); // a failed publish of a status whose link carries a token is logged
+      rig.open(41, "a".repeat(40));
+      rig.open(42, "b".repeat(40));
+      await().atMost(Duration.ofSeconds(20)).until(() -> rig.scm.latest(GatewayRig.pr(41)).map(st -> st.url() != null).orElse(false));
+      for (PreviewStatus st : rig.scm.all()) {
+        if (st.url() != null && st.url().getRawQuery() != null) {
+          tokens.add(st.url().getRawQuery().substring("preview_token=".length()));
+        }
+      }
+      assertThat(tokens).isNotEmpty();
+      URI link = rig.scm.latest(GatewayRig.pr(42)).orElseThrow().url();
+      GatewayRig.Reply signIn = rig.get("pr-42.preview.test", query(link));
+      assertThat(signIn.status()).isEqualTo(303);
+      String cookie = cookieFrom(signIn);
+      tokens.add(cookie.substring("preview_access=".length()));
+      assertThat(rig.get("pr-42.preview.test", "/echo", "Cookie: " + cookie).status()).isEqualTo(200);
+      // refusals: another preview's link and cookie, a tampered cookie, an expired link, a wrong bypass secret
+      assertThat(rig.get("pr-41.preview.test", query(link)).status()).isEqualTo(401);
+      assertThat(rig.get("pr-41.preview.test", "/echo", "Cookie: " + cookie).status()).isEqualTo(401);
+      assertThat(rig.get("pr-42.preview.test", "/echo", "Cookie: " + cookie + "x").status()).isEqualTo(401);
+      assertThat(rig.get("pr-42.preview.test", "/echo", "X-Preview-Bypass: " + BYPASS.reveal() + "x").status()).isEqualTo(401);
+      clock.advance(Duration.ofDays(8));
+      assertThat(rig.get("pr-42.preview.test", query(link)).status()).isEqualTo(401);
+      rig.close();
+      rig = null;
+    } finally {
+      System.setErr(err);
+      System.setOut(out);
+    }
+    String log = captured.toString(StandardCharsets.UTF_8);
+    assertThat(log).as("the capture works").contains("gateway: listening on");
+    for (String token : tokens) {
+      String mac = token.substring(token.indexOf('.') + 1);
+      assertThat(log).as("a token's MAC in the log").doesNotContain(mac);
+    }
+    assertThat(log).doesNotContain(KEY.reveal()).doesNotContain(BYPASS.reveal()).doesNotContain("preview_token=");
+  }
+
+  /** Writes to both streams. */
+  static final class TeeStream extends java.io.OutputStream {
+    private final java.io.OutputStream a;
+    private final java.io.OutputStream b;
+
+    TeeStream(java.io.OutputStream a, java.io.OutputStream b) {
+      this.a = a;
+      this.b = b;
+    }
+
+    @Override
+    public synchronized void write(int c) throws java.io.IOException {
+      a.write(c);
+      b.write(c);
+    }
+
+    @Override
+    public synchronized void write(byte[] bytes, int off, int len) throws java.io.IOException {
+      a.write(bytes, off, len);
+      b.write(bytes, off, len);
+    }
+
+    @Override
+    public void flush() throws java.io.IOException {
+      a.flush();
+    }
   }
 
   @Test

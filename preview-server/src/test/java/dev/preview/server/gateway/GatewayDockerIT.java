@@ -7,6 +7,7 @@ import dev.preview.core.PreviewOrchestrator;
 import dev.preview.docker.DockerEnvironmentProvider;
 import dev.preview.spi.Environment;
 import dev.preview.spi.Installation;
+import dev.preview.spi.Labels;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.PreviewState;
 import dev.preview.spi.ProviderConfig;
@@ -20,6 +21,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -29,8 +31,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The gateway in front of the real Docker provider (Debian's engine; a busybox httpd image built FROM
- * scratch here): routing by host and path to the container's published port, a sleeping (stopped)
- * container woken by a visit, and visits kept in memory only (container labels cannot change).
+ * scratch here): routing by host and path to the container's published port, visits written back to a
+ * marker volume on the engine (container labels cannot change) that a restarted provider reads, and a
+ * sleeping (stopped) container woken by a visit.
  */
 class GatewayDockerIT {
   static final String IMAGE = "preview-gateway-it/httpd:1";
@@ -64,13 +67,23 @@ class GatewayDockerIT {
     return p.exitValue();
   }
 
+  /** The names of the lifecycle marker volumes of {@code instance}. */
+  private static List<String> lifecycleMarkers(String instance) throws Exception {
+    Process p = new ProcessBuilder("docker", "volume", "ls", "-q", "--filter", "label=preview.dev/role=lifecycle",
+        "--filter", "label=" + Labels.INSTANCE + "=" + instance).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(out).isZero();
+    return out.lines().filter(l -> !l.isBlank()).toList();
+  }
+
   @Test
-  void routesToTheContainerWakesItOnAVisitAndKeepsVisitsInMemory() throws Exception {
+  void routesToTheContainerWritesVisitsToTheEngineAndWakesItOnAVisit() throws Exception {
     requireDockerAndImage(dir);
     String instance = "gw-it-" + UUID.randomUUID().toString().substring(0, 8);
     Installation installation = Installation.builder().instance(instance).build();
-    DockerEnvironmentProvider docker = DockerEnvironmentProvider.create(ProviderContext.of(
-        ProviderConfig.of("environment", Map.of("stopTimeout", "0s", "pull", "never")), installation));
+    ProviderConfig config = ProviderConfig.of("environment", Map.of("stopTimeout", "0s", "pull", "never"));
+    DockerEnvironmentProvider docker = DockerEnvironmentProvider.create(ProviderContext.of(config, installation));
     AppTemplate app = AppTemplate.builder().image(IMAGE).port(8080).healthPath("/health").hostnameTemplate("pr-{number}.docker.test")
         .urlScheme("http").readinessInterval(Duration.ofMillis(100)).readinessTimeout(Duration.ofSeconds(60)).build();
     PreviewGateway gateway = PreviewGateway.builder().environment(docker).app(app)
@@ -96,12 +109,35 @@ class GatewayDockerIT {
       assertThat(byPath.body()).isEqualTo("ok\n");
       assertThat(GatewayRig.request(gateway.port(), "GET", "pr-6.docker.test", "/").status()).isEqualTo(404);
 
-      // docker cannot relabel a container: the visit stays in memory, and the orchestrator's view shows it
-      assertThat(docker.supportsRelabel()).isFalse();
-      assertThat(gateway.flushVisits()).isZero();
-      assertThat(gateway.lastVisit(key)).isPresent();
-      Environment seen = gateway.visitAware(docker).find(key).orElseThrow();
-      assertThat(seen.lastActivity()).hasValue(gateway.lastVisit(key).get());
+      // a container's labels cannot change: the flush writes the visit to a lifecycle marker volume on the
+      // engine, so that a restarted provider (a new preview serve) sees it, in find and in list
+      assertThat(docker.supportsRelabel()).isTrue();
+      Instant visit = gateway.lastVisit(key).orElseThrow();
+      assertThat(gateway.visitAware(docker).find(key).orElseThrow().lastActivity()).hasValue(visit);
+      assertThat(gateway.flushVisits()).isEqualTo(1);
+      try (DockerEnvironmentProvider restarted = DockerEnvironmentProvider.create(ProviderContext.of(config, installation))) {
+        Environment seen = restarted.find(key).orElseThrow();
+        assertThat(seen.lastActivity()).hasValue(visit);
+        assertThat(Labels.instant(seen.labels(), Labels.LAST_VISIT)).hasValue(visit);
+        assertThat(restarted.list()).filteredOn(e -> e.key().equals(key)).singleElement()
+            .satisfies(e -> assertThat(e.lastActivity()).hasValue(visit));
+      }
+      assertThat(gateway.flushVisits()).as("nothing new to write").isZero();
+      // an operator's pin and unpin: the newest marker wins, "" removes, the visit stays; one marker is left
+      assertThat(docker.relabel(key, Map.of(Labels.PINNED, "operator")).orElseThrow().labels()).containsEntry(Labels.PINNED, "operator");
+      Environment unpinned = docker.relabel(key, Map.of(Labels.PINNED, "")).orElseThrow();
+      assertThat(unpinned.labels()).doesNotContainKey(Labels.PINNED);
+      assertThat(unpinned.lastActivity()).hasValue(visit);
+      assertThat(lifecycleMarkers(instance)).hasSize(1);
+
+      // a push: the new container carries the visit in its own labels, and the marker is gone
+      PullRequest pushed = PullRequest.open(key, "8".repeat(40), "feature", "main");
+      source.put(pushed);
+      assertThat(orchestrator.handle(PullRequestEvent.of(PullRequestEvent.Action.UPDATED, pushed)).get(120, TimeUnit.SECONDS).state())
+          .isEqualTo(PreviewState.READY);
+      assertThat(lifecycleMarkers(instance)).isEmpty();
+      assertThat(Labels.instant(docker.find(key).orElseThrow().labels(), Labels.LAST_VISIT)).hasValue(visit);
+      gateway.refreshNow();
 
       // asleep (the container stopped), woken by one request that the app then answers
       docker.suspend(key);

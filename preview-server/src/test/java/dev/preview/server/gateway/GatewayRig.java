@@ -86,8 +86,15 @@ final class GatewayRig implements AutoCloseable {
     return PreviewKey.pr(REPO, number);
   }
 
-  /** Opens PR {@code number} at {@code sha} and waits until it is READY. */
+  /** Opens PR {@code number} at {@code sha}, waits until it is READY, and has the gateway read its routes. */
   Environment open(int number, String sha) throws Exception {
+    Environment e = deploy(number, sha);
+    gateway.refreshNow();
+    return e;
+  }
+
+  /** Opens PR {@code number} at {@code sha} and waits until it is READY; only the listener tells the gateway. */
+  Environment deploy(int number, String sha) throws Exception {
     PreviewKey key = pr(number);
     PullRequest pr = PullRequest.open(key, sha, "feature-" + number, "main");
     source.put(pr);
@@ -97,7 +104,6 @@ final class GatewayRig implements AutoCloseable {
     if (preview.state() != PreviewState.READY) {
       throw new AssertionError(key + " is " + preview.state() + ": " + preview.message());
     }
-    gateway.refreshNow();
     return local.find(key).orElseThrow();
   }
 

@@ -21,7 +21,8 @@ import org.eclipse.jetty.websocket.core.server.WebSocketUpgradeHandler;
  * The app a preview runs in the gateway's tests (started by the local provider as its own process):
  * listens on {@code PORT}; {@code /health}; {@code /echo} answers what it received (path, query, the
  * headers the gateway sets or must strip); {@code /big?bytes=N} streams N bytes; {@code /slow} sends a
- * first line, then the rest after 1.5 s; {@code /ws} is a WebSocket echo (sub-protocol {@code echo});
+ * first line, then the rest after 1.5 s; {@code /upload} answers {@code started} at once, then the size
+ * and SHA-256 of the request body once it has all arrived; {@code /ws} is a WebSocket echo (sub-protocol {@code echo});
  * {@code /} is an HTML page naming the preview.
  */
 public final class GatewayTestApp {
@@ -91,6 +92,27 @@ public final class GatewayTestApp {
               Thread.currentThread().interrupt();
             }
             response.write(true, ByteBuffer.wrap("last\n".getBytes(StandardCharsets.UTF_8)), callback);
+          }).start(), callback::failed));
+        }
+        case "/upload" -> {
+          // answers "started" at once, then reads the body as it streams in: the hash and size of what arrived
+          String framing = request.getHeaders().get(HttpHeader.TRANSFER_ENCODING) != null ? "chunked"
+              : "length " + request.getHeaders().get(HttpHeader.CONTENT_LENGTH);
+          response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain;charset=utf-8");
+          response.write(false, ByteBuffer.wrap("started\n".getBytes(StandardCharsets.UTF_8)), Callback.from(() -> new Thread(() -> {
+            try (java.io.InputStream in = Request.asInputStream(request)) {
+              java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+              byte[] buf = new byte[64 * 1024];
+              long n = 0;
+              for (int r = in.read(buf); r >= 0; r = in.read(buf)) {
+                sha.update(buf, 0, r);
+                n += r;
+              }
+              String result = "bytes=" + n + " sha256=" + java.util.HexFormat.of().formatHex(sha.digest()) + " framing=" + framing + "\n";
+              response.write(true, ByteBuffer.wrap(result.getBytes(StandardCharsets.UTF_8)), callback);
+            } catch (Exception e) {
+              callback.failed(e);
+            }
           }).start(), callback::failed));
         }
         case "/" -> {

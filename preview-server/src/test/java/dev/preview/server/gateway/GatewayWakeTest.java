@@ -178,6 +178,66 @@ class GatewayWakeTest {
     assertThat(counting.resumes.get()).isEqualTo(1);
   }
 
+  @Test
+  void onAProviderThatCannotResumeAVisitDeploysThePrsHeadAgainThroughTheOrchestratorOnce() throws Exception {
+    AtomicInteger applies = new AtomicInteger();
+    rig = new GatewayRig(dir, Clock.systemUTC(), b -> b, PreviewPolicy.defaults(), p -> new NoResume(p, applies));
+    rig.open(42, "c".repeat(40));
+    sleep(); // stopped behind the provider's back: it reports SUSPENDED but cannot resume
+    int before = applies.get();
+
+    // without the orchestrator there is nothing to deploy with: refused at once, nothing applied
+    GatewayRig.Reply refused = rig.get("pr-42.preview.test", "/echo");
+    assertThat(refused.status()).isEqualTo(503);
+    assertThat(refused.header("Retry-After")).isEqualTo("3");
+    assertThat(applies.get()).isEqualTo(before);
+
+    rig.gateway.wakeThrough(rig.orchestrator);
+    ExecutorService pool = Executors.newFixedThreadPool(5);
+    try {
+      CountDownLatch go = new CountDownLatch(1);
+      List<Future<GatewayRig.Reply>> replies = new ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        replies.add(pool.submit(() -> {
+          go.await();
+          return rig.get("pr-42.preview.test", "/echo", "Accept: application/json");
+        }));
+      }
+      go.countDown();
+      for (Future<GatewayRig.Reply> r : replies) {
+        GatewayRig.Reply reply = r.get(90, TimeUnit.SECONDS);
+        assertThat(reply.status()).isEqualTo(200);
+        assertThat(reply.body()).contains("key=acme/shop#42\n");
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertThat(applies.get() - before).as("one apply for five visits").isEqualTo(1);
+    assertThat(rig.local.find(key).orElseThrow().phase()).isEqualTo(Environment.Phase.RUNNING);
+  }
+
+  /** A provider that reports a stopped app as SUSPENDED but has no resume (the SPI's default); counts applies. */
+  static final class NoResume implements EnvironmentProvider {
+    final EnvironmentProvider delegate;
+    final AtomicInteger applies;
+
+    NoResume(EnvironmentProvider delegate, AtomicInteger applies) {
+      this.delegate = delegate;
+      this.applies = applies;
+    }
+
+    @Override public String name() { return "no-resume"; }
+    @Override public Optional<Environment> find(PreviewKey key) { return delegate.find(key); }
+    @Override public List<Environment> list() { return delegate.list(); }
+    @Override public void delete(PreviewKey key) { delegate.delete(key); }
+
+    @Override
+    public Environment apply(EnvironmentSpec spec) {
+      applies.incrementAndGet();
+      return delegate.apply(spec);
+    }
+  }
+
   /** Counts resumes; a gate, when set, holds them. */
   static final class Counting implements EnvironmentProvider {
     final EnvironmentProvider delegate;

@@ -115,6 +115,45 @@ class PreviewGatewayRoutingTest {
   }
 
   @Test
+  void aLargeChunkedRequestBodyStreamsToTheAppIntact() throws Exception {
+    // 8 MiB of random bytes in 64 KiB chunks; the rest is sent only once the app has answered "started",
+    // which it does when the request reaches it: a gateway that read the whole body first would never get there
+    byte[] body = new byte[8 << 20];
+    new java.util.Random(42).nextBytes(body);
+    String expected = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(body));
+    int chunk = 64 * 1024;
+    try (Socket s = new Socket("127.0.0.1", rig.gateway.port())) {
+      s.setSoTimeout(20_000);
+      java.io.OutputStream out = s.getOutputStream();
+      out.write(("POST /pr/41/upload HTTP/1.1\r\nHost: previews.example.com\r\nContent-Type: application/octet-stream\r\n"
+          + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+      writeChunk(out, body, 0, chunk);
+      out.flush();
+      InputStream in = s.getInputStream();
+      StringBuilder seen = new StringBuilder();
+      while (!seen.toString().contains("started")) {
+        int c = in.read(); // a SocketTimeoutException here: the gateway held the body back
+        assertThat(c).as("the gateway closed the connection after: %s", seen).isNotNegative();
+        seen.append((char) c);
+      }
+      assertThat(seen.toString()).startsWith("HTTP/1.1 200");
+      for (int at = chunk; at < body.length; at += chunk) {
+        writeChunk(out, body, at, Math.min(chunk, body.length - at));
+      }
+      out.write("0\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+      out.flush();
+      String rest = new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
+      assertThat(rest).contains("bytes=" + body.length + " sha256=" + expected + " framing=");
+    }
+  }
+
+  private static void writeChunk(java.io.OutputStream out, byte[] body, int from, int length) throws java.io.IOException {
+    out.write((Integer.toHexString(length) + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+    out.write(body, from, length);
+    out.write("\r\n".getBytes(StandardCharsets.ISO_8859_1));
+  }
+
+  @Test
   void aWebSocketEchoesThroughTheGatewayWithItsSubProtocol() throws Exception {
     LinkedBlockingQueue<String> got = new LinkedBlockingQueue<>();
     HttpClient client = HttpClient.newHttpClient();
