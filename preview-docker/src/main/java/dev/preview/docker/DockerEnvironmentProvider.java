@@ -917,8 +917,16 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     BuildImageCmd cmd = docker.get().buildImageCmd().withBaseDirectory(dir.toFile()).withDockerfile(dockerfile.toFile())
         .withTags(Set.of(tag)).withLabels(labels).withPull(settings.build.pull()).withNoCache(settings.build.noCache())
         .withRemove(true).withForcerm(true);
-    settings.build.args().forEach(cmd::withBuildArg);
-    if (settings.registry != null) {
+    if (spec.secretsWithheld()) {
+      // A fork PR's Dockerfile is anyone's: no build arg of ours (they may carry tokens) and no registry
+      // credentials (its FROM could pull, and its app then show, the team's private images).
+      if (!settings.build.args().isEmpty() || settings.registry != null) {
+        log.info("docker: building {} of a fork PR without environment.build.args and registry credentials", tag);
+      }
+    } else {
+      settings.build.args().forEach(cmd::withBuildArg);
+    }
+    if (settings.registry != null && !spec.secretsWithheld()) {
       AuthConfigurations auths = new AuthConfigurations();
       auths.addConfig(authConfig().withRegistryAddress(
           settings.registry.server() == null ? AuthConfig.DEFAULT_SERVER_ADDRESS : settings.registry.server()));

@@ -385,6 +385,26 @@ class DockerProviderIT {
     }
   }
 
+  /** A fork PR's Dockerfile gets none of environment.build.args (they may hold tokens); the team's PRs do. */
+  @Test
+  void aForkPrsBuildGetsNoBuildArgs() throws Exception {
+    java.nio.file.Path ctx = java.nio.file.Files.createTempDirectory("preview-docker-build-args");
+    try {
+      TestDocker.writeContext(ctx, "ARG NPM_TOKEN\nLABEL token=\"t-${NPM_TOKEN}\"");
+      DockerEnvironmentProvider p = provider(Map.of("build", Map.of("args", Map.of("NPM_TOKEN", "npm-secret-7"))));
+      PreviewKey own = key(15);
+      PreviewKey fork = key(16);
+      p.apply(EnvironmentSpec.builder(own, "aaa111").buildContext(ctx).port(8080).build());
+      p.apply(EnvironmentSpec.builder(fork, "bbb222").buildContext(ctx).port(8080).withholdSecrets().build());
+      assertThat(docker.inspectImageCmd(Names.docker(own) + ":aaa111").exec().getConfig().getLabels())
+          .containsEntry("token", "t-npm-secret-7");
+      assertThat(docker.inspectImageCmd(Names.docker(fork) + ":bbb222").exec().getConfig().getLabels())
+          .as("the fork's build saw no build arg").containsEntry("token", "t-");
+    } finally {
+      TestDocker.deleteTree(ctx);
+    }
+  }
+
   @Test
   void buildsFromAContextTaggedWithTheRevisionAndReportsBuildFailures() throws Exception {
     java.nio.file.Path ctx = java.nio.file.Files.createTempDirectory("preview-docker-build");
