@@ -42,6 +42,10 @@ import org.slf4j.LoggerFactory;
  *   <li>no environment, PR open and queued -> PENDING with its place in the queue.</li>
  *   <li>no environment, PR open, the policy refuses it (an exclude label came while it was queued) ->
  *       DELETED, if the PR shows anything else.</li>
+ *   <li>no environment, PR open and admitted, nothing in flight, not queued, and the PR shows a run in
+ *       progress (WAITING, BUILDING, PROVISIONING: the process that had it stopped, e.g. while it waited
+ *       for CI): the run is taken up again at the PR's head (without {@code maxConcurrent}), whatever
+ *       {@code redeployMissing} says.</li>
  *   <li>no environment, PR open and admitted, nothing in flight, not queued: its environment is gone
  *       and nothing will redeploy it (reconcile's {@code redeployMissing} is off, or a restart lost its
  *       place in the queue) -> FAILED, if the PR shows anything but FAILED or DELETED.</li>
@@ -353,6 +357,15 @@ final class StatusConvergence {
     if (shown == null || shown.state() == PreviewState.FAILED || shown.state() == PreviewState.DELETED) {
       return null;
     }
+    if (runWasInFlight(shown.state()) && policy.maxConcurrent() <= 0) {
+      // The PR shows a run that no process has (the one that had it died, e.g. while it waited for CI
+      // to build the image): the SCM holds the intent, so take the run up again at the PR's head; it
+      // publishes what it does. Under maxConcurrent the queue rebuilt from the infrastructure does it.
+      log.info("{}: the PR shows {} but no deploy is running (the process that had it stopped): deploying {} again",
+          key, shown.state(), abbreviate(pr.headSha()));
+      scheduler.submit(key, new Op.Deploy(pr));
+      return null;
+    }
     return new Observed(PreviewState.FAILED, shown.revision() != null ? shown.revision() : pr.headSha(), null,
         shown.state() == PreviewState.PENDING
             ? "its place in the queue was lost (the orchestrator restarted); push again to deploy it"
@@ -379,6 +392,11 @@ final class StatusConvergence {
   private static boolean nothingLeft(PreviewKey key, Facts facts) {
     return !facts.environments().containsKey(key) && !facts.databases().contains(key)
         && facts.dnsRecords().getOrDefault(key, List.of()).isEmpty() && !facts.workspaces().contains(key);
+  }
+
+  /** A state only a run in flight publishes before it has an environment: a wait, a build, a provisioning. */
+  private static boolean runWasInFlight(PreviewState s) {
+    return s == PreviewState.WAITING || s == PreviewState.BUILDING || s == PreviewState.PROVISIONING;
   }
 
   private static boolean inProgress(PreviewState s) {

@@ -161,6 +161,36 @@ class BuildWaitTest {
   }
 
   @Test
+  void a_wait_the_pr_shows_is_taken_up_by_a_new_process_without_redeploy_missing() throws Exception {
+    // Before the restart: PR 1 waited for its image and the PR says so; nothing of it exists anywhere.
+    waitingForCi();
+    assertThat(opened(PR1, 1).state()).isEqualTo(PreviewState.WAITING);
+    await().atMost(Duration.ofSeconds(10)).until(() -> scm.latest(PR1).map(st -> st.state() == PreviewState.WAITING)
+        .orElse(false));
+    orchestrator.close();
+    orchestrator = null;
+
+    orchestrator = PreviewOrchestrator.builder() // a new process; redeployMissing is off
+        .environment(env).notifier(scm).pullRequests(source)
+        .app(AppTemplate.builder().image(IMAGE).readinessTimeout(Duration.ofMillis(300))
+            .readinessInterval(Duration.ofMillis(10)).build())
+        .clock(clock).healthCheck(url -> true).repositories(List.of(REPO))
+        .buildSettings(BuildSettings.builder().waitFor(List.of("build-image")).build())
+        .build();
+    assertThat(orchestrator.waiting()).isEmpty();
+    orchestrator.reconcile(false);
+    await().atMost(Duration.ofSeconds(10)).until(() -> orchestrator.waiting().contains(PR1));
+    assertThat(scm.latest(PR1).orElseThrow().state()).as("not told FAILED: the wait goes on")
+        .isEqualTo(PreviewState.WAITING);
+
+    orchestrator.handle(ci("build-image", 1, Conclusion.SUCCESS, "success"));
+    await().atMost(Duration.ofSeconds(10)).until(() -> scm.latest(PR1).map(st -> st.state() == PreviewState.READY)
+        .orElse(false));
+    assertThat(env.find(PR1).orElseThrow().revision()).isEqualTo(sha(1));
+    assertThat(scm.history(PR1)).extracting(st -> st.state()).doesNotContain(PreviewState.FAILED);
+  }
+
+  @Test
   void without_redeploy_missing_or_for_a_pr_the_policy_skips_reconcile_deploys_nothing_new() throws Exception {
     open(PR1, 1);
     PullRequest draft = PullRequest.open(PreviewKey.pr(REPO, 2), sha(2), "wip", "main").withDraft(true);
