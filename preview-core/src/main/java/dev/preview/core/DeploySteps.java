@@ -207,6 +207,7 @@ final class DeploySteps {
         log.info("{}: {} is already fetched and built in {}; not building it again", run.key, run.revision,
             ws.of(run.key));
         run.workspace = ws.of(run.key);
+        buildImage(run);
         return;
       }
       ws.clearBuilt(run.key);
@@ -217,6 +218,26 @@ final class DeploySteps {
       }
       ws.markBuilt(run.key, run.revision, command);
       run.workspace = workspace;
+      buildImage(run);
+    }
+
+    /**
+     * The provider's image build from the checkout (Docker), here rather than in the environment
+     * step's {@code apply}: its failure is the build's, with its last lines, and a newer push stops it.
+     * {@code apply} then finds the image of the revision built and runs it.
+     */
+    private void buildImage(DeployRun run) {
+      if (c.app().image() != null) {
+        return; // the app runs an image (CI's); the checkout is for migrations and the change summary
+      }
+      labels(run);
+      EnvironmentSpec.Builder b = c.app().specBuilder(run.key, run.pr.headSha(), run.pr.headRef())
+          .buildContext(run.workspace).labels(run.labels);
+      if (!run.admission.secretsAllowed()) {
+        b.withholdSecrets(); // a fork's Dockerfile gets none of the provider's build args or credentials
+      }
+      c.environment().buildImage(b.build(), run.safePoints()::check)
+          .ifPresent(image -> log.info("{}: built image {} of {}", run.key, image, run.revision));
     }
 
     private void build(DeployRun run, Path workspace) {

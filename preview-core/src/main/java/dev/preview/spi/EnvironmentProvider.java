@@ -162,6 +162,20 @@ public interface EnvironmentProvider extends AutoCloseable {
     return command;
   }
 
+  /**
+   * Builds the image of {@code spec} from its {@link EnvironmentSpec#buildContext()} ahead of
+   * {@link #apply}, for a deploy's {@code build} step: so that a failed build is reported as the
+   * build's (with its last lines) and a newer push can stop it. Calls {@code checkpoint} every second
+   * or so while building; it throws (an unchecked exception the provider must let through, after
+   * stopping the build) when the build is of no use any more. Returns the image to run (then
+   * {@code apply} gets a spec with that image instead of the build context), or empty for a provider
+   * that does not build images, or builds them only in {@code apply}. Idempotent: an image already
+   * built for the revision is returned as it is.
+   */
+  default java.util.Optional<String> buildImage(EnvironmentSpec spec, Runnable checkpoint) {
+    return java.util.Optional.empty();
+  }
+
   /** Releases clients and connections; does not touch any environment. */
   @Override
   default void close() {}

@@ -898,8 +898,26 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     return a;
   }
 
+  @Override
+  public Optional<String> buildImage(EnvironmentSpec spec, Runnable checkpoint) {
+    Objects.requireNonNull(checkpoint, "checkpoint");
+    if (spec.buildContext() == null) {
+      return Optional.empty();
+    }
+    return Optional.of(build(spec, checkpoint));
+  }
+
   /** Builds the spec's context and tags it {@code <repository>:<revision>}; a tag already there is reused. */
   private String build(EnvironmentSpec spec) {
+    return build(spec, () -> {});
+  }
+
+  /**
+   * {@link #build(EnvironmentSpec)}, calling {@code checkpoint} about every second while the engine
+   * builds; when it throws, the build is stopped (its stream closed, so the engine cancels it) and the
+   * exception goes to the caller as it is.
+   */
+  private String build(EnvironmentSpec spec, Runnable checkpoint) {
     Path dir = spec.buildContext();
     Path dockerfile = dir.resolve(settings.build.dockerfile());
     if (!Files.isDirectory(dir) || !Files.isRegularFile(dockerfile)) {
@@ -935,7 +953,25 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     log.info("docker: building {} from {}", tag, dir);
     try {
       cmd.exec(out);
-      if (!out.awaitCompletion(settings.build.timeout().toMillis(), TimeUnit.MILLISECONDS)) {
+      long deadline = System.nanoTime() + settings.build.timeout().toNanos();
+      boolean done = false;
+      while (!done) {
+        long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+        if (left <= 0) {
+          break;
+        }
+        done = out.awaitEnd(Math.min(left, 1000));
+        if (!done) {
+          try {
+            checkpoint.run();
+          } catch (RuntimeException stop) {
+            log.info("docker: stopping the build of {}: {}", tag, stop.toString());
+            out.close();
+            throw new StopBuild(stop);
+          }
+        }
+      }
+      if (!done) {
         out.close();
         throw new ProviderException(NAME, "building " + tag + " took longer than environment.build.timeout ("
             + settings.build.timeout() + "). Last lines:\n" + out.tail(), true);
@@ -951,6 +987,8 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
           + ". Last lines of the build:\n" + out.tail(), false, e.getHttpStatus(), e);
     } catch (ProviderException e) {
       throw e;
+    } catch (StopBuild e) {
+      throw e.reason;
     } catch (RuntimeException e) {
       if (Engine.unreachable(e)) {
         throw engine.unreachableException(e);
@@ -998,10 +1036,36 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     }
   }
 
+  /** Carries the checkpoint's exception past the build's own error handling. */
+  private static final class StopBuild extends RuntimeException {
+    final RuntimeException reason;
+
+    StopBuild(RuntimeException reason) {
+      super(reason.getMessage(), reason, false, false);
+      this.reason = reason;
+    }
+  }
+
   /** Collects a build's output, keeping its last lines for error messages. */
   private static final class BuildCmdOutput extends QuietCallback<BuildResponseItem> {
     private final Deque<String> lines = new ArrayDeque<>();
+    /** Counted down when the stream ends (complete, failed or closed): docker-java's own timed wait closes it. */
+    private final java.util.concurrent.CountDownLatch ended = new java.util.concurrent.CountDownLatch(1);
     volatile String error;
+
+    @Override
+    public void close() throws IOException {
+      try {
+        super.close();
+      } finally {
+        ended.countDown();
+      }
+    }
+
+    /** Waits up to {@code millis} for the stream's end, leaving it open when it has not ended. */
+    boolean awaitEnd(long millis) throws InterruptedException {
+      return ended.await(millis, TimeUnit.MILLISECONDS);
+    }
 
     @Override
     public void onNext(BuildResponseItem item) {

@@ -85,6 +85,25 @@ class DockerBuildFromSourceIT {
       assertThat(second.state()).as(second.toString()).isEqualTo(PreviewState.READY);
       assertThat(TestDocker.get(second.url().resolve("/index.html")).body()).isEqualTo("the PR's page, rewritten\n");
 
+      // A push whose Dockerfile fails: FAILED at step build (not environment), with the build's last
+      // lines; the environment step never ran, so the previous revision still serves.
+      String dockerfile = Files.readString(dir.resolve("Dockerfile"));
+      Files.writeString(dir.resolve("Dockerfile"), dockerfile + "\nCOPY no-such-file-in-the-pr /x\n");
+      RevCommit broken = commit(author, "broken");
+      author.push().setRemote("origin").setForce(true).setRefSpecs(new RefSpec("+" + broken.name() + ":refs/pull/7/head"))
+          .call();
+      Preview failed = deploy(broken, PullRequestEvent.Action.UPDATED);
+      assertThat(failed.state()).as(failed.toString()).isEqualTo(PreviewState.FAILED);
+      assertThat(failed.failedStep()).isEqualTo("build");
+      assertThat(failed.message()).contains("no-such-file-in-the-pr").contains("Last lines of the build");
+      assertThat(TestDocker.get(second.url().resolve("/index.html")).body()).as("v2 still serves")
+          .isEqualTo("the PR's page, rewritten\n");
+      Files.writeString(dir.resolve("Dockerfile"), dockerfile);
+      RevCommit fixed = commit(author, "fixed");
+      author.push().setRemote("origin").setForce(true).setRefSpecs(new RefSpec("+" + fixed.name() + ":refs/pull/7/head"))
+          .call();
+      assertThat(deploy(fixed, PullRequestEvent.Action.UPDATED).state()).isEqualTo(PreviewState.READY);
+
       Path workspace = workspaces.resolve(Names.dnsLabel(key));
       assertThat(workspace.resolve("www/index.html")).hasContent("the PR's page, rewritten");
       previews.teardown(key, "closed").get(90, TimeUnit.SECONDS);

@@ -81,6 +81,9 @@ final class VisitAwareEnvironmentProvider implements EnvironmentProvider {
   }
   @Override public void acceptRevision(PreviewKey key, String revision) { delegate.acceptRevision(key, revision); }
   @Override public ImageAvailability imageAvailable(String image) { return delegate.imageAvailable(image); }
+  @Override public Optional<String> buildImage(dev.preview.spi.EnvironmentSpec spec, Runnable checkpoint) {
+    return delegate.buildImage(spec, checkpoint);
+  }
   @Override public List<String> buildCommand(PreviewKey key, java.nio.file.Path workspace, List<String> command) {
     return delegate.buildCommand(key, workspace, command);
   }
