@@ -175,9 +175,11 @@ final class ChartDeployer {
     try {
       Class<? extends HasMetadata> type = type(apiVersion, kind);
       if (type == GenericKubernetesResource.class) {
-        return client.genericKubernetesResources(apiVersion, kind).inNamespace(namespace).withLabels(pruneSelector()).list().getItems();
+        return KubernetesEnvironmentProvider.read(() -> client.genericKubernetesResources(apiVersion, kind)
+            .inNamespace(namespace).withLabels(pruneSelector()).list().getItems());
       }
-      return client.resources(type).inNamespace(namespace).withLabels(pruneSelector()).list().getItems();
+      return KubernetesEnvironmentProvider.read(() -> client.resources(type).inNamespace(namespace)
+          .withLabels(pruneSelector()).list().getItems());
     } catch (KubernetesClientException e) {
       if (e.getCode() == 404) {
         return List.of(); // the kind is no longer served: nothing of it to prune
@@ -195,7 +197,7 @@ final class ChartDeployer {
 
   private HasMetadata get(HasMetadata o, String ns) {
     try {
-      return ns == null ? client.resource(o).get() : client.resource(o).inNamespace(ns).get();
+      return KubernetesEnvironmentProvider.read(() -> ns == null ? client.resource(o).get() : client.resource(o).inNamespace(ns).get());
     } catch (KubernetesClientException e) {
       if (e.getCode() == 404) {
         return null;

@@ -194,7 +194,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     }
     String ns = namespace(key);
     return call("apply " + key + " in namespace " + ns, () -> {
-      Namespace existing = client.namespaces().withName(ns).get();
+      Namespace existing = read(() -> client.namespaces().withName(ns).get());
       requireOurs(existing, key);
       if (terminating(existing)) {
         throw new ProviderException(NAME, "namespace " + ns + " of " + key + " is still terminating from an earlier "
@@ -294,7 +294,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     if (existing != null) {
       live = deployer.requireAdoptable(objects);
       for (HasMetadata o : cluster) {
-        String foreign = deployer.foreignOwner(client.resource(o).get());
+        String foreign = deployer.foreignOwner(read(() -> client.resource(o).get()));
         if (foreign != null) {
           throw new ProviderException(NAME, "refusing to adopt " + o.getKind() + " " + o.getMetadata().getName() + ": it "
               + foreign + "; nothing of " + key + " was applied", false);
@@ -354,7 +354,8 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
       return environment(key, spec.revision(), url, Environment.Phase.STARTING, labels, nsAnnotations);
     }
     ChartRollout rollout = new ChartRollout(client, ns, objects);
-    awaitRollout(key, ns, spec.revision(), (String) null, rollout::observe, rollout::logs);
+    int deployments = (int) objects.stream().filter(o -> o instanceof Deployment).count();
+    awaitRollout(key, ns, spec.revision(), null, deployments, rollout::observe, rollout::logs);
     nsAnnotations.put(PHASE, Environment.Phase.RUNNING.name());
     return environment(key, spec.revision(), url, Environment.Phase.RUNNING, labels, nsAnnotations);
   }
@@ -449,7 +450,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
       resource.createOr(NonDeletingOperation::update);
       return;
     }
-    HasMetadata live = resource.get();
+    HasMetadata live = read(resource::get);
     if (live == null) {
       resource.create();
       return;
@@ -469,7 +470,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
 
   private String copySecret(String fromNamespace, String name, String ns, Map<String, String> labels,
                             Map<String, String> annotations, String configKey, boolean updating) {
-    Secret source = client.secrets().inNamespace(fromNamespace).withName(name).get();
+    Secret source = read(() -> client.secrets().inNamespace(fromNamespace).withName(name).get());
     if (source == null) {
       throw new ProviderException(NAME, "secret " + fromNamespace + "/" + name + " (from " + configKey
           + ") does not exist; create it there or fix " + configKey, false);
@@ -492,7 +493,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   private void awaitRollout(PreviewKey key, String ns, String revision) {
     Rollout rollout = new Rollout(client, ns, settings.appName);
     try {
-      awaitRollout(key, ns, revision, settings.appName, () -> rollout.observe(revision), rollout::logs);
+      awaitRollout(key, ns, revision, settings.appName, 1, () -> rollout.observe(revision), rollout::logs);
     } catch (ProviderException e) {
       // The RollingUpdate kept the previous revision's pods: go back to them rather than leave a stuck rollout.
       Optional<String> back = rollBack(ns, revision);
@@ -507,42 +508,64 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   /**
    * Waits until {@code observe} says ready, failing fast on a fatal state and at the deadline
    * otherwise. A watch on the Deployment {@code deployment} (all Deployments of the namespace when
-   * null) wakes the loop as soon as a status changes; polling stays, because pod-level failures
-   * (image pull, crash loop) do not always touch a Deployment's status.
+   * null; {@code existing} of them are there) wakes the loop as soon as a status changes; polling stays, because pod-level failures
+   * (image pull, crash loop) do not always touch a Deployment's status. The watch is opened only
+   * when the first look says neither ready nor failed: a rollout decided at once (the common
+   * no-op update, an image that cannot be pulled) costs no watch. A watch is closed only once it
+   * delivered its first {@code existing} events (the ADDED of what exists, which the API server
+   * sends at once), or after a second: Fabric8's mock API server, when a watch is closed while it still writes an
+   * event, blocks its one event loop for up to 30 s (its {@code WatchEventsListener.onClosed} waits
+   * for the writer, which waits for that loop), and every request of the test with it.
    */
-  private void awaitRollout(PreviewKey key, String ns, String revision, String deployment, Supplier<Rollout.State> observe,
+  private void awaitRollout(PreviewKey key, String ns, String revision, String deployment, int existing,
+                            Supplier<Rollout.State> observe,
                             java.util.function.BiFunction<String, Integer, List<String>> logs) {
     Semaphore changed = new Semaphore(0);
-    Watch watch = null;
+    java.util.concurrent.CountDownLatch firstEvents = new java.util.concurrent.CountDownLatch(Math.max(1, existing));
     Watcher<Deployment> wake = new Watcher<>() {
       @Override
       public void eventReceived(Action action, Deployment resource) {
+        firstEvents.countDown();
         changed.release();
       }
 
       @Override
       public void onClose(WatcherException cause) {
+        while (firstEvents.getCount() > 0) {
+          firstEvents.countDown();
+        }
         changed.release();
       }
     };
+    Watch[] watch = new Watch[1];
+    Runnable openWatch = () -> {
+      try {
+        var deployments = client.apps().deployments().inNamespace(ns);
+        watch[0] = deployment == null ? deployments.watch(wake) : deployments.withName(deployment).watch(wake);
+      } catch (KubernetesClientException e) {
+        LOG.debug("cannot watch deployments in {} ({}); polling only", ns, e.getMessage());
+      }
+    };
     try {
-      var deployments = client.apps().deployments().inNamespace(ns);
-      watch = deployment == null ? deployments.watch(wake) : deployments.withName(deployment).watch(wake);
-    } catch (KubernetesClientException e) {
-      LOG.debug("cannot watch deployments in {} ({}); polling only", ns, e.getMessage());
-    }
-    try {
-      awaitUntil(key, ns, revision, changed, observe, logs);
+      awaitUntil(key, ns, revision, changed, openWatch, observe, logs);
     } finally {
-      if (watch != null) {
-        watch.close();
+      if (watch[0] != null) {
+        try {
+          firstEvents.await(1, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        watch[0].close();
       }
     }
   }
 
-  private void awaitUntil(PreviewKey key, String ns, String revision, Semaphore changed, Supplier<Rollout.State> observe,
-                            java.util.function.BiFunction<String, Integer, List<String>> logSource) {
+  /** The readiness loop; {@code beforeFirstWait} runs once, after the first look that decides nothing. */
+  private void awaitUntil(PreviewKey key, String ns, String revision, Semaphore changed, Runnable beforeFirstWait,
+                          Supplier<Rollout.State> observe,
+                          java.util.function.BiFunction<String, Integer, List<String>> logSource) {
     long deadline = System.nanoTime() + settings.readyTimeout.toNanos();
+    boolean waited = false;
     Rollout.State last;
     while (true) {
       try {
@@ -578,6 +601,10 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
         }
         // A deadline may pass on a slow cluster, a retry can help; a fatal container state needs a new push.
         throw new ProviderException(NAME, msg.toString(), !last.failed());
+      }
+      if (!waited) {
+        waited = true;
+        beforeFirstWait.run();
       }
       long left = Math.min(settings.pollInterval.toNanos(), deadline - System.nanoTime());
       try {
@@ -877,8 +904,9 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
       annotatePhase(ns, Environment.Phase.STARTING);
       Environment.Phase phase = Environment.Phase.STARTING;
       if (settings.waitForReady && chart != null) {
-        ChartRollout rollout = new ChartRollout(client, ns, new ArrayList<>(managedDeployments(ns)));
-        awaitRollout(key, ns, annotation(n, Labels.REVISION), (String) null, rollout::observe, rollout::logs);
+        List<Deployment> deployments = managedDeployments(ns);
+        ChartRollout rollout = new ChartRollout(client, ns, new ArrayList<>(deployments));
+        awaitRollout(key, ns, annotation(n, Labels.REVISION), null, deployments.size(), rollout::observe, rollout::logs);
         phase = Environment.Phase.RUNNING;
       } else if (settings.waitForReady) {
         awaitRollout(key, ns, annotation(n, Labels.REVISION));
@@ -889,7 +917,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   }
 
   private List<Deployment> managedDeployments(String ns) {
-    return client.apps().deployments().inNamespace(ns).withLabel(Labels.MANAGED, "true").list().getItems();
+    return read(() -> client.apps().deployments().inNamespace(ns).withLabel(Labels.MANAGED, "true").list().getItems());
   }
 
   private Namespace requireExisting(PreviewKey key, String ns) {
@@ -964,16 +992,16 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   public Optional<Environment> rejectRevision(PreviewKey key, String revision) {
     String ns = namespace(key);
     Optional<Environment> gone = call("take revision " + revision + " of " + key + " out of service", () -> {
-      Namespace n = client.namespaces().withName(ns).get();
+      Namespace n = read(() -> client.namespaces().withName(ns).get());
       if (n == null || !ours(n, key) || terminating(n) || !revision.equals(annotation(n, Labels.REVISION))) {
         return Optional.<Environment>empty();
       }
       Optional<String> back = chart == null ? rollBack(ns, revision) : Optional.empty();
       if (back.isPresent()) {
-        return Optional.of(environment(client.namespaces().withName(ns).get(), Environment.Phase.RUNNING));
+        return Optional.of(environment(read(() -> client.namespaces().withName(ns).get()), Environment.Phase.RUNNING));
       }
       List<Deployment> apps = chart != null ? managedDeployments(ns)
-          : java.util.stream.Stream.of(client.apps().deployments().inNamespace(ns).withName(settings.appName).get())
+          : java.util.stream.Stream.of(read(() -> client.apps().deployments().inNamespace(ns).withName(settings.appName).get()))
               .filter(Objects::nonNull).toList();
       for (Deployment d : apps) {
         int replicas = d.getSpec().getReplicas() == null ? 1 : d.getSpec().getReplicas();
@@ -988,14 +1016,14 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
       }
       new FailedRevisions(client, settings.appName).mark(ns, revision, revision, Environment.Phase.FAILED);
       LOG.info("stopped preview {} revision {} in namespace {}: it failed its readiness gate", key, revision, ns);
-      return Optional.of(environment(client.namespaces().withName(ns).get(), Environment.Phase.FAILED));
+      return Optional.of(environment(read(() -> client.namespaces().withName(ns).get()), Environment.Phase.FAILED));
     });
     return gone.isPresent() ? gone : find(key);
   }
 
   /** Puts the previous revision's template back if its ReplicaSet still has ready pods; the revision it runs now. */
   private Optional<String> rollBack(String ns, String failed) {
-    Deployment d = client.apps().deployments().inNamespace(ns).withName(settings.appName).get();
+    Deployment d = read(() -> client.apps().deployments().inNamespace(ns).withName(settings.appName).get());
     if (d == null) {
       return Optional.empty();
     }
@@ -1144,6 +1172,37 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   static boolean transientApiError(KubernetesClientException e) {
     int code = e.getCode();
     return code == 0 || code == 408 || code == 429 || code >= 500;
+  }
+
+  /** How often {@link #read} asks, and its first pause (then four times as long). */
+  private static final int READ_ATTEMPTS = 3;
+  private static final Duration READ_BACKOFF = Duration.ofMillis(250);
+
+  /**
+   * A read (GET or list) of apply, rollback and the chart's adoption and prune steps: an answer
+   * that says nothing about the objects ({@link #transientApiError}: no answer within the client's
+   * request timeout, 5xx, 429) is asked again, up to three times in all, as the readiness wait
+   * looks again. Fabric8 retries 5xx and I/O errors itself but not a request that timed out, which
+   * a busy API server (or the mock server under load) gives. Writes are never repeated here.
+   */
+  static <T> T read(Supplier<T> get) {
+    return read(get, READ_ATTEMPTS, READ_BACKOFF);
+  }
+
+  static <T> T read(Supplier<T> get, int attempts, Duration backoff) {
+    Duration pause = backoff;
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return get.get();
+      } catch (KubernetesClientException e) {
+        if (attempt >= attempts || !transientApiError(e)) {
+          throw e;
+        }
+        LOG.debug("the Kubernetes API did not answer a read ({}); asking again in {} ms", e.getMessage(), pause.toMillis());
+        sleep(pause);
+        pause = pause.multipliedBy(4);
+      }
+    }
   }
 
   /** Runs one API conversation, turning Fabric8's exceptions into ours (with the HTTP status and whether to retry). */
