@@ -474,6 +474,65 @@ class HelmChartProviderTest extends MockClusterTest {
   }
 
   @Test
+  void aChartThatShipsItsCrdGetsTheCrdFirstThenItsCustomResourceWhichAnUpdateMayPrune(@TempDir Path dir) throws Exception {
+    Path chart = copyChart(dir);
+    Files.writeString(chart.resolve("templates/crd.yaml"), """
+        apiVersion: apiextensions.k8s.io/v1
+        kind: CustomResourceDefinition
+        metadata:
+          name: widgets.shop.example.com
+        spec:
+          group: shop.example.com
+          scope: Namespaced
+          names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+          versions:
+            - name: v1
+              served: true
+              storage: true
+              schema:
+                openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+        """);
+    Files.writeString(chart.resolve("templates/widget.yaml"), """
+        {{- if .Values.widget }}
+        apiVersion: shop.example.com/v1
+        kind: Widget
+        metadata:
+          name: {{ .Release.Name }}-widget
+        spec: {size: 3}
+        {{- end }}
+        """);
+    Map<String, Object> cfg = chartConfig(Map.of("widget", "true"), "path", chart.toString());
+    @SuppressWarnings("unchecked") Map<String, Object> section = (Map<String, Object>) cfg.get("chart");
+    section.put("allowClusterKinds", List.of("CustomResourceDefinition"));
+    int before = server.getRequestCount();
+
+    provider(cfg).apply(spec(key, "aaaa1111"));
+
+    List<String> posts = new java.util.ArrayList<>();
+    for (int i = 0, total = server.getRequestCount(); i < total; i++) {
+      var r = server.takeRequest(1, TimeUnit.SECONDS);
+      if (i >= before && r != null && r.getMethod().equals("POST")) {
+        posts.add(r.getPath());
+      }
+    }
+    assertThat(posts).as("the CRD before any object of the chart")
+        .filteredOn(x -> x.contains("customresourcedefinitions") || x.contains("/configmaps") || x.contains("/widgets"))
+        .first().asString().contains("customresourcedefinitions");
+    assertThat(client.apiextensions().v1().customResourceDefinitions().withName("widgets.shop.example.com").get()).isNotNull();
+    var widgets = client.genericKubernetesResources("shop.example.com/v1", "Widget").inNamespace(ns);
+    assertThat(widgets.withName("app-widget").get().getMetadata().getLabels())
+        .containsEntry(Labels.KEY, Names.labelValue(key.id())).containsEntry(ChartObjects.SOURCE, ChartObjects.CHART);
+
+    Map<String, Object> dropped = chartConfig(Map.of("widget", "false"), "path", chart.toString());
+    @SuppressWarnings("unchecked") Map<String, Object> droppedSection = (Map<String, Object>) dropped.get("chart");
+    droppedSection.put("allowClusterKinds", List.of("CustomResourceDefinition"));
+    provider(dropped).apply(spec(key, "bbbb2222"));
+    assertThat(widgets.withName("app-widget").get()).as("pruned: the render no longer has it").isNull();
+    assertThat(client.apiextensions().v1().customResourceDefinitions().withName("widgets.shop.example.com").get())
+        .as("a CRD outlives the preview").isNotNull();
+  }
+
+  @Test
   void aChartFetchedOverHttpRendersLikeItsDirectory(@TempDir Path dir) throws Exception {
     new Helm(Path.of(CHART)).packageIt().withDestination(dir).call();
     byte[] tgz = Files.readAllBytes(dir.resolve("shop-0.1.0.tgz"));
