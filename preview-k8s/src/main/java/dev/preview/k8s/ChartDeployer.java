@@ -100,15 +100,56 @@ final class ChartDeployer {
     return null;
   }
 
-  /** Cluster-scoped objects of allowed kinds: created when absent, otherwise left exactly as they are. */
+  /** How long a new CRD of the render may take to be served before its custom resources are applied. */
+  private static final long CRD_SERVED_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+
+  /**
+   * Cluster-scoped objects of allowed kinds: created when absent, otherwise left exactly as they
+   * are. A CustomResourceDefinition created here is waited for until discovery serves its kinds
+   * (the API server takes a moment to establish one), so the chart's custom resources that follow
+   * do not meet a 404; after 30 s the apply fails, retryable.
+   */
   void applyClusterScoped(List<HasMetadata> objects) {
+    List<String> defined = new ArrayList<>();
     for (HasMetadata o : ChartObjects.installOrder(objects)) {
       HasMetadata live = get(o, null);
       if (live == null) {
         client.resource(o).create();
+        if (o instanceof io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition) {
+          defined.addAll(ChartObjects.definedBy(List.of(o)).keySet());
+        }
       } else {
         LOG.debug("{} {} exists; a preview's chart never updates cluster-scoped objects", o.getKind(), o.getMetadata().getName());
       }
+    }
+    long deadline = System.nanoTime() + CRD_SERVED_NANOS;
+    for (String kindKey : defined) {
+      int slash = kindKey.lastIndexOf('/');
+      String apiVersion = kindKey.substring(0, slash);
+      String kind = kindKey.substring(slash + 1);
+      while (!served(apiVersion, kind)) {
+        if (System.nanoTime() - deadline >= 0) {
+          throw new ProviderException(KubernetesEnvironmentProvider.NAME, "the chart's CustomResourceDefinition for " + kind
+              + " (" + apiVersion + ") was created but the API server does not serve it after 30 s; retry once it is"
+              + " established (kubectl get crd)", true);
+        }
+        try {
+          Thread.sleep(250);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new ProviderException(KubernetesEnvironmentProvider.NAME, "interrupted while waiting for " + kindKey
+              + " to be served", true, e);
+        }
+      }
+    }
+  }
+
+  private boolean served(String apiVersion, String kind) {
+    try {
+      var list = client.getApiResources(apiVersion);
+      return list != null && list.getResources().stream().anyMatch(r -> kind.equals(r.getKind()));
+    } catch (KubernetesClientException e) {
+      return false;
     }
   }
 
@@ -175,9 +216,11 @@ final class ChartDeployer {
     try {
       Class<? extends HasMetadata> type = type(apiVersion, kind);
       if (type == GenericKubernetesResource.class) {
-        return client.genericKubernetesResources(apiVersion, kind).inNamespace(namespace).withLabels(pruneSelector()).list().getItems();
+        return KubernetesEnvironmentProvider.read(() -> client.genericKubernetesResources(apiVersion, kind)
+            .inNamespace(namespace).withLabels(pruneSelector()).list().getItems());
       }
-      return client.resources(type).inNamespace(namespace).withLabels(pruneSelector()).list().getItems();
+      return KubernetesEnvironmentProvider.read(() -> client.resources(type).inNamespace(namespace)
+          .withLabels(pruneSelector()).list().getItems());
     } catch (KubernetesClientException e) {
       if (e.getCode() == 404) {
         return List.of(); // the kind is no longer served: nothing of it to prune
@@ -195,7 +238,7 @@ final class ChartDeployer {
 
   private HasMetadata get(HasMetadata o, String ns) {
     try {
-      return ns == null ? client.resource(o).get() : client.resource(o).inNamespace(ns).get();
+      return KubernetesEnvironmentProvider.read(() -> ns == null ? client.resource(o).get() : client.resource(o).inNamespace(ns).get());
     } catch (KubernetesClientException e) {
       if (e.getCode() == 404) {
         return null;

@@ -9,6 +9,8 @@ import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.PodTemplateSpec;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinitionVersion;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.ReplicaSet;
@@ -67,7 +69,8 @@ final class ChartObjects {
   static List<String> check(KubernetesClient client, List<HasMetadata> objects, String namespace,
                             Set<String> allowClusterKinds, List<HasMetadata> clusterOut, List<HasMetadata> namespacedOut) {
     List<String> problems = new ArrayList<>();
-    Map<String, Boolean> discovered = new LinkedHashMap<>();
+    // custom kinds that the render's own CRDs define: their scope is the CRD's (the cluster serves them once it is applied)
+    Map<String, Boolean> discovered = new LinkedHashMap<>(definedBy(objects));
     Set<String> seen = new java.util.HashSet<>();
     for (HasMetadata o : objects) {
       String kind = o.getKind();
@@ -116,6 +119,24 @@ final class ChartObjects {
       namespacedOut.add(o);
     }
     return problems;
+  }
+
+  /**
+   * {@code apiVersion/kind} -> namespaced, for every version of every custom kind that a
+   * CustomResourceDefinition of the render defines (it is applied before the namespaced objects).
+   */
+  static Map<String, Boolean> definedBy(List<HasMetadata> objects) {
+    Map<String, Boolean> out = new LinkedHashMap<>();
+    for (HasMetadata o : objects) {
+      if (o instanceof CustomResourceDefinition crd && crd.getSpec() != null && crd.getSpec().getNames() != null
+          && crd.getSpec().getVersions() != null) {
+        for (CustomResourceDefinitionVersion v : crd.getSpec().getVersions()) {
+          out.put(crd.getSpec().getGroup() + "/" + v.getName() + "/" + crd.getSpec().getNames().getKind(),
+              "Namespaced".equals(crd.getSpec().getScope()));
+        }
+      }
+    }
+    return out;
   }
 
   /** True/false from Fabric8's model, else from the API server's discovery; null: the cluster does not serve the kind. */

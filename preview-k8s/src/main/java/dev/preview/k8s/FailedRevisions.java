@@ -89,7 +89,8 @@ final class FailedRevisions {
    */
   Optional<ReplicaSet> serving(String ns, Deployment d, String failed) {
     String uid = d.getMetadata().getUid();
-    return client.apps().replicaSets().inNamespace(ns).withLabel(ManifestTemplate.APP_LABEL, app).list().getItems()
+    return KubernetesEnvironmentProvider.read(() -> client.apps().replicaSets().inNamespace(ns)
+            .withLabel(ManifestTemplate.APP_LABEL, app).list().getItems())
         .stream()
         .filter(rs -> ownedBy(rs, uid))
         .filter(rs -> {

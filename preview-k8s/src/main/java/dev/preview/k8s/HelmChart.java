@@ -32,9 +32,10 @@ final class HelmChart {
   private static final Object HELM = new Object();
 
   private final ChartSettings settings;
-  private final KubernetesSerialization serialization;
+  /** The client's, asked for at the first render (the client is built on first use). */
+  private final java.util.function.Supplier<KubernetesSerialization> serialization;
 
-  HelmChart(ChartSettings settings, KubernetesSerialization serialization) {
+  HelmChart(ChartSettings settings, java.util.function.Supplier<KubernetesSerialization> serialization) {
     this.settings = settings;
     this.serialization = serialization;
   }
@@ -88,7 +89,7 @@ final class HelmChart {
       }
       if (!settings.set.isEmpty()) {
         Path set = tmp.resolve("set.yaml");
-        Files.writeString(set, serialization.asYaml(settings.setValues(vars, missing)), StandardCharsets.UTF_8);
+        Files.writeString(set, serialization.get().asYaml(settings.setValues(vars, missing)), StandardCharsets.UTF_8);
         originals.put(set.toString(), "environment.chart.set");
         files.add(set);
       }

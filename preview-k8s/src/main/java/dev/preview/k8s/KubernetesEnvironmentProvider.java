@@ -98,8 +98,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
       "([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?");
   private static final Logger LOG = LoggerFactory.getLogger(KubernetesEnvironmentProvider.class);
 
-  private final KubernetesClient client;
-  private final boolean ownsClient;
+  private final LazyClient clients;
   private final KubernetesSettings settings;
   private final ManifestTemplate template;
   private final HelmChart chart;
@@ -111,13 +110,12 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   private long registryAuthsRead;
   /** Prefix of namespace names for an instance other than {@code default}; null for it. */
 
-  private KubernetesEnvironmentProvider(KubernetesClient client, boolean ownsClient, KubernetesSettings settings,
-      Installation installation, Clock clock) {
-    this.client = client;
-    this.ownsClient = ownsClient;
+  private KubernetesEnvironmentProvider(LazyClient clients, KubernetesSettings settings, Installation installation,
+      Clock clock) {
+    this.clients = clients;
     this.settings = settings;
     this.template = new ManifestTemplate(settings);
-    this.chart = settings.chart == null ? null : new HelmChart(settings.chart, client.getKubernetesSerialization());
+    this.chart = settings.chart == null ? null : new HelmChart(settings.chart, () -> client().getKubernetesSerialization());
     this.installation = installation;
     this.clock = clock;
     this.registry = new RegistryManifests(
@@ -161,7 +159,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     }
     config.validate();
     Installation i = context.installation();
-    return new KubernetesEnvironmentProvider(client, false, s, i, i.clock());
+    return new KubernetesEnvironmentProvider(LazyClient.given(client), s, i, i.clock());
   }
 
   /** The installation whose previews this provider runs and sees. */
@@ -194,7 +192,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     }
     String ns = namespace(key);
     return call("apply " + key + " in namespace " + ns, () -> {
-      Namespace existing = client.namespaces().withName(ns).get();
+      Namespace existing = read(() -> client().namespaces().withName(ns).get());
       requireOurs(existing, key);
       if (terminating(existing)) {
         throw new ProviderException(NAME, "namespace " + ns + " of " + key + " is still terminating from an earlier "
@@ -242,7 +240,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
       }
       if (existing != null && spec.secrets().isEmpty()) {
         // Secrets withdrawn (e.g. a fork PR under policy "no-secrets"): do not leave the old ones behind.
-        client.secrets().inNamespace(ns).withName(template.secretName()).delete();
+        client().secrets().inNamespace(ns).withName(template.secretName()).delete();
       }
       LOG.info("applied preview {} revision {} in namespace {}", key, spec.revision(), ns);
       if (!settings.waitForReady) {
@@ -277,7 +275,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     }
     List<HasMetadata> cluster = new ArrayList<>();
     List<HasMetadata> objects = new ArrayList<>();
-    List<String> problems = ChartObjects.check(client, all, ns, settings.chart.allowClusterKinds, cluster, objects);
+    List<String> problems = ChartObjects.check(client(), all, ns, settings.chart.allowClusterKinds, cluster, objects);
     if (!problems.isEmpty()) {
       throw new ProviderException(NAME, "the chart " + chart.chartName() + " renders what a preview may not create, so"
           + " nothing of " + key + " was applied: " + String.join("; ", problems), false);
@@ -289,12 +287,12 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
       ChartObjects.own(o, null, labels, annotations);
     }
     String url = chartUrl(objects, host, ns);
-    ChartDeployer deployer = new ChartDeployer(client, ns, labels);
+    ChartDeployer deployer = new ChartDeployer(client(), ns, labels);
     Map<String, HasMetadata> live = Map.of();
     if (existing != null) {
       live = deployer.requireAdoptable(objects);
       for (HasMetadata o : cluster) {
-        String foreign = deployer.foreignOwner(client.resource(o).get());
+        String foreign = deployer.foreignOwner(read(() -> client().resource(o).get()));
         if (foreign != null) {
           throw new ProviderException(NAME, "refusing to adopt " + o.getKind() + " " + o.getMetadata().getName() + ": it "
               + foreign + "; nothing of " + key + " was applied", false);
@@ -326,7 +324,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
         upsert(r, ns, !created);
       }
       if (!created && spec.secrets().isEmpty()) {
-        client.secrets().inNamespace(ns).withName(template.secretName()).delete();
+        client().secrets().inNamespace(ns).withName(template.secretName()).delete();
       }
       deployer.applyClusterScoped(cluster);
       deployer.apply(objects, created, live);
@@ -339,7 +337,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     } catch (RuntimeException e) {
       if (created) {
         try {
-          client.namespaces().withName(ns).delete();
+          client().namespaces().withName(ns).delete();
           LOG.warn("applying the chart of {} failed; deleted the namespace {} it had just created", key, ns);
         } catch (RuntimeException cleanup) {
           LOG.warn("applying the chart of {} failed, and deleting its new namespace {} failed too ({})", key, ns,
@@ -353,8 +351,9 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     if (!settings.waitForReady) {
       return environment(key, spec.revision(), url, Environment.Phase.STARTING, labels, nsAnnotations);
     }
-    ChartRollout rollout = new ChartRollout(client, ns, objects);
-    awaitRollout(key, ns, spec.revision(), (String) null, rollout::observe, rollout::logs);
+    ChartRollout rollout = new ChartRollout(client(), ns, objects);
+    int deployments = (int) objects.stream().filter(o -> o instanceof Deployment).count();
+    awaitRollout(key, ns, spec.revision(), null, deployments, rollout::observe, rollout::logs);
     nsAnnotations.put(PHASE, Environment.Phase.RUNNING.name());
     return environment(key, spec.revision(), url, Environment.Phase.RUNNING, labels, nsAnnotations);
   }
@@ -392,7 +391,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   private void patchNamespaceAnnotation(String ns, String name, String value) {
     Namespace patch = new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata().withName(ns)
         .addToAnnotations(name, value).endMetadata().build();
-    client.namespaces().resource(patch).patch(PatchContext.of(PatchType.JSON_MERGE));
+    client().namespaces().resource(patch).patch(PatchContext.of(PatchType.JSON_MERGE));
   }
 
   /** The variables of {@code manifests}, plus those of chart values ({@link ChartSettings}). */
@@ -421,15 +420,15 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
 
   private void upsertNamespace(Namespace existing, Namespace desired) {
     if (existing == null) {
-      client.namespaces().resource(desired).createOr(NonDeletingOperation::update);
+      client().namespaces().resource(desired).createOr(NonDeletingOperation::update);
       return;
     }
     // A JSON merge patch of labels and annotations only: one request, and it keeps what other tools
     // (and the API server) put on the namespace.
-    client.namespaces().resource(desired).patch(PatchContext.of(PatchType.JSON_MERGE));
+    client().namespaces().resource(desired).patch(PatchContext.of(PatchType.JSON_MERGE));
     if (annotation(existing, Labels.FAILED_REVISION) != null) {
       // a new apply starts afresh: the revision that failed its gate is no longer the news
-      client.namespaces().withName(existing.getMetadata().getName()).edit(n -> {
+      client().namespaces().withName(existing.getMetadata().getName()).edit(n -> {
         n.getMetadata().getAnnotations().remove(Labels.FAILED_REVISION);
         return n;
       });
@@ -444,12 +443,12 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
    * another preview's (or installation's) ownership labels is never adopted: refused with a clear error.
    */
   private void upsert(HasMetadata r, String ns, boolean updating) {
-    var resource = client.resource(r).inNamespace(ns);
+    var resource = client().resource(r).inNamespace(ns);
     if (!updating) {
       resource.createOr(NonDeletingOperation::update);
       return;
     }
-    HasMetadata live = resource.get();
+    HasMetadata live = read(resource::get);
     if (live == null) {
       resource.create();
       return;
@@ -461,7 +460,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     }
     r.getMetadata().setResourceVersion(live.getMetadata().getResourceVersion());
     try {
-      client.resource(r).inNamespace(ns).update();
+      client().resource(r).inNamespace(ns).update();
     } finally {
       r.getMetadata().setResourceVersion(null);
     }
@@ -469,7 +468,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
 
   private String copySecret(String fromNamespace, String name, String ns, Map<String, String> labels,
                             Map<String, String> annotations, String configKey, boolean updating) {
-    Secret source = client.secrets().inNamespace(fromNamespace).withName(name).get();
+    Secret source = read(() -> client().secrets().inNamespace(fromNamespace).withName(name).get());
     if (source == null) {
       throw new ProviderException(NAME, "secret " + fromNamespace + "/" + name + " (from " + configKey
           + ") does not exist; create it there or fix " + configKey, false);
@@ -485,14 +484,14 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     if (configured != null) {
       return configured;
     }
-    String ns = client.getNamespace();
+    String ns = client().getNamespace();
     return ns == null ? "default" : ns;
   }
 
   private void awaitRollout(PreviewKey key, String ns, String revision) {
-    Rollout rollout = new Rollout(client, ns, settings.appName);
+    Rollout rollout = new Rollout(client(), ns, settings.appName);
     try {
-      awaitRollout(key, ns, revision, settings.appName, () -> rollout.observe(revision), rollout::logs);
+      awaitRollout(key, ns, revision, settings.appName, 1, () -> rollout.observe(revision), rollout::logs);
     } catch (ProviderException e) {
       // The RollingUpdate kept the previous revision's pods: go back to them rather than leave a stuck rollout.
       Optional<String> back = rollBack(ns, revision);
@@ -507,42 +506,64 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   /**
    * Waits until {@code observe} says ready, failing fast on a fatal state and at the deadline
    * otherwise. A watch on the Deployment {@code deployment} (all Deployments of the namespace when
-   * null) wakes the loop as soon as a status changes; polling stays, because pod-level failures
-   * (image pull, crash loop) do not always touch a Deployment's status.
+   * null; {@code existing} of them are there) wakes the loop as soon as a status changes; polling stays, because pod-level failures
+   * (image pull, crash loop) do not always touch a Deployment's status. The watch is opened only
+   * when the first look says neither ready nor failed: a rollout decided at once (the common
+   * no-op update, an image that cannot be pulled) costs no watch. A watch is closed only once it
+   * delivered its first {@code existing} events (the ADDED of what exists, which the API server
+   * sends at once), or after a second: Fabric8's mock API server, when a watch is closed while it still writes an
+   * event, blocks its one event loop for up to 30 s (its {@code WatchEventsListener.onClosed} waits
+   * for the writer, which waits for that loop), and every request of the test with it.
    */
-  private void awaitRollout(PreviewKey key, String ns, String revision, String deployment, Supplier<Rollout.State> observe,
+  private void awaitRollout(PreviewKey key, String ns, String revision, String deployment, int existing,
+                            Supplier<Rollout.State> observe,
                             java.util.function.BiFunction<String, Integer, List<String>> logs) {
     Semaphore changed = new Semaphore(0);
-    Watch watch = null;
+    java.util.concurrent.CountDownLatch firstEvents = new java.util.concurrent.CountDownLatch(Math.max(1, existing));
     Watcher<Deployment> wake = new Watcher<>() {
       @Override
       public void eventReceived(Action action, Deployment resource) {
+        firstEvents.countDown();
         changed.release();
       }
 
       @Override
       public void onClose(WatcherException cause) {
+        while (firstEvents.getCount() > 0) {
+          firstEvents.countDown();
+        }
         changed.release();
       }
     };
+    Watch[] watch = new Watch[1];
+    Runnable openWatch = () -> {
+      try {
+        var deployments = client().apps().deployments().inNamespace(ns);
+        watch[0] = deployment == null ? deployments.watch(wake) : deployments.withName(deployment).watch(wake);
+      } catch (KubernetesClientException e) {
+        LOG.debug("cannot watch deployments in {} ({}); polling only", ns, e.getMessage());
+      }
+    };
     try {
-      var deployments = client.apps().deployments().inNamespace(ns);
-      watch = deployment == null ? deployments.watch(wake) : deployments.withName(deployment).watch(wake);
-    } catch (KubernetesClientException e) {
-      LOG.debug("cannot watch deployments in {} ({}); polling only", ns, e.getMessage());
-    }
-    try {
-      awaitUntil(key, ns, revision, changed, observe, logs);
+      awaitUntil(key, ns, revision, changed, openWatch, observe, logs);
     } finally {
-      if (watch != null) {
-        watch.close();
+      if (watch[0] != null) {
+        try {
+          firstEvents.await(1, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        watch[0].close();
       }
     }
   }
 
-  private void awaitUntil(PreviewKey key, String ns, String revision, Semaphore changed, Supplier<Rollout.State> observe,
-                            java.util.function.BiFunction<String, Integer, List<String>> logSource) {
+  /** The readiness loop; {@code beforeFirstWait} runs once, after the first look that decides nothing. */
+  private void awaitUntil(PreviewKey key, String ns, String revision, Semaphore changed, Runnable beforeFirstWait,
+                          Supplier<Rollout.State> observe,
+                          java.util.function.BiFunction<String, Integer, List<String>> logSource) {
     long deadline = System.nanoTime() + settings.readyTimeout.toNanos();
+    boolean waited = false;
     Rollout.State last;
     while (true) {
       try {
@@ -579,6 +600,10 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
         // A deadline may pass on a slow cluster, a retry can help; a fatal container state needs a new push.
         throw new ProviderException(NAME, msg.toString(), !last.failed());
       }
+      if (!waited) {
+        waited = true;
+        beforeFirstWait.run();
+      }
       long left = Math.min(settings.pollInterval.toNanos(), deadline - System.nanoTime());
       try {
         changed.tryAcquire(Math.max(1, left), TimeUnit.NANOSECONDS);
@@ -593,7 +618,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   private void annotatePhase(String ns, Environment.Phase phase) {
     Namespace patch = new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata().withName(ns)
         .addToAnnotations(PHASE, phase.name()).endMetadata().build();
-    client.namespaces().resource(patch).patch(PatchContext.of(PatchType.JSON_MERGE));
+    client().namespaces().resource(patch).patch(PatchContext.of(PatchType.JSON_MERGE));
   }
 
   // ------------------------------------------------------------------------------------ find/list
@@ -602,7 +627,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   public Optional<Environment> find(PreviewKey key) {
     String ns = namespace(key);
     return call("find " + key, () -> {
-      Namespace n = client.namespaces().withName(ns).get();
+      Namespace n = client().namespaces().withName(ns).get();
       if (n == null || !ours(n, key)) {
         return Optional.empty();
       }
@@ -612,7 +637,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
       } else if (chart != null) {
         phase = storedPhase(n); // a chart has no one app Deployment; apply/suspend/resume keep the phase annotation
       } else {
-        Deployment d = client.apps().deployments().inNamespace(ns).withName(settings.appName).get();
+        Deployment d = client().apps().deployments().inNamespace(ns).withName(settings.appName).get();
         phase = livePhase(n, d);
       }
       return Optional.ofNullable(environment(n, phase));
@@ -640,7 +665,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   @Override
   public List<Environment> list() {
     return call("list environments", () -> {
-      var namespaces = client.namespaces().withLabels(installation.selector());
+      var namespaces = client().namespaces().withLabels(installation.selector());
       List<Environment> out = new ArrayList<>();
       for (Namespace n : namespaces.list().getItems()) {
         if (!installation.owns(labels(n))) {
@@ -708,7 +733,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   public void delete(PreviewKey key) {
     String ns = namespace(key);
     call("delete " + key, () -> {
-      Namespace n = client.namespaces().withName(ns).get();
+      Namespace n = client().namespaces().withName(ns).get();
       if (n == null) {
         return null;
       }
@@ -717,14 +742,14 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
         reportIfStuck(key, n);
         return null;
       }
-      client.namespaces().withName(ns).delete();
+      client().namespaces().withName(ns).delete();
       LOG.info("deleting namespace {} of preview {}", ns, key);
       if (settings.deleteWait.isZero()) {
         return null;
       }
       long deadline = System.nanoTime() + settings.deleteWait.toNanos();
       while (true) {
-        Namespace left = client.namespaces().withName(ns).get();
+        Namespace left = client().namespaces().withName(ns).get();
         if (left == null) {
           return null;
         }
@@ -804,7 +829,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     String from = settings.pullSecrets.isEmpty() ? null : sourceNamespace(settings.pullSecretsNamespace);
     for (String name : settings.pullSecrets) {
       try {
-        Secret secret = client.secrets().inNamespace(from).withName(name).get();
+        Secret secret = client().secrets().inNamespace(from).withName(name).get();
         Map<String, String> data = secret == null || secret.getData() == null ? Map.of() : secret.getData();
         String encoded = data.containsKey(".dockerconfigjson") ? data.get(".dockerconfigjson") : data.get(".dockercfg");
         if (encoded == null) {
@@ -812,7 +837,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
           continue;
         }
         String json = new String(java.util.Base64.getMimeDecoder().decode(encoded), java.nio.charset.StandardCharsets.UTF_8);
-        Map<?, ?> config = client.getKubernetesSerialization().unmarshal(json, Map.class);
+        Map<?, ?> config = client().getKubernetesSerialization().unmarshal(json, Map.class);
         RegistryManifests.basicAuthorizations(config).forEach(auths::putIfAbsent);
       } catch (RuntimeException e) {
         // Never the exception's text: it could quote the secret's data.
@@ -843,7 +868,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
         if (replicas == 0) {
           continue;
         }
-        client.apps().deployments().inNamespace(ns).withName(d.getMetadata().getName()).edit(x -> {
+        client().apps().deployments().inNamespace(ns).withName(d.getMetadata().getName()).edit(x -> {
           x.getMetadata().setAnnotations(merged(x.getMetadata().getAnnotations(), Map.of(REPLICAS, Integer.toString(replicas))));
           x.getSpec().setReplicas(0);
           return x;
@@ -866,7 +891,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
           continue;
         }
         int replicas = remembered == null ? settings.replicas : Integer.parseInt(remembered);
-        client.apps().deployments().inNamespace(ns).withName(d.getMetadata().getName()).edit(x -> {
+        client().apps().deployments().inNamespace(ns).withName(d.getMetadata().getName()).edit(x -> {
           if (x.getMetadata().getAnnotations() != null) {
             x.getMetadata().getAnnotations().remove(REPLICAS);
           }
@@ -877,8 +902,9 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
       annotatePhase(ns, Environment.Phase.STARTING);
       Environment.Phase phase = Environment.Phase.STARTING;
       if (settings.waitForReady && chart != null) {
-        ChartRollout rollout = new ChartRollout(client, ns, new ArrayList<>(managedDeployments(ns)));
-        awaitRollout(key, ns, annotation(n, Labels.REVISION), (String) null, rollout::observe, rollout::logs);
+        List<Deployment> deployments = managedDeployments(ns);
+        ChartRollout rollout = new ChartRollout(client(), ns, new ArrayList<>(deployments));
+        awaitRollout(key, ns, annotation(n, Labels.REVISION), null, deployments.size(), rollout::observe, rollout::logs);
         phase = Environment.Phase.RUNNING;
       } else if (settings.waitForReady) {
         awaitRollout(key, ns, annotation(n, Labels.REVISION));
@@ -889,11 +915,11 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   }
 
   private List<Deployment> managedDeployments(String ns) {
-    return client.apps().deployments().inNamespace(ns).withLabel(Labels.MANAGED, "true").list().getItems();
+    return read(() -> client().apps().deployments().inNamespace(ns).withLabel(Labels.MANAGED, "true").list().getItems());
   }
 
   private Namespace requireExisting(PreviewKey key, String ns) {
-    Namespace n = client.namespaces().withName(ns).get();
+    Namespace n = client().namespaces().withName(ns).get();
     if (n == null || terminating(n)) {
       throw new ProviderException(NAME, "preview " + key + " has no environment (namespace " + ns
           + (n == null ? " does not exist)" : " is terminating)"), false);
@@ -909,21 +935,30 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     String ns = namespace(key);
     return call("read logs of " + key, () -> {
       if (chart != null) {
-        List<Pod> pods = new ArrayList<>(client.pods().inNamespace(ns).withLabel(Labels.MANAGED, "true").list().getItems());
+        List<Pod> pods = new ArrayList<>(client().pods().inNamespace(ns).withLabel(Labels.MANAGED, "true").list().getItems());
         pods.sort(java.util.Comparator.comparing((Pod p) -> String.valueOf(p.getMetadata().getCreationTimestamp())).reversed());
-        return pods.isEmpty() ? List.<String>of() : new ChartRollout(client, ns, List.of()).logs(pods.get(0).getMetadata().getName(), lines);
+        return pods.isEmpty() ? List.<String>of() : new ChartRollout(client(), ns, List.of()).logs(pods.get(0).getMetadata().getName(), lines);
       }
-      Rollout rollout = new Rollout(client, ns, settings.appName);
+      Rollout rollout = new Rollout(client(), ns, settings.appName);
       List<Pod> pods = rollout.pods(null);
       return pods.isEmpty() ? List.<String>of() : rollout.logs(pods.get(0).getMetadata().getName(), lines);
     });
   }
 
+  /** Closes the client if this provider built it (the factory's, once used); a given client is the caller's. */
   @Override
   public void close() {
-    if (ownsClient) {
-      client.close();
-    }
+    clients.close();
+  }
+
+  /** The Fabric8 client, built on first use when the factory made this provider. */
+  private KubernetesClient client() {
+    return clients.get();
+  }
+
+  /** Whether the client exists yet (tests of the lazy build). */
+  boolean clientBuilt() {
+    return clients.built();
   }
 
   // ------------------------------------------------------------------------- readiness: exit, reject
@@ -938,13 +973,13 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   public Optional<AppExit> exitStatus(PreviewKey key) {
     String ns = namespace(key);
     return call("read how the app of " + key + " ended", () -> {
-      Namespace n = client.namespaces().withName(ns).get();
+      Namespace n = client().namespaces().withName(ns).get();
       if (n == null || !ours(n, key) || terminating(n) || storedPhase(n) == Environment.Phase.SUSPENDED) {
         return Optional.<AppExit>empty();
       }
       String revision = annotation(n, Labels.REVISION);
-      List<Pod> pods = (chart != null ? client.pods().inNamespace(ns).withLabel(Labels.MANAGED, "true")
-          : client.pods().inNamespace(ns).withLabel(ManifestTemplate.APP_LABEL, settings.appName)).list().getItems();
+      List<Pod> pods = (chart != null ? client().pods().inNamespace(ns).withLabel(Labels.MANAGED, "true")
+          : client().pods().inNamespace(ns).withLabel(ManifestTemplate.APP_LABEL, settings.appName)).list().getItems();
       List<Pod> current = pods.stream().filter(p -> revision != null && revision.equals(annotation(p, Labels.REVISION)))
           .toList();
       boolean anyMarked = pods.stream().anyMatch(p -> annotation(p, Labels.REVISION) != null);
@@ -964,21 +999,21 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   public Optional<Environment> rejectRevision(PreviewKey key, String revision) {
     String ns = namespace(key);
     Optional<Environment> gone = call("take revision " + revision + " of " + key + " out of service", () -> {
-      Namespace n = client.namespaces().withName(ns).get();
+      Namespace n = read(() -> client().namespaces().withName(ns).get());
       if (n == null || !ours(n, key) || terminating(n) || !revision.equals(annotation(n, Labels.REVISION))) {
         return Optional.<Environment>empty();
       }
       Optional<String> back = chart == null ? rollBack(ns, revision) : Optional.empty();
       if (back.isPresent()) {
-        return Optional.of(environment(client.namespaces().withName(ns).get(), Environment.Phase.RUNNING));
+        return Optional.of(environment(read(() -> client().namespaces().withName(ns).get()), Environment.Phase.RUNNING));
       }
       List<Deployment> apps = chart != null ? managedDeployments(ns)
-          : java.util.stream.Stream.of(client.apps().deployments().inNamespace(ns).withName(settings.appName).get())
+          : java.util.stream.Stream.of(read(() -> client().apps().deployments().inNamespace(ns).withName(settings.appName).get()))
               .filter(Objects::nonNull).toList();
       for (Deployment d : apps) {
         int replicas = d.getSpec().getReplicas() == null ? 1 : d.getSpec().getReplicas();
         if (replicas > 0) {
-          client.apps().deployments().inNamespace(ns).withName(d.getMetadata().getName()).edit(x -> {
+          client().apps().deployments().inNamespace(ns).withName(d.getMetadata().getName()).edit(x -> {
             x.getMetadata().setAnnotations(merged(x.getMetadata().getAnnotations(),
                 Map.of(REPLICAS, Integer.toString(replicas))));
             x.getSpec().setReplicas(0);
@@ -986,20 +1021,20 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
           });
         }
       }
-      new FailedRevisions(client, settings.appName).mark(ns, revision, revision, Environment.Phase.FAILED);
+      new FailedRevisions(client(), settings.appName).mark(ns, revision, revision, Environment.Phase.FAILED);
       LOG.info("stopped preview {} revision {} in namespace {}: it failed its readiness gate", key, revision, ns);
-      return Optional.of(environment(client.namespaces().withName(ns).get(), Environment.Phase.FAILED));
+      return Optional.of(environment(read(() -> client().namespaces().withName(ns).get()), Environment.Phase.FAILED));
     });
     return gone.isPresent() ? gone : find(key);
   }
 
   /** Puts the previous revision's template back if its ReplicaSet still has ready pods; the revision it runs now. */
   private Optional<String> rollBack(String ns, String failed) {
-    Deployment d = client.apps().deployments().inNamespace(ns).withName(settings.appName).get();
+    Deployment d = read(() -> client().apps().deployments().inNamespace(ns).withName(settings.appName).get());
     if (d == null) {
       return Optional.empty();
     }
-    FailedRevisions f = new FailedRevisions(client, settings.appName);
+    FailedRevisions f = new FailedRevisions(client(), settings.appName);
     Optional<io.fabric8.kubernetes.api.model.apps.ReplicaSet> serving = f.serving(ns, d, failed);
     if (serving.isEmpty()) {
       return Optional.empty();
@@ -1146,6 +1181,37 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     return code == 0 || code == 408 || code == 429 || code >= 500;
   }
 
+  /** How often {@link #read} asks, and its first pause (then four times as long). */
+  private static final int READ_ATTEMPTS = 3;
+  private static final Duration READ_BACKOFF = Duration.ofMillis(250);
+
+  /**
+   * A read (GET or list) of apply, rollback and the chart's adoption and prune steps: an answer
+   * that says nothing about the objects ({@link #transientApiError}: no answer within the client's
+   * request timeout, 5xx, 429) is asked again, up to three times in all, as the readiness wait
+   * looks again. Fabric8 retries 5xx and I/O errors itself but not a request that timed out, which
+   * a busy API server (or the mock server under load) gives. Writes are never repeated here.
+   */
+  static <T> T read(Supplier<T> get) {
+    return read(get, READ_ATTEMPTS, READ_BACKOFF);
+  }
+
+  static <T> T read(Supplier<T> get, int attempts, Duration backoff) {
+    Duration pause = backoff;
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return get.get();
+      } catch (KubernetesClientException e) {
+        if (attempt >= attempts || !transientApiError(e)) {
+          throw e;
+        }
+        LOG.debug("the Kubernetes API did not answer a read ({}); asking again in {} ms", e.getMessage(), pause.toMillis());
+        sleep(pause);
+        pause = pause.multipliedBy(4);
+      }
+    }
+  }
+
   /** Runs one API conversation, turning Fabric8's exceptions into ours (with the HTTP status and whether to retry). */
   private static <T> T call(String what, Supplier<T> body) {
     try {
@@ -1166,8 +1232,10 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
    * {@code META-INF/services/dev.preview.spi.EnvironmentProvider$Factory}). Credentials, in this
    * order: an explicit {@code masterUrl} (+ {@code token}), a {@code kubeconfig} file (+
    * {@code context}), else Fabric8's auto-configuration: {@code $KUBECONFIG} / {@code ~/.kube/config},
-   * then the in-cluster service account. Cheap to construct; the client is built in {@link #create}
-   * only. The instance and the clock come from the context's {@link Installation}.
+   * then the in-cluster service account. Cheap to construct; {@link #create} reads the
+   * connection settings (a broken kubeconfig is a config problem at once) but builds the client only
+   * at the provider's first API call (issue 19: {@code preview validate} and {@code list} of other
+   * providers never start Vert.x for it). The instance and the clock come from the context's {@link Installation}.
    */
   public static final class Factory implements EnvironmentProvider.Factory {
 
@@ -1185,10 +1253,13 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
       }
       config.validate();
       Installation i = context.installation();
-      return new KubernetesEnvironmentProvider(client(s, config.path()), true, s, i, i.clock());
+      Config cfg = clientConfig(s, config.path()); // read now: a broken kubeconfig is a config problem
+      return new KubernetesEnvironmentProvider(LazyClient.building(() -> new KubernetesClientBuilder().withConfig(cfg).build()),
+          s, i, i.clock());
     }
 
-    static KubernetesClient client(KubernetesSettings s, String path) {
+    /** Where and how to connect; cheap (reads a kubeconfig at most), unlike building the client. */
+    static Config clientConfig(KubernetesSettings s, String path) {
       Config cfg;
       if (s.masterUrl != null) {
         ConfigBuilder b = new ConfigBuilder(Config.empty()).withMasterUrl(s.masterUrl);
@@ -1213,7 +1284,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
       if (s.caCertFile != null) {
         cfg.setCaCertFile(s.caCertFile);
       }
-      return new KubernetesClientBuilder().withConfig(cfg).build();
+      return cfg;
     }
   }
 
@@ -1235,11 +1306,11 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     Labels.requireLifecycle(changes);
     String ns = namespace(key);
     return call("relabel " + key, () -> {
-      Namespace n = client.namespaces().withName(ns).get();
+      Namespace n = client().namespaces().withName(ns).get();
       if (n == null || !ours(n, key)) {
         return Optional.empty();
       }
-      client.namespaces().withName(ns).edit(x -> {
+      client().namespaces().withName(ns).edit(x -> {
         Map<String, String> annotations = new LinkedHashMap<>(annotations(x));
         Map<String, String> labels = new LinkedHashMap<>(labels(x));
         changes.forEach((name, value) -> {

@@ -44,7 +44,7 @@ class HelmApplyHarnessTest {
     KubernetesEnvironmentProvider chart = KubernetesEnvironmentProvider.create(client, config(HelmChartProviderTest.chartConfig(Map.of())));
     KubernetesEnvironmentProvider builtIn = KubernetesEnvironmentProvider.create(client, config(baseConfig()));
     HelmChart helm = new HelmChart(KubernetesSettings.read(config(HelmChartProviderTest.chartConfig(Map.of()))).chart,
-        client.getKubernetesSerialization());
+        client::getKubernetesSerialization);
     Map<String, String> vars = Map.of("number", "1", "shortSha", "aaaa111", "hostname", "pr-1.preview.example.com",
         "imageRepository", "registry.example.com/shop", "env.DATABASE_URL", "postgresql://db/x");
 

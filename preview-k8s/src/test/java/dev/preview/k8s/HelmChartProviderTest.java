@@ -265,10 +265,28 @@ class HelmChartProviderTest extends MockClusterTest {
 
   /** Starts {@code apply} of {@code aaaa1111} in the background; returns once the chart's objects exist and {@code app-api} is ready. */
   CompletableFuture<Environment> applyUntilTheApiIsReady(KubernetesEnvironmentProvider p) {
+    return applyUntilReady(p, "app-api");
+  }
+
+  /** Starts {@code apply} of {@code aaaa1111} in the background; returns once the chart's objects exist and {@code deployment} is ready. */
+  CompletableFuture<Environment> applyUntilReady(KubernetesEnvironmentProvider p, String deployment) {
     CompletableFuture<Environment> f = CompletableFuture.supplyAsync(() -> p.apply(spec(key, "aaaa1111")));
     await().atMost(20, TimeUnit.SECONDS).until(() -> client.network().v1().ingresses().inNamespace(ns).withName("app").get() != null);
-    K8sFixtures.markReady(client, ns, "app-api");
+    K8sFixtures.markReady(client, ns, deployment);
     return f;
+  }
+
+  @Test
+  void readinessWaitsForTheApiWhenTheWorkerAndTheJobAreReady() {
+    KubernetesEnvironmentProvider p = provider(waitingConfig());
+    CompletableFuture<Environment> f = applyUntilReady(p, "app-worker");
+    client.batch().v1().jobs().inNamespace(ns).withName("app-migrate")
+        .edit(j -> { j.setStatus(new JobStatusBuilder().withSucceeded(1).build()); return j; });
+    int before = server.getRequestCount();
+    await().atMost(10, TimeUnit.SECONDS).until(() -> server.getRequestCount() >= before + 8);
+    assertThat(f).as("the worker and the Job are ready, the API is not").isNotDone();
+    K8sFixtures.markReady(client, ns, "app-api");
+    assertThat(f.join().phase()).isEqualTo(Environment.Phase.RUNNING);
   }
 
   @Test
@@ -311,6 +329,47 @@ class HelmChartProviderTest extends MockClusterTest {
   }
 
   @Test
+  void aJobWhoseImageCannotBePulledFailsTheRolloutAtOnceNamingTheJob() {
+    KubernetesEnvironmentProvider p = provider(waitingConfig());
+    CompletableFuture<Environment> f = applyUntilTheApiIsReady(p);
+    Job migrate = client.batch().v1().jobs().inNamespace(ns).withName("app-migrate").get();
+    client.pods().inNamespace(ns).resource(new PodBuilder().withNewMetadata().withName("app-migrate-x7k")
+        .withLabels(migrate.getSpec().getTemplate().getMetadata().getLabels()).endMetadata()
+        .withNewSpec().addNewContainer().withName("migrate").withImage("x").endContainer().endSpec()
+        .withNewStatus().addNewContainerStatus().withName("migrate")
+        .withNewState().withNewWaiting().withReason("ImagePullBackOff").withMessage("pull access denied").endWaiting().endState()
+        .endContainerStatus().endStatus().build()).create();
+
+    assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(ProviderException.class, e -> {
+      assertThat(e.retryable()).as("a new push is needed").isFalse();
+      assertThat(e.getMessage()).contains("job app-migrate", "container migrate: ImagePullBackOff (pull access denied)",
+          "app-migrate-x7k").doesNotContain("not ready after");
+    });
+  }
+
+  @Test
+  void anUnschedulableWorkerIsNamedWhenTheDeadlinePasses() {
+    Map<String, Object> cfg = chartConfig(Map.of());
+    cfg.put("readiness", Map.of("wait", true, "pollInterval", "50ms", "timeout", "2s"));
+    KubernetesEnvironmentProvider p = provider(cfg);
+    CompletableFuture<Environment> f = applyUntilTheApiIsReady(p);
+    client.batch().v1().jobs().inNamespace(ns).withName("app-migrate")
+        .edit(j -> { j.setStatus(new JobStatusBuilder().withSucceeded(1).build()); return j; });
+    Deployment worker = client.apps().deployments().inNamespace(ns).withName("app-worker").get();
+    client.pods().inNamespace(ns).resource(new PodBuilder().withNewMetadata().withName("app-worker-5c7-p9")
+        .withLabels(worker.getSpec().getTemplate().getMetadata().getLabels()).endMetadata()
+        .withNewSpec().addNewContainer().withName("worker").withImage("x").endContainer().endSpec()
+        .withNewStatus().addNewCondition().withType("PodScheduled").withStatus("False").withReason("Unschedulable")
+        .withMessage("0/3 nodes are available: 3 Insufficient memory.").endCondition().endStatus().build()).create();
+
+    assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(ProviderException.class, e -> {
+      assertThat(e.retryable()).as("the cluster may still scale up").isTrue();
+      assertThat(e.getMessage()).contains("not ready after PT2S", "deployment app-worker",
+          "Unschedulable (0/3 nodes are available: 3 Insufficient memory.)", "app-worker-5c7-p9");
+    });
+  }
+
+  @Test
   void aNamespaceOfAnotherPreviewIsNeverAdopted() {
     PreviewKey other = PreviewKey.pr("acme/shop", 7);
     client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns)
@@ -339,6 +398,170 @@ class HelmChartProviderTest extends MockClusterTest {
         .hasMessageContaining("ConfigMap app-config belongs to preview " + other.id());
     assertThat(client.apps().deployments().inNamespace(ns).withName("app-api").get().getMetadata().getLabels())
         .containsEntry(Labels.REVISION, "aaaa1111");
+  }
+
+  @Test
+  void theUrlIsTheChartsIngressHostHttpsWhenItsTlsListsItNotTheConfiguredHostname() {
+    Environment e = provider(chartConfig(Map.of("ingress.host", "shop-{number}.apps.example.com", "ingress.tls", "true")))
+        .apply(spec(key, "aaaa1111"));
+    assertThat(e.url()).hasToString("https://shop-42.apps.example.com");
+    assertThat(client.namespaces().withName(ns).get().getMetadata().getAnnotations())
+        .containsEntry(KubernetesEnvironmentProvider.URL, "https://shop-42.apps.example.com");
+    assertThat(provider(chartConfig(Map.of("ingress.enabled", "false"))).apply(spec(key, "bbbb2222")).url())
+        .as("no Ingress in the render: the configured app.hostname (https: the base config names a cert-manager issuer)")
+        .hasToString("https://pr-42.preview.example.com");
+  }
+
+  @Test
+  void inlineValuesAndTheShaImageAndNamespacePlaceholdersReachTheObjects() {
+    Map<String, Object> cfg = chartConfig(Map.of(), "values", "greeting: \"{sha} as {image} in {namespace}\"\n");
+    provider(cfg).apply(spec(key, "aaaa1111bbbb"));
+    assertThat(client.configMaps().inNamespace(ns).withName("app-config").get().getData())
+        .as("inline values override the values file (its greeting uses {number})")
+        .containsEntry("GREETING", "aaaa1111bbbb as registry.example.com/shop:aaaa1111bbbb in " + ns);
+  }
+
+  @Test
+  void aClusterRoleAddedByAnUpdateIsRefusedAndTheLivePreviewIsLeftAsItWas() {
+    provider(chartConfig(Map.of())).apply(spec(key, "aaaa1111"));
+    KubernetesEnvironmentProvider p = provider(chartConfig(Map.of("rbac.clusterRole", "true", "worker.enabled", "false")));
+    assertThatThrownBy(() -> p.apply(spec(key, "bbbb2222"))).isInstanceOf(ProviderException.class)
+        .hasMessageContaining("ClusterRole app-reader is cluster-scoped").hasMessageContaining("nothing of " + key + " was applied");
+    assertThat(client.rbac().clusterRoles().list().getItems()).isEmpty();
+    assertThat(names(client.apps().deployments().inNamespace(ns).list().getItems()))
+        .as("the worker the refused render drops is not pruned").containsExactlyInAnyOrder("app-api", "app-worker");
+    assertThat(client.apps().deployments().inNamespace(ns).withName("app-api").get().getMetadata().getLabels())
+        .containsEntry(Labels.REVISION, "aaaa1111");
+    assertThat(client.namespaces().withName(ns).get().getMetadata().getAnnotations()).containsEntry(Labels.REVISION, "aaaa1111");
+  }
+
+  @Test
+  void anAllowedClusterKindIsCreatedWhenAbsentAndNeverUpdatedOrPruned(@TempDir Path dir) throws Exception {
+    Path chart = copyChart(dir);
+    Files.writeString(chart.resolve("templates/ingressclass.yaml"), """
+        {{- if .Values.ingressClass }}
+        apiVersion: networking.k8s.io/v1
+        kind: IngressClass
+        metadata:
+          name: preview-nginx
+        spec:
+          controller: k8s.io/ingress-nginx
+        {{- end }}
+        """);
+    Map<String, Object> cfg = chartConfig(Map.of("ingressClass", "true"), "path", chart.toString());
+    @SuppressWarnings("unchecked") Map<String, Object> section = (Map<String, Object>) cfg.get("chart");
+    section.put("allowClusterKinds", List.of("IngressClass"));
+    provider(cfg).apply(spec(key, "aaaa1111"));
+    var created = client.network().v1().ingressClasses().withName("preview-nginx").get();
+    assertThat(created.getSpec().getController()).isEqualTo("k8s.io/ingress-nginx");
+    assertThat(created.getMetadata().getLabels()).containsEntry(Labels.MANAGED, "true").containsEntry(ChartObjects.SOURCE, ChartObjects.CHART);
+
+    client.network().v1().ingressClasses().withName("preview-nginx").edit(c -> {
+      c.getSpec().setController("example.com/edited-by-the-platform-team");
+      return c;
+    });
+    provider(cfg).apply(spec(key, "bbbb2222"));
+    assertThat(client.network().v1().ingressClasses().withName("preview-nginx").get().getSpec().getController())
+        .as("never updated").isEqualTo("example.com/edited-by-the-platform-team");
+
+    Map<String, Object> dropped = chartConfig(Map.of("ingressClass", "false"), "path", chart.toString());
+    @SuppressWarnings("unchecked") Map<String, Object> droppedSection = (Map<String, Object>) dropped.get("chart");
+    droppedSection.put("allowClusterKinds", List.of("IngressClass"));
+    provider(dropped).apply(spec(key, "cccc3333"));
+    assertThat(client.network().v1().ingressClasses().withName("preview-nginx").get()).as("never pruned").isNotNull();
+    assertThat(client.apps().deployments().inNamespace(ns).withName("app-api").get().getMetadata().getLabels())
+        .containsEntry(Labels.REVISION, "cccc3333");
+  }
+
+  @Test
+  void aChartThatShipsItsCrdGetsTheCrdFirstThenItsCustomResourceWhichAnUpdateMayPrune(@TempDir Path dir) throws Exception {
+    Path chart = copyChart(dir);
+    Files.writeString(chart.resolve("templates/crd.yaml"), """
+        apiVersion: apiextensions.k8s.io/v1
+        kind: CustomResourceDefinition
+        metadata:
+          name: widgets.shop.example.com
+        spec:
+          group: shop.example.com
+          scope: Namespaced
+          names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+          versions:
+            - name: v1
+              served: true
+              storage: true
+              schema:
+                openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+        """);
+    Files.writeString(chart.resolve("templates/widget.yaml"), """
+        {{- if .Values.widget }}
+        apiVersion: shop.example.com/v1
+        kind: Widget
+        metadata:
+          name: {{ .Release.Name }}-widget
+        spec: {size: 3}
+        {{- end }}
+        """);
+    Map<String, Object> cfg = chartConfig(Map.of("widget", "true"), "path", chart.toString());
+    @SuppressWarnings("unchecked") Map<String, Object> section = (Map<String, Object>) cfg.get("chart");
+    section.put("allowClusterKinds", List.of("CustomResourceDefinition"));
+    int before = server.getRequestCount();
+
+    provider(cfg).apply(spec(key, "aaaa1111"));
+
+    List<String> posts = new java.util.ArrayList<>();
+    for (int i = 0, total = server.getRequestCount(); i < total; i++) {
+      var r = server.takeRequest(1, TimeUnit.SECONDS);
+      if (i >= before && r != null && r.getMethod().equals("POST")) {
+        posts.add(r.getPath());
+      }
+    }
+    assertThat(posts).as("the CRD before any object of the chart")
+        .filteredOn(x -> x.contains("customresourcedefinitions") || x.contains("/configmaps") || x.contains("/widgets"))
+        .first().asString().contains("customresourcedefinitions");
+    assertThat(client.apiextensions().v1().customResourceDefinitions().withName("widgets.shop.example.com").get()).isNotNull();
+    var widgets = client.genericKubernetesResources("shop.example.com/v1", "Widget").inNamespace(ns);
+    assertThat(widgets.withName("app-widget").get().getMetadata().getLabels())
+        .containsEntry(Labels.KEY, Names.labelValue(key.id())).containsEntry(ChartObjects.SOURCE, ChartObjects.CHART);
+
+    Map<String, Object> dropped = chartConfig(Map.of("widget", "false"), "path", chart.toString());
+    @SuppressWarnings("unchecked") Map<String, Object> droppedSection = (Map<String, Object>) dropped.get("chart");
+    droppedSection.put("allowClusterKinds", List.of("CustomResourceDefinition"));
+    provider(dropped).apply(spec(key, "bbbb2222"));
+    assertThat(widgets.withName("app-widget").get()).as("pruned: the render no longer has it").isNull();
+    assertThat(client.apiextensions().v1().customResourceDefinitions().withName("widgets.shop.example.com").get())
+        .as("a CRD outlives the preview").isNotNull();
+  }
+
+  @Test
+  void aChartFetchedOverHttpRendersLikeItsDirectory(@TempDir Path dir) throws Exception {
+    new Helm(Path.of(CHART)).packageIt().withDestination(dir).call();
+    byte[] tgz = Files.readAllBytes(dir.resolve("shop-0.1.0.tgz"));
+    List<String> asked = new java.util.concurrent.CopyOnWriteArrayList<>();
+    com.sun.net.httpserver.HttpServer http = com.sun.net.httpserver.HttpServer.create(
+        new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+    http.createContext("/charts/", exchange -> {
+      asked.add(exchange.getRequestMethod() + " " + exchange.getRequestURI().getPath());
+      boolean found = exchange.getRequestURI().getPath().equals("/charts/shop-0.1.0.tgz");
+      exchange.sendResponseHeaders(found ? 200 : 404, found ? tgz.length : -1);
+      if (found) {
+        exchange.getResponseBody().write(tgz);
+      }
+      exchange.close();
+    });
+    http.start();
+    try {
+      Map<String, Object> cfg = chartConfig(Map.of());
+      @SuppressWarnings("unchecked") Map<String, Object> section = (Map<String, Object>) cfg.get("chart");
+      section.remove("path");
+      section.put("ref", "http://127.0.0.1:" + http.getAddress().getPort() + "/charts/shop-0.1.0.tgz");
+      Environment e = provider(cfg).apply(spec(key, "aaaa1111"));
+      assertThat(asked).contains("GET /charts/shop-0.1.0.tgz");
+      assertThat(names(client.apps().deployments().inNamespace(ns).list().getItems())).containsExactlyInAnyOrder("app-api", "app-worker");
+      assertThat(client.configMaps().inNamespace(ns).withName("app-config").get().getData()).containsEntry("GREETING", "hello from PR 42");
+      assertThat(e.url()).hasToString("http://pr-42.preview.example.com");
+    } finally {
+      http.stop(0);
+    }
   }
 
   private static List<String> names(List<? extends HasMetadata> items) {

@@ -565,6 +565,31 @@ class KubernetesEnvironmentProviderTest extends MockClusterTest {
   }
 
   @Test
+  void theFactorysProviderBuildsItsClientAtItsFirstApiCallOnly() throws Exception {
+    Map<String, Object> cfg = baseConfig();
+    cfg.put("masterUrl", client.getMasterUrl().toString());
+    cfg.put("token", "t0ken-value");
+    cfg.put("trustCerts", true);
+    int before = server.getRequestCount();
+    KubernetesEnvironmentProvider unused = (KubernetesEnvironmentProvider) new KubernetesEnvironmentProvider.Factory()
+        .create(ProviderContext.of(config(cfg)));
+    assertThat(unused.clientBuilt()).as("created, validated, never used: no client").isFalse();
+    assertThat(unused.name()).isEqualTo("kubernetes");
+    unused.close();
+    assertThat(unused.clientBuilt()).isFalse();
+
+    KubernetesEnvironmentProvider used = (KubernetesEnvironmentProvider) new KubernetesEnvironmentProvider.Factory()
+        .create(ProviderContext.of(config(cfg)));
+    assertThat(server.getRequestCount()).as("no request before the first call").isEqualTo(before);
+    assertThat(used.list()).isEmpty();
+    assertThat(used.clientBuilt()).isTrue();
+    assertThat(server.getLastRequest().getHeader("Authorization")).isEqualTo("Bearer t0ken-value");
+    used.close();
+    assertThat(used.clientBuilt()).isFalse();
+    assertThatThrownBy(used::list).isInstanceOf(ProviderException.class).hasMessageContaining("closed");
+  }
+
+  @Test
   void factoryReadsAKubeconfigFileAndContext(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
     java.nio.file.Path kubeconfig = dir.resolve("config");
     java.nio.file.Files.writeString(kubeconfig, """

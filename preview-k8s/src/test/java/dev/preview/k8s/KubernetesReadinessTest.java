@@ -203,7 +203,7 @@ class KubernetesReadinessTest extends MockClusterTest {
   }
 
   @Test
-  void aRolloutThatCrashLoopsIsRolledBackByApplyWhenTheOldRevisionStillServes() {
+  void aRolloutThatCrashLoopsIsRolledBackByApplyWhenTheOldRevisionStillServes() throws Exception {
     Map<String, Object> cfg = baseConfig();
     cfg.put("readiness", Map.of("wait", true, "pollInterval", "50ms", "timeout", "20s"));
     KubernetesEnvironmentProvider p = KubernetesEnvironmentProvider.create(client, config(cfg), clock);
@@ -220,13 +220,85 @@ class KubernetesReadinessTest extends MockClusterTest {
       return d;
     });
 
+    int before = server.getRequestCount();
+
     assertThatThrownBy(() -> p.apply(spec(key, "bbbb2222"))).isInstanceOf(ProviderException.class)
         .hasMessageContaining("CrashLoopBackOff").hasMessageContaining("rolled back to aaaa1111, which still serves");
+    assertThat(requestsSince(before)).as("the first look found the crash loop: no watch opened (and closed at once)")
+        .noneMatch(path -> path.contains("watch=true"));
     assertThat(template().getMetadata().getAnnotations()).containsEntry(Labels.REVISION, "aaaa1111");
     assertThat(p.list()).singleElement().satisfies(x -> {
       assertThat(x.revision()).isEqualTo("aaaa1111");
       assertThat(x.labels()).containsEntry(Labels.FAILED_REVISION, "bbbb2222");
     });
+  }
+
+  /** The paths of the requests the mock server got after the first {@code before}. */
+  private java.util.List<String> requestsSince(int before) throws InterruptedException {
+    java.util.List<String> paths = new java.util.ArrayList<>();
+    int total = server.getRequestCount();
+    for (int i = 0; i < total; i++) {
+      var r = server.takeRequest(1, TimeUnit.SECONDS);
+      if (i >= before && r != null) {
+        paths.add(r.getPath());
+      }
+    }
+    return paths;
+  }
+
+  @Test
+  void aRollbackAsksAgainWhenTheApiServerDoesNotAnswerTheDeploymentRead() {
+    KubernetesClient noRetries = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(
+        new io.fabric8.kubernetes.client.ConfigBuilder(client.getConfiguration()).withRequestRetryBackoffLimit(0).build()).build();
+    try {
+      updatedWithTheOldRevisionServing();
+      KubernetesEnvironmentProvider p = KubernetesEnvironmentProvider.create(noRetries, config(baseConfig()), clock);
+      AtomicInteger unavailable = new AtomicInteger();
+      server.expect().get().withPath("/apis/apps/v1/namespaces/" + ns + "/deployments/app")
+          .andReply(503, request -> {
+            unavailable.incrementAndGet();
+            return "{\"kind\":\"Status\",\"status\":\"Failure\",\"message\":\"etcdserver: request timed out\",\"code\":503}";
+          }).once();
+
+      Environment e = p.rejectRevision(key, "bbbb2222").orElseThrow();
+
+      assertThat(unavailable).as("the rollback's read of the Deployment got the 503").hasValue(1);
+      assertThat(e.revision()).isEqualTo("aaaa1111");
+      assertThat(e.phase()).isEqualTo(Environment.Phase.RUNNING);
+      assertThat(template().getMetadata().getAnnotations()).containsEntry(Labels.REVISION, "aaaa1111");
+    } finally {
+      noRetries.close();
+    }
+  }
+
+  @Test
+  void aReadIsAskedAgainOnlyWhenTheAnswerSaysNothingAboutTheObjects() {
+    AtomicInteger calls = new AtomicInteger();
+    java.util.function.Function<Integer, java.util.function.Supplier<String>> failing = code -> () -> {
+      calls.incrementAndGet();
+      throw new io.fabric8.kubernetes.client.KubernetesClientException("no", code, null);
+    };
+    Duration pause = Duration.ofMillis(1);
+
+    assertThat(KubernetesEnvironmentProvider.read(() -> calls.incrementAndGet() < 3 ? fail(0) : "ok", 3, pause))
+        .as("a timeout (no status) twice, then an answer").isEqualTo("ok");
+    assertThat(calls).hasValue(3);
+    for (int code : new int[] {0, 408, 429, 500, 503}) {
+      calls.set(0);
+      assertThatThrownBy(() -> KubernetesEnvironmentProvider.read(failing.apply(code), 3, pause))
+          .isInstanceOf(io.fabric8.kubernetes.client.KubernetesClientException.class);
+      assertThat(calls).as("HTTP %s is asked three times in all", code).hasValue(3);
+    }
+    for (int code : new int[] {401, 403, 404, 409, 422}) {
+      calls.set(0);
+      assertThatThrownBy(() -> KubernetesEnvironmentProvider.read(failing.apply(code), 3, pause))
+          .isInstanceOf(io.fabric8.kubernetes.client.KubernetesClientException.class);
+      assertThat(calls).as("HTTP %s is an answer: asked once", code).hasValue(1);
+    }
+  }
+
+  private static String fail(int code) {
+    throw new io.fabric8.kubernetes.client.KubernetesClientException("no answer", code, null);
   }
 
   @Test
