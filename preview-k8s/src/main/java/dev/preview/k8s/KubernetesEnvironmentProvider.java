@@ -118,9 +118,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     this.chart = settings.chart == null ? null : new HelmChart(settings.chart, () -> client().getKubernetesSerialization());
     this.installation = installation;
     this.clock = clock;
-    this.registry = new RegistryManifests(
-        java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(5)).build(),
-        this::registryAuthorizations);
+    this.registry = RegistryManifests.lazy(java.time.Duration.ofSeconds(5), this::registryAuthorizations);
   }
 
   /**
