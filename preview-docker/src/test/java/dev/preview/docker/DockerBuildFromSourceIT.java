@@ -112,6 +112,56 @@ class DockerBuildFromSourceIT {
     }
   }
 
+  /** A push that comes in while the engine builds the previous one stops that build (no waiting it out). */
+  @Test
+  void aNewerPushStopsTheBuildOfTheOlderOne() throws Exception {
+    Path bare = tmp.resolve("origin.git");
+    Git.init().setBare(true).setDirectory(bare.toFile()).setInitialBranch("main").call().close();
+    try (Git author = Git.cloneRepository().setURI(bare.toUri().toString()).setDirectory(tmp.resolve("author").toFile())
+        .call()) {
+      Path dir = author.getRepository().getWorkTree().toPath();
+      TestDocker.writeContext(dir, "");
+      String dockerfile = Files.readString(dir.resolve("Dockerfile"));
+      String marker = "slow-build-" + ProcessHandle.current().pid();
+      Files.writeString(dir.resolve("Dockerfile"), dockerfile + "\nRUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo " + marker
+          + "; exec /bin/busybox sleep 120\"]\n");
+      RevCommit slow = commit(author, "slow");
+      author.push().setRemote("origin").setRefSpecs(new RefSpec("+" + slow.name() + ":refs/pull/7/head")).call();
+      previews = PreviewOrchestrator.builder()
+          .environment(TestDocker.provider(Map.of()))
+          .app(AppTemplate.builder().port(8080).healthPath("/health").build())
+          .buildSettings(BuildSettings.builder().from(BuildSettings.From.SOURCE).workspaces(tmp.resolve("ws")).build())
+          .sources(GitSource.create(new SourceFetcher.Origin("github", null, bare.toUri().toString(), null)))
+          .build();
+
+      var first = previews.handle(PullRequestEvent.of(PullRequestEvent.Action.OPENED,
+          PullRequest.open(key, slow.name(), "feature", "main")));
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60)).until(() -> !sleepers(marker).isEmpty());
+
+      Files.writeString(dir.resolve("Dockerfile"), dockerfile);
+      Files.writeString(dir.resolve("www/index.html"), "the fast one\n");
+      RevCommit fast = commit(author, "fast");
+      author.push().setRemote("origin").setForce(true).setRefSpecs(new RefSpec("+" + fast.name() + ":refs/pull/7/head"))
+          .call();
+      Preview second = deploy(fast, PullRequestEvent.Action.UPDATED);
+      assertThat(second.state()).as(second.toString()).isEqualTo(PreviewState.READY);
+      assertThat(TestDocker.get(second.url().resolve("/index.html")).body()).isEqualTo("the fast one\n");
+      assertThat(first.get(60, TimeUnit.SECONDS).revision()).as("the older run ends in the newer one's outcome")
+          .isEqualTo(fast.name());
+      // the engine cancelled the older build: its RUN step's container is gone long before its 120 s
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> sleepers(marker).isEmpty());
+      String slowTag = Names.docker(key) + ":" + DockerEnvironmentProvider.tagOf(slow.name());
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> TestDocker.engine().inspectImageCmd(slowTag).exec())
+          .as("no image of the stopped build").isInstanceOf(com.github.dockerjava.api.exception.NotFoundException.class);
+    }
+  }
+
+  /** The containers (running or not) whose command carries {@code marker}: the slow build's RUN step. */
+  private static java.util.List<String> sleepers(String marker) {
+    return TestDocker.engine().listContainersCmd().withShowAll(true).exec().stream()
+        .filter(c -> c.getCommand() != null && c.getCommand().contains(marker)).map(c -> c.getId()).toList();
+  }
+
   private Preview deploy(RevCommit head, PullRequestEvent.Action action) throws Exception {
     PullRequest pr = PullRequest.open(key, head.name(), "feature", "main");
     return previews.handle(PullRequestEvent.of(action, pr)).get(3, TimeUnit.MINUTES);
