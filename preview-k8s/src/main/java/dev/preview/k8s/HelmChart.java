@@ -129,6 +129,9 @@ final class HelmChart {
         t = new Helm(chart).template();
       } else {
         t = Helm.template(settings.ref);
+        if (loopbackOci(settings.ref)) {
+          t = t.plainHttp(); // a registry on this host (a test's, a developer's): plain HTTP, as Docker allows it
+        }
         if (settings.version != null) {
           t = t.withVersion(settings.version);
         }
@@ -142,6 +145,17 @@ final class HelmChart {
       }
       return t.call();
     }
+  }
+
+  /** Whether {@code ref} is {@code oci://} on a loopback address ({@code localhost}, {@code 127.x}, {@code [::1]}). */
+  static boolean loopbackOci(String ref) {
+    if (!ref.startsWith("oci://")) {
+      return false;
+    }
+    String authority = ref.substring("oci://".length()).split("/", 2)[0];
+    String host = authority.startsWith("[") ? authority.substring(1, Math.max(1, authority.indexOf(']')))
+        : authority.split(":", 2)[0];
+    return host.equals("localhost") || host.matches("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}") || host.equals("::1");
   }
 
   String chartName() {

@@ -220,30 +220,15 @@ class KubernetesReadinessTest extends MockClusterTest {
       return d;
     });
 
-    int before = server.getRequestCount();
-
+    // (Whether this apply opens a watch is not asserted: the first apply's watch may still reconnect
+    // on a loaded machine, so the mock server's request log cannot tell the two apart.)
     assertThatThrownBy(() -> p.apply(spec(key, "bbbb2222"))).isInstanceOf(ProviderException.class)
         .hasMessageContaining("CrashLoopBackOff").hasMessageContaining("rolled back to aaaa1111, which still serves");
-    assertThat(requestsSince(before)).as("the first look found the crash loop: no watch opened (and closed at once)")
-        .noneMatch(path -> path.contains("watch=true"));
     assertThat(template().getMetadata().getAnnotations()).containsEntry(Labels.REVISION, "aaaa1111");
     assertThat(p.list()).singleElement().satisfies(x -> {
       assertThat(x.revision()).isEqualTo("aaaa1111");
       assertThat(x.labels()).containsEntry(Labels.FAILED_REVISION, "bbbb2222");
     });
-  }
-
-  /** The paths of the requests the mock server got after the first {@code before}. */
-  private java.util.List<String> requestsSince(int before) throws InterruptedException {
-    java.util.List<String> paths = new java.util.ArrayList<>();
-    int total = server.getRequestCount();
-    for (int i = 0; i < total; i++) {
-      var r = server.takeRequest(1, TimeUnit.SECONDS);
-      if (i >= before && r != null) {
-        paths.add(r.getPath());
-      }
-    }
-    return paths;
   }
 
   @Test
