@@ -133,12 +133,53 @@ class ServeRollbackTest {
     assertThat(scm.requests).contains("GET /api/v3/repos/acme/shop/pulls/42");
   }
 
+  /** Opens the PR at OLD, pushes NEW: both deployed in turn; then the app serves NEW. */
+  void gitHubOpenedThenPushed() throws Exception {
+    serve(String.join("\n", "scm:", "  provider: github", "  token: ghp_test", "  webhookSecret: " + HOOK_SECRET,
+        "  deployments: false", "  baseUrl: " + api.url("/api/v3/")));
+    scm.head.set(OLD);
+    assertThat(postGitHub("pull_request", github("opened", OLD, List.of(), null))).isEqualTo(202);
+    assertThat(awaitReadyAndServing(OLD)).isEqualTo(OLD);
+    scm.head.set(NEW);
+    assertThat(postGitHub("pull_request", github("synchronize", NEW, List.of(), null))).isEqualTo(202);
+    assertThat(awaitReadyAndServing(NEW)).isEqualTo(NEW);
+  }
+
+  @Test
+  void gitHubReadyForReviewAtTheOldShaAfterThePushLeavesTheNewCommitServing() throws Exception {
+    gitHubOpenedThenPushed();
+
+    long asked = scm.prReads.get();
+    // marked ready while the old commit was the head; delivered after the push
+    assertThat(postGitHub("pull_request", github("ready_for_review", OLD, List.of(), null))).isEqualTo(202);
+    await().atMost(Duration.ofSeconds(30)).until(() -> scm.prReads.get() > asked);
+    assertThat(awaitReadyAndServing(NEW)).as("the app at the preview's URL after the late delivery").isEqualTo(NEW);
+    assertThat(scm.comment()).doesNotContain(OLD.substring(0, 7));
+  }
+
+  @Test
+  void gitHubRetargetAtTheOldShaAfterThePushLeavesTheNewCommitServing() throws Exception {
+    gitHubOpenedThenPushed();
+
+    long asked = scm.prReads.get();
+    scm.base.set("develop");
+    // base changed main -> develop while the old commit was the head; delivered after the push
+    assertThat(postGitHub("pull_request", github("edited", OLD, List.of(), null, "develop", "main"))).isEqualTo(202);
+    await().atMost(Duration.ofSeconds(30)).until(() -> scm.prReads.get() > asked);
+    assertThat(awaitReadyAndServing(NEW)).as("the app at the preview's URL after the late retarget").isEqualTo(NEW);
+    assertThat(scm.comment()).doesNotContain(OLD.substring(0, 7));
+  }
+
   int postGitHub(String event, byte[] body) throws Exception {
     return post("/webhooks/github", Map.of("X-GitHub-Event", event, "X-GitHub-Delivery", UUID.randomUUID().toString(),
         "X-Hub-Signature-256", ServeCommandTest.sign(HOOK_SECRET, body), "Content-Type", "application/json"), body);
   }
 
   static ObjectNode gitHubPr(String sha, List<String> labels) {
+    return gitHubPr(sha, labels, "main");
+  }
+
+  static ObjectNode gitHubPr(String sha, List<String> labels, String base) {
     ObjectNode pr = JSON.createObjectNode().put("number", 42).put("state", "open").put("draft", false)
         .put("merged", false).put("html_url", "https://github.com/acme/shop/pull/42");
     pr.putObject("user").put("login", "octocat");
@@ -146,13 +187,23 @@ class ServeRollbackTest {
     labels.forEach(name -> l.addObject().put("name", name));
     ObjectNode head = pr.putObject("head").put("ref", "feature/basket").put("sha", sha);
     head.putObject("repo").put("full_name", "acme/shop");
-    pr.putObject("base").put("ref", "main").putObject("repo").put("full_name", "acme/shop");
+    pr.putObject("base").put("ref", base).putObject("repo").put("full_name", "acme/shop");
     return pr;
   }
 
   static byte[] github(String action, String sha, List<String> labels, String label) {
+    return github(action, sha, labels, label, "main", null);
+  }
+
+  /** {@code formerBase} non-null: an {@code edited} whose {@code changes.base.ref.from} is it (a retarget to {@code base}). */
+  static byte[] github(String action, String sha, List<String> labels, String label, String base, String formerBase) {
     ObjectNode root = JSON.createObjectNode().put("action", action).put("number", 42);
-    root.set("pull_request", gitHubPr(sha, labels));
+    root.set("pull_request", gitHubPr(sha, labels, base));
+    if (formerBase != null) {
+      ObjectNode changes = root.putObject("changes").putObject("base");
+      changes.putObject("ref").put("from", formerBase);
+      changes.putObject("sha").put("from", "1111111111111111111111111111111111111111");
+    }
     if (label != null) {
       root.putObject("label").put("name", label);
     }
@@ -233,6 +284,7 @@ class ServeRollbackTest {
   static final class FakeScm extends Dispatcher {
     final AtomicReference<String> head = new AtomicReference<>(OLD);
     final AtomicReference<List<String>> labels = new AtomicReference<>(List.of());
+    final AtomicReference<String> base = new AtomicReference<>("main");
     final AtomicLong prReads = new AtomicLong();
     final List<String> requests = new CopyOnWriteArrayList<>();
     final Map<Long, String> comments = new ConcurrentHashMap<>();
@@ -252,7 +304,7 @@ class ServeRollbackTest {
       try {
         if (line.equals("GET /api/v3/repos/acme/shop/pulls/42")) {
           prReads.incrementAndGet();
-          return json(200, gitHubPr(head.get(), labels.get()));
+          return json(200, gitHubPr(head.get(), labels.get(), base.get()));
         }
         if (line.equals("GET /api/v4/projects/acme%2Fshop/merge_requests/42")) {
           prReads.incrementAndGet();

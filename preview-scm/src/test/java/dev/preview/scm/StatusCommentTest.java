@@ -68,4 +68,31 @@ class StatusCommentTest {
     assertThat(StatusComment.isOurs("<!-- preview.dev:acme/shop#4 -->", marker)).isFalse();
     assertThat(StatusComment.isOurs(null, marker)).isFalse();
   }
+
+  static PreviewStatus inProgress(PreviewState state, String message) {
+    // a stale step name and log tail must not show outside FAILED
+    return new PreviewStatus(KEY, state, "6dcb09b5b57875f334f61aebed695e2e4193db5e", null, Map.of(), message, "build",
+        List.of("compiling 3 files"), Map.of("guard", Duration.ofMillis(40)), Instant.parse("2026-11-22T15:00:00Z"));
+  }
+
+  @Test
+  void waitingForCiIsShownWithTheImageAndTheRevisionButNoFailure() {
+    String body = StatusComment.render(inProgress(PreviewState.WAITING,
+        "waiting for the image ghcr.io/acme/shop:pr-42-6dcb09b built by CI (check build-image)"));
+    assertThat(body).startsWith("<!-- preview.dev:acme/shop#42 -->\n### ⏳ Preview waiting for its build\n");
+    assertThat(body).contains("| **State** | `WAITING` |", "| **Revision** | `6dcb09b5b578` |",
+        "| **Note** | waiting for the image ghcr.io/acme/shop:pr-42-6dcb09b built by CI (check build-image) |",
+        "guard 0.0 s");
+    assertThat(body).doesNotContain("Reason", "Failed step", "Last log lines", "compiling", "URL");
+  }
+
+  @Test
+  void buildingFromSourceIsShownAsItsOwnStateNotAsPendingOrDeploying() {
+    String body = StatusComment.render(inProgress(PreviewState.BUILDING,
+        "building 6dcb09b5b57875f334f61aebed695e2e4193db5e from source"));
+    assertThat(body).contains("### 🔨 Preview building\n", "| **State** | `BUILDING` |",
+        "| **Note** | building 6dcb09b5b57875f334f61aebed695e2e4193db5e from source |");
+    assertThat(body).doesNotContain("Reason", "Failed step", "Last log lines", "compiling", "deploying", "pending",
+        "waiting");
+  }
 }
