@@ -163,7 +163,11 @@ public final class PreviewActions {
     return new Result(true, "putting it to sleep", orchestrator.sleep(key, "put to sleep by an operator"));
   }
 
-  /** Starts a sleeping preview again (by deploying its PR's head). */
+  /**
+   * Starts a sleeping preview again: resumed where the environment provider can, else by deploying its
+   * PR's head again ({@link PreviewOrchestrator#wake}); one wake however many ask at once. When the
+   * preview has work running or pending, that work starts it and nothing more is queued.
+   */
   public Result wake(PreviewKey key) {
     Optional<Preview> current = orchestrator.get(key);
     if (current.isEmpty()) {
@@ -172,8 +176,9 @@ public final class PreviewActions {
     if (current.get().state() != PreviewState.SLEEPING) {
       return Result.done("it is not asleep");
     }
-    Result r = redeploy(key);
-    return r.done() ? new Result(true, "waking it up", r.run()) : r;
+    return orchestrator.wake(key, "woken by an operator")
+        .map(run -> new Result(true, "waking it up", run))
+        .orElseGet(() -> Result.done("it has work running or queued, which starts it"));
   }
 
   static String human(Duration d) {

@@ -622,8 +622,13 @@ public final class PreviewOrchestrator implements AutoCloseable {
   /**
    * Resumes {@code key}'s sleeping preview as the next op of its key, so a wake never runs beside a
    * deploy, teardown or sleep of the same PR, and waits until its app answers healthy (within
-   * {@code app.readiness.timeout}); the PR then shows READY again. Empty when the key has work running
-   * or pending (that work decides what runs; a deploy starts the app anyway): wait for the app instead.
+   * {@code app.readiness.timeout}); the PR then shows READY again. Where the environment provider cannot
+   * resume ({@code supportsSuspend()} false, or {@code resume} throws {@link UnsupportedOperationException}),
+   * the wake deploys the PR's head again instead, as {@link #redeploy} does (the PR as the SCM has it now),
+   * inside this same op: concurrent wakes make one deploy. A wake that cannot deploy (no PR source, the PR
+   * not open, the SCM not answering) ends with the preview still SLEEPING and the reason, nothing published.
+   * Empty when the key has work running or pending (that work decides what runs; a deploy starts the app
+   * anyway): wait for the app instead.
    */
   public Optional<CompletableFuture<Preview>> wake(PreviewKey key, String reason) {
     return Optional.ofNullable(scheduler.submitIfIdle(Objects.requireNonNull(key, "key"),
@@ -640,9 +645,17 @@ public final class PreviewOrchestrator implements AutoCloseable {
       return observed(env); // awake already (a push woke it, or another wake did)
     }
     String revision = env.revision();
+    if (!environment.supportsSuspend()) {
+      return wakeByDeploy(key, revision, reason, environment.name() + " cannot resume environments", safePoints);
+    }
     long start = System.nanoTime();
     try {
-      env = environment.resume(key);
+      try {
+        env = environment.resume(key);
+      } catch (UnsupportedOperationException e) {
+        return wakeByDeploy(key, revision, reason, environment.name() + " cannot resume this environment ("
+            + redaction.text(String.valueOf(e.getMessage())) + ")", safePoints);
+      }
       if (env.url() == null) {
         throw new IllegalStateException(environment.name() + " resumed the environment without a URL");
       }
@@ -677,6 +690,32 @@ public final class PreviewOrchestrator implements AutoCloseable {
     status.publish(key, PreviewState.READY, revision, url, "awake again (" + reason + ")", null, List.of(), timings);
     return new Preview(key, PreviewState.READY, revision, url, null, "awake: " + reason, null, timings,
         env.lastActivity().orElse(null), env.expires().orElse(null));
+  }
+
+  /**
+   * Wakes {@code key} where its provider cannot resume it ({@code why}): deploys the head of its PR as the
+   * SCM has it now, what {@link #redeploy} submits, but run here, inside the wake op of the key (a deploy
+   * submitted from the key's own worker could only run after this op, and concurrent wakes would each
+   * queue one). A newer event for the key supersedes it like any deploy.
+   */
+  private Preview wakeByDeploy(PreviewKey key, String revision, String reason, String why,
+      KeyScheduler.SafePoints safePoints) {
+    PullRequest pr;
+    try {
+      pr = pullRequest(key).orElseThrow(() -> new IllegalStateException("the SCM knows no pull request " + key));
+      if (!pr.isOpen()) {
+        throw new IllegalStateException("the pull request is " + pr.state().name().toLowerCase(java.util.Locale.ROOT)
+            + " (only an open pull request gets a preview)");
+      }
+    } catch (RuntimeException e) {
+      String refused = "still asleep: " + why + ", and its PR's head cannot be deployed again to wake it: "
+          + redaction.text(String.valueOf(e.getMessage()));
+      log.warn("{}: {}", key, refused);
+      return Preview.of(key, PreviewState.SLEEPING, revision, refused);
+    }
+    log.info("{}: {}; deploying the PR's head {} again to wake it ({})", key, why, pr.headSha(), reason);
+    revisions.arrived(PullRequestEvent.of(PullRequestEvent.Action.UPDATED, pr)); // as redeploy's event does
+    return deploys.deploy(new Op.Deploy(pr), safePoints);
   }
 
   /**

@@ -248,10 +248,19 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     connectProxy(network);
     ensureServices(spec, network);
     checkpoint.accept("services");
-    ensureApp(spec, network, image);
-    // the app container carries the spec's lifecycle labels now (the orchestrator read them through
-    // find, markers included): older relabels are no longer the news
-    removeVolumes(key, LIFECYCLE);
+    Container kept = ensureApp(spec, network, image);
+    Map<String, String> wanted = lifecycle(spec.labels());
+    if (kept != null && !lifecycle(kept.getLabels()).equals(wanted)) {
+      // the same app (lifecycle labels are not in its spec hash) keeps running, and a container's labels
+      // cannot change: the spec's lifecycle labels go to a marker, as a relabel writes them
+      Map<String, String> changes = new TreeMap<>();
+      Labels.LIFECYCLE.forEach(label -> changes.put(label, wanted.getOrDefault(label, "")));
+      relabel(key, changes);
+    } else {
+      // the app container carries the spec's lifecycle labels now (the orchestrator read them through
+      // find, markers included): older relabels are no longer the news
+      removeVolumes(key, LIFECYCLE);
+    }
     return find(key).orElseThrow(() -> new ProviderException(NAME,
         "the app container of " + key + " vanished right after it was started", true));
   }
@@ -367,13 +376,31 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     return env;
   }
 
-  private void ensureApp(EnvironmentSpec spec, String network, String image) {
+  /** The {@link Labels#LIFECYCLE} labels among {@code labels}. */
+  private static Map<String, String> lifecycle(Map<String, String> labels) {
+    Map<String, String> out = new TreeMap<>();
+    labels.forEach((k, v) -> {
+      if (Labels.LIFECYCLE.contains(k)) {
+        out.put(k, v);
+      }
+    });
+    return out;
+  }
+
+  /**
+   * Creates (or adopts) the app container of {@code spec}; returns the existing container it kept (the
+   * same spec hash), or null when it created one. Lifecycle labels (expiry, last activity, last visit...)
+   * are left out of the hash: a re-apply that only carries them over or moves them keeps the container.
+   */
+  private Container ensureApp(EnvironmentSpec spec, String network, String image) {
     PreviewKey key = spec.key();
     List<String> env = appEnv(spec);
     Map<String, String> labels = appLabels(spec, network);
+    Map<String, String> hashed = new TreeMap<>(labels);
+    hashed.keySet().removeAll(Labels.LIFECYCLE);
     String hash = hash("app", imageId(image), image, spec.command().toString(), String.valueOf(spec.port()),
         new TreeMap<>(spec.env()).toString(), new TreeMap<>(spec.secrets()).keySet().toString(),
-        new TreeMap<>(labels).toString(), DockerSettings.merge(spec.resources(), settings.resources).toString(),
+        hashed.toString(), DockerSettings.merge(spec.resources(), settings.resources).toString(),
         settings.restart, String.valueOf(healthcheck(spec).getTest()), settings.healthcheck.toString(),
         String.valueOf(settings.publish), settings.publishInterface,
         settings.portLow + "-" + settings.portHigh, network);
@@ -408,7 +435,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
         }
         startOrFallBack(keep.getId(), key, fallback);
       }
-      return;
+      return keep;
     }
     long order = epochNanos();
     String name = dockerName(key, "app-" + hash.substring(0, 12));
@@ -454,6 +481,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     if (spec.buildContext() != null && fallback == null) {
       removeOldBuilds(key, image);
     }
+    return null;
   }
 
   private static long epochNanos() {

@@ -134,6 +134,42 @@ class DockerProviderIT {
     assertThat(ids(key)).hasSize(1).doesNotContainAnyElementsOf(before);
   }
 
+  @Test
+  void aReapplyThatOnlyMovesLifecycleLabelsKeepsTheContainerAndTheLabelsItCarries() {
+    DockerEnvironmentProvider p = provider(Map.of());
+    PreviewKey key = key(3);
+    Map<String, String> first = new LinkedHashMap<>(Labels.ownership(key, "r1"));
+    first.put(Labels.EXPIRES, "2026-12-10T10:00:00Z");
+    first.put(Labels.PINNED, "true");
+    awaitAnswer(p.apply(spec(key, "r1").env("A", "1").labels(first).build()));
+    List<String> before = ids(key);
+    assertThat(before).hasSize(1);
+
+    // a gateway's visit, then a push of the same revision that carries it over and moves the expiry
+    p.relabel(key, Map.of(Labels.LAST_VISIT, "2026-12-03T07:00:00Z"));
+    Map<String, String> carried = new LinkedHashMap<>(Labels.ownership(key, "r1"));
+    carried.put(Labels.EXPIRES, "2026-12-12T10:00:00Z");
+    carried.put(Labels.LAST_VISIT, "2026-12-03T07:00:00Z");
+    Environment again = p.apply(spec(key, "r1").env("A", "1").labels(carried).build());
+
+    assertThat(ids(key)).as("only lifecycle labels changed: the same container").isEqualTo(before);
+    assertThat(again.labels()).containsEntry(Labels.EXPIRES, "2026-12-12T10:00:00Z")
+        .containsEntry(Labels.LAST_VISIT, "2026-12-03T07:00:00Z")
+        .as("the spec no longer pins it").doesNotContainKey(Labels.PINNED);
+    assertThat(provider(Map.of()).find(key).orElseThrow().labels()).as("seen by another instance (a restart)")
+        .containsEntry(Labels.EXPIRES, "2026-12-12T10:00:00Z").containsEntry(Labels.LAST_VISIT, "2026-12-03T07:00:00Z")
+        .doesNotContainKey(Labels.PINNED);
+    assertThat(p.list()).filteredOn(e -> e.key().equals(key)).singleElement()
+        .satisfies(e -> assertThat(e.labels()).containsEntry(Labels.EXPIRES, "2026-12-12T10:00:00Z"));
+
+    // anything else of the spec still replaces it
+    Environment changed = p.apply(spec(key, "r1").env("A", "2").labels(carried).build());
+    awaitAnswer(changed);
+    p.acceptRevision(key, "r1");
+    assertThat(ids(key)).hasSize(1).doesNotContainAnyElementsOf(before);
+    assertThat(changed.labels()).containsEntry(Labels.LAST_VISIT, "2026-12-03T07:00:00Z");
+  }
+
   private List<String> ids(PreviewKey key) {
     return TestDocker.labelled(Labels.KEY, key.id()).stream()
         .filter(c -> "app".equals(c.getLabels().get(DockerEnvironmentProvider.ROLE))).map(Container::getId).toList();

@@ -124,11 +124,12 @@ public final class PreviewGateway implements AutoCloseable {
    * Wakes sleeping previews through {@code orchestrator} (in order with each PR's other work, and the
    * PR shows READY again) instead of resuming them directly; on a provider that cannot resume, a visit
    * deploys the PR's head again ({@link dev.preview.core.PreviewOrchestrator#redeploy}), which is also how
-   * such a preview is woken at all. {@code preview serve} calls it once the orchestrator is built.
+   * such a preview is woken at all (the orchestrator's {@link dev.preview.core.PreviewOrchestrator#wake} does
+   * it). {@code preview serve} calls it once the orchestrator is built.
    */
   public PreviewGateway wakeThrough(dev.preview.core.PreviewOrchestrator orchestrator) {
     Objects.requireNonNull(orchestrator, "orchestrator");
-    waker.orchestrated(key -> orchestrator.wake(key, "a visit through the gateway"), orchestrator::redeploy);
+    waker.orchestrated(key -> orchestrator.wake(key, "a visit through the gateway"));
     return this;
   }
 

@@ -23,8 +23,9 @@ import org.slf4j.LoggerFactory;
  * Wakes sleeping previews on a visit: one wake per preview at a time, however many requests ask
  * (they all get the same future), made of {@code provider.resume(key)} and then the app's health check
  * polled until it passes or {@code timeout} runs out. A provider that cannot resume (no
- * {@code supportsSuspend}, or {@code resume} unsupported) gets its preview deployed again instead,
- * an {@code apply} of the PR's head through the orchestrator ({@link #orchestrated}).
+ * {@code supportsSuspend}, or {@code resume} unsupported) gets its preview deployed again instead, an
+ * {@code apply} of the PR's head, which the orchestrator's wake does ({@link #orchestrated}); without the
+ * orchestrator such a wake is refused.
  */
 final class Waker {
   private static final Logger LOG = LoggerFactory.getLogger(Waker.class);
@@ -39,8 +40,6 @@ final class Waker {
   private final Map<PreviewKey, CompletableFuture<Environment>> running = new ConcurrentHashMap<>();
   /** Wakes through the orchestrator (in order with the PR's other work), or null: resume directly. */
   private volatile Function<PreviewKey, Optional<CompletableFuture<Preview>>> orchestrated;
-  /** Deploys the PR's head again through the orchestrator (an {@code apply}), or null: no way to. */
-  private volatile Function<PreviewKey, CompletableFuture<Preview>> redeploys;
 
   Waker(EnvironmentProvider provider, HealthCheck health, String healthPath, Duration timeout, ExecutorService executor,
       GatewayMetrics metrics, Consumer<Environment> woken) {
@@ -56,13 +55,11 @@ final class Waker {
   /**
    * Wake through {@code wakes} ({@code PreviewOrchestrator::wake}): the resume then runs as the next op
    * of the PR's key, never beside a deploy of it, and the PR shows READY again; when the key is busy
-   * (empty), the gateway only waits for the app, which that work starts. {@code redeploys}
-   * ({@code PreviewOrchestrator::redeploy}) wakes the previews of a provider that cannot resume.
+   * (empty), the gateway only waits for the app, which that work starts. Where the provider cannot
+   * resume, that wake deploys the PR's head again (one op of the key, however many visits ask).
    */
-  void orchestrated(Function<PreviewKey, Optional<CompletableFuture<Preview>>> wakes,
-      Function<PreviewKey, CompletableFuture<Preview>> redeploys) {
+  void orchestrated(Function<PreviewKey, Optional<CompletableFuture<Preview>>> wakes) {
     this.orchestrated = wakes;
-    this.redeploys = redeploys;
   }
 
   /** The wake of {@code key}: the one running, or a new one. Completes with the running environment. */
@@ -95,34 +92,28 @@ final class Waker {
 
   private Environment resume(PreviewKey key) throws Exception {
     Function<PreviewKey, Optional<CompletableFuture<Preview>>> through = orchestrated;
-    if (!provider.supportsSuspend()) {
-      return redeploy(key, provider.name() + " cannot resume environments");
-    }
-    if (through == null) {
-      try {
-        return provider.resume(key);
-      } catch (UnsupportedOperationException e) {
-        return redeploy(key, e.getMessage());
+    if (through != null) {
+      // resumed, or deployed again where the provider cannot resume (PreviewOrchestrator.wake decides)
+      Optional<CompletableFuture<Preview>> run = through.apply(key);
+      if (run.isPresent()) {
+        awaitReady(key, run.get(), "did not wake");
       }
+      // busy: the PR's running work (a deploy) brings the app up; wait for the environment to have a URL
+      return awaitStarted(key);
     }
-    Optional<CompletableFuture<Preview>> run = through.apply(key);
-    if (run.isPresent()) {
-      awaitReady(key, run.get(), "did not wake");
+    if (!provider.supportsSuspend()) {
+      throw cannotResume(key, provider.name() + " cannot resume environments");
     }
-    // busy: the PR's running work (a deploy) brings the app up; wait for the environment to have a URL
-    return awaitStarted(key);
+    try {
+      return provider.resume(key);
+    } catch (UnsupportedOperationException e) {
+      throw cannotResume(key, e.getMessage());
+    }
   }
 
-  /** The fallback where {@code resume} cannot work: the orchestrator deploys the PR's head again. */
-  private Environment redeploy(PreviewKey key, String why) throws Exception {
-    Function<PreviewKey, CompletableFuture<Preview>> apply = redeploys;
-    if (apply == null) {
-      throw new IllegalStateException(key + " is asleep and " + why + "; the gateway wakes such a preview by deploying it"
-          + " again, which needs the orchestrator: call PreviewGateway.wakeThrough(orchestrator)");
-    }
-    LOG.info("gateway: {}: deploying {} again to wake it", why, key);
-    awaitReady(key, apply.apply(key), "was not deployed again");
-    return awaitStarted(key);
+  private static IllegalStateException cannotResume(PreviewKey key, String why) {
+    return new IllegalStateException(key + " is asleep and " + why + "; the gateway wakes such a preview by deploying it"
+        + " again, which needs the orchestrator: call PreviewGateway.wakeThrough(orchestrator)");
   }
 
   private void awaitReady(PreviewKey key, CompletableFuture<Preview> run, String what) throws Exception {
