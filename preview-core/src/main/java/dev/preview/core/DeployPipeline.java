@@ -97,7 +97,9 @@ final class DeployPipeline {
     Redaction redaction = listeners.redaction();
     // The reason may quote what the app printed (a crash's last lines): no secret goes further.
     String reason = redaction.text(String.valueOf(e.getMessage()));
-    List<String> tail = redaction.lines(run.failureLog != null ? run.failureLog : logTail(key));
+    List<String> own = run.failureLog != null ? run.failureLog
+        : e instanceof dev.preview.spi.ProviderException pe && !pe.logTail().isEmpty() ? pe.logTail() : null;
+    List<String> tail = redaction.lines(own != null ? own : logTail(key));
     log.warn("{}: deploy of {} failed at step {}: {}", key, run.revision, step, reason);
     listeners.transition(key, PreviewState.FAILED, step + ": " + reason);
     status.publish(key, PreviewState.FAILED, run.revision, null, reason, step, tail, run.timings, run.databaseName,

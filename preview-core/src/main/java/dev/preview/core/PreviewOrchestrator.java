@@ -109,7 +109,12 @@ public final class PreviewOrchestrator implements AutoCloseable {
     this.app = b.app;
     this.healthCheck = b.healthCheck;
     this.closeProviders = b.closeProviders;
-    Redaction redaction = new Redaction(b.redactor.plus(Redactor.of(app.secrets())));
+    Redactor secrets = b.redactor.plus(Redactor.of(app.secrets()));
+    if (b.buildSettings.token().isPresent()) {
+      // the fetch token (build.from: source) may show in a git error or a build's output
+      secrets = secrets.plus(Redactor.of(java.util.List.of(b.buildSettings.token().get()), java.util.List.of()));
+    }
+    Redaction redaction = new Redaction(secrets);
     this.redaction = redaction;
     Listeners listeners = new Listeners(b.listeners, redaction);
     this.listeners = listeners;

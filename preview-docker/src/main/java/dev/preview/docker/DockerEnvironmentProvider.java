@@ -1012,7 +1012,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       throw new ProviderException(NAME, "building " + tag + " failed: " + e.getMessage(), true, e);
     } catch (DockerException e) {
       throw new ProviderException(NAME, "building " + tag + " from " + dir + " failed: " + Engine.message(e)
-          + ". Last lines of the build:\n" + out.tail(), false, e.getHttpStatus(), e);
+          + " (the last lines of the build are below)", false, e, out.lines());
     } catch (ProviderException e) {
       throw e;
     } catch (StopBuild e) {
@@ -1022,12 +1022,12 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
         throw engine.unreachableException(e);
       }
       throw new ProviderException(NAME, "building " + tag + " from " + dir + " failed: " + e.getMessage()
-          + ". Last lines of the build:\n" + out.tail(), false, e);
+          + " (the last lines of the build are below)", false, e, out.lines());
     }
     if (out.error != null || !imagePresent(tag)) {
       throw new ProviderException(NAME, "building " + tag + " from " + dir + " failed: "
-          + (out.error == null ? "no image was produced" : out.error.trim()) + ". Last lines of the build:\n" + out.tail(),
-          false);
+          + (out.error == null ? "no image was produced" : out.error.trim()) + " (the last lines of the build are below)",
+          false, null, out.lines());
     }
     return tag;
   }
@@ -1125,6 +1125,10 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
 
     synchronized String tail() {
       return String.join("\n", lines);
+    }
+
+    synchronized List<String> lines() {
+      return List.copyOf(lines);
     }
   }
 

@@ -83,13 +83,16 @@ class DockerBuildFromSourceFailureIT {
         PullRequest.open(key, head.name(), "feature", "main"))).get(5, TimeUnit.MINUTES);
 
     assertThat(p.state()).as(p.toString()).isEqualTo(PreviewState.FAILED);
-    // the image is built by the provider's apply: the failure is the step environment's
-    assertThat(p.failedStep()).isEqualTo("environment");
+    // the image is built in the deploy's build step, before anything is provisioned
+    assertThat(p.failedStep()).isEqualTo("build");
     assertThat(p.message()).contains("building", ":" + DockerEnvironmentProvider.tagOf(head.name()), "failed",
-        "error: cannot find symbol Foo", "using " + Redactor.MASK).doesNotContain(SECRET);
+        "the last lines of the build are below").doesNotContain(SECRET);
     PreviewStatus failed = await().atMost(Duration.ofSeconds(10)).until(() -> notifier.latest(key).orElse(null),
         s -> s != null && s.state() == PreviewState.FAILED);
-    assertThat(failed.message()).contains("error: cannot find symbol Foo").doesNotContain(SECRET);
+    assertThat(failed.failedStep()).isEqualTo("build");
+    assertThat(failed.logTail()).as("the build's own last lines, as lines, masked")
+        .contains("compiling the PR", "using " + Redactor.MASK, "error: cannot find symbol Foo");
+    assertThat(failed.message()).doesNotContain(SECRET);
     assertThat(notifier.history(key)).allSatisfy(s -> {
       assertThat(s.message()).doesNotContain(SECRET);
       assertThat(String.join("\n", s.logTail())).doesNotContain(SECRET);

@@ -95,7 +95,7 @@ class DockerBuildFromSourceIT {
       Preview failed = deploy(broken, PullRequestEvent.Action.UPDATED);
       assertThat(failed.state()).as(failed.toString()).isEqualTo(PreviewState.FAILED);
       assertThat(failed.failedStep()).isEqualTo("build");
-      assertThat(failed.message()).contains("no-such-file-in-the-pr").contains("Last lines of the build");
+      assertThat(failed.message()).contains("no-such-file-in-the-pr").contains("the last lines of the build are below");
       assertThat(TestDocker.get(second.url().resolve("/index.html")).body()).as("v2 still serves")
           .isEqualTo("the PR's page, rewritten\n");
       Files.writeString(dir.resolve("Dockerfile"), dockerfile);

@@ -458,8 +458,9 @@ class DockerProviderIT {
       java.nio.file.Files.writeString(bad.resolve("Dockerfile"), "FROM scratch\nCOPY no-such-file /x\n");
       assertThatThrownBy(() -> p.apply(EnvironmentSpec.builder(key(14), "r1").buildContext(bad).build()))
           .isInstanceOf(ProviderException.class)
-          .hasMessageContaining("failed").hasMessageContaining("Last lines of the build")
-          .hasMessageContaining("no-such-file");
+          .hasMessageContaining("failed").hasMessageContaining("the last lines of the build are below")
+          .hasMessageContaining("no-such-file")
+          .satisfies(e -> assertThat(((ProviderException) e).logTail()).as("the build's last lines").isNotEmpty());
       String anonymous = TestDocker.labelled(Labels.KEY, key.id()).get(0).getMounts().stream()
           .filter(m -> "/scratch".equals(m.getDestination())).findFirst().orElseThrow().getName();
       p.delete(key);

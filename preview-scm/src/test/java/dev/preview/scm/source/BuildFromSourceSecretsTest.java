@@ -126,8 +126,6 @@ class BuildFromSourceSecretsTest {
    * redactor and app.secrets() only.
    */
   @Test
-  @org.junit.jupiter.api.Disabled("bug in PreviewOrchestrator: BuildSettings.token() is not added to its Redaction;"
-      + " enable once the constructor adds it")
   void aBuildTokenGivenOnlyInBuildSettingsIsRedactedToo() throws Exception {
     orchestrator(Redactor.of(List.of(Secret.of(INSTALLATION_SECRET)), List.of()));
     assertNoSecretInTheFailedStatus();
