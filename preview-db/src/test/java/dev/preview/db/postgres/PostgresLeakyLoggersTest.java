@@ -32,10 +32,16 @@ class PostgresLeakyLoggersTest {
           .isInstanceOf(ConfigurationException.class)
           .hasMessageContaining("database: the logger(s) org.postgresql.core.v3.QueryExecutorImpl, org.postgresql.core.v3.ConnectionFactoryImpl, org.postgresql.Driver log at DEBUG or finer")
           .hasMessageContaining("org.postgresql.level=INFO");
+      assertThatThrownBy(() -> PostgresBaseline.builder().url("jdbc:postgresql://db.internal:5432/postgres")
+          .database("shop_baseline").build())
+          .as("the baseline builder logs in as the admin too").isInstanceOf(ConfigurationException.class)
+          .hasMessageContaining("org.postgresql.core.v3.ConnectionFactoryImpl");
     } finally {
       parent.setLevel(before);
     }
     assertThatCode(() -> PostgresPoolConfigTest.create(Map.of()).close()).as("back at INFO").doesNotThrowAnyException();
+    assertThatCode(() -> PostgresBaseline.builder().url("jdbc:postgresql://db.internal:5432/postgres")
+        .database("shop_baseline").build()).doesNotThrowAnyException();
   }
 
   @Test
