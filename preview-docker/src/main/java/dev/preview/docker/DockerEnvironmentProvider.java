@@ -152,7 +152,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   public static DockerEnvironmentProvider create(ProviderContext context) {
     Objects.requireNonNull(context, "context");
     DockerSettings s = DockerSettings.from(context.config());
-    refuseLeakyLoggers(LoggerFactory::getLogger);
+    refuseLeakyLoggers(dev.preview.spi.LeakyLoggers::atDebug);
     return new DockerEnvironmentProvider(s, new LazyClient(() -> EngineClient.build(s)), context.installation());
   }
 
@@ -170,20 +170,18 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
 
   /**
    * Refuses to build the provider while one of {@link #LEAKY_LOGGERS} logs at DEBUG: it would write
-   * every preview's secrets to the log. Checked through slf4j, whatever the binding.
+   * every preview's secrets to the log. {@code atDebug} is {@link dev.preview.spi.LeakyLoggers#atDebug}
+   * (slf4j, whatever the binding, and java.util.logging) outside tests.
    *
    * @throws dev.preview.spi.ConfigurationException naming the loggers and how to turn them down
    */
-  static void refuseLeakyLoggers(java.util.function.Function<String, Logger> loggers) {
-    List<String> on = LEAKY_LOGGERS.stream().filter(n -> loggers.apply(n).isDebugEnabled()).toList();
-    if (!on.isEmpty()) {
-      throw new dev.preview.spi.ConfigurationException("environment: the logger(s) " + String.join(", ", on)
-          + " log at DEBUG, which writes every container's create request (its env: every secret) or the"
-          + " registry credentials to the log; set com.github.dockerjava and org.apache.hc to INFO or above in"
-          + " the logging config (slf4j-simple: -Dorg.slf4j.simpleLogger.log.com.github.dockerjava=info"
-          + " -Dorg.slf4j.simpleLogger.log.org.apache.hc=info; logback: <logger name=\"com.github.dockerjava\""
-          + " level=\"INFO\"/> and <logger name=\"org.apache.hc\" level=\"INFO\"/>)");
-    }
+  static void refuseLeakyLoggers(java.util.function.Predicate<String> atDebug) {
+    dev.preview.spi.LeakyLoggers.refuse("environment", LEAKY_LOGGERS,
+        "they write every container's create request (its env: every secret) or the"
+        + " registry credentials; set com.github.dockerjava and org.apache.hc to INFO or above in"
+        + " the logging config (slf4j-simple: -Dorg.slf4j.simpleLogger.log.com.github.dockerjava=info"
+        + " -Dorg.slf4j.simpleLogger.log.org.apache.hc=info; logback: <logger name=\"com.github.dockerjava\""
+        + " level=\"INFO\"/> and <logger name=\"org.apache.hc\" level=\"INFO\"/>)", atDebug);
   }
 
   /** The installation whose previews this provider runs and sees. */

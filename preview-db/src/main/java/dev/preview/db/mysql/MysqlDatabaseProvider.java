@@ -8,6 +8,7 @@ import dev.preview.spi.DatabaseConnection;
 import dev.preview.spi.DatabaseProvider;
 import dev.preview.spi.DatabaseSpec;
 import dev.preview.spi.Installation;
+import dev.preview.spi.LeakyLoggers;
 import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
@@ -86,6 +87,25 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
   private final String appHost;
   private final int appPort;
   private final Installation installation;
+  /**
+   * MariaDB Connector/J loggers that print secrets (checked in 3.5.11's classes): {@code StandardClient}
+   * logs every statement at DEBUG ({@code execute query: CREATE USER .. IDENTIFIED BY '<password>'});
+   * the socket {@code Writer} and {@code Reader} hex-dump every packet at TRACE (the same statements, and
+   * result rows); {@code ErrorPacket} logs server errors at DEBUG, whose text quotes the statement near
+   * the error. The password has to be in the statement (MariaDB has no client-side hashing API), so
+   * these loggers must stay above DEBUG.
+   */
+  static final List<String> LEAKY_LOGGERS = List.of(
+      "org.mariadb.jdbc.client.impl.StandardClient",
+      "org.mariadb.jdbc.client.socket.Writer",
+      "org.mariadb.jdbc.client.socket.Reader",
+      "org.mariadb.jdbc.message.server.ErrorPacket");
+
+  static final String LEAKY_LOGGERS_FIX = "MariaDB Connector/J writes the statements sent (CREATE USER .. IDENTIFIED BY"
+      + " '<password>') and the packets; set org.mariadb.jdbc to INFO or above in the logging config (slf4j-simple:"
+      + " -Dorg.slf4j.simpleLogger.log.org.mariadb.jdbc=info; logback: <logger name=\"org.mariadb.jdbc\" level=\"INFO\"/>;"
+      + " java.util.logging: org.mariadb.jdbc.level=INFO)";
+
   /** The warm pool ({@code pool: {size: N}}), or null when off (the default). */
   private final MysqlPool pool;
 
@@ -825,6 +845,7 @@ public final class MysqlDatabaseProvider implements DatabaseProvider {
       if (!problems.isEmpty()) {
         throw new ConfigurationException(problems);
       }
+      LeakyLoggers.refuse("database", LEAKY_LOGGERS, LEAKY_LOGGERS_FIX);
       return new MysqlDatabaseProvider(this, scheme, rest);
     }
   }

@@ -1,6 +1,7 @@
 package dev.preview.db.postgres;
 
 import dev.preview.spi.ConfigurationException;
+import dev.preview.spi.LeakyLoggers;
 import dev.preview.spi.ProviderConfig;
 import dev.preview.spi.ProviderException;
 import dev.preview.spi.Secret;
@@ -283,6 +284,8 @@ public final class PostgresBaseline {
       if (!problems.isEmpty()) {
         throw new ConfigurationException(problems);
       }
+      // the admin logs in here too: its md5 digest and url are what the driver would print
+      LeakyLoggers.refuse("database", PostgresDatabaseProvider.LEAKY_LOGGERS, PostgresDatabaseProvider.LEAKY_LOGGERS_FIX);
       return new PostgresBaseline(this);
     }
   }

@@ -8,6 +8,7 @@ import dev.preview.spi.DatabaseConnection;
 import dev.preview.spi.DatabaseProvider;
 import dev.preview.spi.DatabaseSpec;
 import dev.preview.spi.Installation;
+import dev.preview.spi.LeakyLoggers;
 import dev.preview.spi.Names;
 import dev.preview.spi.PreviewKey;
 import dev.preview.spi.ProviderConfig;
@@ -105,6 +106,24 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
   private final List<String> migrations;
   private final String branchMigrations;
   private final Installation installation;
+  /**
+   * PostgreSQL JDBC driver loggers (java.util.logging) that print secrets (checked in 42.7.14's classes):
+   * {@code QueryExecutorImpl} logs every message sent at FINEST ({@code FE=> SimpleQuery(query="ALTER USER ..
+   * PASSWORD 'SCRAM-SHA-256$..'")}: the preview role's verifier, which lets a reader test guessed
+   * passwords offline, and {@code Bind} parameter values); {@code ConnectionFactoryImpl} logs
+   * {@code FE=> Password(md5digest=..)} at FINEST; {@code Driver} logs {@code Connecting with URL} at FINE,
+   * the admin url, which may carry {@code password=}.
+   */
+  static final List<String> LEAKY_LOGGERS = List.of(
+      "org.postgresql.core.v3.QueryExecutorImpl",
+      "org.postgresql.core.v3.ConnectionFactoryImpl",
+      "org.postgresql.Driver");
+
+  static final String LEAKY_LOGGERS_FIX = "the PostgreSQL JDBC driver writes the statements and parameters sent (the"
+      + " roles' password verifiers), md5 password digests and the admin url; set org.postgresql to INFO or above"
+      + " (java.util.logging: org.postgresql.level=INFO;"
+      + " through jul-to-slf4j, logback: <logger name=\"org.postgresql\" level=\"INFO\"/>)";
+
   /** The warm pool ({@code pool: {size: N}}), or null when off (the default). */
   private final PgPool pool;
 
@@ -783,6 +802,7 @@ public final class PostgresDatabaseProvider implements DatabaseProvider {
       if (!problems.isEmpty()) {
         throw new ConfigurationException(problems);
       }
+      LeakyLoggers.refuse("database", LEAKY_LOGGERS, LEAKY_LOGGERS_FIX);
       if (mode == Mode.SCHEMA) {
         LOG.warn("postgres: mode schema: the previews share one database, so they share its LISTEN/NOTIFY channels and"
             + " advisory locks (no grant can split them): a preview can listen to and notify another's channels and hold"
