@@ -141,6 +141,21 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
   }
 
   /**
+   * Fabric8's HTTP logging interceptor, which at TRACE writes every request's and answer's headers
+   * (the bearer token) and bodies (each Secret manifest: base64 of every secret value).
+   */
+  static final List<String> LEAKY_LOGGERS = List.of("io.fabric8.kubernetes.client.http.HttpLoggingInterceptor");
+
+  /** Refuses to build the provider while {@link #LEAKY_LOGGERS} would print secrets. */
+  static void refuseLeakyLoggers(java.util.function.Predicate<String> atDebug) {
+    dev.preview.spi.LeakyLoggers.refuse("environment", LEAKY_LOGGERS,
+        "it writes the API token and every Secret manifest (the secrets' values) to the log; set"
+        + " io.fabric8.kubernetes.client to INFO or above in the logging config (slf4j-simple:"
+        + " -Dorg.slf4j.simpleLogger.log.io.fabric8.kubernetes.client=info; logback: <logger"
+        + " name=\"io.fabric8.kubernetes.client\" level=\"INFO\"/>)", atDebug);
+  }
+
+  /**
    * A provider on an existing client for the context's section and {@link Installation} (its
    * instance selects and labels everything; its clock stamps created/expires). The client is not
    * closed by {@link #close()}.
@@ -156,6 +171,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
       config.problem("masterUrl", "connection keys are not used when a client is given; remove them");
     }
     config.validate();
+    refuseLeakyLoggers(dev.preview.spi.LeakyLoggers::atDebug);
     Installation i = context.installation();
     return new KubernetesEnvironmentProvider(LazyClient.given(client), s, i, i.clock());
   }
@@ -1250,6 +1266,7 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
         config.problem("kubeconfig", "cannot read file " + s.kubeconfig);
       }
       config.validate();
+      refuseLeakyLoggers(dev.preview.spi.LeakyLoggers::atDebug);
       Installation i = context.installation();
       Config cfg = clientConfig(s, config.path()); // read now: a broken kubeconfig is a config problem
       return new KubernetesEnvironmentProvider(LazyClient.building(() -> new KubernetesClientBuilder().withConfig(cfg).build()),
