@@ -551,6 +551,9 @@ public final class KubernetesEnvironmentProvider implements EnvironmentProvider 
     };
     Watch[] watch = new Watch[1];
     Runnable openWatch = () -> {
+      if (!settings.readinessWatch) {
+        return; // readiness.watch: false, polling only
+      }
       try {
         var deployments = client().apps().deployments().inNamespace(ns);
         watch[0] = deployment == null ? deployments.watch(wake) : deployments.withName(deployment).watch(wake);

@@ -56,6 +56,8 @@ final class KubernetesSettings {
   boolean waitForReady = true;
   Duration readyTimeout = Duration.ofMinutes(5);
   Duration pollInterval = Duration.ofSeconds(2);
+  /** Whether the readiness wait also watches the Deployments (false: it polls only, for API proxies that cut watches). */
+  boolean readinessWatch = true;
   int logLines = 20;
   Duration deleteWait = Duration.ZERO;
   Duration stuckAfter = Duration.ofMinutes(10);
@@ -151,6 +153,7 @@ final class KubernetesSettings {
     s.waitForReady = readiness.bool("wait", true);
     s.readyTimeout = readiness.duration("timeout", s.readyTimeout);
     s.pollInterval = readiness.duration("pollInterval", s.pollInterval);
+    s.readinessWatch = readiness.bool("watch", true);
     s.logLines = readiness.integer("logLines", 20, 0, 10_000);
 
     ProviderConfig delete = c.section("delete");

@@ -259,7 +259,7 @@ class HelmChartProviderTest extends MockClusterTest {
   /** The chart's config with the readiness wait on. */
   static Map<String, Object> waitingConfig() {
     Map<String, Object> cfg = chartConfig(Map.of());
-    cfg.put("readiness", Map.of("wait", true, "pollInterval", "50ms", "timeout", "30s"));
+    cfg.put("readiness", Map.of("wait", true, "pollInterval", "50ms", "timeout", "30s", "watch", false));
     return cfg;
   }
 
@@ -350,7 +350,7 @@ class HelmChartProviderTest extends MockClusterTest {
   @Test
   void anUnschedulableWorkerIsNamedWhenTheDeadlinePasses() {
     Map<String, Object> cfg = chartConfig(Map.of());
-    cfg.put("readiness", Map.of("wait", true, "pollInterval", "50ms", "timeout", "2s"));
+    cfg.put("readiness", Map.of("wait", true, "pollInterval", "50ms", "timeout", "2s", "watch", false));
     KubernetesEnvironmentProvider p = provider(cfg);
     CompletableFuture<Environment> f = applyUntilTheApiIsReady(p);
     client.batch().v1().jobs().inNamespace(ns).withName("app-migrate")

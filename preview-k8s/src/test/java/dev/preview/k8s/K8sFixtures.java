@@ -32,7 +32,7 @@ final class K8sFixtures {
     m.put("network", Map.of("ingressNamespace", "ingress-nginx", "allowNamespaces", List.of("monitoring")));
     m.put("pullSecrets", List.of("regcred"));
     m.put("pullSecretsNamespace", "preview-system");
-    m.put("readiness", new LinkedHashMap<>(Map.of("wait", false, "pollInterval", "50ms", "timeout", "20s")));
+    m.put("readiness", new LinkedHashMap<>(Map.of("wait", false, "pollInterval", "50ms", "timeout", "20s", "watch", false)));
     return m;
   }
 

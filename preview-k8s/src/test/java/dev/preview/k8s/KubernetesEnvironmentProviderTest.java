@@ -64,7 +64,9 @@ class KubernetesEnvironmentProviderTest extends MockClusterTest {
 
   private static Map<String, Object> waiting(String timeout) {
     Map<String, Object> cfg = baseConfig();
-    cfg.put("readiness", Map.of("wait", true, "pollInterval", "50ms", "timeout", timeout));
+    // Polling only: Fabric8's mock server can stall for 30 s when a watch is closed during its first
+    // events (see awaitRollout); the watch itself is tested in aWatchWakesTheWaitWhenTheDeploymentBecomesReady.
+    cfg.put("readiness", Map.of("wait", true, "pollInterval", "50ms", "timeout", timeout, "watch", false));
     return cfg;
   }
 
@@ -150,6 +152,23 @@ class KubernetesEnvironmentProviderTest extends MockClusterTest {
     K8sFixtures.markReady(client, ns, "app");
     // Polling alone would take the 60 s interval; the watch's event ends the wait at once.
     assertThat(f).succeedsWithin(Duration.ofSeconds(20)).extracting(Environment::phase).isEqualTo(Environment.Phase.RUNNING);
+  }
+
+  @Test
+  void withWatchOffTheWaitPollsAndOpensNoWatch() throws Exception {
+    KubernetesEnvironmentProvider p = provider(waiting("20s"));
+    CompletableFuture<Environment> f = CompletableFuture.supplyAsync(() -> p.apply(spec(key, "aaaa1111")));
+    await().atMost(10, TimeUnit.SECONDS).until(() -> client.apps().deployments().inNamespace(ns).withName("app").get() != null);
+    K8sFixtures.markReady(client, ns, "app");
+    assertThat(f).succeedsWithin(Duration.ofSeconds(20)).extracting(Environment::phase).isEqualTo(Environment.Phase.RUNNING);
+    java.util.List<String> paths = new java.util.ArrayList<>();
+    for (int i = server.getRequestCount(); i > 0; i--) {
+      var r = server.takeRequest(1, TimeUnit.SECONDS);
+      if (r != null) {
+        paths.add(r.getPath());
+      }
+    }
+    assertThat(paths).as("readiness.watch: false").isNotEmpty().noneMatch(path -> path.contains("watch=true"));
   }
 
   @Test

@@ -179,7 +179,7 @@ class KubernetesReadinessTest extends MockClusterTest {
   @Test
   void theReadinessWaitLooksAgainWhenTheApiServerFailsToAnswerInsteadOfFailingTheDeploy() {
     Map<String, Object> cfg = baseConfig();
-    cfg.put("readiness", Map.of("wait", true, "pollInterval", "50ms", "timeout", "20s"));
+    cfg.put("readiness", Map.of("wait", true, "pollInterval", "50ms", "timeout", "20s", "watch", false));
     // Fabric8 retries a 5xx by itself; without that the provider's own wait sees every failed answer.
     KubernetesClient noRetries = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(
         new io.fabric8.kubernetes.client.ConfigBuilder(client.getConfiguration()).withRequestRetryBackoffLimit(0).build()).build();
@@ -205,7 +205,7 @@ class KubernetesReadinessTest extends MockClusterTest {
   @Test
   void aRolloutThatCrashLoopsIsRolledBackByApplyWhenTheOldRevisionStillServes() throws Exception {
     Map<String, Object> cfg = baseConfig();
-    cfg.put("readiness", Map.of("wait", true, "pollInterval", "50ms", "timeout", "20s"));
+    cfg.put("readiness", Map.of("wait", true, "pollInterval", "50ms", "timeout", "20s", "watch", false));
     KubernetesEnvironmentProvider p = KubernetesEnvironmentProvider.create(client, config(cfg), clock);
     CompletableFuture<Environment> first = CompletableFuture.supplyAsync(() -> p.apply(spec(key, "aaaa1111")));
     await().atMost(10, TimeUnit.SECONDS).until(() -> client.apps().deployments().inNamespace(ns).withName("app").get() != null);

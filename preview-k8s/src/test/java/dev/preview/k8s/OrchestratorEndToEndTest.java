@@ -38,7 +38,7 @@ class OrchestratorEndToEndTest {
     Map<String, Object> cfg = K8sFixtures.baseConfig();
     cfg.remove("pullSecrets");
     cfg.remove("pullSecretsNamespace");
-    cfg.put("readiness", Map.of("wait", true, "pollInterval", "50ms", "timeout", "30s"));
+    cfg.put("readiness", Map.of("wait", true, "pollInterval", "50ms", "timeout", "30s", "watch", false));
     KubernetesEnvironmentProvider provider = KubernetesEnvironmentProvider.create(client,
         dev.preview.spi.ProviderContext.of(K8sFixtures.config(cfg), dev.preview.spi.Installation.builder().instance("blue").build()));
     PreviewKey key = PreviewKey.pr("acme/shop", 7);
