@@ -274,6 +274,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     }
     try {
       engine.call("creating network " + name, () -> docker.get().createNetworkCmd().withName(name).withDriver("bridge")
+          .withOptions(Map.of(BRIDGE_NAME_OPTION, bridgeName(name)))
           .withCheckDuplicate(true).withLabels(labels(spec, "network", false)).exec());
     } catch (ProviderException e) {
       // Two runs for one key are never concurrent, so a conflict is a leftover of an earlier crash,
@@ -285,6 +286,18 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
       requireOwn(spec.key(), "network", name, existing.getLabels());
     }
     return name;
+  }
+
+  /** The engine's option that names a bridge network's interface on the host. */
+  static final String BRIDGE_NAME_OPTION = "com.docker.network.bridge.name";
+
+  /**
+   * The host interface of a preview network: {@code pv-} and 12 hex digits of the network name's hash
+   * (15 characters, Linux's limit), so that one firewall rule on {@code pv-+} covers every preview
+   * bridge and nothing else (see the README: what a PR's container can reach).
+   */
+  static String bridgeName(String network) {
+    return "pv-" + hash(network).substring(0, 12);
   }
 
   private void connectProxy(String network) {

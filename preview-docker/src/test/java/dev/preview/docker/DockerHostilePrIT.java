@@ -233,8 +233,46 @@ class DockerHostilePrIT {
           .isEqualTo("host service\n");
       open.add("a host service listening on 0.0.0.0 answers on the preview network's gateway " + gateway
           + " (the engine routes containers to their host; bind host services to 127.0.0.1 or firewall the bridge)");
+
+      // The README's rule: every preview bridge is pv-<hash>, so one INPUT rule denies it, while the
+      // preview's own URL (a published port: replies) keeps answering.
+      String bridge = docker.inspectNetworkCmd().withNetworkId(Names.docker(key)).exec().getOptions()
+          .get(DockerEnvironmentProvider.BRIDGE_NAME_OPTION);
+      assertThat(bridge).isEqualTo(DockerEnvironmentProvider.bridgeName(Names.docker(key))).matches("pv-[0-9a-f]{12}");
+      List<String> rule = List.of("INPUT", "-i", "pv-+", "-m", "conntrack", "--ctstate", "NEW", "-j", "DROP");
+      dev.preview.testkit.Servers.require("iptables (root)", iptables("-I", rule) == 0,
+          "run the suite as root with iptables (the CI does)");
+      try {
+        assertThat(fetch(env, gateway + ":" + host.getAddress().getPort() + "/"))
+            .as("the host service behind the README's INPUT rule on pv-+").startsWith("UNREACHABLE");
+        assertThat(TestDocker.get(java.net.URI.create(env.url() + "/health")).status())
+            .as("the preview's URL still answers").isEqualTo(200);
+        denied("reach a host service on 0.0.0.0 through the gateway once the README's rule (INPUT -i pv-+ NEW DROP) is set");
+      } finally {
+        iptables("-D", rule);
+      }
     } finally {
       host.stop(0);
+    }
+  }
+
+  /** Runs {@code iptables <op> <rule>} (op -I or -D); its exit code (-1 when iptables cannot be run). */
+  private static int iptables(String op, List<String> rule) {
+    List<String> cmd = new java.util.ArrayList<>(List.of("iptables", "-w", op));
+    cmd.addAll(rule);
+    try {
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      int code = p.waitFor();
+      if (code != 0) {
+        System.err.println(String.join(" ", cmd) + ": " + out);
+      }
+      return code;
+    } catch (java.io.IOException e) {
+      return -1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return -1;
     }
   }
 
