@@ -478,12 +478,8 @@ class DockerProviderIT {
     assertThat(docker.execStartCmd(id).exec(new com.github.dockerjava.api.async.ResultCallback.Adapter<>())
         .awaitCompletion(60, TimeUnit.SECONDS)).as("exec %s finished", shell).isTrue();
     // The attach stream may end before the engine records the exit: wait for it, and for success.
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    var state = docker.inspectExecCmd(id).exec();
-    while (Boolean.TRUE.equals(state.isRunning()) && System.nanoTime() < deadline) {
-      Thread.sleep(20);
-      state = docker.inspectExecCmd(id).exec();
-    }
+    var state = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20))
+        .until(() -> docker.inspectExecCmd(id).exec(), s -> !Boolean.TRUE.equals(s.isRunning()));
     assertThat(state.getExitCodeLong()).as("exit code of %s", shell).isZero();
   }
 }
