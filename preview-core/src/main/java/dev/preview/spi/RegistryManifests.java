@@ -110,8 +110,9 @@ public final class RegistryManifests {
 
   /** Whether {@code host} (maybe with a port) is this machine: the only place plain HTTP is used. */
   public static boolean loopback(String host) {
-    String h = host.replaceFirst(":\\d+$", "");
-    return h.equals("localhost") || h.startsWith("127.") || h.equals("[::1]");
+    String h = host.startsWith("[") ? host.substring(0, host.indexOf(']') + 1) : host.replaceFirst(":\\d+$", "");
+    // numeric 127.x.y.z only: a name such as 127.attacker.example resolves wherever its owner wants
+    return h.equals("localhost") || h.matches("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}") || h.equals("[::1]");
   }
 
   /**

@@ -147,15 +147,10 @@ final class HelmChart {
     }
   }
 
-  /** Whether {@code ref} is {@code oci://} on a loopback address ({@code localhost}, {@code 127.x}, {@code [::1]}). */
+  /** Whether {@code ref} is {@code oci://} on a loopback registry (the rule of {@link dev.preview.spi.RegistryManifests#loopback}). */
   static boolean loopbackOci(String ref) {
-    if (!ref.startsWith("oci://")) {
-      return false;
-    }
-    String authority = ref.substring("oci://".length()).split("/", 2)[0];
-    String host = authority.startsWith("[") ? authority.substring(1, Math.max(1, authority.indexOf(']')))
-        : authority.split(":", 2)[0];
-    return host.equals("localhost") || host.matches("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}") || host.equals("::1");
+    return ref.startsWith("oci://")
+        && dev.preview.spi.RegistryManifests.loopback(ref.substring("oci://".length()).split("/", 2)[0]);
   }
 
   String chartName() {

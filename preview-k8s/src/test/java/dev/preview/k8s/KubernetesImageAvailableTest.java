@@ -158,5 +158,7 @@ class KubernetesImageAvailableTest {
     assertThat(RegistryManifests.host("https://index.docker.io/v1/")).isEqualTo("registry-1.docker.io");
     assertThat(RegistryManifests.loopback("registry.example.com")).isFalse();
     assertThat(RegistryManifests.loopback("127.0.0.1:5000")).isTrue();
+    assertThat(RegistryManifests.loopback("[::1]:5000")).isTrue();
+    assertThat(RegistryManifests.loopback("127.attacker.example")).as("a name, not an address").isFalse();
   }
 }
