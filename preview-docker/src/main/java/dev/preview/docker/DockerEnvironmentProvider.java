@@ -127,6 +127,8 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
   /** Built on first use: {@code validate} and {@code --help} never pay for docker-java's start-up. */
   private final LazyClient docker;
   private final Engine engine;
+  /** Keeps PR containers off the host's services and the metadata addresses; checked before each start. */
+  private final HostFirewall firewall;
   private final Installation installation;
   /** Added to generated names for an instance other than {@code default}; null for it. */
   /** Test seam: called at named points of {@link #apply}; throwing there simulates a crash. */
@@ -141,6 +143,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     this.registryProbe = registryManifests(settings.registry);
     this.docker = docker;
     this.engine = new Engine(settings.host, settings.hostSource);
+    this.firewall = HostFirewall.of(settings.hostFirewall, settings.host);
     this.installation = Objects.requireNonNull(installation, "installation");
   }
 
@@ -240,6 +243,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
     PreviewKey key = spec.key();
     log.info("docker: applying {} at revision {}", key, spec.revision());
     String image = resolveImage(spec);
+    firewall.ensure();
     String network = ensureNetwork(spec);
     checkpoint.accept("network");
     removeVolumes(key, "suspended");
@@ -1612,6 +1616,7 @@ public final class DockerEnvironmentProvider implements EnvironmentProvider {
           + " (deleted?); apply it again", false);
     }
     all.sort(Comparator.comparing((Container c) -> "app".equals(c.getLabels().get(ROLE))));
+    firewall.ensure();
     for (Container c : all) {
       startIfStopped(c);
     }

@@ -62,6 +62,7 @@ final class DockerSettings {
   final Map<String, Service> services;
   final Traefik traefik;
   final Map<String, String> labels;
+  final HostFirewall.Settings hostFirewall;
 
   private DockerSettings(ProviderConfig c, Function<String, String> env) {
     c.ignore("provider");
@@ -148,6 +149,8 @@ final class DockerSettings {
       c.problem("publish.enabled", "is false and traefik is not enabled, so previews would have no URL; "
           + "enable one of them");
     }
+
+    hostFirewall = HostFirewall.Settings.from(c.section("hostFirewall"));
 
     labels = c.stringMap("labels");
     for (String name : labels.keySet()) {

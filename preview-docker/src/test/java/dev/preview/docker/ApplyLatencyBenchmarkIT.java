@@ -45,32 +45,40 @@ class ApplyLatencyBenchmarkIT {
   void applyToFirstHealthyAnswerVersusRawDockerJava() throws IOException {
     DockerClient docker = TestDocker.engine();
     DockerEnvironmentProvider provider = TestDocker.provider(Map.of());
+    DockerEnvironmentProvider noFirewall = TestDocker.provider(Map.of("hostFirewall", Map.of("mode", "off")));
     String repo = "bench-" + UUID.randomUUID().toString().substring(0, 8) + "/app";
     List<Long> viaProvider = new ArrayList<>();
+    List<Long> withoutFirewall = new ArrayList<>();
     List<Long> raw = new ArrayList<>();
     List<Long> rawWithNetwork = new ArrayList<>();
     try {
       for (int i = 0; i < WARMUP + RUNS; i++) {
         long p = timeProvider(provider, PreviewKey.pr(repo, i + 1));
+        long off = timeProvider(noFirewall, PreviewKey.pr(repo, 1000 + i + 1));
         long r = timeRaw(docker, i, false);
         long rn = timeRaw(docker, i, true);
         if (i >= WARMUP) {
           viaProvider.add(p);
+          withoutFirewall.add(off);
           raw.add(r);
           rawWithNetwork.add(rn);
         }
       }
     } finally {
       provider.close();
+      noFirewall.close();
     }
     double mp = median(viaProvider) / 1e6;
+    double moff = median(withoutFirewall) / 1e6;
     double mr = median(raw) / 1e6;
     double mrn = median(rawWithNetwork) / 1e6;
     String report = String.format(Locale.ROOT,
         "apply -> first HTTP 200, median of %d: provider %.0f ms, raw docker-java create+start+poll %.0f ms, ratio %.2f%n"
             + "(raw plus creating its own bridge network, as the provider does for isolation: %.0f ms, ratio %.2f)%n"
-            + "provider runs (ms): %s%nraw runs (ms): %s%nraw+network runs (ms): %s%n",
-        RUNS, mp, mr, mp / mr, mrn, mp / mrn, millis(viaProvider), millis(raw), millis(rawWithNetwork));
+            + "(the provider with hostFirewall.mode: off: %.0f ms; the firewall's check costs ratio %.2f)%n"
+            + "provider runs (ms): %s%nraw runs (ms): %s%nraw+network runs (ms): %s%nfirewall off runs (ms): %s%n",
+        RUNS, mp, mr, mp / mr, mrn, mp / mrn, moff, mp / moff, millis(viaProvider), millis(raw), millis(rawWithNetwork),
+        millis(withoutFirewall));
     System.out.print(report);
     Files.writeString(Path.of("target/apply-latency.txt"), report);
     assertThat(viaProvider).hasSize(RUNS);
