@@ -79,12 +79,7 @@ class BuildFromSourceRerunTest {
 
   @BeforeEach
   void setUp() throws Exception {
-    // as root the builds run under the preview's own uid (environment.user: auto, the default): the log
-    // they append to is in a directory that uid may write
-    java.nio.file.Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
-    Path shared = java.nio.file.Files.createDirectories(tmp.resolve("shared"));
-    java.nio.file.Files.setPosixFilePermissions(shared, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
-    buildLog = shared.resolve("builds.log");
+    buildLog = tmp.resolve("builds.log");
     repo = new PrRepository(tmp, Map.of("Build.java", BUILD, "Serve.java", SERVE, "message.txt", "main"));
     previews = PreviewOrchestrator.builder()
         .environment(LocalEnvironmentProvider.builder().stateDir(tmp.resolve("state")).build())
