@@ -467,10 +467,6 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     appendLog(log, "--- preview: starting revision " + revision + " on port " + port + " at " + now() + " ---");
     Process process;
     try {
-      if (uid != null && !executable(command.get(0), dir)) {
-        // setpriv would start and then fail to exec it: say what the start of the command itself says
-        throw new IOException("no such executable file, neither as a path nor on the PATH");
-      }
       process = processBuilder(command, dir, env, secrets, port, starting.url(), log, uid).start();
     } catch (IOException e) {
       handedOut.remove(port);
@@ -635,20 +631,6 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
       throw new ProviderException(NAME, "could not stop the old process(es) " + left + " of " + s.key(), true);
     }
     return cleared;
-  }
-
-  /** Whether {@code program} names an executable file: a path (relative to {@code dir}) or a name on this JVM's PATH. */
-  private static boolean executable(String program, Path dir) {
-    if (program.contains("/")) {
-      return Files.isExecutable(dir.resolve(program));
-    }
-    String path = System.getenv("PATH");
-    for (String d : (path == null ? "/usr/local/bin:/usr/bin:/bin" : path).split(":")) {
-      if (!d.isEmpty() && Files.isExecutable(Path.of(d, program)) && !Files.isDirectory(Path.of(d, program))) {
-        return true;
-      }
-    }
-    return false;
   }
 
   /** setpriv of util-linux: sets the uid, gid and groups, then execs the app. */
@@ -964,10 +946,8 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
      * Whose uid the apps run as, when this JVM runs as root: {@code auto} gives each preview its own
      * uid (and gid) from {@link #uids}, so no preview can read another's {@code /proc/PID/environ}
      * (its secrets), signal it or touch its files; {@code UID} or {@code UID:GID} runs every app as
-     * that one user (apart from the server, not from each other); {@code server} runs them as this
-     * JVM's own user (as root: every PR's code as root, with a warning). Null or empty: {@code auto}
-     * when this JVM runs as root, else this JVM's own user. Started through {@code setpriv}
-     * (util-linux) with no supplementary groups and no-new-privs.
+     * that one user (apart from the server, not from each other). Null or empty: this JVM's own user.
+     * Started through {@code setpriv} (util-linux) with no supplementary groups and no-new-privs.
      */
     public Builder user(String user) { this.userSpec = user; return this; }
 
@@ -1030,29 +1010,9 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
         problems.add("environment.startCheck: must not be negative, e.g. 2s; got " + startCheck);
       }
       user = null;
-      int me = currentUid();
-      String spec = userSpec == null || userSpec.isBlank() ? null : userSpec.trim();
-      if (spec == null && me == 0) {
-        // As root, a PR's code never runs as root unless asked for: each preview gets its own uid
-        spec = "auto";
-        if (!Files.isExecutable(Path.of(SETPRIV))) {
-          problems.add("environment.user: this server runs as root, so each preview's app runs under its own uid"
-              + " (environment.user: auto, the default as root) through " + SETPRIV + ", which is missing; install it"
-              + " (apt-get install util-linux), or run the server as an unprivileged user, or set environment.user:"
-              + " server to run every PR's code as root");
-          spec = null;
-        }
-      }
-      if ("server".equalsIgnoreCase(spec)) {
-        spec = null;
-        if (me == 0) {
-          LOG.warn("local: environment.user is server and this server runs as root: every PR's code (its app and"
-              + " app.build) runs as root on this host, and each preview can read the others' secrets in /proc;"
-              + " remove environment.user (each preview gets its own uid) unless every PR is trusted");
-        }
-      }
-      if (spec != null) {
-        user = parseUser(spec, uidRange, problems);
+      if (userSpec != null && !userSpec.isBlank()) {
+        user = parseUser(userSpec.trim(), uidRange, problems);
+        int me = currentUid();
         if (user != null && me != 0) {
           problems.add("environment.user: running the apps as another user needs this server to run as root"
               + " (it runs as uid " + me + "); remove environment.user, or run the server as root");
@@ -1090,8 +1050,8 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
     java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,10})(?::(\\d{1,10}))?").matcher(spec);
     if (!m.matches() || Long.parseLong(m.group(1)) == 0 || Long.parseLong(m.group(1)) > Integer.MAX_VALUE
         || (m.group(2) != null && Long.parseLong(m.group(2)) > Integer.MAX_VALUE)) {
-      problems.add("environment.user: must be auto (one uid per preview), server (this server's own user) or a"
-          + " uid other than 0, optionally with a gid (UID or UID:GID, e.g. 1500:1500); got \"" + spec + "\"");
+      problems.add("environment.user: must be auto (one uid per preview) or a uid other than 0, optionally with"
+          + " a gid (UID or UID:GID, e.g. 1500:1500); got \"" + spec + "\"");
       return null;
     }
     int uid = Integer.parseInt(m.group(1));
@@ -1112,8 +1072,7 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
    *   inheritEnv: [MAVEN_OPTS]     # more env vars of this JVM the apps inherit
    *   stopTimeout: 10s             # SIGTERM grace before SIGKILL
    *   startCheck: 2s               # how long apply watches for an immediate exit
-   *   user: auto                   # the default as root: each preview under its own uid (UID[:GID]: one for
-   *                                # all; server: this server's own user, as root every PR's code as root)
+   *   user: auto                   # as root: each preview under its own uid (or UID[:GID] for all)
    *   uids: 2000000-2099999        # the uids user: auto hands out
    * }</pre>
    *

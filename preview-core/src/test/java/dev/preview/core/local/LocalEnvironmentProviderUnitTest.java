@@ -50,17 +50,6 @@ class LocalEnvironmentProviderUnitTest {
         .startCheck(startCheck).stopTimeout(Duration.ofSeconds(5)).build();
   }
 
-  /**
-   * A directory the apps may write: as root they run under their own uid (environment.user: auto,
-   * the default), which may not enter the test's private temporary directory.
-   */
-  private Path appWritable() throws IOException {
-    Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
-    Path d = Files.createDirectories(dir.resolve("shared"));
-    Files.setPosixFilePermissions(d, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
-    return d;
-  }
-
   private PreviewKey key() {
     PreviewKey k = PreviewKey.pr("acme/shop-" + UUID.randomUUID().toString().substring(0, 8), 1);
     made.add(k);
@@ -192,7 +181,7 @@ class LocalEnvironmentProviderUnitTest {
   void deleteStopsTheWholeProcessTreeAndRemovesTheState() throws IOException {
     LocalEnvironmentProvider p = provider(Duration.ofMillis(200));
     PreviewKey key = key();
-    Path pidFile = appWritable().resolve("grandchild.pid");
+    Path pidFile = dir.resolve("grandchild.pid");
     p.apply(EnvironmentSpec.builder(key, "aaaa1111").labels(Labels.ownership(key, "aaaa1111"))
         .command(List.of("sh", "-c", "sleep 300 & echo $! > " + pidFile + "; wait")).build());
     await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(pidFile) && !Files.readString(pidFile).isBlank());
@@ -218,7 +207,7 @@ class LocalEnvironmentProviderUnitTest {
     LocalEnvironmentProvider p = LocalEnvironmentProvider.builder().stateDir(dir.resolve("state")).workDir(dir)
         .startCheck(Duration.ofMillis(200)).stopTimeout(Duration.ofMillis(300)).build();
     PreviewKey key = key();
-    Path pidFile = appWritable().resolve("stubborn.pid");
+    Path pidFile = dir.resolve("stubborn.pid");
     // The ignored SIGTERM is inherited by the sleep: only SIGKILL stops either of them.
     p.apply(EnvironmentSpec.builder(key, "aaaa1111")
         .command(List.of("sh", "-c", "trap '' TERM; sleep 300 & echo $! > " + pidFile + "; wait")).build());

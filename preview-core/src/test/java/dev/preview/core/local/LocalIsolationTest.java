@@ -37,9 +37,8 @@ class LocalIsolationTest {
     LocalEnvironmentProvider.Builder b = LocalEnvironmentProvider.builder().stateDir(dir.resolve(state)).workDir(dir)
         .startCheck(Duration.ofMillis(300)).stopTimeout(Duration.ofSeconds(5));
     if (user != null) {
-      b.user(user);
+      b.user(user).uids("2000100-2000199");
     }
-    b.uids("2000100-2000199");
     return b.build();
   }
 
@@ -104,10 +103,10 @@ class LocalIsolationTest {
   }
 
   @Test
-  void asRootEachPreviewRunsAsItsOwnUidByDefaultAndCannotReadAnothersEnviron() throws Exception {
+  void asRootEachPreviewRunsAsItsOwnUidAndCannotReadAnothersEnviron() throws Exception {
     assumeTrue(LocalEnvironmentProvider.currentUid() == 0, "runs as root only (the CI and this machine do)");
     assumeTrue(Files.isExecutable(Path.of(LocalEnvironmentProvider.SETPRIV)), "needs util-linux's setpriv");
-    LocalEnvironmentProvider p = provider("state", null); // no environment.user: auto, as root
+    LocalEnvironmentProvider p = provider("state", "auto");
     PreviewKey a = PreviewKey.pr("acme/shop", 1);
     PreviewKey b = PreviewKey.pr("acme/shop", 2);
     cleanup.add(() -> p.delete(a));
@@ -167,23 +166,8 @@ class LocalIsolationTest {
     p.apply(spec(key, "exec sleep 300").build());
     assertThat(uidOf(state(p, key).path("pid").asLong())).as("the app runs as the uid its build ran as")
         .isEqualTo(buildUid);
-    assertThat(provider("other", "server").buildCommand(key, checkout, List.of("make")))
-        .as("with environment.user: server the command is run as it is").containsExactly("make");
-    assertThat(provider("third", null).buildCommand(PreviewKey.pr("acme/shop", 4), checkout, List.of("make")))
-        .as("as root, without environment.user, each preview gets its own uid all the same")
-        .startsWith(LocalEnvironmentProvider.SETPRIV).endsWith("make");
-  }
-
-  /** {@code environment.user: server} is the one way to run PR code as root: the app runs as this JVM's uid. */
-  @Test
-  void asRootUserServerRunsTheAppsAsTheServersOwnUid() throws Exception {
-    assumeTrue(LocalEnvironmentProvider.currentUid() == 0, "runs as root only (the CI and this machine do)");
-    LocalEnvironmentProvider p = provider("state", "server");
-    PreviewKey key = PreviewKey.pr("acme/shop", 5);
-    cleanup.add(() -> p.delete(key));
-    p.apply(spec(key, "exec sleep 300").build());
-    assertThat(uidOf(state(p, key).path("pid").asLong())).isZero();
-    assertThat(state(p, key).path("uid").isNull() || state(p, key).path("uid").isMissingNode()).isTrue();
+    assertThat(provider("other", null).buildCommand(key, checkout, List.of("make")))
+        .as("without environment.user the command is run as it is").containsExactly("make");
   }
 
   @Test
@@ -194,6 +178,6 @@ class LocalIsolationTest {
         .satisfies(e -> assertThat(((ConfigurationException) e).problems()).hasSize(1));
     assertThatThrownBy(() -> LocalEnvironmentProvider.builder().stateDir(dir).user("0").build())
         .isInstanceOf(ConfigurationException.class)
-        .hasMessageContaining("environment.user: must be auto (one uid per preview), server (this server's own user) or a uid other than 0");
+        .hasMessageContaining("environment.user: must be auto (one uid per preview) or a uid other than 0");
   }
 }
