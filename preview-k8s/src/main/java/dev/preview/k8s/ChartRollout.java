@@ -173,13 +173,7 @@ final class ChartRollout {
       if (p == null) {
         return List.of();
       }
-      String container = failingContainer(p);
-      var logs = client.pods().inNamespace(namespace).withName(pod).inContainer(container);
-      String text = logs.tailingLines(lines).getLog();
-      if (text == null || text.isEmpty()) {
-        text = client.pods().inNamespace(namespace).withName(pod).inContainer(container).terminated().tailingLines(lines).getLog();
-      }
-      return Rollout.lastLines(text, lines);
+      return Rollout.lastLines(Rollout.tail(client, namespace, pod, failingContainer(p), lines), lines);
     } catch (RuntimeException e) {
       return List.of(); // a diagnosis aid only
     }

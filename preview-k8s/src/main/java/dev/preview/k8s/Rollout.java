@@ -175,15 +175,27 @@ final class Rollout {
       return List.of();
     }
     try {
-      String text = client.pods().inNamespace(namespace).withName(pod).inContainer(app).tailingLines(lines).getLog();
-      if (text == null || text.isEmpty()) {
-        text = client.pods().inNamespace(namespace).withName(pod).inContainer(app).terminated().tailingLines(lines).getLog();
-      }
-      return lastLines(text, lines);
+      return lastLines(tail(client, namespace, pod, app, lines), lines);
     } catch (RuntimeException e) {
       // Logs are a diagnosis aid: a pod that never started has none, which must not hide the real reason.
       return List.of();
     }
+  }
+
+  /**
+   * The last {@code lines} of {@code container}'s log, or of its previous instance when the current one has
+   * none (a crash loop); null when the pod is gone. One GET each: Fabric8's {@code getLog()} first waits for
+   * the pod to be ready through an informer (a LIST and a watch per read, even with a zero wait), and closing
+   * that watch at once, while the API server still writes its first event, is what stalled Fabric8's mock
+   * API server for 30 s (its {@code WatchEventsListener.onClosed} blocks the one event loop).
+   */
+  static String tail(KubernetesClient client, String namespace, String pod, String container, int lines) {
+    String path = "/api/v1/namespaces/" + namespace + "/pods/" + pod + "/log?pretty=false&container=" + container;
+    String text = client.raw(path + "&tailLines=" + lines);
+    if (text == null || text.isEmpty()) {
+      text = client.raw(path + "&previous=true&tailLines=" + lines);
+    }
+    return text;
   }
 
   static List<String> lastLines(String text, int lines) {

@@ -172,7 +172,7 @@ class KubernetesEnvironmentProviderTest extends MockClusterTest {
   }
 
   @Test
-  void aCrashLoopFailsTheRolloutWithReasonAndLastLogLines() {
+  void aCrashLoopFailsTheRolloutWithReasonAndLastLogLines() throws Exception {
     KubernetesEnvironmentProvider p = provider(waiting("20s"));
     CompletableFuture<Environment> f = CompletableFuture.supplyAsync(() -> p.apply(spec(key, "aaaa1111")));
     await().atMost(10, TimeUnit.SECONDS).until(() -> client.apps().deployments().inNamespace(ns).withName("app").get() != null);
@@ -192,6 +192,10 @@ class KubernetesEnvironmentProviderTest extends MockClusterTest {
         });
     assertThat(p.find(key)).hasValueSatisfying(x -> assertThat(x.phase()).isEqualTo(Environment.Phase.FAILED));
     assertThat(p.list()).singleElement().satisfies(x -> assertThat(x.phase()).isEqualTo(Environment.Phase.FAILED));
+    // readiness.watch is off, and reading the crashed pod's log must not list and watch it either (an informer
+    // closed at once: the mock stalls 30 s when a watch is closed during its first events)
+    assertThat(drainRequests()).contains("GET /api/v1/namespaces/" + ns + "/pods/app-7d9f-x1/log?pretty=false&container=app&tailLines=20")
+        .noneMatch(r -> r.contains("watch=true") || r.contains("fieldSelector=metadata.name%3Dapp-7d9f-x1"));
   }
 
   @Test
@@ -520,14 +524,29 @@ class KubernetesEnvironmentProviderTest extends MockClusterTest {
   }
 
   @Test
-  void logsReturnTheLastLinesOfTheNewestPod() {
+  void logsReturnTheLastLinesOfTheNewestPod() throws Exception {
     KubernetesEnvironmentProvider p = provider();
     p.apply(spec(key, "aaaa1111"));
     client.pods().inNamespace(ns).resource(pod("app-1", "aaaa1111").build()).create();
     server.expect().get().withPath("/api/v1/namespaces/" + ns + "/pods/app-1/log?pretty=false&container=app&tailLines=2")
         .andReturn(200, "listening on :8080\nGET /healthz 200\n").always();
+    drainRequests();
     assertThat(p.logs(key, 2)).containsExactly("listening on :8080", "GET /healthz 200");
+    // Fabric8's getLog() would first LIST and watch the pod to wait for it to be ready (and close that watch at once).
+    assertThat(drainRequests()).as("the pods, then one GET of the log: no informer, no watch").containsExactly(
+        "GET /api/v1/namespaces/" + ns + "/pods?labelSelector=app.kubernetes.io%2Fname%3Dapp",
+        "GET /api/v1/namespaces/" + ns + "/pods/app-1/log?pretty=false&container=app&tailLines=2");
     assertThat(p.logs(PreviewKey.pr("acme/shop", 999), 2)).isEmpty();
+  }
+
+  /** The requests the mock server got since the last call, as "METHOD path". */
+  private List<String> drainRequests() throws InterruptedException {
+    List<String> out = new java.util.ArrayList<>();
+    io.fabric8.mockwebserver.http.RecordedRequest r;
+    while ((r = server.takeRequest(10, TimeUnit.MILLISECONDS)) != null) {
+      out.add(r.getMethod() + " " + r.getPath());
+    }
+    return out;
   }
 
   @Test

@@ -220,8 +220,8 @@ class KubernetesReadinessTest extends MockClusterTest {
       return d;
     });
 
-    // (Whether this apply opens a watch is not asserted: the first apply's watch may still reconnect
-    // on a loaded machine, so the mock server's request log cannot tell the two apart.)
+    // The rollback's reads once stalled 30 s here: the log lines of the crashed pod came from Fabric8's
+    // getLog(), whose informer opened and at once closed a pod watch (see Rollout.tail).
     assertThatThrownBy(() -> p.apply(spec(key, "bbbb2222"))).isInstanceOf(ProviderException.class)
         .hasMessageContaining("CrashLoopBackOff").hasMessageContaining("rolled back to aaaa1111, which still serves");
     assertThat(template().getMetadata().getAnnotations()).containsEntry(Labels.REVISION, "aaaa1111");
