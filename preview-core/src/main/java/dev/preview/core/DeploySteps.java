@@ -446,6 +446,7 @@ final class DeploySteps {
     if (run.workspace != null) {
       b.buildContext(run.workspace);
     }
+    b.fromFork(pr.fromFork());
     Map<String, Boolean> flags = c.policy().flags(pr);
     b.flags(flags);
     b.env(PreviewPolicy.flagEnv(flags));

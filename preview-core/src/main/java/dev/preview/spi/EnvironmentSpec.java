@@ -32,6 +32,7 @@ public final class EnvironmentSpec {
   private final Map<String, Boolean> flags;
   private final Map<String, String> labels;
   private final boolean secretsWithheld;
+  private final boolean fromFork;
 
   private EnvironmentSpec(Builder b) {
     List<String> problems = new ArrayList<>();
@@ -80,6 +81,7 @@ public final class EnvironmentSpec {
     this.flags = Collections.unmodifiableMap(new LinkedHashMap<>(b.flags));
     this.labels = Collections.unmodifiableMap(new LinkedHashMap<>(b.labels));
     this.secretsWithheld = b.secretsWithheld;
+    this.fromFork = b.fromFork;
   }
 
   public static Builder builder(PreviewKey key, String revision) {
@@ -102,6 +104,7 @@ public final class EnvironmentSpec {
     b.flags.putAll(flags);
     b.labels.putAll(labels);
     b.secretsWithheld = secretsWithheld;
+    b.fromFork = fromFork;
     return b;
   }
 
@@ -141,6 +144,13 @@ public final class EnvironmentSpec {
    */
   public boolean secretsWithheld() { return secretsWithheld; }
 
+  /**
+   * The preview runs a fork PR's code (anyone's). A provider that would run the {@link #buildContext()}
+   * on its host as the server's own user refuses it while that user is root (the local provider
+   * without {@code environment.user}); container providers isolate it anyway.
+   */
+  public boolean fromFork() { return fromFork; }
+
   public Resources resources() { return resources; }
 
   /** Feature-flag overrides, already reflected in {@link #env()} as {@code FEATURE_*} and {@code PREVIEW_FLAGS}. */
@@ -156,7 +166,7 @@ public final class EnvironmentSpec {
         && command.equals(s.command) && port == s.port && healthPath.equals(s.healthPath)
         && Objects.equals(hostname, s.hostname) && env.equals(s.env) && secrets.equals(s.secrets)
         && resources.equals(s.resources) && flags.equals(s.flags) && labels.equals(s.labels)
-        && secretsWithheld == s.secretsWithheld;
+        && secretsWithheld == s.secretsWithheld && fromFork == s.fromFork;
   }
 
   @Override
@@ -186,6 +196,7 @@ public final class EnvironmentSpec {
     private final Map<String, String> env = new LinkedHashMap<>();
     private final Map<String, Secret> secrets = new LinkedHashMap<>();
     private boolean secretsWithheld;
+    private boolean fromFork;
     private Resources resources = Resources.UNLIMITED;
     private final Map<String, Boolean> flags = new LinkedHashMap<>();
     private final Map<String, String> labels = new LinkedHashMap<>();
@@ -207,6 +218,8 @@ public final class EnvironmentSpec {
     public Builder clearSecrets() { secrets.clear(); return this; }
     /** Removes the secrets so far and marks the spec {@link EnvironmentSpec#secretsWithheld()}: none of the provider's either. */
     public Builder withholdSecrets() { secrets.clear(); secretsWithheld = true; return this; }
+    /** Marks the spec {@link EnvironmentSpec#fromFork()}. */
+    public Builder fromFork(boolean fork) { this.fromFork = fork; return this; }
     public Builder resources(Resources r) { this.resources = Objects.requireNonNull(r); return this; }
     public Builder flag(String name, boolean on) { flags.put(name, on); return this; }
     public Builder flags(Map<String, Boolean> f) { flags.putAll(f); return this; }

@@ -164,6 +164,13 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
           + ": set app.command in preview.yaml (or environment.command for the local provider),"
           + " e.g. command: [\"java\", \"-jar\", \"app.jar\"]", false);
     }
+    if (spec.fromFork() && spec.buildContext() != null && user == null && currentUid() == 0) {
+      // its checkout is anyone's code: never run as root on this host
+      throw new ProviderException(NAME, "refusing to start " + key.id() + ": it is a fork PR, and its app would run"
+          + " the PR's checkout (" + spec.buildContext() + ") as root on this host; set environment.user: auto (each"
+          + " preview under its own uid), run the server as an unprivileged user, or deploy fork PRs from images"
+          + " built in CI", false);
+    }
     Optional<LocalState> current = readForWrite(key);
     EnvironmentSpec known = lastSpecs.put(key, spec);
     Path dir = dir(spec);
@@ -1023,6 +1030,11 @@ public final class LocalEnvironmentProvider implements EnvironmentProvider {
       }
       if (!problems.isEmpty()) {
         throw new ConfigurationException(problems);
+      }
+      if (user == null && currentUid() == 0) {
+        LOG.warn("local: this server runs as root and environment.user is not set, so every preview's app (and"
+            + " app.build) runs as root, and each can read the others' secrets in /proc; set environment.user: auto"
+            + " to run each preview under its own uid (fork PRs' checkouts are refused as root meanwhile)");
       }
       return new LocalEnvironmentProvider(this);
     }

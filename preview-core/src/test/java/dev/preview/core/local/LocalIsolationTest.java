@@ -170,6 +170,45 @@ class LocalIsolationTest {
         .as("without environment.user the command is run as it is").containsExactly("make");
   }
 
+  /**
+   * A fork PR's checkout is anyone's code: as root without {@code environment.user} the provider
+   * refuses to run it (nothing is started, no state is written); with {@code auto} it runs under the
+   * preview's uid; a same-repository PR's checkout and a fork without a checkout (the admin's command)
+   * still start.
+   */
+  @Test
+  void asRootAForksCheckoutRunsOnlyUnderItsOwnUid() throws Exception {
+    assumeTrue(LocalEnvironmentProvider.currentUid() == 0, "runs as root only (the CI and this machine do)");
+    assumeTrue(Files.isExecutable(Path.of(LocalEnvironmentProvider.SETPRIV)), "needs util-linux's setpriv");
+    Path checkout = Files.createDirectories(dir.resolve("fork-checkout"));
+    PreviewKey key = PreviewKey.pr("acme/shop", 6);
+    LocalEnvironmentProvider plain = provider("plain", null);
+    cleanup.add(() -> plain.delete(key));
+
+    assertThatThrownBy(() -> plain.apply(spec(key, "exec sleep 300").buildContext(checkout).fromFork(true).build()))
+        .isInstanceOf(dev.preview.spi.ProviderException.class)
+        .hasMessageContaining("fork PR").hasMessageContaining("as root").hasMessageContaining("environment.user: auto");
+    assertThat(plain.find(key)).as("nothing started").isEmpty();
+    try (var files = Files.list(plain.stateDir())) {
+      assertThat(files.filter(f -> f.toString().endsWith(".json")).toList()).as("no state written").isEmpty();
+    } catch (java.nio.file.NoSuchFileException e) {
+      // not even the directory
+    }
+
+    plain.apply(spec(key, "exec sleep 300").buildContext(checkout).build());
+    assertThat(uidOf(state(plain, key).path("pid").asLong())).as("a same-repository PR: the server's uid").isZero();
+    plain.delete(key);
+    plain.apply(spec(key, "exec sleep 300").fromFork(true).build());
+    assertThat(uidOf(state(plain, key).path("pid").asLong())).as("a fork without a checkout runs the admin's command")
+        .isZero();
+
+    LocalEnvironmentProvider isolated = provider("isolated", "auto");
+    PreviewKey other = PreviewKey.pr("acme/shop", 7);
+    cleanup.add(() -> isolated.delete(other));
+    isolated.apply(spec(other, "exec sleep 300").buildContext(checkout).fromFork(true).build());
+    assertThat(uidOf(state(isolated, other).path("pid").asLong())).isBetween(2000100, 2000199);
+  }
+
   @Test
   void badUserSettingsAreReportedTogether() {
     assertThatThrownBy(() -> LocalEnvironmentProvider.builder().stateDir(dir).user("root").uids("5-1").build())

@@ -94,10 +94,17 @@ class BuildFromSourceLocalTest {
   }
 
   private PreviewOrchestrator orchestrator(PreviewPolicy policy) {
+    return orchestrator(policy, true);
+  }
+
+  /** {@code withBuild}: whether the app has an {@code app.build} (without, the app runs the checkout as it is). */
+  private PreviewOrchestrator orchestrator(PreviewPolicy policy, boolean withBuild) {
     LocalEnvironmentProvider local = LocalEnvironmentProvider.builder().stateDir(tmp.resolve("state")).build();
-    AppTemplate app = AppTemplate.builder()
-        .command(JAVA, "Serve.java")
-        .build(JAVA, "Build.java")
+    AppTemplate.Builder template = AppTemplate.builder().command(JAVA, "Serve.java");
+    if (withBuild) {
+      template.build(JAVA, "Build.java");
+    }
+    AppTemplate app = template
         .buildTimeout(Duration.ofMinutes(2))
         .healthPath("/")
         .secret("API_KEY", Secret.of("s3cret"))
@@ -201,6 +208,23 @@ class BuildFromSourceLocalTest {
     assertThat(p.message()).contains("app.build would run a fork PR's code as root", "environment.user");
     assertThat(workspaces.resolve(dev.preview.spi.Names.dnsLabel(PR7) + ".build.log")).as("the build never ran")
         .satisfies(f -> assertThat(!Files.exists(f) || Files.size(f) == 0).isTrue());
+  }
+
+  /** Without an {@code app.build}, the app itself runs the fork's checkout: refused as root all the same. */
+  @Test
+  void aForksCheckoutIsNeverRunAsRootByTheApp() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(LocalEnvironmentProvider.currentUid() == 0,
+        "runs as root only (the CI and this machine do)");
+    previews = orchestrator(PreviewPolicy.defaults(), false);
+    RevCommit fork = repo.pushPr("v1");
+
+    Preview p = deploy(pr(fork, true), PullRequestEvent.Action.OPENED);
+
+    assertThat(p.state()).as(p.toString()).isEqualTo(PreviewState.FAILED);
+    assertThat(p.failedStep()).isEqualTo("environment");
+    assertThat(p.message()).contains("it is a fork PR", "as root", "environment.user: auto");
+    assertThat(ProcessHandle.current().descendants().anyMatch(h -> h.info().arguments()
+        .map(a -> List.of(a).contains("Serve.java")).orElse(false))).as("the app never started").isFalse();
   }
 
   @Test
