@@ -38,12 +38,10 @@ final class HostFirewall {
   static final String HOST_CHAIN = "PREVIEW-HOST";
   static final String EGRESS_CHAIN = "PREVIEW-EGRESS";
   static final String INTERFACES = "pv-+";
-  static final List<String> DEFAULT_DENY_EGRESS = List.of("169.254.0.0/16", "fd00:ec2::254/128");
+  static final List<String> DEFAULT_DENY_EGRESS = dev.preview.spi.Cidr.METADATA;
 
   private static final Logger log = LoggerFactory.getLogger(HostFirewall.class);
   private static final Pattern PORTS = Pattern.compile("(?:(tcp|udp)/)?(\\d{1,5})(?:-(\\d{1,5}))?");
-  private static final Pattern IPV4_CIDR = Pattern.compile("(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})(?:/(\\d{1,2}))?");
-  private static final Pattern IPV6_CIDR = Pattern.compile("([0-9a-fA-F:]*:[0-9a-fA-F:.]*)(?:/(\\d{1,3}))?");
 
   enum Mode { AUTO, REQUIRED, OFF }
 
@@ -82,25 +80,7 @@ final class HostFirewall {
     }
 
     private static boolean cidr(String s) {
-      Matcher v4 = IPV4_CIDR.matcher(s);
-      if (v4.matches()) {
-        for (int g = 1; g <= 4; g++) {
-          if (Integer.parseInt(v4.group(g)) > 255) {
-            return false;
-          }
-        }
-        return v4.group(5) == null || Integer.parseInt(v4.group(5)) <= 32;
-      }
-      Matcher v6 = IPV6_CIDR.matcher(s);
-      if (!v6.matches() || v6.group(2) != null && Integer.parseInt(v6.group(2)) > 128) {
-        return false;
-      }
-      try {
-        // a literal (the pattern allows no name), so no lookup is made
-        return java.net.InetAddress.getByName(v6.group(1)) instanceof java.net.Inet6Address;
-      } catch (java.net.UnknownHostException e) {
-        return false;
-      }
+      return dev.preview.spi.Cidr.valid(s);
     }
   }
 
@@ -250,8 +230,8 @@ final class HostFirewall {
     hostRules(f.v6()).forEach(r -> out.add("-A " + HOST_CHAIN + " " + r));
     out.add("-A " + EGRESS_CHAIN + " -o " + INTERFACES + " -j RETURN");
     for (String net : settings.denyEgress()) {
-      if (net.contains(":") == f.v6()) {
-        String d = net.contains("/") ? net : net + (f.v6() ? "/128" : "/32");
+      if (dev.preview.spi.Cidr.ipv6(net) == f.v6()) {
+        String d = dev.preview.spi.Cidr.withPrefix(net);
         out.add("-A " + EGRESS_CHAIN + " -d " + d + " -p tcp -j REJECT --reject-with tcp-reset");
         out.add("-A " + EGRESS_CHAIN + " -d " + d + " -j REJECT --reject-with " + unreachable(f.v6()));
       }

@@ -46,6 +46,8 @@ final class KubernetesSettings {
   boolean networkPolicy = true;
   String ingressNamespace = "ingress-nginx";
   List<String> allowNamespaces = List.of();
+  /** Networks the preview's pods may not reach (egress); empty: egress is not restricted. */
+  List<String> denyEgress = dev.preview.spi.Cidr.METADATA;
   List<String> pullSecrets = List.of();
   String pullSecretsNamespace;
   // probes
@@ -137,6 +139,16 @@ final class KubernetesSettings {
     s.networkPolicy = network.bool("policy", true);
     s.ingressNamespace = network.string("ingressNamespace", "ingress-nginx");
     s.allowNamespaces = network.strings("allowNamespaces");
+    if (network.has("denyEgress")) {
+      List<String> deny = network.strings("denyEgress").stream().map(String::trim).toList();
+      for (int i = 0; i < deny.size(); i++) {
+        if (!dev.preview.spi.Cidr.valid(deny.get(i))) {
+          network.problem("denyEgress[" + i + "]", "must be an IPv4 or IPv6 address or network in CIDR notation"
+              + " (169.254.0.0/16, 10.0.0.0/8, fd00:ec2::254/128), got \"" + deny.get(i) + "\"");
+        }
+      }
+      s.denyEgress = deny;
+    }
 
     s.pullSecrets = c.strings("pullSecrets");
     s.pullSecretsNamespace = c.string("pullSecretsNamespace").orElse(null);

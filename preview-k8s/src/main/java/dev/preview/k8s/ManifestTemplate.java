@@ -136,16 +136,31 @@ final class ManifestTemplate {
   /**
    * Admits ingress traffic from the ingress controller's namespace, any namespace listed in
    * {@code network.allowNamespaces}, and pods of this namespace. Nothing else matches, so other
-   * previews' namespaces are denied. Egress stays open (apps call external APIs and databases).
+   * previews' namespaces are denied. Egress is open (apps call external APIs and databases) but for
+   * the {@code network.denyEgress} networks (the cloud metadata services by default: a node's
+   * credentials): every pod of the cluster, and every address outside those networks.
    */
   NetworkPolicy networkPolicy(Context c) {
     List<NetworkPolicyPeer> from = new ArrayList<>();
     from.add(namespacePeer(settings.ingressNamespace));
     settings.allowNamespaces.forEach(ns -> from.add(namespacePeer(ns)));
     from.add(new NetworkPolicyPeerBuilder().withNewPodSelector().endPodSelector().build());
-    return new NetworkPolicyBuilder().withMetadata(meta(POLICY, c))
-        .withNewSpec().withNewPodSelector().endPodSelector().withPolicyTypes("Ingress")
-        .addNewIngress().withFrom(from).endIngress().endSpec().build();
+    var spec = new NetworkPolicyBuilder().withMetadata(meta(POLICY, c))
+        .withNewSpec().withNewPodSelector().endPodSelector()
+        .addNewIngress().withFrom(from).endIngress();
+    if (settings.denyEgress.isEmpty()) {
+      return spec.withPolicyTypes("Ingress").endSpec().build();
+    }
+    List<String> v4 = new ArrayList<>();
+    List<String> v6 = new ArrayList<>();
+    settings.denyEgress.forEach(n -> (dev.preview.spi.Cidr.ipv6(n) ? v6 : v4).add(dev.preview.spi.Cidr.withPrefix(n)));
+    return spec.withPolicyTypes("Ingress", "Egress")
+        .addNewEgress().addNewTo().withNewNamespaceSelector().endNamespaceSelector().endTo().endEgress()
+        .addNewEgress()
+        .addNewTo().withNewIpBlock().withCidr("0.0.0.0/0").withExcept(v4).endIpBlock().endTo()
+        .addNewTo().withNewIpBlock().withCidr("::/0").withExcept(v6).endIpBlock().endTo()
+        .endEgress()
+        .endSpec().build();
   }
 
   private static NetworkPolicyPeer namespacePeer(String namespace) {

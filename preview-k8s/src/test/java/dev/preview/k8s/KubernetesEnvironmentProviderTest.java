@@ -555,6 +555,21 @@ class KubernetesEnvironmentProviderTest extends MockClusterTest {
     assertThatThrownBy(() -> provider().apply(noImage)).isInstanceOf(ProviderException.class).hasMessageContaining("app.image");
   }
 
+  /** {@code network.denyEgress: []}: the policy restricts ingress only, as before egress rules existed. */
+  @Test
+  void anEmptyDenyEgressLeavesEgressUnrestricted() {
+    Map<String, Object> cfg = new LinkedHashMap<>(baseConfig());
+    cfg.put("network", Map.of("denyEgress", List.of()));
+    PreviewKey key = PreviewKey.pr("acme/shop", 77);
+    try (var p = KubernetesEnvironmentProvider.create(client, config(cfg))) {
+      p.apply(spec(key, "0123456789abcdef0123456789abcdef01234567"));
+      var policy = client.network().v1().networkPolicies().inNamespace(p.namespace(key)).withName("preview-isolation").get();
+      assertThat(policy.getSpec().getPolicyTypes()).containsExactly("Ingress");
+      assertThat(policy.getSpec().getEgress()).isNullOrEmpty();
+      p.delete(key);
+    }
+  }
+
   @Test
   void configProblemsAreReportedAllAtOnce() {
     Map<String, Object> cfg = new LinkedHashMap<>();
@@ -566,8 +581,10 @@ class KubernetesEnvironmentProviderTest extends MockClusterTest {
     cfg.put("manifests", List.of("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: kube-system}\n",
         "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: everything}\n"));
     cfg.put("readyness", true);
+    cfg.put("network", Map.of("denyEgress", List.of("10.0.0.0/8", "metadata.internal")));
     assertThatThrownBy(() -> KubernetesEnvironmentProvider.create(client, config(cfg)))
-        .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).hasSize(9).anySatisfy(
+        .isInstanceOfSatisfying(ConfigurationException.class, e -> assertThat(e.problems()).hasSize(10).anySatisfy(
+            s -> assertThat(s).startsWith("environment.network.denyEgress[1]:").contains("\"metadata.internal\"")).anySatisfy(
             s -> assertThat(s).startsWith("environment.replicas:")).anySatisfy(
             s -> assertThat(s).startsWith("environment.quota.pods:")).anySatisfy(
             s -> assertThat(s).startsWith("environment.ingress.baseDomain:")).anySatisfy(

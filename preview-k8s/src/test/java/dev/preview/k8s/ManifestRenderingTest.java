@@ -88,7 +88,7 @@ class ManifestRenderingTest {
   void networkPolicyAdmitsIngressControllerAndOwnNamespaceOnly() {
     NetworkPolicy p = client.network().v1().networkPolicies().inNamespace(ns).withName("preview-isolation").get();
     assertThat(p.getSpec().getPodSelector().getMatchLabels()).isNullOrEmpty();
-    assertThat(p.getSpec().getPolicyTypes()).containsExactly("Ingress");
+    assertThat(p.getSpec().getPolicyTypes()).containsExactly("Ingress", "Egress");
     assertThat(p.getSpec().getIngress()).hasSize(1);
     List<NetworkPolicyPeer> from = p.getSpec().getIngress().get(0).getFrom();
     assertThat(from).hasSize(3);
@@ -100,6 +100,26 @@ class ManifestRenderingTest {
     assertThat(from.get(2).getPodSelector().getMatchLabels()).isNullOrEmpty();
     assertThat(from).noneMatch(peer -> peer.getNamespaceSelector() != null
         && (peer.getNamespaceSelector().getMatchLabels() == null || peer.getNamespaceSelector().getMatchLabels().isEmpty()));
+  }
+
+  /**
+   * Egress: every pod of the cluster (DNS, in-cluster services; their own policies decide), every
+   * address but the cloud metadata services (a node's credentials at 169.254.169.254).
+   */
+  @Test
+  void networkPolicyDeniesEgressToTheCloudMetadataServicesOnly() {
+    NetworkPolicy p = client.network().v1().networkPolicies().inNamespace(ns).withName("preview-isolation").get();
+    var egress = p.getSpec().getEgress();
+    assertThat(egress).hasSize(2);
+    assertThat(egress.get(0).getTo()).singleElement().satisfies(peer -> {
+      assertThat(peer.getNamespaceSelector()).isNotNull();
+      assertThat(peer.getNamespaceSelector().getMatchLabels()).isNullOrEmpty();
+      assertThat(peer.getIpBlock()).isNull();
+    });
+    assertThat(egress.get(0).getPorts()).isNullOrEmpty();
+    assertThat(egress.get(1).getTo()).extracting(peer -> peer.getIpBlock().getCidr()).containsExactly("0.0.0.0/0", "::/0");
+    assertThat(egress.get(1).getTo().get(0).getIpBlock().getExcept()).containsExactly("169.254.0.0/16");
+    assertThat(egress.get(1).getTo().get(1).getIpBlock().getExcept()).containsExactly("fd00:ec2::254/128");
   }
 
   @Test
