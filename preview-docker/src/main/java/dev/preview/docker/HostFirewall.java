@@ -185,7 +185,8 @@ final class HostFirewall {
       egressJump |= l.equals("-A FORWARD -i " + INTERFACES + " -j " + EGRESS_CHAIN);
     }
     List<String> wanted = rules(f);
-    if (hostJump && egressJump && (ours.equals(written.get(f.name())) || ours.equals(wanted))) {
+    // iptables -S prints the chains in its own order: compare each chain's rules, in their order
+    if (hostJump && egressJump && (byChain(ours).equals(byChain(written.get(f.name()))) || byChain(ours).equals(byChain(wanted)))) {
       return false;
     }
     StringBuilder restore = new StringBuilder("*filter\n:" + HOST_CHAIN + " - [0:0]\n:" + EGRESS_CHAIN + " - [0:0]\n");
@@ -209,6 +210,14 @@ final class HostFirewall {
     log.info("docker: {} firewall for preview bridges ({}) set: {} rules in {} and {}", f.name(), INTERFACES, now.size(),
         HOST_CHAIN, EGRESS_CHAIN);
     return true;
+  }
+
+  private static Map<String, List<String>> byChain(List<String> rules) {
+    Map<String, List<String>> out = new java.util.TreeMap<>();
+    if (rules != null) {
+      rules.forEach(r -> out.computeIfAbsent(r.split(" ", 3)[1], c -> new ArrayList<>()).add(r));
+    }
+    return out;
   }
 
   /** The IPv4 rules as the commands an operator runs on the engine's host, for the messages. */

@@ -125,6 +125,21 @@ class HostFirewallTest {
     assertThat(t.tables.get("iptables")).filteredOn(l -> l.startsWith("-A PREVIEW-HOST ")).hasSize(4);
   }
 
+  /** iptables -S prints PREVIEW-EGRESS before PREVIEW-HOST: rules already in place are not written again by a new process. */
+  @Test
+  void rulesInPlaceInAnotherChainOrderAreNotWrittenAgain() {
+    FakeTables t = new FakeTables();
+    new HostFirewall(settings(Map.of()), "unix:///var/run/docker.sock", false, t).ensure();
+    List<String> lines = t.tables.get("iptables");
+    List<String> host = lines.stream().filter(l -> l.startsWith("-A PREVIEW-HOST ")).toList();
+    lines.removeAll(host);
+    lines.addAll(host); // now after PREVIEW-EGRESS, as iptables prints them
+
+    assertThat(new HostFirewall(settings(Map.of()), "unix:///var/run/docker.sock", false, t).ensure())
+        .as("a new process finds them in place").isFalse();
+    assertThat(t.restores).hasSize(1);
+  }
+
   @Test
   void withIpv6BothFamiliesGetTheirRules() {
     FakeTables t = new FakeTables();
