@@ -253,6 +253,12 @@ class DockerHostilePrIT {
     String before = iptablesRules("iptables");
     p.apply(spec(key, "r1").build());
     assertThat(iptablesRules("iptables")).as("a second apply changes nothing (no second jump)").isEqualTo(before);
+    long rejected = rejectedConnections();
+    assertThat(rejected).as("the denied fetches were counted by our reset rule").isPositive();
+    provider(Map.of("hostFirewall", Map.of("allow", List.of(String.valueOf(allowed.getAddress().getPort())))))
+        .apply(spec(key, "r1").build());
+    assertThat(rejectedConnections()).as("a new provider finds the rules in place and does not write them again"
+        + " (a rewrite would reset the counters)").isGreaterThanOrEqualTo(rejected);
   }
 
   /**
@@ -327,6 +333,22 @@ class DockerHostilePrIT {
           + " " + t + " -w -F PREVIEW-HOST; " + t + " -w -X PREVIEW-HOST; " + t + " -w -F PREVIEW-EGRESS; " + t + " -w -X PREVIEW-EGRESS");
     }
     assertThat(iptablesRules("iptables")).doesNotContain("PREVIEW-");
+  }
+
+  /** The packets PREVIEW-HOST's tcp-reset rule rejected (its counter, which a rewrite of the chain resets). */
+  private static long rejectedConnections() {
+    try {
+      Process p = new ProcessBuilder("iptables", "-w", "-L", "PREVIEW-HOST", "-v", "-x", "-n").redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      assertThat(p.waitFor()).as(out).isZero();
+      return out.lines().filter(l -> l.contains("reject-with tcp-reset")).mapToLong(l -> Long.parseLong(l.trim().split("\\s+")[0]))
+          .findFirst().orElseThrow(() -> new AssertionError("no tcp-reset rule in\n" + out));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
   }
 
   private static String iptablesRules(String tool) {
