@@ -39,6 +39,24 @@ public final class Cidr {
     }
   }
 
+  /**
+   * The list of networks at {@code key} of {@code c} (trimmed), or {@code defaults} when the key is
+   * not set; every entry that is not a network is a problem of {@code c}, all reported together.
+   */
+  public static java.util.List<String> list(ProviderConfig c, String key, java.util.List<String> defaults) {
+    if (!c.has(key)) {
+      return defaults;
+    }
+    java.util.List<String> out = c.strings(key).stream().map(String::trim).toList();
+    for (int i = 0; i < out.size(); i++) {
+      if (!valid(out.get(i))) {
+        c.problem(key + "[" + i + "]", "must be an IPv4 or IPv6 address or network in CIDR notation (169.254.0.0/16,"
+            + " 10.0.0.0/8, fd00:ec2::254/128), got \"" + out.get(i) + "\"");
+      }
+    }
+    return out;
+  }
+
   /** Whether {@code s} (valid) is an IPv6 network. */
   public static boolean ipv6(String s) {
     return s.contains(":");

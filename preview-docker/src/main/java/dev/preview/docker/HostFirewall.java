@@ -38,7 +38,6 @@ final class HostFirewall {
   static final String HOST_CHAIN = "PREVIEW-HOST";
   static final String EGRESS_CHAIN = "PREVIEW-EGRESS";
   static final String INTERFACES = "pv-+";
-  static final List<String> DEFAULT_DENY_EGRESS = dev.preview.spi.Cidr.METADATA;
 
   private static final Logger log = LoggerFactory.getLogger(HostFirewall.class);
   private static final Pattern PORTS = Pattern.compile("(?:(tcp|udp)/)?(\\d{1,5})(?:-(\\d{1,5}))?");
@@ -69,18 +68,7 @@ final class HostFirewall {
           allow.add(new Ports(m.group(1) == null ? "tcp" : m.group(1), low, high));
         }
       }
-      List<String> deny = c.has("denyEgress") ? c.strings("denyEgress") : DEFAULT_DENY_EGRESS;
-      for (int i = 0; i < deny.size(); i++) {
-        if (!cidr(deny.get(i).trim())) {
-          c.problem("denyEgress[" + i + "]", "must be an IPv4 or IPv6 address or network in CIDR notation (169.254.0.0/16,"
-              + " 10.0.0.0/8, fd00:ec2::254/128), got \"" + deny.get(i) + "\"");
-        }
-      }
-      return new Settings(mode, List.copyOf(allow), deny.stream().map(String::trim).toList());
-    }
-
-    private static boolean cidr(String s) {
-      return dev.preview.spi.Cidr.valid(s);
+      return new Settings(mode, List.copyOf(allow), dev.preview.spi.Cidr.list(c, "denyEgress", dev.preview.spi.Cidr.METADATA));
     }
   }
 
@@ -172,18 +160,10 @@ final class HostFirewall {
   }
 
   private boolean ensure(Family f) {
-    Result shown = run(f, List.of(f.list(), "-w", "-S"), "");
-    List<String> ours = new ArrayList<>();
-    boolean hostJump = false;
-    boolean egressJump = false;
-    for (String line : shown.output().split("\n")) {
-      String l = line.trim();
-      if (l.startsWith("-A " + HOST_CHAIN + " ") || l.startsWith("-A " + EGRESS_CHAIN + " ")) {
-        ours.add(l);
-      }
-      hostJump |= l.equals("-A INPUT -i " + INTERFACES + " -j " + HOST_CHAIN);
-      egressJump |= l.equals("-A FORWARD -i " + INTERFACES + " -j " + EGRESS_CHAIN);
-    }
+    List<String> shown = shown(f);
+    List<String> ours = ours(shown);
+    boolean hostJump = shown.contains("-A INPUT -i " + INTERFACES + " -j " + HOST_CHAIN);
+    boolean egressJump = shown.contains("-A FORWARD -i " + INTERFACES + " -j " + EGRESS_CHAIN);
     List<String> wanted = rules(f);
     // iptables -S prints the chains in its own order: compare each chain's rules, in their order
     if (hostJump && egressJump && (byChain(ours).equals(byChain(written.get(f.name()))) || byChain(ours).equals(byChain(wanted)))) {
@@ -199,17 +179,22 @@ final class HostFirewall {
     }
     restore.append("COMMIT\n");
     run(f, List.of(f.restore(), "-w", "--noflush"), restore.toString());
-    List<String> now = new ArrayList<>();
-    for (String line : run(f, List.of(f.list(), "-w", "-S"), "").output().split("\n")) {
-      String l = line.trim();
-      if (l.startsWith("-A " + HOST_CHAIN + " ") || l.startsWith("-A " + EGRESS_CHAIN + " ")) {
-        now.add(l);
-      }
-    }
-    written.put(f.name(), List.copyOf(now));
+    List<String> now = ours(shown(f));
+    written.put(f.name(), now);
     log.info("docker: {} firewall for preview bridges ({}) set: {} rules in {} and {}", f.name(), INTERFACES, now.size(),
         HOST_CHAIN, EGRESS_CHAIN);
     return true;
+  }
+
+  /** The filter table as {@code iptables -S} prints it, a trimmed line per rule. */
+  private List<String> shown(Family f) {
+    return run(f, List.of(f.list(), "-w", "-S"), "").output().lines().map(String::trim).toList();
+  }
+
+  /** The rules of our two chains among {@code shown}. */
+  private static List<String> ours(List<String> shown) {
+    return shown.stream().filter(l -> l.startsWith("-A " + HOST_CHAIN + " ") || l.startsWith("-A " + EGRESS_CHAIN + " "))
+        .toList();
   }
 
   private static Map<String, List<String>> byChain(List<String> rules) {

@@ -337,25 +337,21 @@ class DockerHostilePrIT {
 
   /** The packets PREVIEW-HOST's tcp-reset rule rejected (its counter, which a rewrite of the chain resets). */
   private static long rejectedConnections() {
-    try {
-      Process p = new ProcessBuilder("iptables", "-w", "-L", "PREVIEW-HOST", "-v", "-x", "-n").redirectErrorStream(true).start();
-      String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-      assertThat(p.waitFor()).as(out).isZero();
-      return out.lines().filter(l -> l.contains("reject-with tcp-reset")).mapToLong(l -> Long.parseLong(l.trim().split("\\s+")[0]))
-          .findFirst().orElseThrow(() -> new AssertionError("no tcp-reset rule in\n" + out));
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
+    String out = output("iptables", "-w", "-L", "PREVIEW-HOST", "-v", "-x", "-n");
+    return out.lines().filter(l -> l.contains("reject-with tcp-reset")).mapToLong(l -> Long.parseLong(l.trim().split("\\s+")[0]))
+        .findFirst().orElseThrow(() -> new AssertionError("no tcp-reset rule in\n" + out));
   }
 
   private static String iptablesRules(String tool) {
+    return output(tool, "-w", "-S");
+  }
+
+  /** What {@code command} printed; it must succeed. */
+  private static String output(String... command) {
     try {
-      Process p = new ProcessBuilder(tool, "-w", "-S").redirectErrorStream(true).start();
+      Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
       String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-      assertThat(p.waitFor()).as(tool + " -S: " + out).isZero();
+      assertThat(p.waitFor()).as(String.join(" ", command) + ": " + out).isZero();
       return out;
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);

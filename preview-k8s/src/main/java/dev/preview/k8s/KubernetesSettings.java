@@ -139,16 +139,7 @@ final class KubernetesSettings {
     s.networkPolicy = network.bool("policy", true);
     s.ingressNamespace = network.string("ingressNamespace", "ingress-nginx");
     s.allowNamespaces = network.strings("allowNamespaces");
-    if (network.has("denyEgress")) {
-      List<String> deny = network.strings("denyEgress").stream().map(String::trim).toList();
-      for (int i = 0; i < deny.size(); i++) {
-        if (!dev.preview.spi.Cidr.valid(deny.get(i))) {
-          network.problem("denyEgress[" + i + "]", "must be an IPv4 or IPv6 address or network in CIDR notation"
-              + " (169.254.0.0/16, 10.0.0.0/8, fd00:ec2::254/128), got \"" + deny.get(i) + "\"");
-        }
-      }
-      s.denyEgress = deny;
-    }
+    s.denyEgress = dev.preview.spi.Cidr.list(network, "denyEgress", dev.preview.spi.Cidr.METADATA);
 
     s.pullSecrets = c.strings("pullSecrets");
     s.pullSecretsNamespace = c.string("pullSecretsNamespace").orElse(null);
